@@ -1,0 +1,10 @@
+// The wasm core's exports: kernels (SIMD) and their scalar reference twins (ref_*).
+// Kernels take byte offsets (usize) and i32 sizes, allocate nothing and know nothing of layers.
+// Convention: forward(out, saved..., in..., params..., sizes...);
+//             backward(dIn..., dParams..., dOut, in..., params..., saved..., sizes...), accumulating.
+
+// First byte past static data: the TS arena starts here.
+export function heap_base(): usize { return __heap_base; }
+
+export * from './act';
+export * from './reference/act';

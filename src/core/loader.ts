@@ -1,0 +1,59 @@
+// Instantiates the wasm core. The one file that touches @assemblyscript/loader, so it can be swapped.
+// Runtime-agnostic (no node: imports): takes a precompiled WebAssembly.Module (the only form Cloudflare
+// Workers accept) or the .wasm bytes. Node file loading and the relaxed-SIMD flag live in load-node.ts.
+import { instantiate } from '@assemblyscript/loader';
+import type { Kernels } from './kernels.gen.js';
+import { Arena, PAGE } from './memory.js';
+import type { Build } from './features.js';
+
+export interface CoreSource {
+  /** Which build `module`/`bytes` hold (for reports and tolerances). */
+  build: Build;
+  module?: WebAssembly.Module;
+  bytes?: BufferSource;
+}
+
+export interface CoreOptions {
+  /** Upper bound on wasm memory in MiB (default 2048; 4096 is the wasm32 ceiling). */
+  maxMemoryMB?: number;
+  /** Reuse an existing memory (e.g. a shared one); otherwise a fresh one is made. */
+  memory?: WebAssembly.Memory;
+}
+
+/** An instantiated core: typed kernels, the memory they run in, and an arena over it. */
+export interface Core {
+  readonly build: Build;
+  readonly k: Kernels;
+  readonly memory: WebAssembly.Memory;
+  readonly arena: Arena;
+  readonly module: WebAssembly.Module;
+  /** A Float32Array view of `n` floats at byte offset `ptr`; make it where used, never keep it across allocations. */
+  f32(ptr: number, n: number): Float32Array;
+}
+
+export async function createCore(src: CoreSource, opts: CoreOptions = {}): Promise<Core> {
+  const maxMB = opts.maxMemoryMB ?? 2048;
+  if (!(maxMB > 0 && maxMB <= 4096)) throw new Error(`core: maxMemoryMB must be in (0, 4096], got ${maxMB}`);
+  const maxPages = Math.floor((maxMB * 2 ** 20) / PAGE);
+  const source = src.module ?? src.bytes;
+  if (!source) throw new Error('core: createCore needs a WebAssembly.Module or the .wasm bytes');
+  const memory = opts.memory ?? new WebAssembly.Memory({ initial: 16, maximum: maxPages });
+  const { module, instance } = await instantiate<Record<string, unknown>>(source, {
+    env: {
+      memory,
+      abort(_msg: number, _file: number, line: number, col: number) {
+        throw new Error(`core: wasm assertion failed at ${line}:${col}`);
+      },
+    },
+  });
+  const k = instance.exports as unknown as Kernels;
+  const arena = new Arena(memory, k.heap_base(), maxPages * PAGE);
+  return {
+    build: src.build,
+    k,
+    memory,
+    arena,
+    module,
+    f32: (ptr, n) => new Float32Array(memory.buffer, ptr, n),
+  };
+}

@@ -1,0 +1,67 @@
+// The memory the wasm core computes in: one WebAssembly.Memory owned by TS, and a bump arena over it.
+// Kernels allocate nothing; every tensor is a byte offset handed out here when networks are built.
+// Views (Float32Array) are made from memory.buffer where used and never cached across a grow.
+
+export const PAGE = 65536;
+/** Alignment of every allocation: one cache line, and a multiple of the 16-byte v128 alignment. */
+export const ALIGN = 64;
+
+export class OutOfMemoryError extends Error {
+  constructor(readonly requestedBytes: number, readonly maxBytes: number, what: string) {
+    super(
+      `core: out of wasm memory allocating ${what}: needed ${(requestedBytes / 2 ** 20).toFixed(1)} MiB ` +
+        `in all, the limit is ${(maxBytes / 2 ** 20).toFixed(0)} MiB (raise maxMemoryMB or use a smaller batch/model)`,
+    );
+    this.name = 'OutOfMemoryError';
+  }
+}
+
+export class Arena {
+  private top: number;
+  /** High-water mark of the arena in bytes (for memory reports). */
+  peak: number;
+
+  constructor(readonly memory: WebAssembly.Memory, base: number, readonly maxBytes: number) {
+    this.top = align(base);
+    this.peak = this.top;
+  }
+
+  /** Reserve `floats` f32 values (zeroed on first use of fresh memory, not on reuse). Returns a byte offset. */
+  alloc(floats: number, what = 'tensor'): number {
+    if (!Number.isInteger(floats) || floats < 0) throw new Error(`core: cannot allocate ${floats} floats for ${what}`);
+    return this.allocBytes(floats * 4, what);
+  }
+
+  allocBytes(bytes: number, what = 'buffer'): number {
+    const ptr = this.top;
+    const end = align(ptr + bytes);
+    this.ensure(end, what);
+    this.top = end;
+    this.peak = Math.max(this.peak, end);
+    return ptr;
+  }
+
+  /** Current top, to release everything allocated after it with reset(). */
+  mark(): number {
+    return this.top;
+  }
+
+  reset(mark: number): void {
+    this.top = mark;
+  }
+
+  private ensure(end: number, what: string): void {
+    const have = this.memory.buffer.byteLength;
+    if (end <= have) return;
+    if (end > this.maxBytes) throw new OutOfMemoryError(end, this.maxBytes, what);
+    try {
+      this.memory.grow(Math.ceil((end - have) / PAGE));
+    } catch (e) {
+      throw new OutOfMemoryError(end, this.maxBytes, `${what} (memory.grow failed: ${(e as Error).message})`);
+    }
+  }
+}
+
+export function align(n: number): number {
+  return Math.ceil(n / ALIGN) * ALIGN;
+}
