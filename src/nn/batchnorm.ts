@@ -1,0 +1,49 @@
+// BatchNorm2d (PyTorch semantics): train mode normalises with the biased batch variance and updates the
+// running stats with momentum and the unbiased variance; eval mode uses the running stats. Affine.
+// Saved for backward: per-channel mean and rstd (and the mode of the last forward).
+// eps is a parameter: the pytorch-gan preset's BatchNorm2d(n, 0.8) passes 0.8 as eps.
+import type { Graph, Layer, Tensor } from './graph.js';
+import type { Param } from './params.js';
+
+export class BatchNorm2d implements Layer {
+  readonly y: Tensor;
+  readonly gamma: Param;
+  readonly beta: Param;
+  readonly runMean: Param;
+  readonly runVar: Param;
+  readonly tracked: Param;
+  private mean: number;
+  private rstd: number;
+  private sums: number; // f64[2C]
+  private trained = true;
+
+  constructor(readonly g: Graph, readonly name: string, readonly x: Tensor, readonly eps: number, readonly momentum = 0.1, out?: Tensor) {
+    const C = x.C;
+    this.y = out ?? g.tensor(x.N, x.H, x.W, C, name);
+    this.gamma = g.store.add(`${name}.weight`, [C], 'flat');
+    this.beta = g.store.add(`${name}.bias`, [C], 'flat');
+    this.runMean = g.store.add(`${name}.running_mean`, [C], 'flat', 'buffer');
+    this.runVar = g.store.add(`${name}.running_var`, [C], 'flat', 'buffer');
+    this.tracked = g.store.add(`${name}.num_batches_tracked`, [], 'flat', 'buffer', 'I64');
+    this.mean = g.alloc(C, `${name}.mean`);
+    this.rstd = g.alloc(C, `${name}.rstd`);
+    this.sums = g.alloc(4 * C, `${name}.sums`);
+    g.add(this);
+  }
+
+  forward(train: boolean): void {
+    const { x, y } = this;
+    this.trained = train;
+    this.g.core.k.batchnorm_forward(y.ptr, this.mean, this.rstd, this.runMean.ptr, this.runVar.ptr, this.sums, x.ptr,
+      this.gamma.ptr, this.beta.ptr, this.eps, this.momentum, train ? 1 : 0, x.P, x.C, y.ld, x.ld);
+    if (train) this.g.core.f32(this.tracked.ptr, 1)[0] += 1;
+  }
+
+  backward(params: boolean): void {
+    const { x, y } = this;
+    if (!x.needsGrad && !params) return;
+    // with x.needsGrad false the kernel still needs a dx target: only real inputs lack one, never a BN input
+    this.g.core.k.batchnorm_backward(x.grad, params ? this.gamma.grad : 0, params ? this.beta.grad : 0, this.sums, y.grad,
+      x.ptr, this.gamma.ptr, this.mean, this.rstd, this.trained ? 1 : 0, x.P, x.C, x.ld, y.ld);
+  }
+}

@@ -1,0 +1,143 @@
+// A network = a list of layers over tensors laid out in the arena when the network is built.
+// Forward runs the list; backward runs it in reverse (each layer's backward accumulates into the grads of
+// its inputs and parameters). Nothing is allocated per step: activations, their gradients, saved tensors
+// and scratch are placed once, in finalize().
+// Legend: N batch, H/W spatial, C channels, ld pixel stride in floats (ld > C for a channel slice).
+import type { Core } from '../core/loader.js';
+import { ParamStore } from './params.js';
+
+/** Memory shared by a tensor and its channel-slice views. */
+interface Buffer {
+  floats: number;
+  ptr: number;
+  grad: number;
+  hasGrad: boolean;
+  needsGrad: boolean;
+}
+
+/** An NHWC activation: (N, H, W, C) at channel offset `c0` of a buffer with pixel stride `ld`. */
+export class Tensor {
+  constructor(
+    readonly buf: Buffer,
+    readonly N: number,
+    readonly H: number,
+    readonly W: number,
+    readonly C: number,
+    readonly ld: number,
+    readonly c0: number,
+    readonly name: string,
+  ) {}
+  get ptr(): number {
+    return this.buf.ptr + this.c0 * 4;
+  }
+  /** false for inputs whose gradient nobody needs (real images); layers then skip computing it.
+   * A property of the memory, so every view of it agrees. */
+  get needsGrad(): boolean {
+    return this.buf.needsGrad;
+  }
+  set needsGrad(v: boolean) {
+    if (v && !this.buf.hasGrad) throw new Error(`${this.name} has no gradient buffer`);
+    this.buf.needsGrad = v;
+  }
+  get grad(): number {
+    if (!this.buf.hasGrad) throw new Error(`${this.name} has no gradient buffer`);
+    return this.buf.grad + this.c0 * 4;
+  }
+  /** pixels N*H*W */
+  get P(): number {
+    return this.N * this.H * this.W;
+  }
+  get size(): number {
+    return this.N * this.H * this.W * this.C;
+  }
+  shape(): string {
+    return `(${this.N}, ${this.H}, ${this.W}, ${this.C})`;
+  }
+}
+
+export interface Layer {
+  readonly name: string;
+  forward(train: boolean): void;
+  /** accumulate into input (where needsGrad) and, when `params`, parameter gradients */
+  backward(params: boolean): void;
+}
+
+export class Graph {
+  readonly store: ParamStore;
+  readonly layers: Layer[] = [];
+  private buffers: Buffer[] = [];
+  private scratchFloats = 0;
+  scratch = 0;
+  private gradBlock = { ptr: 0, floats: 0 };
+  private built = false;
+
+  constructor(readonly core: Core, readonly name: string) {
+    this.store = new ParamStore(core, name);
+  }
+
+  /** A new activation tensor (with a gradient buffer unless `grad` is false). */
+  tensor(N: number, H: number, W: number, C: number, name: string, grad = true): Tensor {
+    for (const [k, v] of Object.entries({ N, H, W, C }))
+      if (!Number.isInteger(v) || v <= 0) throw new Error(`${this.name}.${name}: ${k} must be a positive integer, got ${v}`);
+    const floats = N * H * W * C;
+    const buf: Buffer = { floats, ptr: this.core.arena.alloc(floats, `${this.name}.${name}`), grad: 0, hasGrad: grad, needsGrad: grad };
+    this.buffers.push(buf);
+    return new Tensor(buf, N, H, W, C, C, 0, `${this.name}.${name}`);
+  }
+
+  /** Channels [c0, c0 + C) of t, sharing its memory: a layer writing here fills part of a concatenation. */
+  slice(t: Tensor, c0: number, C: number, name: string): Tensor {
+    if (c0 < 0 || c0 + C > t.C) throw new Error(`${this.name}.${name}: channels [${c0}, ${c0 + C}) outside ${t.name} ${t.shape()}`);
+    return new Tensor(t.buf, t.N, t.H, t.W, C, t.ld, t.c0 + c0, `${this.name}.${name}`);
+  }
+
+  /** The same contiguous memory seen with another NHWC shape. */
+  reshape(t: Tensor, N: number, H: number, W: number, C: number, name: string): Tensor {
+    if (t.ld !== t.C || t.c0 !== 0 || N * H * W * C !== t.size) throw new Error(`${this.name}.${name}: cannot reshape ${t.name} ${t.shape()}`);
+    return new Tensor(t.buf, N, H, W, C, C, 0, `${this.name}.${name}`);
+  }
+
+  /** Floats of plain (gradient-free) storage: saved statistics, masks, indices. */
+  alloc(floats: number, what: string): number {
+    return this.core.arena.alloc(floats, `${this.name}.${what}`);
+  }
+
+  needScratch(floats: number): void {
+    this.scratchFloats = Math.max(this.scratchFloats, floats);
+  }
+
+  add<L extends Layer>(layer: L): L {
+    if (this.built) throw new Error(`${this.name}: cannot add layer ${layer.name} after finalize()`);
+    this.layers.push(layer);
+    return layer;
+  }
+
+  /** Lay out gradients, scratch and parameters. Called once, after the last layer is added. */
+  finalize(): void {
+    if (this.built) return;
+    const withGrad = this.buffers.filter((b) => b.hasGrad);
+    const floats = withGrad.reduce((s, b) => s + Math.ceil(b.floats / 16) * 16, 0);
+    this.gradBlock = { ptr: this.core.arena.alloc(floats, `${this.name} activation gradients`), floats };
+    let p = this.gradBlock.ptr;
+    for (const b of withGrad) {
+      b.grad = p;
+      p += Math.ceil(b.floats / 16) * 16 * 4;
+    }
+    this.scratch = this.core.arena.alloc(this.scratchFloats, `${this.name} scratch`);
+    this.store.finalize();
+    this.built = true;
+  }
+
+  forward(train: boolean): void {
+    for (const l of this.layers) l.forward(train);
+  }
+
+  /** Zero the activation gradients (the caller then seeds the output gradient), walk the layers in reverse. */
+  zeroActivationGrads(): void {
+    this.core.f32(this.gradBlock.ptr, this.gradBlock.floats).fill(0);
+  }
+
+  backward(params = true): void {
+    for (let i = this.layers.length - 1; i >= 0; i--) this.layers[i].backward(params);
+  }
+}

@@ -1,0 +1,162 @@
+// BicycleGAN checkpoints as safetensors, with PyTorch-GAN's state_dict names and PyTorch layouts:
+//   generator and encoder tensors unprefixed (fc.weight, down2.model.1.running_mean, feature_extractor.4.0.conv1.weight,
+//   fc_mu.bias: the two name sets do not collide), discriminators under `D_VAE.` and `D_LR.`,
+//   Adam state under `adam.<net>.<name>.exp_avg` / `.exp_avg_sq`; num_batches_tracked as I64.
+// __metadata__: `format` (bicyclegan-wasm/1), `config` (model config JSON), `train` (steps, epoch, Adam steps,
+// RNG state, trainer fields). Bytes in, bytes out; the atomic file write is in checkpoint-file.ts.
+import { checkTensors, parseSafetensors, serializeSafetensors, toF32, type TensorEntry } from '../core/safetensors.js';
+import type { RngState } from '../core/rng.js';
+import { Rng } from '../core/rng.js';
+import type { ModelConfig } from '../models/config.js';
+import type { ParamStore } from '../nn/params.js';
+import type { BicycleGAN } from './bicyclegan.js';
+
+export const FORMAT = 'bicyclegan-wasm/1';
+
+export interface TrainState {
+  steps: number;
+  epoch: number;
+  adamSteps: Record<string, number>;
+  rng: RngState;
+  /** trainer-owned state (data order position, schedule), opaque here */
+  extra?: Record<string, unknown>;
+}
+
+export type NetName = 'G' | 'E' | 'D_VAE' | 'D_LR';
+export const NET_PREFIX: Record<NetName, string> = { G: '', E: '', D_VAE: 'D_VAE.', D_LR: 'D_LR.' };
+
+export function nets(m: BicycleGAN): Record<NetName, ParamStore> {
+  return { G: m.G.g.store, E: m.E.g.store, D_VAE: m.D_VAE.g.store, D_LR: m.D_LR.g.store };
+}
+
+function entriesOf(store: ParamStore, prefix: string, withAdam: boolean, net: string): TensorEntry[] {
+  const out: TensorEntry[] = [];
+  for (const e of store.entries) {
+    const name = prefix + e.name;
+    if (e.dtype === 'I64') {
+      out.push({ name, dtype: 'I64', shape: e.shape, data: BigInt64Array.from(store.view(e), (v) => BigInt(Math.round(v))) });
+    } else {
+      out.push({ name, dtype: 'F32', shape: e.shape, data: store.toTorch(e) });
+    }
+  }
+  if (withAdam) {
+    for (const e of store.entries) {
+      if (e.kind !== 'param') continue;
+      out.push({ name: `adam.${net}.${e.name}.exp_avg`, dtype: 'F32', shape: e.shape, data: store.toTorch(e, 'm') });
+      out.push({ name: `adam.${net}.${e.name}.exp_avg_sq`, dtype: 'F32', shape: e.shape, data: store.toTorch(e, 'v') });
+    }
+  }
+  return out;
+}
+
+/** Serialise the whole training state (all four networks, Adam, RNG, counters). */
+export function checkpointBytes(m: BicycleGAN, state: Omit<TrainState, 'adamSteps' | 'rng' | 'steps'> & Partial<TrainState>): Uint8Array {
+  const all: TensorEntry[] = [];
+  const s = nets(m);
+  for (const net of Object.keys(s) as NetName[]) all.push(...entriesOf(s[net], NET_PREFIX[net], true, net));
+  const train: TrainState = {
+    steps: m.steps,
+    epoch: state.epoch,
+    adamSteps: { G: m.opt.G.step, E: m.opt.E.step, D_VAE: m.opt.D_VAE.step, D_LR: m.opt.D_LR.step },
+    rng: m.rng.state(),
+    extra: state.extra,
+  };
+  return serializeSafetensors(all, { format: FORMAT, config: JSON.stringify(m.cfg), train: JSON.stringify(train) });
+}
+
+/** Only the networks' tensors (no Adam), e.g. for inference or PyTorch. `which` picks the networks. */
+export function weightsBytes(m: BicycleGAN, which: NetName[] = ['G', 'E', 'D_VAE', 'D_LR']): Uint8Array {
+  const s = nets(m);
+  const all = which.flatMap((net) => entriesOf(s[net], NET_PREFIX[net], false, net));
+  return serializeSafetensors(all, { format: FORMAT, config: JSON.stringify(m.cfg) });
+}
+
+/** The model config stored in a checkpoint (to build a matching model before loading it). */
+export function checkpointConfig(bytes: Uint8Array, source = 'checkpoint'): ModelConfig {
+  const meta = parseSafetensors(bytes).metadata;
+  if (!meta.config) throw new Error(`${source}: no model config in the safetensors metadata`);
+  try {
+    return JSON.parse(meta.config) as ModelConfig;
+  } catch (e) {
+    throw new Error(`${source}: metadata config is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+export interface LoadOptions {
+  /** networks to load (default: all four) */
+  nets?: NetName[];
+  /** also restore Adam moments, step counters and the RNG (resume); default true when present */
+  trainState?: boolean;
+  source?: string;
+}
+
+/**
+ * Load a checkpoint (ours, or a PyTorch state_dict saved as safetensors with the same names) into a model.
+ * Every expected tensor must be present with PyTorch's shape; a config mismatch or a missing, extra or
+ * misshapen tensor is an error naming it. Nothing is modified unless the whole file checks out.
+ */
+export function loadCheckpoint(m: BicycleGAN, bytes: Uint8Array, o: LoadOptions = {}): TrainState | null {
+  const source = o.source ?? 'checkpoint';
+  let parsed;
+  try {
+    parsed = parseSafetensors(bytes);
+  } catch (e) {
+    throw new Error(`${source}: ${(e as Error).message}`);
+  }
+  const which = o.nets ?? (['G', 'E', 'D_VAE', 'D_LR'] as NetName[]);
+  if (parsed.metadata.config) {
+    const cfg = JSON.parse(parsed.metadata.config) as Partial<ModelConfig>;
+    for (const [k, v] of Object.entries(cfg)) {
+      const mine = (m.cfg as unknown as Record<string, unknown>)[k];
+      if (mine !== undefined && mine !== v) throw new Error(`${source}: model config ${k} is ${JSON.stringify(v)} in the checkpoint but ${JSON.stringify(mine)} in this model`);
+    }
+  }
+  const s = nets(m);
+  const hasTrain = parsed.metadata.train !== undefined && [...parsed.tensors.keys()].some((n) => n.startsWith('adam.'));
+  const withTrain = (o.trainState ?? hasTrain) && hasTrain;
+  const expected = which.flatMap((net) =>
+    s[net].entries.flatMap((e) => {
+      const base = { name: NET_PREFIX[net] + e.name, shape: e.shape };
+      if (!withTrain || e.kind !== 'param') return [base];
+      return [base, { name: `adam.${net}.${e.name}.exp_avg`, shape: e.shape }, { name: `adam.${net}.${e.name}.exp_avg_sq`, shape: e.shape }];
+    }),
+  );
+  // a file with all four networks may be loaded for a subset; anything else unexpected is an error
+  const known = new Set<string>();
+  for (const net of Object.keys(s) as NetName[])
+    for (const e of s[net].entries) {
+      known.add(NET_PREFIX[net] + e.name);
+      known.add(`adam.${net}.${e.name}.exp_avg`);
+      known.add(`adam.${net}.${e.name}.exp_avg_sq`);
+    }
+  const extra = [...parsed.tensors.keys()].filter((n) => !known.has(n));
+  if (extra.length) throw new Error(`${source}: unexpected tensor${extra.length > 1 ? 's' : ''} ${extra.slice(0, 5).map((n) => JSON.stringify(n)).join(', ')}${extra.length > 5 ? ', ...' : ''}`);
+  try {
+    checkTensors(parsed, expected, { allowExtra: true });
+  } catch (e) {
+    throw new Error(`${source}: ${(e as Error).message}`);
+  }
+  for (const net of which) {
+    const store = s[net];
+    for (const e of store.entries) {
+      const name = NET_PREFIX[net] + e.name;
+      const t = parsed.tensors.get(name)!;
+      if (t.dtype === 'I64') {
+        const v = new BigInt64Array(t.data.slice().buffer);
+        store.view(e).set(Array.from(v, Number));
+      } else {
+        store.fromTorch(e, toF32(t, name));
+      }
+      if (withTrain && e.kind === 'param') {
+        store.fromTorch(e, toF32(parsed.tensors.get(`adam.${net}.${e.name}.exp_avg`)!, name), 'm');
+        store.fromTorch(e, toF32(parsed.tensors.get(`adam.${net}.${e.name}.exp_avg_sq`)!, name), 'v');
+      }
+    }
+  }
+  if (!withTrain) return null;
+  const train = JSON.parse(parsed.metadata.train) as TrainState;
+  for (const net of which) m.opt[net].step = train.adamSteps[net] ?? 0;
+  m.steps = train.steps;
+  m.rng = Rng.fromState(train.rng);
+  return train;
+}
