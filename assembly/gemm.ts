@@ -1,0 +1,165 @@
+// The GEMM micro-kernels under conv, conv-transpose and linear: a 4x8 register tile of 8 v128 accumulators.
+// A is broadcast one float at a time with v128.load32_splat, B comes from 8-wide packed panels (two v128 loads
+// per k), so one k step is 4 splats + 2 loads + 8 madds and needs 8 + 2 + 1 (+1 temp without FMA) = 12 of
+// V8's 15 usable xmm registers (5x8/6x8 or a k-unroll spill; see wasm-simd-state-of-the-art.md §5).
+// Rows of A are reached through pointer tables (indirect GEMM, XNNPACK style), so conv needs no im2col copy.
+import { madd } from './simd';
+
+// @ts-ignore: decorator
+@inline function rowStore(o: usize, v0: v128, v1: v128, nc: i32, acc: i32): void {
+  if (nc == 8) {
+    if (acc) { v0 = f32x4.add(v0, v128.load(o)); v1 = f32x4.add(v1, v128.load(o, 16)); }
+    v128.store(o, v0);
+    v128.store(o, v1, 16);
+  } else {
+    laneStore(o, v0, nc > 4 ? 4 : nc, acc);
+    if (nc > 4) laneStore(o + 16, v1, nc - 4, acc);
+  }
+}
+
+// Stores the first n (1..4) lanes of v (adding to memory when acc); never touches memory past them.
+// @ts-ignore: decorator
+@inline function laneStore(o: usize, v: v128, n: i32, acc: i32): void {
+  if (n == 4) {
+    if (acc) v = f32x4.add(v, v128.load(o));
+    v128.store(o, v);
+    return;
+  }
+  store<f32>(o, f32x4.extract_lane(v, 0) + (acc ? load<f32>(o) : 0));
+  if (n > 1) store<f32>(o, f32x4.extract_lane(v, 1) + (acc ? load<f32>(o, 4) : 0), 4);
+  if (n > 2) store<f32>(o, f32x4.extract_lane(v, 2) + (acc ? load<f32>(o, 8) : 0), 8);
+}
+
+// Indirect GEMM, rows r in [0, R), columns in [0, NC):
+//   Y_r[0:NC] (= or +=) bias + sum_{t < T} sum_{k < K} A[t][r][k] * B[t][k][0:NC]
+// ind:  u32[T][R], ind[t][r] = byte pointer to K contiguous floats (an input pixel's channels, or a zero vector)
+// outp: u32[R], byte pointer of output row r (its column 0)
+// bp:   B packed in ceil(NC/8) panels of [T][K][8] floats (columns past NC zero)
+// bias: ceil(NC/8)*8 floats (zero-padded), or 0; acc: 0 overwrite, 1 accumulate (then bias must be 0)
+// Panels outer, 4-row blocks inner: one B panel (T*K*8 floats) stays in L1/L2 while the rows stream past it;
+// callers hand R in chunks small enough that the rows' input pixels stay in L2 across panels.
+export function igemm_4x8(R: i32, T: i32, K: i32, ind: usize, outp: usize, bp: usize, NC: i32, bias: usize, acc: i32): void {
+  const NP = (NC + 7) >> 3;
+  const panel = (<usize>T * K) << 5;
+  const tstride = <usize>R << 2;
+  const zero = f32x4.splat(0);
+  for (let j = 0; j < NP; j++) {
+    const nc = min(8, NC - (j << 3));
+    const bj = bp + <usize>j * panel;
+    let bias0 = zero, bias1 = zero;
+    if (bias != 0) { bias0 = v128.load(bias + (<usize>j << 5)); bias1 = v128.load(bias + (<usize>j << 5), 16); }
+    for (let r = 0; r < R; r += 4) {
+      const mr = min(4, R - r);
+      // a short block repeats row r in the missing rows and does not store them
+      const o0 = <usize>r << 2;
+      const o1 = mr > 1 ? o0 + 4 : o0, o2 = mr > 2 ? o0 + 8 : o0, o3 = mr > 3 ? o0 + 12 : o0;
+      let c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1;
+      let bt = bj;
+      let it = ind;
+      for (let t = 0; t < T; t++) {
+        let a0 = <usize>load<u32>(it + o0), a1 = <usize>load<u32>(it + o1);
+        let a2 = <usize>load<u32>(it + o2), a3 = <usize>load<u32>(it + o3);
+        it += tstride;
+        for (let k = 0; k < K; k++) {
+          const b0 = v128.load(bt), b1 = v128.load(bt, 16);
+          let va = v128.load32_splat(a0);
+          c00 = madd(va, b0, c00); c01 = madd(va, b1, c01);
+          va = v128.load32_splat(a1);
+          c10 = madd(va, b0, c10); c11 = madd(va, b1, c11);
+          va = v128.load32_splat(a2);
+          c20 = madd(va, b0, c20); c21 = madd(va, b1, c21);
+          va = v128.load32_splat(a3);
+          c30 = madd(va, b0, c30); c31 = madd(va, b1, c31);
+          a0 += 4; a1 += 4; a2 += 4; a3 += 4; bt += 32;
+        }
+      }
+      const jo = <usize>j << 5;
+      rowStore(<usize>load<u32>(outp + o0) + jo, c00, c01, nc, acc);
+      if (mr > 1) rowStore(<usize>load<u32>(outp + o1) + jo, c10, c11, nc, acc);
+      if (mr > 2) rowStore(<usize>load<u32>(outp + o2) + jo, c20, c21, nc, acc);
+      if (mr > 3) rowStore(<usize>load<u32>(outp + o3) + jo, c30, c31, nc, acc);
+    }
+  }
+}
+
+// Transposed-A GEMM (the weight gradient), rows m in [0, M), columns in [0, NC), accumulating:
+//   Y[m][0:NC] += sum_{q < Q} A_q[m] * B[q][0:NC]
+// aptr: u32[Q], aptr[q] = byte pointer to M contiguous floats (one input pixel's channels at a tap, or zeros)
+// bp:   B packed in ceil(NC/8) panels of [Q][8] floats; Y row m at y + m*ldy floats.
+// The 4 rows of a block are 4 consecutive floats of each A_q, so each k step costs one pointer load extra.
+export function gemm_tn_4x8(M: i32, Q: i32, aptr: usize, bp: usize, NC: i32, y: usize, ldy: i32): void {
+  const NP = (NC + 7) >> 3;
+  const zero = f32x4.splat(0);
+  const qend = aptr + (<usize>Q << 2);
+  for (let j = 0; j < NP; j++) {
+    const nc = min(8, NC - (j << 3));
+    const bj = bp + ((<usize>j * Q) << 5);
+    for (let m = 0; m < M; m += 4) {
+      const mr = min(4, M - m);
+      // rows past M re-read row M-1 (never past the vector) and are not stored
+      const o0 = <usize>m << 2;
+      const o1 = mr > 1 ? o0 + 4 : o0, o2 = mr > 2 ? o0 + 8 : o0, o3 = mr > 3 ? o0 + 12 : o0;
+      let c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero;
+      let bt = bj;
+      for (let q = aptr; q < qend; q += 4) {
+        const a = <usize>load<u32>(q);
+        const b0 = v128.load(bt), b1 = v128.load(bt, 16);
+        let va = v128.load32_splat(a + o0);
+        c00 = madd(va, b0, c00); c01 = madd(va, b1, c01);
+        va = v128.load32_splat(a + o1);
+        c10 = madd(va, b0, c10); c11 = madd(va, b1, c11);
+        va = v128.load32_splat(a + o2);
+        c20 = madd(va, b0, c20); c21 = madd(va, b1, c21);
+        va = v128.load32_splat(a + o3);
+        c30 = madd(va, b0, c30); c31 = madd(va, b1, c31);
+        bt += 32;
+      }
+      const yr = y + ((<usize>m * ldy) << 2) + (<usize>j << 5);
+      const ld = <usize>ldy << 2;
+      rowStore(yr, c00, c01, nc, 1);
+      if (mr > 1) rowStore(yr + ld, c10, c11, nc, 1);
+      if (mr > 2) rowStore(yr + 2 * ld, c20, c21, nc, 1);
+      if (mr > 3) rowStore(yr + 3 * ld, c30, c31, nc, 1);
+    }
+  }
+}
+
+// Packs rows of a row-major matrix into 8-wide panels: for r < Rn, dst[j][r][0:8] = src_r[8j : 8j+8]
+// where src_r = src + r*lds floats, columns past NC zero. dst holds ceil(NC/8) panels of Rn*8 floats.
+export function pack_panels(dst: usize, src: usize, Rn: i32, NC: i32, lds: i32): void {
+  const NP = (NC + 7) >> 3;
+  for (let j = 0; j < NP; j++) {
+    const nc = min(8, NC - (j << 3));
+    let d = dst + ((<usize>j * Rn) << 5);
+    let s = src + (<usize>j << 5);
+    const ls = <usize>lds << 2;
+    if (nc == 8) {
+      for (let r = 0; r < Rn; r++) {
+        v128.store(d, v128.load(s));
+        v128.store(d, v128.load(s, 16), 16);
+        d += 32; s += ls;
+      }
+    } else {
+      for (let r = 0; r < Rn; r++) {
+        v128.store(d, f32x4.splat(0));
+        v128.store(d, f32x4.splat(0), 16);
+        for (let c = 0; c < nc; c++) store<f32>(d + (<usize>c << 2), load<f32>(s + (<usize>c << 2)));
+        d += 32; s += ls;
+      }
+    }
+  }
+}
+
+// Measures the SIMD128 ceiling: 10 independent madd chains kept in registers, 80 flops per iteration.
+// Returns a sum so the work is not optimised away. FLOPs = 80 * iters.
+export function peak_probe(iters: i32): f32 {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0.1), c2 = f32x4.splat(0.2), c3 = f32x4.splat(0.3), c4 = f32x4.splat(0.4);
+  let c5 = f32x4.splat(0.5), c6 = f32x4.splat(0.6), c7 = f32x4.splat(0.7), c8 = f32x4.splat(0.8), c9 = f32x4.splat(0.9);
+  const a = f32x4.splat(0.999), b = f32x4.splat(0.0001);
+  for (let i = 0; i < iters; i++) {
+    c0 = madd(c0, a, b); c1 = madd(c1, a, b); c2 = madd(c2, a, b); c3 = madd(c3, a, b); c4 = madd(c4, a, b);
+    c5 = madd(c5, a, b); c6 = madd(c6, a, b); c7 = madd(c7, a, b); c8 = madd(c8, a, b); c9 = madd(c9, a, b);
+  }
+  const s = f32x4.add(f32x4.add(f32x4.add(c0, c1), f32x4.add(c2, c3)), f32x4.add(f32x4.add(c4, c5), f32x4.add(f32x4.add(c6, c7), f32x4.add(c8, c9))));
+  return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
+}
