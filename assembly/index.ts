@@ -8,3 +8,5 @@ export function heap_base(): usize { return __heap_base; }
 
 export * from './act';
 export * from './reference/act';
+export * from './tensor';
+export * from './reference/tensor';

@@ -24,4 +24,12 @@ export interface Kernels {
   ref_sigmoid_backward(dx: number, dy: number, y: number, P: number, C: number, ldx: number, ldy: number): void;
   ref_dropout_forward(y: number, mask: number, x: number, p: number, seed: number, pixel0: number, P: number, C: number, ldy: number, ldx: number): void;
   ref_dropout_backward(dx: number, dy: number, mask: number, P: number, C: number, ldx: number, ldy: number): void;
+  add_forward(y: number, a: number, b: number, P: number, C: number, ldy: number, lda: number, ldb: number): void;
+  add_backward(da: number, db: number, dy: number, P: number, C: number, lda: number, ldb: number, ldy: number): void;
+  copy_forward(y: number, x: number, P: number, C: number, ldy: number, ldx: number): void;
+  copy_backward(dx: number, dy: number, P: number, C: number, ldx: number, ldy: number): void;
+  ref_add_forward(y: number, a: number, b: number, P: number, C: number, ldy: number, lda: number, ldb: number): void;
+  ref_add_backward(da: number, db: number, dy: number, P: number, C: number, lda: number, ldb: number, ldy: number): void;
+  ref_copy_forward(y: number, x: number, P: number, C: number, ldy: number, ldx: number): void;
+  ref_copy_backward(dx: number, dy: number, P: number, C: number, ldx: number, ldy: number): void;
 }
