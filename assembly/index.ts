@@ -10,3 +10,7 @@ export * from './act';
 export * from './reference/act';
 export * from './tensor';
 export * from './reference/tensor';
+export * from './loss';
+export * from './reference/loss';
+export * from './adam';
+export * from './reference/adam';

@@ -32,4 +32,18 @@ export interface Kernels {
   ref_add_backward(da: number, db: number, dy: number, P: number, C: number, lda: number, ldb: number, ldy: number): void;
   ref_copy_forward(y: number, x: number, P: number, C: number, ldy: number, ldx: number): void;
   ref_copy_backward(dx: number, dy: number, P: number, C: number, ldx: number, ldy: number): void;
+  l1_loss_forward(loss: number, a: number, b: number, n: number): void;
+  l1_loss_backward(da: number, scale: number, a: number, b: number, n: number): void;
+  mse_loss_forward(loss: number, x: number, target: number, n: number): void;
+  mse_loss_backward(dx: number, scale: number, x: number, target: number, n: number): void;
+  kl_loss_forward(loss: number, mu: number, logvar: number, n: number): void;
+  kl_loss_backward(dmu: number, dlogvar: number, scale: number, mu: number, logvar: number, n: number): void;
+  ref_l1_loss_forward(loss: number, a: number, b: number, n: number): void;
+  ref_l1_loss_backward(da: number, scale: number, a: number, b: number, n: number): void;
+  ref_mse_loss_forward(loss: number, x: number, target: number, n: number): void;
+  ref_mse_loss_backward(dx: number, scale: number, x: number, target: number, n: number): void;
+  ref_kl_loss_forward(loss: number, mu: number, logvar: number, n: number): void;
+  ref_kl_loss_backward(dmu: number, dlogvar: number, scale: number, mu: number, logvar: number, n: number): void;
+  adam_update(param: number, grad: number, m: number, v: number, lr: number, beta1: number, beta2: number, eps: number, step: number, n: number): void;
+  ref_adam_update(param: number, grad: number, m: number, v: number, lr: number, beta1: number, beta2: number, eps: number, step: number, n: number): void;
 }

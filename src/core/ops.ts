@@ -5,10 +5,14 @@
 import type { OpSpec } from './op-spec.js';
 import { actOps } from './ops/act.js';
 import { tensorOps } from './ops/tensor.js';
+import { lossOps } from './ops/loss.js';
+import { adamOps } from './ops/adam.js';
 
 export const OPS = {
   ...actOps,
   ...tensorOps,
+  ...lossOps,
+  ...adamOps,
 } satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;
