@@ -14,3 +14,5 @@ export * from './loss';
 export * from './reference/loss';
 export * from './adam';
 export * from './reference/adam';
+export * from './norm';
+export * from './reference/norm';

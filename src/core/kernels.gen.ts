@@ -46,4 +46,26 @@ export interface Kernels {
   ref_kl_loss_backward(dmu: number, dlogvar: number, scale: number, mu: number, logvar: number, n: number): void;
   adam_update(param: number, grad: number, m: number, v: number, lr: number, beta1: number, beta2: number, eps: number, step: number, n: number): void;
   ref_adam_update(param: number, grad: number, m: number, v: number, lr: number, beta1: number, beta2: number, eps: number, step: number, n: number): void;
+  batchnorm_stats_partial(sums: number, x: number, P: number, C: number, ldx: number): void;
+  batchnorm_stats_finish(mean: number, rstd: number, runMean: number, runVar: number, sums: number, count: number, eps: number, momentum: number, C: number): void;
+  batchnorm_eval_stats(mean: number, rstd: number, runMean: number, runVar: number, eps: number, C: number): void;
+  batchnorm_apply(y: number, x: number, mean: number, rstd: number, gamma: number, beta: number, P: number, C: number, ldy: number, ldx: number): void;
+  batchnorm_forward(y: number, mean: number, rstd: number, runMean: number, runVar: number, sums: number, x: number, gamma: number, beta: number, eps: number, momentum: number, training: number, P: number, C: number, ldy: number, ldx: number): void;
+  batchnorm_backward_partial(sums: number, dy: number, x: number, mean: number, rstd: number, P: number, C: number, ldy: number, ldx: number): void;
+  batchnorm_backward_params(dgamma: number, dbeta: number, sums: number, C: number): void;
+  batchnorm_backward_apply(dx: number, dy: number, x: number, gamma: number, mean: number, rstd: number, sums: number, count: number, training: number, P: number, C: number, ldx: number, ldy: number): void;
+  batchnorm_backward(dx: number, dgamma: number, dbeta: number, sums: number, dy: number, x: number, gamma: number, mean: number, rstd: number, training: number, P: number, C: number, ldx: number, ldy: number): void;
+  instancenorm_forward(y: number, mean: number, rstd: number, x: number, eps: number, N: number, HW: number, C: number, ldy: number, ldx: number): void;
+  instancenorm_backward(dx: number, dy: number, x: number, mean: number, rstd: number, N: number, HW: number, C: number, ldx: number, ldy: number): void;
+  ref_batchnorm_stats_partial(sums: number, x: number, P: number, C: number, ldx: number): void;
+  ref_batchnorm_stats_finish(mean: number, rstd: number, runMean: number, runVar: number, sums: number, count: number, eps: number, momentum: number, C: number): void;
+  ref_batchnorm_eval_stats(mean: number, rstd: number, runMean: number, runVar: number, eps: number, C: number): void;
+  ref_batchnorm_apply(y: number, x: number, mean: number, rstd: number, gamma: number, beta: number, P: number, C: number, ldy: number, ldx: number): void;
+  ref_batchnorm_forward(y: number, mean: number, rstd: number, runMean: number, runVar: number, sums: number, x: number, gamma: number, beta: number, eps: number, momentum: number, training: number, P: number, C: number, ldy: number, ldx: number): void;
+  ref_batchnorm_backward_partial(sums: number, dy: number, x: number, mean: number, rstd: number, P: number, C: number, ldy: number, ldx: number): void;
+  ref_batchnorm_backward_params(dgamma: number, dbeta: number, sums: number, C: number): void;
+  ref_batchnorm_backward_apply(dx: number, dy: number, x: number, gamma: number, mean: number, rstd: number, sums: number, count: number, training: number, P: number, C: number, ldx: number, ldy: number): void;
+  ref_batchnorm_backward(dx: number, dgamma: number, dbeta: number, sums: number, dy: number, x: number, gamma: number, mean: number, rstd: number, training: number, P: number, C: number, ldx: number, ldy: number): void;
+  ref_instancenorm_forward(y: number, mean: number, rstd: number, x: number, eps: number, N: number, HW: number, C: number, ldy: number, ldx: number): void;
+  ref_instancenorm_backward(dx: number, dy: number, x: number, mean: number, rstd: number, N: number, HW: number, C: number, ldx: number, ldy: number): void;
 }

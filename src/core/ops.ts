@@ -7,12 +7,14 @@ import { actOps } from './ops/act.js';
 import { tensorOps } from './ops/tensor.js';
 import { lossOps } from './ops/loss.js';
 import { adamOps } from './ops/adam.js';
+import { normOps } from './ops/norm.js';
 
 export const OPS = {
   ...actOps,
   ...tensorOps,
   ...lossOps,
   ...adamOps,
+  ...normOps,
 } satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;
