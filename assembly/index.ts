@@ -16,3 +16,5 @@ export * from './adam';
 export * from './reference/adam';
 export * from './norm';
 export * from './reference/norm';
+export * from './pool';
+export * from './reference/pool';

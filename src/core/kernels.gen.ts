@@ -68,4 +68,18 @@ export interface Kernels {
   ref_batchnorm_backward(dx: number, dgamma: number, dbeta: number, sums: number, dy: number, x: number, gamma: number, mean: number, rstd: number, training: number, P: number, C: number, ldx: number, ldy: number): void;
   ref_instancenorm_forward(y: number, mean: number, rstd: number, x: number, eps: number, N: number, HW: number, C: number, ldy: number, ldx: number): void;
   ref_instancenorm_backward(dx: number, dy: number, x: number, mean: number, rstd: number, N: number, HW: number, C: number, ldx: number, ldy: number): void;
+  pool_out(size: number, K: number, stride: number, pad: number): number;
+  avg_divisor(h0: number, w0: number, H: number, W: number, K: number, pad: number, countIncludePad: number): number;
+  avgpool2d_forward(y: number, x: number, N: number, H: number, W: number, C: number, K: number, stride: number, pad: number, countIncludePad: number, ldy: number, ldx: number): void;
+  avgpool2d_backward(dx: number, dy: number, N: number, H: number, W: number, C: number, K: number, stride: number, pad: number, countIncludePad: number, ldx: number, ldy: number): void;
+  maxpool2d_forward(y: number, argmax: number, x: number, N: number, H: number, W: number, C: number, K: number, stride: number, pad: number, ldy: number, ldx: number): void;
+  maxpool2d_backward(dx: number, dy: number, argmax: number, N: number, H: number, W: number, C: number, K: number, stride: number, pad: number, ldx: number, ldy: number): void;
+  upsample_nearest2x_forward(y: number, x: number, N: number, H: number, W: number, C: number, ldy: number, ldx: number): void;
+  upsample_nearest2x_backward(dx: number, dy: number, N: number, H: number, W: number, C: number, ldx: number, ldy: number): void;
+  ref_avgpool2d_forward(y: number, x: number, N: number, H: number, W: number, C: number, K: number, stride: number, pad: number, countIncludePad: number, ldy: number, ldx: number): void;
+  ref_avgpool2d_backward(dx: number, dy: number, N: number, H: number, W: number, C: number, K: number, stride: number, pad: number, countIncludePad: number, ldx: number, ldy: number): void;
+  ref_maxpool2d_forward(y: number, argmax: number, x: number, N: number, H: number, W: number, C: number, K: number, stride: number, pad: number, ldy: number, ldx: number): void;
+  ref_maxpool2d_backward(dx: number, dy: number, argmax: number, N: number, H: number, W: number, C: number, K: number, stride: number, pad: number, ldx: number, ldy: number): void;
+  ref_upsample_nearest2x_forward(y: number, x: number, N: number, H: number, W: number, C: number, ldy: number, ldx: number): void;
+  ref_upsample_nearest2x_backward(dx: number, dy: number, N: number, H: number, W: number, C: number, ldx: number, ldy: number): void;
 }

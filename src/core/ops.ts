@@ -8,6 +8,7 @@ import { tensorOps } from './ops/tensor.js';
 import { lossOps } from './ops/loss.js';
 import { adamOps } from './ops/adam.js';
 import { normOps } from './ops/norm.js';
+import { poolOps } from './ops/pool.js';
 
 export const OPS = {
   ...actOps,
@@ -15,6 +16,7 @@ export const OPS = {
   ...lossOps,
   ...adamOps,
   ...normOps,
+  ...poolOps,
 } satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;
