@@ -522,6 +522,92 @@ const OPS: Record<string, Op> = {
   instance_norm: instanceNorm, act, pool, upsample, loss, adam, tensor: tensorOps,
 };
 
+// ---------------------------------------------------------------- naive conv in our layouts (checks the conversions)
+
+// Plain loops over dense NHWC / HWIO, f64 sums: no kernel involved, so these tests pin the layout conversions
+// (above all the ConvTranspose -> dual conv mapping) against PyTorch even before the conv kernels exist.
+interface ConvDims { N: number; H: number; W: number; C: number; OC: number; K: number; s: number; p: number; OH: number; OW: number }
+/** Calls f(xi, yi, wi) for every (input, output, weight) index triple of the conv. */
+function convTaps(d: ConvDims, f: (xi: number, yi: number, wi: number) => void): void {
+  for (let n = 0; n < d.N; n++) for (let oh = 0; oh < d.OH; oh++) for (let ow = 0; ow < d.OW; ow++) {
+    for (let kh = 0; kh < d.K; kh++) {
+      const ih = oh * d.s - d.p + kh;
+      if (ih < 0 || ih >= d.H) continue;
+      for (let kw = 0; kw < d.K; kw++) {
+        const iw = ow * d.s - d.p + kw;
+        if (iw < 0 || iw >= d.W) continue;
+        for (let c = 0; c < d.C; c++) for (let oc = 0; oc < d.OC; oc++) {
+          f(((n * d.H + ih) * d.W + iw) * d.C + c, ((n * d.OH + oh) * d.OW + ow) * d.OC + oc, ((kh * d.K + kw) * d.C + c) * d.OC + oc);
+        }
+      }
+    }
+  }
+}
+const naive = {
+  forward(d: ConvDims, x: Float32Array, w: Float32Array, b: Float32Array | null): Float32Array {
+    const y = new Float64Array(d.N * d.OH * d.OW * d.OC);
+    if (b) for (let i = 0; i < y.length; i++) y[i] = b[i % d.OC];
+    convTaps(d, (xi, yi, wi) => (y[yi] += x[xi] * w[wi]));
+    return Float32Array.from(y);
+  },
+  backwardInput(d: ConvDims, dy: Float32Array, w: Float32Array): Float32Array {
+    const dx = new Float64Array(d.N * d.H * d.W * d.C);
+    convTaps(d, (xi, yi, wi) => (dx[xi] += dy[yi] * w[wi]));
+    return Float32Array.from(dx);
+  },
+  backwardWeight(d: ConvDims, dy: Float32Array, x: Float32Array): Float32Array {
+    const dw = new Float64Array(d.K * d.K * d.C * d.OC);
+    convTaps(d, (xi, yi, wi) => (dw[wi] += dy[yi] * x[xi]));
+    return Float32Array.from(dw);
+  },
+};
+const biasGrad = (dy: Float32Array, C: number) => {
+  const db = new Float64Array(C);
+  dy.forEach((v, i) => (db[i % C] += v));
+  return Float32Array.from(db);
+};
+
+describe('layout conversions: naive NHWC/HWIO conv in JS vs PyTorch', () => {
+  const dims = (p: Params): ConvDims => ({ N: num(p, 'N'), H: num(p, 'H'), W: num(p, 'W'), C: num(p, 'C'), OC: num(p, 'OC'),
+    K: num(p, 'K'), s: num(p, 'stride'), p: num(p, 'pad'), OH: num(p, 'OH'), OW: num(p, 'OW') });
+  const fxc = fixture('conv2d');
+  for (const [c, p] of caseList(fxc)) {
+    test(`conv2d ${c}`, () => {
+      const d = dims(p);
+      const x = nchwToNhwc(t(fxc, c, 'x'), d.N, d.C, d.H, d.W), dy = nchwToNhwc(t(fxc, c, 'dy'), d.N, d.OC, d.OH, d.OW);
+      const w = oihwToHwio(t(fxc, c, 'w'), d.OC, d.C, d.K, d.K);
+      const b = p.bias ? t(fxc, c, 'b') : null;
+      const cmps: Cmp[] = [
+        { name: 'y', kind: 'fwd', got: nhwcToNchw(naive.forward(d, x, w, b), d.N, d.OC, d.OH, d.OW), want: t(fxc, c, 'y') },
+        { name: 'dx', kind: 'grad', got: nhwcToNchw(naive.backwardInput(d, dy, w), d.N, d.C, d.H, d.W), want: t(fxc, c, 'dx') },
+        { name: 'dw', kind: 'grad', got: hwioToOihw(naive.backwardWeight(d, dy, x), d.OC, d.C, d.K, d.K), want: t(fxc, c, 'dw') },
+      ];
+      if (b) cmps.push({ name: 'db', kind: 'grad', got: biasGrad(dy, d.OC), want: t(fxc, c, 'db') });
+      const errs = compare('naive conv2d', c, cmps);
+      expect(errs, errs.join('\n')).toEqual([]);
+    });
+  }
+  const fxt = fixture('conv_transpose2d');
+  for (const [c, p] of caseList(fxt)) {
+    test(`conv_transpose2d ${c} as the dual conv`, () => {
+      const e = dims(p); // transposed conv C -> OC, H x W -> OH x OW
+      const d: ConvDims = { ...e, H: e.OH, W: e.OW, C: e.OC, OC: e.C, OH: e.H, OW: e.W }; // the dual conv
+      const x = nchwToNhwc(t(fxt, c, 'x'), e.N, e.C, e.H, e.W), dy = nchwToNhwc(t(fxt, c, 'dy'), e.N, e.OC, e.OH, e.OW);
+      const w = oihwToHwio(t(fxt, c, 'w'), e.C, e.OC, e.K, e.K); // [KH][KW][OC_t][IC_t]
+      const y = naive.backwardInput(d, x, w);
+      if (p.bias) { const b = t(fxt, c, 'b'); y.forEach((v, i) => (y[i] = v + b[i % e.OC])); }
+      const cmps: Cmp[] = [
+        { name: 'y', kind: 'fwd', got: nhwcToNchw(y, e.N, e.OC, e.OH, e.OW), want: t(fxt, c, 'y') },
+        { name: 'dx', kind: 'grad', got: nhwcToNchw(naive.forward(d, dy, w, null), e.N, e.C, e.H, e.W), want: t(fxt, c, 'dx') },
+        { name: 'dw', kind: 'grad', got: hwioToOihw(naive.backwardWeight(d, x, dy), e.C, e.OC, e.K, e.K), want: t(fxt, c, 'dw') },
+      ];
+      if (p.bias) cmps.push({ name: 'db', kind: 'grad', got: biasGrad(dy, e.OC), want: t(fxt, c, 'db') });
+      const errs = compare('naive conv_transpose2d', c, cmps);
+      expect(errs, errs.join('\n')).toEqual([]);
+    });
+  }
+});
+
 // ---------------------------------------------------------------- the tests
 
 const cores = { simd: await loadCore({ build: 'simd' }), relaxed: await loadCore({ build: 'relaxed' }) };
@@ -559,6 +645,7 @@ for (const [opName, op] of Object.entries(OPS)) {
 
 afterAll(() => {
   const rows = [...report].map(([op, r]) =>
-    `  ${op.padEnd(20)} fwd max|diff|/scale ${r.fwd.toExponential(1)}   grad ${r.grad.toExponential(1)}   worst/allowed ${r.ratio.toFixed(3)}`);
+    `  ${op.padEnd(20)} fwd max|diff|/scale ${r.fwd.toExponential(1)}   grad ${r.grad.toExponential(1)}` +
+    (r.ulp ? `   ulp-kind ${r.ulp.toExponential(1)}` : '') + `   worst |diff|/allowed ${r.ratio.toFixed(3)}`);
   if (rows.length) console.log(`kernels vs PyTorch (fwd: ${JSON.stringify(TOL.fwd)}, grad: ${JSON.stringify(TOL.grad)}; atol x tensor scale)\n${rows.join('\n')}`);
 });
