@@ -10,6 +10,7 @@ import {
   tensorF32,
   toF32,
 } from '../src/core/safetensors.js';
+import { mulberry32 } from './helpers/rng.js';
 
 /** A file from a raw header object (or string) and a data section; `len` overrides the length field. */
 function build(header: unknown, data: Uint8Array = new Uint8Array(0), len?: number | bigint): Uint8Array {
@@ -178,6 +179,44 @@ describe('hostile files', () => {
   test('a tensor named __proto__ is an ordinary tensor', () => {
     const bytes = serializeSafetensors([{ name: '__proto__', dtype: 'F32', shape: [1], data: new Float32Array([3]) }], { __proto__x: 'y' });
     expect(Array.from(tensorF32(parseSafetensors(bytes), '__proto__'))).toEqual([3]);
+  });
+});
+
+describe('fuzz', () => {
+  test('3000 mutated files (byte flips in header and data, truncations): parse or a safetensors Error, nothing else', () => {
+    const good = serializeSafetensors(
+      [
+        { name: 'a.weight', dtype: 'F32', shape: [3, 2], data: new Float32Array(6).fill(1) },
+        { name: 'b', dtype: 'I8', shape: [5], data: new Int8Array(5) },
+        { name: 'c', dtype: 'F16', shape: [1, 3], data: new Uint16Array(3) },
+      ],
+      { step: '1' },
+    );
+    const rnd = mulberry32(7);
+    let parsed = 0;
+    for (let i = 0; i < 3000; i++) {
+      let bytes = good.slice();
+      const flips = 1 + Math.floor(rnd() * 3);
+      for (let f = 0; f < flips; f++) {
+        // mostly hit the length field and the header, where the structure lives
+        const at = rnd() < 0.2 ? Math.floor(rnd() * 8) : Math.floor(rnd() * bytes.length);
+        bytes[at] = rnd() < 0.5 ? Math.floor(rnd() * 256) : '0123456789[]{},-."e'.charCodeAt(Math.floor(rnd() * 19));
+      }
+      if (rnd() < 0.2) bytes = bytes.subarray(0, Math.floor(rnd() * bytes.length));
+      try {
+        const p = parseSafetensors(bytes);
+        parsed++;
+        for (const [, t] of p.tensors) {
+          // every view lies inside the file
+          expect(t.data.byteOffset + t.data.byteLength).toBeLessThanOrEqual(bytes.byteOffset + bytes.byteLength);
+          if (['F32', 'F16', 'BF16', 'F64'].includes(t.dtype)) expect(toF32(t).length).toBe(t.shape.reduce((a, b) => a * b, 1));
+        }
+      } catch (e) {
+        expect(e).toBeInstanceOf(Error);
+        expect((e as Error).message).toMatch(/^safetensors: /);
+      }
+    }
+    expect(parsed).toBeGreaterThan(100); // data-only flips still parse
   });
 });
 
