@@ -87,17 +87,21 @@ describe('round trip', () => {
     expect(f16ToF32(0x8000)).toBe(-0);
   });
 
-  test('BF16 and F64 read as f32; an integer tensor cannot be', () => {
+  test('BF16, F64 and integer tensors read as f32; BOOL cannot be', () => {
     const p = parseSafetensors(
       serializeSafetensors([
         { name: 'b', dtype: 'BF16', shape: [2], data: new Uint16Array([0x3f80, 0xc040]) },
         { name: 'd', dtype: 'F64', shape: [2], data: new Float64Array([0.5, -7]) },
-        { name: 'i', dtype: 'I32', shape: [1], data: new Int32Array([1]) },
+        { name: 'i', dtype: 'I32', shape: [1], data: new Int32Array([-5]) },
+        { name: 'l', dtype: 'I64', shape: [2], data: new BigInt64Array([7n, -3n]) },
+        { name: 'q', dtype: 'BOOL', shape: [1], data: new Uint8Array([1]) },
       ]),
     );
     expect(Array.from(tensorF32(p, 'b'))).toEqual([1, -3]);
     expect(Array.from(toF32(p.tensors.get('d')!))).toEqual([0.5, -7]);
-    expect(() => tensorF32(p, 'i')).toThrow(/tensor "i": dtype I32 cannot be read as f32/);
+    expect(Array.from(tensorF32(p, 'i'))).toEqual([-5]);
+    expect(Array.from(tensorF32(p, 'l'))).toEqual([7, -3]);
+    expect(() => tensorF32(p, 'q')).toThrow(/tensor "q": dtype BOOL cannot be read as f32/);
     expect(() => tensorF32(p, 'nope')).toThrow(/tensor "nope" is missing/);
   });
 });

@@ -178,6 +178,24 @@ export function toF32(t: TensorView, name = '?'): Float32Array {
       for (let i = 0; i < n; i++) out[i] = f(dv.getUint16(2 * i, true));
       return out;
     }
+    case 'I64':
+    case 'I32':
+    case 'I16':
+    case 'I8':
+    case 'U8': {
+      // integer tensors (num_batches_tracked, int8 weights) convert exactly up to 2^24
+      const dv = new DataView(buffer, byteOffset, t.data.byteLength);
+      const out = new Float32Array(n);
+      const bytes = DTYPE_BYTES[t.dtype];
+      for (let i = 0; i < n; i++) {
+        const o = i * bytes;
+        out[i] = t.dtype === 'I64' ? Number(dv.getBigInt64(o, true))
+          : t.dtype === 'I32' ? dv.getInt32(o, true)
+          : t.dtype === 'I16' ? dv.getInt16(o, true)
+          : t.dtype === 'I8' ? dv.getInt8(o) : dv.getUint8(o);
+      }
+      return out;
+    }
     default:
       return fail(`tensor ${JSON.stringify(name)}: dtype ${t.dtype} cannot be read as f32`);
   }

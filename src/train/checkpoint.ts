@@ -141,12 +141,7 @@ export function loadCheckpoint(m: BicycleGAN, bytes: Uint8Array, o: LoadOptions 
     for (const e of store.entries) {
       const name = NET_PREFIX[net] + e.name;
       const t = parsed.tensors.get(name)!;
-      if (t.dtype === 'I64') {
-        const v = new BigInt64Array(t.data.slice().buffer);
-        store.view(e).set(Array.from(v, Number));
-      } else {
-        store.fromTorch(e, toF32(t, name));
-      }
+      store.fromTorch(e, toF32(t, name));
       if (withTrain && e.kind === 'param') {
         store.fromTorch(e, toF32(parsed.tensors.get(`adam.${net}.${e.name}.exp_avg`)!, name), 'm');
         store.fromTorch(e, toF32(parsed.tensors.get(`adam.${net}.${e.name}.exp_avg_sq`)!, name), 'v');
