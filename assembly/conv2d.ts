@@ -11,6 +11,8 @@ import { igemm_4x8, gemm_tn_4x8, pack_panels } from './gemm';
 const COL_K: i32 = 16;
 // Pixels per chunk of the weight gradient (its K block): the packed dy chunk and the A lines fit L1.
 const KB: i32 = 256;
+// Output pixels up to which the forward reads full weight panels in place instead of packing them.
+const DIRECT_P: i32 = 16;
 
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
@@ -67,7 +69,10 @@ function gatherRows(col: usize, ind: usize, R: i32, T: i32, K: i32): void {
     const row = d;
     for (let t = 0; t < T; t++) {
       const s = <usize>load<u32>(ind + ((<usize>t * R + r) << 2));
-      memory.copy(d, s, kb);
+      // short vectors: inline copies (a memory.copy call costs more than 3-15 floats)
+      let i: usize = 0;
+      for (; i + 16 <= kb; i += 16) v128.store(d + i, v128.load(s + i));
+      for (; i < kb; i += 4) store<f32>(d + i, load<f32>(s + i));
       d += kb;
     }
     store<u32>(ind + (<usize>r << 2), <u32>row);
@@ -101,8 +106,15 @@ function forwardImpl(y: usize, x: usize, w: usize, b: usize, scratch: usize,
     memory.copy(bias, b, <usize>OC << 2);
     bb = bias;
   }
-  // w is [T*C][OC] row-major: panels of [T*C][8]
-  pack_panels(bp, w, T * C, OC, OC);
+  // w is [T*C][OC] row-major: panels of [T*C][8]. Few output pixels: packing would cost as much as the
+  // GEMM (each weight is used by only P rows), so full panels are read from w in place.
+  const direct = !col && P <= DIRECT_P;
+  const OC8 = OC & ~7;
+  if (direct) {
+    if (OC8 < OC) pack_panels(bp, fl(w, OC8), T * C, OC - OC8, OC);
+  } else {
+    pack_panels(bp, w, T * C, OC, OC);
+  }
   const ohw = OH * OW;
   for (let r0 = 0; r0 < P; r0 += RC) {
     const R = min(RC, P - r0);
@@ -126,9 +138,13 @@ function forwardImpl(y: usize, x: usize, w: usize, b: usize, scratch: usize,
     }
     if (col) {
       gatherRows(colp, ind, R, T, C);
-      igemm_4x8(R, 1, T * C, ind, outp, bp, OC, bb, acc);
+      igemm_4x8(R, 1, T * C, ind, outp, 0, bp, 32, (<usize>T * C) << 5, OC, bb, acc, zero);
+    } else if (direct) {
+      // full panels read straight from w (row stride OC); the tail panel from its packed copy
+      if (OC8 > 0) igemm_4x8(R, T, C, ind, outp, 0, w, <usize>OC << 2, 32, OC8, bb, acc, zero);
+      if (OC8 < OC) igemm_4x8(R, T, C, ind, outp, <usize>OC8 << 2, bp, 32, (<usize>T * C) << 5, OC - OC8, bb != 0 ? fl(bb, OC8) : 0, acc, zero);
     } else {
-      igemm_4x8(R, T, C, ind, outp, bp, OC, bb, acc);
+      igemm_4x8(R, T, C, ind, outp, 0, bp, 32, (<usize>T * C) << 5, OC, bb, acc, zero);
     }
   }
 }
@@ -200,9 +216,9 @@ export function conv2d_backward_input(dx: usize, dy: usize, w: usize, scratch: u
         }
         if (col) {
           gatherRows(colp, ind, R, Tp, OC);
-          igemm_4x8(R, 1, Tp * OC, ind, outp, bp, C, 0, 1);
+          igemm_4x8(R, 1, Tp * OC, ind, outp, 0, bp, 32, (<usize>Tp * OC) << 5, C, 0, 1, zero);
         } else {
-          igemm_4x8(R, Tp, OC, ind, outp, bp, C, 0, 1);
+          igemm_4x8(R, Tp, OC, ind, outp, 0, bp, 32, (<usize>Tp * OC) << 5, C, 0, 1, zero);
         }
       }
     }

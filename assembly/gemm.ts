@@ -32,20 +32,23 @@ import { madd } from './simd';
 
 // Indirect GEMM, rows r in [0, R), columns in [0, NC):
 //   Y_r[0:NC] (= or +=) bias + sum_{t < T} sum_{k < K} A[t][r][k] * B[t][k][0:NC]
-// ind:  u32[T][R], ind[t][r] = byte pointer to K contiguous floats (an input pixel's channels, or a zero vector)
-// outp: u32[R], byte pointer of output row r (its column 0)
-// bp:   B packed in ceil(NC/8) panels of [T][K][8] floats (columns past NC zero)
+// ind:  u32[T][R], ind[t][r] = byte pointer to K contiguous floats (an input pixel's channels, or zp = zeros)
+// outp: u32[R], byte pointer of output row r; column 0 is at outp[r] + ooff
+// bp:   B as 8-wide panels: panel j at bp + j*pstride, row k of tap t at + (t*K + k)*ldb bytes (packed: ldb = 32,
+//       pstride = T*K*32; or W itself when NC is a multiple of 8: ldb = 4*row length, pstride = 32)
 // bias: ceil(NC/8)*8 floats (zero-padded), or 0; acc: 0 overwrite, 1 accumulate (then bias must be 0)
-// Panels outer, 4-row blocks inner: one B panel (T*K*8 floats) stays in L1/L2 while the rows stream past it;
+// A tap whose 4 row pointers are all zp is skipped (padding taps of small images cost nothing).
+// Panels outer, 4-row blocks inner: one B panel stays in L1/L2 while the rows stream past it;
 // callers hand R in chunks small enough that the rows' input pixels stay in L2 across panels.
-export function igemm_4x8(R: i32, T: i32, K: i32, ind: usize, outp: usize, bp: usize, NC: i32, bias: usize, acc: i32): void {
+export function igemm_4x8(R: i32, T: i32, K: i32, ind: usize, outp: usize, ooff: usize, bp: usize, ldb: usize, pstride: usize,
+  NC: i32, bias: usize, acc: i32, zp: usize): void {
   const NP = (NC + 7) >> 3;
-  const panel = (<usize>T * K) << 5;
   const tstride = <usize>R << 2;
+  const tapb = <usize>K * ldb;
   const zero = f32x4.splat(0);
   for (let j = 0; j < NP; j++) {
     const nc = min(8, NC - (j << 3));
-    const bj = bp + <usize>j * panel;
+    const bj = bp + <usize>j * pstride;
     let bias0 = zero, bias1 = zero;
     if (bias != 0) { bias0 = v128.load(bias + (<usize>j << 5)); bias1 = v128.load(bias + (<usize>j << 5), 16); }
     for (let r = 0; r < R; r += 4) {
@@ -60,6 +63,7 @@ export function igemm_4x8(R: i32, T: i32, K: i32, ind: usize, outp: usize, bp: u
         let a0 = <usize>load<u32>(it + o0), a1 = <usize>load<u32>(it + o1);
         let a2 = <usize>load<u32>(it + o2), a3 = <usize>load<u32>(it + o3);
         it += tstride;
+        if ((a0 == zp) & (a1 == zp) & (a2 == zp) & (a3 == zp)) { bt += tapb; continue; }
         for (let k = 0; k < K; k++) {
           const b0 = v128.load(bt), b1 = v128.load(bt, 16);
           let va = v128.load32_splat(a0);
@@ -70,10 +74,10 @@ export function igemm_4x8(R: i32, T: i32, K: i32, ind: usize, outp: usize, bp: u
           c20 = madd(va, b0, c20); c21 = madd(va, b1, c21);
           va = v128.load32_splat(a3);
           c30 = madd(va, b0, c30); c31 = madd(va, b1, c31);
-          a0 += 4; a1 += 4; a2 += 4; a3 += 4; bt += 32;
+          a0 += 4; a1 += 4; a2 += 4; a3 += 4; bt += ldb;
         }
       }
-      const jo = <usize>j << 5;
+      const jo = ooff + (<usize>j << 5);
       rowStore(<usize>load<u32>(outp + o0) + jo, c00, c01, nc, acc);
       if (mr > 1) rowStore(<usize>load<u32>(outp + o1) + jo, c10, c11, nc, acc);
       if (mr > 2) rowStore(<usize>load<u32>(outp + o2) + jo, c20, c21, nc, acc);
@@ -91,14 +95,16 @@ export function gemm_tn_4x8(M: i32, Q: i32, aptr: usize, bp: usize, NC: i32, y: 
   const NP = (NC + 7) >> 3;
   const zero = f32x4.splat(0);
   const qend = aptr + (<usize>Q << 2);
-  for (let j = 0; j < NP; j++) {
-    const nc = min(8, NC - (j << 3));
-    const bj = bp + ((<usize>j * Q) << 5);
-    for (let m = 0; m < M; m += 4) {
-      const mr = min(4, M - m);
-      // rows past M re-read row M-1 (never past the vector) and are not stored
-      const o0 = <usize>m << 2;
-      const o1 = mr > 1 ? o0 + 4 : o0, o2 = mr > 2 ? o0 + 8 : o0, o3 = mr > 3 ? o0 + 12 : o0;
+  // row blocks outer, panels inner: the 4 dw rows are walked left to right (whole cache lines, 4 streams),
+  // the A values of the block (16 bytes of each of Q pixels) stay in L1, the Q x NC B chunk in L2
+  for (let m = 0; m < M; m += 4) {
+    const mr = min(4, M - m);
+    // rows past M re-read row m (never past the vector) and are not stored
+    const o0 = <usize>m << 2;
+    const o1 = mr > 1 ? o0 + 4 : o0, o2 = mr > 2 ? o0 + 8 : o0, o3 = mr > 3 ? o0 + 12 : o0;
+    for (let j = 0; j < NP; j++) {
+      const nc = min(8, NC - (j << 3));
+      const bj = bp + ((<usize>j * Q) << 5);
       let c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero;
       let bt = bj;
       for (let q = aptr; q < qend; q += 4) {
@@ -150,16 +156,19 @@ export function pack_panels(dst: usize, src: usize, Rn: i32, NC: i32, lds: i32):
   }
 }
 
-// Measures the SIMD128 ceiling: 10 independent madd chains kept in registers, 80 flops per iteration.
-// Returns a sum so the work is not optimised away. FLOPs = 80 * iters.
+// Measures the SIMD128 ceiling: 12 independent madd chains kept in registers (12 accumulators + 2 constants
+// + 1 temp for the mul+add build = 15 xmm), 96 flops per iteration. Returns a sum so the loop is kept.
 export function peak_probe(iters: i32): f32 {
-  let c0 = f32x4.splat(0), c1 = f32x4.splat(0.1), c2 = f32x4.splat(0.2), c3 = f32x4.splat(0.3), c4 = f32x4.splat(0.4);
-  let c5 = f32x4.splat(0.5), c6 = f32x4.splat(0.6), c7 = f32x4.splat(0.7), c8 = f32x4.splat(0.8), c9 = f32x4.splat(0.9);
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0.1), c2 = f32x4.splat(0.2), c3 = f32x4.splat(0.3);
+  let c4 = f32x4.splat(0.4), c5 = f32x4.splat(0.5), c6 = f32x4.splat(0.6), c7 = f32x4.splat(0.7);
+  let c8 = f32x4.splat(0.8), c9 = f32x4.splat(0.9), c10 = f32x4.splat(1.0), c11 = f32x4.splat(1.1);
   const a = f32x4.splat(0.999), b = f32x4.splat(0.0001);
   for (let i = 0; i < iters; i++) {
-    c0 = madd(c0, a, b); c1 = madd(c1, a, b); c2 = madd(c2, a, b); c3 = madd(c3, a, b); c4 = madd(c4, a, b);
-    c5 = madd(c5, a, b); c6 = madd(c6, a, b); c7 = madd(c7, a, b); c8 = madd(c8, a, b); c9 = madd(c9, a, b);
+    c0 = madd(c0, a, b); c1 = madd(c1, a, b); c2 = madd(c2, a, b); c3 = madd(c3, a, b);
+    c4 = madd(c4, a, b); c5 = madd(c5, a, b); c6 = madd(c6, a, b); c7 = madd(c7, a, b);
+    c8 = madd(c8, a, b); c9 = madd(c9, a, b); c10 = madd(c10, a, b); c11 = madd(c11, a, b);
   }
-  const s = f32x4.add(f32x4.add(f32x4.add(c0, c1), f32x4.add(c2, c3)), f32x4.add(f32x4.add(c4, c5), f32x4.add(f32x4.add(c6, c7), f32x4.add(c8, c9))));
+  const s = f32x4.add(f32x4.add(f32x4.add(f32x4.add(c0, c1), f32x4.add(c2, c3)), f32x4.add(f32x4.add(c4, c5), f32x4.add(c6, c7))),
+    f32x4.add(f32x4.add(c8, c9), f32x4.add(c10, c11)));
   return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
 }
