@@ -5,14 +5,27 @@
 // backward_input: the same igemm per stride phase (s*s classes of input pixels, each with a fixed tap set).
 // backward_weight: A^T B GEMM over pixel chunks (rows = 4 consecutive channels of one tap). All use scratch only.
 // Conv-transpose = backward_input of its dual conv (+ bias_add_forward); linear = 1x1 conv with H = W = 1.
-import { igemm_4x8, gemm_tn_4x8, pack_panels } from './gemm';
+import { igemm_4x8, gemm_tn_4x8, pack_panels, pack_panels_t } from './gemm';
 
 // Channel counts below this go through an im2col copy (per row chunk): the tap loop would dominate a short K.
 const COL_K: i32 = 16;
 // Pixels per chunk of the weight gradient (its K block): the packed dy chunk and the A lines fit L1.
 const KB: i32 = 256;
-// Output pixels up to which the forward reads full weight panels in place instead of packing them.
-const DIRECT_P: i32 = 16;
+// Output rows up to which the forward reads full weight panels in place instead of packing them.
+let DIRECT_P: i32 = 4;
+// Output rows up to which forward and backward-input run K-blocked (pack a KCB-channel slice per tap).
+let KBLK_P: i32 = 64;
+// Channels per K block in that mode (the packed block KCB x OC stays in L2).
+let KCB: i32 = 256;
+
+// Tuning knobs for the benchmark (0: DIRECT_P, 1: KBLK_P, 2: KCB); returns the old value.
+export function conv2d_tune(which: i32, value: i32): i32 {
+  let old = 0;
+  if (which == 0) { old = DIRECT_P; DIRECT_P = value; }
+  else if (which == 1) { old = KBLK_P; KBLK_P = value; }
+  else if (which == 2) { old = KCB; KCB = value; }
+  return old;
+}
 
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
@@ -106,14 +119,24 @@ function forwardImpl(y: usize, x: usize, w: usize, b: usize, scratch: usize,
     memory.copy(bias, b, <usize>OC << 2);
     bb = bias;
   }
-  // w is [T*C][OC] row-major: panels of [T*C][8]. Few output pixels: packing would cost as much as the
-  // GEMM (each weight is used by only P rows), so full panels are read from w in place.
-  const direct = !col && P <= DIRECT_P;
+  // w is [T*C][OC] row-major. Three ways to feed it, by the number of output rows P:
+  //  - P <= DIRECT_P (one row block): full 8-wide panels are read from w in place (each weight is used once,
+  //    packing would cost as much as the GEMM); only a tail panel (OC % 8) is packed;
+  //  - P <= KBLK_P: K-blocked (GotoBLAS style): per tap and channel block of KCB, pack that slice of w
+  //    (sequential reads, an L2-sized packed block) and accumulate into y; y starts as bias (or 0);
+  //  - otherwise the whole of w is packed once into [T*C][8] panels and the rows go in chunks of RC.
   const OC8 = OC & ~7;
-  if (direct) {
+  const mode = col ? 2 : P <= DIRECT_P ? 0 : P <= KBLK_P ? 1 : 2;
+  if (mode == 0) {
     if (OC8 < OC) pack_panels(bp, fl(w, OC8), T * C, OC - OC8, OC);
-  } else {
+  } else if (mode == 2) {
     pack_panels(bp, w, T * C, OC, OC);
+  } else if (acc == 0) {
+    // K-blocked accumulates: start from the bias (or zero)
+    for (let p = 0; p < P; p++) {
+      if (bb != 0) memory.copy(fl(y, p * ldy), bb, <usize>OC << 2);
+      else memory.fill(fl(y, p * ldy), 0, <usize>OC << 2);
+    }
   }
   const ohw = OH * OW;
   for (let r0 = 0; r0 < P; r0 += RC) {
@@ -138,13 +161,21 @@ function forwardImpl(y: usize, x: usize, w: usize, b: usize, scratch: usize,
     }
     if (col) {
       gatherRows(colp, ind, R, T, C);
-      igemm_4x8(R, 1, T * C, ind, outp, 0, bp, 32, (<usize>T * C) << 5, OC, bb, acc, zero);
-    } else if (direct) {
-      // full panels read straight from w (row stride OC); the tail panel from its packed copy
-      if (OC8 > 0) igemm_4x8(R, T, C, ind, outp, 0, w, <usize>OC << 2, 32, OC8, bb, acc, zero);
-      if (OC8 < OC) igemm_4x8(R, T, C, ind, outp, <usize>OC8 << 2, bp, 32, (<usize>T * C) << 5, OC - OC8, bb != 0 ? fl(bb, OC8) : 0, acc, zero);
+      igemm_4x8(R, 1, T * C, ind, outp, 0, bp, 32, (<usize>T * C) << 5, OC, bb, acc, zero, 0);
+    } else if (mode == 0) {
+      if (OC8 > 0) igemm_4x8(R, T, C, ind, outp, 0, w, <usize>OC << 2, 32, OC8, bb, acc, zero, 0);
+      if (OC8 < OC) igemm_4x8(R, T, C, ind, outp, <usize>OC8 << 2, bp, 32, (<usize>T * C) << 5, OC - OC8, bb != 0 ? fl(bb, OC8) : 0, acc, zero, 0);
+    } else if (mode == 1) {
+      // (P <= KBLK_P <= RC: a single row chunk)
+      for (let t = 0; t < T; t++) {
+        for (let c0 = 0; c0 < C; c0 += KCB) {
+          const kc = min(KCB, C - c0);
+          pack_panels(bp, fl(w, (t * C + c0) * OC), kc, OC, OC);
+          igemm_4x8(R, 1, kc, ind + ((<usize>t * R) << 2), outp, 0, bp, 32, <usize>kc << 5, OC, 0, 1, zero, <usize>c0 << 2);
+        }
+      }
     } else {
-      igemm_4x8(R, T, C, ind, outp, 0, bp, 32, (<usize>T * C) << 5, OC, bb, acc, zero);
+      igemm_4x8(R, T, C, ind, outp, 0, bp, 32, (<usize>T * C) << 5, OC, bb, acc, zero, 0);
     }
   }
 }
@@ -179,18 +210,15 @@ export function conv2d_backward_input(dx: usize, dy: usize, w: usize, scratch: u
       if (Tp == 0) continue;
       const nw = (W - pw + s - 1) / s;
       const Rp = N * nh * nw;
-      // B panels over c: [j][tap][oc][8], B[tap][oc][cc] = w[kh][kw][8j + cc][oc]
-      for (let j = 0; j < NPc; j++) {
-        const nc = min(8, C - (j << 3));
-        let d = bp + ((<usize>j * Tp * OC) << 5);
+      // mode 1 (few rows, K-blocked): per tap and block of KCB output channels, pack w^T's slice and accumulate;
+      // mode 2: pack all the phase's taps at once, B panels over c: [j][tap][oc][8] = w[kh][kw][8j + cc][oc]
+      const kblk = !col && Rp <= KBLK_P;
+      if (!kblk) {
+        let t = 0;
         for (let th = 0; th < nkh; th++) for (let tw = 0; tw < nkw; tw++) {
           const kh = kh0 + th * s, kw = kw0 + tw * s;
-          const wt = fl(w, ((kh * KW + kw) * C + (j << 3)) * OC);
-          for (let oc = 0; oc < OC; oc++) {
-            if (nc < 8) { v128.store(d, f32x4.splat(0)); v128.store(d, f32x4.splat(0), 16); }
-            for (let cc = 0; cc < nc; cc++) store<f32>(d + (<usize>cc << 2), load<f32>(fl(wt, cc * OC + oc)));
-            d += 32;
-          }
+          pack_panels_t(bp + ((<usize>t * OC) << 5), fl(w, (kh * KW + kw) * C * OC), OC, C, OC, (<usize>Tp * OC) << 5);
+          t++;
         }
       }
       for (let r0 = 0; r0 < Rp; r0 += RC) {
@@ -216,9 +244,20 @@ export function conv2d_backward_input(dx: usize, dy: usize, w: usize, scratch: u
         }
         if (col) {
           gatherRows(colp, ind, R, Tp, OC);
-          igemm_4x8(R, 1, Tp * OC, ind, outp, 0, bp, 32, (<usize>Tp * OC) << 5, C, 0, 1, zero);
+          igemm_4x8(R, 1, Tp * OC, ind, outp, 0, bp, 32, (<usize>Tp * OC) << 5, C, 0, 1, zero, 0);
+        } else if (kblk) {
+          let t = 0;
+          for (let th = 0; th < nkh; th++) for (let tw = 0; tw < nkw; tw++) {
+            const wt = fl(w, ((kh0 + th * s) * KW + kw0 + tw * s) * C * OC);
+            for (let oc0 = 0; oc0 < OC; oc0 += KCB) {
+              const kc = min(KCB, OC - oc0);
+              pack_panels_t(bp, fl(wt, oc0), kc, C, OC, <usize>kc << 5);
+              igemm_4x8(R, 1, kc, ind + ((<usize>t * R) << 2), outp, 0, bp, 32, <usize>kc << 5, C, 0, 1, zero, <usize>oc0 << 2);
+            }
+            t++;
+          }
         } else {
-          igemm_4x8(R, Tp, OC, ind, outp, 0, bp, 32, (<usize>Tp * OC) << 5, C, 0, 1, zero);
+          igemm_4x8(R, Tp, OC, ind, outp, 0, bp, 32, (<usize>Tp * OC) << 5, C, 0, 1, zero, 0);
         }
       }
     }

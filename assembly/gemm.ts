@@ -37,11 +37,12 @@ import { madd } from './simd';
 // bp:   B as 8-wide panels: panel j at bp + j*pstride, row k of tap t at + (t*K + k)*ldb bytes (packed: ldb = 32,
 //       pstride = T*K*32; or W itself when NC is a multiple of 8: ldb = 4*row length, pstride = 32)
 // bias: ceil(NC/8)*8 floats (zero-padded), or 0; acc: 0 overwrite, 1 accumulate (then bias must be 0)
+// aoff (bytes) is added to every A pointer (a K block that starts inside the channel vectors).
 // A tap whose 4 row pointers are all zp is skipped (padding taps of small images cost nothing).
 // Panels outer, 4-row blocks inner: one B panel stays in L1/L2 while the rows stream past it;
 // callers hand R in chunks small enough that the rows' input pixels stay in L2 across panels.
 export function igemm_4x8(R: i32, T: i32, K: i32, ind: usize, outp: usize, ooff: usize, bp: usize, ldb: usize, pstride: usize,
-  NC: i32, bias: usize, acc: i32, zp: usize): void {
+  NC: i32, bias: usize, acc: i32, zp: usize, aoff: usize): void {
   const NP = (NC + 7) >> 3;
   const tstride = <usize>R << 2;
   const tapb = <usize>K * ldb;
@@ -64,6 +65,7 @@ export function igemm_4x8(R: i32, T: i32, K: i32, ind: usize, outp: usize, ooff:
         let a2 = <usize>load<u32>(it + o2), a3 = <usize>load<u32>(it + o3);
         it += tstride;
         if ((a0 == zp) & (a1 == zp) & (a2 == zp) & (a3 == zp)) { bt += tapb; continue; }
+        a0 += aoff; a1 += aoff; a2 += aoff; a3 += aoff;
         for (let k = 0; k < K; k++) {
           const b0 = v128.load(bt), b1 = v128.load(bt, 16);
           let va = v128.load32_splat(a0);
@@ -152,6 +154,42 @@ export function pack_panels(dst: usize, src: usize, Rn: i32, NC: i32, lds: i32):
         for (let c = 0; c < nc; c++) store<f32>(d + (<usize>c << 2), load<f32>(s + (<usize>c << 2)));
         d += 32; s += ls;
       }
+    }
+  }
+}
+
+// Packs a transposed matrix into 8-wide panels: dst[j][k][cc] = src[(8j + cc)*lds + k] for k < Kn, columns
+// 8j + cc past NC zero; panel j at dst + j*pstride bytes. 8x4 blocks go through two 4x4 register transposes.
+export function pack_panels_t(dst: usize, src: usize, Kn: i32, NC: i32, lds: i32, pstride: usize): void {
+  const NP = (NC + 7) >> 3;
+  const ls = <usize>lds << 2;
+  for (let j = 0; j < NP; j++) {
+    const nc = min(8, NC - (j << 3));
+    const d0 = dst + <usize>j * pstride;
+    const s0 = src + ((<usize>j << 3) * ls);
+    let k = 0;
+    if (nc == 8) {
+      for (; k + 4 <= Kn; k += 4) {
+        const s = s0 + (<usize>k << 2);
+        const r0 = v128.load(s), r1 = v128.load(s + ls), r2 = v128.load(s + 2 * ls), r3 = v128.load(s + 3 * ls);
+        const r4 = v128.load(s + 4 * ls), r5 = v128.load(s + 5 * ls), r6 = v128.load(s + 6 * ls), r7 = v128.load(s + 7 * ls);
+        const a = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), b = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+        const c = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), e = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+        const f = v128.shuffle<f32>(r4, r5, 0, 4, 1, 5), g = v128.shuffle<f32>(r4, r5, 2, 6, 3, 7);
+        const h = v128.shuffle<f32>(r6, r7, 0, 4, 1, 5), i = v128.shuffle<f32>(r6, r7, 2, 6, 3, 7);
+        const d = d0 + (<usize>k << 5);
+        v128.store(d, v128.shuffle<f32>(a, c, 0, 1, 4, 5)); v128.store(d, v128.shuffle<f32>(f, h, 0, 1, 4, 5), 16);
+        v128.store(d, v128.shuffle<f32>(a, c, 2, 3, 6, 7), 32); v128.store(d, v128.shuffle<f32>(f, h, 2, 3, 6, 7), 48);
+        v128.store(d, v128.shuffle<f32>(b, e, 0, 1, 4, 5), 64); v128.store(d, v128.shuffle<f32>(g, i, 0, 1, 4, 5), 80);
+        v128.store(d, v128.shuffle<f32>(b, e, 2, 3, 6, 7), 96); v128.store(d, v128.shuffle<f32>(g, i, 2, 3, 6, 7), 112);
+      }
+    }
+    for (; k < Kn; k++) {
+      const d = d0 + (<usize>k << 5);
+      v128.store(d, f32x4.splat(0));
+      v128.store(d, f32x4.splat(0), 16);
+      const s = s0 + (<usize>k << 2);
+      for (let cc = 0; cc < nc; cc++) store<f32>(d + (<usize>cc << 2), load<f32>(s + <usize>cc * ls));
     }
   }
 }
