@@ -5,7 +5,7 @@
 // backward_input: the same igemm per stride phase (s*s classes of input pixels, each with a fixed tap set).
 // backward_weight: A^T B GEMM over pixel chunks (rows = 4 consecutive channels of one tap). All use scratch only.
 // Conv-transpose = backward_input of its dual conv (+ bias_add_forward); linear = 1x1 conv with H = W = 1.
-import { igemm_4x8, gemm_tn_4x8, pack_panels, pack_panels_t } from './gemm';
+import { igemm_4x8, gemm_ap_4x8, pack_a4, pack_panels, pack_panels_t } from './gemm';
 
 // Channel counts below this go through an im2col copy (per row chunk): the tap loop would dominate a short K.
 const COL_K: i32 = 16;
@@ -64,7 +64,8 @@ function bwdInSize(N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, st
 function bwdWSize(N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32): i32 {
   const T = KH * KW, NPo = (OC + 7) >> 3;
   const col = C < COL_K;
-  return al(C) + al(NPo * 8 * KB) + al(T * KB) + (col ? al(KB * T * C) : 0);
+  const M = col ? T * C : C;
+  return al(C) + al(NPo * 8 * KB) + al(T * KB) + (col ? al(KB * T * C) : 0) + al(((M + 3) & ~3) * KB);
 }
 
 // Floats of scratch any of the three passes needs for this shape.
@@ -265,8 +266,9 @@ export function conv2d_backward_input(dx: usize, dy: usize, w: usize, scratch: u
 }
 
 // dw[kh][kw][c][oc] += sum_pixels x[pixel at tap (kh, kw), c] * dy[pixel, oc]; db[oc] += sum_pixels dy[pixel, oc].
-// K (pixels) is cut into chunks of KB: dy's chunk is packed into 8-wide panels, each tap gets a table of
-// input-pixel pointers, and gemm_tn accumulates the chunk's contribution into dw.
+// K (pixels) is cut into chunks of KB: dy's chunk is packed into 8-wide panels, each tap's input pixels
+// (found through a pointer table, zeros for padding) are packed into 4-channel panels, and gemm_ap
+// accumulates the chunk's contribution into dw.
 export function conv2d_backward_weight(dw: usize, db: usize, dy: usize, x: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, ldy: i32, ldx: i32): void {
   const OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1;
@@ -280,6 +282,7 @@ export function conv2d_backward_weight(dw: usize, db: usize, dy: usize, x: usize
   const bp = fl(zero, al(C));
   const ind = fl(bp, al(NPo * 8 * KB));
   const colp = fl(ind, al(T * KB));
+  const ap = fl(colp, col ? al(KB * T * C) : 0);
   memory.fill(zero, 0, <usize>C << 2);
   const ohw = OH * OW;
   for (let p0 = 0; p0 < P; p0 += KB) {
@@ -304,10 +307,12 @@ export function conv2d_backward_weight(dw: usize, db: usize, dy: usize, x: usize
     if (col) {
       // rows of dw are (t, c) flattened: one tap of T*C channels
       gatherRows(colp, ind, Q, T, C);
-      gemm_tn_4x8(T * C, Q, ind, bp, OC, dw, OC);
+      pack_a4(ap, ind, Q, T * C);
+      gemm_ap_4x8(T * C, Q, ap, bp, OC, dw, OC);
     } else {
       for (let t = 0; t < T; t++) {
-        gemm_tn_4x8(C, Q, ind + ((<usize>t * Q) << 2), bp, OC, fl(dw, t * C * OC), OC);
+        pack_a4(ap, ind + ((<usize>t * Q) << 2), Q, C);
+        gemm_ap_4x8(C, Q, ap, bp, OC, fl(dw, t * C * OC), OC);
       }
     }
   }

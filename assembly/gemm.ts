@@ -88,46 +88,64 @@ export function igemm_4x8(R: i32, T: i32, K: i32, ind: usize, outp: usize, ooff:
   }
 }
 
-// Transposed-A GEMM (the weight gradient), rows m in [0, M), columns in [0, NC), accumulating:
-//   Y[m][0:NC] += sum_{q < Q} A_q[m] * B[q][0:NC]
-// aptr: u32[Q], aptr[q] = byte pointer to M contiguous floats (one input pixel's channels at a tap, or zeros)
-// bp:   B packed in ceil(NC/8) panels of [Q][8] floats; Y row m at y + m*ldy floats.
-// The 4 rows of a block are 4 consecutive floats of each A_q, so each k step costs one pointer load extra.
-export function gemm_tn_4x8(M: i32, Q: i32, aptr: usize, bp: usize, NC: i32, y: usize, ldy: i32): void {
+// Packed GEMM for the weight gradient, rows m in [0, M), columns in [0, NC), accumulating:
+//   Y[m][0:NC] += sum_{q < Q} A[q][m] * B[q][0:NC]
+// ap: A packed by pack_a4 in ceil(M/4) panels of [Q][4] floats; bp: B packed in ceil(NC/8) panels of [Q][8];
+// Y row m at y + m*ldy floats. Row blocks outer, panels inner: the 4 dw rows are walked left to right
+// (whole cache lines), the A panel (Q*16 bytes) stays in L1 and the Q x NC B block in L2.
+export function gemm_ap_4x8(M: i32, Q: i32, ap: usize, bp: usize, NC: i32, y: usize, ldy: i32): void {
   const NP = (NC + 7) >> 3;
   const zero = f32x4.splat(0);
-  const qend = aptr + (<usize>Q << 2);
-  // row blocks outer, panels inner: the 4 dw rows are walked left to right (whole cache lines, 4 streams),
-  // the A values of the block (16 bytes of each of Q pixels) stay in L1, the Q x NC B chunk in L2
+  const ld = <usize>ldy << 2;
+  const abytes = <usize>Q << 4;
   for (let m = 0; m < M; m += 4) {
     const mr = min(4, M - m);
-    // rows past M re-read row m (never past the vector) and are not stored
-    const o0 = <usize>m << 2;
-    const o1 = mr > 1 ? o0 + 4 : o0, o2 = mr > 2 ? o0 + 8 : o0, o3 = mr > 3 ? o0 + 12 : o0;
+    const am = ap + <usize>(m >> 2) * abytes;
+    const aend = am + abytes;
     for (let j = 0; j < NP; j++) {
       const nc = min(8, NC - (j << 3));
-      const bj = bp + ((<usize>j * Q) << 5);
+      let bt = bp + ((<usize>j * Q) << 5);
       let c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero;
-      let bt = bj;
-      for (let q = aptr; q < qend; q += 4) {
-        const a = <usize>load<u32>(q);
+      for (let a = am; a < aend; a += 16) {
         const b0 = v128.load(bt), b1 = v128.load(bt, 16);
-        let va = v128.load32_splat(a + o0);
+        let va = v128.load32_splat(a);
         c00 = madd(va, b0, c00); c01 = madd(va, b1, c01);
-        va = v128.load32_splat(a + o1);
+        va = v128.load32_splat(a, 4);
         c10 = madd(va, b0, c10); c11 = madd(va, b1, c11);
-        va = v128.load32_splat(a + o2);
+        va = v128.load32_splat(a, 8);
         c20 = madd(va, b0, c20); c21 = madd(va, b1, c21);
-        va = v128.load32_splat(a + o3);
+        va = v128.load32_splat(a, 12);
         c30 = madd(va, b0, c30); c31 = madd(va, b1, c31);
         bt += 32;
       }
       const yr = y + ((<usize>m * ldy) << 2) + (<usize>j << 5);
-      const ld = <usize>ldy << 2;
       rowStore(yr, c00, c01, nc, 1);
       if (mr > 1) rowStore(yr + ld, c10, c11, nc, 1);
       if (mr > 2) rowStore(yr + 2 * ld, c20, c21, nc, 1);
       if (mr > 3) rowStore(yr + 3 * ld, c30, c31, nc, 1);
+    }
+  }
+}
+
+// Packs A for gemm_ap_4x8: dst[mb][q][0:4] = aptr[q][4mb : 4mb+4] for q < Q, where aptr[q] (u32 table) points
+// to M contiguous floats; entries past M are zero (never read past a vector).
+export function pack_a4(dst: usize, aptr: usize, Q: i32, M: i32): void {
+  const M4 = M & ~3;
+  const qb = <usize>Q << 4;
+  for (let q = 0; q < Q; q++) {
+    const s = <usize>load<u32>(aptr + (<usize>q << 2));
+    let d = dst + (<usize>q << 4);
+    let m = 0;
+    for (; m < M4; m += 4) {
+      v128.store(d, v128.load(s + (<usize>m << 2)));
+      d += qb;
+    }
+    if (m < M) {
+      let v = f32x4.splat(0);
+      v = f32x4.replace_lane(v, 0, load<f32>(s + (<usize>m << 2)));
+      if (m + 1 < M) v = f32x4.replace_lane(v, 1, load<f32>(s + (<usize>m << 2), 4));
+      if (m + 2 < M) v = f32x4.replace_lane(v, 2, load<f32>(s + (<usize>m << 2), 8));
+      v128.store(d, v);
     }
   }
 }
