@@ -5,7 +5,7 @@
 // backward_input: the same igemm per stride phase (s*s classes of input pixels, each with a fixed tap set).
 // backward_weight: A^T B GEMM over pixel chunks (rows = 4 consecutive channels of one tap). All use scratch only.
 // Conv-transpose = backward_input of its dual conv (+ bias_add_forward); linear = 1x1 conv with H = W = 1.
-import { igemm_4x8, gemm_ap_4x8, pack_a4, pack_panels, pack_panels_t } from './gemm';
+import { igemm_4x8, igemm_dot_2x4, gemm_ap_4x8, pack_a4, pack_panels, pack_panels_t } from './gemm';
 
 // Channel counts below this go through an im2col copy (per row chunk): the tap loop would dominate a short K.
 const COL_K: i32 = 16;
@@ -30,6 +30,14 @@ export function conv2d_tune(which: i32, value: i32): i32 {
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
 // @ts-ignore: decorator
+@inline function c4(n: i32): i32 { return (n + 3) & ~3; }
+// im2col for the forward: short channel vectors, or a narrow output (the dot kernel needs K % 4 == 0)
+// @ts-ignore: decorator
+@inline function fwdCol(C: i32, OC: i32): bool { return C < COL_K || (OC <= 4 && (C & 3) != 0); }
+// and for backward-input (its K is OC, its outputs C)
+// @ts-ignore: decorator
+@inline function bwdCol(C: i32, OC: i32): bool { return OC < COL_K || (C <= 4 && (OC & 3) != 0); }
+// @ts-ignore: decorator
 @inline function fl(p: usize, n: i32): usize { return p + (<usize>n << 2); }
 
 // Rows per igemm chunk: the chunk's input pixels (rows * K floats) should sit in L2 while all panels pass.
@@ -45,9 +53,9 @@ export function conv2d_tune(which: i32, value: i32): i32 {
 function fwdSize(N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32): i32 {
   const OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1;
   const T = KH * KW, P = N * OH * OW, NP = (OC + 7) >> 3;
-  const col = C < COL_K;
+  const col = fwdCol(C, OC);
   const RC = rowChunk(P, col ? T * C : C);
-  return al(C) + al(NP * 8) + al(NP * 8 * T * C) + al(RC) + al(RC * T) + (col ? al(RC * T * C) : 0);
+  return al(C) + al(NP * 8) + al(max(NP * 8 * T * C, 4 * c4(T * C))) + al(RC) + al(RC * T) + (col ? al(RC * c4(T * C)) : 0);
 }
 
 function bwdInSize(N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32): i32 {
@@ -56,9 +64,9 @@ function bwdInSize(N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, st
   const Rmax = N * Hp * Wp;
   // tap count of the largest phase
   const Th = (KH + stride - 1) / stride, Tw = (KW + stride - 1) / stride, Tp = Th * Tw;
-  const col = OC < COL_K;
+  const col = bwdCol(C, OC);
   const RC = rowChunk(Rmax, col ? Tp * OC : OC);
-  return al(OC) + al(NPc * 8 * Tp * OC) + al(RC) + al(RC * Tp) + (col ? al(RC * Tp * OC) : 0);
+  return al(OC) + al(max(NPc * 8 * Tp * OC, 4 * c4(Tp * OC))) + al(RC) + al(RC * Tp) + (col ? al(RC * c4(Tp * OC)) : 0);
 }
 
 function bwdWSize(N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32): i32 {
@@ -74,10 +82,10 @@ export function conv2d_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32, KH:
     max(bwdInSize(N, H, W, C, OC, KH, KW, stride, pad), bwdWSize(N, H, W, C, OC, KH, KW, stride, pad)));
 }
 
-// Gathers each row's T vectors of K floats into one contiguous row of T*K (im2col of a row chunk), then
-// rewrites ind[0][r] to point at it: the igemm then runs with one tap and K' = T*K.
-function gatherRows(col: usize, ind: usize, R: i32, T: i32, K: i32): void {
-  const rowBytes = (<usize>T * K) << 2, kb = <usize>K << 2;
+// Gathers each row's T vectors of K floats into one contiguous row (im2col of a row chunk), rows rowLen >= T*K
+// floats apart (zero-padded), then rewrites ind[0][r] to point at it: the GEMM then runs with one tap.
+function gatherRows(col: usize, ind: usize, R: i32, T: i32, K: i32, rowLen: i32): void {
+  const rowBytes = <usize>rowLen << 2, kb = <usize>K << 2;
   for (let r = 0; r < R; r++) {
     let d = col + <usize>r * rowBytes;
     const row = d;
@@ -89,6 +97,7 @@ function gatherRows(col: usize, ind: usize, R: i32, T: i32, K: i32): void {
       for (; i < kb; i += 4) store<f32>(d + i, load<f32>(s + i));
       d += kb;
     }
+    for (; d < row + rowBytes; d += 4) store<f32>(d, 0);
     store<u32>(ind + (<usize>r << 2), <u32>row);
   }
 }
@@ -104,13 +113,13 @@ function forwardImpl(y: usize, x: usize, w: usize, b: usize, scratch: usize,
   const OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1;
   const T = KH * KW, P = N * OH * OW, NP = (OC + 7) >> 3;
   if (P <= 0 || OC <= 0) return;
-  const col = C < COL_K;
+  const col = fwdCol(C, OC);
   const RC = rowChunk(P, col ? T * C : C);
   // scratch: zero vector | bias (padded) | packed w | outp | ind | im2col
   const zero = scratch;
   const bias = fl(zero, al(C));
   const bp = fl(bias, al(NP * 8));
-  const outp = fl(bp, al(NP * 8 * T * C));
+  const outp = fl(bp, al(max(NP * 8 * T * C, 4 * c4(T * C))));
   const ind = fl(outp, al(RC));
   const colp = fl(ind, al(RC * T));
   memory.fill(zero, 0, <usize>C << 2);
@@ -126,9 +135,16 @@ function forwardImpl(y: usize, x: usize, w: usize, b: usize, scratch: usize,
   //  - P <= KBLK_P: K-blocked (GotoBLAS style): per tap and channel block of KCB, pack that slice of w
   //    (sequential reads, an L2-sized packed block) and accumulate into y; y starts as bias (or 0);
   //  - otherwise the whole of w is packed once into [T*C][8] panels and the rows go in chunks of RC.
+  //  (OC <= 4: the narrow dot-product kernel, w packed as [T*C/4][4 oc][4 k])
   const OC8 = OC & ~7;
-  const mode = col ? 2 : P <= DIRECT_P ? 0 : P <= KBLK_P ? 1 : 2;
-  if (mode == 0) {
+  const narrow = OC <= 4;
+  const mode = col || narrow ? 2 : P <= DIRECT_P ? 0 : P <= KBLK_P ? 1 : 2;
+  const TC4 = c4(T * C);
+  if (narrow) {
+    for (let k = 0; k < TC4; k++) for (let n = 0; n < 4; n++) {
+      store<f32>(bp + ((<usize>(k >> 2) << 6) + (<usize>n << 4) + (<usize>(k & 3) << 2)), k < T * C && n < OC ? load<f32>(fl(w, k * OC + n)) : 0);
+    }
+  } else if (mode == 0) {
     if (OC8 < OC) pack_panels(bp, fl(w, OC8), T * C, OC - OC8, OC);
   } else if (mode == 2) {
     pack_panels(bp, w, T * C, OC, OC);
@@ -160,8 +176,11 @@ function forwardImpl(y: usize, x: usize, w: usize, b: usize, scratch: usize,
         }
       }
     }
-    if (col) {
-      gatherRows(colp, ind, R, T, C);
+    if (col) gatherRows(colp, ind, R, T, C, TC4);
+    if (narrow) {
+      if (col) igemm_dot_2x4(R, 1, TC4, ind, outp, 0, bp, OC, bb, acc, zero);
+      else igemm_dot_2x4(R, T, C, ind, outp, 0, bp, OC, bb, acc, zero);
+    } else if (col) {
       igemm_4x8(R, 1, T * C, ind, outp, 0, bp, 32, (<usize>T * C) << 5, OC, bb, acc, zero, 0);
     } else if (mode == 0) {
       if (OC8 > 0) igemm_4x8(R, T, C, ind, outp, 0, w, <usize>OC << 2, 32, OC8, bb, acc, zero, 0);
@@ -191,12 +210,12 @@ export function conv2d_backward_input(dx: usize, dy: usize, w: usize, scratch: u
   const s = stride, NPc = (C + 7) >> 3;
   const Hp = (H + s - 1) / s, Wp = (W + s - 1) / s;
   const Th = (KH + s - 1) / s, Tw = (KW + s - 1) / s;
-  const col = OC < COL_K;
+  const col = bwdCol(C, OC);
   const RC = rowChunk(N * Hp * Wp, col ? Th * Tw * OC : OC);
   // scratch: zero vector | packed w^T | outp | ind | im2col
   const zero = scratch;
   const bp = fl(zero, al(OC));
-  const outp = fl(bp, al(NPc * 8 * Th * Tw * OC));
+  const outp = fl(bp, al(max(NPc * 8 * Th * Tw * OC, 4 * c4(Th * Tw * OC))));
   const ind = fl(outp, al(RC));
   const colp = fl(ind, al(RC * Th * Tw));
   memory.fill(zero, 0, <usize>OC << 2);
@@ -213,12 +232,27 @@ export function conv2d_backward_input(dx: usize, dy: usize, w: usize, scratch: u
       const Rp = N * nh * nw;
       // mode 1 (few rows, K-blocked): per tap and block of KCB output channels, pack w^T's slice and accumulate;
       // mode 2: pack all the phase's taps at once, B panels over c: [j][tap][oc][8] = w[kh][kw][8j + cc][oc]
-      const kblk = !col && Rp <= KBLK_P;
+      // (C <= 4: the narrow dot-product kernel, B packed as [(tap, oc)/4][4 c][4 (tap, oc)])
+      const narrow = C <= 4;
+      const kblk = !col && !narrow && Rp <= KBLK_P;
+      const TO4 = c4(Tp * OC);
+      if (narrow) {
+        for (let k = Tp * OC; k < TO4; k++) for (let n = 0; n < 4; n++) {
+          store<f32>(bp + ((<usize>(k >> 2) << 6) + (<usize>n << 4) + (<usize>(k & 3) << 2)), 0);
+        }
+      }
       if (!kblk) {
         let t = 0;
         for (let th = 0; th < nkh; th++) for (let tw = 0; tw < nkw; tw++) {
-          const kh = kh0 + th * s, kw = kw0 + tw * s;
-          pack_panels_t(bp + ((<usize>t * OC) << 5), fl(w, (kh * KW + kw) * C * OC), OC, C, OC, (<usize>Tp * OC) << 5);
+          const wt = fl(w, ((kh0 + th * s) * KW + kw0 + tw * s) * C * OC);
+          if (narrow) {
+            for (let oc = 0; oc < OC; oc++) for (let n = 0; n < 4; n++) {
+              const k = t * OC + oc;
+              store<f32>(bp + ((<usize>(k >> 2) << 6) + (<usize>n << 4) + (<usize>(k & 3) << 2)), n < C ? load<f32>(fl(wt, n * OC + oc)) : 0);
+            }
+          } else {
+            pack_panels_t(bp + ((<usize>t * OC) << 5), wt, OC, C, OC, (<usize>Tp * OC) << 5);
+          }
           t++;
         }
       }
@@ -243,8 +277,11 @@ export function conv2d_backward_input(dx: usize, dy: usize, w: usize, scratch: u
             }
           }
         }
-        if (col) {
-          gatherRows(colp, ind, R, Tp, OC);
+        if (col) gatherRows(colp, ind, R, Tp, OC, TO4);
+        if (narrow) {
+          if (col) igemm_dot_2x4(R, 1, TO4, ind, outp, 0, bp, C, 0, 1, zero);
+          else igemm_dot_2x4(R, Tp, OC, ind, outp, 0, bp, C, 0, 1, zero);
+        } else if (col) {
           igemm_4x8(R, 1, Tp * OC, ind, outp, 0, bp, 32, (<usize>Tp * OC) << 5, C, 0, 1, zero, 0);
         } else if (kblk) {
           let t = 0;
@@ -306,7 +343,7 @@ export function conv2d_backward_weight(dw: usize, db: usize, dy: usize, x: usize
     }
     if (col) {
       // rows of dw are (t, c) flattened: one tap of T*C channels
-      gatherRows(colp, ind, Q, T, C);
+      gatherRows(colp, ind, Q, T, C, T * C);
       pack_a4(ap, ind, Q, T * C);
       gemm_ap_4x8(T * C, Q, ap, bp, OC, dw, OC);
     } else {
