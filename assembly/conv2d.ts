@@ -5,7 +5,7 @@
 // backward_input: the same igemm per stride phase (s*s classes of input pixels, each with a fixed tap set).
 // backward_weight: A^T B GEMM over pixel chunks (rows = 4 consecutive channels of one tap). All use scratch only.
 // Conv-transpose = backward_input of its dual conv (+ bias_add_forward); linear = 1x1 conv with H = W = 1.
-import { igemm_4x8, igemm_dot_2x4, gemm_ap_4x8, pack_a4, pack_panels, pack_panels_t } from './gemm';
+import { igemm_4x8, igemm_dot_2x4, gemm_ap_4x8, gemm_dwt_4x8, pack_a4, pack_panels, pack_panels_t } from './gemm';
 
 // Channel counts below this go through an im2col copy (per row chunk): the tap loop would dominate a short K.
 const COL_K: i32 = 16;
@@ -324,7 +324,8 @@ export function conv2d_backward_weight(dw: usize, db: usize, dy: usize, x: usize
   const ohw = OH * OW;
   for (let p0 = 0; p0 < P; p0 += KB) {
     const Q = min(KB, P - p0);
-    pack_panels(bp, fl(dy, p0 * ldy), Q, OC, ldy);
+    const narrow = OC <= 4;
+    if (!narrow) pack_panels(bp, fl(dy, p0 * ldy), Q, OC, ldy);
     for (let r = 0; r < Q; r++) {
       const p = p0 + r;
       const n = p / ohw, q = p - n * ohw, oh = q / OW, ow = q - oh * OW;
@@ -344,12 +345,21 @@ export function conv2d_backward_weight(dw: usize, db: usize, dy: usize, x: usize
     if (col) {
       // rows of dw are (t, c) flattened: one tap of T*C channels
       gatherRows(colp, ind, Q, T, C, T * C);
-      pack_a4(ap, ind, Q, T * C);
-      gemm_ap_4x8(T * C, Q, ap, bp, OC, dw, OC);
+      if (narrow) {
+        gemm_dwt_4x8(T * C, Q, ind, fl(dy, p0 * ldy), ldy, OC, dw, OC);
+      } else {
+        pack_a4(ap, ind, Q, T * C);
+        gemm_ap_4x8(T * C, Q, ap, bp, OC, dw, OC);
+      }
     } else {
       for (let t = 0; t < T; t++) {
-        pack_a4(ap, ind + ((<usize>t * Q) << 2), Q, C);
-        gemm_ap_4x8(C, Q, ap, bp, OC, fl(dw, t * C * OC), OC);
+        if (narrow) {
+          // OC <= 4: 8 input channels wide instead, read in place (nothing to pack)
+          gemm_dwt_4x8(C, Q, ind + ((<usize>t * Q) << 2), fl(dy, p0 * ldy), ldy, OC, fl(dw, t * C * OC), OC);
+        } else {
+          pack_a4(ap, ind + ((<usize>t * Q) << 2), Q, C);
+          gemm_ap_4x8(C, Q, ap, bp, OC, fl(dw, t * C * OC), OC);
+        }
       }
     }
   }

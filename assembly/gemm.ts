@@ -172,6 +172,68 @@ export function gemm_ap_4x8(M: i32, Q: i32, ap: usize, bp: usize, NC: i32, y: us
   }
 }
 
+// Weight gradient for a narrow output (OC <= 4: final RGB conv, patch logits), transposed so the 8-wide side is
+// the input channels: dW^T[oc][m] += sum_q dy[q][oc] * A_q[m] for m < M (rows of dw, m-th channel), oc < OCn.
+// A_q = aptr[q] (u32 table, M contiguous floats), read in place 8 channels at a time; dy rows q at dyp + q*ldy
+// floats (4 splats, lanes past OCn repeat the last); dw row m at dw + m*ldw floats, accumulated.
+export function gemm_dwt_4x8(M: i32, Q: i32, aptr: usize, dyp: usize, ldy: i32, OCn: i32, dw: usize, ldw: i32): void {
+  const zero = f32x4.splat(0);
+  const ldyb = <usize>ldy << 2;
+  const o1: usize = OCn > 1 ? 4 : 0, o2: usize = OCn > 2 ? 8 : o1, o3: usize = OCn > 3 ? 12 : o2;
+  const qend = aptr + (<usize>Q << 2);
+  for (let m = 0; m < M; m += 8) {
+    const nc = min(8, M - m);
+    const mo = <usize>m << 2;
+    let c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero;
+    let d = dyp;
+    for (let q = aptr; q < qend; q += 4) {
+      const a = <usize>load<u32>(q) + mo;
+      let b0: v128, b1: v128;
+      if (nc == 8) {
+        b0 = v128.load(a); b1 = v128.load(a, 16);
+      } else {
+        // tail channels: lane by lane, never past the vector
+        b0 = zero; b1 = zero;
+        b0 = f32x4.replace_lane(b0, 0, load<f32>(a));
+        if (nc > 1) b0 = f32x4.replace_lane(b0, 1, load<f32>(a, 4));
+        if (nc > 2) b0 = f32x4.replace_lane(b0, 2, load<f32>(a, 8));
+        if (nc > 3) b0 = f32x4.replace_lane(b0, 3, load<f32>(a, 12));
+        if (nc > 4) b1 = f32x4.replace_lane(b1, 0, load<f32>(a, 16));
+        if (nc > 5) b1 = f32x4.replace_lane(b1, 1, load<f32>(a, 20));
+        if (nc > 6) b1 = f32x4.replace_lane(b1, 2, load<f32>(a, 24));
+      }
+      let va = v128.load32_splat(d);
+      c00 = madd(va, b0, c00); c01 = madd(va, b1, c01);
+      va = v128.load32_splat(d + o1);
+      c10 = madd(va, b0, c10); c11 = madd(va, b1, c11);
+      va = v128.load32_splat(d + o2);
+      c20 = madd(va, b0, c20); c21 = madd(va, b1, c21);
+      va = v128.load32_splat(d + o3);
+      c30 = madd(va, b0, c30); c31 = madd(va, b1, c31);
+      d += ldyb;
+    }
+    const y = dw + ((<usize>m * ldw) << 2);
+    const ld = <usize>ldw << 2;
+    colStore(y, c00, c01, nc, ld);
+    if (OCn > 1) colStore(y + 4, c10, c11, nc, ld);
+    if (OCn > 2) colStore(y + 8, c20, c21, nc, ld);
+    if (OCn > 3) colStore(y + 12, c30, c31, nc, ld);
+  }
+}
+
+// y[i*ld] += lane i of (v0, v1) for i < n: a transposed row added down a column.
+// @ts-ignore: decorator
+@inline function colStore(y: usize, v0: v128, v1: v128, n: i32, ld: usize): void {
+  store<f32>(y, load<f32>(y) + f32x4.extract_lane(v0, 0));
+  if (n > 1) store<f32>(y + ld, load<f32>(y + ld) + f32x4.extract_lane(v0, 1));
+  if (n > 2) store<f32>(y + 2 * ld, load<f32>(y + 2 * ld) + f32x4.extract_lane(v0, 2));
+  if (n > 3) store<f32>(y + 3 * ld, load<f32>(y + 3 * ld) + f32x4.extract_lane(v0, 3));
+  if (n > 4) store<f32>(y + 4 * ld, load<f32>(y + 4 * ld) + f32x4.extract_lane(v1, 0));
+  if (n > 5) store<f32>(y + 5 * ld, load<f32>(y + 5 * ld) + f32x4.extract_lane(v1, 1));
+  if (n > 6) store<f32>(y + 6 * ld, load<f32>(y + 6 * ld) + f32x4.extract_lane(v1, 2));
+  if (n > 7) store<f32>(y + 7 * ld, load<f32>(y + 7 * ld) + f32x4.extract_lane(v1, 3));
+}
+
 // Packs A for gemm_ap_4x8: dst[mb][q][0:4] = aptr[q][4mb : 4mb+4] for q < Q, where aptr[q] (u32 table) points
 // to M contiguous floats; entries past M are zero (never read past a vector).
 export function pack_a4(dst: usize, aptr: usize, Q: i32, M: i32): void {

@@ -50,6 +50,10 @@ export const CONV_CASES: ConvShape[] = [
   { N: 1, H: 3, W: 3, C: 260, OC: 9, K: 1, s: 1, p: 0, bias: true },
   { N: 1, H: 10, W: 9, C: 17, OC: 12, K: 3, s: 1, p: 1, bias: true },
   { N: 2, H: 9, W: 8, C: 16, OC: 16, K: 4, s: 2, p: 2, ldx: 19 },
+  // narrow outputs/inputs (<= 4 channels): dot-product kernels in place and via im2col, transposed dw
+  { N: 1, H: 6, W: 7, C: 36, OC: 3, K: 3, s: 1, p: 1, ldy: 5, bias: true },
+  { N: 1, H: 5, W: 5, C: 3, OC: 18, K: 3, s: 2, p: 1, ldx: 7 },
+  { N: 1, H: 4, W: 4, C: 21, OC: 1, K: 3, s: 1, p: 1, bias: true },
 ];
 
 // Conv-transpose cases, as (input N x H x W x IC) -> OC, kernel K stride s pad p.
