@@ -3,7 +3,7 @@
 // forward/backward on the official unet_128 decoder shapes; 1 thread, after warm-up (Liftoff -> TurboFan),
 // median of several timed runs. Also a measured SIMD128 peak probe (so every figure is a % of peak) and
 // tfjs-backend-wasm 4.22 (XNNPACK) conv2d / conv2dTranspose on the same shapes in the same run, as the anchor.
-// Usage: npm run bench:kernels [-- --quick] [-- --build simd|relaxed]. Writes bench/out/kernels.json.
+// Usage: npm run bench:kernels [-- --quick] [-- --build simd|relaxed] [-- --filter name-substring]. Writes bench/out/kernels.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -14,6 +14,7 @@ import { CONV_SHAPES, DECONV_SHAPES, convMacs, deconvMacs, type BenchConv, type 
 
 const quick = process.argv.includes('--quick');
 const buildArg = process.argv.includes('--build') ? process.argv[process.argv.indexOf('--build') + 1] : 'auto';
+const filter = process.argv.includes('--filter') ? process.argv[process.argv.indexOf('--filter') + 1] : '';
 const RUNS = quick ? 3 : 7;
 const MIN_MS = quick ? 3 : 15;
 const here = dirname(fileURLToPath(import.meta.url));
@@ -155,8 +156,10 @@ const PEAK = Math.max(...Object.values(peaks));
 console.log(`peak_probe: ${Object.entries(peaks).map(([b, g]) => `${b} ${g.toFixed(1)} GFLOP/s`).join(', ')}; % of peak below is of ${PEAK.toFixed(1)}`);
 console.log(`build ${build}, ${RUNS} runs per median, ${quick ? 'quick' : 'full'} pass, tfjs-backend-wasm ${tf ? tf.getBackend() : 'missing'}\n`);
 
-const shapes = quick ? CONV_SHAPES.filter((_, i) => i % 3 === 0) : CONV_SHAPES;
-const dshapes = quick ? DECONV_SHAPES.filter((_, i) => i % 2 === 1) : DECONV_SHAPES;
+const pickShapes = <T extends { name: string }>(all: T[], every: number): T[] =>
+  filter ? all.filter((s) => s.name.includes(filter)) : quick ? all.filter((_, i) => i % every === every - 1) : all;
+const shapes = pickShapes(CONV_SHAPES, 3);
+const dshapes = pickShapes(DECONV_SHAPES, 2);
 const rows: Row[] = [];
 const pct = (g: number) => `${((100 * g) / PEAK).toFixed(0)}%`;
 const f1 = (g: number | null) => (g === null || Number.isNaN(g) ? '-' : g.toFixed(1));

@@ -44,6 +44,16 @@ export const CONV_CASES: ConvShape[] = [
   { N: 1, H: 3, W: 3, C: 20, OC: 13, K: 4, s: 1, p: 3, ldx: 24, ldy: 16, bias: true },
   { N: 2, H: 6, W: 5, C: 21, OC: 11, K: 3, s: 1, p: 1, ldy: 40 },
   { N: 1, H: 9, W: 9, C: 6, OC: 7, K: 4, s: 3, p: 1 },
+  // the weight-feeding modes by output rows P (C >= 16): in place (P <= 4), K-blocked (P <= 64, and with
+  // C > 256 two channel blocks), whole-w packed (P > 64)
+  { N: 1, H: 2, W: 2, C: 20, OC: 11, K: 3, s: 2, p: 1, bias: true },
+  { N: 1, H: 3, W: 3, C: 260, OC: 9, K: 1, s: 1, p: 0, bias: true },
+  { N: 1, H: 10, W: 9, C: 17, OC: 12, K: 3, s: 1, p: 1, bias: true },
+  { N: 2, H: 9, W: 8, C: 16, OC: 16, K: 4, s: 2, p: 2, ldx: 19 },
+  // narrow outputs/inputs (<= 4 channels): dot-product kernels in place and via im2col, transposed dw
+  { N: 1, H: 6, W: 7, C: 36, OC: 3, K: 3, s: 1, p: 1, ldy: 5, bias: true },
+  { N: 1, H: 5, W: 5, C: 3, OC: 18, K: 3, s: 2, p: 1, ldx: 7 },
+  { N: 1, H: 4, W: 4, C: 21, OC: 1, K: 3, s: 1, p: 1, bias: true },
 ];
 
 // Conv-transpose cases, as (input N x H x W x IC) -> OC, kernel K stride s pad p.
@@ -54,6 +64,8 @@ export const DECONV_CASES: ConvShape[] = [
   { N: 1, H: 3, W: 4, C: 3, OC: 17, K: 3, s: 1, p: 1 },
   { N: 1, H: 3, W: 3, C: 20, OC: 6, K: 3, s: 2, p: 0, bias: true },
   { N: 1, H: 2, W: 3, C: 1, OC: 1, K: 5, s: 3, p: 2, bias: true },
+  { N: 1, H: 1, W: 1, C: 270, OC: 10, K: 4, s: 2, p: 1, bias: true },
+  { N: 1, H: 9, W: 10, C: 18, OC: 9, K: 4, s: 2, p: 1, ldy: 11 },
 ];
 
 export const LINEAR_CASES: Array<{ N: number; IN: number; OUT: number; ldx?: number; ldy?: number; bias?: boolean }> = [
