@@ -42,6 +42,8 @@ export function compiledModule(build: Build): WebAssembly.Module {
 export interface NodeCoreOptions extends CoreOptions {
   /** Force a build; default 'auto' = relaxed where the runtime validates it, else simd. */
   build?: Build | 'auto';
+  /** Load this .wasm file instead of build/core-<build>.wasm (`build` then says which build it is). */
+  file?: string;
 }
 
 export function resolveBuild(build: Build | 'auto' = 'auto'): Build {
@@ -51,5 +53,14 @@ export function resolveBuild(build: Build | 'auto' = 'auto'): Build {
 
 export async function loadCore(opts: NodeCoreOptions = {}): Promise<Core> {
   const build = resolveBuild(opts.build);
+  if (opts.file) {
+    let bytes: Uint8Array<ArrayBuffer>;
+    try {
+      bytes = new Uint8Array(readFileSync(opts.file));
+    } catch (e) {
+      throw new Error(`core: cannot read ${opts.file}: ${(e as Error).message}`);
+    }
+    return createCore({ build, bytes }, opts);
+  }
   return createCore({ build, module: compiledModule(build) }, opts);
 }
