@@ -125,6 +125,48 @@ export function igemm_dot_2x4(R: i32, T: i32, K: i32, ind: usize, outp: usize, o
   }
 }
 
+// Dot-product GEMM reading B^T in place, for a handful of rows (backward-input of 1-4 pixel images, where
+// packing w^T would cost more than the GEMM): Y_r[n] += sum_{k < K} A_r[k] * W[n][k] for n < NC, r < R,
+// A_r = ind[r] (skipped when zp), W row n at w + n*ldw floats, Y_r at outp[r]. Tile 2 rows x 4 columns,
+// 4 k per step; columns outer so the 4 W rows stay in L1 while the rows pass (each weight read once).
+export function gemm_dot_bt_2x4(R: i32, K: i32, ind: usize, outp: usize, w: usize, ldw: i32, NC: i32, zp: usize): void {
+  const zero = f32x4.splat(0);
+  const K4 = K & ~3;
+  const ldwb = <usize>ldw << 2;
+  for (let n0 = 0; n0 < NC; n0 += 4) {
+    const nn = min(4, NC - n0);
+    const w0 = w + <usize>n0 * ldwb;
+    const w1 = nn > 1 ? w0 + ldwb : w0, w2 = nn > 2 ? w0 + 2 * ldwb : w0, w3 = nn > 3 ? w0 + 3 * ldwb : w0;
+    for (let r = 0; r < R; r += 2) {
+      const r1 = r + 1 < R ? r + 1 : r;
+      const p0 = <usize>load<u32>(ind + (<usize>r << 2)), p1 = <usize>load<u32>(ind + (<usize>r1 << 2));
+      if ((p0 == zp) & (p1 == zp)) continue;
+      let c00 = zero, c01 = zero, c02 = zero, c03 = zero, c10 = zero, c11 = zero, c12 = zero, c13 = zero;
+      for (let k: usize = 0; k < (<usize>K4 << 2); k += 16) {
+        const b0 = v128.load(w0 + k), b1 = v128.load(w1 + k), b2 = v128.load(w2 + k), b3 = v128.load(w3 + k);
+        let va = v128.load(p0 + k);
+        c00 = madd(va, b0, c00); c01 = madd(va, b1, c01); c02 = madd(va, b2, c02); c03 = madd(va, b3, c03);
+        va = v128.load(p1 + k);
+        c10 = madd(va, b0, c10); c11 = madd(va, b1, c11); c12 = madd(va, b2, c12); c13 = madd(va, b3, c13);
+      }
+      let y0 = reduce4(c00, c01, c02, c03), y1 = reduce4(c10, c11, c12, c13);
+      for (let k = K4; k < K; k++) {
+        const o = <usize>k << 2;
+        const x0 = f32x4.splat(load<f32>(p0 + o)), x1 = f32x4.splat(load<f32>(p1 + o));
+        let wv = f32x4.splat(0);
+        wv = f32x4.replace_lane(wv, 0, load<f32>(w0 + o));
+        wv = f32x4.replace_lane(wv, 1, load<f32>(w1 + o));
+        wv = f32x4.replace_lane(wv, 2, load<f32>(w2 + o));
+        wv = f32x4.replace_lane(wv, 3, load<f32>(w3 + o));
+        y0 = madd(x0, wv, y0); y1 = madd(x1, wv, y1);
+      }
+      const no = <usize>n0 << 2;
+      laneStore(<usize>load<u32>(outp + (<usize>r << 2)) + no, y0, nn, 1);
+      if (r1 != r) laneStore(<usize>load<u32>(outp + (<usize>r1 << 2)) + no, y1, nn, 1);
+    }
+  }
+}
+
 // [sum(a), sum(b), sum(c), sum(d)] of four 4-lane vectors.
 // @ts-ignore: decorator
 @inline function reduce4(a: v128, b: v128, c: v128, d: v128): v128 {

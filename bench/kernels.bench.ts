@@ -161,7 +161,7 @@ const pickShapes = <T extends { name: string }>(all: T[], every: number): T[] =>
 const shapes = pickShapes(CONV_SHAPES, 3);
 const dshapes = pickShapes(DECONV_SHAPES, 2);
 const rows: Row[] = [];
-const pct = (g: number) => `${((100 * g) / PEAK).toFixed(0)}%`;
+const pct = (g: number) => (Number.isFinite(g) ? `${((100 * g) / PEAK).toFixed(0)}%` : '-');
 const f1 = (g: number | null) => (g === null || Number.isNaN(g) ? '-' : g.toFixed(1));
 const head = `${'layer'.padEnd(28)} ${'shape'.padEnd(28)} ${'MFLOP'.padStart(7)} | ${'fwd'.padStart(5)} ${'%pk'.padStart(4)} | ${'bwdIn'.padStart(5)} ${'%pk'.padStart(4)} | ${'bwdW'.padStart(5)} ${'%pk'.padStart(4)} | ${'tfjs'.padStart(5)} ${'x tfjs'.padStart(6)}`;
 console.log(head);
@@ -191,6 +191,7 @@ const totals = Object.fromEntries((['conv', 'deconv'] as const).map((kd) => [kd,
 console.log('-'.repeat(head.length));
 for (const kd of ['conv', 'deconv'] as const) {
   const t = totals[kd];
+  if (!rows.some((r) => r.kind === kd)) continue;
   console.log(`${('all ' + kd + ' layers, weighted').padEnd(57)} ${''.padStart(7)} | ${f1(t.fwd).padStart(5)} ${pct(t.fwd).padStart(4)} | ${f1(t.bwdIn).padStart(5)} ${pct(t.bwdIn).padStart(4)} | ${f1(t.bwdW).padStart(5)} ${pct(t.bwdW).padStart(4)} | ${f1(t.tfjs).padStart(5)} ${(t.tfjs ? (t.fwd / t.tfjs).toFixed(2) + 'x' : '-').padStart(6)}`);
 }
 
