@@ -1,9 +1,13 @@
-// 2-D convolution, forward and both backward passes, on the 4x8 GEMM micro-kernels of gemm.ts.
+// 2-D convolution, forward and both backward passes, on the GEMM micro-kernels of gemm.ts.
 // x (N, H, W, C) pixel stride ldx; y (N, OH, OW, OC) pixel stride ldy (views may be channel slices);
 // weights HWIO [KH][KW][C][OC]; bias [OC] (0 = none); OH = (H + 2*pad - KH) / stride + 1.
-// forward: indirect GEMM (rows = output pixels, one pointer per tap, zero vector for padding).
-// backward_input: the same igemm per stride phase (s*s classes of input pixels, each with a fixed tap set).
-// backward_weight: A^T B GEMM over pixel chunks (rows = 4 consecutive channels of one tap). All use scratch only.
+// forward: indirect GEMM, rows = output pixels, one pointer per (pixel, tap) into x or a zero vector; w fed
+//   in place (1-4 rows), K-blocked per tap (<= 64 rows) or packed whole; im2col rows when C is short.
+// backward_input: the same igemm per stride phase (s*s classes of input pixels, each with a fixed tap set,
+//   so no FLOP hits a structural zero), B = w^T per tap; 1-4 rows: dot products against w's rows in place.
+// backward_weight: packed GEMM over chunks of 64 pixels (rows = 4 channels of one tap, cols = 8 of dy).
+// Narrow sides (<= 4 channels: RGB in/out, patch logits) use the dot-product / transposed kernels.
+// Taps that only see padding are skipped. Everything temporary lives in `scratch` (conv2d_scratch_size).
 // Conv-transpose = backward_input of its dual conv (+ bias_add_forward); linear = 1x1 conv with H = W = 1.
 import { igemm_4x8, igemm_dot_2x4, gemm_ap_4x8, gemm_dwt_4x8, gemm_dot_bt_2x4, pack_a4, pack_panels, pack_panels_t } from './gemm';
 
