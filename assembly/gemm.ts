@@ -50,13 +50,15 @@ export function igemm_4x8(R: i32, T: i32, K: i32, ind: usize, outp: usize, ooff:
   for (let j = 0; j < NP; j++) {
     const nc = min(8, NC - (j << 3));
     const bj = bp + <usize>j * pstride;
-    let bias0 = zero, bias1 = zero;
-    if (bias != 0) { bias0 = v128.load(bias + (<usize>j << 5)); bias1 = v128.load(bias + (<usize>j << 5), 16); }
     for (let r = 0; r < R; r += 4) {
       const mr = min(4, R - r);
       // a short block repeats row r in the missing rows and does not store them
       const o0 = <usize>r << 2;
       const o1 = mr > 1 ? o0 + 4 : o0, o2 = mr > 2 ? o0 + 8 : o0, o3 = mr > 3 ? o0 + 12 : o0;
+      // the bias is reloaded per block rather than held in two registers across the k loop (the mul+add
+      // build needs a temp, and 8 + 2 + 2 + 1 + 1 + 2 would pass V8's 15 usable xmm)
+      let bias0 = zero, bias1 = zero;
+      if (bias != 0) { bias0 = v128.load(bias + (<usize>j << 5)); bias1 = v128.load(bias + (<usize>j << 5), 16); }
       let c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1;
       let bt = bj;
       let it = ind;
