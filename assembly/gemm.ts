@@ -230,14 +230,26 @@ export function gemm_dwt_4x8(M: i32, Q: i32, aptr: usize, dyp: usize, ldy: i32, 
     const mo = <usize>m << 2;
     let c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero;
     let d = dyp;
-    for (let q = aptr; q < qend; q += 4) {
-      const a = <usize>load<u32>(q) + mo;
-      let b0: v128, b1: v128;
-      if (nc == 8) {
-        b0 = v128.load(a); b1 = v128.load(a, 16);
-      } else {
+    if (nc == 8) {
+      // full panel: the hot loop, no lane work
+      for (let q = aptr; q < qend; q += 4) {
+        const a = <usize>load<u32>(q) + mo;
+        const b0 = v128.load(a), b1 = v128.load(a, 16);
+        let va = v128.load32_splat(d);
+        c00 = madd(va, b0, c00); c01 = madd(va, b1, c01);
+        va = v128.load32_splat(d + o1);
+        c10 = madd(va, b0, c10); c11 = madd(va, b1, c11);
+        va = v128.load32_splat(d + o2);
+        c20 = madd(va, b0, c20); c21 = madd(va, b1, c21);
+        va = v128.load32_splat(d + o3);
+        c30 = madd(va, b0, c30); c31 = madd(va, b1, c31);
+        d += ldyb;
+      }
+    } else {
+      for (let q = aptr; q < qend; q += 4) {
+        const a = <usize>load<u32>(q) + mo;
         // tail channels: lane by lane, never past the vector
-        b0 = zero; b1 = zero;
+        let b0 = zero, b1 = zero;
         b0 = f32x4.replace_lane(b0, 0, load<f32>(a));
         if (nc > 1) b0 = f32x4.replace_lane(b0, 1, load<f32>(a, 4));
         if (nc > 2) b0 = f32x4.replace_lane(b0, 2, load<f32>(a, 8));
@@ -245,16 +257,16 @@ export function gemm_dwt_4x8(M: i32, Q: i32, aptr: usize, dyp: usize, ldy: i32, 
         if (nc > 4) b1 = f32x4.replace_lane(b1, 0, load<f32>(a, 16));
         if (nc > 5) b1 = f32x4.replace_lane(b1, 1, load<f32>(a, 20));
         if (nc > 6) b1 = f32x4.replace_lane(b1, 2, load<f32>(a, 24));
+        let va = v128.load32_splat(d);
+        c00 = madd(va, b0, c00); c01 = madd(va, b1, c01);
+        va = v128.load32_splat(d + o1);
+        c10 = madd(va, b0, c10); c11 = madd(va, b1, c11);
+        va = v128.load32_splat(d + o2);
+        c20 = madd(va, b0, c20); c21 = madd(va, b1, c21);
+        va = v128.load32_splat(d + o3);
+        c30 = madd(va, b0, c30); c31 = madd(va, b1, c31);
+        d += ldyb;
       }
-      let va = v128.load32_splat(d);
-      c00 = madd(va, b0, c00); c01 = madd(va, b1, c01);
-      va = v128.load32_splat(d + o1);
-      c10 = madd(va, b0, c10); c11 = madd(va, b1, c11);
-      va = v128.load32_splat(d + o2);
-      c20 = madd(va, b0, c20); c21 = madd(va, b1, c21);
-      va = v128.load32_splat(d + o3);
-      c30 = madd(va, b0, c30); c31 = madd(va, b1, c31);
-      d += ldyb;
     }
     const y = dw + ((<usize>m * ldw) << 2);
     const ld = <usize>ldw << 2;
