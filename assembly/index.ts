@@ -10,4 +10,5 @@ export * from './act';
 export * from './reference/act';
 export { peak_probe } from './gemm';
 export * from './conv2d';
+export * from './conv_bias';
 export * from './reference/conv2d';
