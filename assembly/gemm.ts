@@ -1,8 +1,11 @@
-// The GEMM micro-kernels under conv, conv-transpose and linear: a 4x8 register tile of 8 v128 accumulators.
-// A is broadcast one float at a time with v128.load32_splat, B comes from 8-wide packed panels (two v128 loads
-// per k), so one k step is 4 splats + 2 loads + 8 madds and needs 8 + 2 + 1 (+1 temp without FMA) = 12 of
+// The GEMM micro-kernels under conv, conv-transpose and linear. The workhorse is a 4x8 register tile of 8 v128
+// accumulators: A broadcast one float at a time with v128.load32_splat, B from 8-wide packed panels (two v128
+// loads per k), so one k step is 4 splats + 2 loads + 8 madds and needs 8 + 2 + 1 (+1 temp without FMA) = 12 of
 // V8's 15 usable xmm registers (5x8/6x8 or a k-unroll spill; see wasm-simd-state-of-the-art.md §5).
-// Rows of A are reached through pointer tables (indirect GEMM, XNNPACK style), so conv needs no im2col copy.
+// igemm_4x8 reaches A's rows through pointer tables (indirect GEMM, XNNPACK style: conv needs no im2col);
+// gemm_ap_4x8 is the fully packed form (weight gradient); igemm_dot_2x4 / gemm_dot_bt_2x4 are dot-product
+// tiles for narrow outputs and for B^T read in place; gemm_dwt_4x8 is the narrow weight gradient. No kernel
+// allocates or reads past the vectors it is given; all accumulate or overwrite as documented per function.
 import { madd } from './simd';
 
 // @ts-ignore: decorator
