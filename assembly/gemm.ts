@@ -1,8 +1,11 @@
-// The GEMM micro-kernels under conv, conv-transpose and linear: a 4x8 register tile of 8 v128 accumulators.
-// A is broadcast one float at a time with v128.load32_splat, B comes from 8-wide packed panels (two v128 loads
-// per k), so one k step is 4 splats + 2 loads + 8 madds and needs 8 + 2 + 1 (+1 temp without FMA) = 12 of
+// The GEMM micro-kernels under conv, conv-transpose and linear. The workhorse is a 4x8 register tile of 8 v128
+// accumulators: A broadcast one float at a time with v128.load32_splat, B from 8-wide packed panels (two v128
+// loads per k), so one k step is 4 splats + 2 loads + 8 madds and needs 8 + 2 + 1 (+1 temp without FMA) = 12 of
 // V8's 15 usable xmm registers (5x8/6x8 or a k-unroll spill; see wasm-simd-state-of-the-art.md §5).
-// Rows of A are reached through pointer tables (indirect GEMM, XNNPACK style), so conv needs no im2col copy.
+// igemm_4x8 reaches A's rows through pointer tables (indirect GEMM, XNNPACK style: conv needs no im2col);
+// gemm_ap_4x8 is the fully packed form (weight gradient); igemm_dot_2x4 / gemm_dot_bt_2x4 are dot-product
+// tiles for narrow outputs and for B^T read in place; gemm_dwt_4x8 is the narrow weight gradient. No kernel
+// allocates or reads past the vectors it is given; all accumulate or overwrite as documented per function.
 import { madd } from './simd';
 
 // @ts-ignore: decorator
@@ -50,13 +53,15 @@ export function igemm_4x8(R: i32, T: i32, K: i32, ind: usize, outp: usize, ooff:
   for (let j = 0; j < NP; j++) {
     const nc = min(8, NC - (j << 3));
     const bj = bp + <usize>j * pstride;
-    let bias0 = zero, bias1 = zero;
-    if (bias != 0) { bias0 = v128.load(bias + (<usize>j << 5)); bias1 = v128.load(bias + (<usize>j << 5), 16); }
     for (let r = 0; r < R; r += 4) {
       const mr = min(4, R - r);
       // a short block repeats row r in the missing rows and does not store them
       const o0 = <usize>r << 2;
       const o1 = mr > 1 ? o0 + 4 : o0, o2 = mr > 2 ? o0 + 8 : o0, o3 = mr > 3 ? o0 + 12 : o0;
+      // the bias is reloaded per block rather than held in two registers across the k loop (the mul+add
+      // build needs a temp, and 8 + 2 + 2 + 1 + 1 + 2 would pass V8's 15 usable xmm)
+      let bias0 = zero, bias1 = zero;
+      if (bias != 0) { bias0 = v128.load(bias + (<usize>j << 5)); bias1 = v128.load(bias + (<usize>j << 5), 16); }
       let c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1;
       let bt = bj;
       let it = ind;
@@ -125,6 +130,48 @@ export function igemm_dot_2x4(R: i32, T: i32, K: i32, ind: usize, outp: usize, o
   }
 }
 
+// Dot-product GEMM reading B^T in place, for a handful of rows (backward-input of 1-4 pixel images, where
+// packing w^T would cost more than the GEMM): Y_r[n] += sum_{k < K} A_r[k] * W[n][k] for n < NC, r < R,
+// A_r = ind[r] (skipped when zp), W row n at w + n*ldw floats, Y_r at outp[r]. Tile 2 rows x 4 columns,
+// 4 k per step; columns outer so the 4 W rows stay in L1 while the rows pass (each weight read once).
+export function gemm_dot_bt_2x4(R: i32, K: i32, ind: usize, outp: usize, w: usize, ldw: i32, NC: i32, zp: usize): void {
+  const zero = f32x4.splat(0);
+  const K4 = K & ~3;
+  const ldwb = <usize>ldw << 2;
+  for (let n0 = 0; n0 < NC; n0 += 4) {
+    const nn = min(4, NC - n0);
+    const w0 = w + <usize>n0 * ldwb;
+    const w1 = nn > 1 ? w0 + ldwb : w0, w2 = nn > 2 ? w0 + 2 * ldwb : w0, w3 = nn > 3 ? w0 + 3 * ldwb : w0;
+    for (let r = 0; r < R; r += 2) {
+      const r1 = r + 1 < R ? r + 1 : r;
+      const p0 = <usize>load<u32>(ind + (<usize>r << 2)), p1 = <usize>load<u32>(ind + (<usize>r1 << 2));
+      if ((p0 == zp) & (p1 == zp)) continue;
+      let c00 = zero, c01 = zero, c02 = zero, c03 = zero, c10 = zero, c11 = zero, c12 = zero, c13 = zero;
+      for (let k: usize = 0; k < (<usize>K4 << 2); k += 16) {
+        const b0 = v128.load(w0 + k), b1 = v128.load(w1 + k), b2 = v128.load(w2 + k), b3 = v128.load(w3 + k);
+        let va = v128.load(p0 + k);
+        c00 = madd(va, b0, c00); c01 = madd(va, b1, c01); c02 = madd(va, b2, c02); c03 = madd(va, b3, c03);
+        va = v128.load(p1 + k);
+        c10 = madd(va, b0, c10); c11 = madd(va, b1, c11); c12 = madd(va, b2, c12); c13 = madd(va, b3, c13);
+      }
+      let y0 = reduce4(c00, c01, c02, c03), y1 = reduce4(c10, c11, c12, c13);
+      for (let k = K4; k < K; k++) {
+        const o = <usize>k << 2;
+        const x0 = f32x4.splat(load<f32>(p0 + o)), x1 = f32x4.splat(load<f32>(p1 + o));
+        let wv = f32x4.splat(0);
+        wv = f32x4.replace_lane(wv, 0, load<f32>(w0 + o));
+        wv = f32x4.replace_lane(wv, 1, load<f32>(w1 + o));
+        wv = f32x4.replace_lane(wv, 2, load<f32>(w2 + o));
+        wv = f32x4.replace_lane(wv, 3, load<f32>(w3 + o));
+        y0 = madd(x0, wv, y0); y1 = madd(x1, wv, y1);
+      }
+      const no = <usize>n0 << 2;
+      laneStore(<usize>load<u32>(outp + (<usize>r << 2)) + no, y0, nn, 1);
+      if (r1 != r) laneStore(<usize>load<u32>(outp + (<usize>r1 << 2)) + no, y1, nn, 1);
+    }
+  }
+}
+
 // [sum(a), sum(b), sum(c), sum(d)] of four 4-lane vectors.
 // @ts-ignore: decorator
 @inline function reduce4(a: v128, b: v128, c: v128, d: v128): v128 {
@@ -186,14 +233,26 @@ export function gemm_dwt_4x8(M: i32, Q: i32, aptr: usize, dyp: usize, ldy: i32, 
     const mo = <usize>m << 2;
     let c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero;
     let d = dyp;
-    for (let q = aptr; q < qend; q += 4) {
-      const a = <usize>load<u32>(q) + mo;
-      let b0: v128, b1: v128;
-      if (nc == 8) {
-        b0 = v128.load(a); b1 = v128.load(a, 16);
-      } else {
+    if (nc == 8) {
+      // full panel: the hot loop, no lane work
+      for (let q = aptr; q < qend; q += 4) {
+        const a = <usize>load<u32>(q) + mo;
+        const b0 = v128.load(a), b1 = v128.load(a, 16);
+        let va = v128.load32_splat(d);
+        c00 = madd(va, b0, c00); c01 = madd(va, b1, c01);
+        va = v128.load32_splat(d + o1);
+        c10 = madd(va, b0, c10); c11 = madd(va, b1, c11);
+        va = v128.load32_splat(d + o2);
+        c20 = madd(va, b0, c20); c21 = madd(va, b1, c21);
+        va = v128.load32_splat(d + o3);
+        c30 = madd(va, b0, c30); c31 = madd(va, b1, c31);
+        d += ldyb;
+      }
+    } else {
+      for (let q = aptr; q < qend; q += 4) {
+        const a = <usize>load<u32>(q) + mo;
         // tail channels: lane by lane, never past the vector
-        b0 = zero; b1 = zero;
+        let b0 = zero, b1 = zero;
         b0 = f32x4.replace_lane(b0, 0, load<f32>(a));
         if (nc > 1) b0 = f32x4.replace_lane(b0, 1, load<f32>(a, 4));
         if (nc > 2) b0 = f32x4.replace_lane(b0, 2, load<f32>(a, 8));
@@ -201,16 +260,16 @@ export function gemm_dwt_4x8(M: i32, Q: i32, aptr: usize, dyp: usize, ldy: i32, 
         if (nc > 4) b1 = f32x4.replace_lane(b1, 0, load<f32>(a, 16));
         if (nc > 5) b1 = f32x4.replace_lane(b1, 1, load<f32>(a, 20));
         if (nc > 6) b1 = f32x4.replace_lane(b1, 2, load<f32>(a, 24));
+        let va = v128.load32_splat(d);
+        c00 = madd(va, b0, c00); c01 = madd(va, b1, c01);
+        va = v128.load32_splat(d + o1);
+        c10 = madd(va, b0, c10); c11 = madd(va, b1, c11);
+        va = v128.load32_splat(d + o2);
+        c20 = madd(va, b0, c20); c21 = madd(va, b1, c21);
+        va = v128.load32_splat(d + o3);
+        c30 = madd(va, b0, c30); c31 = madd(va, b1, c31);
+        d += ldyb;
       }
-      let va = v128.load32_splat(d);
-      c00 = madd(va, b0, c00); c01 = madd(va, b1, c01);
-      va = v128.load32_splat(d + o1);
-      c10 = madd(va, b0, c10); c11 = madd(va, b1, c11);
-      va = v128.load32_splat(d + o2);
-      c20 = madd(va, b0, c20); c21 = madd(va, b1, c21);
-      va = v128.load32_splat(d + o3);
-      c30 = madd(va, b0, c30); c31 = madd(va, b1, c31);
-      d += ldyb;
     }
     const y = dw + ((<usize>m * ldw) << 2);
     const ld = <usize>ldw << 2;

@@ -10,6 +10,7 @@ export * from './act';
 export * from './reference/act';
 export { peak_probe } from './gemm';
 export * from './conv2d';
+export * from './conv_bias';
 export * from './reference/conv2d';
 export * from './tensor';
 export * from './reference/tensor';
