@@ -48,6 +48,21 @@ export async function probePair(file: string): Promise<{ width: number; height: 
   return { width, height, bytes };
 }
 
+/** Raw pixels with 1..4 channels -> RGB (the first channel repeated for grayscale; alpha dropped). */
+function rgb(data: Buffer, channels: number, px: number): Uint8Array {
+  if (channels === 3) return new Uint8Array(data.buffer, data.byteOffset, data.length);
+  const out = new Uint8Array(px * 3);
+  for (let i = 0; i < px; i++) {
+    const s = i * channels;
+    if (channels >= 3) {
+      out[3 * i] = data[s];
+      out[3 * i + 1] = data[s + 1];
+      out[3 * i + 2] = data[s + 2];
+    } else out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = data[s];
+  }
+  return out;
+}
+
 async function half(bytes: Buffer, file: string, left: number, h: number, size: number): Promise<Uint8Array> {
   try {
     const { data, info } = await sharp(bytes, { failOn: 'warning' })
@@ -57,13 +72,7 @@ async function half(bytes: Buffer, file: string, left: number, h: number, size: 
       .toColourspace('srgb')
       .raw()
       .toBuffer({ resolveWithObject: true });
-    if (info.channels === 3) return new Uint8Array(data.buffer, data.byteOffset, data.length);
-    const px = size * size, out = new Uint8Array(px * 3);
-    for (let i = 0; i < px; i++) {
-      const v = data[i * info.channels];
-      out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = v;
-    }
-    return out;
+    return rgb(data, info.channels, size * size);
   } catch (e) {
     throw new DataError(file, reason(e));
   }
@@ -74,4 +83,38 @@ export async function decodePair(file: string, loadSize: number): Promise<Halves
   const { height, bytes } = await probePair(file);
   const [left, right] = await Promise.all([half(bytes, file, 0, height, loadSize), half(bytes, file, height, height, loadSize)]);
   return { left, right, size: loadSize };
+}
+
+/**
+ * Decode any input image for sampling: a pair file (width = 2 x height) gives both halves; any other image is
+ * one picture (`left` only, `right` null), resized to size x size.
+ */
+export async function decodeAny(file: string, size: number): Promise<{ left: Uint8Array; right: Uint8Array | null; size: number }> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (e) {
+    throw new DataError(file, `cannot read file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (bytes.length === 0) throw new DataError(file, 'empty file');
+  let width = 0, height = 0;
+  try {
+    ({ width = 0, height = 0 } = await sharp(bytes).metadata());
+  } catch (e) {
+    throw new DataError(file, reason(e));
+  }
+  if (width === 2 * height) {
+    const [l, r] = await Promise.all([half(bytes, file, 0, height, size), half(bytes, file, height, height, size)]);
+    return { left: l, right: r, size };
+  }
+  return { left: await whole(bytes, file, size), right: null, size };
+}
+
+async function whole(bytes: Buffer, file: string, size: number): Promise<Uint8Array> {
+  try {
+    const { data, info } = await sharp(bytes, { failOn: 'warning' }).resize(size, size, { kernel: 'cubic', fit: 'fill' }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    return rgb(data, info.channels, size * size);
+  } catch (e) {
+    throw new DataError(file, reason(e));
+  }
 }

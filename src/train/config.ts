@@ -3,6 +3,7 @@
 import { z } from 'zod';
 
 const posInt = (what: string) => z.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).positive(`${what} must be at least 1`);
+const num = (what: string) => z.number({ error: `${what} must be a number` });
 const nonNegInt = (what: string) => z.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).nonnegative(`${what} must be 0 or more`);
 
 export const TrainConfigSchema = z
@@ -19,15 +20,15 @@ export const TrainConfigSchema = z
     steps: posInt('steps').optional(),
     batch: posInt('batch').default(8),
     seed: nonNegInt('seed').max(2 ** 32 - 1).default(0),
-    lr: z.number().positive('lr must be greater than 0').default(2e-4),
-    beta1: z.number().min(0).max(0.999999, 'beta1 must be below 1').default(0.5),
-    beta2: z.number().min(0).max(0.999999999, 'beta2 must be below 1').default(0.999),
+    lr: num('lr').positive('lr must be greater than 0').default(2e-4),
+    beta1: num('beta1').min(0, 'beta1 must be 0 or more').max(0.999999, 'beta1 must be below 1').default(0.5),
+    beta2: num('beta2').min(0, 'beta2 must be 0 or more').max(0.999999999, 'beta2 must be below 1').default(0.999),
     /** constant, or linear decay to 0 over the epochs after `decayAfter` */
     lrPolicy: z.enum(['constant', 'linear'], { error: 'lrPolicy must be constant or linear' }).default('constant'),
     decayAfter: nonNegInt('decayAfter').default(0),
-    lambdaPixel: z.number().nonnegative().default(10),
-    lambdaLatent: z.number().nonnegative().default(0.5),
-    lambdaKl: z.number().nonnegative().default(0.01),
+    lambdaPixel: num('lambdaPixel').nonnegative('lambdaPixel must be 0 or more').default(10),
+    lambdaLatent: num('lambdaLatent').nonnegative('lambdaLatent must be 0 or more').default(0.5),
+    lambdaKl: num('lambdaKl').nonnegative('lambdaKl must be 0 or more').default(0.01),
     imageSize: posInt('imageSize').refine((v) => v % 128 === 0, 'imageSize must be a multiple of 128 (the U-Net halves it 7 times)').default(128),
     /** resize each half to this side, then random-crop imageSize (official style); default = imageSize (no crop) */
     loadSize: posInt('loadSize').optional(),
@@ -89,7 +90,7 @@ export function formatIssue(i: z.core.$ZodIssue, input: unknown, name: FieldName
   const got = i.path.length ? (input as Record<string, unknown>)?.[String(i.path[0])] : undefined;
   const shown = got === undefined ? '' : ` (got ${JSON.stringify(got)})`;
   let msg = i.message;
-  if (i.code === 'invalid_type' && got === undefined) msg = `${field} is required`;
+  if (i.code === 'invalid_type' && got === undefined) msg = field === 'data' ? 'required: the dataset folder' : 'required';
   return `${name(field)}: ${msg}${shown}`;
 }
 
