@@ -73,7 +73,10 @@ export async function scanPairs(dir: string, o: { skipBad?: boolean; loadSize?: 
   await Promise.all(Array.from({ length: o.concurrency ?? 8 }, worker));
   const bad = errors.filter((e): e is DataError => e !== null);
   if (bad.length && !o.skipBad) {
-    const more = bad.length > 1 ? ` (and ${bad.length - 1} more bad file${bad.length > 2 ? 's' : ''}; --skip-bad leaves them out)` : ' (--skip-bad leaves it out)';
+    const others = bad.slice(1).map((e) => e.file.slice(dir.length + 1));
+    const more = others.length
+      ? ` (and ${others.length} more bad file${others.length > 1 ? 's' : ''}: ${others.slice(0, 8).join(', ')}${others.length > 8 ? ', ...' : ''}; --skip-bad reports and leaves them out)`
+      : ' (--skip-bad reports and leaves it out)';
     throw new DataError(bad[0].file, bad[0].message.slice(bad[0].file.length + 2) + more);
   }
   for (const e of bad) report(`skipping ${e.message}`);
