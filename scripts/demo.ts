@@ -3,13 +3,15 @@
 // Everything lands in runs/demo (deleted first, so the demo always starts from scratch).
 import { rmSync } from 'node:fs';
 import { main } from '../src/cli/main.js';
+import { listCheckpoints } from '../src/train/run-files.js';
 
 const t0 = performance.now();
 rmSync('runs/demo', { recursive: true, force: true });
 const args = process.argv.slice(2);
 let rc = await main(['train', '--config', 'configs/demo.json', ...args]);
 if (rc === 0) {
-  rc = await main(['sample', '--checkpoint', 'runs/demo/checkpoints/step-00000300.safetensors', '--input', 'data/demo/edges2shoes-mini/test', '--direction', 'BtoA', '--out', 'runs/demo/sample', '--n', '4', '--interp', '6']);
+  const last = listCheckpoints('runs/demo').pop()!.path;
+  rc = await main(['sample', '--checkpoint', last, '--input', 'data/demo/edges2shoes-mini/test', '--direction', 'BtoA', '--out', 'runs/demo/sample', '--n', '4', '--interp', '6']);
 }
 if (rc === 0) {
   console.log(`\ndemo done in ${((performance.now() - t0) / 1000).toFixed(0)} s:`);
