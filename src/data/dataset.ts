@@ -2,7 +2,7 @@
 // (every file decoded once, so a truncated JPEG is found before training starts), and `--skip-bad`.
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DataError, decodePair } from './decode.js';
+import { DataError, decodePair, probePair } from './decode.js';
 
 export const IMAGE_EXT = /\.(jpe?g|png)$/i;
 
@@ -41,6 +41,8 @@ export async function listImages(dir: string): Promise<{ images: string[]; other
 
 export interface ScanResult {
   files: string[];
+  /** image height of each usable file (its width is twice that) */
+  heights: number[];
   /** bad files skipped (only with skipBad), with the reason */
   skipped: DataError[];
 }
@@ -55,15 +57,16 @@ export async function scanPairs(dir: string, o: { skipBad?: boolean; loadSize?: 
   const report = o.report ?? (() => {});
   if (others.length) report(`${dir}: ignoring ${others.length} file${others.length > 1 ? 's' : ''} without a .jpg/.jpeg/.png name (${others.slice(0, 3).map((f) => f.slice(dir.length + 1)).join(', ')}${others.length > 3 ? ', ...' : ''})`);
   if (images.length === 0) throw new DataError(dir, `no .jpg/.jpeg/.png images in this directory${others.length ? ` (it holds ${others.length} other file${others.length > 1 ? 's' : ''})` : ''}`);
-  const ok = new Array<boolean>(images.length).fill(false);
+  const heights = new Array<number>(images.length).fill(0);
   const errors: (DataError | null)[] = new Array(images.length).fill(null);
   let next = 0;
   const worker = async () => {
     while (next < images.length) {
       const i = next++;
       try {
-        await decodePair(images[i], o.loadSize ?? 8);
-        ok[i] = true;
+        const { height } = await probePair(images[i]);
+        await decodePair(images[i], o.loadSize ?? 8, height);
+        heights[i] = height;
       } catch (e) {
         if (!(e instanceof DataError)) throw e;
         errors[i] = e;
@@ -80,7 +83,7 @@ export async function scanPairs(dir: string, o: { skipBad?: boolean; loadSize?: 
     throw new DataError(bad[0].file, bad[0].message.slice(bad[0].file.length + 2) + more);
   }
   for (const e of bad) report(`skipping ${e.message}`);
-  const files = images.filter((_, i) => ok[i]);
+  const files = images.filter((_, i) => heights[i] > 0);
   if (files.length === 0) throw new DataError(dir, `none of the ${images.length} image files is usable`);
-  return { files, skipped: bad };
+  return { files, heights: heights.filter((h) => h > 0), skipped: bad };
 }

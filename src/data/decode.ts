@@ -63,7 +63,7 @@ function rgb(data: Buffer, channels: number, px: number): Uint8Array {
   return out;
 }
 
-async function half(bytes: Buffer, file: string, left: number, h: number, size: number): Promise<Uint8Array> {
+async function half(bytes: Buffer | string, file: string, left: number, h: number, size: number): Promise<Uint8Array> {
   try {
     const { data, info } = await sharp(bytes, { failOn: 'warning' })
       .extract({ left, top: 0, width: h, height: h })
@@ -78,8 +78,16 @@ async function half(bytes: Buffer, file: string, left: number, h: number, size: 
   }
 }
 
-/** Decode a pair file fully (a truncated or corrupt file fails here) and resize both halves. */
-export async function decodePair(file: string, loadSize: number): Promise<Halves> {
+/**
+ * Decode a pair file fully (a truncated or corrupt file fails here) and resize both halves. With the image
+ * height already known (from the scan), each half is one sharp job reading the file itself: no main-thread
+ * round trips between stages, so a prefetched batch completes while the training step blocks this thread.
+ */
+export async function decodePair(file: string, loadSize: number, knownHeight?: number): Promise<Halves> {
+  if (knownHeight !== undefined) {
+    const [left, right] = await Promise.all([half(file, file, 0, knownHeight, loadSize), half(file, file, knownHeight, knownHeight, loadSize)]);
+    return { left, right, size: loadSize };
+  }
   const { height, bytes } = await probePair(file);
   const [left, right] = await Promise.all([half(bytes, file, 0, height, loadSize), half(bytes, file, height, height, loadSize)]);
   return { left, right, size: loadSize };

@@ -34,7 +34,8 @@ export class BatchLoader {
   private queue: { promise: Promise<Batch>; after: LoaderState }[] = [];
   private consumed: LoaderState;
 
-  constructor(readonly files: string[], readonly aug: Augment, readonly batch: number, start: { seed: number } | LoaderState, readonly depth = 2) {
+  /** `heights`: each file's image height from the scan (lets decoding skip the header probe) */
+  constructor(readonly files: string[], readonly aug: Augment, readonly batch: number, start: { seed: number } | LoaderState, readonly depth = 2, readonly heights?: number[]) {
     if (files.length < batch) throw new Error(`the dataset has ${files.length} usable image${files.length === 1 ? '' : 's'}, fewer than the batch size ${batch}`);
     this.stepsPerEpoch = Math.floor(files.length / batch);
     if ('seed' in start) {
@@ -92,7 +93,7 @@ export class BatchLoader {
     const S = this.aug.imageSize, per = S * S * 3;
     const a = new Float32Array(items.length * per), b = new Float32Array(items.length * per);
     const files = items.map((p) => this.files[p.file]);
-    const decoded = await Promise.all(files.map((f) => decodePair(f, this.aug.loadSize)));
+    const decoded = await Promise.all(items.map((p) => decodePair(this.files[p.file], this.aug.loadSize, this.heights?.[p.file])));
     decoded.forEach((h, i) => {
       const s = sides(h, this.aug.direction);
       toModel(s.a, h.size, S, items[i], a.subarray(i * per, (i + 1) * per));

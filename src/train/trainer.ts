@@ -81,7 +81,7 @@ export async function train(input: TrainConfig | TrainConfigInput, o: TrainOptio
 
   const aug: Augment = { imageSize: c.imageSize, loadSize: loadSizeOf(c), flip: c.flip, direction: c.direction };
   const trainDir = await splitDir(c.data, 'train');
-  const { files } = await scanPairs(trainDir, { skipBad: c.skipBad, report: say });
+  const { files, heights } = await scanPairs(trainDir, { skipBad: c.skipBad, report: say });
 
   // engine and (on resume) its state
   let bytes: Uint8Array | null = null;
@@ -110,7 +110,7 @@ export async function train(input: TrainConfig | TrainConfigInput, o: TrainOptio
       if (extra.config && extra.config.batch !== c.batch) throw new Error(`${resumePath}: trained with batch ${extra.config.batch}, this run asks for batch ${c.batch}`);
       loaderStart = extra.loader;
     }
-    const loader = new BatchLoader(files, aug, c.batch, loaderStart, c.prefetch);
+    const loader = new BatchLoader(files, aug, c.batch, loaderStart, c.prefetch, heights);
     const total = totalSteps(c, loader.stepsPerEpoch);
     mkdirSync(join(out, 'samples'), { recursive: true });
     const lossPath = join(out, 'losses.jsonl'), plotPath = join(out, 'losses.html');
