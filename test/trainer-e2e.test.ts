@@ -111,4 +111,15 @@ describe('bicyclegan CLI end to end', () => {
     expect([ind.width, ind.height]).toEqual([S, S]);
     expect(s.stderr).toMatch(/17 files written/);
   });
+
+  test('SIGTERM also writes a checkpoint (exit 143); a non-TTY run logs plain lines', async () => {
+    const dir = tmp('term');
+    const data = await makeDataset(join(dir, 'data'), 2);
+    const r = await cliInterrupted(['train', '--data', data, '--batch', '1', '--steps', '1000', '--log-every', '1', '--sample-every', '0', '--out', join(dir, 'run'), ...TINY], /step 2\/1000/, 'SIGTERM');
+    expect(r.sent).toBe(true);
+    expect(r.code).toBe(143);
+    expect(r.stderr).toMatch(/SIGTERM: stopping after this step and writing a checkpoint/);
+    expect(r.stderr).toMatch(/checkpoint \(stop\) step \d+: .*step-0+\d+\.safetensors/);
+    expect(r.stderr).toMatch(/^step 1\/1000 epoch 0 lr 2\.00e-4 [\d.]+ img\/s ETA \S+ data-wait \d+ ms \| ge [\d.]+ pix/m);
+  });
 });
