@@ -10,7 +10,7 @@ import { planEpoch, type Augment } from '../src/data/augment.js';
 import { scanPairs, splitDir } from '../src/data/dataset.js';
 import { decodeAny, decodePair, DataError } from '../src/data/decode.js';
 import { BatchLoader } from '../src/data/loader.js';
-import { cli, makeDataset, tmp, TINY, writePair } from './helpers/cli.js';
+import { cli, cliInterrupted, makeDataset, tmp, TINY, writePair } from './helpers/cli.js';
 
 const AUG: Augment = { imageSize: 128, loadSize: 136, flip: true, direction: 'BtoA' };
 
@@ -87,6 +87,18 @@ describe('bad input', () => {
     expect(skip.stderr).toMatch(/training: 2 pairs/);
     expect(skip.code).toBe(0);
   });
+});
+
+test('a file that goes bad during training: the error names it, after a checkpoint of the steps done', async () => {
+  const dir = tmp('late');
+  const data = await makeDataset(join(dir, 'data'), 2);
+  const victim = join(data, 'train', '2.jpg');
+  const r = await cliInterrupted(['train', '--data', data, '--batch', '1', '--steps', '1000', '--log-every', '1', '--sample-every', '0', '--prefetch', '0', '--out', join(dir, 'run'), ...TINY], /step 2\/1000/, () =>
+    writeFileSync(victim, readFileSync(victim).subarray(0, 300)),
+  );
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/checkpoint \(stop\) step \d+/);
+  expect(r.stderr).toMatch(new RegExp(`bicyclegan: ${victim.replace(/[.]/g, '\\.')}: cannot decode image`));
 });
 
 describe('decoding and order', () => {

@@ -155,7 +155,14 @@ export async function train(input: TrainConfig | TrainConfigInput, o: TrainOptio
         break;
       }
       const tw = performance.now();
-      const batch = await loader.next();
+      let batch;
+      try {
+        batch = await loader.next();
+      } catch (e) {
+        // a file went bad after the scan: keep the work done so far, then report it
+        if (engine.steps !== s0) save('stop');
+        throw e;
+      }
       const dataWaitMs = performance.now() - tw;
       const lr = lrAt(c, batch.epoch);
       engine.setBatch(batch.a, batch.b);

@@ -25,8 +25,8 @@ export function cli(args: string[], cwd = root): CliResult {
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Run the CLI and send `sig` once stderr matches `when`. */
-export function cliInterrupted(args: string[], when: RegExp, sig: NodeJS.Signals = 'SIGINT'): Promise<CliResult & { sent: boolean }> {
+/** Run the CLI and send `sig` (or run `sig()`) once stderr matches `when`. */
+export function cliInterrupted(args: string[], when: RegExp, sig: NodeJS.Signals | (() => void) = 'SIGINT'): Promise<CliResult & { sent: boolean }> {
   return new Promise((res, rej) => {
     const p = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, FORCE_COLOR: '0' } });
     let stdout = '', stderr = '', sent = false;
@@ -35,7 +35,8 @@ export function cliInterrupted(args: string[], when: RegExp, sig: NodeJS.Signals
       stderr += d;
       if (!sent && when.test(stderr)) {
         sent = true;
-        p.kill(sig);
+        if (typeof sig === 'function') sig();
+        else p.kill(sig);
       }
     });
     const timer = setTimeout(() => p.kill('SIGKILL'), 60_000);
