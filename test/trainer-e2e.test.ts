@@ -2,7 +2,7 @@
 // a checkpoint and exits 130) resumed with --resume gives the same losses.jsonl, to the last bit, as an
 // uninterrupted run (which also runs with another prefetch depth: decoding ahead never changes the data);
 // the sample command's grid has the documented layout and values; info prints the run's counts.
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, test } from 'vitest';
@@ -110,6 +110,24 @@ describe('bicyclegan CLI end to end', () => {
     const ind = await png(join(out, '1_AB_random0.png').replace('1_AB', '1'));
     expect([ind.width, ind.height]).toEqual([S, S]);
     expect(s.stderr).toMatch(/17 files written/);
+
+    // a folder mixing a pair file, a single (square) condition image and a bad file, with --skip-bad
+    const mixed = join(dir, 'mixed');
+    mkdirSync(mixed);
+    copyFileSync(join(data, 'test', '1.jpg'), join(mixed, 'a.jpg'));
+    await sharp(join(data, 'test', '2.jpg')).extract({ left: S, top: 0, width: S, height: S }).png().toFile(join(mixed, 'b.png'));
+    writeFileSync(join(mixed, 'c.jpg'), 'garbage');
+    const ck = join(dir, 'full', 'checkpoints', 'step-00000030.safetensors');
+    const noSkip = cli(['sample', '--checkpoint', ck, '--input', mixed, '--out', join(dir, 'mx'), '--n', '2', '--interp', '0', '--build', 'simd']);
+    expect([noSkip.code, noSkip.stderr]).toEqual([1, `bicyclegan: ${join(mixed, 'c.jpg')}: not an image (unsupported or unrecognised format)\n`]);
+    const m = cli(['sample', '--checkpoint', ck, '--input', mixed, '--out', join(dir, 'mx'), '--n', '2', '--interp', '0', '--skip-bad', '--build', 'simd']);
+    expect(m.stderr).toMatch(/skipping .*c\.jpg: not an image/);
+    expect(m.code).toBe(0);
+    const mg = await png(join(dir, 'mx', 'grid.png'));
+    expect([mg.width, mg.height]).toEqual([5 * S + 4 * 2, 2 * S + 2]); // 2 rows (no strips), input/ref/encoded/2 random
+    // the square image has no reference: its reference and encoded cells stay white
+    for (let x = step; x < 3 * step - 2; x += 11) expect(mg.data[((step + 40) * mg.width + x) * 3]).toBe(255);
+    expect(cli(['sample', '--checkpoint', ck, '--input', join(dir, 'nothing-here'), '--out', join(dir, 'mx')]).stderr).toMatch(/nothing-here: no such file or directory/);
   });
 
   test('SIGTERM also writes a checkpoint (exit 143); a non-TTY run logs plain lines', async () => {
