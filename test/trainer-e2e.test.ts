@@ -2,7 +2,7 @@
 // a checkpoint and exits 130) resumed with --resume gives the same losses.jsonl, to the last bit, as an
 // uninterrupted run (which also runs with another prefetch depth: decoding ahead never changes the data);
 // the sample command's grid has the documented layout and values; info prints the run's counts.
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, test } from 'vitest';
@@ -35,18 +35,21 @@ describe('bicyclegan CLI end to end', () => {
     expect(stoppedAt).toBeGreaterThanOrEqual(5);
     expect(stoppedAt).toBeLessThan(30);
     expect(readFileSync(join(dir, 'part', 'losses.jsonl'), 'utf8').trim().split('\n').length).toBe(stoppedAt);
+    expect(readdirSync(join(dir, 'part', 'checkpoints')).length).toBeLessThanOrEqual(2); // --keep 2
 
     // a fresh run into a folder with checkpoints is refused; --resume continues it
     const refused = cli([...common, '--out', join(dir, 'part')]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/already holds checkpoints: pass --resume latest/);
-    const resumed = cli([...common, '--out', join(dir, 'part'), '--resume']);
+    // the options come from the checkpoint: only the folder (and the engine) is given again
+    const resumed = cli(['train', '--out', join(dir, 'part'), '--resume', '--workers', '1']);
     expect(resumed.stderr).toMatch(new RegExp(`steps ${stoppedAt} -> 30, engine LocalEngine, resumed from`));
     expect(resumed.code).toBe(0);
 
     const a = readFileSync(join(dir, 'full', 'losses.jsonl'), 'utf8');
     const b = readFileSync(join(dir, 'part', 'losses.jsonl'), 'utf8');
     expect(a.trim().split('\n').length).toBe(30);
+    expect(readdirSync(join(dir, 'full', 'checkpoints'))).toEqual(['step-00000028.safetensors', 'step-00000030.safetensors']); // the newest 2
     expect(b).toBe(a); // every loss of every step, as printed by JSON.stringify (shortest round-trip: exact)
     const recs = a.trim().split('\n').map((l) => JSON.parse(l));
     // the LR schedule: 2 steps per epoch, constant for 4 epochs then linear decay

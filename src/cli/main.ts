@@ -8,6 +8,7 @@ import { ConfigError, parseTrainConfig } from '../train/config.js';
 import { readCheckpointFile } from '../train/checkpoint-file.js';
 import { sample, parseSampleConfig } from '../train/sampling.js';
 import { train } from '../train/trainer.js';
+import { listCheckpoints } from '../train/run-files.js';
 import { defaultWorkers, engineFactory } from './engine-choice.js';
 import { checkpointInfo } from './info.js';
 import { addFlags, flagName, mergedConfig, type FlagTable } from './options.js';
@@ -66,9 +67,27 @@ const SAMPLE_FLAGS: FlagTable = [
 
 const err = (s: string) => process.stderr.write(s + '\n');
 
+/** The training options stored in the checkpoint a --resume names: the defaults of the resumed run. */
+function storedOptions(resume: string, out: string): Record<string, unknown> {
+  const path = resume === 'latest' ? listCheckpoints(out).pop()?.path : resume;
+  if (!path) return {}; // the trainer reports the missing checkpoint
+  let meta: Record<string, string>;
+  try {
+    meta = parseSafetensors(readCheckpointFile(path)).metadata;
+  } catch {
+    return {}; // the trainer reports the unreadable file
+  }
+  const stored = meta.train ? (JSON.parse(meta.train).extra?.config as Record<string, unknown> | undefined) : undefined;
+  if (!stored) return {};
+  const { resume: _r, workers: _w, ...rest } = stored;
+  void _r, void _w;
+  return rest;
+}
+
 async function trainCommand(cmd: Command): Promise<number> {
-  const raw = mergedConfig(cmd, TRAIN_FLAGS);
+  let raw = mergedConfig(cmd, TRAIN_FLAGS);
   if (cmd.opts().resume !== undefined) raw.resume = cmd.opts().resume === true ? 'latest' : cmd.opts().resume;
+  if (typeof raw.resume === 'string') raw = { ...storedOptions(raw.resume, typeof raw.out === 'string' ? raw.out : 'runs/train'), ...raw };
   if (raw.workers === undefined) raw.workers = defaultWorkers();
   const c = parseTrainConfig(raw, flagName);
   const ac = new AbortController();
