@@ -6,7 +6,9 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } fro
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, test } from 'vitest';
+import { loadCore } from '../src/core/load-node.js';
 import { parseSafetensors } from '../src/core/safetensors.js';
+import { LocalEngine } from '../src/train/engine.js';
 import { cli, cliInterrupted, makeDataset, tmp, TINY } from './helpers/cli.js';
 
 async function png(path: string) {
@@ -79,7 +81,13 @@ describe('bicyclegan CLI end to end', () => {
     expect(j.config.gBase).toBe(2);
     expect(j.resumable).toBe(true);
     expect(j.parameters.total).toBe(j.parameters.G + j.parameters.E + j.parameters.D_VAE + j.parameters.D_LR);
+    const ref = new LocalEngine(await loadCore({ build: 'simd' }), { batch: 1, model: { gBase: 2, eBase: 2, dBase: 2 } }).model;
+    expect(j.parameters).toMatchObject({ G: ref.G.g.store.parameterCount, E: ref.E.g.store.parameterCount, D_VAE: ref.D_VAE.g.store.parameterCount, D_LR: ref.D_LR.g.store.parameterCount });
     expect(cli(['info', join(dir, 'data', 'train', '1.jpg')]).stderr).toMatch(/1\.jpg: /);
+    const text = cli(['info', join(dir, 'full', 'checkpoints', 'step-00000030.safetensors')]).stdout;
+    expect(text).toMatch(/^model: preset pytorch-gan, imageSize 128, channels 3, latentDim 8, gBase 2, eBase 2, dBase 2,/m);
+    expect(text).toMatch(/^training: step 30, epoch 15, Adam steps G 30 E 30 D_VAE 30 D_LR 30$/m);
+    expect(text).toMatch(new RegExp(`^parameters: G ${j.parameters.G.toLocaleString('en-US')}, E ${j.parameters.E.toLocaleString('en-US')}, .*total ${j.parameters.total.toLocaleString('en-US')}$`, 'm'));
 
     // sample: 2 pair inputs, 3 random, 4 interpolation steps
     const out = join(dir, 'smp');

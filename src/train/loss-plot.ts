@@ -28,7 +28,12 @@ function chart(term: string, steps: number[], vals: number[]): string {
   const s0 = steps[0], s1 = Math.max(steps[steps.length - 1], s0 + 1);
   const x = (s: number) => P + ((s - s0) / (s1 - s0)) * (W - P - 8);
   const y = (v: number) => H - P + 8 - ((v - lo) / (hi - lo)) * (H - P - 8);
-  const path = (v: number[]) => v.map((u, i) => `${i ? 'L' : 'M'}${x(steps[i]).toFixed(1)},${y(u).toFixed(1)}`).join('');
+  // at most ~1500 points per line: long runs keep the page small
+  const every = Math.max(1, Math.ceil(vals.length / 1500));
+  const path = (v: number[]) =>
+    v
+      .map((u, i) => (i % every === 0 || i === v.length - 1 ? `${i ? 'L' : 'M'}${x(steps[i]).toFixed(1)},${y(u).toFixed(1)}` : ''))
+      .join('');
   const avg = smooth(vals, Math.max(1, Math.round(vals.length / 50)));
   return `<figure><figcaption>${esc(term)} (last ${vals[vals.length - 1].toPrecision(4)})</figcaption>
 <svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" xmlns="http://www.w3.org/2000/svg" font-size="10" font-family="sans-serif">

@@ -144,6 +144,7 @@ export async function train(input: TrainConfig | TrainConfigInput, o: TrainOptio
       const path = join(out, 'samples', `step-${String(engine.steps).padStart(8, '0')}.png`);
       await writeSampleGrid(engine, samples, path);
       copyFileSync(path, join(out, 'samples', 'latest.png'));
+      writeFileSync(plotPath, lossPlotHtml(readLosses(lossPath), `BicycleGAN losses: ${c.data}`));
       emit({ type: 'sample', step: engine.steps, path });
     };
 
