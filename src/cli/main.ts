@@ -1,0 +1,175 @@
+// bicyclegan train | sample | info: the command line. Errors print one message (naming the file or option
+// at fault) and exit 1; SIGINT/SIGTERM during training write a checkpoint first (exit 130/143); a second
+// Ctrl-C quits at once. BICYCLEGAN_DEBUG=1 prints stacks.
+import { Command, CommanderError } from 'commander';
+import { parseSafetensors } from '../core/safetensors.js';
+import { DataError } from '../data/decode.js';
+import { ConfigError, parseTrainConfig } from '../train/config.js';
+import { readCheckpointFile } from '../train/checkpoint-file.js';
+import { sample, parseSampleConfig } from '../train/sampling.js';
+import { train } from '../train/trainer.js';
+import { listCheckpoints } from '../train/run-files.js';
+import { defaultWorkers, engineFactory } from './engine-choice.js';
+import { checkpointInfo } from './info.js';
+import { addFlags, flagName, mergedConfig, type FlagTable } from './options.js';
+import { progressReporter } from './progress.js';
+
+const TRAIN_FLAGS: FlagTable = [
+  ['data', 'string', 'dataset root (pix2pix aligned: <data>/train/*.jpg|png, A|B side by side) or a folder of pairs'],
+  ['direction', 'string', 'AtoB (left half is the input) or BtoA (facades, edges2shoes as shipped: BtoA) [AtoB]'],
+  ['out', 'string', 'output folder: checkpoints/, samples/, losses.jsonl, losses.html [runs/train]'],
+  ['epochs', 'number', 'epochs to train (with --steps: whichever ends first; neither: 1)'],
+  ['steps', 'number', 'total step budget'],
+  ['batch', 'number', 'batch size [8]'],
+  ['seed', 'number', 'seed of weights, noise and data order [0]'],
+  ['lr', 'number', 'Adam learning rate [0.0002]'],
+  ['beta1', 'number', 'Adam beta1 [0.5]'],
+  ['beta2', 'number', 'Adam beta2 [0.999]'],
+  ['lrPolicy', 'string', 'constant | linear (decay to 0 after --decay-after epochs) [constant]'],
+  ['decayAfter', 'number', 'epochs at full LR before the linear decay [0]'],
+  ['lambdaPixel', 'number', 'weight of the L1 image loss [10]'],
+  ['lambdaLatent', 'number', 'weight of the latent regression loss [0.5]'],
+  ['lambdaKl', 'number', 'weight of the KL loss [0.01]'],
+  ['imageSize', 'number', 'model image side, a multiple of 128 [128]'],
+  ['loadSize', 'number', 'resize halves to this side, then random-crop --image-size [= image size]'],
+  ['flip', 'negate', 'no random horizontal flips'],
+  ['latentDim', 'number', 'latent code size [8]'],
+  ['gBase', 'number', 'generator base width [64]'],
+  ['eBase', 'number', 'encoder base width [64]'],
+  ['dBase', 'number', 'discriminator base width [64]'],
+  ['workers', 'number', `threads for the step; 1 = this thread [cores: ${defaultWorkers()}]`],
+  ['build', 'string', 'wasm build: auto | simd | relaxed [auto]'],
+  ['skipBad', 'bool', 'report and skip unreadable or malformed images instead of stopping'],
+  ['checkpointEvery', 'number', 'write a checkpoint every N steps (0: only at the end and on stop) [500]'],
+  ['keep', 'number', 'checkpoints kept, newest first [3]'],
+  ['sampleEvery', 'number', 'write a sample grid every N steps (0: only at the end) [500]'],
+  ['sampleImages', 'number', 'images (columns) in a sample grid [4]'],
+  ['sampleZ', 'number', 'random-z rows in a sample grid [3]'],
+  ['logEvery', 'number', 'log line every N steps when not on a TTY [10]'],
+  ['prefetch', 'number', 'batches decoded ahead [2]'],
+];
+
+const SAMPLE_FLAGS: FlagTable = [
+  ['checkpoint', 'string', 'checkpoint (.safetensors) to sample from'],
+  ['input', 'string', 'an image or a folder of images: pair files (A|B) or single condition images'],
+  ['out', 'string', 'output folder [runs/samples]'],
+  ['direction', 'string', 'AtoB | BtoA: which half of a pair file is the input [AtoB]'],
+  ['reference', 'string', 'image whose style (encoded z) is applied to every input [the target half of each pair]'],
+  ['n', 'number', 'random-z outputs per input [5]'],
+  ['interp', 'number', 'images in the z interpolation strip (0: none) [8]'],
+  ['seed', 'number', 'seed of the random codes [0]'],
+  ['grid', 'negate', 'do not write grid.png'],
+  ['individual', 'bool', 'also write every output as its own PNG'],
+  ['skipBad', 'bool', 'report and skip unreadable inputs'],
+  ['limit', 'number', 'use at most N inputs of a folder'],
+  ['build', 'string', 'wasm build: auto | simd | relaxed [auto]'],
+];
+
+const err = (s: string) => process.stderr.write(s + '\n');
+
+/** The training options stored in the checkpoint a --resume names: the defaults of the resumed run. */
+function storedOptions(resume: string, out: string): Record<string, unknown> {
+  const path = resume === 'latest' ? listCheckpoints(out).pop()?.path : resume;
+  if (!path) return {}; // the trainer reports the missing checkpoint
+  let meta: Record<string, string>;
+  try {
+    meta = parseSafetensors(readCheckpointFile(path)).metadata;
+  } catch {
+    return {}; // the trainer reports the unreadable file
+  }
+  const stored = meta.train ? (JSON.parse(meta.train).extra?.config as Record<string, unknown> | undefined) : undefined;
+  if (!stored) return {};
+  const { resume: _r, workers: _w, ...rest } = stored;
+  void _r, void _w;
+  return rest;
+}
+
+async function trainCommand(cmd: Command): Promise<number> {
+  let raw = mergedConfig(cmd, TRAIN_FLAGS);
+  if (cmd.opts().resume !== undefined) raw.resume = cmd.opts().resume === true ? 'latest' : cmd.opts().resume;
+  if (typeof raw.resume === 'string') raw = { ...storedOptions(raw.resume, typeof raw.out === 'string' ? raw.out : 'runs/train'), ...raw };
+  if (raw.workers === undefined) raw.workers = defaultWorkers();
+  const c = parseTrainConfig(raw, flagName);
+  const ac = new AbortController();
+  let signal: NodeJS.Signals | null = null;
+  const onSignal = (s: NodeJS.Signals) => {
+    if (signal) {
+      err(`\n${s} again: quitting without a checkpoint`);
+      process.exit(s === 'SIGINT' ? 130 : 143);
+    }
+    signal = s;
+    err(`\n${s}: stopping after this step and writing a checkpoint (press Ctrl-C again to quit at once)`);
+    ac.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const rep = progressReporter({ tty: Boolean(process.stderr.isTTY), logEvery: c.logEvery });
+  try {
+    const r = await train(c, { signal: ac.signal, onEvent: rep.onEvent, createEngine: engineFactory((m) => rep.onEvent({ type: 'message', text: m })) });
+    rep.stop();
+    if (r.stopped) {
+      err(`stopped at step ${r.steps}; resume with: --resume ${r.checkpoint ?? 'latest'}`);
+      return signal === 'SIGTERM' ? 143 : 130;
+    }
+    err(`done: ${r.steps} steps; checkpoint ${r.checkpoint}; samples in ${r.out}/samples; losses ${r.out}/losses.html`);
+    return 0;
+  } finally {
+    rep.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function sampleCommand(cmd: Command): Promise<number> {
+  const c = parseSampleConfig(mergedConfig(cmd, SAMPLE_FLAGS), flagName);
+  const r = await sample(c, { report: err, createEngine: engineFactory(err) });
+  for (const w of r.written.filter((p) => p.endsWith('grid.png'))) err(`wrote ${w}`);
+  err(`${r.written.length} file${r.written.length === 1 ? '' : 's'} written to ${c.out}${r.skipped.length ? `, ${r.skipped.length} input(s) skipped` : ''}`);
+  return 0;
+}
+
+export function program(): Command {
+  const p = new Command('bicyclegan')
+    .description('BicycleGAN (multimodal image-to-image translation) on the CPU: train, sample, inspect checkpoints')
+    .showHelpAfterError('(add --help for the options)')
+    .exitOverride();
+  const t = p.command('train').description('train on a pix2pix-style aligned dataset').option('--config <file.json>', 'JSON file of options (flags given here override it)');
+  addFlags(t, TRAIN_FLAGS).option('--resume [checkpoint]', 'continue a run from a checkpoint (no value: the newest in <out>/checkpoints)').exitOverride();
+  t.action(async () => {
+    process.exitCode = await trainCommand(t);
+  });
+  const s = p.command('sample').description('random-z, encoded-z and interpolated outputs for input images').option('--config <file.json>', 'JSON file of options');
+  addFlags(s, SAMPLE_FLAGS).exitOverride();
+  s.action(async () => {
+    process.exitCode = await sampleCommand(s);
+  });
+  p.command('info')
+    .description("print a checkpoint's model config, training state and parameter counts")
+    .argument('<checkpoint>')
+    .option('--json', 'print JSON')
+    .exitOverride()
+    .action((file: string, o: { json?: boolean }) => {
+      const bytes = readCheckpointFile(file);
+      let parsed;
+      try {
+        parsed = parseSafetensors(bytes);
+      } catch (e) {
+        throw new Error(`${file}: ${(e as Error).message}`);
+      }
+      process.stdout.write(checkpointInfo(file, bytes.length, parsed, Boolean(o.json)) + '\n');
+    });
+  return p;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv, { from: 'user' });
+    return Number(process.exitCode ?? 0);
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2; // commander printed the message
+    if (e instanceof ConfigError || e instanceof DataError) err(`bicyclegan: ${e.message}`);
+    else err(`bicyclegan: error: ${(e as Error)?.message ?? String(e)}`);
+    if (process.env.BICYCLEGAN_DEBUG) err(String((e as Error)?.stack));
+    return 1;
+  }
+}

@@ -1,0 +1,113 @@
+// The one training configuration schema, shared by the CLI flags, a JSON config file and the API
+// (Trainer). Every field has a default except `data`; bad values are errors naming the field (and its flag).
+import { z } from 'zod';
+
+const posInt = (what: string) => z.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).positive(`${what} must be at least 1`);
+const num = (what: string) => z.number({ error: `${what} must be a number` });
+const nonNegInt = (what: string) => z.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).nonnegative(`${what} must be 0 or more`);
+
+export const TrainConfigSchema = z
+  .object({
+    /** dataset root (pix2pix aligned: <data>/train/*.jpg|png, A|B side by side) or the train folder itself */
+    data: z.string({ error: 'data must be a path to a dataset folder' }).min(1, 'data must be a path to a dataset folder'),
+    /** AtoB: left half is the condition; BtoA: right half (facades and edges2shoes as shipped here: BtoA) */
+    direction: z.enum(['AtoB', 'BtoA'], { error: 'direction must be AtoB or BtoA' }).default('AtoB'),
+    /** output folder: checkpoints/, samples/, losses.jsonl, losses.html */
+    out: z.string().min(1).default('runs/train'),
+    /** epochs to train; with `steps` set too, training stops at whichever comes first; neither: 1 epoch */
+    epochs: posInt('epochs').optional(),
+    /** step budget (total steps, counting from step 0, also on resume) */
+    steps: posInt('steps').optional(),
+    batch: posInt('batch').default(8),
+    seed: nonNegInt('seed').max(2 ** 32 - 1).default(0),
+    lr: num('lr').positive('lr must be greater than 0').default(2e-4),
+    beta1: num('beta1').min(0, 'beta1 must be 0 or more').max(0.999999, 'beta1 must be below 1').default(0.5),
+    beta2: num('beta2').min(0, 'beta2 must be 0 or more').max(0.999999999, 'beta2 must be below 1').default(0.999),
+    /** constant, or linear decay to 0 over the epochs after `decayAfter` */
+    lrPolicy: z.enum(['constant', 'linear'], { error: 'lrPolicy must be constant or linear' }).default('constant'),
+    decayAfter: nonNegInt('decayAfter').default(0),
+    lambdaPixel: num('lambdaPixel').nonnegative('lambdaPixel must be 0 or more').default(10),
+    lambdaLatent: num('lambdaLatent').nonnegative('lambdaLatent must be 0 or more').default(0.5),
+    lambdaKl: num('lambdaKl').nonnegative('lambdaKl must be 0 or more').default(0.01),
+    imageSize: posInt('imageSize').refine((v) => v % 128 === 0, 'imageSize must be a multiple of 128 (the U-Net halves it 7 times)').default(128),
+    /** resize each half to this side, then random-crop imageSize (official style); default = imageSize (no crop) */
+    loadSize: posInt('loadSize').optional(),
+    flip: z.boolean().default(true),
+    latentDim: posInt('latentDim').default(8),
+    gBase: posInt('gBase').default(64),
+    eBase: posInt('eBase').default(64),
+    dBase: posInt('dBase').default(64),
+    /** worker threads for the step (1 = this thread); default: number of cores */
+    workers: posInt('workers').optional(),
+    build: z.enum(['auto', 'simd', 'relaxed'], { error: 'build must be auto, simd or relaxed' }).default('auto'),
+    skipBad: z.boolean().default(false),
+    checkpointEvery: nonNegInt('checkpointEvery').default(500),
+    /** checkpoints kept (the newest K) */
+    keep: posInt('keep').default(3),
+    sampleEvery: nonNegInt('sampleEvery').default(500),
+    /** images in a sample grid (columns) and random-z rows */
+    sampleImages: posInt('sampleImages').max(64).default(4),
+    sampleZ: posInt('sampleZ').max(32).default(3),
+    logEvery: posInt('logEvery').default(10),
+    /** continue from this checkpoint, or 'latest' = newest in <out>/checkpoints */
+    resume: z.string().min(1).optional(),
+    /** decoded batches kept ready ahead of the step */
+    prefetch: nonNegInt('prefetch').max(64).default(2),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.loadSize !== undefined && c.loadSize < c.imageSize)
+      ctx.addIssue({ code: 'custom', path: ['loadSize'], message: `loadSize (${c.loadSize}) must be at least imageSize (${c.imageSize})` });
+    if (c.lrPolicy === 'linear' && c.epochs === undefined)
+      ctx.addIssue({ code: 'custom', path: ['lrPolicy'], message: 'lrPolicy linear decays over the epochs: give epochs too' });
+    else if (c.lrPolicy === 'linear' && c.decayAfter >= c.epochs!)
+      ctx.addIssue({ code: 'custom', path: ['decayAfter'], message: `decayAfter (${c.decayAfter}) must be below epochs (${c.epochs}) for lrPolicy linear` });
+  });
+
+export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
+export type TrainConfig = z.output<typeof TrainConfigSchema>;
+
+/** Field name -> how the user spells it (a CLI flag); messages name both. */
+export type FieldNames = (field: string) => string;
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid configuration:\n  ${issues.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validate a config object (merged from file and flags); throws ConfigError listing every problem. */
+export function parseTrainConfig(input: unknown, name: FieldNames = (f) => f): TrainConfig {
+  const r = TrainConfigSchema.safeParse(input);
+  if (r.success) return r.data;
+  throw new ConfigError(r.error.issues.map((i) => formatIssue(i, input, name)));
+}
+
+export function formatIssue(i: z.core.$ZodIssue, input: unknown, name: FieldNames): string {
+  if (i.code === 'unrecognized_keys') return `unknown option${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => name(k)).join(', ')}`;
+  const field = i.path.join('.');
+  const got = i.path.length ? (input as Record<string, unknown>)?.[String(i.path[0])] : undefined;
+  const shown = got === undefined ? '' : ` (got ${JSON.stringify(got)})`;
+  let msg = i.message;
+  if (i.code === 'invalid_type' && got === undefined) msg = field === 'data' ? 'required: the dataset folder' : 'required';
+  return `${name(field)}: ${msg}${shown}`;
+}
+
+/** The effective loadSize. */
+export function loadSizeOf(c: TrainConfig): number {
+  return c.loadSize ?? c.imageSize;
+}
+
+/** Total steps of a run for a dataset of `stepsPerEpoch` batches. */
+export function totalSteps(c: TrainConfig, stepsPerEpoch: number): number {
+  if (c.steps !== undefined && c.epochs === undefined) return c.steps;
+  return Math.min(c.steps ?? Infinity, (c.epochs ?? 1) * stepsPerEpoch);
+}
+
+/** Learning rate for an epoch (0-based): constant, or linear decay to 0 after `decayAfter` epochs (pix2pix's 'linear'). */
+export function lrAt(c: TrainConfig, epoch: number): number {
+  if (c.lrPolicy === 'constant') return c.lr;
+  const n = (c.epochs ?? 1) - c.decayAfter;
+  return c.lr * (1 - Math.max(0, epoch + 1 - c.decayAfter) / (n + 1));
+}
