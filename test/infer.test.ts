@@ -144,6 +144,22 @@ describe('weight storage', () => {
     expect(d8).toBeLessThan(0.1);
   });
 
+  test('layers split into OC chunks (small chunkFloats) give the same outputs as unsplit ones', async () => {
+    const img = testPicture(128, 128, 6), z = [0.2, 0.1, -1, 0.4, 0, 0.9, -0.3, 1.2];
+    for (const s of ['f32', 'int8'] as Storage[]) {
+      const chunked = convertWeights(raw, { storage: s, chunkFloats: 256 });
+      const p = readPacked(chunked);
+      expect(p.layers.get('up2.model.1')!.G).toBeGreaterThan(1);
+      const a = (await load(chunked)).generate(toModelInput(img, 128), z);
+      const b = (await load(packed[s])).generate(toModelInput(img, 128), z);
+      expect(maxAbs(a, b)).toBeLessThan(1e-6);
+      const ea = (await load(chunked)).encode(img).mu, eb = (await load(packed[s])).encode(img).mu;
+      expect(maxAbs(ea, eb)).toBeLessThan(1e-6);
+      // and back: unchunked again from the chunked file
+      expect(convertWeights(chunked, { storage: s })).toEqual(packed[s]);
+    }
+  });
+
   test('conversion is idempotent between storages and keeps the config; bad files are errors naming the problem', () => {
     const again = convertWeights(packed.int8, { storage: 'int8' });
     expect(again).toEqual(packed.int8);

@@ -31,6 +31,13 @@ export function f32ToF16(v: number): number {
   return sign | h;
 }
 
+/** f32ToF16 over an array. */
+export function toF16Array(w: Float32Array): Uint16Array {
+  const out = new Uint16Array(w.length);
+  for (let i = 0; i < w.length; i++) out[i] = f32ToF16(w[i]);
+  return out;
+}
+
 let table: Float32Array | null = null;
 /** f16 bits -> f32 value for all 65536 halves (256 KiB, built on first use). */
 export function f16Table(): Float32Array {

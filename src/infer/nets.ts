@@ -240,10 +240,16 @@ export class RunBuilder extends ShapeBuilder {
     const kk = core.k;
     scratch.wFloats = Math.max(scratch.wFloats, lw.size);
     scratch.stageBytes = Math.max(scratch.stageBytes, lw.stageBytes);
-    scratch.convFloats = Math.max(scratch.convFloats, kk.conv2d_forward_scratch_size(x.N, x.H, x.W, x.C, OC, k, k, stride, pad));
+    const { G, OCc } = lw;
+    if (G * OCc !== OC) throw new Error(`infer: ${name} has ${G}x${OCc} output channels, expected ${OC}`);
+    scratch.convFloats = Math.max(scratch.convFloats, kk.conv2d_forward_scratch_size(x.N, x.H, x.W, x.C, OCc, k, k, stride, pad));
     this.ops.push(() => {
-      lw.load(scratch.w, scratch.stage);
-      kk.conv2d_forward(y.ptr, x.ptr, scratch.w, lw.biasPtr, scratch.conv, x.N, x.H, x.W, x.C, OC, k, k, stride, pad, y.ld, x.ld);
+      // one chunk of output channels at a time: its weights into the scratch, its conv into a channel slice of y
+      for (let g = 0; g < G; g++) {
+        lw.load(g, scratch.w, scratch.stage);
+        kk.conv2d_forward(y.ptr + g * OCc * 4, x.ptr, scratch.w, lw.biasPtr && lw.biasPtr + g * OCc * 4, scratch.conv,
+          x.N, x.H, x.W, x.C, OCc, k, k, stride, pad, y.ld, x.ld);
+      }
     });
   }
   conv(name: string, x: T, OC: number, o: ConvOpts): T {

@@ -1,27 +1,57 @@
 // Inference weight files ("packed"): safetensors with one entry per conv/linear layer, BatchNorm (eval mode)
 // already folded in, in our kernel layout (conv HWIO [k][k][C][OC], linear [1][1][IN][OUT]), so loading is
 // zero-copy: the layer weights stay in the file's bytes and are dequantised into one shared f32 scratch
-// just before each layer runs. Peak memory = the compressed file + one layer's f32 weights + activations.
-//   <layer>.weight  F32 | F16 | I8, shape [k, k, C, OC]
+// just before each layer runs. Peak memory = the compressed file + one chunk's f32 weights + activations.
+// A layer whose f32 weights exceed chunk_floats is split along OC into G equal chunks (G a power of two,
+// OC/G a multiple of 8), each a contiguous HWIO tensor [k][k][C][OC/G] that runs as its own conv writing a
+// channel slice of the output: the f32 scratch (and the conv's packed-weight scratch) hold one chunk only.
+//   <layer>.weight  F32 | F16 | I8, shape [G, k, k, C, OC/G]
 //   <layer>.scale   F32 [OC], int8 only: per-output-channel scale, w = q * scale[oc] (symmetric, |q| <= 127)
 //   <layer>.bias    F32 [OC], when the layer has a bias or a folded BatchNorm
-// __metadata__: format (bicyclegan-infer/1), storage (f32 | f16 | int8), nets (G or G,E), config (ModelConfig).
+// __metadata__: format (bicyclegan-infer/1), storage (f32 | f16 | int8), nets (G or G,E), config (ModelConfig),
+// chunk_floats (the chunking cap the file was written with).
 // F32 tensors come first, then F16, then I8, so every view is aligned whenever the file bytes are.
 import { checkTensors, parseSafetensors, serializeSafetensors, toF32, type Safetensors, type TensorEntry } from '../core/safetensors.js';
 import type { Core } from '../core/loader.js';
 import type { ModelConfig } from '../models/config.js';
 import { fromTorchLayout, type ParamEntry } from '../nn/params.js';
-import { f16Table, f32ToF16 } from './f16.js';
+import { f16Table, toF16Array } from './f16.js';
 import { planOf, type LayerSpec } from './nets.js';
 
 export const INFER_FORMAT = 'bicyclegan-infer/1';
 export type Storage = 'f32' | 'f16' | 'int8';
 export const STORAGES: readonly Storage[] = ['f32', 'f16', 'int8'];
 export type InferNet = 'G' | 'E';
+/** Default cap on one weight chunk: 2^19 floats = 2 MiB of f32 (the pytorch-gan G's largest layer is 18 MiB). */
+export const CHUNK_FLOATS = 1 << 19;
+
+/** Number of OC chunks of a layer under `cap` floats per chunk. */
+export function chunksOf(s: LayerSpec, cap: number): number {
+  const per = s.k * s.k * s.C;
+  let g = 1;
+  while (per * (s.OC / g) > cap && s.OC % (2 * g) === 0 && (s.OC / (2 * g)) % 8 === 0) g *= 2;
+  return g;
+}
+
+/** HWIO [T][OC] -> chunked [G][T][OC/G] (inverse: `back`). */
+function rechunk<A extends Float32Array | Int8Array>(w: A, OC: number, G: number, back = false): A {
+  if (G === 1) return w;
+  const T = w.length / OC, OCc = OC / G, out = new (w.constructor as { new (n: number): A })(w.length);
+  for (let g = 0; g < G; g++)
+    for (let t = 0; t < T; t++)
+      for (let o = 0; o < OCc; o++) {
+        const hwio = t * OC + g * OCc + o, ch = (g * T + t) * OCc + o;
+        if (back) out[hwio] = w[ch];
+        else out[ch] = w[hwio];
+      }
+  return out;
+}
 
 /** One layer's weights as stored, plus the folded bias. */
 export interface StoredLayer {
   spec: LayerSpec;
+  /** OC chunks (weights [G][k][k][C][OC/G]) */
+  G: number;
   w: Float32Array | Uint16Array | Int8Array;
   scale?: Float32Array;
   bias?: Float32Array;
@@ -31,12 +61,16 @@ export interface StoredLayer {
  * weight scratch), through `stage` (a staging area of at least stageBytes) for the compressed storages. */
 export interface LayerWeights {
   readonly name: string;
+  /** floats of one chunk */
   readonly size: number;
-  readonly OC: number;
+  /** chunks, and output channels per chunk */
+  readonly G: number;
+  readonly OCc: number;
   readonly stageBytes: number;
   /** byte offset of the f32 bias in wasm memory, 0 when the layer has none */
   readonly biasPtr: number;
-  load(w: number, stage: number): void;
+  /** put chunk g's f32 weights at w */
+  load(g: number, w: number, stage: number): void;
 }
 
 export interface PackedWeights {
@@ -46,6 +80,7 @@ export interface PackedWeights {
   layers: Map<string, StoredLayer>;
   /** bytes of the weight file */
   bytes: number;
+  chunkFloats: number;
 }
 
 const err = (source: string, msg: string): never => {
@@ -116,6 +151,8 @@ export interface ConvertOptions {
   nets?: InferNet[];
   /** model config, for a PyTorch state_dict without our metadata */
   config?: ModelConfig;
+  /** cap on one weight chunk in floats (default CHUNK_FLOATS) */
+  chunkFloats?: number;
   source?: string;
 }
 
@@ -140,7 +177,7 @@ export function convertWeights(bytes: Uint8Array, o: ConvertOptions): Uint8Array
         const l = packed.layers.get(spec.name)!;
         const w = new Float32Array(spec.k * spec.k * spec.C * spec.OC);
         dequantiser(l)(w);
-        f32Layers.set(spec.name, { spec, w, bias: l.bias });
+        f32Layers.set(spec.name, { spec, w: rechunk(w, spec.OC, l.G, true), bias: l.bias });
       }
   } else {
     cfg = configOf(p, source, o.config);
@@ -153,20 +190,24 @@ export function convertWeights(bytes: Uint8Array, o: ConvertOptions): Uint8Array
     }
     for (const spec of plans.flat()) f32Layers.set(spec.name, { spec, ...foldLayer(p, spec) });
   }
+  const cap = o.chunkFloats ?? CHUNK_FLOATS;
+  if (!Number.isInteger(cap) || cap < 64) err(source, `chunkFloats must be an integer >= 64, got ${cap}`);
   const f32: TensorEntry[] = [], f16: TensorEntry[] = [], i8: TensorEntry[] = [];
-  for (const { spec, w, bias } of f32Layers.values()) {
-    const shape = [spec.k, spec.k, spec.C, spec.OC];
+  for (const { spec, w: hwio, bias } of f32Layers.values()) {
+    const G = chunksOf(spec, cap);
+    const shape = [G, spec.k, spec.k, spec.C, spec.OC / G];
+    const w = rechunk(hwio, spec.OC, G);
     for (let i = 0; i < w.length; i++) if (!Number.isFinite(w[i])) err(source, `${spec.name}.weight has a non-finite value at ${i}`);
     if (bias) f32.push({ name: `${spec.name}.bias`, dtype: 'F32', shape: [spec.OC], data: bias });
     if (o.storage === 'f32') f32.push({ name: `${spec.name}.weight`, dtype: 'F32', shape, data: w });
-    else if (o.storage === 'f16') f16.push({ name: `${spec.name}.weight`, dtype: 'F16', shape, data: Uint16Array.from(w, f32ToF16) });
+    else if (o.storage === 'f16') f16.push({ name: `${spec.name}.weight`, dtype: 'F16', shape, data: toF16Array(w) });
     else {
-      const { q, scale } = quantiseInt8(w, spec.OC);
+      const { q, scale } = quantiseInt8(hwio, spec.OC);
       f32.push({ name: `${spec.name}.scale`, dtype: 'F32', shape: [spec.OC], data: scale });
-      i8.push({ name: `${spec.name}.weight`, dtype: 'I8', shape, data: q });
+      i8.push({ name: `${spec.name}.weight`, dtype: 'I8', shape, data: rechunk(q, spec.OC, G) });
     }
   }
-  return serializeSafetensors([...f32, ...f16, ...i8], { format: INFER_FORMAT, storage: o.storage, nets: nets.join(','), config: JSON.stringify(cfg) });
+  return serializeSafetensors([...f32, ...f16, ...i8], { format: INFER_FORMAT, storage: o.storage, nets: nets.join(','), config: JSON.stringify(cfg), chunk_floats: String(cap) });
 }
 
 /** Symmetric per-output-channel int8: scale[oc] = max|w[.., oc]| / 127, q = round(w / scale). OC is innermost. */
@@ -201,6 +242,8 @@ export function readPacked(bytes: Uint8Array, source = 'weights', want?: InferNe
   const nets = (m.nets ?? '').split(',').filter(Boolean) as InferNet[];
   if (!nets.includes('G') || nets.some((n) => n !== 'G' && n !== 'E')) err(source, `metadata nets ${JSON.stringify(m.nets)} must be G or G,E`);
   const cfg = configOf(p, source);
+  const chunkFloats = Number(m.chunk_floats ?? Infinity);
+  if (!(chunkFloats >= 64)) err(source, `bad metadata chunk_floats ${JSON.stringify(m.chunk_floats)}`);
   for (const n of want ?? []) if (!nets.includes(n)) err(source, `the file has no ${n === 'E' ? 'encoder' : 'generator'} weights`);
   const dtype = storage === 'f32' ? 'F32' : storage === 'f16' ? 'F16' : 'I8';
   const layers = new Map<string, StoredLayer>();
@@ -215,22 +258,22 @@ export function readPacked(bytes: Uint8Array, source = 'weights', want?: InferNe
   };
   for (const n of nets)
     for (const spec of planOf(n, cfg)) {
-      const size = spec.k * spec.k * spec.C * spec.OC;
-      const wd = get(`${spec.name}.weight`, dtype, [spec.k, spec.k, spec.C, spec.OC]);
+      const size = spec.k * spec.k * spec.C * spec.OC, G = chunksOf(spec, chunkFloats);
+      const wd = get(`${spec.name}.weight`, dtype, [G, spec.k, spec.k, spec.C, spec.OC / G]);
       const bd = spec.bias || spec.bn ? get(`${spec.name}.bias`, 'F32', [spec.OC]) : undefined;
       const sd = storage === 'int8' ? get(`${spec.name}.scale`, 'F32', [spec.OC]) : undefined;
       if (!wd) continue;
       const w = storage === 'f32' ? aligned(Float32Array, wd, size) : storage === 'f16' ? aligned(Uint16Array, wd, size) : new Int8Array(wd.buffer, wd.byteOffset, size);
-      layers.set(spec.name, { spec, w, bias: bd && aligned(Float32Array, bd, spec.OC), scale: sd && aligned(Float32Array, sd, spec.OC) });
+      layers.set(spec.name, { spec, G, w, bias: bd && aligned(Float32Array, bd, spec.OC), scale: sd && aligned(Float32Array, sd, spec.OC) });
     }
   for (const name of p.tensors.keys()) if (!seen.has(name)) problems.push(`unexpected tensor ${JSON.stringify(name)}`);
   if (problems.length) err(source, `${problems.length} problem(s) with the tensors:\n  ${problems.slice(0, 10).join('\n  ')}`);
-  return { cfg, storage, nets, layers, bytes: bytes.byteLength };
+  return { cfg, storage, nets, layers, bytes: bytes.byteLength, chunkFloats };
 }
 
-/** The function that writes a stored layer's f32 weights (HWIO) into `out`. */
+/** The function that writes a stored layer's f32 weights (in its stored, chunked order) into `out`. */
 export function dequantiser(l: StoredLayer): (out: Float32Array) => void {
-  const w = l.w, OC = l.spec.OC;
+  const w = l.w, OC = l.spec.OC / l.G, per = w.length / l.G;
   if (w instanceof Float32Array) return (out) => out.set(w);
   if (w instanceof Uint16Array) {
     const t = f16Table();
@@ -240,10 +283,11 @@ export function dequantiser(l: StoredLayer): (out: Float32Array) => void {
   }
   const sc = l.scale!;
   return (out) => {
-    for (let i = 0, o = 0; i < w.length; i++) {
-      out[i] = w[i] * sc[o];
-      if (++o === OC) o = 0;
-    }
+    for (let g = 0; g < l.G; g++)
+      for (let i = g * per, o = 0; i < (g + 1) * per; i++) {
+        out[i] = w[i] * sc[g * OC + o];
+        if (++o === OC) o = 0;
+      }
   };
 }
 
@@ -264,18 +308,18 @@ export function layerWeights(core: Core, packed: PackedWeights): (name: string) 
     if (!l) throw new Error(`infer: no weights for layer ${name}`);
     const biasPtr = l.bias ? put(l.bias, `${name}.bias`) : 0;
     const scalePtr = l.scale ? put(l.scale, `${name}.scale`) : 0;
-    const w = l.w, n = w.length, OC = l.spec.OC, k = core.k, mem = core.memory;
+    const w = l.w, G = l.G, n = w.length / G, OCc = l.spec.OC / G, k = core.k, mem = core.memory;
     const load =
-      w instanceof Float32Array ? (dst: number) => new Float32Array(mem.buffer, dst, n).set(w)
-      : w instanceof Uint16Array ? (dst: number, stage: number) => {
-          new Uint16Array(mem.buffer, stage, n).set(w);
+      w instanceof Float32Array ? (g: number, dst: number) => new Float32Array(mem.buffer, dst, n).set(w.subarray(g * n, (g + 1) * n))
+      : w instanceof Uint16Array ? (g: number, dst: number, stage: number) => {
+          new Uint16Array(mem.buffer, stage, n).set(w.subarray(g * n, (g + 1) * n));
           k.dequant_f16(dst, stage, n);
         }
-      : (dst: number, stage: number) => {
-          new Int8Array(mem.buffer, stage, n).set(w);
-          k.dequant_i8(dst, stage, scalePtr, n, OC);
+      : (g: number, dst: number, stage: number) => {
+          new Int8Array(mem.buffer, stage, n).set(w.subarray(g * n, (g + 1) * n));
+          k.dequant_i8(dst, stage, scalePtr + g * OCc * 4, n, OCc);
         };
-    lw = { name, size: n, OC, biasPtr, stageBytes: w instanceof Float32Array ? 0 : w.byteLength, load };
+    lw = { name, size: n, G, OCc, biasPtr, stageBytes: w instanceof Float32Array ? 0 : w.byteLength / G, load };
     cache.set(name, lw);
     return lw;
   };
