@@ -6,3 +6,7 @@ declare module '*.safetensors' {
   const data: ArrayBuffer;
   export default data;
 }
+declare module '*.png.bin' {
+  const data: ArrayBuffer;
+  export default data;
+}
