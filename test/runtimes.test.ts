@@ -120,32 +120,33 @@ describe('workerd (example Worker via Miniflare)', () => {
       expect(j.status).toBe(200);
       expect(decodePng(new Uint8Array(await j.arrayBuffer())).width).toBe(128);
 
-      const bad: [string, Promise<Response>, number][] = [
-        ['GET', fetch(url), 405],
-        ['PUT', fetch(url, { method: 'PUT', body: imagePng, headers: { 'content-type': 'image/png' } }), 405],
-        ['other path', fetch(new URL('/x', url), { method: 'POST', body: imagePng, headers: { 'content-type': 'image/png' } }), 404],
-        ['text/plain', post(imagePng, 'text/plain'), 415],
-        ['no content type', fetch(url, { method: 'POST', body: imagePng }), 415],
-        ['oversized body', post(new Uint8Array(5 * 2 ** 20), 'image/png'), 413],
-        ['oversized streamed body (no content-length)', post(new ReadableStream({
+      // requests are made one at a time (each a thunk), so a refused upload never races the others
+      const bad: [string, () => Promise<Response>, number][] = [
+        ['GET', () => fetch(url), 405],
+        ['PUT', () => fetch(url, { method: 'PUT', body: imagePng, headers: { 'content-type': 'image/png' } }), 405],
+        ['other path', () => fetch(new URL('/x', url), { method: 'POST', body: imagePng, headers: { 'content-type': 'image/png' } }), 404],
+        ['text/plain', () => post(imagePng, 'text/plain'), 415],
+        ['no content type', () => fetch(url, { method: 'POST', body: imagePng }), 415],
+        ['oversized body', () => post(new Uint8Array(5 * 2 ** 20), 'image/png'), 413],
+        ['oversized streamed body (no content-length)', () => post(new ReadableStream({
           start(c) {
             for (let i = 0; i < 6; i++) c.enqueue(new Uint8Array(2 ** 20));
             c.close();
           },
         }), 'image/png', '?n=1', { duplex: 'half' } as RequestInit), 413],
-        ['garbage', post(new Uint8Array([1, 2, 3, 4, 5]), 'image/png'), 400],
-        ['truncated PNG', post(imagePng.subarray(0, 100)), 400],
-        ['truncated JPEG', post(jpg.subarray(0, 300), 'image/jpeg'), 400],
-        ['empty body', post(new Uint8Array(0)), 400],
-        ['n=0', post(imagePng, 'image/png', '?n=0'), 400],
-        ['n=17', post(imagePng, 'image/png', '?n=17'), 400],
-        ['n=abc', post(imagePng, 'image/png', '?n=abc'), 400],
-        ['n=1.5', post(imagePng, 'image/png', '?n=1.5'), 400],
-        ['seed=-1', post(imagePng, 'image/png', '?n=1&seed=-1'), 400],
-        ['seed=2^32', post(imagePng, 'image/png', '?n=1&seed=4294967296'), 400],
+        ['garbage', () => post(new Uint8Array([1, 2, 3, 4, 5]), 'image/png'), 400],
+        ['truncated PNG', () => post(imagePng.subarray(0, 100)), 400],
+        ['truncated JPEG', () => post(jpg.subarray(0, 300), 'image/jpeg'), 400],
+        ['empty body', () => post(new Uint8Array(0)), 400],
+        ['n=0', () => post(imagePng, 'image/png', '?n=0'), 400],
+        ['n=17', () => post(imagePng, 'image/png', '?n=17'), 400],
+        ['n=abc', () => post(imagePng, 'image/png', '?n=abc'), 400],
+        ['n=1.5', () => post(imagePng, 'image/png', '?n=1.5'), 400],
+        ['seed=-1', () => post(imagePng, 'image/png', '?n=1&seed=-1'), 400],
+        ['seed=2^32', () => post(imagePng, 'image/png', '?n=1&seed=4294967296'), 400],
       ];
       for (const [what, p, status] of bad) {
-        const r = await p;
+        const r = await p();
         expect({ what, status: r.status }).toEqual({ what, status });
         expect(r.headers.get('content-type')).toMatch(/^application\/json/);
         const body = (await r.json()) as { error?: unknown };

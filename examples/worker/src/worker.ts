@@ -41,12 +41,31 @@ function intParam(url: URL, name: string, def: number, lo: number, hi: number): 
   return v;
 }
 
+/** Read and drop up to DRAIN_BYTES more of a refused body, so the client gets to read the 413 instead of a
+ * connection reset mid-upload; past that the connection is dropped. */
+const DRAIN_BYTES = 16 * 2 ** 20;
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, seen: number): Promise<void> {
+  try {
+    while (seen <= DRAIN_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      seen += value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // the client went away: nothing to answer
+  }
+}
+
 /** The body, refusing more than `limit` bytes whether or not Content-Length is sent (or honest). */
 async function readBody(req: Request, limit: number): Promise<Uint8Array> {
   const declared = req.headers.get('content-length');
-  if (declared !== null && Number(declared) > limit) throw new HttpError(413, `body is ${declared} bytes; the limit is ${limit}`);
   if (!req.body) throw new HttpError(400, 'empty body: send the image bytes');
   const reader = req.body.getReader();
+  if (declared !== null && Number(declared) > limit) {
+    await drain(reader, 0);
+    throw new HttpError(413, `body is ${declared} bytes; the limit is ${limit}`);
+  }
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
@@ -54,7 +73,7 @@ async function readBody(req: Request, limit: number): Promise<Uint8Array> {
     if (done) break;
     total += value.byteLength;
     if (total > limit) {
-      await reader.cancel().catch(() => {});
+      await drain(reader, total);
       throw new HttpError(413, `body is over the ${limit}-byte limit`);
     }
     chunks.push(value);
