@@ -29,12 +29,12 @@ const root = resolve(new URL('..', import.meta.url).pathname);
 const dir = mkdtempSync(join(tmpdir(), 'bicyclegan-bench-infer-'));
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
-interface Row { runtime: string; size: number; build: string; coldMs: number; medianMs: number; minMs: number }
+interface Row { runtime: string; size: number; build: string; coldMs: number; firstMs: number; medianMs: number; minMs: number }
 const rows: Row[] = [];
-const add = (runtime: string, size: number, build: string, coldMs: number, runMs: number[]) => {
-  const r = { runtime, size, build, coldMs, medianMs: median(runMs), minMs: Math.min(...runMs) };
+const add = (runtime: string, size: number, build: string, coldMs: number, firstMs: number, runMs: number[]) => {
+  const r = { runtime, size, build, coldMs, firstMs, medianMs: median(runMs), minMs: Math.min(...runMs) };
   rows.push(r);
-  console.log(`  ${runtime.padEnd(10)} ${size}px ${build.padEnd(8)} cold ${coldMs.toFixed(0).padStart(6)} ms   median ${r.medianMs.toFixed(1).padStart(7)} ms  (min ${r.minMs.toFixed(1)}, ${runMs.length} runs)`);
+  console.log(`  ${runtime.padEnd(10)} ${size}px ${build.padEnd(8)} cold ${coldMs.toFixed(0).padStart(6)} ms  first run ${firstMs.toFixed(0).padStart(5)} ms  median ${r.medianMs.toFixed(1).padStart(7)} ms  (min ${r.minMs.toFixed(1)}, ${runMs.length} runs)`);
 };
 
 function inputImage(): Uint8Array {
@@ -65,7 +65,7 @@ async function main() {
     // Node
     for (const b of ['relaxed', 'simd'] as const) {
       const r = await probe({ module: compiledModule(b), build: b, weights: w, image, n: 1, seed: 1, reps: REPS });
-      add('node', S, b, r.coldMs, r.runMs);
+      add('node', S, b, r.coldMs, r.firstMs, r.runMs);
     }
     // Deno, Bun
     for (const [name, cmd, pre] of [['deno', 'deno', ['run', '--allow-read', '--allow-write', '--no-config', '--no-lock']], ['bun', 'bun', []]] as const) {
@@ -77,13 +77,14 @@ async function main() {
         continue;
       }
       const m = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
-      add(name, S, 'relaxed', m.coldMs, m.runMs);
+      add(name, S, 'relaxed', m.coldMs, m.firstMs, m.runMs);
     }
     await chromiumRow(S, wpath);
     await workerdRow(S, w, image);
   }
-  console.log('\nsummary (ms):\n  runtime     size  build     cold   median');
-  for (const r of rows) console.log(`  ${r.runtime.padEnd(10)} ${String(r.size).padStart(5)}  ${r.build.padEnd(8)} ${r.coldMs.toFixed(0).padStart(6)} ${r.medianMs.toFixed(1).padStart(8)}`);
+  console.log('\nsummary (ms; cold = instantiate the compiled core + load the weights; first = the first generator run after it):\n  runtime     size  build     cold  first   median');
+  for (const r of rows) console.log(`  ${r.runtime.padEnd(10)} ${String(r.size).padStart(5)}  ${r.build.padEnd(8)} ${r.coldMs.toFixed(0).padStart(6)} ${r.firstMs.toFixed(0).padStart(6)} ${r.medianMs.toFixed(1).padStart(8)}`);
+  console.log(`  (workerd times are loopback HTTP round trips: cold = the load request, first = the first run request)`);
   // Worker bundle sizes
   for (const s of ['f16', 'int8'] as Storage[]) {
     const b = await buildWorker({ outDir: join(dir, `worker-${s}`), weights: convertWeights(weightFiles[128], { storage: s }), build: 'relaxed' });
@@ -110,8 +111,8 @@ async function chromiumRow(S: number, wpath: string) {
     const page = await ctx.newPage();
     await page.goto(`${base}/`);
     const job = { wasm: `${base}/core-relaxed.wasm`, build: 'relaxed', weights: `${base}/${wpath.split('/').pop()}`, image: `${base}/image.png`, n: 1, seed: 1, reps: REPS };
-    const r: { coldMs: number; runMs: number[] } = await page.evaluate(`import('/browser-entry.mjs').then((m) => m.runInPage(${JSON.stringify(job)})).then((r) => ({ coldMs: r.coldMs, runMs: r.runMs }))`);
-    add('chromium', S, 'relaxed', r.coldMs, r.runMs);
+    const r: { coldMs: number; firstMs: number; runMs: number[] } = await page.evaluate(`import('/browser-entry.mjs').then((m) => m.runInPage(${JSON.stringify(job)})).then((r) => ({ coldMs: r.coldMs, firstMs: r.firstMs, runMs: r.runMs }))`);
+    add('chromium', S, 'relaxed', r.coldMs, r.firstMs, r.runMs);
   } finally {
     await ctx.close();
     rmSync(profile, { recursive: true, force: true });
@@ -138,10 +139,10 @@ async function workerdRow(S: number, weights: Uint8Array, image: Uint8Array) {
     };
     // an empty round trip's cost is subtracted from nothing: reported times include ~1 ms of HTTP on loopback
     const cold = await call('load');
-    await call('run');
+    const first = await call('run');
     const runs: number[] = [];
     for (let i = 0; i < REPS; i++) runs.push(await call('run'));
-    add('workerd', S, 'relaxed', cold, runs);
+    add('workerd', S, 'relaxed', cold, first, runs);
   } finally {
     await mf.dispose();
   }

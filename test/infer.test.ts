@@ -15,6 +15,7 @@ import {
   ImageError, quantiseInt8, readPacked, resize, toModelInput, type RGBAImage, type Storage,
 } from '../src/infer/index.js';
 import jpeg from 'jpeg-js';
+import { encode as encodeRawPng } from 'fast-png';
 import { smallModel, testPicture } from './helpers/infer-model.js';
 
 let core: Core;
@@ -227,6 +228,13 @@ describe('images', () => {
     expect(g.data.subarray(0, 4)).toEqual(img.data.subarray(0, 4));
     expect(Array.from(g.data.subarray((23 * 74 + 37) * 4, (23 * 74 + 38) * 4))).toEqual([255, 255, 255, 255]); // empty 4th cell
     expect(crop(g, 37, 0, 37, 23)).toEqual(img);
+  });
+
+  test('PNG palette (8-bit indices) and 16-bit grey decode to RGBA', () => {
+    const pal = encodeRawPng({ width: 3, height: 2, data: new Uint8Array([0, 1, 2, 1, 0, 2]), channels: 1, depth: 8, palette: [[255, 0, 0], [0, 255, 0], [0, 0, 255]] });
+    expect(Array.from(decodePng(pal).data)).toEqual([255, 0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 255, 0, 255, 0, 255, 255, 0, 0, 255, 0, 0, 255, 255]);
+    const grey = encodeRawPng({ width: 2, height: 1, data: new Uint16Array([0, 65535]), channels: 1, depth: 16 });
+    expect(Array.from(decodePng(grey).data)).toEqual([0, 0, 0, 255, 255, 255, 255, 255]);
   });
 
   test('JPEG decodes to RGBA; garbage and truncated images are ImageErrors', () => {

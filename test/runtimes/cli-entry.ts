@@ -8,4 +8,4 @@ const bytes = (p: string) => new Uint8Array(readFileSync(p));
 const r = await probe({ module: new WebAssembly.Module(bytes(job.wasm)), build: job.build, weights: bytes(job.weights), image: bytes(job.image), n: job.n, seed: job.seed, reps: job.reps });
 writeFileSync(`${job.out}.floats.bin`, new Uint8Array(r.floats.buffer));
 writeFileSync(`${job.out}.png`, r.png);
-writeFileSync(`${job.out}.json`, JSON.stringify({ build: r.build, detected: r.detected, coldMs: r.coldMs, runMs: r.runMs, wasmBytes: r.wasmBytes }));
+writeFileSync(`${job.out}.json`, JSON.stringify({ build: r.build, detected: r.detected, coldMs: r.coldMs, firstMs: r.firstMs, runMs: r.runMs, wasmBytes: r.wasmBytes }));

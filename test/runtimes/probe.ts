@@ -24,6 +24,8 @@ export interface ProbeResult {
   png: Uint8Array;
   /** instantiate + load weights (ms) */
   coldMs: number;
+  /** the first generator run after loading (ms): what a cold request pays on top of coldMs */
+  firstMs: number;
   /** per generator run (ms) */
   runMs: number[];
   wasmBytes: number;
@@ -35,7 +37,13 @@ export async function probe(p: ProbeInput): Promise<ProbeResult> {
   const coldMs = performance.now() - t0;
   const img = decodeImage(p.image);
   const x = toModelInput(img, m.size, m.cfg.channels);
-  const outs = m.codes(p.n, p.seed).map((z) => m.generate(x, z));
+  let firstMs = 0;
+  const outs = m.codes(p.n, p.seed).map((z, i) => {
+    const t = performance.now();
+    const o = m.generate(x, z);
+    if (i === 0) firstMs = performance.now() - t;
+    return o;
+  });
   const floats = new Float32Array(outs.reduce((s, o) => s + o.length, 0));
   outs.forEach((o, i) => floats.set(o, i * o.length));
   const png = encodePng(grid(m.sample(img, { n: p.n, seed: p.seed }).images));
@@ -46,7 +54,7 @@ export async function probe(p: ProbeInput): Promise<ProbeResult> {
     m.generate(x, z);
     runMs.push(performance.now() - t);
   }
-  return { build: p.build, detected: detectBuild(), floats, png, coldMs, runMs, wasmBytes: m.memory().wasmBytes };
+  return { build: p.build, detected: detectBuild(), floats, png, coldMs, firstMs, runMs, wasmBytes: m.memory().wasmBytes };
 }
 
 /** Browser helper: fetch the wasm (compileStreaming), weights and image from URLs, run the probe. */
