@@ -189,6 +189,28 @@ describe('weight storage', () => {
   });
 });
 
+describe('convert-weights script', () => {
+  test('converts a weights file to each storage on disk; bad arguments are errors with the usage', async () => {
+    const { main } = await import('../scripts/convert-weights.js');
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const d = mkdtempSync(join(tmpdir(), 'convert-'));
+    try {
+      writeFileSync(join(d, 'in.safetensors'), raw);
+      for (const s of ['f32', 'f16', 'int8']) {
+        expect(main([join(d, 'in.safetensors'), join(d, `${s}.safetensors`), '--storage', s, '--no-encoder'])).toBe(0);
+        const p = readPacked(new Uint8Array(readFileSync(join(d, `${s}.safetensors`))));
+        expect([p.storage, p.nets]).toEqual([s, ['G']]);
+      }
+      expect(() => main([join(d, 'in.safetensors')])).toThrow(/usage/);
+      expect(() => main([join(d, 'in.safetensors'), join(d, 'x'), '--storage', 'int4'])).toThrow(/--storage/);
+      expect(() => main([join(d, 'in.safetensors'), join(d, 'x'), '--bogus'])).toThrow(/unknown option/);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('sampling API', () => {
   test('sample() is deterministic per seed, gives distinct samples, checks n and seed', async () => {
     const inf = await load(packed.f16);
@@ -253,6 +275,9 @@ describe('images', () => {
     new DataView(huge.buffer).setUint32(16, 100000);
     new DataView(huge.buffer).setUint32(20, 100000);
     expect(() => decodeImage(huge)).toThrow(/at most/);
+    expect(() => decodeImage(png, { maxPixels: 100 })).toThrow(/at most 100 pixels/);
+    expect(() => decodeImage(new Uint8Array(j), { maxPixels: 64 * 47 })).toThrow(/JPEG is 64x48; at most/);
+    expect(decodeImage(new Uint8Array(j), { maxPixels: 64 * 48 }).width).toBe(64);
   });
 
   test('resize: antialiased (triangle filter widened by the scale), constant and linear images preserved', () => {

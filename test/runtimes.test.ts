@@ -120,6 +120,9 @@ describe('workerd (example Worker via Miniflare)', () => {
       expect(j.status).toBe(200);
       expect(decodePng(new Uint8Array(await j.arrayBuffer())).width).toBe(128);
 
+      const bigPng = imagePng.slice();
+      new DataView(bigPng.buffer).setUint32(16, 3000);
+      new DataView(bigPng.buffer).setUint32(20, 3000);
       // requests are made one at a time (each a thunk), so a refused upload never races the others
       const bad: [string, () => Promise<Response>, number][] = [
         ['GET', () => fetch(url), 405],
@@ -134,6 +137,7 @@ describe('workerd (example Worker via Miniflare)', () => {
             c.close();
           },
         }), 'image/png', '?n=1', { duplex: 'half' } as RequestInit), 413],
+        ['image over 2048x2048 pixels', () => post(bigPng), 413],
         ['garbage', () => post(new Uint8Array([1, 2, 3, 4, 5]), 'image/png'), 400],
         ['truncated PNG', () => post(imagePng.subarray(0, 100)), 400],
         ['truncated JPEG', () => post(jpg.subarray(0, 300), 'image/jpeg'), 400],

@@ -20,8 +20,16 @@ export class ImageError extends Error {
   }
 }
 
-/** Largest decoded image accepted (pixels), to bound memory on hostile input. */
+/** Largest decoded image accepted by default (pixels), to bound memory on hostile input. */
 export const MAX_PIXELS = 4096 * 4096;
+
+export interface DecodeOptions {
+  /** refuse images over this many pixels before decoding them (default MAX_PIXELS) */
+  maxPixels?: number;
+}
+
+/** The message of a too-large image (callers map it to 413). */
+export const tooLarge = (what: string, w: number, h: number, max: number) => new ImageError(`${what} is ${w}x${h}; at most ${max} pixels are accepted`);
 
 export function checkImage(img: RGBAImage, what = 'image'): void {
   const { width: w, height: h } = img;
@@ -37,11 +45,13 @@ export function sniff(bytes: Uint8Array): ImageType | null {
   return null;
 }
 
-export function decodePng(bytes: Uint8Array): RGBAImage {
+export function decodePng(bytes: Uint8Array, o: DecodeOptions = {}): RGBAImage {
+  const max = o.maxPixels ?? MAX_PIXELS;
   if (sniff(bytes) !== 'png' || bytes.length < 33) throw new ImageError('not a PNG file');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const w = dv.getUint32(16), h = dv.getUint32(20);
-  if (w === 0 || h === 0 || w * h > MAX_PIXELS) throw new ImageError(`PNG is ${w}x${h}; at most ${MAX_PIXELS} pixels are accepted`);
+  if (w === 0 || h === 0) throw new ImageError(`PNG has a zero size ${w}x${h}`);
+  if (w * h > max) throw tooLarge('PNG', w, h, max);
   let png;
   try {
     png = decodePngRaw(bytes);
@@ -88,10 +98,30 @@ export function decodePng(bytes: Uint8Array): RGBAImage {
   return { width, height, data: out };
 }
 
-export function decodeJpeg(bytes: Uint8Array): RGBAImage {
+/** Width and height from a JPEG's first start-of-frame marker, or null when none is found. */
+function jpegSize(b: Uint8Array): [number, number] | null {
+  let i = 2;
+  while (i + 9 < b.length) {
+    if (b[i] !== 0xff) return null;
+    const m = b[i + 1];
+    if (m === 0xff) {
+      i++;
+      continue;
+    }
+    const len = (b[i + 2] << 8) | b[i + 3];
+    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) return [(b[i + 7] << 8) | b[i + 8], (b[i + 5] << 8) | b[i + 6]];
+    i += 2 + len;
+  }
+  return null;
+}
+
+export function decodeJpeg(bytes: Uint8Array, o: DecodeOptions = {}): RGBAImage {
+  const max = o.maxPixels ?? MAX_PIXELS;
   if (sniff(bytes) !== 'jpeg') throw new ImageError('not a JPEG file');
+  const size = jpegSize(bytes);
+  if (size && size[0] * size[1] > max) throw tooLarge('JPEG', size[0], size[1], max);
   try {
-    const r = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_PIXELS / 1e6, maxMemoryUsageInMB: 256 });
+    const r = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: max / 1e6, maxMemoryUsageInMB: Math.ceil((max * 8) / 2 ** 20) + 16 });
     return { width: r.width, height: r.height, data: new Uint8ClampedArray(r.data.buffer, r.data.byteOffset, r.data.byteLength) };
   } catch (e) {
     throw new ImageError(`cannot decode the JPEG: ${(e as Error).message}`);
@@ -99,10 +129,10 @@ export function decodeJpeg(bytes: Uint8Array): RGBAImage {
 }
 
 /** PNG or JPEG, told apart by their signatures. */
-export function decodeImage(bytes: Uint8Array): RGBAImage {
+export function decodeImage(bytes: Uint8Array, o: DecodeOptions = {}): RGBAImage {
   const t = sniff(bytes);
-  if (t === 'png') return decodePng(bytes);
-  if (t === 'jpeg') return decodeJpeg(bytes);
+  if (t === 'png') return decodePng(bytes, o);
+  if (t === 'jpeg') return decodeJpeg(bytes, o);
   throw new ImageError('not a PNG or JPEG image');
 }
 

@@ -12,6 +12,8 @@ import { BicycleGANInference, decodeImage, encodePng, grid, ImageError } from '.
 
 const MAX_BODY_BYTES = 4 * 2 ** 20;
 const MAX_N = 16;
+/** decoded images up to 2048x2048 (16 MiB of RGBA): the decode must fit beside the weights in 128 MB */
+const MAX_PIXELS = 2048 * 2048;
 /** wasm memory budget (MiB), asserted by the core; the weights live outside it, in the Data module */
 const WASM_BUDGET_MB = 48;
 const TYPES = ['image/png', 'image/jpeg'];
@@ -99,7 +101,7 @@ async function handle(req: Request): Promise<Response> {
   const body = await readBody(req, MAX_BODY_BYTES);
   let img;
   try {
-    img = decodeImage(body);
+    img = decodeImage(body, { maxPixels: MAX_PIXELS });
   } catch (e) {
     if (e instanceof ImageError) throw new HttpError(/at most/.test(e.message) ? 413 : 400, e.message);
     throw new HttpError(400, `cannot decode the image: ${(e as Error).message}`);
