@@ -30,6 +30,7 @@ let weights: Uint8Array;
 let imagePng: Uint8Array<ArrayBuffer>;
 const node: Partial<Record<Build, ProbeResult>> = {};
 let bundles: { cli: string; browser: string };
+let nodeInt8: ProbeResult;
 
 function maxAbs(a: Float32Array, b: Float32Array): number {
   expect(a.length).toBe(b.length);
@@ -43,7 +44,11 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'bicyclegan-rt-'));
   resolveBuild('relaxed'); // Node 20: the relaxed-SIMD flag before the first compile
   const core = await loadCore({ build: 'simd' });
-  weights = convertWeights(smallWeights(core, 5, ['G']), { storage: 'f16' });
+  // small chunks, so the OC-chunked layers run in every runtime too
+  const raw = smallWeights(core, 5, ['G']);
+  weights = convertWeights(raw, { storage: 'f16', chunkFloats: 2048 });
+  const int8 = convertWeights(raw, { storage: 'int8', chunkFloats: 2048 });
+  writeFileSync(join(dir, 'weights-int8.safetensors'), int8);
   imagePng = new Uint8Array(encodePng(testPicture(150, 100, 2)));
   writeFileSync(join(dir, 'weights.safetensors'), weights);
   writeFileSync(join(dir, 'image.png'), imagePng);
@@ -51,14 +56,15 @@ beforeAll(async () => {
     writeFileSync(join(dir, `core-${b}.wasm`), readFileSync(wasmPath(b)));
     node[b] = await probe({ module: compiledModule(b), build: b, weights, image: imagePng, n: N, seed: SEED });
   }
+  nodeInt8 = await probe({ module: compiledModule('relaxed'), build: 'relaxed', weights: readFileSync(join(dir, 'weights-int8.safetensors')), image: imagePng, n: N, seed: SEED });
   bundles = await bundleProbes(dir);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function runCli(cmd: string, args: string[], build: Build, tag: string): ProbeResult {
+function runCli(cmd: string, args: string[], build: Build, tag: string, weightsFile = 'weights.safetensors'): ProbeResult {
   const out = join(dir, tag);
   const job = join(dir, `${tag}.job.json`);
-  writeFileSync(job, JSON.stringify({ wasm: join(dir, `core-${build}.wasm`), build, weights: join(dir, 'weights.safetensors'), image: join(dir, 'image.png'), n: N, seed: SEED, reps: 0, out }));
+  writeFileSync(job, JSON.stringify({ wasm: join(dir, `core-${build}.wasm`), build, weights: join(dir, weightsFile), image: join(dir, 'image.png'), n: N, seed: SEED, reps: 0, out }));
   const r = spawnSync(cmd, [...args, bundles.cli, job], { cwd: dir, encoding: 'utf8', timeout: 60_000, env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' } });
   if (r.status !== 0) throw new Error(`${cmd} exited ${r.status}: ${r.stderr}\n${r.stdout}`);
   const meta = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
@@ -71,6 +77,8 @@ describe('Deno', () => {
     expect(r.detected).toBe('relaxed');
     expect(maxAbs(r.floats, node.relaxed!.floats)).toBe(0);
     expect(r.png).toEqual(node.relaxed!.png);
+    const q = runCli(bin('deno'), ['run', '--allow-read', '--allow-write', '--no-config', '--no-lock'], 'relaxed', 'deno-int8', 'weights-int8.safetensors');
+    expect(maxAbs(q.floats, nodeInt8.floats)).toBe(0);
   });
 });
 
