@@ -82,6 +82,11 @@ function bwdWSize(N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, str
   return al(C) + al(NPo * 8 * KB) + al(T * KB) + (col ? al(KB * T * C) : 0) + al(((M + 3) & ~3) * KB);
 }
 
+// Floats of scratch the forward alone needs (inference: no backward buffers).
+export function conv2d_forward_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32): i32 {
+  return fwdSize(N, H, W, C, OC, KH, KW, stride, pad);
+}
+
 // Floats of scratch any of the three passes needs for this shape.
 export function conv2d_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32): i32 {
   return max(fwdSize(N, H, W, C, OC, KH, KW, stride, pad),

@@ -22,3 +22,5 @@ export * from './norm';
 export * from './reference/norm';
 export * from './pool';
 export * from './reference/pool';
+export * from './dequant';
+export * from './reference/dequant';

@@ -25,6 +25,7 @@ export interface Kernels {
   ref_sigmoid_backward(dx: number, dy: number, y: number, P: number, C: number, ldx: number, ldy: number): void;
   ref_dropout_forward(y: number, mask: number, x: number, p: number, seed: number, pixel0: number, P: number, C: number, ldy: number, ldx: number): void;
   ref_dropout_backward(dx: number, dy: number, mask: number, P: number, C: number, ldx: number, ldy: number): void;
+  conv2d_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number): number;
   conv2d_scratch_size(N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number): number;
   conv2d_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number, ldy: number, ldx: number): void;
   conv2d_forward_acc(y: number, x: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number, ldy: number, ldx: number): void;
@@ -99,4 +100,8 @@ export interface Kernels {
   ref_maxpool2d_backward(dx: number, dy: number, argmax: number, N: number, H: number, W: number, C: number, K: number, stride: number, pad: number, ldx: number, ldy: number): void;
   ref_upsample_nearest2x_forward(y: number, x: number, N: number, H: number, W: number, C: number, ldy: number, ldx: number): void;
   ref_upsample_nearest2x_backward(dx: number, dy: number, N: number, H: number, W: number, C: number, ldx: number, ldy: number): void;
+  dequant_f16(out: number, src: number, n: number): void;
+  dequant_i8(out: number, src: number, scale: number, n: number, OC: number): void;
+  ref_dequant_f16(out: number, src: number, n: number): void;
+  ref_dequant_i8(out: number, src: number, scale: number, n: number, OC: number): void;
 }

@@ -14,7 +14,8 @@ export interface CoreSource {
 }
 
 export interface CoreOptions {
-  /** Upper bound on wasm memory in MiB (default 2048; 4096 is the wasm32 ceiling). */
+  /** Budget of wasm memory in MiB (default 2048; 4096 is the wasm32 ceiling): the memory's maximum, and the
+   * arena refuses (OutOfMemoryError) any allocation past it, e.g. 48 in a 128 MB Cloudflare Worker. */
   maxMemoryMB?: number;
   /** Reuse an existing memory (e.g. a shared one); otherwise a fresh one is made. */
   memory?: WebAssembly.Memory;
@@ -37,6 +38,8 @@ export async function createCore(src: CoreSource, opts: CoreOptions = {}): Promi
   const maxPages = Math.floor((maxMB * 2 ** 20) / PAGE);
   const source = src.module ?? src.bytes;
   if (!source) throw new Error('core: createCore needs a WebAssembly.Module or the .wasm bytes');
+  if (opts.memory && opts.memory.buffer.byteLength > maxPages * PAGE)
+    throw new Error(`core: the given memory already holds ${opts.memory.buffer.byteLength / 2 ** 20} MiB, over the ${maxMB} MiB budget`);
   const memory = opts.memory ?? new WebAssembly.Memory({ initial: 16, maximum: maxPages });
   const { module, instance } = await instantiate<Record<string, unknown>>(source, {
     env: {

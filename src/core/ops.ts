@@ -10,6 +10,7 @@ import { lossOps } from './ops/loss.js';
 import { adamOps } from './ops/adam.js';
 import { normOps } from './ops/norm.js';
 import { poolOps } from './ops/pool.js';
+import { dequantOps } from './ops/dequant.js';
 
 export const OPS = {
   ...actOps,
@@ -19,6 +20,7 @@ export const OPS = {
   ...adamOps,
   ...normOps,
   ...poolOps,
+  ...dequantOps,
 } satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;

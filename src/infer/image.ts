@@ -1,0 +1,239 @@
+// Images in and out of the inference API: RGBA pixel arrays (like the DOM's ImageData), PNG encode/decode
+// with fast-png and JPEG decode with jpeg-js (pure JS: Workers, Deno, Bun and browsers alike), resampling
+// to the model size (separable triangle filter widened by the scale factor, i.e. antialiased bilinear as in
+// PIL; an exact 2x downscale is the 2x2 box average) and conversion to and from the model's [-1, 1] NHWC.
+import { decode as decodePngRaw, encode as encodePngRaw } from 'fast-png';
+import jpeg from 'jpeg-js';
+
+export interface RGBAImage {
+  width: number;
+  height: number;
+  /** width * height * 4 bytes, row-major RGBA */
+  data: Uint8ClampedArray;
+}
+
+/** Raised for input the caller got wrong (undecodable or oversized images): a 4xx, not a 500. */
+export class ImageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ImageError';
+  }
+}
+
+/** Largest decoded image accepted by default (pixels), to bound memory on hostile input. */
+export const MAX_PIXELS = 4096 * 4096;
+
+export interface DecodeOptions {
+  /** refuse images over this many pixels before decoding them (default MAX_PIXELS) */
+  maxPixels?: number;
+}
+
+/** The message of a too-large image (callers map it to 413). */
+export const tooLarge = (what: string, w: number, h: number, max: number) => new ImageError(`${what} is ${w}x${h}; at most ${max} pixels are accepted`);
+
+export function checkImage(img: RGBAImage, what = 'image'): void {
+  const { width: w, height: h } = img;
+  if (!Number.isInteger(w) || !Number.isInteger(h) || w <= 0 || h <= 0) throw new ImageError(`${what}: bad size ${w}x${h}`);
+  if (!img.data || img.data.length !== w * h * 4) throw new ImageError(`${what}: data has ${img.data?.length} bytes, expected ${w * h * 4} (RGBA ${w}x${h})`);
+}
+
+export type ImageType = 'png' | 'jpeg';
+
+export function sniff(bytes: Uint8Array): ImageType | null {
+  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return 'png';
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
+  return null;
+}
+
+export function decodePng(bytes: Uint8Array, o: DecodeOptions = {}): RGBAImage {
+  const max = o.maxPixels ?? MAX_PIXELS;
+  if (sniff(bytes) !== 'png' || bytes.length < 33) throw new ImageError('not a PNG file');
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const w = dv.getUint32(16), h = dv.getUint32(20);
+  if (w === 0 || h === 0) throw new ImageError(`PNG has a zero size ${w}x${h}`);
+  if (w * h > max) throw tooLarge('PNG', w, h, max);
+  let png;
+  try {
+    png = decodePngRaw(bytes);
+  } catch (e) {
+    throw new ImageError(`cannot decode the PNG: ${(e as Error).message}`);
+  }
+  const { width, height, channels, depth } = png;
+  const out = new Uint8ClampedArray(width * height * 4);
+  const n = width * height;
+  if (png.palette) {
+    const pal = png.palette, idx = png.data, trns = png.transparency;
+    if (depth !== 8) {
+      // unpack 1/2/4-bit indices
+      const per = 8 / depth, rowBytes = Math.ceil(width / per), mask = (1 << depth) - 1;
+      for (let y = 0; y < height; y++)
+        for (let x = 0; x < width; x++) {
+          const byte = idx[y * rowBytes + Math.floor(x / per)];
+          const i = (byte >> ((per - 1 - (x % per)) * depth)) & mask;
+          const c = pal[i] ?? [0, 0, 0];
+          const o = (y * width + x) * 4;
+          out[o] = c[0]; out[o + 1] = c[1]; out[o + 2] = c[2]; out[o + 3] = c[3] ?? (trns && i < trns.length ? trns[i] : 255);
+        }
+    } else {
+      for (let p = 0; p < n; p++) {
+        const i = idx[p], c = pal[i] ?? [0, 0, 0];
+        out[4 * p] = c[0]; out[4 * p + 1] = c[1]; out[4 * p + 2] = c[2]; out[4 * p + 3] = c[3] ?? (trns && i < trns.length ? trns[i] : 255);
+      }
+    }
+    return { width, height, data: out };
+  }
+  if (depth !== 8 && depth !== 16) throw new ImageError(`PNG bit depth ${depth} without a palette is not supported`);
+  const d = png.data, sh = depth === 16 ? 257 : 1;
+  for (let p = 0; p < n; p++) {
+    const s = p * channels;
+    if (channels >= 3) {
+      out[4 * p] = d[s] / sh; out[4 * p + 1] = d[s + 1] / sh; out[4 * p + 2] = d[s + 2] / sh;
+      out[4 * p + 3] = channels === 4 ? d[s + 3] / sh : 255;
+    } else {
+      const v = d[s] / sh;
+      out[4 * p] = out[4 * p + 1] = out[4 * p + 2] = v;
+      out[4 * p + 3] = channels === 2 ? d[s + 1] / sh : 255;
+    }
+  }
+  return { width, height, data: out };
+}
+
+/** Width and height from a JPEG's first start-of-frame marker, or null when none is found. */
+function jpegSize(b: Uint8Array): [number, number] | null {
+  let i = 2;
+  while (i + 9 < b.length) {
+    if (b[i] !== 0xff) return null;
+    const m = b[i + 1];
+    if (m === 0xff) {
+      i++;
+      continue;
+    }
+    const len = (b[i + 2] << 8) | b[i + 3];
+    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) return [(b[i + 7] << 8) | b[i + 8], (b[i + 5] << 8) | b[i + 6]];
+    i += 2 + len;
+  }
+  return null;
+}
+
+export function decodeJpeg(bytes: Uint8Array, o: DecodeOptions = {}): RGBAImage {
+  const max = o.maxPixels ?? MAX_PIXELS;
+  if (sniff(bytes) !== 'jpeg') throw new ImageError('not a JPEG file');
+  const size = jpegSize(bytes);
+  if (size && size[0] * size[1] > max) throw tooLarge('JPEG', size[0], size[1], max);
+  try {
+    const r = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: max / 1e6, maxMemoryUsageInMB: Math.ceil((max * 8) / 2 ** 20) + 16 });
+    return { width: r.width, height: r.height, data: new Uint8ClampedArray(r.data.buffer, r.data.byteOffset, r.data.byteLength) };
+  } catch (e) {
+    throw new ImageError(`cannot decode the JPEG: ${(e as Error).message}`);
+  }
+}
+
+/** PNG or JPEG, told apart by their signatures. */
+export function decodeImage(bytes: Uint8Array, o: DecodeOptions = {}): RGBAImage {
+  const t = sniff(bytes);
+  if (t === 'png') return decodePng(bytes, o);
+  if (t === 'jpeg') return decodeJpeg(bytes, o);
+  throw new ImageError('not a PNG or JPEG image');
+}
+
+/** 8-bit RGBA PNG. */
+export function encodePng(img: RGBAImage): Uint8Array {
+  checkImage(img);
+  return encodePngRaw({ width: img.width, height: img.height, data: new Uint8Array(img.data.buffer, img.data.byteOffset, img.data.byteLength), channels: 4, depth: 8 });
+}
+
+/** One axis of the triangle filter: for each output index, the first input index and the weights. */
+function axis(inSize: number, outSize: number): { start: Int32Array; len: Int32Array; w: Float32Array; K: number } {
+  const scale = inSize / outSize;
+  const support = Math.max(1, scale);
+  const K = Math.ceil(support) * 2 + 1;
+  const start = new Int32Array(outSize), len = new Int32Array(outSize), w = new Float32Array(outSize * K);
+  for (let o = 0; o < outSize; o++) {
+    const center = (o + 0.5) * scale;
+    const lo = Math.max(0, Math.floor(center - support)), hi = Math.min(inSize, Math.ceil(center + support));
+    let sum = 0;
+    const ws: number[] = [];
+    for (let i = lo; i < hi; i++) {
+      const t = Math.max(0, 1 - Math.abs((i + 0.5 - center) / support));
+      ws.push(t);
+      sum += t;
+    }
+    start[o] = lo;
+    len[o] = ws.length;
+    for (let j = 0; j < ws.length; j++) w[o * K + j] = ws[j] / sum;
+  }
+  return { start, len, w, K };
+}
+
+/** Resample RGBA to w x h (triangle filter; identity when the size already matches). */
+export function resize(img: RGBAImage, w: number, h: number): RGBAImage {
+  checkImage(img);
+  if (img.width === w && img.height === h) return img;
+  const ax = axis(img.width, w), ay = axis(img.height, h);
+  const tmp = new Float32Array(img.height * w * 4);
+  const src = img.data;
+  for (let y = 0; y < img.height; y++)
+    for (let x = 0; x < w; x++) {
+      let r = 0, g = 0, b = 0, a = 0;
+      for (let j = 0; j < ax.len[x]; j++) {
+        const wt = ax.w[x * ax.K + j], s = (y * img.width + ax.start[x] + j) * 4;
+        r += wt * src[s]; g += wt * src[s + 1]; b += wt * src[s + 2]; a += wt * src[s + 3];
+      }
+      const o = (y * w + x) * 4;
+      tmp[o] = r; tmp[o + 1] = g; tmp[o + 2] = b; tmp[o + 3] = a;
+    }
+  const out = new Uint8ClampedArray(w * h * 4);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      for (let c = 0; c < 4; c++) {
+        let v = 0;
+        for (let j = 0; j < ay.len[y]; j++) v += ay.w[y * ay.K + j] * tmp[((ay.start[y] + j) * w + x) * 4 + c];
+        out[(y * w + x) * 4 + c] = Math.round(v);
+      }
+  return { width: w, height: h, data: out };
+}
+
+/** The model input: resize to S x S, RGB (alpha composited over white) -> NHWC floats in [-1, 1]. */
+export function toModelInput(img: RGBAImage, S: number, channels = 3, out = new Float32Array(S * S * channels)): Float32Array {
+  const r = resize(img, S, S).data;
+  for (let p = 0; p < S * S; p++) {
+    const a = r[4 * p + 3] / 255;
+    for (let c = 0; c < channels; c++) {
+      const v = channels === 1 ? (r[4 * p] + r[4 * p + 1] + r[4 * p + 2]) / 3 : r[4 * p + c];
+      out[p * channels + c] = (v * a + 255 * (1 - a)) / 127.5 - 1;
+    }
+  }
+  return out;
+}
+
+/** Model output NHWC [-1, 1] (one image) -> RGBA bytes, opaque. */
+export function fromModelOutput(x: Float32Array, S: number, channels = 3): RGBAImage {
+  const data = new Uint8ClampedArray(S * S * 4);
+  for (let p = 0; p < S * S; p++) {
+    for (let c = 0; c < 3; c++) data[4 * p + c] = Math.round((x[p * channels + (channels === 1 ? 0 : c)] + 1) * 127.5);
+    data[4 * p + 3] = 255;
+  }
+  return { width: S, height: S, data };
+}
+
+/** Tile equally sized images row-major, `cols` per row (default: ceil(sqrt(n))), with `gap` white pixels. */
+export function grid(images: RGBAImage[], cols = Math.ceil(Math.sqrt(images.length)), gap = 0): RGBAImage {
+  if (!images.length) throw new Error('grid: no images');
+  const { width: w, height: h } = images[0];
+  const rows = Math.ceil(images.length / cols);
+  const W = cols * w + (cols - 1) * gap, H = rows * h + (rows - 1) * gap;
+  const data = new Uint8ClampedArray(W * H * 4).fill(255);
+  images.forEach((img, i) => {
+    if (img.width !== w || img.height !== h) throw new Error('grid: images differ in size');
+    const x0 = (i % cols) * (w + gap), y0 = Math.floor(i / cols) * (h + gap);
+    for (let y = 0; y < h; y++) data.set(img.data.subarray(y * w * 4, (y + 1) * w * 4), ((y0 + y) * W + x0) * 4);
+  });
+  return { width: W, height: H, data };
+}
+
+/** A crop (e.g. one half of a paired dataset image). */
+export function crop(img: RGBAImage, x0: number, y0: number, w: number, h: number): RGBAImage {
+  const data = new Uint8ClampedArray(w * h * 4);
+  for (let y = 0; y < h; y++) data.set(img.data.subarray(((y0 + y) * img.width + x0) * 4, ((y0 + y) * img.width + x0 + w) * 4), y * w * 4);
+  return { width: w, height: h, data };
+}

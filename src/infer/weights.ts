@@ -1,0 +1,326 @@
+// Inference weight files ("packed"): safetensors with one entry per conv/linear layer, BatchNorm (eval mode)
+// already folded in, in our kernel layout (conv HWIO [k][k][C][OC], linear [1][1][IN][OUT]), so loading is
+// zero-copy: the layer weights stay in the file's bytes and are dequantised into one shared f32 scratch
+// just before each layer runs. Peak memory = the compressed file + one chunk's f32 weights + activations.
+// A layer whose f32 weights exceed chunk_floats is split along OC into G equal chunks (G a power of two,
+// OC/G a multiple of 8), each a contiguous HWIO tensor [k][k][C][OC/G] that runs as its own conv writing a
+// channel slice of the output: the f32 scratch (and the conv's packed-weight scratch) hold one chunk only.
+//   <layer>.weight  F32 | F16 | I8, shape [G, k, k, C, OC/G]
+//   <layer>.scale   F32 [OC], int8 only: per-output-channel scale, w = q * scale[oc] (symmetric, |q| <= 127)
+//   <layer>.bias    F32 [OC], when the layer has a bias or a folded BatchNorm
+// __metadata__: format (bicyclegan-infer/1), storage (f32 | f16 | int8), nets (G or G,E), config (ModelConfig),
+// chunk_floats (the chunking cap the file was written with).
+// F32 tensors come first, then F16, then I8, so every view is aligned whenever the file bytes are.
+import { checkTensors, parseSafetensors, serializeSafetensors, toF32, type Safetensors, type TensorEntry } from '../core/safetensors.js';
+import type { Core } from '../core/loader.js';
+import type { ModelConfig } from '../models/config.js';
+import { fromTorchLayout, type ParamEntry } from '../nn/params.js';
+import { f16Table, toF16Array } from './f16.js';
+import { planOf, type LayerSpec } from './nets.js';
+
+export const INFER_FORMAT = 'bicyclegan-infer/1';
+export type Storage = 'f32' | 'f16' | 'int8';
+export const STORAGES: readonly Storage[] = ['f32', 'f16', 'int8'];
+export type InferNet = 'G' | 'E';
+/** Default cap on one weight chunk: 2^19 floats = 2 MiB of f32 (the pytorch-gan G's largest layer is 18 MiB). */
+export const CHUNK_FLOATS = 1 << 19;
+
+/** Number of OC chunks of a layer under `cap` floats per chunk. */
+export function chunksOf(s: LayerSpec, cap: number): number {
+  const per = s.k * s.k * s.C;
+  let g = 1;
+  while (per * (s.OC / g) > cap && s.OC % (2 * g) === 0 && (s.OC / (2 * g)) % 8 === 0) g *= 2;
+  return g;
+}
+
+/** HWIO [T][OC] -> chunked [G][T][OC/G] (inverse: `back`). */
+function rechunk<A extends Float32Array | Int8Array>(w: A, OC: number, G: number, back = false): A {
+  if (G === 1) return w;
+  const T = w.length / OC, OCc = OC / G, out = new (w.constructor as { new (n: number): A })(w.length);
+  for (let g = 0; g < G; g++)
+    for (let t = 0; t < T; t++)
+      for (let o = 0; o < OCc; o++) {
+        const hwio = t * OC + g * OCc + o, ch = (g * T + t) * OCc + o;
+        if (back) out[hwio] = w[ch];
+        else out[ch] = w[hwio];
+      }
+  return out;
+}
+
+/** One layer's weights as stored, plus the folded bias. */
+export interface StoredLayer {
+  spec: LayerSpec;
+  /** OC chunks (weights [G][k][k][C][OC/G]) */
+  G: number;
+  w: Float32Array | Uint16Array | Int8Array;
+  scale?: Float32Array;
+  bias?: Float32Array;
+}
+
+/** A layer ready to run: load() puts its f32 HWIO weights at byte offset `w` of wasm memory (the shared
+ * weight scratch), through `stage` (a staging area of at least stageBytes) for the compressed storages. */
+export interface LayerWeights {
+  readonly name: string;
+  /** floats of one chunk */
+  readonly size: number;
+  /** chunks, and output channels per chunk */
+  readonly G: number;
+  readonly OCc: number;
+  readonly stageBytes: number;
+  /** byte offset of the f32 bias in wasm memory, 0 when the layer has none */
+  readonly biasPtr: number;
+  /** put chunk g's f32 weights at w */
+  load(g: number, w: number, stage: number): void;
+}
+
+export interface PackedWeights {
+  cfg: ModelConfig;
+  storage: Storage;
+  nets: InferNet[];
+  layers: Map<string, StoredLayer>;
+  /** bytes of the weight file */
+  bytes: number;
+  chunkFloats: number;
+}
+
+const err = (source: string, msg: string): never => {
+  throw new Error(`${source}: ${msg}`);
+};
+
+function parse(bytes: Uint8Array, source: string): Safetensors {
+  try {
+    return parseSafetensors(bytes);
+  } catch (e) {
+    return err(source, (e as Error).message);
+  }
+}
+
+function configOf(p: Safetensors, source: string, given?: ModelConfig): ModelConfig {
+  if (given) return given;
+  if (!p.metadata.config) return err(source, 'no model config in the safetensors metadata (pass one: a PyTorch state_dict does not carry it)');
+  try {
+    return JSON.parse(p.metadata.config) as ModelConfig;
+  } catch (e) {
+    return err(source, `metadata config is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+export function isPacked(bytes: Uint8Array): boolean {
+  try {
+    return parseSafetensors(bytes).metadata.format === INFER_FORMAT;
+  } catch {
+    return false;
+  }
+}
+
+/** Weight of a layer in our layout, f32, BatchNorm folded (from a training checkpoint or a PyTorch state_dict). */
+function foldLayer(p: Safetensors, s: LayerSpec): { w: Float32Array; bias?: Float32Array } {
+  const torchW = toF32(p.tensors.get(`${s.name}.weight`)!, `${s.name}.weight`);
+  const entry = { name: s.name, shape: s.torchShape, layout: s.layout, size: torchW.length, chw: s.chw } as ParamEntry;
+  const w = fromTorchLayout(torchW, entry);
+  const OC = s.OC;
+  let bias: Float32Array | undefined = s.bias ? Float32Array.from(toF32(p.tensors.get(`${s.name}.bias`)!, `${s.name}.bias`)) : undefined;
+  if (s.bn) {
+    const g = (k: string) => toF32(p.tensors.get(`${s.bn!.name}.${k}`)!, `${s.bn!.name}.${k}`);
+    const gamma = g('weight'), beta = g('bias'), mean = g('running_mean'), vr = g('running_var');
+    const scale = new Float64Array(OC);
+    const b = new Float32Array(OC);
+    for (let o = 0; o < OC; o++) {
+      scale[o] = gamma[o] / Math.sqrt(vr[o] + s.bn.eps);
+      b[o] = beta[o] + ((bias ? bias[o] : 0) - mean[o]) * scale[o];
+    }
+    for (let i = 0, o = 0; i < w.length; i++) {
+      w[i] = w[i] * scale[o];
+      if (++o === OC) o = 0;
+    }
+    bias = b;
+  }
+  return { w, bias };
+}
+
+function expectedTorch(s: LayerSpec): { name: string; shape: number[] }[] {
+  const out = [{ name: `${s.name}.weight`, shape: s.torchShape }];
+  if (s.bias) out.push({ name: `${s.name}.bias`, shape: [s.OC] });
+  if (s.bn) for (const k of ['weight', 'bias', 'running_mean', 'running_var']) out.push({ name: `${s.bn.name}.${k}`, shape: [s.OC] });
+  return out;
+}
+
+export interface ConvertOptions {
+  storage: Storage;
+  /** networks to keep (default: G, plus E when the file has the encoder) */
+  nets?: InferNet[];
+  /** model config, for a PyTorch state_dict without our metadata */
+  config?: ModelConfig;
+  /** cap on one weight chunk in floats (default CHUNK_FLOATS) */
+  chunkFloats?: number;
+  source?: string;
+}
+
+/**
+ * Convert a training checkpoint, a weights file (src/train/checkpoint.ts, generator tensors unprefixed), a
+ * PyTorch state_dict as safetensors, or an inference file of any storage into an inference file of `storage`.
+ */
+export function convertWeights(bytes: Uint8Array, o: ConvertOptions): Uint8Array {
+  const source = o.source ?? 'weights';
+  if (!STORAGES.includes(o.storage)) err(source, `unknown storage ${JSON.stringify(o.storage)} (use ${STORAGES.join(', ')})`);
+  const p = parse(bytes, source);
+  const f32Layers = new Map<string, { spec: LayerSpec; w: Float32Array; bias?: Float32Array }>();
+  let cfg: ModelConfig;
+  let nets: InferNet[];
+  if (p.metadata.format === INFER_FORMAT) {
+    const packed = readPacked(bytes, source);
+    cfg = packed.cfg;
+    nets = o.nets ?? packed.nets;
+    for (const n of nets) if (!packed.nets.includes(n)) err(source, `the file has no ${n} weights`);
+    for (const n of nets)
+      for (const spec of planOf(n, cfg)) {
+        const l = packed.layers.get(spec.name)!;
+        const w = new Float32Array(spec.k * spec.k * spec.C * spec.OC);
+        dequantiser(l)(w);
+        f32Layers.set(spec.name, { spec, w: rechunk(w, spec.OC, l.G, true), bias: l.bias });
+      }
+  } else {
+    cfg = configOf(p, source, o.config);
+    nets = o.nets ?? (p.tensors.has('fc_mu.weight') ? ['G', 'E'] : ['G']);
+    const plans = nets.map((n) => planOf(n, cfg));
+    try {
+      checkTensors(p, plans.flat().flatMap(expectedTorch), { allowExtra: true });
+    } catch (e) {
+      err(source, (e as Error).message);
+    }
+    for (const spec of plans.flat()) f32Layers.set(spec.name, { spec, ...foldLayer(p, spec) });
+  }
+  const cap = o.chunkFloats ?? CHUNK_FLOATS;
+  if (!Number.isInteger(cap) || cap < 64) err(source, `chunkFloats must be an integer >= 64, got ${cap}`);
+  const f32: TensorEntry[] = [], f16: TensorEntry[] = [], i8: TensorEntry[] = [];
+  for (const { spec, w: hwio, bias } of f32Layers.values()) {
+    const G = chunksOf(spec, cap);
+    const shape = [G, spec.k, spec.k, spec.C, spec.OC / G];
+    const w = rechunk(hwio, spec.OC, G);
+    for (let i = 0; i < w.length; i++) if (!Number.isFinite(w[i])) err(source, `${spec.name}.weight has a non-finite value at ${i}`);
+    if (bias) f32.push({ name: `${spec.name}.bias`, dtype: 'F32', shape: [spec.OC], data: bias });
+    if (o.storage === 'f32') f32.push({ name: `${spec.name}.weight`, dtype: 'F32', shape, data: w });
+    else if (o.storage === 'f16') f16.push({ name: `${spec.name}.weight`, dtype: 'F16', shape, data: toF16Array(w) });
+    else {
+      const { q, scale } = quantiseInt8(hwio, spec.OC);
+      f32.push({ name: `${spec.name}.scale`, dtype: 'F32', shape: [spec.OC], data: scale });
+      i8.push({ name: `${spec.name}.weight`, dtype: 'I8', shape, data: rechunk(q, spec.OC, G) });
+    }
+  }
+  return serializeSafetensors([...f32, ...f16, ...i8], { format: INFER_FORMAT, storage: o.storage, nets: nets.join(','), config: JSON.stringify(cfg), chunk_floats: String(cap) });
+}
+
+/** Symmetric per-output-channel int8: scale[oc] = max|w[.., oc]| / 127, q = round(w / scale). OC is innermost. */
+export function quantiseInt8(w: Float32Array, OC: number): { q: Int8Array; scale: Float32Array } {
+  const amax = new Float32Array(OC);
+  for (let i = 0, o = 0; i < w.length; i++) {
+    const a = Math.abs(w[i]);
+    if (a > amax[o]) amax[o] = a;
+    if (++o === OC) o = 0;
+  }
+  const scale = amax.map((a) => a / 127);
+  const q = new Int8Array(w.length);
+  for (let i = 0, o = 0; i < w.length; i++) {
+    q[i] = scale[o] > 0 ? Math.max(-127, Math.min(127, Math.round(w[i] / scale[o]))) : 0;
+    if (++o === OC) o = 0;
+  }
+  return { q, scale };
+}
+
+function aligned<A extends Float32Array | Uint16Array>(C: { new (b: ArrayBufferLike, o: number, n: number): A; BYTES_PER_ELEMENT: number }, d: Uint8Array, n: number): A {
+  if (d.byteOffset % C.BYTES_PER_ELEMENT === 0) return new C(d.buffer, d.byteOffset, n);
+  return new C(d.slice().buffer, 0, n);
+}
+
+/** Parse and check an inference file; the weights stay views of `bytes`. */
+export function readPacked(bytes: Uint8Array, source = 'weights', want?: InferNet[]): PackedWeights {
+  const p = parse(bytes, source);
+  const m = p.metadata;
+  if (m.format !== INFER_FORMAT) err(source, `not an inference weight file (format ${JSON.stringify(m.format)}); convert it with scripts/convert-weights.ts`);
+  const storage = m.storage as Storage;
+  if (!STORAGES.includes(storage)) err(source, `unknown storage ${JSON.stringify(m.storage)}`);
+  const nets = (m.nets ?? '').split(',').filter(Boolean) as InferNet[];
+  if (!nets.includes('G') || nets.some((n) => n !== 'G' && n !== 'E')) err(source, `metadata nets ${JSON.stringify(m.nets)} must be G or G,E`);
+  const cfg = configOf(p, source);
+  const chunkFloats = Number(m.chunk_floats ?? Infinity);
+  if (!(chunkFloats >= 64)) err(source, `bad metadata chunk_floats ${JSON.stringify(m.chunk_floats)}`);
+  for (const n of want ?? []) if (!nets.includes(n)) err(source, `the file has no ${n === 'E' ? 'encoder' : 'generator'} weights`);
+  const dtype = storage === 'f32' ? 'F32' : storage === 'f16' ? 'F16' : 'I8';
+  const layers = new Map<string, StoredLayer>();
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  const get = (name: string, dt: string, shape: number[]) => {
+    seen.add(name);
+    const t = p.tensors.get(name);
+    if (!t) return void problems.push(`missing tensor ${JSON.stringify(name)}`);
+    if (t.dtype !== dt || t.shape.join() !== shape.join()) return void problems.push(`tensor ${JSON.stringify(name)} is ${t.dtype} [${t.shape}], expected ${dt} [${shape}]`);
+    return t.data;
+  };
+  for (const n of nets)
+    for (const spec of planOf(n, cfg)) {
+      const size = spec.k * spec.k * spec.C * spec.OC, G = chunksOf(spec, chunkFloats);
+      const wd = get(`${spec.name}.weight`, dtype, [G, spec.k, spec.k, spec.C, spec.OC / G]);
+      const bd = spec.bias || spec.bn ? get(`${spec.name}.bias`, 'F32', [spec.OC]) : undefined;
+      const sd = storage === 'int8' ? get(`${spec.name}.scale`, 'F32', [spec.OC]) : undefined;
+      if (!wd) continue;
+      const w = storage === 'f32' ? aligned(Float32Array, wd, size) : storage === 'f16' ? aligned(Uint16Array, wd, size) : new Int8Array(wd.buffer, wd.byteOffset, size);
+      layers.set(spec.name, { spec, G, w, bias: bd && aligned(Float32Array, bd, spec.OC), scale: sd && aligned(Float32Array, sd, spec.OC) });
+    }
+  for (const name of p.tensors.keys()) if (!seen.has(name)) problems.push(`unexpected tensor ${JSON.stringify(name)}`);
+  if (problems.length) err(source, `${problems.length} problem(s) with the tensors:\n  ${problems.slice(0, 10).join('\n  ')}`);
+  return { cfg, storage, nets, layers, bytes: bytes.byteLength, chunkFloats };
+}
+
+/** The function that writes a stored layer's f32 weights (in its stored, chunked order) into `out`. */
+export function dequantiser(l: StoredLayer): (out: Float32Array) => void {
+  const w = l.w, OC = l.spec.OC / l.G, per = w.length / l.G;
+  if (w instanceof Float32Array) return (out) => out.set(w);
+  if (w instanceof Uint16Array) {
+    const t = f16Table();
+    return (out) => {
+      for (let i = 0; i < w.length; i++) out[i] = t[w[i]];
+    };
+  }
+  const sc = l.scale!;
+  return (out) => {
+    for (let g = 0; g < l.G; g++)
+      for (let i = g * per, o = 0; i < (g + 1) * per; i++) {
+        out[i] = w[i] * sc[g * OC + o];
+        if (++o === OC) o = 0;
+      }
+  };
+}
+
+/** Put the biases (and int8 scales) into wasm memory and hand out per-layer loaders. The compressed weights
+ * stay in the file's bytes: per layer they are copied into the staging area and dequantised there by the
+ * wasm kernels (dequant_f16, dequant_i8); f32 weights are copied straight into the scratch. */
+export function layerWeights(core: Core, packed: PackedWeights): (name: string) => LayerWeights {
+  const cache = new Map<string, LayerWeights>();
+  const put = (a: Float32Array, what: string) => {
+    const p = core.arena.alloc(a.length, what);
+    core.f32(p, a.length).set(a);
+    return p;
+  };
+  return (name) => {
+    let lw = cache.get(name);
+    if (lw) return lw;
+    const l = packed.layers.get(name);
+    if (!l) throw new Error(`infer: no weights for layer ${name}`);
+    const biasPtr = l.bias ? put(l.bias, `${name}.bias`) : 0;
+    const scalePtr = l.scale ? put(l.scale, `${name}.scale`) : 0;
+    const w = l.w, G = l.G, n = w.length / G, OCc = l.spec.OC / G, k = core.k, mem = core.memory;
+    const load =
+      w instanceof Float32Array ? (g: number, dst: number) => new Float32Array(mem.buffer, dst, n).set(w.subarray(g * n, (g + 1) * n))
+      : w instanceof Uint16Array ? (g: number, dst: number, stage: number) => {
+          new Uint16Array(mem.buffer, stage, n).set(w.subarray(g * n, (g + 1) * n));
+          k.dequant_f16(dst, stage, n);
+        }
+      : (g: number, dst: number, stage: number) => {
+          new Int8Array(mem.buffer, stage, n).set(w.subarray(g * n, (g + 1) * n));
+          k.dequant_i8(dst, stage, scalePtr + g * OCc * 4, n, OCc);
+        };
+    lw = { name, size: n, G, OCc, biasPtr, stageBytes: w instanceof Float32Array ? 0 : w.byteLength / G, load };
+    cache.set(name, lw);
+    return lw;
+  };
+}
