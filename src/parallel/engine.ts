@@ -70,7 +70,7 @@ function workerEntry(): { filename: string; execArgv: string[] } {
   return { filename: ts, execArgv: ['--import', pathToFileURL(tsx).href] };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class ParallelEngine implements TrainEngine {
   private closed: string | null = null;
@@ -267,7 +267,12 @@ export class ParallelEngine implements TrainEngine {
     if (this.closed) return;
     this.closed = reason;
     abortAll(this.ctl);
-    await Promise.race([this.pool.destroy().catch(() => {}), sleep(10_000)]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([ // destroy terminates the threads; bounded in case one does not answer
+      this.pool.destroy().catch(() => {}),
+      new Promise<void>((r) => (timer = setTimeout(r, 10_000).unref())),
+    ]);
+    clearTimeout(timer);
   }
 
   async close(): Promise<void> {
