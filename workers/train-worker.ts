@@ -3,7 +3,7 @@
 // its shard (parameters, Adam state and BN buffers point at the main thread's shared blocks; activations and
 // gradients are its own). Tasks then carry only small messages; the batch and noise are read from the shared
 // staging area. Run as TypeScript through tsx (the engine passes `--import tsx`) or as compiled JavaScript.
-import { workerData } from 'piscina';
+import { workerData } from 'node:worker_threads'; // Piscina hands its workerData through unchanged
 import { createCoreSync } from '../src/core/loader.js';
 import { ALIGN } from '../src/core/memory.js';
 import { BicycleGAN, NonFiniteLossError } from '../src/train/bicyclegan.js';
