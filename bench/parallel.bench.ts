@@ -35,6 +35,9 @@ interface Result {
   startS: number;
   peakRssMB: number;
   sharedMemoryMB: number | null;
+  /** CPU seconds (all threads of the process) per timed step, and CPU seconds / wall seconds */
+  cpuPerStepS: number;
+  coresUsed: number;
 }
 
 /** Child: one configuration ('local' or a worker count), prints one JSON line. */
@@ -57,15 +60,17 @@ async function child(config: string): Promise<void> {
   engine.setBatch(a, b);
   await engine.step(); // warm-up: tier-up of the wasm code, first touch of the memory
   const stepS: number[] = [];
+  const cpu0 = process.cpuUsage(), wall0 = performance.now();
   for (let s = 0; s < steps; s++) {
     const t = performance.now();
     await engine.step();
     stepS.push((performance.now() - t) / 1000);
   }
+  const cpu = process.cpuUsage(cpu0), cpuS = (cpu.user + cpu.system) / 1e6, wallS = (performance.now() - wall0) / 1000;
   const med = median(stepS);
   const r: Result = {
     config, workers: config === 'local' ? 1 : Number(config), stepS, medianStepS: med, imagesPerS: batch / med, startS,
-    peakRssMB: process.resourceUsage().maxRSS / 1024, sharedMemoryMB: shared(),
+    peakRssMB: process.resourceUsage().maxRSS / 1024, sharedMemoryMB: shared(), cpuPerStepS: cpuS / steps, coresUsed: cpuS / wallS,
   };
   await engine.close();
   console.log(JSON.stringify(r));
@@ -89,7 +94,7 @@ async function main(): Promise<void> {
     const res = JSON.parse(line) as Result;
     results.push(res);
     console.log(`  ${c === 'local' ? 'one thread (LocalEngine)' : `${c} worker${c === '1' ? '' : 's'}`}: median step ${res.medianStepS.toFixed(2)} s ` +
-      `(${res.stepS.map((s) => s.toFixed(2)).join(', ')}), ${res.imagesPerS.toFixed(2)} images/s, start ${res.startS.toFixed(1)} s, peak RSS ${res.peakRssMB.toFixed(0)} MB` +
+      `(${res.stepS.map((s) => s.toFixed(2)).join(', ')}), ${res.imagesPerS.toFixed(2)} images/s, start ${res.startS.toFixed(1)} s, CPU ${res.cpuPerStepS.toFixed(2)} s/step on ${res.coresUsed.toFixed(2)} cores, peak RSS ${res.peakRssMB.toFixed(0)} MB` +
       (res.sharedMemoryMB !== null ? `, shared wasm memory ${res.sharedMemoryMB.toFixed(0)} MB` : ''));
   }
   const one = results.find((r) => r.config === '1');
@@ -99,10 +104,14 @@ async function main(): Promise<void> {
     speedup: one ? r.imagesPerS / one.imagesPerS : null,
     efficiency: one ? r.imagesPerS / (r.workers * one.imagesPerS) : null,
     vsLocal: local ? r.imagesPerS / local.imagesPerS : null,
+    cpuOverhead: one ? r.cpuPerStepS / one.cpuPerStepS : null,
+    coresUsed: r.coresUsed,
   }));
-  console.log('\n  workers  images/s  speedup vs 1 worker  efficiency  vs one thread');
+  // CPU seconds per step relative to 1 worker: the parallel overhead (sync, reduction, idle spinning) apart from
+  // how many cores the machine actually gave us; cores used < workers means the OS ran us on fewer cores
+  console.log('\n  workers  images/s  speedup vs 1 worker  efficiency  vs one thread  cores used  CPU/step vs 1 worker');
   for (const r of rows)
-    console.log(`  ${String(r.workers).padStart(7)}  ${r.imagesPerS.toFixed(2).padStart(8)}  ${(r.speedup?.toFixed(2) ?? '-').padStart(19)}  ${(r.efficiency !== null ? (100 * r.efficiency).toFixed(0) + '%' : '-').padStart(10)}  ${(r.vsLocal?.toFixed(2) ?? '-').padStart(13)}`);
+    console.log(`  ${String(r.workers).padStart(7)}  ${r.imagesPerS.toFixed(2).padStart(8)}  ${(r.speedup?.toFixed(2) ?? '-').padStart(19)}  ${(r.efficiency !== null ? (100 * r.efficiency).toFixed(0) + '%' : '-').padStart(10)}  ${(r.vsLocal?.toFixed(2) ?? '-').padStart(13)}  ${r.coresUsed.toFixed(2).padStart(10)}  ${(r.cpuOverhead?.toFixed(2) ?? '-').padStart(20)}`);
   const two = rows.find((r) => r.workers === 2);
   if (two?.speedup) console.log(`\n  target (ANCHORS.md): 2 workers >= 1.8x one worker: ${two.speedup.toFixed(2)}x ${two.speedup >= 1.8 ? 'met' : 'NOT met'}`);
   mkdirSync(join(here, 'out'), { recursive: true });

@@ -17,7 +17,7 @@ import { Rng } from '../src/core/rng.js';
 import { LocalEngine } from '../src/train/engine.js';
 import { createParallelEngine, ParallelWorkerError, type ParallelEngine } from '../src/parallel/engine.js';
 import { paramRange, shardRows } from '../src/parallel/sync.js';
-import type { BicycleGAN, StepLosses } from '../src/train/bicyclegan.js';
+import { NonFiniteLossError, type BicycleGAN, type StepLosses } from '../src/train/bicyclegan.js';
 
 const OPTS = { batch: 5, model: { gBase: 2, eBase: 2, dBase: 2 }, seed: 3 };
 const PER = 128 * 128 * 3, L = 8;
@@ -157,6 +157,28 @@ describe('ParallelEngine', () => {
       await pe.close();
     }
     await expect(pe.step()).rejects.toThrow(/cannot step: the engine is closed/);
+  });
+
+  test('a non-finite loss in one shard stops every shard at the same point, like one thread; the pool lives on', { timeout: 120_000 }, async () => {
+    const { a, b, noise } = data(10);
+    a[4 * PER + 17] = NaN; // row 4: the last shard of 3 (rows 2+2+1)
+    const local = new LocalEngine(await loadCore({ build: 'simd' }), OPTS);
+    local.setBatch(a, b);
+    const le = await local.step(noise[0]).then(() => null, (e: unknown) => e);
+    const pe = await createParallelEngine({ ...OPTS, workers: 3, build: 'simd' });
+    try {
+      pe.setBatch(a, b);
+      const err = await pe.step(noise[0]).then(() => null, (e: unknown) => e);
+      expect(le).toBeInstanceOf(NonFiniteLossError);
+      expect(err).toBeInstanceOf(NonFiniteLossError);
+      expect((err as NonFiniteLossError).term).toBe((le as NonFiniteLossError).term);
+      expect((err as NonFiniteLossError).step).toBe(1);
+      expect(pe.steps).toBe(0);
+      for (const net of NETS) expect(pe.model.opt[net].step).toBe(local.model.opt[net].step);
+      expect(pe.checkpoint({ epoch: 0 }).length).toBeGreaterThan(0); // still open
+    } finally {
+      await pe.close();
+    }
   });
 
   for (const kind of ['throw', 'exit'] as const) {
