@@ -201,6 +201,18 @@ describe('ParallelEngine', () => {
     });
   }
 
+  test('a worker stuck in a loop: past stepTimeoutS the step fails naming it and its thread is terminated', { timeout: 60_000 }, async () => {
+    const { a, b } = data(9);
+    const pe = await createParallelEngine({ ...OPTS, workers: 2, build: 'simd', stepTimeoutS: 3, fault: { worker: 0, step: 1, kind: 'hang' } });
+    pe.setBatch(a, b);
+    const t0 = Date.now();
+    const err = await pe.step().then(() => null, (e: unknown) => e);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(err).toBeInstanceOf(ParallelWorkerError);
+    expect((err as Error).message).toMatch(/^parallel engine: worker 0 failed during step 1: no answer within 3 s; the worker pool was shut down/);
+    await expect(pe.step()).rejects.toThrow(/cannot step: parallel engine: worker 0 failed during step 1/);
+  });
+
   test('a process whose worker died exits by itself, non-zero, with the error', { timeout: 90_000 }, () => {
     const script = fileURLToPath(new URL('./helpers/parallel-fault.ts', import.meta.url));
     const tsx = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));

@@ -88,6 +88,7 @@ function step(s: Shard, t: Extract<Task, { kind: 'step' }>): Reply {
   const f = init.fault;
   if (f && f.worker === rank && f.step === t.step) {
     if (f.kind === 'exit') process.exit(70);
+    if (f.kind === 'hang') for (;;); // only terminating the thread ends this
     throw new Error(`injected fault at step ${t.step}`);
   }
   try {

@@ -43,6 +43,9 @@ export interface ParallelEngineOptions extends BicycleGANOptions {
   maxMemoryMB?: number;
   /** seconds to wait for the workers to start (default 120) */
   startTimeoutS?: number;
+  /** seconds a step (or sampling call) may take before the workers still running it count as failed and the
+   * pool is torn down (default: no limit; a full-size step on one thread takes tens of seconds) */
+  stepTimeoutS?: number;
   /** test hook: make a worker fail */
   fault?: FaultInjection;
 }
@@ -87,6 +90,7 @@ export class ParallelEngine implements TrainEngine {
     private readonly pool: Piscina,
     private readonly ctl: Int32Array,
     private readonly staging: Staging,
+    private readonly stepTimeoutS: number,
   ) {
     const n = batch * model.cfg.latentDim;
     this.eps = new Float32Array(n);
@@ -108,7 +112,7 @@ export class ParallelEngine implements TrainEngine {
     const maximum = Math.floor((maxMemoryMB * 2 ** 20) / PAGE);
     const memory = new WebAssembly.Memory({ initial: 16, maximum, shared: true });
     const core = await createCore({ build, module }, { memory, maxMemoryMB });
-    const { workers: _w, build: _b, maxMemoryMB: _m, startTimeoutS, fault, ...modelOpts } = o;
+    const { workers: _w, build: _b, maxMemoryMB: _m, startTimeoutS, stepTimeoutS: _t, fault, ...modelOpts } = o;
     const model = new BicycleGAN(core, { ...modelOpts, batch: 1 });
     const cfg = model.cfg, px = batch * cfg.imageSize * cfg.imageSize * cfg.channels, L = batch * cfg.latentDim;
     const a = core.arena;
@@ -148,7 +152,7 @@ export class ParallelEngine implements TrainEngine {
       }
       await sleep(5);
     }
-    return new ParallelEngine(core, model, W, batch, pool, ctl, staging);
+    return new ParallelEngine(core, model, W, batch, pool, ctl, staging, o.stepTimeoutS ?? 0);
   }
 
   get cfg(): ModelConfig {
@@ -233,22 +237,48 @@ export class ParallelEngine implements TrainEngine {
     for (let s = 0; s < count; s++) Atomics.store(ctl, CTL.TASK + s, 0);
     let failure: { slot: number; err: Error } | null = null;
     const aborted = (e: Error) => e.message.includes(ABORTED);
+    const fail = (s: number, e: Error) => {
+      if (!failure || (aborted(failure.err) && !aborted(e))) failure = { slot: s, err: e };
+      abortAll(ctl); // workers waiting at a barrier for the failed one throw instead of hanging
+    };
+    const done = new Array<boolean>(count).fill(false);
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const settled = await Promise.allSettled(Array.from({ length: count }, (_, s) => (this.pool.run(make(s)) as Promise<Reply>).catch((err: unknown) => {
-        const e = err instanceof Error ? err : new Error(String(err));
-        if (!failure || (aborted(failure.err) && !aborted(e))) failure = { slot: s, err: e };
-        abortAll(ctl); // workers waiting at a barrier for the failed one throw instead of hanging
-        throw e;
-      })));
+      const tasks = Array.from({ length: count }, (_, s) => (this.pool.run(make(s)) as Promise<Reply>).then((r) => {
+        done[s] = true;
+        return r;
+      }, (err: unknown) => {
+        done[s] = true;
+        fail(s, err instanceof Error ? err : new Error(String(err)));
+        throw err;
+      }));
+      let settled = Promise.allSettled(tasks);
+      if (this.stepTimeoutS > 0) {
+        // a worker stuck outside a barrier (a loop that never ends) cannot see the abort flag: past the limit,
+        // release the workers waiting at barriers (they answer within a moment), name one that still has not
+        // answered and terminate the pool, which stops its thread
+        const after = (s: number) => new Promise<null>((r) => (timer = setTimeout(() => r(null), s * 1000).unref()));
+        if ((await Promise.race([settled, after(this.stepTimeoutS)])) === null) {
+          abortAll(ctl);
+          await Promise.race([settled, after(2)]);
+          const s = done.findIndex((d) => !d); // -1: all answered in the grace period (aborted); name slot 0's
+          fail(Math.max(s, 0), new Error(`no answer within ${this.stepTimeoutS} s`));
+          await this.shutdown('a worker did not answer');
+          settled = Promise.allSettled(tasks);
+        }
+      }
+      const results = await settled;
       const f = failure as { slot: number; err: Error } | null;
       if (f) {
         const rank = Atomics.load(ctl, CTL.TASK + f.slot) - 1;
         const err = new ParallelWorkerError(rank >= 0 ? rank : null, what, f.err);
         await this.shutdown(err.message);
+        this.closed = err.message;
         throw err;
       }
-      return settled.map((s) => (s as PromiseFulfilledResult<Reply>).value);
+      return results.map((s) => (s as PromiseFulfilledResult<Reply>).value);
     } finally {
+      clearTimeout(timer);
       this.busy = false;
     }
   }

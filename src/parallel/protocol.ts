@@ -4,11 +4,11 @@ import type { Build } from '../core/features.js';
 import type { BicycleGANOptions, StepLosses } from '../train/bicyclegan.js';
 import type { Net, NetBlocks } from './sync.js';
 
-/** Test hook: make worker `worker` fail at step `step` (1-based), by throwing or by exiting its thread. */
+/** Test hook: make worker `worker` fail at step `step` (1-based): throw, exit its thread, or spin forever. */
 export interface FaultInjection {
   worker: number;
   step: number;
-  kind: 'throw' | 'exit';
+  kind: 'throw' | 'exit' | 'hang';
 }
 
 /** Where the main thread puts a step's inputs in the shared memory (byte offsets, whole batch). */
