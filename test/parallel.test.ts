@@ -181,6 +181,12 @@ describe('ParallelEngine', () => {
     }
   });
 
+  test('a worker that cannot start (out of shared memory) is a clear error naming it; bad worker counts too', { timeout: 60_000 }, async () => {
+    await expect(createParallelEngine({ ...OPTS, workers: 2, build: 'simd', maxMemoryMB: 48 }))
+      .rejects.toThrow(/^parallel engine: could not start 2 workers: worker 0: OutOfMemoryError: core: out of wasm memory allocating .* the limit is 48 MiB/);
+    await expect(createParallelEngine({ ...OPTS, workers: 0 })).rejects.toThrow(/workers must be an integer in \[1, 64\], got 0/);
+  });
+
   for (const kind of ['throw', 'exit'] as const) {
     test(`a worker that ${kind === 'throw' ? 'throws' : 'exits'} fails the step naming it; the pool is torn down`, { timeout: 60_000 }, async () => {
       const { a, b } = data(9);

@@ -24,7 +24,8 @@ interface Shard {
 
 function fail(e: unknown): never {
   // tell the main thread why this worker could not start (it waits on TURN and FAILED)
-  const msg = new TextEncoder().encode(`worker ${rank}: ${(e as Error)?.stack ?? String(e)}`).subarray(0, 4000);
+  const text = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  const msg = new TextEncoder().encode(`worker ${rank}: ${text}`).subarray(0, 4000);
   const buf = new Uint8Array(init.errors);
   buf.set(msg);
   Atomics.store(ctl, CTL.FAILED, rank + 1);
