@@ -56,6 +56,7 @@ function start(): Shard | null {
     }
     const sync = new WorkerSync(core, ctl, new Float64Array(init.slots), init.slotFloats, rank, W, init.batch, rows[rank], init.blocks, ALIGN);
     model.setSync(sync);
+    core.arena.seal(); // the next worker's range starts here
     Atomics.store(ctl, CTL.TOP, Math.ceil(core.arena.mark() / ALIGN));
     Atomics.store(ctl, CTL.TURN, rank + 1);
     Atomics.notify(ctl, CTL.TURN);

@@ -122,6 +122,7 @@ export class ParallelEngine implements TrainEngine {
 
     const ctlBuf = new SharedArrayBuffer(CTL_INTS * 4);
     const ctl = new Int32Array(ctlBuf);
+    a.seal(); // the workers' ranges follow
     ctl[CTL.TOP] = Math.ceil(a.mark() / ALIGN);
     const slot = slotFloats(8 * Math.max(cfg.gBase, cfg.eBase, cfg.dBase));
     const init: WorkerInit = {
