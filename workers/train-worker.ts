@@ -137,5 +137,7 @@ export default function run(t: Task): Reply {
     case 'generate':
     case 'encode':
       return sample(shard, t);
+    default:
+      throw new Error(`worker ${rank}: unknown task ${JSON.stringify(t satisfies never)}`);
   }
 }
