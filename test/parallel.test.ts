@@ -113,6 +113,22 @@ describe('ParallelEngine', () => {
     }
   });
 
+  test('a fixed worker count is bit-reproducible (sums in worker order, whatever thread finishes first)', { timeout: 120_000 }, async () => {
+    const { a, b, noise } = data(11);
+    const runs: ParallelEngine[] = [];
+    try {
+      for (let r = 0; r < 2; r++) {
+        const pe = await createParallelEngine({ ...OPTS, workers: 3, build: 'simd' });
+        runs.push(pe);
+        pe.setBatch(a, b);
+        await pe.step(noise[0]);
+      }
+      compareModels(runs[0].model, runs[1].model, true);
+    } finally {
+      for (const pe of runs) await pe.close();
+    }
+  });
+
   test('noise from the seeded RNG, checkpoint and restore match LocalEngine', { timeout: 120_000 }, async () => {
     const { a, b } = data(8);
     const local = new LocalEngine(await loadCore({ build: 'simd' }), OPTS);
