@@ -1,7 +1,7 @@
 // Instantiates the wasm core. The one file that touches @assemblyscript/loader, so it can be swapped.
 // Runtime-agnostic (no node: imports): takes a precompiled WebAssembly.Module (the only form Cloudflare
 // Workers accept) or the .wasm bytes. Node file loading and the relaxed-SIMD flag live in load-node.ts.
-import { instantiate } from '@assemblyscript/loader';
+import { instantiate, instantiateSync } from '@assemblyscript/loader';
 import type { Kernels } from './kernels.gen.js';
 import { Arena, PAGE } from './memory.js';
 import type { Build } from './features.js';
@@ -19,6 +19,9 @@ export interface CoreOptions {
   maxMemoryMB?: number;
   /** Reuse an existing memory (e.g. a shared one); otherwise a fresh one is made. */
   memory?: WebAssembly.Memory;
+  /** Byte offset where this core's arena starts (default: the end of the module's static data). Cores sharing
+   * one memory (data-parallel workers) each get a disjoint range. */
+  arenaBase?: number;
 }
 
 /** An instantiated core: typed kernels, the memory they run in, and an arena over it. */
@@ -33,6 +36,19 @@ export interface Core {
 }
 
 export async function createCore(src: CoreSource, opts: CoreOptions = {}): Promise<Core> {
+  const { source, memory, maxPages, imports } = prepare(src, opts);
+  const { module, instance } = await instantiate<Record<string, unknown>>(source, imports);
+  return assemble(src.build, module, instance, memory, maxPages, opts);
+}
+
+/** createCore without a promise, for a compiled module (a worker thread whose event loop may be blocked). */
+export function createCoreSync(src: CoreSource & { module: WebAssembly.Module }, opts: CoreOptions = {}): Core {
+  const { memory, maxPages, imports } = prepare(src, opts);
+  const { module, instance } = instantiateSync<Record<string, unknown>>(src.module, imports);
+  return assemble(src.build, module, instance, memory, maxPages, opts);
+}
+
+function prepare(src: CoreSource, opts: CoreOptions) {
   const maxMB = opts.maxMemoryMB ?? 2048;
   if (!(maxMB > 0 && maxMB <= 4096)) throw new Error(`core: maxMemoryMB must be in (0, 4096], got ${maxMB}`);
   const maxPages = Math.floor((maxMB * 2 ** 20) / PAGE);
@@ -41,18 +57,22 @@ export async function createCore(src: CoreSource, opts: CoreOptions = {}): Promi
   if (opts.memory && opts.memory.buffer.byteLength > maxPages * PAGE)
     throw new Error(`core: the given memory already holds ${opts.memory.buffer.byteLength / 2 ** 20} MiB, over the ${maxMB} MiB budget`);
   const memory = opts.memory ?? new WebAssembly.Memory({ initial: 16, maximum: maxPages });
-  const { module, instance } = await instantiate<Record<string, unknown>>(source, {
+  const imports = {
     env: {
       memory,
       abort(_msg: number, _file: number, line: number, col: number) {
         throw new Error(`core: wasm assertion failed at ${line}:${col}`);
       },
     },
-  });
+  };
+  return { source, memory, maxPages, imports };
+}
+
+function assemble(build: Build, module: WebAssembly.Module, instance: WebAssembly.Instance, memory: WebAssembly.Memory, maxPages: number, opts: CoreOptions): Core {
   const k = instance.exports as unknown as Kernels;
-  const arena = new Arena(memory, k.heap_base(), maxPages * PAGE);
+  const arena = new Arena(memory, Math.max(opts.arenaBase ?? 0, k.heap_base()), maxPages * PAGE);
   return {
-    build: src.build,
+    build,
     k,
     memory,
     arena,

@@ -20,6 +20,8 @@ export class Arena {
   private top: number;
   /** High-water mark of the arena in bytes (for memory reports). */
   peak: number;
+  /** Allocations may not end past this byte offset (see seal()). */
+  private limit = Infinity;
 
   constructor(readonly memory: WebAssembly.Memory, base: number, readonly maxBytes: number) {
     this.top = align(base);
@@ -35,6 +37,7 @@ export class Arena {
   allocBytes(bytes: number, what = 'buffer'): number {
     const ptr = this.top;
     const end = align(ptr + bytes);
+    if (end > this.limit) throw new Error(`core: the arena is sealed at byte ${this.limit}; cannot allocate ${what} (memory past it belongs to another core)`);
     this.ensure(end, what);
     this.top = end;
     this.peak = Math.max(this.peak, end);
@@ -48,6 +51,11 @@ export class Arena {
 
   reset(mark: number): void {
     this.top = mark;
+  }
+
+  /** No allocation past the current top from now on: cores sharing one memory own disjoint ranges. */
+  seal(): void {
+    this.limit = this.top;
   }
 
   private ensure(end: number, what: string): void {

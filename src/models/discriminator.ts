@@ -4,6 +4,7 @@
 // kernel as the undefined `in_channels` (a NameError); 3 is the intended literal. The reference also pools
 // after the last scale; that result is unused, so we skip it.
 import { Graph, type Tensor } from '../nn/graph.js';
+import type { SharedParams } from '../nn/params.js';
 import { Conv2d } from '../nn/conv2d.js';
 import { BatchNorm2d } from '../nn/batchnorm.js';
 import { LeakyReLU } from '../nn/activation.js';
@@ -20,9 +21,9 @@ export class MultiDiscriminator {
   /** per-scale patch score maps (N, h_s, h_s, 1) */
   readonly outs: Tensor[] = [];
 
-  constructor(core: Core, readonly cfg: ModelConfig, readonly batch: number, name: string) {
+  constructor(core: Core, readonly cfg: ModelConfig, readonly batch: number, name: string, shared?: SharedParams) {
     const w = cfg.dBase;
-    const g = (this.g = new Graph(core, name));
+    const g = (this.g = new Graph(core, name, shared));
     this.image = g.tensor(batch, cfg.imageSize, cfg.imageSize, cfg.channels, 'image');
     let x = this.image;
     for (let s = 0; s < D_SCALES; s++) {

@@ -4,6 +4,7 @@
 // The heads' input size is computed from the image size (the reference hard-codes 256 = one 1x1 pooled map,
 // which only fits 113..240 px); any size whose layer3 map is at least 8x8 (>= 113 px) works here.
 import { Graph, type Tensor } from '../nn/graph.js';
+import type { SharedParams } from '../nn/params.js';
 import { Conv2d, Linear } from '../nn/conv2d.js';
 import { BatchNorm2d } from '../nn/batchnorm.js';
 import { ReLU } from '../nn/activation.js';
@@ -28,11 +29,11 @@ export class Encoder {
   readonly mu: Tensor;
   readonly logvar: Tensor;
 
-  constructor(core: Core, readonly cfg: ModelConfig, readonly batch: number, name = 'E') {
+  constructor(core: Core, readonly cfg: ModelConfig, readonly batch: number, name = 'E', shared?: SharedParams) {
     const S = cfg.imageSize, w = cfg.eBase, eps = cfg.bnEpsE;
     const m = encoderMapSize(S);
     if (m < 8) throw new Error(`encoder: image size ${S} gives a ${m}x${m} layer3 map, smaller than the 8x8 AvgPool window; use at least 113 px`);
-    const g = (this.g = new Graph(core, name));
+    const g = (this.g = new Graph(core, name, shared));
     this.image = g.tensor(batch, S, S, cfg.channels, 'image');
     this.image.needsGrad = false;
 

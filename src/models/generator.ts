@@ -5,6 +5,7 @@
 // of the concatenation that consumes it as a skip, each up block's ReLU into the first half.
 // Tensor names are PyTorch-GAN's state_dict names (down2.model.1.running_mean, up1.model.1.weight, ...).
 import { Graph, type Tensor } from '../nn/graph.js';
+import type { SharedParams } from '../nn/params.js';
 import { Conv2d, Linear } from '../nn/conv2d.js';
 import { BatchNorm2d } from '../nn/batchnorm.js';
 import { LeakyReLU, ReLU, Tanh } from '../nn/activation.js';
@@ -21,11 +22,11 @@ export class Generator {
   /** output in [-1, 1]: (N, S, S, C) */
   readonly out: Tensor;
 
-  constructor(core: Core, readonly cfg: ModelConfig, readonly batch: number, name = 'G') {
+  constructor(core: Core, readonly cfg: ModelConfig, readonly batch: number, name = 'G', shared?: SharedParams) {
     const S = cfg.imageSize, C = cfg.channels, w = cfg.gBase, N = batch;
     if (!Number.isInteger(S) || S <= 0 || S % 128 !== 0)
       throw new Error(`generator: image size ${S} is not a multiple of 128 (7 stride-2 halvings must be undone exactly by 6 doublings + the final one)`);
-    const g = (this.g = new Graph(core, name));
+    const g = (this.g = new Graph(core, name, shared));
     this.image = g.tensor(N, S, S, C, 'image', false);
     this.z = g.tensor(N, 1, 1, cfg.latentDim, 'z');
 

@@ -1,8 +1,10 @@
 // BatchNorm2d (PyTorch semantics): train mode normalises with the biased batch variance and updates the
 // running stats with momentum and the unbiased variance; eval mode uses the running stats. Affine.
 // Saved for backward: per-channel mean and rstd (and the mode of the last forward).
+// Data-parallel shards (graph.sync set) exchange the per-channel partial sums of forward and backward, so every
+// shard normalises with the statistics of the whole batch, exactly as one thread on the whole batch would.
 // eps is a parameter: the pytorch-gan preset's BatchNorm2d(n, 0.8) passes 0.8 as eps.
-import type { Graph, Layer, Tensor } from './graph.js';
+import type { Graph, Layer, ShardSync, Tensor } from './graph.js';
 import type { Param } from './params.js';
 
 export class BatchNorm2d implements Layer {
@@ -34,16 +36,49 @@ export class BatchNorm2d implements Layer {
   forward(train: boolean): void {
     const { x, y } = this;
     this.trained = train;
+    const sync = this.g.sync;
+    if (sync && train) return this.forwardShard(sync);
     this.g.core.k.batchnorm_forward(y.ptr, this.mean, this.rstd, this.runMean.ptr, this.runVar.ptr, this.sums, x.ptr,
       this.gamma.ptr, this.beta.ptr, this.eps, this.momentum, train ? 1 : 0, x.P, x.C, y.ld, x.ld);
     if (train) this.g.core.f32(this.tracked.ptr, 1)[0] += 1;
   }
 
+  private sumsView(C: number): Float64Array {
+    return new Float64Array(this.g.core.memory.buffer, this.sums, 2 * C);
+  }
+
+  /** Train-mode forward of one shard: per-shard sums, summed over shards, then the whole batch's statistics. */
+  private forwardShard(sync: ShardSync): void {
+    const { x, y } = this, k = this.g.core.k, C = x.C;
+    const sums = this.sumsView(C);
+    sums.fill(0);
+    k.batchnorm_stats_partial(this.sums, x.ptr, x.P, C, x.ld);
+    sync.allReduce(this.sumsView(C));
+    const lead = sync.leader;
+    k.batchnorm_stats_finish(this.mean, this.rstd, lead ? this.runMean.ptr : 0, lead ? this.runVar.ptr : 0, this.sums,
+      x.H * x.W * sync.batch, this.eps, this.momentum, C);
+    k.batchnorm_apply(y.ptr, x.ptr, this.mean, this.rstd, this.gamma.ptr, this.beta.ptr, x.P, C, y.ld, x.ld);
+    if (lead) this.g.core.f32(this.tracked.ptr, 1)[0] += 1;
+  }
+
   backward(params: boolean): void {
     const { x, y } = this;
     if (!x.needsGrad && !params) return;
+    const sync = this.g.sync;
+    if (sync && this.trained) return this.backwardShard(sync, params);
     // with x.needsGrad false the kernel still needs a dx target: only real inputs lack one, never a BN input
     this.g.core.k.batchnorm_backward(x.grad, params ? this.gamma.grad : 0, params ? this.beta.grad : 0, this.sums, y.grad,
       x.ptr, this.gamma.ptr, this.mean, this.rstd, this.trained ? 1 : 0, x.P, x.C, x.ld, y.ld);
+  }
+
+  /** Train-mode backward of one shard: gamma/beta gradients from this shard's own sums (the gradient
+   * all-reduce adds the shards up later); dx from the sums over the whole batch. */
+  private backwardShard(sync: ShardSync, params: boolean): void {
+    const { x, y } = this, k = this.g.core.k, C = x.C;
+    this.sumsView(C).fill(0);
+    k.batchnorm_backward_partial(this.sums, y.grad, x.ptr, this.mean, this.rstd, x.P, C, y.ld, x.ld);
+    if (params) k.batchnorm_backward_params(this.gamma.grad, this.beta.grad, this.sums, C);
+    sync.allReduce(this.sumsView(C));
+    k.batchnorm_backward_apply(x.grad, y.grad, x.ptr, this.gamma.ptr, this.mean, this.rstd, this.sums, x.H * x.W * sync.batch, 1, x.P, C, x.ld, y.ld);
   }
 }

@@ -4,7 +4,7 @@
 // and scratch are placed once, in finalize().
 // Legend: N batch, H/W spatial, C channels, ld pixel stride in floats (ld > C for a channel slice).
 import type { Core } from '../core/loader.js';
-import { ParamStore } from './params.js';
+import { ParamStore, type SharedParams } from './params.js';
 
 /** Memory shared by a tensor and its channel-slice views. */
 interface Buffer {
@@ -55,6 +55,20 @@ export class Tensor {
   }
 }
 
+/**
+ * Data-parallel hooks: set on every graph of a worker that runs one shard of a batch; null on one thread,
+ * where layers take their single-call path. Layers whose result depends on the whole batch (BatchNorm's
+ * statistics) sum their per-shard partial sums with allReduce.
+ */
+export interface ShardSync {
+  /** rows of the whole batch (a graph's tensors hold this shard's rows) */
+  readonly batch: number;
+  /** the one shard that writes shared buffers (BN running stats, num_batches_tracked); the others skip them */
+  readonly leader: boolean;
+  /** Sum `values` over all shards, in shard order, in place in every shard (a barrier). */
+  allReduce(values: Float64Array): void;
+}
+
 export interface Layer {
   readonly name: string;
   forward(train: boolean): void;
@@ -70,8 +84,11 @@ export class Graph {
   scratch = 0;
   private gradBlock = { ptr: 0, floats: 0 };
   private built = false;
+  /** data-parallel hooks (see ShardSync); null on one thread */
+  sync: ShardSync | null = null;
 
-  constructor(readonly core: Core, readonly name: string) {
+  /** `shared`: place the parameters, Adam state and buffers in existing blocks (a data-parallel worker). */
+  constructor(readonly core: Core, readonly name: string, readonly shared?: SharedParams) {
     this.store = new ParamStore(core, name);
   }
 
@@ -124,7 +141,7 @@ export class Graph {
       p += Math.ceil(b.floats / 16) * 16 * 4;
     }
     this.scratch = this.core.arena.alloc(this.scratchFloats, `${this.name} scratch`);
-    this.store.finalize();
+    this.store.finalize(this.shared);
     this.built = true;
   }
 

@@ -33,6 +33,17 @@ export interface Param {
   readonly grad: number;
 }
 
+/** Blocks of a store that live elsewhere: a data-parallel worker points value, Adam m/v and the buffers at
+ * the one shared copy (byte offsets in a shared memory); its gradient block stays its own. */
+export interface SharedParams {
+  value: number;
+  m: number;
+  v: number;
+  buffer: number;
+  paramFloats: number;
+  bufferFloats: number;
+}
+
 export class ParamStore {
   readonly entries: ParamEntry[] = [];
   paramFloats = 0;
@@ -67,9 +78,18 @@ export class ParamStore {
     };
   }
 
-  finalize(): void {
+  /** Lay the blocks out in the arena; with `shared`, only the gradient block is allocated here (and zeroed). */
+  finalize(shared?: SharedParams): void {
     if (this.finalized) return;
     const a = this.core.arena;
+    if (shared) {
+      if (shared.paramFloats !== this.paramFloats || shared.bufferFloats !== this.bufferFloats)
+        throw new Error(`${this.net}: shared parameter blocks hold ${shared.paramFloats} + ${shared.bufferFloats} floats, this network needs ${this.paramFloats} + ${this.bufferFloats}`);
+      this.base = { value: shared.value, grad: a.alloc(this.paramFloats, `${this.net} gradients`), m: shared.m, v: shared.v, buffer: shared.buffer };
+      this.core.f32(this.base.grad, this.paramFloats).fill(0);
+      this.finalized = true;
+      return;
+    }
     const what = `${this.net} parameters`;
     this.base.value = a.alloc(this.paramFloats, what);
     this.base.grad = a.alloc(this.paramFloats, `${this.net} gradients`);
@@ -79,6 +99,13 @@ export class ParamStore {
     for (const k of ['value', 'grad', 'm', 'v'] as const) this.core.f32(this.base[k], this.paramFloats).fill(0);
     this.core.f32(this.base.buffer, this.bufferFloats).fill(0);
     this.finalized = true;
+  }
+
+  /** This store's blocks, to share them with another store of the same network (see SharedParams). */
+  shared(): SharedParams {
+    if (!this.finalized) throw new Error(`${this.net}: parameters are not laid out yet`);
+    const { value, m, v, buffer } = this.base;
+    return { value, m, v, buffer, paramFloats: this.paramFloats, bufferFloats: this.bufferFloats };
   }
 
   /** Number of trainable scalars (PyTorch's sum of p.numel()). */

@@ -6,7 +6,8 @@
 // BN running statistics see the same forward passes in the same order as in the reference.
 import type { Core } from '../core/loader.js';
 import { Rng } from '../core/rng.js';
-import type { Tensor } from '../nn/graph.js';
+import type { ShardSync, Tensor } from '../nn/graph.js';
+import type { SharedParams } from '../nn/params.js';
 import { DEFAULT_MODEL, type ModelConfig } from '../models/config.js';
 import { Generator } from '../models/generator.js';
 import { Encoder } from '../models/encoder.js';
@@ -52,6 +53,22 @@ export interface BicycleGANOptions {
   lambdas?: Partial<LossWeights>;
   batch: number;
   seed?: number;
+  /** Data-parallel worker: place each network's parameters, Adam state and buffers in these existing blocks
+   * (the shared copy, already initialised: no init here); gradients and activations stay this model's own. */
+  shared?: Record<'G' | 'E' | 'D_VAE' | 'D_LR', SharedParams>;
+}
+
+/**
+ * Data-parallel hooks of the step, set by a worker that runs one shard of the batch (src/parallel); null on
+ * one thread. Mean losses weigh their gradients by the shard's share of the batch, loss values are summed over
+ * shards, and each optimizer step goes through update(), which sums the shards' gradients first.
+ */
+export interface StepSync extends ShardSync {
+  /** this shard's rows / the batch's rows */
+  readonly share: number;
+  /** Sum the gradients of `opt`'s network over all shards (fixed shard order), take one Adam step on the shared
+   * parameters; returns once every shard sees the updated parameters. */
+  update(opt: Adam, lr?: number): void;
 }
 
 export class BicycleGAN {
@@ -73,6 +90,8 @@ export class BicycleGAN {
   readonly fakeBRandom: Tensor;
   /** called with named intermediates during a step (tests compare them with PyTorch); null in training */
   trace: ((name: string, t: Tensor) => void) | null = null;
+  /** data-parallel hooks (see StepSync); null on one thread */
+  private sync: StepSync | null = null;
   private slot: LossSlot;
   private eps: Float32Array;
   private zRandom: Float32Array;
@@ -83,10 +102,11 @@ export class BicycleGAN {
     const adam = { ...DEFAULT_ADAM, ...o.adam };
     const N = o.batch;
     if (!Number.isInteger(N) || N < 1) throw new Error(`batch size must be a positive integer, got ${N}`);
-    this.G = new Generator(core, cfg, N);
-    this.E = new Encoder(core, cfg, N);
-    this.D_VAE = new MultiDiscriminator(core, cfg, N, 'D_VAE');
-    this.D_LR = new MultiDiscriminator(core, cfg, N, 'D_LR');
+    const sh = o.shared;
+    this.G = new Generator(core, cfg, N, 'G', sh?.G);
+    this.E = new Encoder(core, cfg, N, 'E', sh?.E);
+    this.D_VAE = new MultiDiscriminator(core, cfg, N, 'D_VAE', sh?.D_VAE);
+    this.D_LR = new MultiDiscriminator(core, cfg, N, 'D_LR', sh?.D_LR);
     this.opt = {
       G: new Adam(this.G.g.store, adam),
       E: new Adam(this.E.g.store, adam),
@@ -103,6 +123,7 @@ export class BicycleGAN {
     this.eps = new Float32Array(N * cfg.latentDim);
     this.zRandom = new Float32Array(N * cfg.latentDim);
     this.rng = new Rng(o.seed ?? 0);
+    if (sh) return; // the shared copy is initialised (or restored) by its owner
     initNetwork(this.G.g.store, this.rng, 'ptg-normal');
     initNetwork(this.E.g.store, this.rng, 'torchvision-resnet');
     initNetwork(this.D_VAE.g.store, this.rng, 'ptg-normal');
@@ -113,9 +134,16 @@ export class BicycleGAN {
     return this.realA.N;
   }
 
+  /** Make this model one shard of a data-parallel step (null: back to one thread). */
+  setSync(sync: StepSync | null): void {
+    this.sync = sync;
+    for (const net of [this.G, this.E, this.D_VAE, this.D_LR]) net.g.sync = sync;
+  }
+
   /** One full step on the batch already in realA/realB. Noise comes from the seeded RNG unless given. */
   step(noise?: StepNoise, lr?: number): StepLosses {
-    const { G, E, D_VAE, D_LR, core, lambdas: lam, slot } = this;
+    const { G, E, D_VAE, D_LR, core, lambdas: lam, slot, sync } = this;
+    const share = sync ? sync.share : 1; // weight of this shard's part of a mean loss
     const k = core.k;
     const L = this.cfg.latentDim, n = this.batch * L;
     const eps = noise?.eps ?? this.eps, zr = noise?.zRandom ?? this.zRandom;
@@ -149,17 +177,19 @@ export class BicycleGAN {
     copyInto(core, G.out, D_VAE.image);
     D_VAE.g.forward(true);
     D_VAE.outs.forEach((o, i) => this.trace?.(`D_VAE.gstep.fake_B.scale${i}`, o));
-    const vaeGan = check('vae_gan', lsgan(slot, D_VAE.outs, 1));
-    const pixel = check('pixel', l1(slot, G.out, this.realB));
-    const klv = check('kl', kl(slot, E.mu, E.logvar));
+    let vaeGan = lsgan(slot, D_VAE.outs, 1), pixel = l1(slot, G.out, this.realB), klv = kl(slot, E.mu, E.logvar);
+    if (sync) [vaeGan, pixel, klv] = allReduce(sync, [vaeGan * share, pixel * share, klv]); // KL is a sum
+    check('vae_gan', vaeGan);
+    check('pixel', pixel);
+    check('kl', klv);
 
     // backward of loss_GE's cVAE part: D_VAE (input gradient only) -> G -> z_enc -> E
     D_VAE.g.zeroActivationGrads();
-    lsganBackward(core, 1, D_VAE.outs, 1);
+    lsganBackward(core, share, D_VAE.outs, 1);
     D_VAE.g.backward(false);
     G.g.zeroActivationGrads();
     k.copy_backward(G.out.grad, D_VAE.image.grad, G.out.P, G.out.C, G.out.ld, D_VAE.image.ld);
-    l1Backward(core, lam.pixel, G.out, this.realB);
+    l1Backward(core, lam.pixel * share, G.out, this.realB);
     G.g.backward(true);
     E.g.zeroActivationGrads();
     const dz = core.f32(G.z.grad, n).slice();
@@ -180,29 +210,33 @@ export class BicycleGAN {
     copyInto(core, G.out, D_LR.image);
     D_LR.g.forward(true);
     D_LR.outs.forEach((o, i) => this.trace?.(`D_LR.gstep.fake_B_random.scale${i}`, o));
-    const lrGan = check('lr_gan', lsgan(slot, D_LR.outs, 1));
+    let lrGan = lsgan(slot, D_LR.outs, 1);
+    if (sync) [lrGan] = allReduce(sync, [lrGan * share]);
+    check('lr_gan', lrGan);
     const ge = Math.fround(Math.fround(Math.fround(vaeGan + lrGan) + Math.fround(lam.pixel * pixel)) + Math.fround(lam.kl * klv));
     D_LR.g.zeroActivationGrads();
-    lsganBackward(core, 1, D_LR.outs, 1);
+    lsganBackward(core, share, D_LR.outs, 1);
     D_LR.g.backward(false);
 
     // E steps on loss_GE's gradient; then the latent loss through the UPDATED E, into G only
-    this.opt.E.update(lr);
+    this.update(this.opt.E, lr);
     E.image.needsGrad = true;
     copyInto(core, G.out, E.image);
     E.g.forward(true);
     this.trace?.('mu2', E.mu);
     this.trace?.('logvar2', E.logvar);
     const zt = G.z; // still holds z_random; same (N, 1, 1, latent) shape as E.mu
-    const latent = check('latent', Math.fround(lam.latent * l1(slot, E.mu, zt)));
+    let latentL1 = l1(slot, E.mu, zt);
+    if (sync) [latentL1] = allReduce(sync, [latentL1 * share]);
+    const latent = check('latent', Math.fround(lam.latent * latentL1));
     E.g.zeroActivationGrads();
-    l1Backward(core, lam.latent, E.mu, zt);
+    l1Backward(core, lam.latent * share, E.mu, zt);
     E.g.backward(false); // E's weight gradients from this term are dropped: only G learns from it
     G.g.zeroActivationGrads();
     k.copy_backward(G.out.grad, D_LR.image.grad, G.out.P, G.out.C, G.out.ld, D_LR.image.ld);
     k.copy_backward(G.out.grad, E.image.grad, G.out.P, G.out.C, G.out.ld, E.image.ld);
     G.g.backward(true);
-    this.opt.G.update(lr);
+    this.update(this.opt.G, lr);
 
     // the discriminators: real vs detached fakes (generated before G's update), separate forward passes
     const dVae = this.discriminatorStep(D_VAE, 'D_VAE', this.fakeB, 'fake_B', this.opt.D_VAE, lr);
@@ -224,17 +258,30 @@ export class BicycleGAN {
       D.outs.forEach((o, i) => this.trace?.(`${name}.dstep.${what}.scale${i}`, o));
       loss = Math.fround(loss + lsgan(this.slot, D.outs, target));
       D.g.zeroActivationGrads();
-      lsganBackward(core, 1, D.outs, target);
+      lsganBackward(core, this.sync ? this.sync.share : 1, D.outs, target);
       D.g.backward(true);
     }
-    opt.update(lr);
+    if (this.sync) [loss] = allReduce(this.sync, [loss * this.sync.share]);
+    this.update(opt, lr);
     return loss;
+  }
+
+  private update(opt: Adam, lr?: number): void {
+    if (this.sync) this.sync.update(opt, lr);
+    else opt.update(lr);
   }
 
   /** Generate into G.out for the images already in G.image and codes in G.z (eval mode: BN running stats). */
   generate(train = false): void {
     this.G.g.forward(train);
   }
+}
+
+/** Loss values of the whole batch from the shards' weighted parts, as f32 like the single-thread values. */
+function allReduce(sync: StepSync, parts: number[]): number[] {
+  const a = Float64Array.from(parts);
+  sync.allReduce(a);
+  return Array.from(a, (v) => Math.fround(v));
 }
 
 /** Copy a whole NHWC tensor into another of the same shape (both may be views). */

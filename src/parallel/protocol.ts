@@ -1,0 +1,49 @@
+// The messages between the ParallelEngine (main thread) and its Piscina workers (workers/train-worker.ts):
+// the start-up data every worker receives once, and one discriminated union each for tasks and replies.
+import type { Build } from '../core/features.js';
+import type { BicycleGANOptions, StepLosses } from '../train/bicyclegan.js';
+import type { Net, NetBlocks } from './sync.js';
+
+/** Test hook: make worker `worker` fail at step `step` (1-based): throw, exit its thread, or spin forever. */
+export interface FaultInjection {
+  worker: number;
+  step: number;
+  kind: 'throw' | 'exit' | 'hang';
+}
+
+/** Where the main thread puts a step's inputs in the shared memory (byte offsets, whole batch). */
+export interface Staging {
+  a: number;
+  b: number;
+  eps: number;
+  zRandom: number;
+}
+
+/** workerData: everything a worker needs to build its shard's networks over the shared memory. */
+export interface WorkerInit {
+  build: Build;
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  maxMemoryMB: number;
+  ctl: SharedArrayBuffer;
+  slots: SharedArrayBuffer;
+  slotFloats: number;
+  errors: SharedArrayBuffer;
+  workers: number;
+  batch: number;
+  model: Omit<BicycleGANOptions, 'batch' | 'shared'>;
+  blocks: Record<Net, NetBlocks>;
+  staging: Staging;
+  fault?: FaultInjection;
+}
+
+export type Task =
+  | { kind: 'step'; slot: number; step: number; adamSteps: Record<Net, number>; lr?: number }
+  | { kind: 'generate'; slot: number; images: Float32Array; z: Float32Array; n: number }
+  | { kind: 'encode'; slot: number; images: Float32Array; n: number };
+
+export type Reply =
+  | { kind: 'step'; rank: number; losses: StepLosses; adamSteps: Record<Net, number> }
+  | { kind: 'nonfinite'; rank: number; term: string; value: number; adamSteps: Record<Net, number> }
+  | { kind: 'generate'; rank: number; out: Float32Array }
+  | { kind: 'encode'; rank: number; out: Float32Array };

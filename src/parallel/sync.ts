@@ -1,0 +1,162 @@
+// The synchronisation of data-parallel workers over SharedArrayBuffers: a barrier and an all-reduce built on
+// Atomics, so BatchNorm's per-layer exchanges cost a few microseconds, not a message round trip each.
+// The control block (Int32Array) also carries the start-up handshake (ranks, the turn to lay out memory),
+// the abort flag the main thread raises when a worker fails, and which worker took which task.
+// Sums are taken in worker order 0, 1, ..., W-1 in every worker, so all workers hold bit-identical results.
+import type { Adam } from '../train/adam.js';
+import type { StepSync } from '../train/bicyclegan.js';
+import type { Core } from '../core/loader.js';
+
+/** Int32 slots of the control block. */
+export const CTL = {
+  /** barrier: arrivals in the current generation, and the generation */
+  COUNT: 0,
+  GEN: 1,
+  /** set (with a GEN bump) by the main thread to make every waiting or arriving worker throw */
+  ABORT: 2,
+  /** next rank to hand out: each worker thread claims one when its module loads */
+  RANK: 3,
+  /** rank whose turn it is to lay out its arena (W when all are done) */
+  TURN: 4,
+  /** end of the arenas laid out so far, in ALIGN units */
+  TOP: 5,
+  /** rank + 1 of a worker that failed to start (its message is in the error buffer) */
+  FAILED: 6,
+  /** per task slot: rank + 1 of the worker that took it */
+  TASK: 8,
+  /** per rank and network: gradient block base in ALIGN units (after TASK + MAX_WORKERS) */
+  GRADS: 8 + 64,
+} as const;
+export const MAX_WORKERS = 64;
+export const NETS = ['G', 'E', 'D_VAE', 'D_LR'] as const;
+export type Net = (typeof NETS)[number];
+export const CTL_INTS = CTL.GRADS + MAX_WORKERS * NETS.length;
+/** f64 per all-reduce slot: 2 * channels of the widest BatchNorm (8 * base width) */
+export function slotFloats(maxChannels: number): number {
+  return Math.ceil((2 * maxChannels) / 8) * 8;
+}
+export const ERROR_BYTES = 4096;
+const SPIN = 4000;
+
+/** Thrown in a worker whose wait was cut short because another worker failed. */
+export const ABORTED = '[aborted]';
+
+export class Barrier {
+  constructor(readonly ctl: Int32Array, readonly W: number) {}
+
+  wait(): void {
+    const c = this.ctl;
+    if (Atomics.load(c, CTL.ABORT) !== 0) throw new Error(`${ABORTED} another worker failed`);
+    const gen = Atomics.load(c, CTL.GEN);
+    if (Atomics.add(c, CTL.COUNT, 1) === this.W - 1) {
+      Atomics.store(c, CTL.COUNT, 0);
+      Atomics.add(c, CTL.GEN, 1);
+      Atomics.notify(c, CTL.GEN);
+    } else {
+      for (let i = 0; i < SPIN && Atomics.load(c, CTL.GEN) === gen; i++);
+      while (Atomics.load(c, CTL.GEN) === gen) Atomics.wait(c, CTL.GEN, gen, 1000);
+    }
+    if (Atomics.load(c, CTL.ABORT) !== 0) throw new Error(`${ABORTED} another worker failed`);
+  }
+}
+
+/** Raise the abort flag and wake every waiting worker (main thread). */
+export function abortAll(ctl: Int32Array): void {
+  Atomics.store(ctl, CTL.ABORT, 1);
+  Atomics.add(ctl, CTL.GEN, 1);
+  Atomics.notify(ctl, CTL.GEN);
+  Atomics.add(ctl, CTL.TURN, 0);
+  Atomics.notify(ctl, CTL.TURN);
+}
+
+/** Rows of each shard: the first batch % W shards take one more. */
+export function shardRows(batch: number, W: number): number[] {
+  return Array.from({ length: W }, (_, r) => Math.floor(batch / W) + (r < batch % W ? 1 : 0));
+}
+
+/** Float range [from, to) of a block of `floats` that rank `r` of W reduces and updates (multiples of 16). */
+export function paramRange(floats: number, r: number, W: number): [number, number] {
+  const chunks = Math.ceil(floats / 16);
+  const at = (i: number) => Math.min(floats, Math.floor((chunks * i) / W) * 16);
+  return [at(r), at(r + 1)];
+}
+
+/** Shared parameter blocks of one network as the main thread laid them out. */
+export interface NetBlocks {
+  value: number;
+  grad: number;
+  m: number;
+  v: number;
+  buffer: number;
+  paramFloats: number;
+  bufferFloats: number;
+}
+
+/** The StepSync of one worker: BN all-reduce through the slots, gradient reduction + sliced Adam in update(). */
+export class WorkerSync implements StepSync {
+  readonly leader: boolean;
+  readonly share: number;
+  private calls = 0;
+  private readonly barrier: Barrier;
+
+  constructor(
+    readonly core: Core,
+    readonly ctl: Int32Array,
+    readonly slots: Float64Array,
+    readonly slot: number,
+    readonly rank: number,
+    readonly W: number,
+    readonly batch: number,
+    rows: number,
+    readonly blocks: Record<Net, NetBlocks>,
+    readonly align: number,
+  ) {
+    this.leader = rank === 0;
+    this.share = rows / batch;
+    this.barrier = new Barrier(ctl, W);
+  }
+
+  wait(): void {
+    this.barrier.wait();
+  }
+
+  allReduce(values: Float64Array): void {
+    const n = values.length, S = this.slot, s = this.slots;
+    if (n > S) throw new Error(`all-reduce of ${n} values exceeds the ${S}-value slot`);
+    // two slot sets used alternately: a worker may write set p again only after the barrier of the next
+    // all-reduce, which every worker reaches after reading set p
+    const base = (this.calls++ & 1) * this.W * S;
+    s.set(values, base + this.rank * S);
+    this.barrier.wait();
+    if (this.W === 1) return;
+    for (let i = 0; i < n; i++) {
+      let acc = s[base + i];
+      for (let w = 1; w < this.W; w++) acc += s[base + w * S + i];
+      values[i] = acc;
+    }
+  }
+
+  /** Gradient base of rank r for a network (published by each worker after laying out its arena). */
+  gradOf(r: number, net: Net): number {
+    return Atomics.load(this.ctl, CTL.GRADS + r * NETS.length + NETS.indexOf(net)) * this.align;
+  }
+
+  update(opt: Adam, lr?: number): void {
+    const net = opt.store.net as Net, b = this.blocks[net], k = this.core.k;
+    if (!b) throw new Error(`no shared blocks for network ${net}`);
+    this.barrier.wait(); // every shard's gradient is complete
+    const [from, to] = paramRange(b.paramFloats, this.rank, this.W);
+    const n = to - from, o = from * 4, dst = b.grad + o;
+    opt.step += 1;
+    if (n > 0) {
+      if (this.W === 1) k.copy_forward(dst, this.gradOf(0, net) + o, 1, n, n, n);
+      else {
+        k.add_forward(dst, this.gradOf(0, net) + o, this.gradOf(1, net) + o, 1, n, n, n, n);
+        for (let w = 2; w < this.W; w++) k.add_forward(dst, dst, this.gradOf(w, net) + o, 1, n, n, n, n);
+      }
+      const { beta1, beta2, eps } = opt.cfg;
+      k.adam_update(b.value + o, dst, b.m + o, b.v + o, lr ?? opt.cfg.lr, beta1, beta2, eps, opt.step, n);
+    }
+    this.barrier.wait(); // every shard sees the new parameters before it reads them or zeroes its gradients
+  }
+}

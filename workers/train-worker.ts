@@ -1,0 +1,143 @@
+// A Piscina worker of the ParallelEngine (src/parallel/engine.ts). On load it claims a rank, waits for its turn
+// to lay out its arena in the ONE shared wasm memory, instantiates the core once and builds the BicycleGAN of
+// its shard (parameters, Adam state and BN buffers point at the main thread's shared blocks; activations and
+// gradients are its own). Tasks then carry only small messages; the batch and noise are read from the shared
+// staging area. Run as TypeScript through tsx (the engine passes `--import tsx`) or as compiled JavaScript.
+import { workerData } from 'node:worker_threads'; // Piscina hands its workerData through unchanged
+import { createCoreSync } from '../src/core/loader.js';
+import { ALIGN } from '../src/core/memory.js';
+import { BicycleGAN, NonFiniteLossError } from '../src/train/bicyclegan.js';
+import { CTL, NETS, WorkerSync, shardRows, type Net } from '../src/parallel/sync.js';
+import type { Reply, Task, WorkerInit } from '../src/parallel/protocol.js';
+
+const init = workerData as WorkerInit;
+const ctl = new Int32Array(init.ctl);
+const rank = Atomics.add(ctl, CTL.RANK, 1);
+const W = init.workers;
+
+interface Shard {
+  model: BicycleGAN;
+  sync: WorkerSync;
+  row0: number;
+  rows: number;
+}
+
+function fail(e: unknown): never {
+  // tell the main thread why this worker could not start (it waits on TURN and FAILED)
+  const text = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  const msg = new TextEncoder().encode(`worker ${rank}: ${text}`).subarray(0, 4000);
+  const buf = new Uint8Array(init.errors);
+  buf.set(msg);
+  Atomics.store(ctl, CTL.FAILED, rank + 1);
+  Atomics.add(ctl, CTL.TURN, 0);
+  Atomics.notify(ctl, CTL.TURN);
+  throw e;
+}
+
+function start(): Shard | null {
+  if (rank >= W) return null; // a replacement thread after a failure: the pool is being torn down
+  // one worker at a time lays out its arena after the previous one's (disjoint ranges of the shared memory)
+  for (;;) {
+    const turn = Atomics.load(ctl, CTL.TURN);
+    if (turn === rank) break;
+    if (Atomics.load(ctl, CTL.ABORT) !== 0 || Atomics.load(ctl, CTL.FAILED) !== 0) return null;
+    Atomics.wait(ctl, CTL.TURN, turn, 1000);
+  }
+  try {
+    const core = createCoreSync({ build: init.build, module: init.module },
+      { memory: init.memory, maxMemoryMB: init.maxMemoryMB, arenaBase: Atomics.load(ctl, CTL.TOP) * ALIGN });
+    const rows = shardRows(init.batch, W);
+    const row0 = rows.slice(0, rank).reduce((a, b) => a + b, 0);
+    const shared = Object.fromEntries(NETS.map((n) => [n, init.blocks[n]])) as Record<Net, WorkerInit['blocks'][Net]>;
+    const model = new BicycleGAN(core, { ...init.model, batch: rows[rank], shared });
+    for (const [i, net] of NETS.entries()) {
+      const s = { G: model.G, E: model.E, D_VAE: model.D_VAE, D_LR: model.D_LR }[net].g.store;
+      Atomics.store(ctl, CTL.GRADS + rank * NETS.length + i, s.base.grad / ALIGN);
+    }
+    const sync = new WorkerSync(core, ctl, new Float64Array(init.slots), init.slotFloats, rank, W, init.batch, rows[rank], init.blocks, ALIGN);
+    model.setSync(sync);
+    core.arena.seal(); // the next worker's range starts here
+    Atomics.store(ctl, CTL.TOP, Math.ceil(core.arena.mark() / ALIGN));
+    Atomics.store(ctl, CTL.TURN, rank + 1);
+    Atomics.notify(ctl, CTL.TURN);
+    return { model, sync, row0, rows: rows[rank] };
+  } catch (e) {
+    fail(e);
+  }
+}
+
+// Built synchronously while the module loads: Piscina's worker blocks its event loop in Atomics.wait between
+// tasks (so a promise-based start would never finish), and top-level await breaks tsx's loader under Piscina.
+let shard: Shard | null = null;
+let startError: unknown = null;
+try {
+  shard = start();
+} catch (e) {
+  startError = e; // also reported through the control block
+}
+
+function adamSteps(m: BicycleGAN): Record<Net, number> {
+  return { G: m.opt.G.step, E: m.opt.E.step, D_VAE: m.opt.D_VAE.step, D_LR: m.opt.D_LR.step };
+}
+
+function step(s: Shard, t: Extract<Task, { kind: 'step' }>): Reply {
+  const { model: m, row0, rows } = s, core = m.core;
+  for (const net of NETS) m.opt[net].step = t.adamSteps[net];
+  const px = m.realA.size / rows, L = m.cfg.latentDim, st = init.staging;
+  core.f32(m.realA.ptr, m.realA.size).set(core.f32(st.a + row0 * px * 4, rows * px));
+  core.f32(m.realB.ptr, m.realB.size).set(core.f32(st.b + row0 * px * 4, rows * px));
+  const eps = core.f32(st.eps + row0 * L * 4, rows * L).slice(), zRandom = core.f32(st.zRandom + row0 * L * 4, rows * L).slice();
+  const f = init.fault;
+  if (f && f.worker === rank && f.step === t.step) {
+    if (f.kind === 'exit') process.exit(70);
+    if (f.kind === 'hang') for (;;); // only terminating the thread ends this
+    throw new Error(`injected fault at step ${t.step}`);
+  }
+  try {
+    const losses = m.step({ eps, zRandom }, t.lr);
+    return { kind: 'step', rank, losses, adamSteps: adamSteps(m) };
+  } catch (e) {
+    if (e instanceof NonFiniteLossError) return { kind: 'nonfinite', rank, term: e.term, value: e.value, adamSteps: adamSteps(m) };
+    throw e;
+  }
+}
+
+/** Eval-mode G (or E) over n samples in chunks of this shard's batch, as LocalEngine does. */
+function sample(s: Shard, t: Extract<Task, { kind: 'generate' | 'encode' }>): Reply {
+  const { model: m } = s, core = m.core, L = m.cfg.latentDim, B = s.rows;
+  if (t.kind === 'generate') {
+    const G = m.G, per = G.image.size / B, out = new Float32Array(t.n * per);
+    for (let i = 0; i < t.n; i += B) {
+      const k = Math.min(B, t.n - i);
+      core.f32(G.image.ptr, G.image.size).fill(0).set(t.images.subarray(i * per, (i + k) * per));
+      core.f32(G.z.ptr, B * L).fill(0).set(t.z.subarray(i * L, (i + k) * L));
+      G.g.forward(false);
+      out.set(core.f32(G.out.ptr, k * per), i * per);
+    }
+    return { kind: 'generate', rank, out };
+  }
+  const E = m.E, per = E.image.size / B, out = new Float32Array(t.n * L);
+  E.image.needsGrad = false;
+  for (let i = 0; i < t.n; i += B) {
+    const k = Math.min(B, t.n - i);
+    core.f32(E.image.ptr, E.image.size).fill(0).set(t.images.subarray(i * per, (i + k) * per));
+    E.g.forward(false);
+    out.set(core.f32(E.mu.ptr, k * L), i * L);
+  }
+  return { kind: 'encode', rank, out };
+}
+
+export default function run(t: Task): Reply {
+  Atomics.store(ctl, CTL.TASK + t.slot, rank + 1);
+  if (startError) throw startError;
+  if (!shard) throw new Error(`worker ${rank} is not part of the pool (${W} workers)`);
+  switch (t.kind) {
+    case 'step':
+      return step(shard, t);
+    case 'generate':
+    case 'encode':
+      return sample(shard, t);
+    default:
+      throw new Error(`worker ${rank}: unknown task ${JSON.stringify(t satisfies never)}`);
+  }
+}
