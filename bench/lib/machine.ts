@@ -1,6 +1,5 @@
-// Machine and version facts for the report: CPU, cores, memory, Node/V8, versions of the npm anchors.
+// Machine facts for the report: CPU (model, family, SIMD level), cores, memory, Node/V8.
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import type { Machine } from './report.js';
 
@@ -23,15 +22,4 @@ export function machine(): Machine {
     platform: `${os.type()} ${os.release()} ${os.arch()}`,
     v8: process.versions.v8,
   };
-}
-
-/** Installed version of an npm package, or null when it is not installed. */
-export function npmVersion(pkg: string): string | null {
-  try {
-    const require = createRequire(import.meta.url);
-    const path = require.resolve(`${pkg}/package.json`);
-    return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
-  } catch {
-    return null;
-  }
 }
