@@ -34,6 +34,16 @@ const t0 = Date.now();
 const loadStart = os.loadavg();
 const command = `npm run bench${argv.length ? ' -- ' + argv.join(' ') : ''}`;
 
+// `--render FILE`: only re-render the Markdown of an earlier run's JSON (same figures, current renderer)
+if (argv.includes('--render')) {
+  const file = argv[argv.indexOf('--render') + 1];
+  const md = toMarkdown(JSON.parse(readFileSync(file, 'utf8')) as Report);
+  writeFileSync(join(outDir, 'results.md'), md);
+  if (argv.includes('--write-results')) writeFileSync(join(root, 'bench', 'RESULTS.md'), md);
+  console.log(md);
+  process.exit(0);
+}
+
 // ---- the plan ----
 interface GenCfg { size: number; batch: number; threads: number }
 const genPlan: GenCfg[] = [];

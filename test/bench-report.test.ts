@@ -55,7 +55,7 @@ describe('toMarkdown', () => {
   const g = (runtime: Measurement['runtime'], size: number, batch: number, threads: number, ms?: number, reason?: string): Measurement =>
     ms === undefined ? { kind: 'gen', runtime, size, batch, threads, status: 'skipped', reason } : { kind: 'gen', runtime, size, batch, threads, status: 'ok', medianMs: ms, maxRssMB: 100 };
   const md = toMarkdown(report([
-    g('ours', 128, 1, 1, 100), g('ort-web', 128, 1, 1, 200), g('ort-node', 128, 1, 1, 50), g('torch', 128, 1, 1, undefined, 'no python3 with torch'),
+    { ...g('ours', 128, 1, 1, 100), runsMs: [90, 100, 110], cpuPerWall: 0.5 }, { ...g('ort-web', 128, 1, 1, 200), runsMs: [200, 200, 200], cpuPerWall: 1 }, g('ort-node', 128, 1, 1, 50), g('torch', 128, 1, 1, undefined, 'no python3 with torch'),
     g('ours', 128, 1, 2, undefined, 'data-parallel engine not merged yet'), g('ort-web', 128, 1, 2, 120),
     g('ours', 256, 1, 1, 400), g('ort-web', 256, 1, 1, 900), g('ours', 128, 8, 1, 720),
     { kind: 'train', runtime: 'ours', size: 128, batch: 8, threads: 1, status: 'ok', medianMs: 8000, maxRssMB: 900 },
@@ -86,5 +86,9 @@ describe('toMarkdown', () => {
     expect(md).toContain('90.0 (7.20x)'); // 720 ms / 8 images; 7.2x the batch-1 time
     expect(md).toContain('| 128 | 2 | onnxruntime-web (wasm) | ours (wasm) | 1.00e-7 |');
     expect(md).toContain('skipped: not run (--skip-kernels)');
+  });
+  it('compares 1-thread figures by CPU time per run where the CPU share was measured', () => {
+    // ours: 0.5 x mean(90, 100, 110) = 50 CPU ms; ort-web: 200 CPU ms -> 4x
+    expect(md).toContain('| generator | 128 | 1 | 50.0 | 200 | - | - | 4.00x | - | - |');
   });
 });

@@ -207,6 +207,30 @@ export function toMarkdown(r: Report): string {
     out.push('');
   }
 
+  // single-thread figures by CPU time
+  const single = r.measurements.filter((x) => x.threads === 1 && ok(x) && x.cpuPerWall !== undefined);
+  if (single.length) {
+    out.push('## Single-thread figures by CPU time (less sensitive to machine load)');
+    out.push('');
+    out.push('On a shared machine a 1-thread process may wait for a core: its wall time then overstates its cost. Here the cost is the CPU time (user + system) of the process over its timed runs divided by the number of runs (a mean, not a median); `x` = anchor CPU time / ours. Multi-thread figures are left out: spin-waiting threads burn CPU time without work.');
+    out.push('');
+    const cpu = (x: Measurement | undefined) => (x && ok(x) && x.cpuPerWall !== undefined ? x.cpuPerWall * (x.runsMs!.reduce((a, b) => a + b, 0) / x.runsMs!.length) : undefined);
+    const rows: string[][] = [];
+    for (const kind of ['gen', 'train'] as const) {
+      const ks = r.measurements.filter((x) => x.kind === kind && x.threads === 1);
+      const keys = uniq(ks.map((x) => x.size)).flatMap((s) => uniq(ks.filter((x) => x.size === s).map((x) => x.batch)).map((b) => [s, b] as const));
+      for (const [s, b] of keys) {
+        const c = (rt: Runtime) => cpu(find(r, kind, rt, s, b, 1));
+        const o = c('ours');
+        const v = (rt: Runtime) => { const x = c(rt); return x === undefined ? '-' : fmtMs(x); };
+        const x = (rt: Runtime) => { const a = c(rt); return a === undefined || o === undefined ? '-' : fmtX(a / o); };
+        rows.push([kind === 'gen' ? 'generator' : 'training step', `${s}`, `${b}`, v('ours'), v('ort-web'), v('ort-node'), v('torch'), x('ort-web'), x('ort-node'), x('torch')]);
+      }
+    }
+    out.push(table(['what', 'size', 'batch', 'ours CPU ms', 'ort-web', 'ort-node', 'PyTorch', 'vs ort-web', 'vs ort-node', 'vs PyTorch'], rows));
+    out.push('');
+  }
+
   // growth
   const g1 = gens.filter((x) => x.threads === 1);
   const sizes = uniq(g1.filter((x) => x.batch === 1).map((x) => x.size));
