@@ -272,7 +272,7 @@ notes.push(
   'ONNX export: `torch.onnx.export` of PyTorch 1.13 (opset 17, dynamic batch, constant folding) from test/fixtures/ptg_models.Generator after `load_state_dict(strict=True)` of our weights; torch 1.13 writes the ONNX protobuf itself, so the `onnx` Python package is not needed (and is not installed).',
   'Weights: our Generator initialised from our seeded RNG (PyTorch-GAN init), BN running statistics moved by a few train-mode forwards on random inputs so that eval-mode BatchNorm is not near the identity; the fc layer depends on the image size, so each size has its own weights and ONNX file.',
   'Threads: onnxruntime-node intraOpNumThreads (interOp 1), onnxruntime-web env.wasm.numThreads (worker threads in Node), PyTorch torch.set_num_threads + OMP_NUM_THREADS; ours runs on one thread (2-thread/worker figures need the data-parallel engine).',
-  'PyTorch runs from Debian python3-torch with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment only; its training step is test/fixtures/ptg_models.bicycle_step, which also clones every gradient each step (for tests): a few ms per step.',
+  'PyTorch runs from Debian python3-torch with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment only; its training step is test/fixtures/ptg_models.bicycle_step with its test-only gradient clones turned off (so they cost neither time nor RSS).',
   'Ours: the inference process builds the generator with its training buffers (gradients, Adam state), so its RSS is that of a trainable generator; every Node child is a plain `node` process running an esbuild bundle (no tsx loader in the RSS).',
 );
 const report: Report = {
