@@ -132,6 +132,11 @@ const ok = (m: Measurement | undefined): m is Measurement & { medianMs: number }
 /** how many times faster ours is than the anchor (anchor time / our time), same run */
 const speedup = (ours: Measurement | undefined, anchor: Measurement | undefined) => (ok(ours) && ok(anchor) ? anchor.medianMs / ours.medianMs : undefined);
 
+/** CPU ms per run (the process's CPU time over its timed runs / runs), where the CPU share was measured */
+export const cpuPerRun = (x: Measurement | undefined): number | undefined =>
+  x && ok(x) && x.cpuPerWall !== undefined && x.runsMs?.length ? x.cpuPerWall * (x.runsMs.reduce((a, b) => a + b, 0) / x.runsMs.length) : undefined;
+const cpu = cpuPerRun;
+
 const uniq = <T>(a: T[]) => [...new Set(a)].sort((x, y) => (x as number) - (y as number));
 
 function table(head: string[], rows: string[][]): string {
@@ -214,7 +219,6 @@ export function toMarkdown(r: Report): string {
     out.push('');
     out.push('On a shared machine a 1-thread process may wait for a core: its wall time then overstates its cost. Here the cost is the CPU time (user + system) of the process over its timed runs divided by the number of runs (a mean, not a median); `x` = anchor CPU time / ours. Multi-thread figures are left out: spin-waiting threads burn CPU time without work.');
     out.push('');
-    const cpu = (x: Measurement | undefined) => (x && ok(x) && x.cpuPerWall !== undefined ? x.cpuPerWall * (x.runsMs!.reduce((a, b) => a + b, 0) / x.runsMs!.length) : undefined);
     const rows: string[][] = [];
     for (const kind of ['gen', 'train'] as const) {
       const ks = r.measurements.filter((x) => x.kind === kind && x.threads === 1);
@@ -233,15 +237,19 @@ export function toMarkdown(r: Report): string {
 
   // growth
   const g1 = gens.filter((x) => x.threads === 1);
+  /** growth tables: CPU ms per run where every figure has it (robust to load, all 1-thread), else the wall median */
+  const useCpu = g1.some(ok) && g1.filter(ok).every((x) => cpu(x) !== undefined);
+  const cost = (x: Measurement | undefined) => (useCpu ? cpu(x) : ok(x) ? x.medianMs : undefined);
+  const costKind = useCpu ? 'CPU ms (see above)' : 'Median wall ms';
   const sizes = uniq(g1.filter((x) => x.batch === 1).map((x) => x.size));
   if (sizes.length > 1) {
     out.push('## Cost growth with image size (generator, batch 1, 1 thread)');
     out.push('');
-    out.push(`Median ms per image, and in brackets the growth over ${sizes[0]}x${sizes[0]} (pixels, and FLOPs, grow ${sizes.map((s) => `${((s / sizes[0]) ** 2).toFixed(0)}x`).join(' / ')}).`);
+    out.push(`${costKind} per image, and in brackets the growth over ${sizes[0]}x${sizes[0]} (pixels, and FLOPs, grow ${sizes.map((s) => `${((s / sizes[0]) ** 2).toFixed(0)}x`).join(' / ')}).`);
     out.push('');
     out.push(table(['runtime', ...sizes.map((s) => `${s}x${s}`)], RUNTIMES.map((rt) => {
-      const base = find(r, 'gen', rt, sizes[0], 1, 1);
-      return [RUNTIME_LABEL[rt], ...sizes.map((s) => cell(find(r, 'gen', rt, s, 1, 1), (x) => `${fmtMs(x.medianMs)}${ok(base) && s !== sizes[0] ? ` (${(x.medianMs! / base.medianMs).toFixed(1)}x)` : ''}`, notes))];
+      const base = cost(find(r, 'gen', rt, sizes[0], 1, 1));
+      return [RUNTIME_LABEL[rt], ...sizes.map((s) => cell(find(r, 'gen', rt, s, 1, 1), (x) => `${fmtMs(cost(x))}${base !== undefined && s !== sizes[0] ? ` (${(cost(x)! / base).toFixed(1)}x)` : ''}`, notes))];
     })));
     out.push('');
   }
@@ -250,11 +258,11 @@ export function toMarkdown(r: Report): string {
   if (batches.length > 1) {
     out.push(`## Cost growth with batch (generator, ${s0}x${s0}, 1 thread)`);
     out.push('');
-    out.push('Median ms per image (batch time / batch); in brackets the batch time over the batch-1 time.');
+    out.push(`${costKind} per image (batch cost / batch); in brackets the batch cost over the batch-1 cost.`);
     out.push('');
     out.push(table(['runtime', ...batches.map((b) => `batch ${b}`)], RUNTIMES.map((rt) => {
-      const base = find(r, 'gen', rt, s0, 1, 1);
-      return [RUNTIME_LABEL[rt], ...batches.map((b) => cell(find(r, 'gen', rt, s0, b, 1), (x) => `${fmtMs(x.medianMs! / b)}${ok(base) && b !== 1 ? ` (${(x.medianMs! / base.medianMs).toFixed(2)}x)` : ''}`, notes))];
+      const base = cost(find(r, 'gen', rt, s0, 1, 1));
+      return [RUNTIME_LABEL[rt], ...batches.map((b) => cell(find(r, 'gen', rt, s0, b, 1), (x) => `${fmtMs(cost(x)! / b)}${base !== undefined && b !== 1 ? ` (${(cost(x)! / base).toFixed(2)}x)` : ''}`, notes))];
     })));
     out.push('');
   }
