@@ -7,7 +7,7 @@
 //   3. the training step at 128x128: ours (BicycleGAN.step) vs PyTorch (test/fixtures/ptg_models.bicycle_step);
 //   4. growth of the generator's cost with image size and batch; peak RSS of every configuration.
 // Every configuration runs in its own child process; runtimes alternate per configuration. A missing anchor is
-// reported as skipped with the reason. Writes bench/out/results.{json,md}; a full run also writes bench/RESULTS.md.
+// reported as skipped with the reason. Writes bench/out/results.{json,md}; a full run also writes bench/RESULTS.{md,json}.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -37,7 +37,10 @@ const command = `npm run bench${argv.length ? ' -- ' + argv.join(' ') : ''}`;
 // `--render FILE`: only re-render the Markdown of an earlier run's JSON (same figures, current renderer)
 if (argv.includes('--render')) {
   const file = argv[argv.indexOf('--render') + 1];
-  const md = toMarkdown(JSON.parse(readFileSync(file, 'utf8')) as Report);
+  const rep = JSON.parse(readFileSync(file, 'utf8')) as Report;
+  rep.rendered = `(Tables rendered again on ${new Date().toISOString()} from the JSON of that run by \`npx tsx bench/run.ts --render <json>\`: every figure is from the run above.)`;
+  const md = toMarkdown(rep);
+  mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'results.md'), md);
   if (argv.includes('--write-results')) writeFileSync(join(root, 'bench', 'RESULTS.md'), md);
   console.log(md);
@@ -284,6 +287,9 @@ const report: Report = {
 const md = toMarkdown(report);
 writeFileSync(join(outDir, 'results.json'), JSON.stringify(report, null, 2));
 writeFileSync(join(outDir, 'results.md'), md);
-if (writeResults) writeFileSync(join(root, 'bench', 'RESULTS.md'), md);
+if (writeResults) {
+  writeFileSync(join(root, 'bench', 'RESULTS.md'), md);
+  writeFileSync(join(root, 'bench', 'RESULTS.json'), JSON.stringify(report, null, 2));
+}
 console.log('\n' + md);
-log(`wrote ${join(outDir, 'results.json')}, ${join(outDir, 'results.md')}${writeResults ? ', bench/RESULTS.md' : ''}`);
+log(`wrote ${join(outDir, 'results.json')}, ${join(outDir, 'results.md')}${writeResults ? ', bench/RESULTS.md, bench/RESULTS.json' : ''}`);

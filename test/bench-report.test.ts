@@ -87,6 +87,11 @@ describe('toMarkdown', () => {
     expect(md).toContain('| 128 | 2 | onnxruntime-web (wasm) | ours (wasm) | 1.00e-7 |');
     expect(md).toContain('skipped: not run (--skip-kernels)');
   });
+  it('warns when the machine was loaded beyond its cores, and only then', () => {
+    expect(md).not.toContain('machine was shared');
+    const loaded = toMarkdown({ ...report([]), loadStart: [3.5, 3, 3] });
+    expect(loaded).toContain('**The machine was shared during this run**');
+  });
   it('compares 1-thread figures by CPU time per run where the CPU share was measured', () => {
     // ours: 0.5 x mean(90, 100, 110) = 50 CPU ms; ort-web: 200 CPU ms -> 4x
     expect(md).toContain('| generator | 128 | 1 | 50.0 | 200 | - | - | 4.00x | - | - |');

@@ -90,6 +90,8 @@ export interface Report {
   /** machine load averages (1, 5, 15 min) at the start and at the end of the run */
   loadStart: number[];
   loadEnd: number[];
+  /** set when the Markdown was rendered again from this JSON (`bench/run.ts --render`) */
+  rendered?: string;
 }
 
 /** Compare out with ref elementwise. A NaN anywhere fails. */
@@ -155,6 +157,9 @@ export function toMarkdown(r: Report): string {
   out.push('');
   out.push(`Machine load (load average 1/5/15 min): ${r.loadStart.map((x) => x.toFixed(2)).join('/')} at the start, ${r.loadEnd.map((x) => x.toFixed(2)).join('/')} at the end; \`CPU/wall\` columns give the cores each process really kept busy during its timed runs (below its thread count: it waited for a core, shared with other processes, or idled).`);
   out.push('');
+  if (Math.max(r.loadStart[0] ?? 0, r.loadEnd[0] ?? 0) > m.cores)
+    out.push(`**The machine was shared during this run** (1-minute load average above its ${m.cores} cores): wall-clock figures are inflated and noisy, most of all the multi-thread ones (spinning threads waiting for a core). The CPU/wall columns show how much CPU each process got; the single-thread comparison by CPU time below is the load-robust one.`, '');
+  if (r.rendered) out.push(r.rendered, '');
   out.push('Versions: ' + Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join('; ') + '.');
   out.push('');
   out.push(`Method: every configuration runs in its own child process (its peak RSS is its own); runtimes alternate per configuration (order rotates); each figure is the median of the timed runs after warm-up (policy ${JSON.stringify(r.policy)}); every ratio is between figures of this one run. Float32 everywhere. ONNX model: ${r.onnx}`);
