@@ -1,0 +1,212 @@
+// One benchmark configuration in its own process (so its peak RSS is its own): bench/run.ts bundles this
+// file with esbuild to build/bench/child.mjs and runs `node build/bench/child.mjs '<json job>'`. The last
+// stdout line is `@@RESULT <json>`. Jobs:
+//   prep   build our pytorch-gan Generator at `size`, init it from the seeded RNG, move its BN running stats
+//          with a few train-mode forwards on random inputs (so eval-mode BN is not the identity-like init),
+//          write its weights (PyTorch names and layouts) to `weights` as safetensors.
+//   gen    generator inference in eval mode: ours (src/models/generator.ts), onnxruntime-node (native) or
+//          onnxruntime-web (wasm) on the ONNX export of the same weights. With `check`, run the given input
+//          once and write the output (NHWC f32) instead of timing.
+//   train  our BicycleGAN.step (1 worker) on a random batch at `size`.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { loadCore } from '../../src/core/load-node.js';
+import type { Core } from '../../src/core/loader.js';
+import { Rng } from '../../src/core/rng.js';
+import { parseSafetensors, serializeSafetensors, toF32, type TensorEntry } from '../../src/core/safetensors.js';
+import { DEFAULT_MODEL, type ModelConfig } from '../../src/models/config.js';
+import { Generator } from '../../src/models/generator.js';
+import { initNetwork } from '../../src/models/init.js';
+import type { ParamStore } from '../../src/nn/params.js';
+import { BicycleGAN } from '../../src/train/bicyclegan.js';
+import { lcgFill, timeRuns, type RunPolicy, type Timing } from './timing.js';
+
+export type GenRuntime = 'ours' | 'ort-node' | 'ort-web';
+
+export interface CheckIO {
+  /** NHWC f32 image file, f32 z file (n * latent), output file to write (NHWC f32) */
+  image: string;
+  z: string;
+  out: string;
+  n: number;
+}
+
+export type ChildJob =
+  | { mode: 'prep'; size: number; weights: string; seed: number; passes: number }
+  | { mode: 'gen'; runtime: GenRuntime; size: number; batch: number; threads: number; weights: string; onnx: string; policy: RunPolicy; check?: CheckIO }
+  | { mode: 'train'; size: number; batch: number; policy: RunPolicy };
+
+export interface ChildResult {
+  timing?: Timing;
+  /** peak resident set of the process, KiB */
+  maxRssKB: number;
+  info?: Record<string, unknown>;
+}
+
+const modelAt = (size: number): ModelConfig => ({ ...DEFAULT_MODEL, imageSize: size });
+
+async function core(): Promise<Core> {
+  return loadCore({ maxMemoryMB: 4096 });
+}
+
+function storeEntries(store: ParamStore): TensorEntry[] {
+  return store.entries.map((e) =>
+    e.dtype === 'I64'
+      ? { name: e.name, dtype: 'I64' as const, shape: e.shape, data: BigInt64Array.from(store.view(e), (v) => BigInt(Math.round(v))) }
+      : { name: e.name, dtype: 'F32' as const, shape: e.shape, data: store.toTorch(e) },
+  );
+}
+
+/** Load generator weights (PyTorch names/layouts, as written by prep) into a store; every entry must be there. */
+export function loadStore(store: ParamStore, bytes: Uint8Array): void {
+  const st = parseSafetensors(bytes);
+  for (const e of store.entries) {
+    const t = st.tensors.get(e.name);
+    if (!t) throw new Error(`weights: ${e.name} missing`);
+    if (e.dtype === 'I64') {
+      const v = new BigInt64Array(t.data.slice().buffer);
+      store.view(e).set(Array.from(v, Number));
+    } else store.fromTorch(e, toF32(t, e.name));
+  }
+  if (st.tensors.size !== store.entries.length) throw new Error(`weights: ${st.tensors.size} tensors, the generator has ${store.entries.length}`);
+}
+
+async function prep(job: Extract<ChildJob, { mode: 'prep' }>): Promise<ChildResult> {
+  const c = await core();
+  const G = new Generator(c, modelAt(job.size), 2);
+  const rng = new Rng(job.seed);
+  initNetwork(G.g.store, rng, 'ptg-normal');
+  const img = c.f32(G.image.ptr, G.image.size), z = c.f32(G.z.ptr, G.z.size);
+  for (let i = 0; i < job.passes; i++) {
+    lcgFill(img, job.seed * 1000 + 2 * i + 1);
+    rng.fillNormal(z);
+    G.g.forward(true); // train-mode BN: running mean/var move toward the real statistics
+  }
+  const bytes = serializeSafetensors(storeEntries(G.g.store), { format: 'bicyclegan-wasm/1', config: JSON.stringify(modelAt(job.size)), net: 'G' });
+  writeFileSync(job.weights, bytes);
+  return { maxRssKB: process.resourceUsage().maxRSS, info: { build: c.build, tensors: G.g.store.entries.length, params: G.g.store.parameterCount } };
+}
+
+const nhwcToNchw = (x: Float32Array, N: number, S: number, C: number): Float32Array => {
+  const out = new Float32Array(x.length), P = S * S;
+  for (let n = 0; n < N; n++) for (let p = 0; p < P; p++) for (let ch = 0; ch < C; ch++) out[(n * C + ch) * P + p] = x[(n * P + p) * C + ch];
+  return out;
+};
+const nchwToNhwc = (x: Float32Array, N: number, S: number, C: number): Float32Array => {
+  const out = new Float32Array(x.length), P = S * S;
+  for (let n = 0; n < N; n++) for (let p = 0; p < P; p++) for (let ch = 0; ch < C; ch++) out[(n * P + p) * C + ch] = x[(n * C + ch) * P + p];
+  return out;
+};
+const readF32 = (path: string): Float32Array => {
+  const b = readFileSync(path);
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+};
+
+interface GenRunner {
+  /** run on NHWC images and codes of `n` images; returns NHWC output */
+  run(images: Float32Array, z: Float32Array, n: number): Promise<Float32Array>;
+  /** timed call on the inputs already in place */
+  timed(): Promise<void> | void;
+  info: Record<string, unknown>;
+}
+
+async function oursGen(job: Extract<ChildJob, { mode: 'gen' }>, batch: number): Promise<GenRunner> {
+  const c = await core();
+  const cfg = modelAt(job.size);
+  const G = new Generator(c, cfg, batch);
+  loadStore(G.g.store, new Uint8Array(readFileSync(job.weights)));
+  const per = job.size * job.size * cfg.channels;
+  return {
+    info: { build: c.build },
+    async run(images, z, n) {
+      if (n !== batch) throw new Error('ours: batch mismatch');
+      c.f32(G.image.ptr, n * per).set(images);
+      c.f32(G.z.ptr, n * cfg.latentDim).set(z);
+      G.g.forward(false);
+      return c.f32(G.out.ptr, n * per).slice();
+    },
+    timed() {
+      G.g.forward(false);
+    },
+  };
+}
+
+type Ort = typeof import('onnxruntime-node');
+async function ortGen(job: Extract<ChildJob, { mode: 'gen' }>, runtime: 'ort-node' | 'ort-web'): Promise<GenRunner> {
+  const require = createRequire(import.meta.url);
+  let ort: Ort;
+  let opts: Record<string, unknown>;
+  if (runtime === 'ort-node') {
+    ort = require('onnxruntime-node') as Ort;
+    opts = { executionProviders: ['cpu'], intraOpNumThreads: job.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
+  } else {
+    ort = (await import('onnxruntime-web')) as unknown as Ort;
+    const env = ort.env as unknown as { wasm: { numThreads: number; simd?: boolean } };
+    env.wasm.numThreads = job.threads;
+    opts = { executionProviders: ['wasm'], graphOptimizationLevel: 'all' };
+  }
+  const session = await ort.InferenceSession.create(job.onnx, opts);
+  const S = job.size, C = 3, L = DEFAULT_MODEL.latentDim;
+  let feeds: Record<string, InstanceType<Ort['Tensor']>> = {};
+  const setFeeds = (images: Float32Array, z: Float32Array, n: number) => {
+    feeds = { image: new ort.Tensor('float32', nhwcToNchw(images, n, S, C), [n, C, S, S]), z: new ort.Tensor('float32', z, [n, L]) };
+  };
+  setFeeds(lcgFill(new Float32Array(job.batch * S * S * C), 11), lcgFill(new Float32Array(job.batch * L), 12), job.batch);
+  return {
+    info: { inputs: session.inputNames, outputs: session.outputNames },
+    async run(images, z, n) {
+      setFeeds(images, z, n);
+      const r = await session.run(feeds);
+      return nchwToNhwc(r.out.data as Float32Array, n, S, C);
+    },
+    async timed() {
+      const r = await session.run(feeds);
+      (r.out as { dispose?: () => void }).dispose?.();
+    },
+  };
+}
+
+async function gen(job: Extract<ChildJob, { mode: 'gen' }>): Promise<ChildResult> {
+  const batch = job.check ? job.check.n : job.batch;
+  const r = job.runtime === 'ours' ? await oursGen(job, batch) : await ortGen(job, job.runtime);
+  if (job.check) {
+    const out = await r.run(readF32(job.check.image), readF32(job.check.z), job.check.n);
+    writeFileSync(job.check.out, new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+    return { maxRssKB: process.resourceUsage().maxRSS, info: r.info };
+  }
+  if (job.runtime === 'ours') {
+    // random inputs in place once; the timed call is the forward alone (as the ORT session.run on fixed feeds)
+    const S = job.size, per = S * S * 3;
+    await r.run(lcgFill(new Float32Array(batch * per), 11), lcgFill(new Float32Array(batch * DEFAULT_MODEL.latentDim), 12), batch);
+  }
+  const timing = await timeRuns(() => r.timed(), job.policy);
+  return { timing, maxRssKB: process.resourceUsage().maxRSS, info: r.info };
+}
+
+async function train(job: Extract<ChildJob, { mode: 'train' }>): Promise<ChildResult> {
+  const c = await core();
+  const m = new BicycleGAN(c, { batch: job.batch, seed: 1, model: { imageSize: job.size } });
+  lcgFill(c.f32(m.realA.ptr, m.realA.size), 21);
+  lcgFill(c.f32(m.realB.ptr, m.realB.size), 22);
+  let last: Record<string, number> = {};
+  const timing = await timeRuns(() => {
+    last = m.step() as unknown as Record<string, number>;
+  }, job.policy);
+  for (const [k, v] of Object.entries(last)) if (!Number.isFinite(v)) throw new Error(`train: loss ${k} = ${v}`);
+  return { timing, maxRssKB: process.resourceUsage().maxRSS, info: { build: c.build, steps: m.steps, losses: last } };
+}
+
+async function main(): Promise<void> {
+  const job = JSON.parse(process.argv[2] ?? '') as ChildJob;
+  const res = job.mode === 'prep' ? await prep(job) : job.mode === 'gen' ? await gen(job) : await train(job);
+  process.stdout.write(`@@RESULT ${JSON.stringify(res)}\n`);
+  // onnxruntime-web keeps worker threads alive: leave without waiting for them
+  process.exit(0);
+}
+
+if (process.argv[1] && /child\.(mjs|ts|js)$/.test(process.argv[1])) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  });
+}

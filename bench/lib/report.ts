@@ -1,0 +1,303 @@
+// The benchmark report: its JSON shape, the output-agreement check and the Markdown rendering (bench/RESULTS.md).
+// Pure functions (no I/O), unit-tested in test/bench-report.test.ts.
+
+export type Runtime = 'ours' | 'ort-web' | 'ort-node' | 'torch';
+export const RUNTIMES: Runtime[] = ['ours', 'ort-web', 'ort-node', 'torch'];
+export const RUNTIME_LABEL: Record<Runtime, string> = {
+  ours: 'ours (wasm)',
+  'ort-web': 'onnxruntime-web (wasm)',
+  'ort-node': 'onnxruntime-node (native)',
+  torch: 'PyTorch CPU',
+};
+
+export interface Measurement {
+  kind: 'gen' | 'train';
+  runtime: Runtime;
+  size: number;
+  batch: number;
+  /** threads (inference) or workers (our training) */
+  threads: number;
+  status: 'ok' | 'skipped' | 'failed';
+  reason?: string;
+  /** median ms per call (one call = one batch) and every timed run */
+  medianMs?: number;
+  runsMs?: number[];
+  warmupMs?: number[];
+  /** CPU time of the process over the timed runs / their wall time: the cores it really kept busy */
+  cpuPerWall?: number;
+  /** 1-minute load average of the machine when the configuration started */
+  load1?: number;
+  /** peak RSS of the child process that ran this configuration, MiB */
+  maxRssMB?: number;
+  /** order in which the configuration ran (alternation is visible here) */
+  seq?: number;
+}
+
+export interface Agreement {
+  size: number;
+  /** images in the check batch */
+  n: number;
+  runtime: Runtime;
+  /** the runtime compared against */
+  reference: Runtime;
+  /** max |out - ref| over all outputs, max |ref|, and maxAbs / max|ref| */
+  maxAbs?: number;
+  refMaxAbs?: number;
+  maxRel?: number;
+  ok: boolean;
+  reason?: string;
+}
+
+export interface KernelRow {
+  name: string; kind: 'conv' | 'deconv'; shape: string; count: number; gflop: number;
+  fwd: number; bwdIn: number; bwdW: number; tfjs: number | null;
+}
+export interface KernelsResult {
+  peak: number;
+  peaks: Record<string, number>;
+  build: string;
+  tfjs: string | null;
+  rows: KernelRow[];
+  totals: Record<'conv' | 'deconv', Record<'fwd' | 'bwdIn' | 'bwdW' | 'tfjs', number>>;
+}
+
+export interface Machine {
+  cpu: string;
+  /** logical cores the OS reports (os.availableParallelism) */
+  cores: number;
+  memoryGB: number;
+  node: string;
+  platform: string;
+  v8: string;
+}
+
+export interface Report {
+  command: string;
+  date: string;
+  durationS: number;
+  quick: boolean;
+  machine: Machine;
+  /** versions of ours and of every anchor (or why it is missing) */
+  versions: Record<string, string>;
+  policy: Record<string, unknown>;
+  /** agreement tolerance on outputs in [-1, 1] (tanh): max absolute difference */
+  tolerance: number;
+  onnx: string;
+  agreement: Agreement[];
+  measurements: Measurement[];
+  kernels: KernelsResult | { skipped: string };
+  notes: string[];
+  /** machine load averages (1, 5, 15 min) at the start and at the end of the run */
+  loadStart: number[];
+  loadEnd: number[];
+  /** set when the Markdown was rendered again from this JSON (`bench/run.ts --render`) */
+  rendered?: string;
+}
+
+/** Compare out with ref elementwise. A NaN anywhere fails. */
+export function compareOutputs(ref: Float32Array, out: Float32Array, tol: number): Pick<Agreement, 'maxAbs' | 'refMaxAbs' | 'maxRel' | 'ok' | 'reason'> {
+  if (ref.length !== out.length) return { ok: false, reason: `output has ${out.length} values, the reference ${ref.length}` };
+  let maxAbs = 0, refMax = 0, bad = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const d = Math.abs(out[i] - ref[i]);
+    if (!(d <= maxAbs)) maxAbs = Number.isNaN(d) ? NaN : Math.max(maxAbs, d);
+    if (Number.isNaN(d)) bad++;
+    refMax = Math.max(refMax, Math.abs(ref[i]));
+  }
+  if (bad) return { ok: false, maxAbs: NaN, refMaxAbs: refMax, maxRel: NaN, reason: `${bad} NaN outputs` };
+  const ok = maxAbs <= tol;
+  return { ok, maxAbs, refMaxAbs: refMax, maxRel: refMax > 0 ? maxAbs / refMax : 0, ...(ok ? {} : { reason: `max |diff| ${maxAbs.toExponential(2)} > ${tol}` }) };
+}
+
+// ---- Markdown ----
+
+const fmtMs = (ms: number | undefined) => (ms === undefined ? '-' : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
+const fmtX = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '-' : `${x.toFixed(2)}x`);
+const fmtCpu = (m: Measurement | undefined) => (m?.status === 'ok' && m.cpuPerWall !== undefined ? m.cpuPerWall.toFixed(2) : '-');
+const fmtMB = (mb: number | undefined) => (mb === undefined ? '-' : mb.toFixed(0));
+
+export function find(r: Report, kind: Measurement['kind'], runtime: Runtime, size: number, batch: number, threads: number): Measurement | undefined {
+  return r.measurements.find((m) => m.kind === kind && m.runtime === runtime && m.size === size && m.batch === batch && m.threads === threads);
+}
+
+/** Cell text of one measurement: the value, or `skipped [n]` / `failed [n]` with a footnote number. */
+function cell(m: Measurement | undefined, value: (m: Measurement) => string, notes: string[]): string {
+  if (!m) return 'n/m';
+  if (m.status === 'ok') return value(m);
+  const text = `${m.status}: ${m.reason ?? '?'}`;
+  let i = notes.indexOf(text);
+  if (i < 0) i = notes.push(text) - 1;
+  return `${m.status} [${i + 1}]`;
+}
+
+const ok = (m: Measurement | undefined): m is Measurement & { medianMs: number } => !!m && m.status === 'ok' && m.medianMs !== undefined;
+/** how many times faster ours is than the anchor (anchor time / our time), same run */
+const speedup = (ours: Measurement | undefined, anchor: Measurement | undefined) => (ok(ours) && ok(anchor) ? anchor.medianMs / ours.medianMs : undefined);
+
+/** CPU ms per run (the process's CPU time over its timed runs / runs), where the CPU share was measured */
+export const cpuPerRun = (x: Measurement | undefined): number | undefined =>
+  x && ok(x) && x.cpuPerWall !== undefined && x.runsMs?.length ? x.cpuPerWall * (x.runsMs.reduce((a, b) => a + b, 0) / x.runsMs.length) : undefined;
+const cpu = cpuPerRun;
+
+const uniq = <T>(a: T[]) => [...new Set(a)].sort((x, y) => (x as number) - (y as number));
+
+function table(head: string[], rows: string[][]): string {
+  return [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+export function toMarkdown(r: Report): string {
+  const notes: string[] = [];
+  const out: string[] = [];
+  const m = r.machine;
+  out.push('# Benchmark results');
+  out.push('');
+  out.push(`Produced by \`${r.command}\` on ${r.date} (${(r.durationS / 60).toFixed(1)} min${r.quick ? ', quick pass' : ''}).`);
+  out.push('');
+  out.push(`Machine: ${m.cpu}, ${m.cores} logical cores, ${m.memoryGB.toFixed(0)} GB RAM, ${m.platform}, Node ${m.node} (V8 ${m.v8}).`);
+  out.push('');
+  out.push(`Machine load (load average 1/5/15 min): ${r.loadStart.map((x) => x.toFixed(2)).join('/')} at the start, ${r.loadEnd.map((x) => x.toFixed(2)).join('/')} at the end; \`CPU/wall\` columns give the cores each process really kept busy during its timed runs (below its thread count: it waited for a core, shared with other processes, or idled).`);
+  out.push('');
+  if (Math.max(r.loadStart[0] ?? 0, r.loadEnd[0] ?? 0) > m.cores)
+    out.push(`**The machine was shared during this run** (1-minute load average above its ${m.cores} cores): wall-clock figures are inflated and noisy, most of all the multi-thread ones (spinning threads waiting for a core). The CPU/wall columns show how much CPU each process got; the single-thread comparison by CPU time below is the load-robust one.`, '');
+  if (r.rendered) out.push(r.rendered, '');
+  out.push('Versions: ' + Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join('; ') + '.');
+  out.push('');
+  out.push(`Method: every configuration runs in its own child process (its peak RSS is its own); runtimes alternate per configuration (order rotates); each figure is the median of the timed runs after warm-up (policy ${JSON.stringify(r.policy)}); every ratio is between figures of this one run. Float32 everywhere. ONNX model: ${r.onnx}`);
+  out.push('');
+
+  // agreement
+  out.push('## Output agreement (checked before timing)');
+  out.push('');
+  out.push(`Generator eval-mode outputs (tanh, in [-1, 1]) on the same deterministic batch; tolerance: max |diff| <= ${r.tolerance}. A runtime that fails is not timed.`);
+  out.push('');
+  out.push(table(['size', 'images', 'runtime', 'vs', 'max abs diff', 'max abs of reference', 'relative', 'agrees'],
+    r.agreement.map((a) => [String(a.size), String(a.n), RUNTIME_LABEL[a.runtime], RUNTIME_LABEL[a.reference],
+      a.maxAbs === undefined ? '-' : a.maxAbs.toExponential(2), a.refMaxAbs === undefined ? '-' : a.refMaxAbs.toFixed(3),
+      a.maxRel === undefined ? '-' : a.maxRel.toExponential(2), a.ok ? 'yes' : `no: ${a.reason ?? ''}`])));
+  out.push('');
+
+  // generator inference
+  const gens = r.measurements.filter((x) => x.kind === 'gen');
+  const mainGen = uniq(gens.map((x) => x.size)).flatMap((s) => uniq(gens.filter((x) => x.size === s).map((x) => x.batch)).flatMap((b) =>
+    uniq(gens.filter((x) => x.size === s && x.batch === b).map((x) => x.threads)).map((t) => [s, b, t] as const)));
+  out.push('## Generator inference (pytorch-gan preset, full widths, eval mode)');
+  out.push('');
+  out.push('Median ms per batch; `x` columns = anchor time / our time (above 1: ours is faster). Peak RSS in MiB.');
+  out.push('');
+  out.push(table(['size', 'batch', 'threads', 'ours ms', 'ort-web ms', 'ort-node ms', 'PyTorch ms', 'vs ort-web', 'vs ort-node', 'vs PyTorch', 'RSS ours', 'RSS ort-web', 'RSS ort-node', 'RSS PyTorch', 'CPU/wall ours, web, node, torch'],
+    mainGen.map(([s, b, t]) => {
+      const f = (rt: Runtime) => find(r, 'gen', rt, s, b, t);
+      const ms = (rt: Runtime) => cell(f(rt), (x) => fmtMs(x.medianMs), notes);
+      const rss = (rt: Runtime) => cell(f(rt), (x) => fmtMB(x.maxRssMB), notes);
+      return [`${s}`, `${b}`, `${t}`, ms('ours'), ms('ort-web'), ms('ort-node'), ms('torch'),
+        fmtX(speedup(f('ours'), f('ort-web'))), fmtX(speedup(f('ours'), f('ort-node'))), fmtX(speedup(f('ours'), f('torch'))),
+        rss('ours'), rss('ort-web'), rss('ort-node'), rss('torch'), RUNTIMES.map((rt) => fmtCpu(f(rt))).join(', ')];
+    })));
+  out.push('');
+
+  // training
+  const trains = r.measurements.filter((x) => x.kind === 'train');
+  if (trains.length) {
+    const keys = uniq(trains.map((x) => x.batch)).flatMap((b) => uniq(trains.filter((x) => x.batch === b).map((x) => x.threads)).map((t) => [b, t] as const));
+    const size = trains[0].size;
+    out.push(`## Training step (${size}x${size}, full BicycleGAN step: both branches, both discriminators, Adam)`);
+    out.push('');
+    out.push('Images per second (batch / median step time); threads = our workers / torch.set_num_threads. `ours / PyTorch` > 1: ours trains faster.');
+    out.push('');
+    out.push(table(['batch', 'threads', 'ours img/s', 'PyTorch img/s', 'ours / PyTorch', 'ours s/step', 'PyTorch s/step', 'RSS ours MiB', 'RSS PyTorch MiB', 'RSS ours / PyTorch', 'CPU/wall ours, torch'],
+      keys.map(([b, t]) => {
+        const o = find(r, 'train', 'ours', size, b, t), p = find(r, 'train', 'torch', size, b, t);
+        const ips = (x: Measurement) => ((1000 * b) / x.medianMs!).toFixed(2);
+        const sps = (x: Measurement) => (x.medianMs! / 1000).toFixed(2);
+        return [`${b}`, `${t}`, cell(o, ips, notes), cell(p, ips, notes), fmtX(speedup(o, p)), cell(o, sps, notes), cell(p, sps, notes),
+          cell(o, (x) => fmtMB(x.maxRssMB), notes), cell(p, (x) => fmtMB(x.maxRssMB), notes),
+          o?.maxRssMB && p?.maxRssMB && o.status === 'ok' && p.status === 'ok' ? (o.maxRssMB / p.maxRssMB).toFixed(2) : '-',
+          `${fmtCpu(o)}, ${fmtCpu(p)}`];
+      })));
+    out.push('');
+  }
+
+  // single-thread figures by CPU time
+  const single = r.measurements.filter((x) => x.threads === 1 && ok(x) && x.cpuPerWall !== undefined);
+  if (single.length) {
+    out.push('## Single-thread figures by CPU time (less sensitive to machine load)');
+    out.push('');
+    out.push('On a shared machine a 1-thread process may wait for a core: its wall time then overstates its cost. Here the cost is the CPU time (user + system) of the process over its timed runs divided by the number of runs (a mean, not a median); `x` = anchor CPU time / ours. Multi-thread figures are left out: spin-waiting threads burn CPU time without work.');
+    out.push('');
+    const rows: string[][] = [];
+    for (const kind of ['gen', 'train'] as const) {
+      const ks = r.measurements.filter((x) => x.kind === kind && x.threads === 1);
+      const keys = uniq(ks.map((x) => x.size)).flatMap((s) => uniq(ks.filter((x) => x.size === s).map((x) => x.batch)).map((b) => [s, b] as const));
+      for (const [s, b] of keys) {
+        const c = (rt: Runtime) => cpu(find(r, kind, rt, s, b, 1));
+        const o = c('ours');
+        const v = (rt: Runtime) => { const x = c(rt); return x === undefined ? '-' : fmtMs(x); };
+        const x = (rt: Runtime) => { const a = c(rt); return a === undefined || o === undefined ? '-' : fmtX(a / o); };
+        rows.push([kind === 'gen' ? 'generator' : 'training step', `${s}`, `${b}`, v('ours'), v('ort-web'), v('ort-node'), v('torch'), x('ort-web'), x('ort-node'), x('torch')]);
+      }
+    }
+    out.push(table(['what', 'size', 'batch', 'ours CPU ms', 'ort-web', 'ort-node', 'PyTorch', 'vs ort-web', 'vs ort-node', 'vs PyTorch'], rows));
+    out.push('');
+  }
+
+  // growth
+  const g1 = gens.filter((x) => x.threads === 1);
+  /** growth tables: CPU ms per run where every figure has it (robust to load, all 1-thread), else the wall median */
+  const useCpu = g1.some(ok) && g1.filter(ok).every((x) => cpu(x) !== undefined);
+  const cost = (x: Measurement | undefined) => (useCpu ? cpu(x) : ok(x) ? x.medianMs : undefined);
+  const costKind = useCpu ? 'CPU ms (see above)' : 'Median wall ms';
+  const sizes = uniq(g1.filter((x) => x.batch === 1).map((x) => x.size));
+  if (sizes.length > 1) {
+    out.push('## Cost growth with image size (generator, batch 1, 1 thread)');
+    out.push('');
+    out.push(`${costKind} per image, and in brackets the growth over ${sizes[0]}x${sizes[0]} (pixels, and FLOPs, grow ${sizes.map((s) => `${((s / sizes[0]) ** 2).toFixed(0)}x`).join(' / ')}).`);
+    out.push('');
+    out.push(table(['runtime', ...sizes.map((s) => `${s}x${s}`)], RUNTIMES.map((rt) => {
+      const base = cost(find(r, 'gen', rt, sizes[0], 1, 1));
+      return [RUNTIME_LABEL[rt], ...sizes.map((s) => cell(find(r, 'gen', rt, s, 1, 1), (x) => `${fmtMs(cost(x))}${base !== undefined && s !== sizes[0] ? ` (${(cost(x)! / base).toFixed(1)}x)` : ''}`, notes))];
+    })));
+    out.push('');
+  }
+  const s0 = sizes[0] ?? 128;
+  const batches = uniq(g1.filter((x) => x.size === s0).map((x) => x.batch));
+  if (batches.length > 1) {
+    out.push(`## Cost growth with batch (generator, ${s0}x${s0}, 1 thread)`);
+    out.push('');
+    out.push(`${costKind} per image (batch cost / batch); in brackets the batch cost over the batch-1 cost.`);
+    out.push('');
+    out.push(table(['runtime', ...batches.map((b) => `batch ${b}`)], RUNTIMES.map((rt) => {
+      const base = cost(find(r, 'gen', rt, s0, 1, 1));
+      return [RUNTIME_LABEL[rt], ...batches.map((b) => cell(find(r, 'gen', rt, s0, b, 1), (x) => `${fmtMs(cost(x)! / b)}${base !== undefined && b !== 1 ? ` (${(cost(x)! / base).toFixed(2)}x)` : ''}`, notes))];
+    })));
+    out.push('');
+  }
+
+  // kernels
+  out.push('## Kernels (bench/kernels.bench.ts, 1 thread, real layer shapes at 128x128)');
+  out.push('');
+  if ('skipped' in r.kernels) out.push(`skipped: ${r.kernels.skipped}`);
+  else {
+    const k = r.kernels;
+    const pct = (g: number) => `${((100 * g) / k.peak).toFixed(0)}%`;
+    const g = (x: number | null) => (x === null || !Number.isFinite(x) ? '-' : x.toFixed(1));
+    out.push(`Measured SIMD128 peak: ${Object.entries(k.peaks).map(([b, v]) => `${b} ${v.toFixed(1)}`).join(', ')} GFLOP/s; build ${k.build}; anchor ${k.tfjs ?? 'tfjs-backend-wasm missing'}. GFLOP/s (% of peak); \`x tfjs\` = our forward / tfjs forward.`);
+    out.push('');
+    const rows = k.rows.map((x) => [x.name, x.shape, `${g(x.fwd)} (${pct(x.fwd)})`, `${g(x.bwdIn)} (${pct(x.bwdIn)})`, `${g(x.bwdW)} (${pct(x.bwdW)})`, g(x.tfjs), x.tfjs ? fmtX(x.fwd / x.tfjs) : '-']);
+    for (const kd of ['conv', 'deconv'] as const) {
+      const t = k.totals[kd];
+      if (t && Number.isFinite(t.fwd)) rows.push([`**all ${kd}, FLOP-weighted**`, '', `${g(t.fwd)} (${pct(t.fwd)})`, `${g(t.bwdIn)} (${pct(t.bwdIn)})`, `${g(t.bwdW)} (${pct(t.bwdW)})`, g(t.tfjs), t.tfjs ? fmtX(t.fwd / t.tfjs) : '-']);
+    }
+    out.push(table(['layer', 'shape', 'fwd', 'bwd input', 'bwd weight', 'tfjs fwd', 'x tfjs'], rows));
+  }
+  out.push('');
+
+  if (notes.length || r.notes.length) {
+    out.push('## Notes');
+    out.push('');
+    notes.forEach((n, i) => out.push(`- [${i + 1}] ${n}`));
+    if (notes.length) out.push('');
+    for (const n of r.notes) out.push(`- ${n}`);
+    out.push('');
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,189 @@
+"""PyTorch side of the benchmark (bench/run.ts runs it with /usr/bin/python3, one configuration per process, with
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment). Argument: one JSON job. The last stdout
+line is `@@RESULT <json>`. Jobs:
+  info    torch version, BLAS library actually mapped after a matmul, OpenMP threads.
+  export  load our generator weights (safetensors, PyTorch names) into test/fixtures/ptg_models.Generator with
+          load_state_dict(strict=True) and export it in eval mode with torch.onnx.export (opset 17, dynamic batch;
+          the exporter of torch 1.13 writes the protobuf itself: the `onnx` Python package is not needed).
+  gen     generator inference in eval mode under torch.no_grad(); with `check`, run the given input once and
+          write the output (NHWC f32) instead of timing.
+  train   ptg_models.bicycle_step (the reference step: both branches, both D, Adam) on a random batch, with its
+          test-only gradient clones turned off.
+"""
+import json
+import os
+import re
+import resource
+import statistics
+import sys
+import time
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "test", "fixtures"))
+import ptg_models as P  # noqa: E402
+import safetensors_io as st  # noqa: E402
+
+LATENT = 8
+
+
+def max_rss_kb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+
+
+def time_runs(fn, p):
+    """Same policy as bench/lib/timing.ts timeRuns."""
+    warm = []
+    for _ in range(max(1, p["warmup"])):
+        t0 = time.perf_counter()
+        fn()
+        warm.append((time.perf_counter() - t0) * 1e3)
+        if warm[-1] > p["slowRunMs"]:
+            break
+    runs, spent = [], 0.0
+    c0 = time.process_time()
+    while len(runs) < p["maxRuns"] and (len(runs) < p["minRuns"] or spent < p["budgetMs"]):
+        t0 = time.perf_counter()
+        fn()
+        dt = (time.perf_counter() - t0) * 1e3
+        runs.append(dt)
+        spent += dt
+    cpu = (time.process_time() - c0) * 1e3  # all threads of the process
+    return {"medianMs": statistics.median(runs), "minMs": min(runs), "maxMs": max(runs), "runsMs": runs, "warmupMs": warm,
+            "cpuMs": cpu}
+
+
+def lcg(n, seed):
+    """Deterministic uniform noise in [-1, 1) for timing inputs (the values do not matter to the timing)."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, generator=g) * 2 - 1
+
+
+def blas_libs():
+    libs = set()
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                path = line.split()[-1] if len(line.split()) >= 6 else ""
+                base = os.path.basename(path)
+                if "blas" in base or "gomp" in base or "mkl" in base.lower():
+                    libs.add(os.path.realpath(path))
+    except OSError:
+        pass
+    return sorted(libs)
+
+
+def generator(size, weights):
+    G = P.Generator(LATENT, (3, size, size), 64)
+    tensors, _meta = st.load(weights)
+    G.load_state_dict(tensors, strict=True)
+    return G.eval()
+
+
+def job_info(job):
+    a = torch.randn(256, 256)
+    (a @ a).sum().item()
+    show = torch.__config__.show()
+    cap = re.search(r"CPU capability usage: (\w+)", show)
+    blas = re.search(r"BLAS_INFO=(\w+)", show)
+    return {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas_libs(),
+            "config": ["CPU capability " + (cap.group(1) if cap else "?"), "BLAS_INFO=" + (blas.group(1) if blas else "?")]}
+
+
+def job_export(job):
+    G = generator(job["size"], job["weights"])
+    x = torch.zeros(1, 3, job["size"], job["size"])
+    z = torch.zeros(1, LATENT)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(G, (x, z), job["onnx"], opset_version=17, input_names=["image", "z"], output_names=["out"],
+                          dynamic_axes={"image": {0: "n"}, "z": {0: "n"}, "out": {0: "n"}}, do_constant_folding=True)
+    return {"onnx": job["onnx"], "bytes": os.path.getsize(job["onnx"]), "opset": 17, "exporter": "torch.onnx.export " + torch.__version__}
+
+
+def read_f32(path, shape):
+    import array
+
+    a = array.array("f")
+    with open(path, "rb") as f:
+        a.frombytes(f.read())
+    return torch.tensor(a, dtype=torch.float32).view(*shape)
+
+
+def job_gen(job):
+    torch.set_num_threads(job["threads"])
+    size, n = job["size"], (job["check"]["n"] if job.get("check") else job["batch"])
+    G = generator(size, job["weights"])
+    if job.get("check"):
+        c = job["check"]
+        x = read_f32(c["image"], (n, size, size, 3)).permute(0, 3, 1, 2).contiguous()
+        z = read_f32(c["z"], (n, LATENT))
+        with torch.no_grad():
+            y = G(x, z).permute(0, 2, 3, 1).contiguous()
+        with open(c["out"], "wb") as f:
+            f.write(y.numpy().tobytes())
+        return {"threads": torch.get_num_threads()}, None
+    x = lcg(n * 3 * size * size, 11).view(n, 3, size, size)
+    z = lcg(n * LATENT, 12).view(n, LATENT)
+
+    def run():
+        with torch.no_grad():
+            G(x, z)
+
+    return {"threads": torch.get_num_threads()}, time_runs(run, job["policy"])
+
+
+def job_train(job):
+    torch.set_num_threads(job["threads"])
+    # bicycle_step clones every gradient for the tests (r["grad.*"]); a training loop would not: skip the clones
+    # so neither the time nor the peak RSS of the anchor carries that test-only copy
+    P._grads = lambda m: {}
+    n, size = job["batch"], job["size"]
+    cfg = P.normalize_config({"size": size})
+    nets = P.build_nets(cfg, 1)
+    opts = P.make_adams(nets)
+    for m in nets.values():
+        m.train()
+    real_A = lcg(n * 3 * size * size, 21).view(n, 3, size, size)
+    real_B = lcg(n * 3 * size * size, 22).view(n, 3, size, size)
+    g = torch.Generator().manual_seed(3)
+    last = {}
+
+    def run():
+        eps = torch.randn(n, LATENT, generator=g)
+        z_random = torch.randn(n, LATENT, generator=g)
+        r = P.bicycle_step(nets, opts, real_A, real_B, eps, z_random)
+        last.update({k: float(v) for k, v in r["loss"].items()})
+
+    t = time_runs(run, job["policy"])
+    for k, v in last.items():
+        if v != v or v in (float("inf"), float("-inf")):
+            raise SystemExit("train: loss %s = %r" % (k, v))
+    return {"threads": torch.get_num_threads(), "losses": last}, t
+
+
+def main():
+    job = json.loads(sys.argv[1])
+    mode = job["mode"]
+    res = {}
+    if mode == "info":
+        res["info"] = job_info(job)
+    elif mode == "export":
+        res["info"] = job_export(job)
+    elif mode == "gen":
+        res["info"], timing = job_gen(job)
+        if timing:
+            res["timing"] = timing
+    elif mode == "train":
+        res["info"], res["timing"] = job_train(job)
+    else:
+        raise SystemExit("unknown mode %r" % mode)
+    res["maxRssKB"] = max_rss_kb()
+    sys.stdout.write("@@RESULT " + json.dumps(res) + "\n")
+
+
+if __name__ == "__main__":
+    main()

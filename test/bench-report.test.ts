@@ -1,0 +1,99 @@
+// The benchmark's pure parts: the output-agreement check, the timing policy and the Markdown report
+// (skipped anchors appear with their reason, ratios only between measured figures). No timing is asserted.
+import { describe, expect, it } from 'vitest';
+import { compareOutputs, toMarkdown, type Measurement, type Report } from '../bench/lib/report.js';
+import { median, timeRuns } from '../bench/lib/timing.js';
+
+describe('compareOutputs', () => {
+  it('passes within the tolerance and reports the max difference', () => {
+    const ref = Float32Array.from([0.5, -0.25, 0.1]);
+    const out = Float32Array.from([0.50001, -0.25, 0.1]);
+    const r = compareOutputs(ref, out, 1e-4);
+    expect(r.ok).toBe(true);
+    expect(r.maxAbs).toBeCloseTo(1e-5, 6);
+    expect(r.refMaxAbs).toBeCloseTo(0.5, 6);
+    expect(r.maxRel).toBeCloseTo(2e-5, 6);
+  });
+  it('fails beyond the tolerance, on NaN and on a length mismatch', () => {
+    expect(compareOutputs(Float32Array.from([0, 1]), Float32Array.from([0, 1.01]), 1e-3).ok).toBe(false);
+    const nan = compareOutputs(Float32Array.from([0, 1]), Float32Array.from([NaN, 1]), 1);
+    expect(nan.ok).toBe(false);
+    expect(nan.reason).toMatch(/NaN/);
+    expect(compareOutputs(new Float32Array(3), new Float32Array(2), 1).ok).toBe(false);
+  });
+});
+
+describe('timing', () => {
+  it('median of odd and even counts', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+    expect(Number.isNaN(median([]))).toBe(true);
+  });
+  it('warm-up runs are not timed and the run count follows the policy', async () => {
+    let calls = 0;
+    const t = await timeRuns(() => { calls++; }, { warmup: 2, minRuns: 3, maxRuns: 5, budgetMs: 0, slowRunMs: 1e9 });
+    expect(t.warmupMs).toHaveLength(2);
+    expect(t.runsMs).toHaveLength(3); // budget spent: stop at minRuns
+    expect(calls).toBe(5);
+    const u = await timeRuns(() => undefined, { warmup: 1, minRuns: 1, maxRuns: 4, budgetMs: 1e9, slowRunMs: 1e9 });
+    expect(u.runsMs).toHaveLength(4); // budget left: run up to maxRuns
+  });
+});
+
+function report(measurements: Measurement[]): Report {
+  return {
+    command: 'npm run bench -- --quick', date: '2026-01-01T00:00:00.000Z', durationS: 60, quick: true,
+    machine: { cpu: 'Test CPU', cores: 2, memoryGB: 8, node: 'v20.20.0', platform: 'Linux', v8: '11' },
+    versions: { ours: 'bicyclegan-wasm 0.1.0', 'onnxruntime-web': '1.30.0', PyTorch: 'missing: no python3 with torch' },
+    policy: { warmup: 1 }, tolerance: 1e-4, onnx: 'test',
+    agreement: [{ size: 128, n: 2, runtime: 'ort-web', reference: 'ours', maxAbs: 1e-7, refMaxAbs: 0.1, maxRel: 1e-6, ok: true }],
+    measurements, kernels: { skipped: 'not run (--skip-kernels)' }, notes: ['a note'], loadStart: [1, 1, 1], loadEnd: [2, 2, 2],
+  };
+}
+
+describe('toMarkdown', () => {
+  const g = (runtime: Measurement['runtime'], size: number, batch: number, threads: number, ms?: number, reason?: string): Measurement =>
+    ms === undefined ? { kind: 'gen', runtime, size, batch, threads, status: 'skipped', reason } : { kind: 'gen', runtime, size, batch, threads, status: 'ok', medianMs: ms, maxRssMB: 100 };
+  const md = toMarkdown(report([
+    { ...g('ours', 128, 1, 1, 100), runsMs: [90, 100, 110], cpuPerWall: 0.5 }, { ...g('ort-web', 128, 1, 1, 200), runsMs: [200, 200, 200], cpuPerWall: 1 }, g('ort-node', 128, 1, 1, 50), g('torch', 128, 1, 1, undefined, 'no python3 with torch'),
+    g('ours', 128, 1, 2, undefined, 'data-parallel engine not merged yet'), g('ort-web', 128, 1, 2, 120),
+    g('ours', 256, 1, 1, 400), g('ort-web', 256, 1, 1, 900), g('ours', 128, 8, 1, 720),
+    { kind: 'train', runtime: 'ours', size: 128, batch: 8, threads: 1, status: 'ok', medianMs: 8000, maxRssMB: 900 },
+    { kind: 'train', runtime: 'torch', size: 128, batch: 8, threads: 1, status: 'skipped', reason: 'no python3 with torch' },
+  ]));
+
+  it('quotes the command, the machine and every version', () => {
+    expect(md).toContain('`npm run bench -- --quick`');
+    expect(md).toContain('Test CPU, 2 logical cores');
+    expect(md).toContain('Node v20.20.0');
+    expect(md).toContain('onnxruntime-web 1.30.0');
+    expect(md).toContain('PyTorch missing: no python3 with torch');
+  });
+  it('computes ratios only between measured figures and footnotes every skip with its reason', () => {
+    const row = md.split('\n').find((l) => l.startsWith('| 128 | 1 | 1 |'))!;
+    expect(row).toContain('| 100 | 200 | 50.0 | skipped [');
+    expect(row).toContain('2.00x'); // ort-web 200 ms / ours 100 ms
+    expect(row).toContain('0.50x'); // ort-node 50 ms / ours 100 ms
+    expect(md).toMatch(/- \[\d\] skipped: no python3 with torch/);
+    expect(md).toMatch(/- \[\d\] skipped: data-parallel engine not merged yet/);
+    expect(md).not.toContain('NaN');
+  });
+  it('renders training throughput, growth with size and batch, and the agreement table', () => {
+    expect(md).toMatch(/\| 8 \| 1 \| 1\.00 \| skipped \[\d\] \| - \|/); // 8 images / 8 s, no PyTorch: no ratio
+    expect(md).toContain('## Cost growth with image size');
+    expect(md).toContain('400 (4.0x)');
+    expect(md).toContain('## Cost growth with batch');
+    expect(md).toContain('90.0 (7.20x)'); // 720 ms / 8 images; 7.2x the batch-1 time
+    expect(md).toContain('| 128 | 2 | onnxruntime-web (wasm) | ours (wasm) | 1.00e-7 |');
+    expect(md).toContain('skipped: not run (--skip-kernels)');
+  });
+  it('warns when the machine was loaded beyond its cores, and only then', () => {
+    expect(md).not.toContain('machine was shared');
+    const loaded = toMarkdown({ ...report([]), loadStart: [3.5, 3, 3] });
+    expect(loaded).toContain('**The machine was shared during this run**');
+  });
+  it('compares 1-thread figures by CPU time per run where the CPU share was measured', () => {
+    // ours: 0.5 x mean(90, 100, 110) = 50 CPU ms; ort-web: 200 CPU ms -> 4x
+    expect(md).toContain('| generator | 128 | 1 | 50.0 | 200 | - | - | 4.00x | - | - |');
+  });
+});
