@@ -8,3 +8,7 @@ export function heap_base(): usize { return __heap_base; }
 
 export * from './act';
 export * from './reference/act';
+export { peak_probe } from './gemm';
+export * from './conv2d';
+export * from './conv_bias';
+export * from './reference/conv2d';

@@ -3,6 +3,7 @@
 export interface Kernels {
   readonly memory: WebAssembly.Memory;
   heap_base(): number;
+  peak_probe(iters: number): number;
   relu_forward(y: number, x: number, P: number, C: number, ldy: number, ldx: number): void;
   relu_backward(dx: number, dy: number, x: number, P: number, C: number, ldx: number, ldy: number): void;
   leaky_relu_forward(y: number, x: number, slope: number, P: number, C: number, ldy: number, ldx: number): void;
@@ -24,4 +25,20 @@ export interface Kernels {
   ref_sigmoid_backward(dx: number, dy: number, y: number, P: number, C: number, ldx: number, ldy: number): void;
   ref_dropout_forward(y: number, mask: number, x: number, p: number, seed: number, pixel0: number, P: number, C: number, ldy: number, ldx: number): void;
   ref_dropout_backward(dx: number, dy: number, mask: number, P: number, C: number, ldx: number, ldy: number): void;
+  conv2d_scratch_size(N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number): number;
+  conv2d_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number, ldy: number, ldx: number): void;
+  conv2d_forward_acc(y: number, x: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number, ldy: number, ldx: number): void;
+  conv2d_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number, ldx: number, ldy: number): void;
+  conv2d_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number, ldy: number, ldx: number): void;
+  bias_add_forward(y: number, b: number, P: number, C: number, ldy: number): void;
+  bias_backward(db: number, dy: number, P: number, C: number, ldy: number): void;
+  view_zero(y: number, P: number, C: number, ldy: number): void;
+  ref_conv2d_scratch_size(N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number): number;
+  ref_conv2d_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number, ldy: number, ldx: number): void;
+  ref_conv2d_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number, ldx: number, ldy: number): void;
+  ref_conv2d_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number, ldy: number, ldx: number): void;
+  ref_bias_add_forward(y: number, b: number, P: number, C: number, ldy: number): void;
+  ref_bias_backward(db: number, dy: number, P: number, C: number, ldy: number): void;
+  ref_view_zero(y: number, P: number, C: number, ldy: number): void;
+  ref_conv2d_forward_acc(y: number, x: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number, ldy: number, ldx: number): void;
 }

@@ -4,9 +4,11 @@
 // outputs into channel slices), and runs forward and backward with either the SIMD or the reference kernels.
 import type { OpSpec } from './op-spec.js';
 import { actOps } from './ops/act.js';
+import { convOps } from './ops/conv.js';
 
 export const OPS = {
   ...actOps,
+  ...convOps,
 } satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;

@@ -1,0 +1,401 @@
+// 2-D convolution, forward and both backward passes, on the GEMM micro-kernels of gemm.ts.
+// x (N, H, W, C) pixel stride ldx; y (N, OH, OW, OC) pixel stride ldy (views may be channel slices);
+// weights HWIO [KH][KW][C][OC]; bias [OC] (0 = none); OH = (H + 2*pad - KH) / stride + 1.
+// forward: indirect GEMM, rows = output pixels, one pointer per (pixel, tap) into x or a zero vector; w fed
+//   in place (1-4 rows), K-blocked per tap (<= 64 rows) or packed whole; im2col rows when C is short.
+// backward_input: the same igemm per stride phase (s*s classes of input pixels, each with a fixed tap set,
+//   so no FLOP hits a structural zero), B = w^T per tap; 1-4 rows: dot products against w's rows in place.
+// backward_weight: packed GEMM over chunks of 64 pixels (rows = 4 channels of one tap, cols = 8 of dy).
+// Narrow sides (<= 4 channels: RGB in/out, patch logits) use the dot-product / transposed kernels.
+// Taps that only see padding are skipped. Everything temporary lives in `scratch` (conv2d_scratch_size).
+// Conv-transpose = backward_input of its dual conv (+ bias_add_forward); linear = 1x1 conv with H = W = 1.
+import { bias_backward } from './conv_bias';
+import { igemm_4x8, igemm_dot_2x4, gemm_ap_4x8, gemm_dwt_4x8, gemm_dot_bt_2x4, pack_a4, pack_panels, pack_panels_t } from './gemm';
+
+// Channel counts below this go through an im2col copy (per row chunk): the tap loop would dominate a short K.
+const COL_K: i32 = 16;
+// Pixels per chunk of the weight gradient (its K block): 64 keeps the packed dy chunk (64 x OC) and the A
+// panel in L1 (measured 25-30% faster than 256 on 64-128 channel layers); the narrow (OC <= 4) path reads
+// its inputs in place and prefers longer chunks. KB is the larger, for the scratch size.
+const KB: i32 = 256;
+const KB_PACKED: i32 = 64;
+// Output rows up to which the forward reads full weight panels in place instead of packing them.
+const DIRECT_P: i32 = 4;
+// Output rows up to which forward and backward-input run K-blocked (pack a KCB-channel slice per tap).
+const KBLK_P: i32 = 64;
+// Rows (per stride phase) up to which backward-input takes dot products against w in place rather than
+// packing w^T (measured: 1.1-1.4x at 4-64 rows).
+const DOT_R: i32 = 64;
+// Channels per K block in that mode (the packed block KCB x OC stays in L2).
+const KCB: i32 = 256;
+// Rows of w per block when the forward reads w in place (8 measured best of 0/4/8/16/32/64: each block's
+// 8 rows are walked left to right as 8 sequential streams).
+const KCD: i32 = 8;
+
+
+// @ts-ignore: decorator
+@inline function al(n: i32): i32 { return (n + 15) & ~15; }
+// @ts-ignore: decorator
+@inline function c4(n: i32): i32 { return (n + 3) & ~3; }
+// im2col for the forward: short channel vectors, or a narrow output (the dot kernel needs K % 4 == 0)
+// @ts-ignore: decorator
+@inline function fwdCol(C: i32, OC: i32): bool { return C < COL_K || (OC <= 4 && (C & 3) != 0); }
+// and for backward-input (its K is OC, its outputs C)
+// @ts-ignore: decorator
+@inline function bwdCol(C: i32, OC: i32): bool { return OC < COL_K || (C <= 4 && (OC & 3) != 0); }
+// @ts-ignore: decorator
+@inline function fl(p: usize, n: i32): usize { return p + (<usize>n << 2); }
+
+// Rows per igemm chunk: the chunk's input pixels (rows * K floats) should sit in L2 while all panels pass.
+// @ts-ignore: decorator
+@inline function rowChunk(R: i32, K: i32): i32 {
+  let rc = (65536 / max(K, 1)) & ~3;
+  rc = max(rc, 64);
+  return min(rc, max(R, 1));
+}
+
+// ---- scratch layouts (floats); each region 16-float (64-byte) aligned ----
+
+function fwdSize(N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32): i32 {
+  const OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1;
+  const T = KH * KW, P = N * OH * OW, NP = (OC + 7) >> 3;
+  const col = fwdCol(C, OC);
+  const RC = rowChunk(P, col ? T * C : C);
+  return al(C) + al(NP * 8) + al(max(NP * 8 * T * C, 4 * c4(T * C))) + al(RC) + al(RC * T) + (col ? al(RC * c4(T * C)) : 0);
+}
+
+function bwdInSize(N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32): i32 {
+  const T = KH * KW, NPc = (C + 7) >> 3;
+  const Hp = (H + stride - 1) / stride, Wp = (W + stride - 1) / stride;
+  const Rmax = N * Hp * Wp;
+  // tap count of the largest phase
+  const Th = (KH + stride - 1) / stride, Tw = (KW + stride - 1) / stride, Tp = Th * Tw;
+  const col = bwdCol(C, OC);
+  const RC = rowChunk(Rmax, col ? Tp * OC : OC);
+  return al(OC) + al(max(NPc * 8 * Tp * OC, 4 * c4(Tp * OC))) + al(RC) + al(RC * Tp) + (col ? al(RC * c4(Tp * OC)) : 0);
+}
+
+function bwdWSize(N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32): i32 {
+  const T = KH * KW, NPo = (OC + 7) >> 3;
+  const col = C < COL_K;
+  const M = col ? T * C : C;
+  return al(C) + al(NPo * 8 * KB) + al(T * KB) + (col ? al(KB * T * C) : 0) + al(((M + 3) & ~3) * KB);
+}
+
+// Floats of scratch any of the three passes needs for this shape.
+export function conv2d_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32): i32 {
+  return max(fwdSize(N, H, W, C, OC, KH, KW, stride, pad),
+    max(bwdInSize(N, H, W, C, OC, KH, KW, stride, pad), bwdWSize(N, H, W, C, OC, KH, KW, stride, pad)));
+}
+
+// True when all n entries of a pointer table are the zero vector (a tap that only sees padding: skip it).
+function allZero(tab: usize, n: i32, zp: usize): bool {
+  for (let i = 0; i < n; i++) if (<usize>load<u32>(tab + (<usize>i << 2)) != zp) return false;
+  return true;
+}
+
+// Gathers each row's T vectors of K floats into one contiguous row (im2col of a row chunk), rows rowLen >= T*K
+// floats apart (zero-padded), then rewrites ind[0][r] to point at it: the GEMM then runs with one tap.
+function gatherRows(col: usize, ind: usize, R: i32, T: i32, K: i32, rowLen: i32): void {
+  const rowBytes = <usize>rowLen << 2, kb = <usize>K << 2;
+  for (let r = 0; r < R; r++) {
+    let d = col + <usize>r * rowBytes;
+    const row = d;
+    for (let t = 0; t < T; t++) {
+      const s = <usize>load<u32>(ind + ((<usize>t * R + r) << 2));
+      // short vectors: inline copies (a memory.copy call costs more than 3-15 floats)
+      let i: usize = 0;
+      for (; i + 16 <= kb; i += 16) v128.store(d + i, v128.load(s + i));
+      for (; i < kb; i += 4) store<f32>(d + i, load<f32>(s + i));
+      d += kb;
+    }
+    for (; d < row + rowBytes; d += 4) store<f32>(d, 0);
+    store<u32>(ind + (<usize>r << 2), <u32>row);
+  }
+}
+
+// ---- pointer tables and packing shared by the passes ----
+
+// For output pixels p in [p0, p0 + R): ind[t][r] = byte pointer of input pixel (n, oh*s - pad + kh, ow*s - pad + kw)
+// for tap t = kh*KW + kw, or `zero` where that falls in the padding; outp[r] = y row p (skipped when outp == 0).
+function tapTable(ind: usize, outp: usize, p0: i32, R: i32, x: usize, ldx: i32, y: usize, ldy: i32, zero: usize,
+  H: i32, W: i32, OH: i32, OW: i32, KH: i32, KW: i32, stride: i32, pad: i32): void {
+  const ohw = OH * OW;
+  for (let r = 0; r < R; r++) {
+    const p = p0 + r;
+    const n = p / ohw, q = p - n * ohw, oh = q / OW, ow = q - oh * OW;
+    if (outp != 0) store<u32>(outp + (<usize>r << 2), <u32>fl(y, p * ldy));
+    const ih0 = oh * stride - pad, iw0 = ow * stride - pad;
+    let t = 0;
+    for (let kh = 0; kh < KH; kh++) {
+      const ih = ih0 + kh;
+      const rowOk = ih >= 0 && ih < H;
+      for (let kw = 0; kw < KW; kw++) {
+        const iw = iw0 + kw;
+        const a = rowOk && iw >= 0 && iw < W ? fl(x, ((n * H + ih) * W + iw) * ldx) : zero;
+        store<u32>(ind + ((<usize>t * R + r) << 2), <u32>a);
+        t++;
+      }
+    }
+  }
+}
+
+// The same for backward-input, phase (ph, pw): rows are the input pixels ih = ph + i*s, iw = pw + j*s (nh x nw
+// per image), the taps kh = kh0 + th*s, kw = kw0 + tw*s; ind[t][r] = dy pixel ((ih + pad - kh)/s, ...) or zero.
+function phaseTable(ind: usize, outp: usize, r0: i32, R: i32, dx: usize, ldx: i32, dy: usize, ldy: i32, zero: usize,
+  H: i32, W: i32, OH: i32, OW: i32, ph: i32, pw: i32, nh: i32, nw: i32, kh0: i32, kw0: i32, nkh: i32, nkw: i32,
+  s: i32, pad: i32): void {
+  for (let r = 0; r < R; r++) {
+    const p = r0 + r;
+    const n = p / (nh * nw), q = p - n * nh * nw, i = q / nw, jw = q - i * nw;
+    const ih = ph + i * s, iw = pw + jw * s;
+    store<u32>(outp + (<usize>r << 2), <u32>fl(dx, ((n * H + ih) * W + iw) * ldx));
+    let t = 0;
+    for (let th = 0; th < nkh; th++) {
+      const u = ih + pad - (kh0 + th * s); // = s * oh when >= 0
+      const oh = u / s;
+      const rowOk = u >= 0 && oh < OH;
+      for (let tw = 0; tw < nkw; tw++) {
+        const v = iw + pad - (kw0 + tw * s);
+        const ow = v / s;
+        const a = rowOk && v >= 0 && ow < OW ? fl(dy, ((n * OH + oh) * OW + ow) * ldy) : zero;
+        store<u32>(ind + ((<usize>t * R + r) << 2), <u32>a);
+        t++;
+      }
+    }
+  }
+}
+
+// B for igemm_dot_2x4, entries k in [k0, k0 + Kn): dst[k/4][n][k%4] = src[(k - k0)*ks + n*ns] for n < NC, else 0.
+function packDot(dst: usize, k0: i32, src: usize, Kn: i32, NC: i32, ks: i32, ns: i32): void {
+  for (let k = k0; k < k0 + Kn; k++) for (let n = 0; n < 4; n++) {
+    const v: f32 = n < NC ? load<f32>(fl(src, (k - k0) * ks + n * ns)) : 0;
+    store<f32>(dst + ((<usize>(k >> 2) << 6) + (<usize>n << 4) + (<usize>(k & 3) << 2)), v);
+  }
+}
+
+// Zero entries k in [k0, k1) of a packDot layout (the padding up to a multiple of 4).
+function padDot(dst: usize, k0: i32, k1: i32): void {
+  for (let k = k0; k < k1; k++) for (let n = 0; n < 4; n++) {
+    store<f32>(dst + ((<usize>(k >> 2) << 6) + (<usize>n << 4) + (<usize>(k & 3) << 2)), 0);
+  }
+}
+
+// y rows p < P start as the bias (or zero), n floats each: the blocked feeds then only accumulate.
+function startRows(y: usize, P: i32, ldy: i32, n: i32, bias: usize): void {
+  for (let p = 0; p < P; p++) {
+    if (bias != 0) memory.copy(fl(y, p * ldy), bias, <usize>n << 2);
+    else memory.fill(fl(y, p * ldy), 0, <usize>n << 2);
+  }
+}
+
+// ---- forward ----
+
+// y = conv(x, w) + b, overwriting y's slice.
+export function conv2d_forward(y: usize, x: usize, w: usize, b: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, ldy: i32, ldx: i32): void {
+  forwardImpl(y, x, w, b, scratch, N, H, W, C, OC, KH, KW, stride, pad, ldy, ldx, 0);
+}
+
+// y += conv(x, w) (no bias): conv-transpose's backward-input (the forward of its dual conv) must accumulate.
+export function conv2d_forward_acc(y: usize, x: usize, w: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, ldy: i32, ldx: i32): void {
+  forwardImpl(y, x, w, 0, scratch, N, H, W, C, OC, KH, KW, stride, pad, ldy, ldx, 1);
+}
+
+// w is [T*C][OC] row-major. Four ways to feed it, by the shape:
+//  0. P <= DIRECT_P (one row block): full 8-wide panels read from w in place, KCD rows at a time (each weight
+//     is used once, packing would cost as much as the GEMM); only a tail panel (OC % 8) is packed;
+//  1. P <= KBLK_P: K-blocked (GotoBLAS style): per tap and block of KCB channels, pack that slice of w
+//     (sequential reads, an L2-sized block) and accumulate into y;
+//  2. otherwise the whole of w is packed once into [T*C][8] panels and the rows go in chunks of RC
+//     (also for im2col rows, C short); OC <= 4: the narrow dot-product kernel, w packed by packDot.
+// Modes 0 and 1 accumulate block by block, so y starts as the bias (or zero).
+function forwardImpl(y: usize, x: usize, w: usize, b: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, ldy: i32, ldx: i32, acc: i32): void {
+  const OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1;
+  const T = KH * KW, P = N * OH * OW, NP = (OC + 7) >> 3;
+  if (P <= 0 || OC <= 0) return;
+  const col = fwdCol(C, OC), narrow = OC <= 4;
+  const RC = rowChunk(P, col ? T * C : C);
+  const TC4 = c4(T * C), OC8 = OC & ~7;
+  // scratch: zero vector | bias (padded) | packed w | outp | ind | im2col
+  const zero = scratch;
+  const bias = fl(zero, al(C));
+  const bp = fl(bias, al(NP * 8));
+  const outp = fl(bp, al(max(NP * 8 * T * C, 4 * TC4)));
+  const ind = fl(outp, al(RC));
+  const colp = fl(ind, al(RC * T));
+  memory.fill(zero, 0, <usize>C << 2);
+  let bb: usize = 0;
+  if (b != 0) {
+    memory.fill(bias, 0, <usize>NP << 5);
+    memory.copy(bias, b, <usize>OC << 2);
+    bb = bias;
+  }
+  const mode = col || narrow ? 2 : P <= DIRECT_P ? 0 : P <= KBLK_P ? 1 : 2;
+  if (narrow) { packDot(bp, 0, w, T * C, OC, OC, 1); padDot(bp, T * C, TC4); }
+  else if (mode == 0 && OC8 < OC) pack_panels(bp, fl(w, OC8), T * C, OC - OC8, OC);
+  else if (mode == 2) pack_panels(bp, w, T * C, OC, OC);
+  if (acc == 0 && mode < 2) startRows(y, P, ldy, mode == 0 ? OC8 : OC, bb);
+  for (let r0 = 0; r0 < P; r0 += RC) {
+    const R = min(RC, P - r0);
+    tapTable(ind, outp, r0, R, x, ldx, y, ldy, zero, H, W, OH, OW, KH, KW, stride, pad);
+    if (col) gatherRows(colp, ind, R, T, C, TC4);
+    if (narrow) {
+      if (col) igemm_dot_2x4(R, 1, TC4, ind, outp, 0, bp, OC, bb, acc, zero);
+      else igemm_dot_2x4(R, T, C, ind, outp, 0, bp, OC, bb, acc, zero);
+    } else if (col) {
+      igemm_4x8(R, 1, T * C, ind, outp, 0, bp, 32, (<usize>T * C) << 5, OC, bb, acc, zero, 0);
+    } else if (mode == 0) {
+      feedInPlace(R, T, C, OC, ind, outp, w, zero);
+      if (OC8 < OC) igemm_4x8(R, T, C, ind, outp, <usize>OC8 << 2, bp, 32, (<usize>T * C) << 5, OC - OC8, bb != 0 ? fl(bb, OC8) : 0, acc, zero, 0);
+    } else if (mode == 1) {
+      feedBlocked(R, T, C, OC, ind, outp, w, bp, zero);
+    } else {
+      igemm_4x8(R, T, C, ind, outp, 0, bp, 32, (<usize>T * C) << 5, OC, bb, acc, zero, 0);
+    }
+  }
+}
+
+// Mode 0: the full panels of w in place, KCD rows per block (each block's rows are walked left to right as
+// KCD sequential streams); accumulates into rows that startRows initialised.
+function feedInPlace(R: i32, T: i32, C: i32, OC: i32, ind: usize, outp: usize, w: usize, zero: usize): void {
+  const OC8 = OC & ~7;
+  if (OC8 == 0) return;
+  for (let t = 0; t < T; t++) {
+    const indt = ind + ((<usize>t * R) << 2);
+    if (allZero(indt, R, zero)) continue;
+    for (let c0 = 0; c0 < C; c0 += KCD) {
+      igemm_4x8(R, 1, min(KCD, C - c0), indt, outp, 0, fl(w, (t * C + c0) * OC), <usize>OC << 2, 32, OC8, 0, 1, zero, <usize>c0 << 2);
+    }
+  }
+}
+
+// Mode 1: per tap and block of KCB channels, pack that slice of w and accumulate (padding-only taps skipped).
+function feedBlocked(R: i32, T: i32, C: i32, OC: i32, ind: usize, outp: usize, w: usize, bp: usize, zero: usize): void {
+  for (let t = 0; t < T; t++) {
+    const indt = ind + ((<usize>t * R) << 2);
+    if (allZero(indt, R, zero)) continue;
+    for (let c0 = 0; c0 < C; c0 += KCB) {
+      const kc = min(KCB, C - c0);
+      pack_panels(bp, fl(w, (t * C + c0) * OC), kc, OC, OC);
+      igemm_4x8(R, 1, kc, indt, outp, 0, bp, 32, <usize>kc << 5, OC, 0, 1, zero, <usize>c0 << 2);
+    }
+  }
+}
+
+// ---- backward ----
+
+// dx += conv^T(dy, w). Input pixels are split by (ih mod s, iw mod s): in one phase the taps with
+// kh = (ih + pad) mod s (mod s) are exactly the ones that reach an output pixel, so no FLOP hits a
+// structural zero; each phase is a GEMM with K = OC over its taps and B = w transposed per tap.
+export function conv2d_backward_input(dx: usize, dy: usize, w: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, ldx: i32, ldy: i32): void {
+  const OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1;
+  if (N <= 0 || C <= 0 || OH <= 0 || OW <= 0) return;
+  const s = stride;
+  const Th = (KH + s - 1) / s, Tw = (KW + s - 1) / s;
+  const RC = rowChunk(N * ((H + s - 1) / s) * ((W + s - 1) / s), bwdCol(C, OC) ? Th * Tw * OC : OC);
+  // scratch: zero vector | packed w^T | outp | ind | im2col
+  const zero = scratch;
+  const bp = fl(zero, al(OC));
+  const outp = fl(bp, al(max(((C + 7) >> 3) * 8 * Th * Tw * OC, 4 * c4(Th * Tw * OC))));
+  const ind = fl(outp, al(RC));
+  const colp = fl(ind, al(RC * Th * Tw));
+  memory.fill(zero, 0, <usize>OC << 2);
+  for (let ph = 0; ph < s && ph < H; ph++) {
+    const kh0 = (ph + pad) % s;
+    const nkh = kh0 < KH ? (KH - kh0 + s - 1) / s : 0;
+    for (let pw = 0; pw < s && pw < W; pw++) {
+      const kw0 = (pw + pad) % s;
+      const nkw = kw0 < KW ? (KW - kw0 + s - 1) / s : 0;
+      if (nkh * nkw == 0) continue;
+      backwardPhase(dx, dy, w, zero, bp, outp, ind, colp, RC, N, H, W, C, OC, KW, OH, OW, s, pad, ph, pw, kh0, kw0, nkh, nkw, ldx, ldy);
+    }
+  }
+}
+
+// One phase of backward-input. Its B, by shape:
+//  - C <= 4 (narrow): the dot-product kernel, B = w^T packed by packDot over the flattened (tap, oc);
+//  - few rows (<= DOT_R): per tap, dot products against w's rows in place (gemm_dot_bt), nothing packed;
+//  - otherwise all the phase's taps packed at once, panels over c: [j][tap][oc][8] = w[kh][kw][8j + cc][oc].
+function backwardPhase(dx: usize, dy: usize, w: usize, zero: usize, bp: usize, outp: usize, ind: usize, colp: usize,
+  RC: i32, N: i32, H: i32, W: i32, C: i32, OC: i32, KW: i32, OH: i32, OW: i32, s: i32, pad: i32,
+  ph: i32, pw: i32, kh0: i32, kw0: i32, nkh: i32, nkw: i32, ldx: i32, ldy: i32): void {
+  const Tp = nkh * nkw, TO4 = c4(Tp * OC);
+  const nh = (H - ph + s - 1) / s, nw = (W - pw + s - 1) / s;
+  const Rp = N * nh * nw;
+  const col = bwdCol(C, OC), narrow = C <= 4;
+  const dot = !col && !narrow && Rp <= DOT_R;
+  if (!dot) {
+    for (let t = 0; t < Tp; t++) {
+      const wt = fl(w, ((kh0 + (t / nkw) * s) * KW + kw0 + (t % nkw) * s) * C * OC);
+      if (narrow) packDot(bp, t * OC, wt, OC, C, 1, OC);
+      else pack_panels_t(bp + ((<usize>t * OC) << 5), wt, OC, C, OC, (<usize>Tp * OC) << 5);
+    }
+    if (narrow) padDot(bp, Tp * OC, TO4);
+  }
+  for (let r0 = 0; r0 < Rp; r0 += RC) {
+    const R = min(RC, Rp - r0);
+    phaseTable(ind, outp, r0, R, dx, ldx, dy, ldy, zero, H, W, OH, OW, ph, pw, nh, nw, kh0, kw0, nkh, nkw, s, pad);
+    if (col) gatherRows(colp, ind, R, Tp, OC, TO4);
+    if (narrow) {
+      if (col) igemm_dot_2x4(R, 1, TO4, ind, outp, 0, bp, C, 0, 1, zero);
+      else igemm_dot_2x4(R, Tp, OC, ind, outp, 0, bp, C, 0, 1, zero);
+    } else if (col) {
+      igemm_4x8(R, 1, Tp * OC, ind, outp, 0, bp, 32, (<usize>Tp * OC) << 5, C, 0, 1, zero, 0);
+    } else if (dot) {
+      for (let t = 0; t < Tp; t++) {
+        const indt = ind + ((<usize>t * R) << 2);
+        if (allZero(indt, R, zero)) continue;
+        const wt = fl(w, ((kh0 + (t / nkw) * s) * KW + kw0 + (t % nkw) * s) * C * OC);
+        gemm_dot_bt_2x4(R, OC, indt, outp, wt, OC, C, zero);
+      }
+    } else {
+      igemm_4x8(R, Tp, OC, ind, outp, 0, bp, 32, (<usize>Tp * OC) << 5, C, 0, 1, zero, 0);
+    }
+  }
+}
+
+// dw[kh][kw][c][oc] += sum_pixels x[pixel at tap (kh, kw), c] * dy[pixel, oc]; db[oc] += sum_pixels dy[pixel, oc].
+// K (pixels) is cut into chunks: dy's chunk is packed into 8-wide panels, each tap's input pixels (found through
+// a pointer table, zeros for padding) into 4-channel panels, and gemm_ap accumulates the chunk into dw.
+// OC <= 4: gemm_dwt, 8 input channels wide, reading x and dy in place. Padding-only taps are skipped.
+export function conv2d_backward_weight(dw: usize, db: usize, dy: usize, x: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, ldy: i32, ldx: i32): void {
+  const OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1;
+  const T = KH * KW, P = N * OH * OW, NPo = (OC + 7) >> 3;
+  if (P <= 0 || OC <= 0) return;
+  if (db != 0) bias_backward(db, dy, P, OC, ldy);
+  if (C <= 0) return;
+  const col = C < COL_K, narrow = OC <= 4;
+  // scratch: zero vector | packed dy chunk | ind | im2col | packed A
+  const zero = scratch;
+  const bp = fl(zero, al(C));
+  const ind = fl(bp, al(NPo * 8 * KB));
+  const colp = fl(ind, al(T * KB));
+  const ap = fl(colp, col ? al(KB * T * C) : 0);
+  memory.fill(zero, 0, <usize>C << 2);
+  const kb = narrow ? KB : KB_PACKED;
+  for (let p0 = 0; p0 < P; p0 += kb) {
+    const Q = min(kb, P - p0);
+    const dyq = fl(dy, p0 * ldy);
+    if (!narrow) pack_panels(bp, dyq, Q, OC, ldy);
+    tapTable(ind, 0, p0, Q, x, ldx, 0, 0, zero, H, W, OH, OW, KH, KW, stride, pad);
+    // im2col: the rows of dw are (t, c) flattened, one tap of T*C channels
+    if (col) gatherRows(colp, ind, Q, T, C, T * C);
+    const Tq = col ? 1 : T, M = col ? T * C : C;
+    for (let t = 0; t < Tq; t++) {
+      const indt = ind + ((<usize>t * Q) << 2);
+      if (!col && allZero(indt, Q, zero)) continue;
+      const dwt = fl(dw, t * C * OC);
+      if (narrow) {
+        gemm_dwt_4x8(M, Q, indt, dyq, ldy, OC, dwt, OC);
+      } else {
+        pack_a4(ap, indt, Q, M);
+        gemm_ap_4x8(M, Q, ap, bp, OC, dwt, OC);
+      }
+    }
+  }
+}

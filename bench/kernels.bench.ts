@@ -1,0 +1,216 @@
+// Conv/GEMM kernel benchmark: GFLOP/s (2*MACs / time, the dense count incl. padding) of conv forward,
+// backward-input and backward-weight on every real layer shape (bench/shapes.ts), and of conv-transpose
+// forward/backward on the official unet_128 decoder shapes; 1 thread, after warm-up (Liftoff -> TurboFan),
+// median of several timed runs. Also a measured SIMD128 peak probe (so every figure is a % of peak) and
+// tfjs-backend-wasm 4.22 (XNNPACK) conv2d / conv2dTranspose on the same shapes in the same run, as the anchor.
+// Usage: npm run bench:kernels [-- --quick] [-- --build simd|relaxed] [-- --filter name-substring]. Writes bench/out/kernels.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadCore, resolveBuild } from '../src/core/load-node.js';
+import { hasRelaxedSimd } from '../src/core/features.js';
+import type { Core } from '../src/core/loader.js';
+import { CONV_SHAPES, DECONV_SHAPES, convMacs, deconvMacs, type BenchConv, type BenchDeconv } from './shapes.js';
+
+const quick = process.argv.includes('--quick');
+const buildArg = process.argv.includes('--build') ? process.argv[process.argv.indexOf('--build') + 1] : 'auto';
+const filter = process.argv.includes('--filter') ? process.argv[process.argv.indexOf('--filter') + 1] : '';
+const RUNS = quick ? 3 : 7;
+const MIN_MS = quick ? 3 : 15;
+const here = dirname(fileURLToPath(import.meta.url));
+
+const median = (a: number[]) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+
+/** Median seconds per call of fn: each run repeats fn until MIN_MS has passed. */
+function timeIt(fn: () => void, runs = RUNS, minMs = MIN_MS): number {
+  fn(); fn();
+  const per: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    let n = 0;
+    const t0 = performance.now();
+    let t1 = t0;
+    do { fn(); n++; t1 = performance.now(); } while (t1 - t0 < minMs);
+    per.push((t1 - t0) / 1000 / n);
+  }
+  return median(per);
+}
+
+function randFill(core: Core, ptr: number, n: number, seed: number): void {
+  const v = core.f32(ptr, n);
+  let a = seed >>> 0;
+  for (let i = 0; i < n; i++) { a = (a * 1664525 + 1013904223) >>> 0; v[i] = (a / 2 ** 32) * 2 - 1; }
+}
+
+interface Row {
+  name: string; kind: 'conv' | 'deconv'; shape: string; count: number; gflop: number;
+  fwd: number; bwdIn: number; bwdW: number; // GFLOP/s, ours
+  tfjs: number | null; // GFLOP/s, tfjs-wasm forward (conv2d or conv2dTranspose)
+}
+
+// ---- our kernels ----
+function benchConv(core: Core, sh: BenchConv): Omit<Row, 'tfjs'> {
+  const { H, C, OC, K, s, p } = sh;
+  const OH = Math.floor((H + 2 * p - K) / s) + 1;
+  const k = core.k, a = core.arena, mark = a.mark();
+  const X = H * H * C, Y = OH * OH * OC, Wn = K * K * C * OC;
+  const x = a.alloc(X), w = a.alloc(Wn), b = a.alloc(OC), y = a.alloc(Y), dy = a.alloc(Y), dx = a.alloc(X), dw = a.alloc(Wn), db = a.alloc(OC);
+  const sc = a.alloc(k.conv2d_scratch_size(1, H, H, C, OC, K, K, s, p));
+  randFill(core, x, X, 1); randFill(core, w, Wn, 2); randFill(core, b, OC, 3); randFill(core, dy, Y, 4);
+  const flop = 2 * convMacs(sh);
+  const fwd = timeIt(() => k.conv2d_forward(y, x, w, b, sc, 1, H, H, C, OC, K, K, s, p, OC, C));
+  const bwdIn = timeIt(() => k.conv2d_backward_input(dx, dy, w, sc, 1, H, H, C, OC, K, K, s, p, C, OC));
+  const bwdW = timeIt(() => k.conv2d_backward_weight(dw, db, dy, x, sc, 1, H, H, C, OC, K, K, s, p, OC, C));
+  a.reset(mark);
+  return { name: sh.name, kind: 'conv', shape: `${H}²x${C}->${OH}²x${OC} k${K}s${s}p${p}`, count: sh.count, gflop: flop / 1e9,
+    fwd: flop / fwd / 1e9, bwdIn: flop / bwdIn / 1e9, bwdW: flop / bwdW / 1e9 };
+}
+
+// Conv-transpose x (H, H, C) -> y (Ho, Ho, OC): forward = zero + dual backward_input + bias; backward-input =
+// dual forward (accumulating); backward-weight = dual backward_weight with x and dy swapped (+ db).
+function benchDeconv(core: Core, sh: BenchDeconv): Omit<Row, 'tfjs'> {
+  const { H, C: IC, OC, K, s, p } = sh;
+  const Ho = (H - 1) * s - 2 * p + K;
+  const k = core.k, a = core.arena, mark = a.mark();
+  const X = H * H * IC, Y = Ho * Ho * OC, Wn = K * K * OC * IC, P = Ho * Ho;
+  const x = a.alloc(X), w = a.alloc(Wn), b = a.alloc(OC), y = a.alloc(Y), dy = a.alloc(Y), dx = a.alloc(X), dw = a.alloc(Wn), db = a.alloc(OC);
+  const sc = a.alloc(k.conv2d_scratch_size(1, Ho, Ho, OC, IC, K, K, s, p));
+  randFill(core, x, X, 1); randFill(core, w, Wn, 2); randFill(core, b, OC, 3); randFill(core, dy, Y, 4);
+  const flop = 2 * deconvMacs(sh);
+  const fwd = timeIt(() => {
+    k.view_zero(y, P, OC, OC);
+    k.conv2d_backward_input(y, x, w, sc, 1, Ho, Ho, OC, IC, K, K, s, p, OC, IC);
+    k.bias_add_forward(y, b, P, OC, OC);
+  });
+  const bwdIn = timeIt(() => k.conv2d_forward_acc(dx, dy, w, sc, 1, Ho, Ho, OC, IC, K, K, s, p, IC, OC));
+  const bwdW = timeIt(() => {
+    k.conv2d_backward_weight(dw, 0, x, dy, sc, 1, Ho, Ho, OC, IC, K, K, s, p, IC, OC);
+    k.bias_backward(db, dy, P, OC, OC);
+  });
+  a.reset(mark);
+  return { name: sh.name, kind: 'deconv', shape: `${H}²x${IC}->${Ho}²x${OC} k${K}s${s}p${p}`, count: sh.count, gflop: flop / 1e9,
+    fwd: flop / fwd / 1e9, bwdIn: flop / bwdIn / 1e9, bwdW: flop / bwdW / 1e9 };
+}
+
+function peak(core: Core): number {
+  const iters = 2_000_000;
+  core.k.peak_probe(1000); core.k.peak_probe(iters);
+  const t = timeIt(() => core.k.peak_probe(iters), quick ? 5 : 9, 20);
+  return (96 * iters) / t / 1e9;
+}
+
+// ---- tfjs-backend-wasm anchor ----
+type TF = typeof import('@tensorflow/tfjs-core');
+async function loadTf(): Promise<TF | null> {
+  try {
+    const require = createRequire(import.meta.url);
+    const tf = require('@tensorflow/tfjs-core') as TF;
+    const wasm = require('@tensorflow/tfjs-backend-wasm') as { setWasmPaths(p: string): void };
+    const dir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/';
+    wasm.setWasmPaths(dir);
+    if (!(await tf.setBackend('wasm'))) return null;
+    await tf.ready();
+    return tf;
+  } catch (e) {
+    console.warn(`tfjs-backend-wasm unavailable: ${(e as Error).message}`);
+    return null;
+  }
+}
+
+function tfConv(tf: TF, sh: BenchConv): number {
+  const { H, C, OC, K, s, p } = sh;
+  const x = tf.randomUniform([1, H, H, C], -1, 1) as import('@tensorflow/tfjs-core').Tensor4D;
+  const f = tf.randomUniform([K, K, C, OC], -1, 1) as import('@tensorflow/tfjs-core').Tensor4D;
+  const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [p, p], [p, p], [0, 0]];
+  const t = timeIt(() => { const y = tf.conv2d(x, f, s, pad); y.dataSync(); y.dispose(); });
+  x.dispose(); f.dispose();
+  return (2 * convMacs(sh)) / t / 1e9;
+}
+
+function tfDeconv(tf: TF, sh: BenchDeconv): number {
+  const { H, C: IC, OC, K, s } = sh;
+  const Ho = (H - 1) * s - 2 * sh.p + K;
+  // 'same' with k4 s2 gives Ho = 2H and one pixel of padding per side, i.e. p = 1
+  if (!(K === 4 && s === 2 && sh.p === 1)) return NaN;
+  const x = tf.randomUniform([1, H, H, IC], -1, 1) as import('@tensorflow/tfjs-core').Tensor4D;
+  const f = tf.randomUniform([K, K, OC, IC], -1, 1) as import('@tensorflow/tfjs-core').Tensor4D;
+  const t = timeIt(() => { const y = tf.conv2dTranspose(x, f, [1, Ho, Ho, OC], s, 'same'); y.dataSync(); y.dispose(); }, quick ? 1 : 3, quick ? 1 : 5);
+  x.dispose(); f.dispose();
+  return (2 * deconvMacs(sh)) / t / 1e9;
+}
+
+// ---- main ----
+const build = resolveBuild(buildArg as 'simd' | 'relaxed' | 'auto');
+const core = await loadCore({ build, maxMemoryMB: 1024 });
+// the peak probe runs on both builds where relaxed SIMD is available (FMA gives the true SIMD128 ceiling; the
+// mul+add probe is latency-bound), and every % is of the larger
+const other = build === 'relaxed' ? await loadCore({ build: 'simd', maxMemoryMB: 256 })
+  : hasRelaxedSimd() ? await loadCore({ build: 'relaxed', maxMemoryMB: 256 }) : null;
+const tf = await loadTf();
+
+// warm-up: tier every kernel up to TurboFan before anything is timed
+for (let i = 0; i < 3; i++) {
+  benchConv(core, { name: 'warm', H: 16, C: 64, OC: 64, K: 3, s: 1, p: 1, count: 1 });
+  benchConv(core, { name: 'warm', H: 16, C: 3, OC: 16, K: 4, s: 2, p: 1, count: 1 });
+  benchDeconv(core, { name: 'warm', H: 8, C: 64, OC: 32, K: 4, s: 2, p: 1, count: 1 });
+}
+// measured before and after the shapes: the host is shared and noisy, a busy spell shows up as a gap
+const peaks: Record<string, number> = { [build]: peak(core) };
+if (other) peaks[other.build] = peak(other);
+let PEAK = Math.max(...Object.values(peaks));
+console.log(`peak_probe: ${Object.entries(peaks).map(([b, g]) => `${b} ${g.toFixed(1)} GFLOP/s`).join(', ')}; % of peak below is of ${PEAK.toFixed(1)}`);
+console.log(`build ${build}, ${RUNS} runs per median, ${quick ? 'quick' : 'full'} pass, tfjs-backend-wasm ${tf ? tf.getBackend() : 'missing'}\n`);
+
+const pickShapes = <T extends { name: string }>(all: T[], every: number): T[] =>
+  filter ? all.filter((s) => s.name.includes(filter)) : quick ? all.filter((_, i) => i % every === every - 1) : all;
+const shapes = pickShapes(CONV_SHAPES, 3);
+const dshapes = pickShapes(DECONV_SHAPES, 2);
+const rows: Row[] = [];
+const pct = (g: number) => (Number.isFinite(g) ? `${((100 * g) / PEAK).toFixed(0)}%` : '-');
+const f1 = (g: number | null) => (g === null || Number.isNaN(g) ? '-' : g.toFixed(1));
+const head = `${'layer'.padEnd(28)} ${'shape'.padEnd(28)} ${'MFLOP'.padStart(7)} | ${'fwd'.padStart(5)} ${'%pk'.padStart(4)} | ${'bwdIn'.padStart(5)} ${'%pk'.padStart(4)} | ${'bwdW'.padStart(5)} ${'%pk'.padStart(4)} | ${'tfjs'.padStart(5)} ${'x tfjs'.padStart(6)}`;
+console.log(head);
+console.log('-'.repeat(head.length));
+const print = (r: Row) => console.log(`${r.name.padEnd(28)} ${r.shape.padEnd(28)} ${(r.gflop * 1e3).toFixed(1).padStart(7)} | ${f1(r.fwd).padStart(5)} ${pct(r.fwd).padStart(4)} | ${f1(r.bwdIn).padStart(5)} ${pct(r.bwdIn).padStart(4)} | ${f1(r.bwdW).padStart(5)} ${pct(r.bwdW).padStart(4)} | ${f1(r.tfjs).padStart(5)} ${(r.tfjs ? (r.fwd / r.tfjs).toFixed(2) + 'x' : '-').padStart(6)}`);
+for (const sh of shapes) {
+  const r: Row = { ...benchConv(core, sh), tfjs: tf ? tfConv(tf, sh) : null };
+  rows.push(r); print(r);
+}
+console.log('conv-transpose (official unet_128 decoder, ConvTranspose 4x4 s2 p1): fwd = deconv forward, bwdIn = its input gradient, tfjs = conv2dTranspose');
+for (const sh of dshapes) {
+  const r: Row = { ...benchDeconv(core, sh), tfjs: tf ? tfDeconv(tf, sh) : null };
+  rows.push(r); print(r);
+}
+
+// FLOP-weighted totals over the layers as they occur in the nets (time = sum flop / rate)
+function total(kind: 'conv' | 'deconv', key: 'fwd' | 'bwdIn' | 'bwdW' | 'tfjs'): number {
+  let f = 0, t = 0;
+  for (const r of rows) {
+    const g = r[key];
+    if (r.kind !== kind || g === null || Number.isNaN(g)) continue;
+    f += r.gflop * r.count; t += (r.gflop * r.count) / g;
+  }
+  return f / t;
+}
+const totals = Object.fromEntries((['conv', 'deconv'] as const).map((kd) => [kd, Object.fromEntries((['fwd', 'bwdIn', 'bwdW', 'tfjs'] as const).map((key) => [key, total(kd, key)]))]));
+console.log('-'.repeat(head.length));
+for (const kd of ['conv', 'deconv'] as const) {
+  const t = totals[kd];
+  if (!rows.some((r) => r.kind === kd)) continue;
+  console.log(`${('all ' + kd + ' layers, weighted').padEnd(57)} ${''.padStart(7)} | ${f1(t.fwd).padStart(5)} ${pct(t.fwd).padStart(4)} | ${f1(t.bwdIn).padStart(5)} ${pct(t.bwdIn).padStart(4)} | ${f1(t.bwdW).padStart(5)} ${pct(t.bwdW).padStart(4)} | ${f1(t.tfjs).padStart(5)} ${(t.tfjs ? (t.fwd / t.tfjs).toFixed(2) + 'x' : '-').padStart(6)}`);
+}
+
+const peaksAfter: Record<string, number> = { [build]: peak(core) };
+if (other) peaksAfter[other.build] = peak(other);
+const after = Math.max(...Object.values(peaksAfter));
+console.log(`peak_probe again after the shapes: ${Object.entries(peaksAfter).map(([b, g]) => `${b} ${g.toFixed(1)}`).join(', ')} GFLOP/s` +
+  (Math.abs(after - PEAK) > 0.15 * Math.max(after, PEAK) ? ' -- differs by >15%: the host was busy, rerun for clean figures' : ''));
+PEAK = Math.max(PEAK, after);
+
+const outDir = join(here, 'out');
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, 'kernels.json'), JSON.stringify({
+  date: new Date().toISOString(), node: process.version, build, quick, runs: RUNS, peaks, peaksAfter, peak: PEAK,
+  tfjs: tf ? '@tensorflow/tfjs-backend-wasm 4.22.0 (1 thread)' : null, rows, totals,
+}, null, 2));
+console.log(`\nwrote ${join(outDir, 'kernels.json')}`);

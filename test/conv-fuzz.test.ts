@@ -1,0 +1,64 @@
+// Randomised shapes for the conv kernels beyond the op table's fixed cases: SIMD vs reference on all three
+// passes with the scratch buffer sized exactly by conv2d_scratch_size and a canary right after it, so every
+// weight-feeding mode (in place, K-blocked, packed, im2col, narrow), row-chunk and pixel-chunk boundary is
+// exercised and a write past the scratch is caught. Deterministic seed; a few seconds.
+import { beforeAll, expect, test } from 'vitest';
+import { loadCore } from '../src/core/load-node.js';
+import type { Core } from '../src/core/loader.js';
+import { mulberry32 } from './helpers/rng.js';
+
+let core: Core;
+beforeAll(async () => { core = await loadCore({ build: 'relaxed' }); });
+
+const GUARD = 256;
+
+function runCase(rnd: () => number, label: string) {
+  const pick = <T>(a: T[]) => a[Math.floor(rnd() * a.length)];
+  const K = pick([1, 2, 3, 4, 5, 7]), s = pick([1, 1, 2, 2, 3]), p = Math.min(pick([0, 1, 2, 3]), K - 1);
+  const C = pick([1, 2, 3, 4, 5, 8, 13, 16, 17, 32, 33, 64, 100, 260]);
+  const OC = pick([1, 2, 3, 4, 5, 7, 8, 9, 16, 19, 32, 64, 70]);
+  const N = pick([1, 1, 2]);
+  const H = Math.max(K - 2 * p, 1) + Math.floor(rnd() * (C * OC > 4000 ? 6 : 24));
+  const W = Math.max(K - 2 * p, 1) + Math.floor(rnd() * (C * OC > 4000 ? 6 : 24));
+  const OH = Math.floor((H + 2 * p - K) / s) + 1, OW = Math.floor((W + 2 * p - K) / s) + 1;
+  if (OH < 1 || OW < 1) return;
+  const ldx = C + pick([0, 0, 3]), ldy = OC + pick([0, 0, 5]);
+  const k = core.k, a = core.arena, mark = a.mark();
+  const X = N * H * W * ldx, Y = N * OH * OW * ldy, Wn = K * K * C * OC;
+  const S = k.conv2d_scratch_size(N, H, W, C, OC, K, K, s, p);
+  const ptr = { x: a.alloc(X), w: a.alloc(Wn), b: a.alloc(OC), y: a.alloc(Y), dy: a.alloc(Y), dx: a.alloc(X), dw: a.alloc(Wn), db: a.alloc(OC), sc: a.alloc(S + GUARD) };
+  const fill = (q: number, n: number) => { const v = core.f32(q, n); for (let i = 0; i < n; i++) v[i] = rnd() * 2 - 1; };
+  fill(ptr.x, X); fill(ptr.w, Wn); fill(ptr.b, OC); fill(ptr.dy, Y);
+  const init = { y: core.f32(ptr.y, Y).slice(), dx: core.f32(ptr.dx, X).slice(), dw: core.f32(ptr.dw, Wn).slice(), db: core.f32(ptr.db, OC).slice() };
+  const tag = `${label}: N${N} ${H}x${W}x${C}(ld${ldx}) -> ${OH}x${OW}x${OC}(ld${ldy}) k${K} s${s} p${p}`;
+  const run = (ref: boolean) => {
+    core.f32(ptr.y, Y).set(init.y); core.f32(ptr.dx, X).set(init.dx); core.f32(ptr.dw, Wn).set(init.dw); core.f32(ptr.db, OC).set(init.db);
+    const canary = core.f32(ptr.sc + S * 4, GUARD); canary.fill(12345);
+    const f = ref ? k.ref_conv2d_forward : k.conv2d_forward;
+    const bi = ref ? k.ref_conv2d_backward_input : k.conv2d_backward_input;
+    const bw = ref ? k.ref_conv2d_backward_weight : k.conv2d_backward_weight;
+    f(ptr.y, ptr.x, ptr.w, ptr.b, ptr.sc, N, H, W, C, OC, K, K, s, p, ldy, ldx);
+    bi(ptr.dx, ptr.dy, ptr.w, ptr.sc, N, H, W, C, OC, K, K, s, p, ldx, ldy);
+    bw(ptr.dw, ptr.db, ptr.dy, ptr.x, ptr.sc, N, H, W, C, OC, K, K, s, p, ldy, ldx);
+    expect(core.f32(ptr.sc + S * 4, GUARD).every((v) => v === 12345), `${tag}: wrote past its scratch`).toBe(true);
+    return { y: core.f32(ptr.y, Y).slice(), dx: core.f32(ptr.dx, X).slice(), dw: core.f32(ptr.dw, Wn).slice(), db: core.f32(ptr.db, OC).slice() };
+  };
+  const want = run(true), got = run(false);
+  // rounding grows with the reduction length (sums of U(-1,1) products in a different order)
+  const red = { y: K * K * C, dx: K * K * OC, dw: N * OH * OW, db: N * OH * OW };
+  for (const name of ['y', 'dx', 'dw', 'db'] as const) {
+    const e = want[name], g = got[name];
+    const atol = 1e-4 * Math.max(1, Math.sqrt(red[name]) / 8);
+    for (let i = 0; i < e.length; i++) {
+      if (!(Math.abs(g[i] - e[i]) <= atol + 1e-4 * Math.abs(e[i]))) {
+        throw new Error(`${tag}: ${name}[${i}] reference ${e[i]} vs simd ${g[i]}`);
+      }
+    }
+  }
+  a.reset(mark);
+}
+
+test('conv2d: 300 random shapes, SIMD vs reference, exact scratch', () => {
+  const rnd = mulberry32(20261126);
+  for (let i = 0; i < 300; i++) runCase(rnd, `case ${i}`);
+});
