@@ -20,6 +20,7 @@ for (const [name, spec] of Object.entries(OPS) as [string, OpSpec][]) {
         expect(compareSimdToRef(cores.simd, spec, c)).toBeNull();
         expect(compareSimdToRef(cores.relaxed, spec, c)).toBeNull();
       });
+      if (Object.keys(c.grads).length === 0) continue; // not differentiated (Adam)
       test(`${c.label}: backward vs finite differences`, () => {
         expect(checkFiniteDifferences(cores.simd, spec, c)).toBeNull();
       });

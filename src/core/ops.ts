@@ -5,10 +5,20 @@
 import type { OpSpec } from './op-spec.js';
 import { actOps } from './ops/act.js';
 import { convOps } from './ops/conv.js';
+import { tensorOps } from './ops/tensor.js';
+import { lossOps } from './ops/loss.js';
+import { adamOps } from './ops/adam.js';
+import { normOps } from './ops/norm.js';
+import { poolOps } from './ops/pool.js';
 
 export const OPS = {
   ...actOps,
   ...convOps,
+  ...tensorOps,
+  ...lossOps,
+  ...adamOps,
+  ...normOps,
+  ...poolOps,
 } satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;
