@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, test } from 'vitest';
 import { loadCore } from '../src/core/load-node.js';
+import type { Kernels } from '../src/core/kernels.gen.js';
 import type { Core } from '../src/core/loader.js';
 import { parseSafetensors, toF32, type Safetensors } from '../src/core/safetensors.js';
 
@@ -74,9 +75,9 @@ function transpose(a: Float32Array, R: number, C: number): Float32Array {
 const SENTINEL = -7777.25; // padding channels of strided views: must come back bit-identical
 
 class Mem {
-  readonly k: K;
+  readonly k: Kernels; // typed: a changed kernel arity fails the typecheck here
   constructor(readonly core: Core, readonly pad: number) {
-    this.k = core.k as unknown as K;
+    this.k = core.k;
   }
   /** NHWC [P][C] data into a view with ld = C + pad (padding = SENTINEL). */
   view(data: Float32Array | null, P: number, C: number): View {
@@ -360,9 +361,10 @@ const act: Op = {
       k.leaky_relu_forward(y.ptr, x.ptr, slope, P, C, y.ld, x.ld);
       k.leaky_relu_backward(dx.ptr, dy.ptr, x.ptr, slope, P, C, dx.ld, dy.ld);
     } else {
-      k[`${op}_forward`](y.ptr, x.ptr, P, C, y.ld, x.ld);
+      const kk = k as unknown as K;
+      kk[`${op}_forward`](y.ptr, x.ptr, P, C, y.ld, x.ld);
       const saved = op === 'relu' ? x : y;
-      k[`${op}_backward`](dx.ptr, dy.ptr, saved.ptr, P, C, dx.ld, dy.ld);
+      kk[`${op}_backward`](dx.ptr, dy.ptr, saved.ptr, P, C, dx.ld, dy.ld);
     }
     return [
       { name: 'y', kind: 'fwd', got: nhwcToNchw(m.read(y, 'y'), N, C, H, W), want: t(fx, c, 'y') },
