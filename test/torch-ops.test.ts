@@ -2,11 +2,13 @@
 // results stored as F32) are converted to our layouts (NCHW -> NHWC, OIHW -> HWIO, ConvTranspose IOHW -> HWIO
 // of the dual conv, Linear [out,in] -> [in,out]), run through the SIMD kernels, converted back and compared:
 // forward |a-b| <= 1e-5*scale + 1e-4*|b|, gradients <= 1e-4*scale + 1e-3*|b| (scale = max |b| of the tensor).
+// Forward outputs start as garbage (forward overwrites), gradient buffers start non-zero (backward accumulates).
 // NHWC tensors run twice on the simd build: dense (ld = C) and as channel views (ld = C+3, padding must stay
 // untouched); the relaxed build runs dense. A kernel not yet exported skips its op, naming the export.
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, test } from 'vitest';
 import { loadCore } from '../src/core/load-node.js';
+import type { Kernels } from '../src/core/kernels.gen.js';
 import type { Core } from '../src/core/loader.js';
 import { parseSafetensors, toF32, type Safetensors } from '../src/core/safetensors.js';
 
@@ -72,11 +74,14 @@ function transpose(a: Float32Array, R: number, C: number): Float32Array {
 // ---------------------------------------------------------------- wasm buffers
 
 const SENTINEL = -7777.25; // padding channels of strided views: must come back bit-identical
+const GARBAGE = 1234.5; // forward outputs start as this: forward overwrites
+/** What gradient buffers hold before backward (exact in f32, so subtracting it back costs at most 1 ulp of 3/8). */
+const base = (i: number) => ((i % 7) - 3) / 8;
 
 class Mem {
-  readonly k: K;
+  readonly k: Kernels; // typed: a changed kernel arity fails the typecheck here
   constructor(readonly core: Core, readonly pad: number) {
-    this.k = core.k as unknown as K;
+    this.k = core.k;
   }
   /** NHWC [P][C] data into a view with ld = C + pad (padding = SENTINEL). */
   view(data: Float32Array | null, P: number, C: number): View {
@@ -100,6 +105,26 @@ class Mem {
       }
     }
     return o;
+  }
+  /** A forward output view, its channels pre-filled with GARBAGE: the kernel must overwrite them. */
+  out(P: number, C: number): View {
+    const v = this.view(null, P, C);
+    const m = this.core.f32(v.ptr, P * v.ld);
+    for (let p = 0; p < P; p++) m.fill(GARBAGE, p * v.ld, p * v.ld + C);
+    return v;
+  }
+  /** A gradient view pre-filled with base(i): backward kernels accumulate, readGrad subtracts it again. */
+  grad(P: number, C: number): View {
+    return this.view(Float32Array.from({ length: P * C }, (_, i) => base(i)), P, C);
+  }
+  readGrad(v: View, what: string): Float32Array {
+    return this.read(v, what).map((g, i) => g - base(i));
+  }
+  flatGrad(n: number): number {
+    return this.flat(Float32Array.from({ length: n }, (_, i) => base(i)), n);
+  }
+  getGrad(ptr: number, n: number): Float32Array {
+    return this.get(ptr, n).map((g, i) => g - base(i));
   }
   /** A flat f32 buffer (parameters, flat losses); null data = zeros. */
   flat(data: Float32Array | null, n: number): number {
@@ -173,23 +198,23 @@ const conv2d: Op = {
     const bias = p.bias as boolean;
     const k = m.k;
     const x = m.view(nchwToNhwc(t(fx, c, 'x'), N, C, H, W), N * H * W, C);
-    const y = m.view(null, N * OH * OW, OC);
+    const y = m.out(N * OH * OW, OC);
     const dy = m.view(nchwToNhwc(t(fx, c, 'dy'), N, OC, OH, OW), N * OH * OW, OC);
-    const dx = m.view(null, N * H * W, C);
+    const dx = m.grad(N * H * W, C);
     const w = m.flat(oihwToHwio(t(fx, c, 'w'), OC, C, K, K), K * K * C * OC);
-    const dw = m.flat(null, K * K * C * OC);
+    const dw = m.flatGrad(K * K * C * OC);
     const b = bias ? m.flat(t(fx, c, 'b'), OC) : 0;
-    const db = bias ? m.flat(null, OC) : 0;
+    const db = bias ? m.flatGrad(OC) : 0;
     const scratch = m.flat(null, k.conv2d_scratch_size(N, H, W, C, OC, K, K, s, pd));
     k.conv2d_forward(y.ptr, x.ptr, w, b, scratch, N, H, W, C, OC, K, K, s, pd, y.ld, x.ld);
     k.conv2d_backward_input(dx.ptr, dy.ptr, w, scratch, N, H, W, C, OC, K, K, s, pd, dx.ld, dy.ld);
     k.conv2d_backward_weight(dw, db, dy.ptr, x.ptr, scratch, N, H, W, C, OC, K, K, s, pd, dy.ld, x.ld);
     const out: Cmp[] = [
       { name: 'y', kind: 'fwd', got: nhwcToNchw(m.read(y, 'y'), N, OC, OH, OW), want: t(fx, c, 'y') },
-      { name: 'dx', kind: 'grad', got: nhwcToNchw(m.read(dx, 'dx'), N, C, H, W), want: t(fx, c, 'dx') },
-      { name: 'dw', kind: 'grad', got: hwioToOihw(m.get(dw, K * K * C * OC), OC, C, K, K), want: t(fx, c, 'dw') },
+      { name: 'dx', kind: 'grad', got: nhwcToNchw(m.readGrad(dx, 'dx'), N, C, H, W), want: t(fx, c, 'dx') },
+      { name: 'dw', kind: 'grad', got: hwioToOihw(m.getGrad(dw, K * K * C * OC), OC, C, K, K), want: t(fx, c, 'dw') },
     ];
-    if (bias) out.push({ name: 'db', kind: 'grad', got: m.get(db, OC), want: t(fx, c, 'db') });
+    if (bias) out.push({ name: 'db', kind: 'grad', got: m.getGrad(db, OC), want: t(fx, c, 'db') });
     m.read(x, 'x');
     m.read(dy, 'dy');
     return out;
@@ -197,11 +222,11 @@ const conv2d: Op = {
 };
 
 // ConvTranspose2d(C -> OC) as the dual conv (OC -> C, input OH x OW, output H x W, weight [K][K][OC][C]):
-// forward = zero y, conv2d_backward_input(y, x, w_dual) + bias_add; dx = conv2d_forward(dy) of the dual;
-// dw = conv2d_backward_weight of the dual with (dy_dual = x, x_dual = dy); db = bias_backward(dy).
+// forward = view_zero(y), conv2d_backward_input(y, x, w_dual) + bias_add; dx += conv2d_forward_acc(dy) of the
+// dual; dw += conv2d_backward_weight of the dual with (dy_dual = x, x_dual = dy); db += bias_backward(dy).
 const convTranspose2d: Op = {
   file: 'conv_transpose2d',
-  needs: (p) => ['conv2d_scratch_size', 'conv2d_forward', 'conv2d_backward_input', 'conv2d_backward_weight',
+  needs: (p) => ['conv2d_scratch_size', 'view_zero', 'conv2d_forward_acc', 'conv2d_backward_input', 'conv2d_backward_weight',
     ...(p.bias ? ['bias_add_forward', 'bias_backward'] : [])],
   run(m, fx, c, p) {
     const [N, H, W, C, OC, K, s, pd, OH, OW] = ['N', 'H', 'W', 'C', 'OC', 'K', 'stride', 'pad', 'OH', 'OW'].map((k) => num(p, k));
@@ -210,26 +235,27 @@ const convTranspose2d: Op = {
     expect(Math.floor((OW + 2 * pd - K) / s) + 1, 'dual conv output size').toBe(W);
     const k = m.k;
     const x = m.view(nchwToNhwc(t(fx, c, 'x'), N, C, H, W), N * H * W, C);
-    const y = m.view(null, N * OH * OW, OC);
+    const y = m.out(N * OH * OW, OC);
     const dy = m.view(nchwToNhwc(t(fx, c, 'dy'), N, OC, OH, OW), N * OH * OW, OC);
-    const dx = m.view(null, N * H * W, C);
+    const dx = m.grad(N * H * W, C);
     const wn = K * K * C * OC;
     const w = m.flat(oihwToHwio(t(fx, c, 'w'), C, OC, K, K), wn); // IOHW read as the dual's OIHW
-    const dw = m.flat(null, wn);
+    const dw = m.flatGrad(wn);
     const b = bias ? m.flat(t(fx, c, 'b'), OC) : 0;
-    const db = bias ? m.flat(null, OC) : 0;
+    const db = bias ? m.flatGrad(OC) : 0;
     const scratch = m.flat(null, k.conv2d_scratch_size(N, OH, OW, OC, C, K, K, s, pd));
+    k.view_zero(y.ptr, N * OH * OW, OC, y.ld);
     k.conv2d_backward_input(y.ptr, x.ptr, w, scratch, N, OH, OW, OC, C, K, K, s, pd, y.ld, x.ld);
     if (bias) k.bias_add_forward(y.ptr, b, N * OH * OW, OC, y.ld);
-    k.conv2d_forward(dx.ptr, dy.ptr, w, 0, scratch, N, OH, OW, OC, C, K, K, s, pd, dx.ld, dy.ld);
+    k.conv2d_forward_acc(dx.ptr, dy.ptr, w, scratch, N, OH, OW, OC, C, K, K, s, pd, dx.ld, dy.ld);
     k.conv2d_backward_weight(dw, 0, x.ptr, dy.ptr, scratch, N, OH, OW, OC, C, K, K, s, pd, x.ld, dy.ld);
     if (bias) k.bias_backward(db, dy.ptr, N * OH * OW, OC, dy.ld);
     const out: Cmp[] = [
       { name: 'y', kind: 'fwd', got: nhwcToNchw(m.read(y, 'y'), N, OC, OH, OW), want: t(fx, c, 'y') },
-      { name: 'dx', kind: 'grad', got: nhwcToNchw(m.read(dx, 'dx'), N, C, H, W), want: t(fx, c, 'dx') },
-      { name: 'dw', kind: 'grad', got: hwioToOihw(m.get(dw, wn), C, OC, K, K), want: t(fx, c, 'dw') },
+      { name: 'dx', kind: 'grad', got: nhwcToNchw(m.readGrad(dx, 'dx'), N, C, H, W), want: t(fx, c, 'dx') },
+      { name: 'dw', kind: 'grad', got: hwioToOihw(m.getGrad(dw, wn), C, OC, K, K), want: t(fx, c, 'dw') },
     ];
-    if (bias) out.push({ name: 'db', kind: 'grad', got: m.get(db, OC), want: t(fx, c, 'db') });
+    if (bias) out.push({ name: 'db', kind: 'grad', got: m.getGrad(db, OC), want: t(fx, c, 'db') });
     return out;
   },
 };
@@ -243,23 +269,23 @@ const linear: Op = {
     const bias = p.bias as boolean;
     const k = m.k;
     const x = m.view(t(fx, c, 'x'), N, IN);
-    const y = m.view(null, N, OUT);
+    const y = m.out(N, OUT);
     const dy = m.view(t(fx, c, 'dy'), N, OUT);
-    const dx = m.view(null, N, IN);
+    const dx = m.grad(N, IN);
     const w = m.flat(transpose(t(fx, c, 'w'), OUT, IN), IN * OUT);
-    const dw = m.flat(null, IN * OUT);
+    const dw = m.flatGrad(IN * OUT);
     const b = bias ? m.flat(t(fx, c, 'b'), OUT) : 0;
-    const db = bias ? m.flat(null, OUT) : 0;
+    const db = bias ? m.flatGrad(OUT) : 0;
     const scratch = m.flat(null, k.conv2d_scratch_size(N, 1, 1, IN, OUT, 1, 1, 1, 0));
     k.conv2d_forward(y.ptr, x.ptr, w, b, scratch, N, 1, 1, IN, OUT, 1, 1, 1, 0, y.ld, x.ld);
     k.conv2d_backward_input(dx.ptr, dy.ptr, w, scratch, N, 1, 1, IN, OUT, 1, 1, 1, 0, dx.ld, dy.ld);
     k.conv2d_backward_weight(dw, db, dy.ptr, x.ptr, scratch, N, 1, 1, IN, OUT, 1, 1, 1, 0, dy.ld, x.ld);
     const out: Cmp[] = [
       { name: 'y', kind: 'fwd', got: m.read(y, 'y'), want: t(fx, c, 'y') },
-      { name: 'dx', kind: 'grad', got: m.read(dx, 'dx'), want: t(fx, c, 'dx') },
-      { name: 'dw', kind: 'grad', got: transpose(m.get(dw, IN * OUT), IN, OUT), want: t(fx, c, 'dw') },
+      { name: 'dx', kind: 'grad', got: m.readGrad(dx, 'dx'), want: t(fx, c, 'dx') },
+      { name: 'dw', kind: 'grad', got: transpose(m.getGrad(dw, IN * OUT), IN, OUT), want: t(fx, c, 'dw') },
     ];
-    if (bias) out.push({ name: 'db', kind: 'grad', got: m.get(db, OUT), want: t(fx, c, 'db') });
+    if (bias) out.push({ name: 'db', kind: 'grad', got: m.getGrad(db, OUT), want: t(fx, c, 'db') });
     return out;
   },
 };
@@ -273,11 +299,11 @@ function batchNormRun(split: boolean): Op['run'] {
     const k = m.k;
     const P = N * H * W;
     const x = m.view(nchwToNhwc(t(fx, c, 'x'), N, C, H, W), P, C);
-    const y = m.view(null, P, C);
+    const y = m.out(P, C);
     const dy = m.view(nchwToNhwc(t(fx, c, 'dy'), N, C, H, W), P, C);
-    const dx = m.view(null, P, C);
+    const dx = m.grad(P, C);
     const gamma = m.flat(t(fx, c, 'gamma'), C), beta = m.flat(t(fx, c, 'beta'), C);
-    const dgamma = m.flat(null, C), dbeta = m.flat(null, C);
+    const dgamma = m.flatGrad(C), dbeta = m.flatGrad(C);
     const rm = m.flat(t(fx, c, 'running_mean'), C), rv = m.flat(t(fx, c, 'running_var'), C);
     const mean = m.flat(null, C), rstd = m.flat(null, C);
     const sums = m.flat(null, 4 * C); // f64[2C]
@@ -307,9 +333,9 @@ function batchNormRun(split: boolean): Op['run'] {
       { name: 'y', kind: 'fwd', got: nhwcToNchw(m.read(y, 'y'), N, C, H, W), want: t(fx, c, 'y') },
       { name: 'running_mean', kind: 'fwd', got: m.get(rm, C), want: t(fx, c, 'running_mean_out') },
       { name: 'running_var', kind: 'fwd', got: m.get(rv, C), want: t(fx, c, 'running_var_out') },
-      { name: 'dx', kind: 'grad', got: nhwcToNchw(m.read(dx, 'dx'), N, C, H, W), want: t(fx, c, 'dx') },
-      { name: 'dgamma', kind: 'grad', got: m.get(dgamma, C), want: t(fx, c, 'dgamma') },
-      { name: 'dbeta', kind: 'grad', got: m.get(dbeta, C), want: t(fx, c, 'dbeta') },
+      { name: 'dx', kind: 'grad', got: nhwcToNchw(m.readGrad(dx, 'dx'), N, C, H, W), want: t(fx, c, 'dx') },
+      { name: 'dgamma', kind: 'grad', got: m.getGrad(dgamma, C), want: t(fx, c, 'dgamma') },
+      { name: 'dbeta', kind: 'grad', got: m.getGrad(dbeta, C), want: t(fx, c, 'dbeta') },
     ];
   };
 }
@@ -329,15 +355,15 @@ const instanceNorm: Op = {
     const k = m.k;
     const P = N * H * W;
     const x = m.view(nchwToNhwc(t(fx, c, 'x'), N, C, H, W), P, C);
-    const y = m.view(null, P, C);
+    const y = m.out(P, C);
     const dy = m.view(nchwToNhwc(t(fx, c, 'dy'), N, C, H, W), P, C);
-    const dx = m.view(null, P, C);
+    const dx = m.grad(P, C);
     const mean = m.flat(null, N * C), rstd = m.flat(null, N * C);
     k.instancenorm_forward(y.ptr, mean, rstd, x.ptr, eps, N, H * W, C, y.ld, x.ld);
     k.instancenorm_backward(dx.ptr, dy.ptr, x.ptr, mean, rstd, N, H * W, C, dx.ld, dy.ld);
     return [
       { name: 'y', kind: 'fwd', got: nhwcToNchw(m.read(y, 'y'), N, C, H, W), want: t(fx, c, 'y') },
-      { name: 'dx', kind: 'grad', got: nhwcToNchw(m.read(dx, 'dx'), N, C, H, W), want: t(fx, c, 'dx') },
+      { name: 'dx', kind: 'grad', got: nhwcToNchw(m.readGrad(dx, 'dx'), N, C, H, W), want: t(fx, c, 'dx') },
     ];
   },
 };
@@ -351,22 +377,23 @@ const act: Op = {
     const k = m.k;
     const P = N * H * W;
     const x = m.view(nchwToNhwc(t(fx, c, 'x'), N, C, H, W), P, C);
-    const y = m.view(null, P, C);
+    const y = m.out(P, C);
     const dy = m.view(nchwToNhwc(t(fx, c, 'dy'), N, C, H, W), P, C);
-    const dx = m.view(null, P, C);
+    const dx = m.grad(P, C);
     const op = p.op as string;
     if (op === 'leaky_relu') {
       const slope = num(p, 'slope');
       k.leaky_relu_forward(y.ptr, x.ptr, slope, P, C, y.ld, x.ld);
       k.leaky_relu_backward(dx.ptr, dy.ptr, x.ptr, slope, P, C, dx.ld, dy.ld);
     } else {
-      k[`${op}_forward`](y.ptr, x.ptr, P, C, y.ld, x.ld);
+      const kk = k as unknown as K;
+      kk[`${op}_forward`](y.ptr, x.ptr, P, C, y.ld, x.ld);
       const saved = op === 'relu' ? x : y;
-      k[`${op}_backward`](dx.ptr, dy.ptr, saved.ptr, P, C, dx.ld, dy.ld);
+      kk[`${op}_backward`](dx.ptr, dy.ptr, saved.ptr, P, C, dx.ld, dy.ld);
     }
     return [
       { name: 'y', kind: 'fwd', got: nhwcToNchw(m.read(y, 'y'), N, C, H, W), want: t(fx, c, 'y') },
-      { name: 'dx', kind: 'grad', got: nhwcToNchw(m.read(dx, 'dx'), N, C, H, W), want: t(fx, c, 'dx') },
+      { name: 'dx', kind: 'grad', got: nhwcToNchw(m.readGrad(dx, 'dx'), N, C, H, W), want: t(fx, c, 'dx') },
     ];
   },
 };
@@ -379,9 +406,9 @@ const pool: Op = {
     const OH = Math.floor((H + 2 * pd - K) / s) + 1, OW = Math.floor((W + 2 * pd - K) / s) + 1;
     const k = m.k;
     const x = m.view(nchwToNhwc(t(fx, c, 'x'), N, C, H, W), N * H * W, C);
-    const y = m.view(null, N * OH * OW, C);
+    const y = m.out(N * OH * OW, C);
     const dy = m.view(nchwToNhwc(t(fx, c, 'dy'), N, C, OH, OW), N * OH * OW, C);
-    const dx = m.view(null, N * H * W, C);
+    const dx = m.grad(N * H * W, C);
     if (p.op === 'avg') {
       const cip = p.countIncludePad ? 1 : 0;
       k.avgpool2d_forward(y.ptr, x.ptr, N, H, W, C, K, s, pd, cip, y.ld, x.ld);
@@ -393,7 +420,7 @@ const pool: Op = {
     }
     return [
       { name: 'y', kind: 'fwd', got: nhwcToNchw(m.read(y, 'y'), N, C, OH, OW), want: t(fx, c, 'y') },
-      { name: 'dx', kind: 'grad', got: nhwcToNchw(m.read(dx, 'dx'), N, C, H, W), want: t(fx, c, 'dx') },
+      { name: 'dx', kind: 'grad', got: nhwcToNchw(m.readGrad(dx, 'dx'), N, C, H, W), want: t(fx, c, 'dx') },
     ];
   },
 };
@@ -405,14 +432,14 @@ const upsample: Op = {
     const [N, C, H, W] = ['N', 'C', 'H', 'W'].map((k) => num(p, k));
     const k = m.k;
     const x = m.view(nchwToNhwc(t(fx, c, 'x'), N, C, H, W), N * H * W, C);
-    const y = m.view(null, N * 4 * H * W, C);
+    const y = m.out(N * 4 * H * W, C);
     const dy = m.view(nchwToNhwc(t(fx, c, 'dy'), N, C, 2 * H, 2 * W), N * 4 * H * W, C);
-    const dx = m.view(null, N * H * W, C);
+    const dx = m.grad(N * H * W, C);
     k.upsample_nearest2x_forward(y.ptr, x.ptr, N, H, W, C, y.ld, x.ld);
     k.upsample_nearest2x_backward(dx.ptr, dy.ptr, N, H, W, C, dx.ld, dy.ld);
     return [
       { name: 'y', kind: 'fwd', got: nhwcToNchw(m.read(y, 'y'), N, C, 2 * H, 2 * W), want: t(fx, c, 'y') },
-      { name: 'dx', kind: 'grad', got: nhwcToNchw(m.read(dx, 'dx'), N, C, H, W), want: t(fx, c, 'dx') },
+      { name: 'dx', kind: 'grad', got: nhwcToNchw(m.readGrad(dx, 'dx'), N, C, H, W), want: t(fx, c, 'dx') },
     ];
   },
 };
@@ -424,29 +451,29 @@ const loss: Op = {
   run(m, fx, c, p) {
     const n = num(p, 'n');
     const k = m.k;
-    const lossPtr = m.flat(null, 1);
+    const lossPtr = m.flat(new Float32Array([GARBAGE]), 1);
     const scale = t(fx, c, 'dloss')[0];
     const out: Cmp[] = [];
     if (p.op === 'l1') {
       const a = m.flat(t(fx, c, 'a'), n), b = m.flat(t(fx, c, 'b'), n);
-      const da = m.flat(null, n), db = m.flat(null, n);
+      const da = m.flatGrad(n), db = m.flatGrad(n);
       k.l1_loss_forward(lossPtr, a, b, n);
       k.l1_loss_backward(da, scale, a, b, n);
       k.l1_loss_backward(db, scale, b, a, n); // d/db |a-b| = d/db |b-a|
-      out.push({ name: 'da', kind: 'grad', got: m.get(da, n), want: t(fx, c, 'da') });
-      out.push({ name: 'db', kind: 'grad', got: m.get(db, n), want: t(fx, c, 'db') });
+      out.push({ name: 'da', kind: 'grad', got: m.getGrad(da, n), want: t(fx, c, 'da') });
+      out.push({ name: 'db', kind: 'grad', got: m.getGrad(db, n), want: t(fx, c, 'db') });
     } else if (p.op === 'mse') {
-      const x = m.flat(t(fx, c, 'x'), n), dx = m.flat(null, n);
+      const x = m.flat(t(fx, c, 'x'), n), dx = m.flatGrad(n);
       k.mse_loss_forward(lossPtr, x, num(p, 'target'), n);
       k.mse_loss_backward(dx, scale, x, num(p, 'target'), n);
-      out.push({ name: 'dx', kind: 'grad', got: m.get(dx, n), want: t(fx, c, 'dx') });
+      out.push({ name: 'dx', kind: 'grad', got: m.getGrad(dx, n), want: t(fx, c, 'dx') });
     } else {
       const mu = m.flat(t(fx, c, 'mu'), n), lv = m.flat(t(fx, c, 'logvar'), n);
-      const dmu = m.flat(null, n), dlv = m.flat(null, n);
+      const dmu = m.flatGrad(n), dlv = m.flatGrad(n);
       k.kl_loss_forward(lossPtr, mu, lv, n);
       k.kl_loss_backward(dmu, dlv, scale, mu, lv, n);
-      out.push({ name: 'dmu', kind: 'grad', got: m.get(dmu, n), want: t(fx, c, 'dmu') });
-      out.push({ name: 'dlogvar', kind: 'grad', got: m.get(dlv, n), want: t(fx, c, 'dlogvar') });
+      out.push({ name: 'dmu', kind: 'grad', got: m.getGrad(dmu, n), want: t(fx, c, 'dmu') });
+      out.push({ name: 'dlogvar', kind: 'grad', got: m.getGrad(dlv, n), want: t(fx, c, 'dlogvar') });
     }
     out.unshift({ name: 'loss', kind: 'fwd', got: m.get(lossPtr, 1), want: t(fx, c, 'loss') });
     return out;
@@ -489,30 +516,30 @@ const tensorOps: Op = {
       const [N, C, H, W] = ['N', 'C', 'H', 'W'].map((q) => num(p, q));
       const P = N * H * W;
       const a = m.view(nchwToNhwc(t(fx, c, 'a'), N, C, H, W), P, C), b = m.view(nchwToNhwc(t(fx, c, 'b'), N, C, H, W), P, C);
-      const y = m.view(null, P, C), dy = m.view(nchwToNhwc(t(fx, c, 'dy'), N, C, H, W), P, C);
-      const da = m.view(null, P, C), db = m.view(null, P, C);
+      const y = m.out(P, C), dy = m.view(nchwToNhwc(t(fx, c, 'dy'), N, C, H, W), P, C);
+      const da = m.grad(P, C), db = m.grad(P, C);
       k.add_forward(y.ptr, a.ptr, b.ptr, P, C, y.ld, a.ld, b.ld);
       k.add_backward(da.ptr, db.ptr, dy.ptr, P, C, da.ld, db.ld, dy.ld);
       return [
         { name: 'y', kind: 'fwd', got: nhwcToNchw(m.read(y, 'y'), N, C, H, W), want: t(fx, c, 'y') },
-        { name: 'da', kind: 'grad', got: nhwcToNchw(m.read(da, 'da'), N, C, H, W), want: t(fx, c, 'da') },
-        { name: 'db', kind: 'grad', got: nhwcToNchw(m.read(db, 'db'), N, C, H, W), want: t(fx, c, 'db') },
+        { name: 'da', kind: 'grad', got: nhwcToNchw(m.readGrad(da, 'da'), N, C, H, W), want: t(fx, c, 'da') },
+        { name: 'db', kind: 'grad', got: nhwcToNchw(m.readGrad(db, 'db'), N, C, H, W), want: t(fx, c, 'db') },
       ];
     }
     // cat along channels: y is one [P][Ca+Cb] buffer (plus padding), a and b are copied into its two slices
     const [N, Ca, Cb, H, W] = ['N', 'Ca', 'Cb', 'H', 'W'].map((q) => num(p, q));
     const P = N * H * W, Cy = Ca + Cb;
     const a = m.view(nchwToNhwc(t(fx, c, 'a'), N, Ca, H, W), P, Ca), b = m.view(nchwToNhwc(t(fx, c, 'b'), N, Cb, H, W), P, Cb);
-    const y = m.view(null, P, Cy), dy = m.view(nchwToNhwc(t(fx, c, 'dy'), N, Cy, H, W), P, Cy);
-    const da = m.view(null, P, Ca), db = m.view(null, P, Cb);
+    const y = m.out(P, Cy), dy = m.view(nchwToNhwc(t(fx, c, 'dy'), N, Cy, H, W), P, Cy);
+    const da = m.grad(P, Ca), db = m.grad(P, Cb);
     k.copy_forward(y.ptr, a.ptr, P, Ca, y.ld, a.ld);
     k.copy_forward(y.ptr + 4 * Ca, b.ptr, P, Cb, y.ld, b.ld);
     k.copy_backward(da.ptr, dy.ptr, P, Ca, da.ld, dy.ld);
     k.copy_backward(db.ptr, dy.ptr + 4 * Ca, P, Cb, db.ld, dy.ld);
     return [
       { name: 'y', kind: 'fwd', got: nhwcToNchw(m.read(y, 'y'), N, Cy, H, W), want: t(fx, c, 'y') },
-      { name: 'da', kind: 'grad', got: nhwcToNchw(m.read(da, 'da'), N, Ca, H, W), want: t(fx, c, 'da') },
-      { name: 'db', kind: 'grad', got: nhwcToNchw(m.read(db, 'db'), N, Cb, H, W), want: t(fx, c, 'db') },
+      { name: 'da', kind: 'grad', got: nhwcToNchw(m.readGrad(da, 'da'), N, Ca, H, W), want: t(fx, c, 'da') },
+      { name: 'db', kind: 'grad', got: nhwcToNchw(m.readGrad(db, 'db'), N, Cb, H, W), want: t(fx, c, 'db') },
     ];
   },
 };

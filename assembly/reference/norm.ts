@@ -20,9 +20,10 @@ export function ref_batchnorm_stats_partial(sums: usize, x: usize, P: i32, C: i3
 // mean = sum/count; var = sumsq/count - mean^2 (biased, >= 0); rstd = 1/sqrt(var + eps);
 // running: r = (1 - momentum) r + momentum * stat, with var unbiased by count/(count - 1) (torch's running_var)
 export function ref_batchnorm_stats_finish(mean: usize, rstd: usize, runMean: usize, runVar: usize, sums: usize, count: i32, eps: f64, momentum: f64, C: i32): void {
-  const inv = 1 / <f64>count, unbias = count > 1 ? <f64>count / <f64>(count - 1) : 1;
+  // count == 1 (torch refuses it in training) leaves the variance biased instead of dividing by zero
+  const n = <f64>count, unbias = count > 1 ? n / (n - 1) : 1;
   for (let c = 0; c < C; c++) {
-    const m = d(sums, c) * inv, v = max(d(sums, C + c) * inv - m * m, 0);
+    const m = d(sums, c) / n, v = max(d(sums, C + c) / n - m * m, 0);
     store<f32>(mean + (<usize>c << 2), <f32>m);
     store<f32>(rstd + (<usize>c << 2), <f32>(1 / Math.sqrt(v + eps)));
     if (runMean != 0) {
