@@ -34,7 +34,7 @@ export interface CheckIO {
 export type ChildJob =
   | { mode: 'prep'; size: number; weights: string; seed: number; passes: number }
   | { mode: 'gen'; runtime: GenRuntime; size: number; batch: number; threads: number; weights: string; onnx: string; policy: RunPolicy; check?: CheckIO }
-  | { mode: 'train'; size: number; batch: number; policy: RunPolicy };
+  | { mode: 'train'; size: number; batch: number; workers?: number; policy: RunPolicy };
 
 export interface ChildResult {
   timing?: Timing;
@@ -184,6 +184,8 @@ async function gen(job: Extract<ChildJob, { mode: 'gen' }>): Promise<ChildResult
 }
 
 async function train(job: Extract<ChildJob, { mode: 'train' }>): Promise<ChildResult> {
+  const workers = job.workers ?? 1;
+  if (workers > 1) return trainParallel(job, workers);
   const c = await core();
   const m = new BicycleGAN(c, { batch: job.batch, seed: 1, model: { imageSize: job.size } });
   lcgFill(c.f32(m.realA.ptr, m.realA.size), 21);
@@ -194,6 +196,24 @@ async function train(job: Extract<ChildJob, { mode: 'train' }>): Promise<ChildRe
   }, job.policy);
   for (const [k, v] of Object.entries(last)) if (!Number.isFinite(v)) throw new Error(`train: loss ${k} = ${v}`);
   return { timing, maxRssKB: process.resourceUsage().maxRSS, info: { build: c.build, steps: m.steps, losses: last } };
+}
+
+/** The same step over `workers` Piscina workers (src/parallel): the worker threads count in this process's RSS. */
+async function trainParallel(job: Extract<ChildJob, { mode: 'train' }>, workers: number): Promise<ChildResult> {
+  const { createParallelEngine } = await import('../../src/parallel/engine.js');
+  const e = await createParallelEngine({ batch: job.batch, seed: 1, model: { imageSize: job.size }, workers });
+  const n = job.batch * job.size * job.size * 3;
+  e.setBatch(lcgFill(new Float32Array(n), 21), lcgFill(new Float32Array(n), 22));
+  let last: Record<string, number> = {};
+  try {
+    const timing = await timeRuns(async () => {
+      last = (await e.step()) as unknown as Record<string, number>;
+    }, job.policy);
+    for (const [k, v] of Object.entries(last)) if (!Number.isFinite(v)) throw new Error(`train: loss ${k} = ${v}`);
+    return { timing, maxRssKB: process.resourceUsage().maxRSS, info: { workers: e.workers, steps: e.steps, losses: last } };
+  } finally {
+    await e.close();
+  }
 }
 
 async function main(): Promise<void> {
