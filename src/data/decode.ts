@@ -27,8 +27,8 @@ function reason(e: unknown): string {
   return `cannot decode image (${m.trim().split('\n')[0]})`;
 }
 
-/** Read the file and check that it is an image sharp can read with width = 2 x height (header only). */
-export async function probePair(file: string): Promise<{ width: number; height: number; bytes: Buffer }> {
+/** The file's bytes; a missing, unreadable or empty file is a DataError naming it. */
+async function readNonEmpty(file: string): Promise<Buffer> {
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
@@ -36,6 +36,12 @@ export async function probePair(file: string): Promise<{ width: number; height: 
     throw new DataError(file, `cannot read file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   if (bytes.length === 0) throw new DataError(file, 'empty file');
+  return bytes;
+}
+
+/** Read the file and check that it is an image sharp can read with width = 2 x height (header only). */
+export async function probePair(file: string): Promise<{ width: number; height: number; bytes: Buffer }> {
+  const bytes = await readNonEmpty(file);
   let meta: Awaited<ReturnType<ReturnType<typeof sharp>["metadata"]>>;
   try {
     meta = await sharp(bytes).metadata();
@@ -98,13 +104,7 @@ export async function decodePair(file: string, loadSize: number, knownHeight?: n
  * one picture (`left` only, `right` null), resized to size x size.
  */
 export async function decodeAny(file: string, size: number): Promise<{ left: Uint8Array; right: Uint8Array | null; size: number }> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch (e) {
-    throw new DataError(file, `cannot read file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  if (bytes.length === 0) throw new DataError(file, 'empty file');
+  const bytes = await readNonEmpty(file);
   let width = 0, height = 0;
   try {
     ({ width = 0, height = 0 } = await sharp(bytes).metadata());
