@@ -270,11 +270,6 @@ export class BicycleGAN {
     if (this.sync) this.sync.update(opt, lr);
     else opt.update(lr);
   }
-
-  /** Generate into G.out for the images already in G.image and codes in G.z (eval mode: BN running stats). */
-  generate(train = false): void {
-    this.G.g.forward(train);
-  }
 }
 
 /** Loss values of the whole batch from the shards' weighted parts, as f32 like the single-thread values. */
