@@ -106,8 +106,9 @@ export function loadCheckpoint(m: BicycleGAN, bytes: Uint8Array, o: LoadOptions 
   const which = o.nets ?? (['G', 'E', 'D_VAE', 'D_LR'] as NetName[]);
   if (parsed.metadata.config) {
     const cfg = JSON.parse(parsed.metadata.config) as Partial<ModelConfig>;
+    const ours = new Map<string, unknown>(Object.entries(m.cfg));
     for (const [k, v] of Object.entries(cfg)) {
-      const mine = (m.cfg as unknown as Record<string, unknown>)[k];
+      const mine = ours.get(k);
       if (mine !== undefined && mine !== v) throw new Error(`${source}: model config ${k} is ${JSON.stringify(v)} in the checkpoint but ${JSON.stringify(mine)} in this model`);
     }
   }

@@ -87,9 +87,9 @@ export async function train(input: TrainConfig | TrainConfigInput, o: TrainOptio
   let bytes: Uint8Array | null = null;
   if (resumePath) {
     bytes = readCheckpointFile(resumePath);
-    const mc = checkpointConfig(bytes, resumePath);
+    const mc = new Map<string, unknown>(Object.entries(checkpointConfig(bytes, resumePath)));
     for (const [k, v] of Object.entries(modelConfigOf(c)))
-      if ((mc as unknown as Record<string, unknown>)[k] !== v) throw new Error(`${resumePath}: the checkpoint has ${k} ${(mc as unknown as Record<string, unknown>)[k]}, this run asks for ${v}`);
+      if (mc.get(k) !== v) throw new Error(`${resumePath}: the checkpoint has ${k} ${mc.get(k)}, this run asks for ${v}`);
   }
   const engine = await (o.createEngine ?? localEngine)({
     batch: c.batch,
