@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { loadCore } from '../../src/core/load-node.js';
 import type { Core } from '../../src/core/loader.js';
 import { Rng } from '../../src/core/rng.js';
-import { parseSafetensors, serializeSafetensors, toF32, type TensorEntry } from '../../src/core/safetensors.js';
+import { parseSafetensors, serializeSafetensors, toF32 } from '../../src/core/safetensors.js';
 import { DEFAULT_MODEL, type ModelConfig } from '../../src/models/config.js';
 import { Generator } from '../../src/models/generator.js';
 import { initNetwork } from '../../src/models/init.js';
@@ -49,24 +49,13 @@ async function core(): Promise<Core> {
   return loadCore({ maxMemoryMB: 4096 });
 }
 
-function storeEntries(store: ParamStore): TensorEntry[] {
-  return store.entries.map((e) =>
-    e.dtype === 'I64'
-      ? { name: e.name, dtype: 'I64' as const, shape: e.shape, data: BigInt64Array.from(store.view(e), (v) => BigInt(Math.round(v))) }
-      : { name: e.name, dtype: 'F32' as const, shape: e.shape, data: store.toTorch(e) },
-  );
-}
-
 /** Load generator weights (PyTorch names/layouts, as written by prep) into a store; every entry must be there. */
 export function loadStore(store: ParamStore, bytes: Uint8Array): void {
   const st = parseSafetensors(bytes);
   for (const e of store.entries) {
     const t = st.tensors.get(e.name);
     if (!t) throw new Error(`weights: ${e.name} missing`);
-    if (e.dtype === 'I64') {
-      const v = new BigInt64Array(t.data.slice().buffer);
-      store.view(e).set(Array.from(v, Number));
-    } else store.fromTorch(e, toF32(t, e.name));
+    store.fromTorch(e, toF32(t, e.name)); // toF32 reads I64 (num_batches_tracked) too
   }
   if (st.tensors.size !== store.entries.length) throw new Error(`weights: ${st.tensors.size} tensors, the generator has ${store.entries.length}`);
 }
@@ -82,7 +71,7 @@ async function prep(job: Extract<ChildJob, { mode: 'prep' }>): Promise<ChildResu
     rng.fillNormal(z);
     G.g.forward(true); // train-mode BN: running mean/var move toward the real statistics
   }
-  const bytes = serializeSafetensors(storeEntries(G.g.store), { format: 'bicyclegan-wasm/1', config: JSON.stringify(modelAt(job.size)), net: 'G' });
+  const bytes = serializeSafetensors(G.g.store.tensorEntries(), { format: 'bicyclegan-wasm/1', config: JSON.stringify(modelAt(job.size)), net: 'G' });
   writeFileSync(job.weights, bytes);
   return { maxRssKB: process.resourceUsage().maxRSS, info: { build: c.build, tensors: G.g.store.entries.length, params: G.g.store.parameterCount } };
 }

@@ -5,6 +5,7 @@
 // Our layouts: conv HWIO [KH][KW][C][OC]; conv-transpose HWIO of its dual conv [KH][KW][OC_t][IC_t];
 // linear [IN][OUT]; 1-D tensors as they are. PyTorch layouts exist only in toTorch/fromTorch.
 import type { Core } from '../core/loader.js';
+import type { TensorEntry } from '../core/safetensors.js';
 
 export type Layout = 'conv' | 'convT' | 'linear' | 'linearNCHW' | 'flat';
 
@@ -136,6 +137,16 @@ export class ParamStore {
   fromTorch(e: ParamEntry, data: ArrayLike<number>, which: 'value' | 'm' | 'v' = 'value'): void {
     if (data.length !== e.size) throw new Error(`${this.net}: ${e.name} has ${e.size} values, got ${data.length}`);
     this.view(e, which).set(fromTorchLayout(data, e));
+  }
+
+  /** Every parameter and buffer as safetensors entries under `prefix` + PyTorch name, in PyTorch's layout
+   * (num_batches_tracked as I64): what a PyTorch state_dict of this network holds. */
+  tensorEntries(prefix = ''): TensorEntry[] {
+    return this.entries.map((e) =>
+      e.dtype === 'I64'
+        ? { name: prefix + e.name, dtype: 'I64', shape: e.shape, data: BigInt64Array.from(this.view(e), (v) => BigInt(Math.round(v))) }
+        : { name: prefix + e.name, dtype: 'F32', shape: e.shape, data: this.toTorch(e) },
+    );
   }
 
   find(name: string): ParamEntry | undefined {

@@ -30,15 +30,7 @@ export function nets(m: BicycleGAN): Record<NetName, ParamStore> {
 }
 
 function entriesOf(store: ParamStore, prefix: string, withAdam: boolean, net: string): TensorEntry[] {
-  const out: TensorEntry[] = [];
-  for (const e of store.entries) {
-    const name = prefix + e.name;
-    if (e.dtype === 'I64') {
-      out.push({ name, dtype: 'I64', shape: e.shape, data: BigInt64Array.from(store.view(e), (v) => BigInt(Math.round(v))) });
-    } else {
-      out.push({ name, dtype: 'F32', shape: e.shape, data: store.toTorch(e) });
-    }
-  }
+  const out = store.tensorEntries(prefix);
   if (withAdam) {
     for (const e of store.entries) {
       if (e.kind !== 'param') continue;
