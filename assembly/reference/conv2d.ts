@@ -14,6 +14,12 @@ export function ref_conv2d_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32,
 // y[n, oh, ow, oc] = b[oc] + sum_{kh, kw, c} x[n, oh*s - pad + kh, ow*s - pad + kw, c] * w[kh, kw, c, oc]
 export function ref_conv2d_forward(y: usize, x: usize, w: usize, b: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, ldy: i32, ldx: i32): void {
+  conv(y, x, w, b, false, N, H, W, C, OC, KH, KW, stride, pad, ldy, ldx);
+}
+
+// The one reference conv loop: s = bias (or 0) + the taps' dot products; y = s, or y += s when `accumulate`.
+function conv(y: usize, x: usize, w: usize, b: usize, accumulate: bool,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, ldy: i32, ldx: i32): void {
   const OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1;
   for (let n = 0; n < N; n++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
     const yp = at(y, ((n * OH + oh) * OW + ow) * ldy);
@@ -30,7 +36,7 @@ export function ref_conv2d_forward(y: usize, x: usize, w: usize, b: usize, scrat
           for (let c = 0; c < C; c++) s += load<f32>(at(xp, c)) * load<f32>(at(wp, c * OC));
         }
       }
-      store<f32>(at(yp, oc), s);
+      store<f32>(at(yp, oc), accumulate ? load<f32>(at(yp, oc)) + s : s);
     }
   }
 }
@@ -111,23 +117,5 @@ export function ref_view_zero(y: usize, P: i32, C: i32, ldy: i32): void {
 // y[n, oh, ow, oc] += sum_{kh, kw, c} x[...] * w[kh, kw, c, oc]  (conv-transpose's backward-input)
 export function ref_conv2d_forward_acc(y: usize, x: usize, w: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, ldy: i32, ldx: i32): void {
-  const OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1;
-  for (let n = 0; n < N; n++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
-    const yp = at(y, ((n * OH + oh) * OW + ow) * ldy);
-    for (let oc = 0; oc < OC; oc++) {
-      let s: f32 = 0;
-      for (let kh = 0; kh < KH; kh++) {
-        const ih = oh * stride - pad + kh;
-        if (ih < 0 || ih >= H) continue;
-        for (let kw = 0; kw < KW; kw++) {
-          const iw = ow * stride - pad + kw;
-          if (iw < 0 || iw >= W) continue;
-          const xp = at(x, ((n * H + ih) * W + iw) * ldx);
-          const wp = at(w, (kh * KW + kw) * C * OC + oc);
-          for (let c = 0; c < C; c++) s += load<f32>(at(xp, c)) * load<f32>(at(wp, c * OC));
-        }
-      }
-      store<f32>(at(yp, oc), load<f32>(at(yp, oc)) + s);
-    }
-  }
+  conv(y, x, w, 0, true, N, H, W, C, OC, KH, KW, stride, pad, ldy, ldx);
 }
