@@ -100,6 +100,7 @@ describe('ParallelEngine', () => {
     local.setBatch(a, b);
     const ref: StepLosses[] = [];
     for (const n of noise) ref.push(await local.step(n));
+    const barriers = new Set<number>();
     for (const W of [1, 2, 3]) {
       const pe = await createParallelEngine({ ...OPTS, workers: W, build: 'simd' });
       try {
@@ -107,10 +108,23 @@ describe('ParallelEngine', () => {
         pe.setBatch(a, b);
         for (let s = 0; s < 2; s++) compareLosses(await pe.step(noise[s]), ref[s], W === 1);
         compareModels(pe.model, local.model, W === 1);
+        // the step statistics: one entry per worker, its rows, and the same barriers passed by every worker (BN
+        // and loss all-reduces, two per optimizer step), whatever the worker count
+        const st = pe.lastStepStats;
+        expect(st.map((x) => [x.rank, x.rows])).toEqual(shardRows(OPTS.batch, W).map((r, i) => [i, r]));
+        barriers.add(st[0].barriers);
+        for (const x of st) {
+          expect(x.barriers).toBe(st[0].barriers);
+          expect(x.waitMs).toBeGreaterThanOrEqual(0);
+          expect(x.updateMs).toBeGreaterThan(0);
+          expect(x.taskMs).toBeGreaterThanOrEqual(x.waitMs + x.updateMs);
+        }
       } finally {
         await pe.close();
       }
     }
+    expect([...barriers]).toHaveLength(1);
+    expect([...barriers][0]).toBeGreaterThan(8);
   });
 
   test('a fixed worker count is bit-reproducible (sums in worker order, whatever thread finishes first)', { timeout: 120_000 }, async () => {

@@ -81,7 +81,8 @@ function adamSteps(m: BicycleGAN): Record<Net, number> {
 }
 
 function step(s: Shard, t: Extract<Task, { kind: 'step' }>): Reply {
-  const { model: m, row0, rows } = s, core = m.core;
+  const { model: m, row0, rows } = s, core = m.core, t0 = performance.now();
+  s.sync.takeStats(); // count this step only
   for (const net of NETS) m.opt[net].step = t.adamSteps[net];
   const px = m.realA.size / rows, L = m.cfg.latentDim, st = init.staging;
   core.f32(m.realA.ptr, m.realA.size).set(core.f32(st.a + row0 * px * 4, rows * px));
@@ -95,7 +96,8 @@ function step(s: Shard, t: Extract<Task, { kind: 'step' }>): Reply {
   }
   try {
     const losses = m.step({ eps, zRandom }, t.lr);
-    return { kind: 'step', rank, losses, adamSteps: adamSteps(m) };
+    const stats = { rank, rows, taskMs: performance.now() - t0, ...s.sync.takeStats() };
+    return { kind: 'step', rank, losses, adamSteps: adamSteps(m), stats };
   } catch (e) {
     if (e instanceof NonFiniteLossError) return { kind: 'nonfinite', rank, term: e.term, value: e.value, adamSteps: adamSteps(m) };
     throw e;

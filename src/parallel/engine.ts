@@ -31,7 +31,7 @@ import type { ModelConfig } from '../models/config.js';
 import { BicycleGAN, NonFiniteLossError, type BicycleGANOptions, type StepLosses, type StepNoise } from '../train/bicyclegan.js';
 import { checkpointBytes, loadCheckpoint, type LoadOptions, type TrainState } from '../train/checkpoint.js';
 import type { TrainEngine } from '../train/engine.js';
-import type { FaultInjection, Reply, Staging, Task, WorkerInit } from './protocol.js';
+import type { FaultInjection, Reply, Staging, Task, WorkerInit, WorkerStepStats } from './protocol.js';
 import { ABORTED, CTL, CTL_INTS, ERROR_BYTES, MAX_WORKERS, NETS, abortAll, shardRows, slotFloats, type Net, type NetBlocks } from './sync.js';
 
 export interface ParallelEngineOptions extends BicycleGANOptions {
@@ -80,6 +80,8 @@ export class ParallelEngine implements TrainEngine {
   private busy = false;
   private eps: Float32Array;
   private zRandom: Float32Array;
+  /** per worker (by rank): where its time went in the last completed step */
+  lastStepStats: WorkerStepStats[] = [];
 
   private constructor(
     readonly core: Core,
@@ -197,6 +199,7 @@ export class ParallelEngine implements TrainEngine {
     const r = replies[0];
     if (r.kind !== 'step' && r.kind !== 'nonfinite') throw new Error(`parallel engine: unexpected reply ${r.kind} to a step`);
     for (const net of NETS) m.opt[net].step = r.adamSteps[net];
+    this.lastStepStats = replies.flatMap((x) => (x.kind === 'step' ? [x.stats] : [])).sort((x, y) => x.rank - y.rank);
     if (r.kind === 'nonfinite') throw new NonFiniteLossError(r.term, r.value, stepNo);
     m.steps = stepNo;
     return r.losses;

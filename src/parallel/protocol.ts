@@ -2,7 +2,7 @@
 // the start-up data every worker receives once, and one discriminated union each for tasks and replies.
 import type { Build } from '../core/features.js';
 import type { BicycleGANOptions, StepLosses } from '../train/bicyclegan.js';
-import type { Net, NetBlocks } from './sync.js';
+import type { Net, NetBlocks, SyncStats } from './sync.js';
 
 /** Test hook: make worker `worker` fail at step `step` (1-based): throw, exit its thread, or spin forever. */
 export interface FaultInjection {
@@ -42,8 +42,16 @@ export type Task =
   | { kind: 'generate'; slot: number; images: Float32Array; z: Float32Array; n: number }
   | { kind: 'encode'; slot: number; images: Float32Array; n: number };
 
+/** One worker's time in one step: the whole task and its synchronisation (see SyncStats). */
+export interface WorkerStepStats extends SyncStats {
+  rank: number;
+  rows: number;
+  /** milliseconds from the task's start in the worker to its reply */
+  taskMs: number;
+}
+
 export type Reply =
-  | { kind: 'step'; rank: number; losses: StepLosses; adamSteps: Record<Net, number> }
+  | { kind: 'step'; rank: number; losses: StepLosses; adamSteps: Record<Net, number>; stats: WorkerStepStats }
   | { kind: 'nonfinite'; rank: number; term: string; value: number; adamSteps: Record<Net, number> }
   | { kind: 'generate'; rank: number; out: Float32Array }
   | { kind: 'encode'; rank: number; out: Float32Array };

@@ -42,12 +42,17 @@ const SPIN = 4000;
 export const ABORTED = '[aborted]';
 
 export class Barrier {
+  /** barriers passed and milliseconds spent waiting in them (for the step statistics) */
+  passed = 0;
+  waitMs = 0;
+
   constructor(readonly ctl: Int32Array, readonly W: number) {}
 
   wait(): void {
-    const c = this.ctl;
+    const c = this.ctl, t0 = performance.now();
     if (Atomics.load(c, CTL.ABORT) !== 0) throw new Error(`${ABORTED} another worker failed`);
     const gen = Atomics.load(c, CTL.GEN);
+    this.passed++;
     if (Atomics.add(c, CTL.COUNT, 1) === this.W - 1) {
       Atomics.store(c, CTL.COUNT, 0);
       Atomics.add(c, CTL.GEN, 1);
@@ -56,6 +61,7 @@ export class Barrier {
       for (let i = 0; i < SPIN && Atomics.load(c, CTL.GEN) === gen; i++);
       while (Atomics.load(c, CTL.GEN) === gen) Atomics.wait(c, CTL.GEN, gen, 1000);
     }
+    this.waitMs += performance.now() - t0;
     if (Atomics.load(c, CTL.ABORT) !== 0) throw new Error(`${ABORTED} another worker failed`);
   }
 }
@@ -92,11 +98,22 @@ export interface NetBlocks {
   bufferFloats: number;
 }
 
+/** Where one worker's time went in one step (or sampling call): the engine collects them per rank. */
+export interface SyncStats {
+  /** barriers passed (BatchNorm and loss all-reduces, two per optimizer step) */
+  barriers: number;
+  /** milliseconds spent waiting at them for the other workers */
+  waitMs: number;
+  /** milliseconds of gradient reduction + Adam on this worker's slice (barrier waits excluded) */
+  updateMs: number;
+}
+
 /** The StepSync of one worker: BN all-reduce through the slots, gradient reduction + sliced Adam in update(). */
 export class WorkerSync implements StepSync {
   readonly leader: boolean;
   readonly share: number;
   private calls = 0;
+  private updateMs = 0;
   private readonly barrier: Barrier;
 
   constructor(
@@ -118,6 +135,15 @@ export class WorkerSync implements StepSync {
 
   wait(): void {
     this.barrier.wait();
+  }
+
+  /** The statistics since the last call, and start counting afresh. */
+  takeStats(): SyncStats {
+    const b = this.barrier, r = { barriers: b.passed, waitMs: b.waitMs, updateMs: this.updateMs };
+    b.passed = 0;
+    b.waitMs = 0;
+    this.updateMs = 0;
+    return r;
   }
 
   allReduce(values: Float64Array): void {
@@ -145,6 +171,7 @@ export class WorkerSync implements StepSync {
     const net = opt.store.net as Net, b = this.blocks[net], k = this.core.k;
     if (!b) throw new Error(`no shared blocks for network ${net}`);
     this.barrier.wait(); // every shard's gradient is complete
+    const t0 = performance.now();
     const [from, to] = paramRange(b.paramFloats, this.rank, this.W);
     const n = to - from, o = from * 4, dst = b.grad + o;
     opt.step += 1;
@@ -157,6 +184,7 @@ export class WorkerSync implements StepSync {
       const { beta1, beta2, eps } = opt.cfg;
       k.adam_update(b.value + o, dst, b.m + o, b.v + o, lr ?? opt.cfg.lr, beta1, beta2, eps, opt.step, n);
     }
+    this.updateMs += performance.now() - t0;
     this.barrier.wait(); // every shard sees the new parameters before it reads them or zeroes its gradients
   }
 }
