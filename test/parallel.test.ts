@@ -10,6 +10,8 @@
 // Failure: a worker that throws or whose thread exits fails the step with an error naming it, the pool is torn
 // down, the engine refuses further work, and a process in that state exits by itself.
 import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { loadCore } from '../src/core/load-node.js';
@@ -18,6 +20,10 @@ import { LocalEngine } from '../src/train/engine.js';
 import { createParallelEngine, ParallelWorkerError, type ParallelEngine } from '../src/parallel/engine.js';
 import { paramRange, shardRows } from '../src/parallel/sync.js';
 import { NonFiniteLossError, type BicycleGAN, type StepLosses } from '../src/train/bicyclegan.js';
+import { readCheckpointFile } from '../src/train/checkpoint-file.js';
+import { listCheckpoints } from '../src/train/run-files.js';
+import { train, type EngineRequest } from '../src/train/trainer.js';
+import { makeDataset, tmp } from './helpers/cli.js';
 
 const OPTS = { batch: 5, model: { gBase: 2, eBase: 2, dBase: 2 }, seed: 3 };
 const PER = 128 * 128 * 3, L = 8;
@@ -247,6 +253,26 @@ describe('ParallelEngine', () => {
     expect(err).toBeInstanceOf(ParallelWorkerError);
     expect((err as Error).message).toMatch(/^parallel engine: worker 0 failed during step 1: no answer within 3 s; the worker pool was shut down/);
     await expect(pe.step()).rejects.toThrow(/cannot step: parallel engine: worker 0 failed during step 1/);
+  });
+
+  test('training: a worker failing at step 5 fails the run naming it; the step-4 checkpoint stays and resumes', { timeout: 120_000 }, async () => {
+    const dir = tmp('parallel-fault');
+    const data = await makeDataset(join(dir, 'data'), 4);
+    const cfg = { data, out: join(dir, 'run'), batch: 3, steps: 8, checkpointEvery: 2, keep: 2, sampleEvery: 0, loadSize: 128, seed: 5, gBase: 2, eBase: 2, dBase: 2, build: 'simd' as const };
+    const faulty = (o: EngineRequest) => createParallelEngine({ ...o, workers: 2, fault: { worker: 1, step: 5, kind: 'throw' } });
+    const events: string[] = [];
+    const err = await train({ ...cfg, workers: 2 }, { createEngine: faulty, onEvent: (e) => events.push(e.type) }).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ParallelWorkerError);
+    expect((err as Error).message).toMatch(/^parallel engine: worker 1 failed during step 5: injected fault at step 5/);
+    expect(events.filter((e) => e === 'step')).toHaveLength(4);
+    // the last good checkpoint (step 4) is untouched and complete; nothing was written from the failed step
+    const ckpts = listCheckpoints(cfg.out);
+    expect(ckpts.map((c) => c.step)).toEqual([2, 4]);
+    expect(() => readCheckpointFile(ckpts[1].path)).not.toThrow();
+    const resumed = await train({ ...cfg, workers: 2, resume: 'latest' }, { createEngine: (o) => createParallelEngine({ ...o, workers: 2 }) });
+    expect(resumed.steps).toBe(8);
+    expect(resumed.stopped).toBe(false);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test('a process whose worker died exits by itself, non-zero, with the error', { timeout: 90_000 }, () => {
