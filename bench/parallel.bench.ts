@@ -13,7 +13,7 @@
 // machine's own ceiling for W workers, apart from anything our synchronisation costs.
 import { spawn } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCore, resolveBuild } from '../src/core/load-node.js';
@@ -114,6 +114,19 @@ function parse(c: string, status: number | null, stdout: string, stderr: string)
   return null;
 }
 
+/** Physical cores and threads per core as Linux reports them (/sys topology), or null elsewhere. Two workers on
+ * SMT siblings of one core share its FMA units: expect about 1.2x, not 2x, for this FMA-bound code. */
+function topology(): { cores: number; threadsPerCore: number } | null {
+  const dir = '/sys/devices/system/cpu';
+  if (!existsSync(dir)) return null;
+  const sets = new Set<string>();
+  for (const d of readdirSync(dir).filter((n) => /^cpu\d+$/.test(n))) {
+    const f = join(dir, d, 'topology', 'thread_siblings_list');
+    if (existsSync(f)) sets.add(readFileSync(f, 'utf8').trim());
+  }
+  return sets.size ? { cores: sets.size, threadsPerCore: availableParallelism() / sets.size } : null;
+}
+
 /** Run a child configuration in the background; resolves with its result (null when it failed). */
 function runChild(label: string, config: string, over: Record<string, string> = {}): Promise<Result | null> {
   return new Promise((resolve) => {
@@ -165,7 +178,8 @@ async function main(): Promise<void> {
   const configs = [...(argv.includes('--no-local') ? [] : ['local']), ...workers.map(String), ...controls.map((w) => `control ${w}`)];
   console.log(`parallel training benchmark: ${size}x${size}, batch ${batch}, widths ${width}, build ${build}; ${rounds} round(s) of every configuration, ` +
     `each ${steps} timed steps after 1 warm-up in its own process`);
-  console.log(`machine: ${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.version}`);
+  const topo = topology();
+  console.log(`machine: ${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'}${topo ? `; ${topo.cores} cores x ${topo.threadsPerCore} threads per core as the OS sees them` : ''}), Node ${process.version}`);
   // rounds interleave the configurations, so a slow spell of a shared machine hits all of them alike; ratios are
   // taken within a round and their median reported
   const samples = new Map<string, (Sample | null)[]>(configs.map((c) => [c, []]));
@@ -217,7 +231,7 @@ async function main(): Promise<void> {
     (two.vsLocal !== null ? ` (${two.vsLocal.toFixed(2)}x the one-thread LocalEngine)` : '') + (two.ceiling !== null ? `; the machine's ceiling: ${two.ceiling.toFixed(2)}x` : ''));
   const out = arg('out', join(here, 'out', 'parallel.json'));
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify({ size, batch, width, build, steps, rounds, cpus: availableParallelism(), node: process.version, samples: Object.fromEntries(samples), rows }, null, 2));
+  writeFileSync(out, JSON.stringify({ size, batch, width, build, steps, rounds, cpus: availableParallelism(), topology: topo, node: process.version, samples: Object.fromEntries(samples), rows }, null, 2));
 }
 
 if (argv.includes('--child')) await child(arg('child', '1'));
