@@ -42,4 +42,24 @@ describe('core loading', () => {
     a.f32(pa, 16).fill(3);
     expect(b.f32(b.arena.alloc(16), 16).every((v) => v === 0)).toBe(true);
   });
+
+  test('allocZeroed: memory handed out before (released by reset) is cleared, fresh memory is left as grow gave it', async () => {
+    const c = await loadCore({ build: 'simd' }), a = c.arena;
+    const mark = a.mark();
+    const used = a.alloc(100);
+    c.f32(used, 100).fill(7);
+    a.reset(mark);
+    // the first 100 floats were written before, the rest (and a grow) never: all must read as zero
+    const big = a.allocZeroed(100 + 70_000);
+    expect(big).toBe(used);
+    expect(c.f32(big, 100 + 70_000).every((v) => v === 0)).toBe(true);
+    // reuse the middle of a written range
+    a.reset(mark);
+    c.f32(a.alloc(300), 300).fill(7);
+    a.reset(mark);
+    c.f32(a.alloc(50), 50).fill(1);
+    const part = a.allocZeroed(100);
+    expect(c.f32(part, 100).every((v) => v === 0)).toBe(true);
+    expect(c.f32(used, 50).every((v) => v === 1)).toBe(true); // the block before it is not touched
+  });
 });

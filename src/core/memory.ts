@@ -34,6 +34,17 @@ export class Arena {
     return this.allocBytes(floats * 4, what);
   }
 
+  /** alloc() whose memory reads as zeros: only the part below the arena's high-water mark (handed out before and
+   * released by reset()) is written; memory never handed out is still the zero pages of memory.grow, left
+   * untouched so that a block nobody writes (the main thread's unused gradients in the parallel engine) costs
+   * no resident memory. */
+  allocZeroed(floats: number, what = 'tensor'): number {
+    const before = this.peak, ptr = this.alloc(floats, what);
+    const dirtyEnd = Math.min(ptr + floats * 4, before);
+    if (dirtyEnd > ptr) new Uint8Array(this.memory.buffer, ptr, dirtyEnd - ptr).fill(0);
+    return ptr;
+  }
+
   allocBytes(bytes: number, what = 'buffer'): number {
     const ptr = this.top;
     const end = align(ptr + bytes);

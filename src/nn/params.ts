@@ -79,26 +79,25 @@ export class ParamStore {
     };
   }
 
-  /** Lay the blocks out in the arena; with `shared`, only the gradient block is allocated here (and zeroed). */
+  /** Lay the blocks out in the arena, zeroed; with `shared`, only the gradient block is allocated here. */
   finalize(shared?: SharedParams): void {
     if (this.finalized) return;
     const a = this.core.arena;
     if (shared) {
       if (shared.paramFloats !== this.paramFloats || shared.bufferFloats !== this.bufferFloats)
         throw new Error(`${this.net}: shared parameter blocks hold ${shared.paramFloats} + ${shared.bufferFloats} floats, this network needs ${this.paramFloats} + ${this.bufferFloats}`);
-      this.base = { value: shared.value, grad: a.alloc(this.paramFloats, `${this.net} gradients`), m: shared.m, v: shared.v, buffer: shared.buffer };
-      this.core.f32(this.base.grad, this.paramFloats).fill(0);
+      this.base = { value: shared.value, grad: a.allocZeroed(this.paramFloats, `${this.net} gradients`), m: shared.m, v: shared.v, buffer: shared.buffer };
       this.finalized = true;
       return;
     }
+    // zeroed blocks: a block that is never written (the parallel engine's main thread never computes gradients)
+    // stays untouched memory and costs no RSS
     const what = `${this.net} parameters`;
-    this.base.value = a.alloc(this.paramFloats, what);
-    this.base.grad = a.alloc(this.paramFloats, `${this.net} gradients`);
-    this.base.m = a.alloc(this.paramFloats, `${this.net} Adam m`);
-    this.base.v = a.alloc(this.paramFloats, `${this.net} Adam v`);
-    this.base.buffer = a.alloc(this.bufferFloats, `${this.net} buffers`);
-    for (const k of ['value', 'grad', 'm', 'v'] as const) this.core.f32(this.base[k], this.paramFloats).fill(0);
-    this.core.f32(this.base.buffer, this.bufferFloats).fill(0);
+    this.base.value = a.allocZeroed(this.paramFloats, what);
+    this.base.grad = a.allocZeroed(this.paramFloats, `${this.net} gradients`);
+    this.base.m = a.allocZeroed(this.paramFloats, `${this.net} Adam m`);
+    this.base.v = a.allocZeroed(this.paramFloats, `${this.net} Adam v`);
+    this.base.buffer = a.allocZeroed(this.bufferFloats, `${this.net} buffers`);
     this.finalized = true;
   }
 

@@ -3,8 +3,9 @@
 //
 // Memory: ONE shared WebAssembly.Memory (the `threads` wasm builds import a shared memory). The main thread
 // instantiates the core over it and builds a batch-1 BicycleGAN whose parameter stores are THE parameters,
-// gradients (the reduced sum), Adam m/v and BN buffers; it initialises them from the seed exactly as
-// LocalEngine does, and owns checkpoints, the RNG and the counters. After it come the staging area for a
+// Adam m/v and BN buffers (its gradients and activations are never written: they cost address space, not
+// RSS); it initialises them from the seed exactly as LocalEngine does, and owns checkpoints, the RNG and the
+// counters. After it come the staging area for a
 // step's batch and noise, then each worker's arena: workers lay theirs out one after the other, so the ranges
 // are disjoint. A worker builds the networks for its shard's rows with its stores pointed at the shared
 // blocks (only its gradient block is its own) and keeps its wasm instance for the life of the pool.
@@ -13,8 +14,8 @@
 // and noise to the staging area and runs one task per worker. Each worker copies its rows and runs the
 // ordinary BicycleGAN step with StepSync hooks: BatchNorm exchanges per-channel partial sums through an
 // Atomics all-reduce (forward and backward), mean losses weigh their gradients by the shard's share, and each
-// optimizer step (E mid-step, then G, then D_VAE and D_LR) is: barrier, reduce one slice of the gradient in
-// worker order 0..W-1 into the shared gradient block, Adam on that slice, barrier.
+// optimizer step (E mid-step, then G, then D_VAE and D_LR) is: barrier, each worker sums one slice of the
+// gradient in worker order 0..W-1 (into worker 0's block), Adam on that slice, barrier.
 //
 // Failure: a worker that throws or dies rejects its task; the engine raises the abort flag (every worker
 // waiting at or arriving at a barrier throws), waits for the other tasks to end, destroys the pool and
@@ -120,7 +121,7 @@ export class ParallelEngine implements TrainEngine {
     const a = core.arena;
     const staging: Staging = { a: a.alloc(px, 'batch A'), b: a.alloc(px, 'batch B'), eps: a.alloc(L, 'eps'), zRandom: a.alloc(L, 'z_random') };
     const stores = { G: model.G.g.store, E: model.E.g.store, D_VAE: model.D_VAE.g.store, D_LR: model.D_LR.g.store };
-    const blocks = Object.fromEntries(NETS.map((n) => [n, { ...stores[n].shared(), grad: stores[n].base.grad }])) as Record<Net, NetBlocks>;
+    const blocks = Object.fromEntries(NETS.map((n) => [n, stores[n].shared()])) as Record<Net, NetBlocks>;
 
     const ctlBuf = new SharedArrayBuffer(CTL_INTS * 4);
     const ctl = new Int32Array(ctlBuf);

@@ -87,10 +87,9 @@ export function paramRange(floats: number, r: number, W: number): [number, numbe
   return [at(r), at(r + 1)];
 }
 
-/** Shared parameter blocks of one network as the main thread laid them out. */
+/** Shared parameter blocks of one network as the main thread laid them out (gradients are the workers' own). */
 export interface NetBlocks {
   value: number;
-  grad: number;
   m: number;
   v: number;
   buffer: number;
@@ -173,16 +172,15 @@ export class WorkerSync implements StepSync {
     this.barrier.wait(); // every shard's gradient is complete
     const t0 = performance.now();
     const [from, to] = paramRange(b.paramFloats, this.rank, this.W);
-    const n = to - from, o = from * 4, dst = b.grad + o;
+    const n = to - from, o = from * 4, sum = this.gradOf(0, net) + o;
     opt.step += 1;
     if (n > 0) {
-      if (this.W === 1) k.copy_forward(dst, this.gradOf(0, net) + o, 1, n, n, n);
-      else {
-        k.add_forward(dst, this.gradOf(0, net) + o, this.gradOf(1, net) + o, 1, n, n, n, n);
-        for (let w = 2; w < this.W; w++) k.add_forward(dst, dst, this.gradOf(w, net) + o, 1, n, n, n, n);
-      }
+      // the sum, in worker order, lands in worker 0's own gradient block: each slice is summed by exactly one
+      // worker, and no gradient of this network is read again before the next step zeroes it. Same additions
+      // as into a separate block, without one more pass over the parameters (and without that block)
+      for (let w = 1; w < this.W; w++) k.add_forward(sum, sum, this.gradOf(w, net) + o, 1, n, n, n, n);
       const { beta1, beta2, eps } = opt.cfg;
-      k.adam_update(b.value + o, dst, b.m + o, b.v + o, lr ?? opt.cfg.lr, beta1, beta2, eps, opt.step, n);
+      k.adam_update(b.value + o, sum, b.m + o, b.v + o, lr ?? opt.cfg.lr, beta1, beta2, eps, opt.step, n);
     }
     this.updateMs += performance.now() - t0;
     this.barrier.wait(); // every shard sees the new parameters before it reads them or zeroes its gradients
