@@ -276,7 +276,7 @@ notes.push(
   'Weights: our Generator initialised from our seeded RNG (PyTorch-GAN init), BN running statistics moved by a few train-mode forwards on random inputs so that eval-mode BatchNorm is not near the identity; the fc layer depends on the image size, so each size has its own weights and ONNX file.',
   'Threads: onnxruntime-node intraOpNumThreads (interOp 1), onnxruntime-web env.wasm.numThreads (worker threads in Node), PyTorch torch.set_num_threads + OMP_NUM_THREADS; ours: generator inference on one thread (no intra-op threads), training on 1 thread or on 2 data-parallel workers (src/parallel, one shard of the batch each).',
   'PyTorch runs from Debian python3-torch with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment only; its training step is test/fixtures/ptg_models.bicycle_step with its test-only gradient clones turned off (so they cost neither time nor RSS).',
-  'Ours: the inference process builds the generator with its training buffers (gradients, Adam state), so its RSS is that of a trainable generator; every Node child is a plain `node` process running an esbuild bundle (no tsx loader in the RSS).',
+  'Ours: the inference process builds the generator with its training buffers (gradients, Adam state) reserved; the arena zeroes only reused memory, so the buffers inference never writes cost no RSS; every Node child is a plain `node` process running an esbuild bundle (no tsx loader in the RSS).',
 );
 const report: Report = {
   command, date: new Date().toISOString(), durationS: (Date.now() - t0) / 1000, quick, machine: machine(), versions,
