@@ -5,10 +5,10 @@
 // instantiates the core over it and builds a batch-1 BicycleGAN whose parameter stores are THE parameters,
 // Adam m/v and BN buffers (its gradients and activations are never written: they cost address space, not
 // RSS); it initialises them from the seed exactly as LocalEngine does, and owns checkpoints, the RNG and the
-// counters. After it come the staging area for a
-// step's batch and noise, then each worker's arena: workers lay theirs out one after the other, so the ranges
-// are disjoint. A worker builds the networks for its shard's rows with its stores pointed at the shared
-// blocks (only its gradient block is its own) and keeps its wasm instance for the life of the pool.
+// counters. After it come the staging area for a step's batch and noise, then each worker's arena: workers
+// lay theirs out one after the other, so the ranges are disjoint. A worker builds the networks for its shard's
+// rows with its stores pointed at the shared blocks (only its gradient block is its own) and keeps its wasm
+// instance for the life of the pool.
 //
 // A step: the main thread draws the noise of the whole batch (same RNG sequence as LocalEngine), writes batch
 // and noise to the staging area and runs one task per worker. Each worker copies its rows and runs the
