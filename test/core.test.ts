@@ -62,4 +62,12 @@ describe('core loading', () => {
     expect(c.f32(part, 100).every((v) => v === 0)).toBe(true);
     expect(c.f32(used, 50).every((v) => v === 1)).toBe(true); // the block before it is not touched
   });
+
+  test('allocZeroed over a memory given by the caller: whatever it held before the core reads as zeros', async () => {
+    const memory = new WebAssembly.Memory({ initial: 64, maximum: 256 });
+    new Uint8Array(memory.buffer).fill(0x55);
+    const c = await createCore({ build: 'simd', module: compiledModule('simd') }, { memory, maxMemoryMB: 16 });
+    const n = (memory.buffer.byteLength >> 2) + 1000; // past the given pages: a grow
+    expect(c.f32(c.arena.allocZeroed(n), n).every((v) => v === 0)).toBe(true);
+  });
 });

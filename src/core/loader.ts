@@ -70,7 +70,9 @@ function prepare(src: CoreSource, opts: CoreOptions) {
 
 function assemble(build: Build, module: WebAssembly.Module, instance: WebAssembly.Instance, memory: WebAssembly.Memory, maxPages: number, opts: CoreOptions): Core {
   const k = instance.exports as unknown as Kernels;
-  const arena = new Arena(memory, Math.max(opts.arenaBase ?? 0, k.heap_base()), maxPages * PAGE);
+  const base = Math.max(opts.arenaBase ?? 0, k.heap_base());
+  // a memory we made is zero past the static data; a given one may hold data anywhere up to its current size
+  const arena = new Arena(memory, base, maxPages * PAGE, opts.memory ? memory.buffer.byteLength : base);
   return {
     build,
     k,

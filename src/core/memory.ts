@@ -23,9 +23,16 @@ export class Arena {
   /** Allocations may not end past this byte offset (see seal()). */
   private limit = Infinity;
 
-  constructor(readonly memory: WebAssembly.Memory, base: number, readonly maxBytes: number) {
+  /** End of the memory that may hold non-zero bytes: what this arena handed out, and what the memory held before
+   * the arena (a memory given by the caller may have been written anywhere up to its size); past it the memory is
+   * the zero pages of memory.grow. */
+  private dirtyTop: number;
+
+  /** `dirtyTop`: bytes of the memory that may already hold data (default: up to `base`, a fresh memory). */
+  constructor(readonly memory: WebAssembly.Memory, base: number, readonly maxBytes: number, dirtyTop = base) {
     this.top = align(base);
     this.peak = this.top;
+    this.dirtyTop = dirtyTop;
   }
 
   /** Reserve `floats` f32 values (zeroed on first use of fresh memory, not on reuse). Returns a byte offset. */
@@ -34,14 +41,14 @@ export class Arena {
     return this.allocBytes(floats * 4, what);
   }
 
-  /** alloc() whose memory reads as zeros: only the part below the arena's high-water mark (handed out before and
-   * released by reset()) is written; memory never handed out is still the zero pages of memory.grow, left
-   * untouched so that a block nobody writes (the main thread's unused gradients in the parallel engine) costs
-   * no resident memory. */
+  /** alloc() whose memory reads as zeros: only the part that may have been written (handed out before and
+   * released by reset(), or written before this arena existed) is cleared; the rest is still the zero pages of
+   * memory.grow and stays untouched, so a block nobody writes (the main thread's gradients in the parallel
+   * engine) costs no resident memory. */
   allocZeroed(floats: number, what = 'tensor'): number {
-    const before = this.peak, ptr = this.alloc(floats, what);
-    const dirtyEnd = Math.min(ptr + floats * 4, before);
-    if (dirtyEnd > ptr) new Uint8Array(this.memory.buffer, ptr, dirtyEnd - ptr).fill(0);
+    const dirty = Math.max(this.dirtyTop, this.peak), ptr = this.alloc(floats, what);
+    const end = Math.min(ptr + floats * 4, dirty);
+    if (end > ptr) new Uint8Array(this.memory.buffer, ptr, end - ptr).fill(0);
     return ptr;
   }
 
