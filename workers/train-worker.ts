@@ -48,8 +48,7 @@ function start(): Shard | null {
       { memory: init.memory, maxMemoryMB: init.maxMemoryMB, arenaBase: Atomics.load(ctl, CTL.TOP) * ALIGN });
     const rows = shardRows(init.batch, W);
     const row0 = rows.slice(0, rank).reduce((a, b) => a + b, 0);
-    const shared = Object.fromEntries(NETS.map((n) => [n, init.blocks[n]])) as Record<Net, WorkerInit['blocks'][Net]>;
-    const model = new BicycleGAN(core, { ...init.model, batch: rows[rank], shared });
+    const model = new BicycleGAN(core, { ...init.model, batch: rows[rank], shared: init.blocks });
     for (const [i, net] of NETS.entries()) {
       const s = { G: model.G, E: model.E, D_VAE: model.D_VAE, D_LR: model.D_LR }[net].g.store;
       Atomics.store(ctl, CTL.GRADS + rank * NETS.length + i, s.base.grad / ALIGN);

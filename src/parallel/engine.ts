@@ -29,11 +29,12 @@ import { createCore, type Core } from '../core/loader.js';
 import { resolveBuild } from '../core/load-node.js';
 import { ALIGN, PAGE } from '../core/memory.js';
 import type { ModelConfig } from '../models/config.js';
+import type { SharedParams } from '../nn/params.js';
 import { BicycleGAN, NonFiniteLossError, type BicycleGANOptions, type StepLosses, type StepNoise } from '../train/bicyclegan.js';
 import { checkpointBytes, loadCheckpoint, type LoadOptions, type TrainState } from '../train/checkpoint.js';
 import type { TrainEngine } from '../train/engine.js';
 import type { FaultInjection, Reply, Staging, Task, WorkerInit, WorkerStepStats } from './protocol.js';
-import { ABORTED, CTL, CTL_INTS, ERROR_BYTES, MAX_WORKERS, NETS, abortAll, shardRows, slotFloats, type Net, type NetBlocks } from './sync.js';
+import { ABORTED, CTL, CTL_INTS, ERROR_BYTES, MAX_WORKERS, NETS, abortAll, shardRows, slotFloats, type Net } from './sync.js';
 
 export interface ParallelEngineOptions extends BicycleGANOptions {
   /** worker threads; more than the batch size is clamped to the batch size (a shard has at least one row) */
@@ -121,7 +122,7 @@ export class ParallelEngine implements TrainEngine {
     const a = core.arena;
     const staging: Staging = { a: a.alloc(px, 'batch A'), b: a.alloc(px, 'batch B'), eps: a.alloc(L, 'eps'), zRandom: a.alloc(L, 'z_random') };
     const stores = { G: model.G.g.store, E: model.E.g.store, D_VAE: model.D_VAE.g.store, D_LR: model.D_LR.g.store };
-    const blocks = Object.fromEntries(NETS.map((n) => [n, stores[n].shared()])) as Record<Net, NetBlocks>;
+    const blocks = Object.fromEntries(NETS.map((n) => [n, stores[n].shared()])) as Record<Net, SharedParams>;
 
     const ctlBuf = new SharedArrayBuffer(CTL_INTS * 4);
     const ctl = new Int32Array(ctlBuf);

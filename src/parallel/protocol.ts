@@ -2,7 +2,8 @@
 // the start-up data every worker receives once, and one discriminated union each for tasks and replies.
 import type { Build } from '../core/features.js';
 import type { BicycleGANOptions, StepLosses } from '../train/bicyclegan.js';
-import type { Net, NetBlocks, SyncStats } from './sync.js';
+import type { SharedParams } from '../nn/params.js';
+import type { Net, SyncStats } from './sync.js';
 
 /** Test hook: make worker `worker` fail at step `step` (1-based): throw, exit its thread, or spin forever. */
 export interface FaultInjection {
@@ -32,7 +33,8 @@ export interface WorkerInit {
   workers: number;
   batch: number;
   model: Omit<BicycleGANOptions, 'batch' | 'shared'>;
-  blocks: Record<Net, NetBlocks>;
+  /** per network: the main thread's shared parameter blocks (each worker's gradients are its own) */
+  blocks: Record<Net, SharedParams>;
   staging: Staging;
   fault?: FaultInjection;
 }

@@ -6,6 +6,7 @@
 import type { Adam } from '../train/adam.js';
 import type { StepSync } from '../train/bicyclegan.js';
 import type { Core } from '../core/loader.js';
+import type { SharedParams } from '../nn/params.js';
 
 /** Int32 slots of the control block. */
 export const CTL = {
@@ -87,16 +88,6 @@ export function paramRange(floats: number, r: number, W: number): [number, numbe
   return [at(r), at(r + 1)];
 }
 
-/** Shared parameter blocks of one network as the main thread laid them out (gradients are the workers' own). */
-export interface NetBlocks {
-  value: number;
-  m: number;
-  v: number;
-  buffer: number;
-  paramFloats: number;
-  bufferFloats: number;
-}
-
 /** Where one worker's time went in one step (or sampling call): the engine collects them per rank. */
 export interface SyncStats {
   /** barriers passed (BatchNorm and loss all-reduces, two per optimizer step) */
@@ -124,7 +115,7 @@ export class WorkerSync implements StepSync {
     readonly W: number,
     readonly batch: number,
     rows: number,
-    readonly blocks: Record<Net, NetBlocks>,
+    readonly blocks: Record<Net, SharedParams>,
     readonly align: number,
   ) {
     this.leader = rank === 0;
