@@ -12,6 +12,7 @@ import { loadCore, resolveBuild } from '../src/core/load-node.js';
 import { hasRelaxedSimd } from '../src/core/features.js';
 import type { Core } from '../src/core/loader.js';
 import { CONV_SHAPES, DECONV_SHAPES, convMacs, deconvMacs, type BenchConv, type BenchDeconv } from './shapes.js';
+import { median } from './lib/timing.js';
 
 const quick = process.argv.includes('--quick');
 const buildArg = process.argv.includes('--build') ? process.argv[process.argv.indexOf('--build') + 1] : 'auto';
@@ -20,7 +21,6 @@ const RUNS = quick ? 3 : 7;
 const MIN_MS = quick ? 3 : 15;
 const here = dirname(fileURLToPath(import.meta.url));
 
-const median = (a: number[]) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 /** Median seconds per call of fn: each run repeats fn until MIN_MS has passed. */
 function timeIt(fn: () => void, runs = RUNS, minMs = MIN_MS): number {

@@ -19,7 +19,10 @@ import { fileURLToPath } from 'node:url';
 import { loadCore, resolveBuild } from '../src/core/load-node.js';
 import { Rng } from '../src/core/rng.js';
 import { LocalEngine, type TrainEngine } from '../src/train/engine.js';
-import { createParallelEngine } from '../src/parallel/engine.js';
+import { createParallelEngine, type ParallelEngine } from '../src/parallel/engine.js';
+import type { WorkerStepStats } from '../src/parallel/protocol.js';
+import { shardRows } from '../src/parallel/sync.js';
+import { median } from './lib/timing.js';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, def: string) => (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : def);
@@ -30,7 +33,6 @@ const size = Number(arg('size', '128'));
 const steps = Number(arg('steps', quick ? '2' : '3'));
 const build = resolveBuild(arg('build', 'auto') as 'auto');
 const here = dirname(fileURLToPath(import.meta.url));
-const median = (a: number[]) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 interface Result {
   config: string;
@@ -45,7 +47,7 @@ interface Result {
   cpuPerStepS: number;
   coresUsed: number;
   /** ParallelEngine: per worker (by rank), mean over the timed steps of its task time, barrier waits and update */
-  workerStats?: { rank: number; rows: number; taskMs: number; barriers: number; waitMs: number; updateMs: number }[];
+  workerStats?: WorkerStepStats[];
 }
 
 /** Child: one configuration ('local' or a worker count), prints one JSON line. */
@@ -53,13 +55,9 @@ async function child(config: string): Promise<void> {
   const opts = { batch, model: { imageSize: size, gBase: width, eBase: width, dBase: width }, seed: 1 };
   const t0 = performance.now();
   let engine: TrainEngine;
-  let shared: () => number | null = () => null;
-  let pe: Awaited<ReturnType<typeof createParallelEngine>> | null = null;
+  let pe: ParallelEngine | null = null;
   if (config === 'local') engine = new LocalEngine(await loadCore({ build }), opts);
-  else {
-    engine = pe = await createParallelEngine({ ...opts, workers: Number(config), build });
-    shared = () => pe!.memoryBytes / 2 ** 20;
-  }
+  else engine = pe = await createParallelEngine({ ...opts, workers: Number(config), build });
   const startS = (performance.now() - t0) / 1000;
   const rng = new Rng(5), n = batch * size * size * 3;
   const a = new Float32Array(n), b = new Float32Array(n);
@@ -68,7 +66,7 @@ async function child(config: string): Promise<void> {
   engine.setBatch(a, b);
   await engine.step(); // warm-up: tier-up of the wasm code, first touch of the memory
   const stepS: number[] = [];
-  const stats: NonNullable<Result['workerStats']> = [];
+  const stats: WorkerStepStats[] = [];
   const cpu0 = process.cpuUsage(), wall0 = performance.now();
   for (let s = 0; s < steps; s++) {
     const t = performance.now();
@@ -86,7 +84,7 @@ async function child(config: string): Promise<void> {
   const med = median(stepS);
   const r: Result = {
     config, workers: config === 'local' ? 1 : Number(config), stepS, medianStepS: med, imagesPerS: batch / med, startS,
-    peakRssMB: process.resourceUsage().maxRSS / 1024, sharedMemoryMB: shared(), cpuPerStepS: cpuS / steps, coresUsed: cpuS / wallS,
+    peakRssMB: process.resourceUsage().maxRSS / 1024, sharedMemoryMB: pe ? pe.memoryBytes / 2 ** 20 : null, cpuPerStepS: cpuS / steps, coresUsed: cpuS / wallS,
     ...(pe ? { workerStats: stats } : {}),
   };
   await engine.close();
@@ -148,8 +146,7 @@ interface Sample {
  * at the same time (no synchronisation at all). Their slowest median step is the best a W-worker step can do
  * here: it includes what sharing the memory system and the clock (turbo, SMT siblings) costs. */
 async function independent(W: number): Promise<Sample | null> {
-  const parts = Array.from({ length: W }, (_, r) => Math.floor(batch / W) + (r < batch % W ? 1 : 0));
-  const res = await Promise.all(parts.map((rows) => runChild(`control ${W} x batch ${rows}`, 'local', { batch: String(rows) })));
+  const res = await Promise.all(shardRows(batch, W).map((rows) => runChild(`control ${W} x batch ${rows}`, 'local', { batch: String(rows) })));
   if (res.some((r) => r === null)) return null;
   const results = res as Result[];
   return { imagesPerS: batch / Math.max(...results.map((r) => r.medianStepS)), results };
@@ -201,10 +198,9 @@ async function main(): Promise<void> {
     return rs.length ? median(rs) : null;
   };
   const ips = (c: string): number | null => { const v = (samples.get(c) ?? []).flatMap((x) => (x ? [x.imagesPerS] : [])); return v.length ? median(v) : null; };
-  const first = (c: string) => samples.get(c)?.find((x) => x)?.results[0];
+  const results = (c: string): Result[] => (samples.get(c) ?? []).flatMap((x) => (x ? x.results : []));
   const rows = workers.filter((w) => samples.get(String(w))?.some((x) => x)).map((w) => {
-    const c = String(w), r = samples.get(c)!.flatMap((x) => (x ? x.results : []));
-    const one = samples.get('1')?.flatMap((x) => (x ? x.results : [])) ?? [];
+    const c = String(w), r = results(c), one = results('1');
     const speedup = ratio(c, '1');
     return {
       workers: w, imagesPerS: ips(c)!, speedup, efficiency: speedup !== null ? speedup / w : null, vsLocal: ratio(c, 'local'),
@@ -225,7 +221,7 @@ async function main(): Promise<void> {
   for (const r of rows)
     console.log(`  ${String(r.workers).padStart(7)}  ${r.imagesPerS.toFixed(2).padStart(8)}  ${f(r.speedup).padStart(19)}  ${pc(r.efficiency).padStart(10)}  ${f(r.vsLocal).padStart(13)}  ` +
       `${r.coresUsed.toFixed(2).padStart(10)}  ${f(r.cpuOverhead).padStart(20)}  ${(r.ceiling !== null ? f(r.ceiling) + 'x' : '-').padStart(15)}  ${pc(r.ofCeiling).padStart(10)}  ${r.peakRssMB.toFixed(0).padStart(11)}`);
-  if (ips('local') !== null) console.log(`  one thread (LocalEngine): ${f(ips('local'))} images/s, peak RSS ${first('local')?.peakRssMB.toFixed(0)} MB`);
+  if (ips('local') !== null) console.log(`  one thread (LocalEngine): ${f(ips('local'))} images/s, peak RSS ${results('local')[0].peakRssMB.toFixed(0)} MB`);
   const two = rows.find((r) => r.workers === 2);
   if (two?.speedup) console.log(`\n  target (ANCHORS.md): 2 workers >= 1.8x one worker: ${two.speedup.toFixed(2)}x ${two.speedup >= 1.8 ? 'met' : 'NOT met'}` +
     (two.vsLocal !== null ? ` (${two.vsLocal.toFixed(2)}x the one-thread LocalEngine)` : '') + (two.ceiling !== null ? `; the machine's ceiling: ${two.ceiling.toFixed(2)}x` : ''));
