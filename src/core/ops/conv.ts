@@ -81,12 +81,9 @@ function clearScratch(k: Kernels, ref: boolean, t: Ptrs, n: number): void {
   if (!ref) k.view_zero(t.scratch, 1, n, n);
 }
 
-function convCase(sh: ConvShape): OpCase {
-  const { N, H, W, C, OC, K, s, p } = sh;
-  const ldx = sh.ldx ?? C, ldy = sh.ldy ?? OC, bias = sh.bias ?? false;
-  const OH = convOut(H, K, s, p), OW = convOut(W, K, s, p);
-  const bound = scratchBound(N, H, W, C, OC, K, s, p);
-  const X = N * H * W * ldx, Y = N * OH * OW * ldy, Wn = K * K * C * OC;
+/** Tensors of a conv or conv-transpose case: x, w, y and their gradients (bias and its gradient when asked),
+ * a zeroed scratch of `bound` floats and a guard. */
+function convTensors(X: number, Wn: number, Y: number, OC: number, bias: boolean, bound: number): Pick<OpCase, 'tensors' | 'grads'> {
   const tensors: OpCase['tensors'] = {
     x: { size: X }, w: { size: Wn }, y: { size: Y }, dx: { size: X }, dw: { size: Wn }, dy: { size: Y },
   };
@@ -94,6 +91,16 @@ function convCase(sh: ConvShape): OpCase {
   if (bias) { tensors.b = { size: OC }; tensors.db = { size: OC }; grads.b = 'db'; }
   tensors.scratch = { size: bound, init: 'zero' };
   tensors.guard = { size: 64 };
+  return { tensors, grads };
+}
+
+function convCase(sh: ConvShape): OpCase {
+  const { N, H, W, C, OC, K, s, p } = sh;
+  const ldx = sh.ldx ?? C, ldy = sh.ldy ?? OC, bias = sh.bias ?? false;
+  const OH = convOut(H, K, s, p), OW = convOut(W, K, s, p);
+  const bound = scratchBound(N, H, W, C, OC, K, s, p);
+  const X = N * H * W * ldx, Y = N * OH * OW * ldy, Wn = K * K * C * OC;
+  const { tensors, grads } = convTensors(X, Wn, Y, OC, bias, bound);
   return {
     label: `conv2d N${N} ${H}x${W}x${C} -> ${OC} k${K} s${s} p${p} ldx${ldx} ldy${ldy}${bias ? ' bias' : ''}`,
     tensors, grads, outputs: { y: 'dy' },
@@ -121,13 +128,7 @@ function deconvCase(sh: ConvShape): OpCase {
   const Ho = deconvOut(H, K, s, p), Wo = deconvOut(W, K, s, p);
   const bound = scratchBound(N, Ho, Wo, OC, IC, K, s, p);
   const X = N * H * W * ldx, Y = N * Ho * Wo * ldy, Wn = K * K * OC * IC;
-  const tensors: OpCase['tensors'] = {
-    x: { size: X }, w: { size: Wn }, y: { size: Y }, dx: { size: X }, dw: { size: Wn }, dy: { size: Y },
-  };
-  const grads: Record<string, string> = { x: 'dx', w: 'dw' };
-  if (bias) { tensors.b = { size: OC }; tensors.db = { size: OC }; grads.b = 'db'; }
-  tensors.scratch = { size: bound, init: 'zero' };
-  tensors.guard = { size: 64 };
+  const { tensors, grads } = convTensors(X, Wn, Y, OC, bias, bound);
   const P = N * Ho * Wo;
   return {
     label: `conv_transpose2d N${N} ${H}x${W}x${IC} -> ${Ho}x${Wo}x${OC} k${K} s${s} p${p} ldx${ldx} ldy${ldy}${bias ? ' bias' : ''}`,
