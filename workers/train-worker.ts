@@ -6,7 +6,8 @@
 import { workerData } from 'node:worker_threads'; // Piscina hands its workerData through unchanged
 import { createCoreSync } from '../src/core/loader.js';
 import { ALIGN } from '../src/core/memory.js';
-import { BicycleGAN, NonFiniteLossError } from '../src/train/bicyclegan.js';
+import { BicycleGAN, NonFiniteLossError, type StepNoise } from '../src/train/bicyclegan.js';
+import { recalibrationPass } from '../src/train/recalibrate.js';
 import { CTL, NETS, WorkerSync, shardRows, type Net } from '../src/parallel/sync.js';
 import type { Reply, Task, WorkerInit } from '../src/parallel/protocol.js';
 
@@ -79,14 +80,20 @@ function adamSteps(m: BicycleGAN): Record<Net, number> {
   return { G: m.opt.G.step, E: m.opt.E.step, D_VAE: m.opt.D_VAE.step, D_LR: m.opt.D_LR.step };
 }
 
-function step(s: Shard, t: Extract<Task, { kind: 'step' }>): Reply {
-  const { model: m, row0, rows } = s, core = m.core, t0 = performance.now();
-  s.sync.takeStats(); // count this step only
-  for (const net of NETS) m.opt[net].step = t.adamSteps[net];
+/** Copy this shard's rows of the staged batch into the model's inputs; returns its rows of the staged noise. */
+function takeRows(s: Shard): StepNoise {
+  const { model: m, row0, rows } = s, core = m.core;
   const px = m.realA.size / rows, L = m.cfg.latentDim, st = init.staging;
   core.f32(m.realA.ptr, m.realA.size).set(core.f32(st.a + row0 * px * 4, rows * px));
   core.f32(m.realB.ptr, m.realB.size).set(core.f32(st.b + row0 * px * 4, rows * px));
-  const eps = core.f32(st.eps + row0 * L * 4, rows * L).slice(), zRandom = core.f32(st.zRandom + row0 * L * 4, rows * L).slice();
+  return { eps: core.f32(st.eps + row0 * L * 4, rows * L).slice(), zRandom: core.f32(st.zRandom + row0 * L * 4, rows * L).slice() };
+}
+
+function step(s: Shard, t: Extract<Task, { kind: 'step' }>): Reply {
+  const { model: m, rows } = s, t0 = performance.now();
+  s.sync.takeStats(); // count this step only
+  for (const net of NETS) m.opt[net].step = t.adamSteps[net];
+  const { eps, zRandom } = takeRows(s);
   const f = init.fault;
   if (f && f.worker === rank && f.step === t.step) {
     if (f.kind === 'exit') process.exit(70);
@@ -135,6 +142,9 @@ export default function run(t: Task): Reply {
   switch (t.kind) {
     case 'step':
       return step(shard, t);
+    case 'recalibrate':
+      recalibrationPass(shard.model, t.k, takeRows(shard));
+      return { kind: 'recalibrate', rank };
     case 'generate':
     case 'encode':
       return sample(shard, t);

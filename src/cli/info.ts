@@ -1,6 +1,7 @@
 // `bicyclegan info`: a checkpoint's model config, training state (step, epoch, Adam steps, training options)
 // and trainable parameter counts per network, counted from the tensors in the file (no model is built).
 import { sizeOf, type Safetensors } from '../core/safetensors.js';
+import { RECALIBRATED_PREFIX } from '../nn/batchnorm.js';
 
 function netOf(name: string): string {
   if (name.startsWith('D_VAE.')) return 'D_VAE';
@@ -12,7 +13,7 @@ function netOf(name: string): string {
 export function parameterCounts(p: Safetensors): Record<string, number> {
   const counts: Record<string, number> = { G: 0, E: 0, D_VAE: 0, D_LR: 0 };
   for (const [name, t] of p.tensors) {
-    if (name.startsWith('adam.') || /\.(running_mean|running_var|num_batches_tracked)$/.test(name)) continue;
+    if (name.startsWith('adam.') || name.startsWith(RECALIBRATED_PREFIX) || /\.(running_mean|running_var|num_batches_tracked)$/.test(name)) continue;
     counts[netOf(name)] += sizeOf(t.shape);
   }
   return counts;
@@ -24,7 +25,8 @@ export function checkpointInfo(file: string, bytes: number, p: Safetensors, json
   const counts = parameterCounts(p);
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
   const hasAdam = [...p.tensors.keys()].some((n) => n.startsWith('adam.'));
-  if (json) return JSON.stringify({ file, bytes, format: p.metadata.format ?? null, config, train: train && { steps: train.steps, epoch: train.epoch, adamSteps: train.adamSteps, options: train.extra?.config ?? null }, parameters: { ...counts, total }, tensors: p.tensors.size, resumable: hasAdam && Boolean(train?.extra?.loader) }, null, 2);
+  const recal = p.metadata.recalibrated ? (JSON.parse(p.metadata.recalibrated) as { step: number; batches: number; batchSize: number }) : null;
+  if (json) return JSON.stringify({ file, bytes, format: p.metadata.format ?? null, config, train: train && { steps: train.steps, epoch: train.epoch, adamSteps: train.adamSteps, options: train.extra?.config ?? null }, parameters: { ...counts, total }, tensors: p.tensors.size, resumable: hasAdam && Boolean(train?.extra?.loader), recalibrated: recal }, null, 2);
   const fmt = (n: number) => n.toLocaleString('en-US');
   const lines = [
     `${file}: ${(bytes / 1e6).toFixed(2)} MB, ${p.tensors.size} tensors, format ${p.metadata.format ?? '(none)'}`,
@@ -37,5 +39,6 @@ export function checkpointInfo(file: string, bytes: number, p: Safetensors, json
   } else lines.push('training: none (weights only)');
   lines.push(`parameters: G ${fmt(counts.G)}, E ${fmt(counts.E)}, D_VAE ${fmt(counts.D_VAE)}, D_LR ${fmt(counts.D_LR)}; total ${fmt(total)}`);
   lines.push(`resumable: ${hasAdam && train?.extra?.loader ? 'yes' : 'no'}`);
+  lines.push(`BatchNorm statistics: ${recal ? `recalibrated for step ${recal.step} over ${recal.batches} batches of ${recal.batchSize} (used by sample, eval, convert), and running` : 'running only (bicyclegan recalibrate adds recalibrated ones)'}`);
   return lines.join('\n');
 }

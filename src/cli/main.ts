@@ -7,6 +7,9 @@ import { DataError } from '../data/decode.js';
 import { ConfigError, parseTrainConfig } from '../train/config.js';
 import { readCheckpointFile } from '../train/checkpoint-file.js';
 import { sample, parseSampleConfig } from '../train/sampling.js';
+import { convertFile, parseConvertConfig } from '../train/convert-file.js';
+import { evalTable, evaluate, parseEvalConfig } from '../train/evaluate.js';
+import { parseRecalibrateConfig, recalibrateCheckpoint, storedTrainConfig } from '../train/recalibrate-file.js';
 import { train } from '../train/trainer.js';
 import { listCheckpoints } from '../train/run-files.js';
 import { defaultWorkers, engineFactory } from './engine-choice.js';
@@ -45,6 +48,7 @@ const TRAIN_FLAGS: FlagTable = [
   ['sampleEvery', 'number', 'write a sample grid every N steps (0: only at the end) [500]'],
   ['sampleImages', 'number', 'images (columns) in a sample grid [4]'],
   ['sampleZ', 'number', 'random-z rows in a sample grid [3]'],
+  ['recalBatches', 'number', 'BatchNorm recalibration batches before each sample grid and at the end (0: off) [25]'],
   ['logEvery', 'number', 'log line every N steps when not on a TTY [10]'],
   ['prefetch', 'number', 'batches decoded ahead [2]'],
 ];
@@ -63,6 +67,46 @@ const SAMPLE_FLAGS: FlagTable = [
   ['skipBad', 'bool', 'report and skip unreadable inputs'],
   ['limit', 'number', 'use at most N inputs of a folder'],
   ['build', 'string', 'wasm build: auto | simd | relaxed [auto]'],
+  ['bnStats', 'string', 'BatchNorm statistics: auto (recalibrated when the checkpoint has them, else running) | running | recalibrated | batch [auto]'],
+];
+
+const RECALIBRATE_FLAGS: FlagTable = [
+  ['checkpoint', 'string', 'checkpoint (.safetensors) whose G and E statistics to recalibrate'],
+  ['data', 'string', 'dataset root or folder of pairs: the training pairs to average the statistics over'],
+  ['out', 'string', 'write here instead of updating the checkpoint in place (atomically)'],
+  ['direction', 'string', 'AtoB | BtoA [the direction the checkpoint was trained with]'],
+  ['batches', 'number', 'batches averaged over [25]'],
+  ['batch', 'number', "pairs per batch [the checkpoint's training batch]"],
+  ['seed', 'number', 'seed of the batch order, flips and noise [0]'],
+  ['workers', 'number', 'threads (the parallel engine sums the statistics over shards) [1]'],
+  ['skipBad', 'bool', 'report and skip unreadable images'],
+  ['build', 'string', 'wasm build: auto | simd | relaxed [auto]'],
+];
+
+const CONVERT_FLAGS: FlagTable = [
+  ['storage', 'string', 'f32 | f16 | int8 [f16]'],
+  ['encoder', 'bool', 'keep the encoder [when the file has one]'],
+  ['bnStats', 'string', 'BatchNorm statistics to fold: auto | running | recalibrated [auto: recalibrated when present]'],
+  ['data', 'string', 'recalibrate the statistics on this dataset first (the input file is not changed)'],
+  ['batches', 'number', 'recalibration batches, with --data [25]'],
+  ['batch', 'number', "recalibration batch size, with --data [the checkpoint's training batch]"],
+  ['direction', 'string', 'AtoB | BtoA, with --data [the checkpoint\'s]'],
+  ['modelConfig', 'string', 'JSON file with the model config, for a PyTorch state_dict without our metadata'],
+  ['chunkFloats', 'number', 'cap on one weight chunk in floats [524288]'],
+  ['build', 'string', 'wasm build: auto | simd | relaxed [auto]'],
+];
+
+const EVAL_FLAGS: FlagTable = [
+  ['checkpoint', 'string', 'checkpoint (.safetensors) to evaluate'],
+  ['input', 'string', 'held-out pairs: a folder of pair files, or a dataset root (its test/ or val/ split)'],
+  ['direction', 'string', 'AtoB | BtoA [the direction the checkpoint was trained with]'],
+  ['n', 'number', 'random-z outputs per input [20]'],
+  ['batch', 'number', 'inputs per batch for per-batch statistics [4]'],
+  ['limit', 'number', 'use at most N inputs'],
+  ['seed', 'number', 'seed of the random codes [0]'],
+  ['out', 'string', 'folder for eval.json and grid-<stats>.png'],
+  ['json', 'bool', 'print JSON instead of the table'],
+  ['build', 'string', 'wasm build: auto | simd | relaxed [auto]'],
 ];
 
 const err = (s: string) => process.stderr.write(s + '\n');
@@ -77,9 +121,7 @@ function storedOptions(resume: string, out: string): Record<string, unknown> {
   } catch {
     return {}; // the trainer reports the unreadable file
   }
-  const stored = meta.train ? (JSON.parse(meta.train).extra?.config as Record<string, unknown> | undefined) : undefined;
-  if (!stored) return {};
-  const { resume: _r, workers: _w, ...rest } = stored;
+  const { resume: _r, workers: _w, ...rest } = storedTrainConfig(meta);
   void _r, void _w;
   return rest;
 }
@@ -124,13 +166,37 @@ async function sampleCommand(cmd: Command): Promise<number> {
   const c = parseSampleConfig(mergedConfig(cmd, SAMPLE_FLAGS), flagName);
   const r = await sample(c, { report: err, createEngine: engineFactory(err) });
   for (const w of r.written.filter((p) => p.endsWith('grid.png'))) err(`wrote ${w}`);
-  err(`${r.written.length} file${r.written.length === 1 ? '' : 's'} written to ${c.out}${r.skipped.length ? `, ${r.skipped.length} input(s) skipped` : ''}`);
+  err(`${r.written.length} file${r.written.length === 1 ? '' : 's'} written to ${c.out} (${r.bnStats} BatchNorm statistics)${r.skipped.length ? `, ${r.skipped.length} input(s) skipped` : ''}`);
   return 0;
 }
 
+async function recalibrateCommand(cmd: Command): Promise<number> {
+  const r = await recalibrateCheckpoint(parseRecalibrateConfig(mergedConfig(cmd, RECALIBRATE_FLAGS), flagName), { report: err, createEngine: engineFactory(err) });
+  err(`recalibrated the BatchNorm statistics of G and E over ${r.stats.batches} batches of ${r.stats.batchSize} (${r.pairs} pairs, ${r.seconds.toFixed(1)} s): wrote ${r.path}`);
+  return 0;
+}
+
+async function convertCommand(cmd: Command, input: string, output: string): Promise<number> {
+  const r = await convertFile(parseConvertConfig({ ...mergedConfig(cmd, CONVERT_FLAGS), input, output }, flagName), { report: err, createEngine: engineFactory(err) });
+  const p = r.packed;
+  err(`${r.path}: ${p.storage}, nets ${p.nets.join('+')}, ${p.layers.size} layers, ${p.bnStats ?? 'running'} BatchNorm statistics folded, ${(r.outBytes / 2 ** 20).toFixed(2)} MiB (from ${(r.inBytes / 2 ** 20).toFixed(2)} MiB)`);
+  return 0;
+}
+
+async function evalCommand(cmd: Command): Promise<number> {
+  const raw = mergedConfig(cmd, EVAL_FLAGS);
+  const json = raw.json === true;
+  delete raw.json;
+  if (typeof cmd.opts().bnStats === 'string') raw.bnStats = String(cmd.opts().bnStats).split(',').map((v) => v.trim());
+  const r = await evaluate(parseEvalConfig(raw, flagName), { report: err });
+  process.stdout.write((json ? JSON.stringify(r, null, 2) : evalTable(r)) + '\n');
+  return 0;
+}
+
+
 export function program(): Command {
   const p = new Command('bicyclegan')
-    .description('BicycleGAN (multimodal image-to-image translation) on the CPU: train, sample, inspect checkpoints')
+    .description('BicycleGAN (multimodal image-to-image translation) on the CPU: train, sample, evaluate, recalibrate, convert, inspect checkpoints')
     .showHelpAfterError('(add --help for the options)')
     .exitOverride();
   const t = p.command('train').description('train on a pix2pix-style aligned dataset').option('--config <file.json>', 'JSON file of options (flags given here override it)');
@@ -142,6 +208,30 @@ export function program(): Command {
   addFlags(s, SAMPLE_FLAGS).exitOverride();
   s.action(async () => {
     process.exitCode = await sampleCommand(s);
+  });
+  const r = p.command('recalibrate')
+    .description("recompute a checkpoint's G and E BatchNorm statistics over training pairs (for eval-mode sampling and inference files)")
+    .option('--config <file.json>', 'JSON file of options');
+  addFlags(r, RECALIBRATE_FLAGS).exitOverride();
+  r.action(async () => {
+    process.exitCode = await recalibrateCommand(r);
+  });
+  const cv = p.command('convert')
+    .description('checkpoint, weights or PyTorch state_dict -> inference file (f32 | f16 | int8), BatchNorm folded')
+    .argument('<input>', 'checkpoint / weights / PyTorch state_dict (.safetensors)')
+    .argument('<output>', 'inference file to write')
+    .option('--config <file.json>', 'JSON file of options');
+  addFlags(cv, CONVERT_FLAGS).exitOverride();
+  cv.action(async (input: string, output: string) => {
+    process.exitCode = await convertCommand(cv, input, output);
+  });
+  const ev = p.command('eval')
+    .description('reconstruction (L1, PSNR, SSIM) and diversity of a checkpoint on held-out pairs')
+    .option('--config <file.json>', 'JSON file of options')
+    .option('--bn-stats <list>', 'comma-separated BatchNorm statistics to evaluate: running,recalibrated,batch [all three]');
+  addFlags(ev, EVAL_FLAGS).exitOverride();
+  ev.action(async () => {
+    process.exitCode = await evalCommand(ev);
   });
   p.command('info')
     .description("print a checkpoint's model config, training state and parameter counts")

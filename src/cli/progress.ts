@@ -49,6 +49,9 @@ export function progressReporter(o: { tty: boolean; logEvery: number; out?: Node
         case 'sample':
           line(`samples step ${e.step}: ${e.path}`);
           break;
+        case 'recalibrate':
+          line(`BatchNorm statistics recalibrated at step ${e.step} over ${e.batches} batches (${e.seconds.toFixed(1)} s)`);
+          break;
         case 'message':
           line(e.text);
           break;

@@ -15,6 +15,7 @@ import { checkTensors, parseSafetensors, serializeSafetensors, toF32, type Safet
 import type { Core } from '../core/loader.js';
 import type { ModelConfig } from '../models/config.js';
 import { fromTorchLayout, type ParamEntry } from '../nn/params.js';
+import { RECALIBRATED_PREFIX } from '../nn/batchnorm.js';
 import { f16Table, toF16Array } from './f16.js';
 import { planOf, type LayerSpec } from './nets.js';
 
@@ -81,6 +82,8 @@ export interface PackedWeights {
   /** bytes of the weight file */
   bytes: number;
   chunkFloats: number;
+  /** the BatchNorm statistics folded in, as the converter recorded them */
+  bnStats?: FoldStats;
 }
 
 const err = (source: string, msg: string): never => {
@@ -113,15 +116,22 @@ export function isPacked(bytes: Uint8Array): boolean {
   }
 }
 
+/** Which BatchNorm statistics a conversion folds: the raw running ones or the recalibrated ones
+ * (`recalibrated.<bn>.running_mean|running_var`, written by `bicyclegan recalibrate` and by training). */
+export type FoldStats = 'running' | 'recalibrated';
+
 /** Weight of a layer in our layout, f32, BatchNorm folded (from a training checkpoint or a PyTorch state_dict). */
-function foldLayer(p: Safetensors, s: LayerSpec): { w: Float32Array; bias?: Float32Array } {
+function foldLayer(p: Safetensors, s: LayerSpec, stats: FoldStats): { w: Float32Array; bias?: Float32Array } {
   const torchW = toF32(p.tensors.get(`${s.name}.weight`)!, `${s.name}.weight`);
   const entry = { name: s.name, shape: s.torchShape, layout: s.layout, size: torchW.length, chw: s.chw } as ParamEntry;
   const w = fromTorchLayout(torchW, entry);
   const OC = s.OC;
   let bias: Float32Array | undefined = s.bias ? Float32Array.from(toF32(p.tensors.get(`${s.name}.bias`)!, `${s.name}.bias`)) : undefined;
   if (s.bn) {
-    const g = (k: string) => toF32(p.tensors.get(`${s.bn!.name}.${k}`)!, `${s.bn!.name}.${k}`);
+    const g = (k: string) => {
+      const name = `${stats === 'recalibrated' && k.startsWith('running_') ? RECALIBRATED_PREFIX : ''}${s.bn!.name}.${k}`;
+      return toF32(p.tensors.get(name)!, name);
+    };
     const gamma = g('weight'), beta = g('bias'), mean = g('running_mean'), vr = g('running_var');
     const scale = new Float64Array(OC);
     const b = new Float32Array(OC);
@@ -138,11 +148,17 @@ function foldLayer(p: Safetensors, s: LayerSpec): { w: Float32Array; bias?: Floa
   return { w, bias };
 }
 
-function expectedTorch(s: LayerSpec): { name: string; shape: number[] }[] {
+function expectedTorch(s: LayerSpec, stats: FoldStats): { name: string; shape: number[] }[] {
   const out = [{ name: `${s.name}.weight`, shape: s.torchShape }];
   if (s.bias) out.push({ name: `${s.name}.bias`, shape: [s.OC] });
   if (s.bn) for (const k of ['weight', 'bias', 'running_mean', 'running_var']) out.push({ name: `${s.bn.name}.${k}`, shape: [s.OC] });
+  if (s.bn && stats === 'recalibrated') for (const k of ['running_mean', 'running_var']) out.push({ name: `${RECALIBRATED_PREFIX}${s.bn.name}.${k}`, shape: [s.OC] });
   return out;
+}
+
+/** Whether a checkpoint carries recalibrated BatchNorm statistics. */
+export function hasRecalibrated(p: Safetensors): boolean {
+  return [...p.tensors.keys()].some((n) => n.startsWith(RECALIBRATED_PREFIX));
 }
 
 export interface ConvertOptions {
@@ -153,6 +169,8 @@ export interface ConvertOptions {
   config?: ModelConfig;
   /** cap on one weight chunk in floats (default CHUNK_FLOATS) */
   chunkFloats?: number;
+  /** BatchNorm statistics to fold (default: recalibrated when the file has them, else running) */
+  bnStats?: FoldStats;
   source?: string;
 }
 
@@ -167,7 +185,10 @@ export function convertWeights(bytes: Uint8Array, o: ConvertOptions): Uint8Array
   const f32Layers = new Map<string, { spec: LayerSpec; w: Float32Array; bias?: Float32Array }>();
   let cfg: ModelConfig;
   let nets: InferNet[];
+  let stats: FoldStats | undefined = o.bnStats;
   if (p.metadata.format === INFER_FORMAT) {
+    if (stats && p.metadata.bn_stats && stats !== p.metadata.bn_stats) err(source, `an inference file's BatchNorm is folded already (${p.metadata.bn_stats} statistics); convert the checkpoint to get ${stats}`);
+    stats = p.metadata.bn_stats as FoldStats | undefined;
     const packed = readPacked(bytes, source);
     cfg = packed.cfg;
     nets = o.nets ?? packed.nets;
@@ -182,13 +203,16 @@ export function convertWeights(bytes: Uint8Array, o: ConvertOptions): Uint8Array
   } else {
     cfg = configOf(p, source, o.config);
     nets = o.nets ?? (p.tensors.has('fc_mu.weight') ? ['G', 'E'] : ['G']);
+    const fold = (stats ??= hasRecalibrated(p) ? 'recalibrated' : 'running');
+    if (fold === 'recalibrated' && !hasRecalibrated(p))
+      err(source, 'no recalibrated BatchNorm statistics in this file: run `bicyclegan recalibrate` on it (or fold the running statistics)');
     const plans = nets.map((n) => planOf(n, cfg));
     try {
-      checkTensors(p, plans.flat().flatMap(expectedTorch), { allowExtra: true });
+      checkTensors(p, plans.flat().flatMap((s) => expectedTorch(s, fold)), { allowExtra: true });
     } catch (e) {
       err(source, (e as Error).message);
     }
-    for (const spec of plans.flat()) f32Layers.set(spec.name, { spec, ...foldLayer(p, spec) });
+    for (const spec of plans.flat()) f32Layers.set(spec.name, { spec, ...foldLayer(p, spec, fold) });
   }
   const cap = o.chunkFloats ?? CHUNK_FLOATS;
   if (!Number.isInteger(cap) || cap < 64) err(source, `chunkFloats must be an integer >= 64, got ${cap}`);
@@ -207,7 +231,9 @@ export function convertWeights(bytes: Uint8Array, o: ConvertOptions): Uint8Array
       i8.push({ name: `${spec.name}.weight`, dtype: 'I8', shape, data: rechunk(q, spec.OC, G) });
     }
   }
-  return serializeSafetensors([...f32, ...f16, ...i8], { format: INFER_FORMAT, storage: o.storage, nets: nets.join(','), config: JSON.stringify(cfg), chunk_floats: String(cap) });
+  const meta: Record<string, string> = { format: INFER_FORMAT, storage: o.storage, nets: nets.join(','), config: JSON.stringify(cfg), chunk_floats: String(cap) };
+  if (stats) meta.bn_stats = stats;
+  return serializeSafetensors([...f32, ...f16, ...i8], meta);
 }
 
 /** Symmetric per-output-channel int8: scale[oc] = max|w[.., oc]| / 127, q = round(w / scale). OC is innermost. */
@@ -236,7 +262,7 @@ function aligned<A extends Float32Array | Uint16Array>(C: { new (b: ArrayBufferL
 export function readPacked(bytes: Uint8Array, source = 'weights', want?: InferNet[]): PackedWeights {
   const p = parse(bytes, source);
   const m = p.metadata;
-  if (m.format !== INFER_FORMAT) err(source, `not an inference weight file (format ${JSON.stringify(m.format)}); convert it with scripts/convert-weights.ts`);
+  if (m.format !== INFER_FORMAT) err(source, `not an inference weight file (format ${JSON.stringify(m.format)}); convert it with bicyclegan convert`);
   const storage = m.storage as Storage;
   if (!STORAGES.includes(storage)) err(source, `unknown storage ${JSON.stringify(m.storage)}`);
   const nets = (m.nets ?? '').split(',').filter(Boolean) as InferNet[];
@@ -268,7 +294,7 @@ export function readPacked(bytes: Uint8Array, source = 'weights', want?: InferNe
     }
   for (const name of p.tensors.keys()) if (!seen.has(name)) problems.push(`unexpected tensor ${JSON.stringify(name)}`);
   if (problems.length) err(source, `${problems.length} problem(s) with the tensors:\n  ${problems.slice(0, 10).join('\n  ')}`);
-  return { cfg, storage, nets, layers, bytes: bytes.byteLength, chunkFloats };
+  return { cfg, storage, nets, layers, bytes: bytes.byteLength, chunkFloats, bnStats: m.bn_stats as FoldStats | undefined };
 }
 
 /** The function that writes a stored layer's f32 weights (in its stored, chunked order) into `out`. */

@@ -7,6 +7,10 @@
 import type { Graph, Layer, ShardSync, Tensor } from './graph.js';
 import type { Param } from './params.js';
 
+/** Checkpoint name prefix of recalibrated eval-mode statistics (`recalibrated.down2.model.1.running_mean`);
+ * written and read by src/train/recalibrate.ts and checkpoint.ts, folded into inference files by src/infer. */
+export const RECALIBRATED_PREFIX = 'recalibrated.';
+
 export class BatchNorm2d implements Layer {
   readonly y: Tensor;
   readonly gamma: Param;
@@ -19,7 +23,9 @@ export class BatchNorm2d implements Layer {
   private sums: number; // f64[2C]
   private trained = true;
 
-  constructor(readonly g: Graph, readonly name: string, readonly x: Tensor, readonly eps: number, readonly momentum = 0.1, out?: Tensor) {
+  /** `momentum`: weight of the new batch in the running stats; BN recalibration sets 1/k for the k-th batch (a
+   * plain average, PyTorch's momentum=None) */
+  constructor(readonly g: Graph, readonly name: string, readonly x: Tensor, readonly eps: number, public momentum = 0.1, out?: Tensor) {
     const C = x.C;
     this.y = out ?? g.tensor(x.N, x.H, x.W, C, name);
     this.gamma = g.store.add(`${name}.weight`, [C], 'flat');

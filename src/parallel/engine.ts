@@ -185,16 +185,22 @@ export class ParallelEngine implements TrainEngine {
     this.core.f32(this.staging.b, n).set(b);
   }
 
+  /** Put a step's (or recalibration pass's) noise of the whole batch into the staging area. */
+  private stageNoise(noise: StepNoise): void {
+    const n = this.batch * this.cfg.latentDim;
+    if (noise.eps.length !== n || noise.zRandom.length !== n) throw new Error(`step noise must have batch * latentDim = ${n} values each`);
+    this.core.f32(this.staging.eps, n).set(noise.eps);
+    this.core.f32(this.staging.zRandom, n).set(noise.zRandom);
+  }
+
   async step(noise?: StepNoise, lr?: number): Promise<StepLosses> {
     this.check('step');
-    const m = this.model, n = this.batch * this.cfg.latentDim;
-    if (noise && (noise.eps.length !== n || noise.zRandom.length !== n)) throw new Error(`step noise must have batch * latentDim = ${n} values each`);
+    const m = this.model;
     if (!noise) {
       m.rng.fillNormal(this.eps);
       m.rng.fillNormal(this.zRandom);
     }
-    this.core.f32(this.staging.eps, n).set(noise?.eps ?? this.eps);
-    this.core.f32(this.staging.zRandom, n).set(noise?.zRandom ?? this.zRandom);
+    this.stageNoise(noise ?? { eps: this.eps, zRandom: this.zRandom });
     const stepNo = m.steps + 1;
     const adamSteps = { G: m.opt.G.step, E: m.opt.E.step, D_VAE: m.opt.D_VAE.step, D_LR: m.opt.D_LR.step };
     const replies = await this.runAll(`step ${stepNo}`, (slot) => ({ kind: 'step', slot, step: stepNo, adamSteps, lr }));
@@ -207,16 +213,25 @@ export class ParallelEngine implements TrainEngine {
     return r.losses;
   }
 
-  async generate(images: Float32Array, z: Float32Array, n: number): Promise<Float32Array> {
+  /** Every worker runs the pass on its rows; BatchNorm sums the shards' statistics as in the step. */
+  async recalibrationPass(k: number, noise: StepNoise): Promise<void> {
+    this.check('recalibrate');
+    this.stageNoise(noise);
+    await this.runAll(`recalibration pass ${k}`, (slot) => ({ kind: 'recalibrate', slot, k }));
+  }
+
+  async generate(images: Float32Array, z: Float32Array, n: number, batchStats = false): Promise<Float32Array> {
     this.check('generate');
+    if (batchStats) throw new Error('generate: batch statistics need the one-thread engine (workers 1)');
     const per = this.cfg.imageSize ** 2 * this.cfg.channels, L = this.cfg.latentDim;
     if (!Number.isInteger(n) || n < 0 || images.length !== n * per || z.length !== n * L)
       throw new Error(`generate: expected ${n * per} image floats and ${n * L} code floats`);
     return this.spread('generate', n, per, (slot, i, k) => ({ kind: 'generate', slot, images: images.slice(i * per, (i + k) * per), z: z.slice(i * L, (i + k) * L), n: k }));
   }
 
-  async encode(images: Float32Array, n: number): Promise<Float32Array> {
+  async encode(images: Float32Array, n: number, batchStats = false): Promise<Float32Array> {
     this.check('encode');
+    if (batchStats) throw new Error('encode: batch statistics need the one-thread engine (workers 1)');
     const per = this.cfg.imageSize ** 2 * this.cfg.channels, L = this.cfg.latentDim;
     if (!Number.isInteger(n) || n < 0 || images.length !== n * per) throw new Error(`encode: expected ${n * per} image floats`);
     return this.spread('encode', n, L, (slot, i, k) => ({ kind: 'encode', slot, images: images.slice(i * per, (i + k) * per), n: k }));

@@ -41,6 +41,7 @@ export interface WorkerInit {
 
 export type Task =
   | { kind: 'step'; slot: number; step: number; adamSteps: Record<Net, number>; lr?: number }
+  | { kind: 'recalibrate'; slot: number; k: number }
   | { kind: 'generate'; slot: number; images: Float32Array; z: Float32Array; n: number }
   | { kind: 'encode'; slot: number; images: Float32Array; n: number };
 
@@ -54,6 +55,7 @@ export interface WorkerStepStats extends SyncStats {
 
 export type Reply =
   | { kind: 'step'; rank: number; losses: StepLosses; adamSteps: Record<Net, number>; stats: WorkerStepStats }
+  | { kind: 'recalibrate'; rank: number }
   | { kind: 'nonfinite'; rank: number; term: string; value: number; adamSteps: Record<Net, number> }
   | { kind: 'generate'; rank: number; out: Float32Array }
   | { kind: 'encode'; rank: number; out: Float32Array };

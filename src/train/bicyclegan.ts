@@ -15,6 +15,7 @@ import { MultiDiscriminator } from '../models/discriminator.js';
 import { initNetwork } from '../models/init.js';
 import { Adam, DEFAULT_ADAM, type AdamConfig } from './adam.js';
 import { LossSlot, kl, klBackward, l1, l1Backward, lsgan, lsganBackward } from './losses.js';
+import type { EvalStats } from './recalibrate.js';
 
 export interface LossWeights {
   pixel: number;
@@ -88,6 +89,8 @@ export class BicycleGAN {
   /** fake_B (cVAE) and fake_B_random (cLR), kept for the D step */
   readonly fakeB: Tensor;
   readonly fakeBRandom: Tensor;
+  /** recalibrated BatchNorm statistics of G and E for eval-mode use (see recalibrate.ts); null until computed */
+  evalStats: EvalStats | null = null;
   /** called with named intermediates during a step (tests compare them with PyTorch); null in training */
   trace: ((name: string, t: Tensor) => void) | null = null;
   /** data-parallel hooks (see StepSync); null on one thread */

@@ -1,15 +1,18 @@
 // BicycleGAN checkpoints as safetensors, with PyTorch-GAN's state_dict names and PyTorch layouts:
 //   generator and encoder tensors unprefixed (fc.weight, down2.model.1.running_mean, feature_extractor.4.0.conv1.weight,
 //   fc_mu.bias: the two name sets do not collide), discriminators under `D_VAE.` and `D_LR.`,
-//   Adam state under `adam.<net>.<name>.exp_avg` / `.exp_avg_sq`; num_batches_tracked as I64.
+//   Adam state under `adam.<net>.<name>.exp_avg` / `.exp_avg_sq`; num_batches_tracked as I64; recalibrated
+//   BatchNorm statistics of G and E (when computed for these weights) under `recalibrated.<name>` (recalibrate.ts).
 // __metadata__: `format` (bicyclegan-wasm/1), `config` (model config JSON), `train` (steps, epoch, Adam steps,
-// RNG state, trainer fields). Bytes in, bytes out; the atomic file write is in checkpoint-file.ts.
+// RNG state, trainer fields), `recalibrated` (step, batches, batch size) with those statistics.
+// Bytes in, bytes out; the atomic file write is in checkpoint-file.ts.
 import { checkTensors, parseSafetensors, serializeSafetensors, toF32, type TensorEntry } from '../core/safetensors.js';
 import type { RngState } from '../core/rng.js';
 import { Rng } from '../core/rng.js';
 import type { ModelConfig } from '../models/config.js';
 import type { ParamStore } from '../nn/params.js';
 import type { BicycleGAN } from './bicyclegan.js';
+import { evalStatsEntries, evalStatsMeta, evalStatsNames, RECAL_PREFIX } from './recalibrate.js';
 
 export const FORMAT = 'bicyclegan-wasm/1';
 
@@ -53,14 +56,16 @@ export function checkpointBytes(m: BicycleGAN, state: Omit<TrainState, 'adamStep
     rng: m.rng.state(),
     extra: state.extra,
   };
-  return serializeSafetensors(all, { format: FORMAT, config: JSON.stringify(m.cfg), train: JSON.stringify(train) });
+  all.push(...evalStatsEntries(m));
+  return serializeSafetensors(all, { format: FORMAT, config: JSON.stringify(m.cfg), train: JSON.stringify(train), ...evalStatsMeta(m) });
 }
 
 /** Only the networks' tensors (no Adam), e.g. for inference or PyTorch. `which` picks the networks. */
 export function weightsBytes(m: BicycleGAN, which: NetName[] = ['G', 'E', 'D_VAE', 'D_LR']): Uint8Array {
   const s = nets(m);
   const all = which.flatMap((net) => entriesOf(s[net], NET_PREFIX[net], false, net));
-  return serializeSafetensors(all, { format: FORMAT, config: JSON.stringify(m.cfg) });
+  if (which.includes('G') && which.includes('E')) all.push(...evalStatsEntries(m));
+  return serializeSafetensors(all, { format: FORMAT, config: JSON.stringify(m.cfg), ...evalStatsMeta(m) });
 }
 
 /** The model config stored in a checkpoint (to build a matching model before loading it). */
@@ -122,12 +127,33 @@ export function loadCheckpoint(m: BicycleGAN, bytes: Uint8Array, o: LoadOptions 
       known.add(`adam.${net}.${e.name}.exp_avg`);
       known.add(`adam.${net}.${e.name}.exp_avg_sq`);
     }
+  const recal = evalStatsNames(m);
+  for (const r of recal) known.add(r.name);
   const extra = [...parsed.tensors.keys()].filter((n) => !known.has(n));
+  // recalibrated statistics: all of G's and E's or none
+  const hasRecal = recal.some((r) => parsed.tensors.has(r.name));
+  if (hasRecal) expected.push(...recal.map((r) => ({ name: r.name, shape: [r.size] })));
   if (extra.length) throw new Error(`${source}: unexpected tensor${extra.length > 1 ? 's' : ''} ${extra.slice(0, 5).map((n) => JSON.stringify(n)).join(', ')}${extra.length > 5 ? ', ...' : ''}`);
   try {
     checkTensors(parsed, expected, { allowExtra: true });
   } catch (e) {
     throw new Error(`${source}: ${(e as Error).message}`);
+  }
+  // checked before anything is written: finite statistics, variances >= 0
+  let recalValues: Map<string, Float32Array> | null = null;
+  let recalMeta: { batches?: number; batchSize?: number } = {};
+  if (hasRecal) {
+    recalValues = new Map(recal.map((r) => {
+      const v = Float32Array.from(toF32(parsed.tensors.get(r.name)!, r.name));
+      const bad = v.findIndex((x) => !Number.isFinite(x) || (r.name.endsWith('running_var') && x < 0));
+      if (bad >= 0) throw new Error(`${source}: ${r.name}[${bad}] is ${v[bad]} (recalibrated statistics must be finite, variances >= 0)`);
+      return [r.name.slice(RECAL_PREFIX.length), v];
+    }));
+    try {
+      recalMeta = JSON.parse(parsed.metadata.recalibrated ?? '{}') as typeof recalMeta;
+    } catch (e) {
+      throw new Error(`${source}: metadata recalibrated is not valid JSON (${(e as Error).message})`);
+    }
   }
   for (const net of which) {
     const store = s[net];
@@ -141,10 +167,14 @@ export function loadCheckpoint(m: BicycleGAN, bytes: Uint8Array, o: LoadOptions 
       }
     }
   }
-  if (!withTrain) return null;
-  const train = JSON.parse(parsed.metadata.train) as TrainState;
-  for (const net of which) m.opt[net].step = train.adamSteps[net] ?? 0;
-  m.steps = train.steps;
-  m.rng = Rng.fromState(train.rng);
+  let train: TrainState | null = null;
+  if (withTrain) {
+    train = JSON.parse(parsed.metadata.train) as TrainState;
+    for (const net of which) m.opt[net].step = train.adamSteps[net] ?? 0;
+    m.steps = train.steps;
+    m.rng = Rng.fromState(train.rng);
+  }
+  // written only for the weights they were computed for, so they belong to the weights just loaded
+  m.evalStats = recalValues && { step: m.steps, batches: recalMeta.batches ?? 0, batchSize: recalMeta.batchSize ?? 0, values: recalValues };
   return train;
 }

@@ -2,6 +2,9 @@
 // (Trainer). Every field has a default except `data`; bad values are errors naming the field (and its flag).
 import { z } from 'zod';
 
+/** Default number of recalibration batches (measured: see the README's BatchNorm statistics section). */
+export const RECAL_BATCHES = 25;
+
 const posInt = (what: string) => z.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).positive(`${what} must be at least 1`);
 const num = (what: string) => z.number({ error: `${what} must be a number` });
 const nonNegInt = (what: string) => z.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).nonnegative(`${what} must be 0 or more`);
@@ -48,6 +51,9 @@ export const TrainConfigSchema = z
     /** images in a sample grid (columns) and random-z rows */
     sampleImages: posInt('sampleImages').max(64).default(4),
     sampleZ: posInt('sampleZ').max(32).default(3),
+    /** BatchNorm recalibration before each sample grid and at the end: batches of `batch` training pairs
+     * (0: none; grids then use the raw running statistics). See recalibrate.ts. */
+    recalBatches: nonNegInt('recalBatches').max(10000).default(RECAL_BATCHES),
     logEvery: posInt('logEvery').default(10),
     /** continue from this checkpoint, or 'latest' = newest in <out>/checkpoints */
     resume: z.string().min(1).optional(),

@@ -5,8 +5,11 @@ import type { Core } from '../core/loader.js';
 import type { ModelConfig } from '../models/config.js';
 import { BicycleGAN, type BicycleGANOptions, type StepLosses, type StepNoise } from './bicyclegan.js';
 import { checkpointBytes, loadCheckpoint, type LoadOptions, type TrainState } from './checkpoint.js';
+import { recalibrationPass, snapshotBuffers } from './recalibrate.js';
 
 export interface TrainEngine {
+  /** the model that holds the parameters, BN buffers, counters and evalStats (the parallel engine's main copy) */
+  readonly model: BicycleGAN;
   readonly cfg: ModelConfig;
   readonly batch: number;
   /** completed steps */
@@ -15,13 +18,17 @@ export interface TrainEngine {
   setBatch(a: Float32Array, b: Float32Array): void;
   /** One full BicycleGAN step on the batch; noise from the engine's seeded RNG unless given. */
   step(noise?: StepNoise, lr?: number): Promise<StepLosses>;
+  /** The k-th BatchNorm recalibration pass on the batch set by setBatch (recalibrate.ts). */
+  recalibrationPass(k: number, noise: StepNoise): Promise<void>;
   /**
    * Generator outputs in eval mode for `n` condition images (NHWC, n * S * S * C) and codes (n * latentDim):
    * returns n * S * S * C floats in [-1, 1]. `n` may differ from the training batch.
+   * `batchStats`: normalise with each batch's own statistics (train-mode BN; batches of the engine's batch
+   * size, so n must be a multiple of it) instead of the running ones; weights and buffers are left unchanged.
    */
-  generate(images: Float32Array, z: Float32Array, n: number): Promise<Float32Array>;
-  /** Encoder means mu(E(B)) in eval mode for n target images: n * latentDim floats. */
-  encode(images: Float32Array, n: number): Promise<Float32Array>;
+  generate(images: Float32Array, z: Float32Array, n: number, batchStats?: boolean): Promise<Float32Array>;
+  /** Encoder means mu(E(B)) in eval mode for n target images: n * latentDim floats (`batchStats` as generate). */
+  encode(images: Float32Array, n: number, batchStats?: boolean): Promise<Float32Array>;
   /** The whole training state as checkpoint bytes (see checkpoint.ts). */
   checkpoint(state: { epoch: number; extra?: Record<string, unknown> }): Uint8Array;
   /** Restore from checkpoint bytes; returns the trainer state stored with it (null for weights only). */
@@ -59,33 +66,48 @@ export class LocalEngine implements TrainEngine {
     return this.model.step(noise, lr);
   }
 
-  /** Runs G and E in eval mode in chunks of the training batch (their tensors have that batch size). */
-  async generate(images: Float32Array, z: Float32Array, n: number): Promise<Float32Array> {
+  async recalibrationPass(k: number, noise: StepNoise): Promise<void> {
+    recalibrationPass(this.model, k, noise);
+  }
+
+  /** Runs G in chunks of the training batch (its tensors have that batch size). */
+  async generate(images: Float32Array, z: Float32Array, n: number, batchStats = false): Promise<Float32Array> {
     const { G } = this.model, core = this.core;
     const per = G.image.size / this.batch, L = this.cfg.latentDim;
     if (images.length !== n * per || z.length !== n * L) throw new Error(`generate: expected ${n * per} image floats and ${n * L} code floats`);
-    const out = new Float32Array(n * per);
-    for (let i = 0; i < n; i += this.batch) {
-      const k = Math.min(this.batch, n - i);
+    return this.chunked(n, per, batchStats, (i, k) => {
       core.f32(G.image.ptr, G.image.size).fill(0).set(images.subarray(i * per, (i + k) * per));
       core.f32(G.z.ptr, this.batch * L).fill(0).set(z.subarray(i * L, (i + k) * L));
-      G.g.forward(false);
-      out.set(core.f32(G.out.ptr, k * per), i * per);
-    }
-    return out;
+      G.g.forward(batchStats);
+      return core.f32(G.out.ptr, k * per);
+    });
   }
 
-  async encode(images: Float32Array, n: number): Promise<Float32Array> {
+  async encode(images: Float32Array, n: number, batchStats = false): Promise<Float32Array> {
     const { E } = this.model, core = this.core;
     const per = E.image.size / this.batch, L = this.cfg.latentDim;
     if (images.length !== n * per) throw new Error(`encode: expected ${n * per} image floats`);
-    const out = new Float32Array(n * L);
     E.image.needsGrad = false;
-    for (let i = 0; i < n; i += this.batch) {
-      const k = Math.min(this.batch, n - i);
+    return this.chunked(n, L, batchStats, (i, k) => {
       core.f32(E.image.ptr, E.image.size).fill(0).set(images.subarray(i * per, (i + k) * per));
-      E.g.forward(false);
-      out.set(core.f32(E.mu.ptr, k * L), i * L);
+      E.g.forward(batchStats);
+      return core.f32(E.mu.ptr, k * L);
+    });
+  }
+
+  /** n samples in chunks of the batch (rows i..i+k of `run`'s output); with batch statistics only whole
+   * batches (a zero-padded row would enter the statistics) and the BN buffers put back after. */
+  private chunked(n: number, outPer: number, batchStats: boolean, run: (i: number, k: number) => Float32Array): Float32Array {
+    if (batchStats && n % this.batch !== 0) throw new Error(`batch statistics need whole batches: ${n} samples is not a multiple of the batch size ${this.batch}`);
+    const restore = batchStats ? snapshotBuffers(this.model) : () => {};
+    const out = new Float32Array(n * outPer);
+    try {
+      for (let i = 0; i < n; i += this.batch) {
+        const k = Math.min(this.batch, n - i);
+        out.set(run(i, k), i * outPer);
+      }
+    } finally {
+      restore();
     }
     return out;
   }

@@ -15,6 +15,7 @@ import { readCheckpointFile } from './checkpoint-file.js';
 import { formatIssue, ConfigError, type FieldNames } from './config.js';
 import type { TrainEngine } from './engine.js';
 import { localEngine, type EngineFactory } from './trainer.js';
+import { withEvalStats, type BnStatsChoice } from './recalibrate.js';
 
 const count = (what: string, max: number) => z.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).min(0, `${what} must be 0 or more`).max(max, `${what} must be at most ${max}`);
 
@@ -35,6 +36,9 @@ export const SampleConfigSchema = z
     skipBad: z.boolean().default(false),
     limit: count('limit', 100000).optional(),
     build: z.enum(['auto', 'simd', 'relaxed']).default('auto'),
+    /** BatchNorm statistics: auto = recalibrated when the checkpoint has them, else running; batch = the
+     * statistics of the outputs generated together for one input (train-mode BatchNorm) */
+    bnStats: z.enum(['auto', 'running', 'recalibrated', 'batch'], { error: 'bnStats must be auto, running, recalibrated or batch' }).default('auto'),
   })
   .strict()
   .refine((c) => c.grid || c.individual, { message: 'nothing to write: enable grid or individual', path: ['grid'] });
@@ -50,6 +54,8 @@ export function parseSampleConfig(input: unknown, name: FieldNames = (f) => f): 
 export interface SampleResult {
   written: string[];
   skipped: string[];
+  /** the BatchNorm statistics used */
+  bnStats: BnStatsChoice;
 }
 
 export async function sample(input: unknown, o: { createEngine?: EngineFactory; report?: (msg: string) => void } = {}): Promise<SampleResult> {
@@ -69,75 +75,90 @@ export async function sample(input: unknown, o: { createEngine?: EngineFactory; 
   } else files = [c.input];
   if (c.limit) files = files.slice(0, c.limit);
 
-  const engine: TrainEngine = await (o.createEngine ?? localEngine)({ batch: 1, model: mc, seed: 0, build: c.build, workers: 1 });
+  // per-batch statistics: all outputs of one input (random, interpolated, encoded) form one batch
+  const K = c.n + c.interp + 1;
+  const perBatch = c.bnStats === 'batch';
+  const engine: TrainEngine = await (o.createEngine ?? localEngine)({ batch: perBatch ? K : 1, model: mc, seed: 0, build: c.build, workers: 1 });
   const written: string[] = [], skipped: string[] = [];
   try {
     engine.restore(bytes, { source: c.checkpoint, trainState: false, nets: ['G', 'E'] });
-    let refImage: Float32Array | null = null;
-    if (c.reference) {
-      const r = await decodeAny(c.reference, S);
-      refImage = new Float32Array(per);
-      toModel(r.right && c.direction === 'AtoB' ? r.right : r.left, S, S, { flip: false, x: 0, y: 0 }, refImage);
-    }
-    const rng = new Rng(c.seed);
-    const zs = new Float32Array(c.n * L);
-    rng.fillNormal(zs);
-    const z0 = new Float32Array(L), z1 = new Float32Array(L);
-    rng.fillNormal(z0);
-    rng.fillNormal(z1);
-    const rows: (Float32Array | null)[][] = [];
-    mkdirSync(c.out, { recursive: true });
-    for (const file of files) {
-      let d;
-      try {
-        d = await decodeAny(file, S);
-      } catch (e) {
-        if (!c.skipBad || !(e instanceof DataError)) throw e;
-        report(`skipping ${e.message}`);
-        skipped.push(file);
-        continue;
+    const bn: BnStatsChoice = c.bnStats === 'auto' ? (engine.model.evalStats ? 'recalibrated' : 'running') : c.bnStats;
+    if (c.bnStats === 'auto' && bn === 'running')
+      report(`${c.checkpoint} has no recalibrated BatchNorm statistics: sampling with the running ones (\`bicyclegan recalibrate --checkpoint ${c.checkpoint} --data <dataset>\` usually gives much better outputs)`);
+    // the encoded z of one reference image; per batch: the statistics of that image alone
+    const encodeOne = async (ref: Float32Array) => {
+      if (!perBatch) return engine.encode(ref, 1);
+      const imgs = new Float32Array(K * per);
+      for (let i = 0; i < K; i++) imgs.set(ref, i * per);
+      return (await engine.encode(imgs, K, true)).subarray(0, L);
+    };
+    return await withEvalStats(engine.model, bn, async () => {
+      let refImage: Float32Array | null = null;
+      if (c.reference) {
+        const r = await decodeAny(c.reference, S);
+        refImage = new Float32Array(per);
+        toModel(r.right && c.direction === 'AtoB' ? r.right : r.left, S, S, { flip: false, x: 0, y: 0 }, refImage);
       }
-      const a = new Float32Array(per), p = { flip: false, x: 0, y: 0 };
-      let ref: Float32Array | null = refImage;
-      if (d.right) {
-        const s = sides({ left: d.left, right: d.right, size: S }, c.direction);
-        toModel(s.a, S, S, p, a);
-        if (!ref) toModel(s.b, S, S, p, (ref = new Float32Array(per)));
-      } else toModel(d.left, S, S, p, a);
-      const k = c.n + c.interp + (ref ? 1 : 0);
-      const imgs = new Float32Array(k * per), codes = new Float32Array(k * L);
-      for (let i = 0; i < k; i++) imgs.set(a, i * per);
-      codes.set(zs, 0);
-      for (let i = 0; i < c.interp; i++) {
-        const t = c.interp === 1 ? 0 : i / (c.interp - 1);
-        for (let j = 0; j < L; j++) codes[(c.n + i) * L + j] = (1 - t) * z0[j] + t * z1[j];
+      const rng = new Rng(c.seed);
+      const zs = new Float32Array(c.n * L);
+      rng.fillNormal(zs);
+      const z0 = new Float32Array(L), z1 = new Float32Array(L);
+      rng.fillNormal(z0);
+      rng.fillNormal(z1);
+      const rows: (Float32Array | null)[][] = [];
+      mkdirSync(c.out, { recursive: true });
+      for (const file of files) {
+        let d;
+        try {
+          d = await decodeAny(file, S);
+        } catch (e) {
+          if (!c.skipBad || !(e instanceof DataError)) throw e;
+          report(`skipping ${e.message}`);
+          skipped.push(file);
+          continue;
+        }
+        const a = new Float32Array(per), p = { flip: false, x: 0, y: 0 };
+        let ref: Float32Array | null = refImage;
+        if (d.right) {
+          const s = sides({ left: d.left, right: d.right, size: S }, c.direction);
+          toModel(s.a, S, S, p, a);
+          if (!ref) toModel(s.b, S, S, p, (ref = new Float32Array(per)));
+        } else toModel(d.left, S, S, p, a);
+        const k = perBatch ? K : c.n + c.interp + (ref ? 1 : 0);
+        const imgs = new Float32Array(k * per), codes = new Float32Array(k * L);
+        for (let i = 0; i < k; i++) imgs.set(a, i * per);
+        codes.set(zs, 0);
+        for (let i = 0; i < c.interp; i++) {
+          const t = c.interp === 1 ? 0 : i / (c.interp - 1);
+          for (let j = 0; j < L; j++) codes[(c.n + i) * L + j] = (1 - t) * z0[j] + t * z1[j];
+        }
+        if (ref) codes.set(await encodeOne(ref), (k - 1) * L);
+        const outs = await engine.generate(imgs, codes, k, perBatch);
+        const tile = (i: number) => outs.subarray(i * per, (i + 1) * per);
+        const random = Array.from({ length: c.n }, (_, i) => tile(i));
+        const strip = Array.from({ length: c.interp }, (_, i) => tile(c.n + i));
+        const encoded = ref ? tile(k - 1) : null;
+        rows.push([a, ref, encoded, ...random]);
+        if (c.interp) rows.push([null, null, null, ...strip]);
+        if (c.individual) {
+          const stem = join(c.out, basename(file, extname(file)));
+          const put = async (suffix: string, t: Float32Array) => {
+            await writePng(`${stem}_${suffix}.png`, tileGrid(t, S));
+            written.push(`${stem}_${suffix}.png`);
+          };
+          if (encoded) await put('encoded', encoded);
+          for (let i = 0; i < random.length; i++) await put(`random${i}`, random[i]);
+          for (let i = 0; i < strip.length; i++) await put(`interp${i}`, strip[i]);
+        }
       }
-      if (ref) codes.set(await engine.encode(ref, 1), (k - 1) * L);
-      const outs = await engine.generate(imgs, codes, k);
-      const tile = (i: number) => outs.subarray(i * per, (i + 1) * per);
-      const random = Array.from({ length: c.n }, (_, i) => tile(i));
-      const strip = Array.from({ length: c.interp }, (_, i) => tile(c.n + i));
-      const encoded = ref ? tile(k - 1) : null;
-      rows.push([a, ref, encoded, ...random]);
-      if (c.interp) rows.push([null, null, null, ...strip]);
-      if (c.individual) {
-        const stem = join(c.out, basename(file, extname(file)));
-        const put = async (suffix: string, t: Float32Array) => {
-          await writePng(`${stem}_${suffix}.png`, tileGrid(t, S));
-          written.push(`${stem}_${suffix}.png`);
-        };
-        if (encoded) await put('encoded', encoded);
-        for (let i = 0; i < random.length; i++) await put(`random${i}`, random[i]);
-        for (let i = 0; i < strip.length; i++) await put(`interp${i}`, strip[i]);
+      if (!rows.length) throw new Error('no input image could be used');
+      if (c.grid) {
+        const path = join(c.out, 'grid.png');
+        await writePng(path, makeGrid(rows, S));
+        written.push(path);
       }
-    }
-    if (!rows.length) throw new Error('no input image could be used');
-    if (c.grid) {
-      const path = join(c.out, 'grid.png');
-      await writePng(path, makeGrid(rows, S));
-      written.push(path);
-    }
-    return { written, skipped };
+      return { written, skipped, bnStats: bn };
+    });
   } finally {
     await engine.close();
   }

@@ -17,6 +17,7 @@ import { loadSizeOf, lrAt, totalSteps, parseTrainConfig, type TrainConfig, type 
 import { lossPlotHtml } from './loss-plot.js';
 import { listCheckpoints, readLosses, saveCheckpoint, truncateLosses } from './run-files.js';
 import { makeSampleSet, writeSampleGrid, type SampleSet } from './samples.js';
+import { recalibrate, withEvalStats } from './recalibrate.js';
 
 export interface EngineRequest extends BicycleGANOptions {
   build: TrainConfig['build'];
@@ -32,6 +33,7 @@ export type TrainEvent =
   | { type: 'step'; step: number; total: number; epoch: number; lr: number; losses: StepLosses; imgPerSec: number; etaSec: number; dataWaitMs: number }
   | { type: 'checkpoint'; step: number; path: string; reason: 'every' | 'stop' | 'end' }
   | { type: 'sample'; step: number; path: string }
+  | { type: 'recalibrate'; step: number; batches: number; seconds: number }
   | { type: 'message'; text: string };
 
 export interface TrainOptions {
@@ -140,9 +142,19 @@ export async function train(input: TrainConfig | TrainConfigInput, o: TrainOptio
       lastCkpt = path;
       emit({ type: 'checkpoint', step: engine.steps, path, reason });
     };
+    // BN recalibration over the same K training batches each time (own seed and loader: the training order,
+    // noise and weights are untouched, so resume stays bit-exact)
+    const recalibrateStats = async () => {
+      if (!c.recalBatches || engine.model.evalStats?.step === engine.steps) return;
+      const t = performance.now();
+      const rl = new BatchLoader(files, aug, c.batch, { seed: (c.seed ^ 0x7f4a7c15) >>> 0 }, Math.min(c.prefetch, c.recalBatches - 1), heights);
+      await recalibrate(engine, () => rl.next(), { batches: c.recalBatches, seed: c.seed });
+      emit({ type: 'recalibrate', step: engine.steps, batches: c.recalBatches, seconds: (performance.now() - t) / 1000 });
+    };
     const sample = async () => {
       const path = join(out, 'samples', `step-${String(engine.steps).padStart(8, '0')}.png`);
-      await writeSampleGrid(engine, samples, path);
+      await recalibrateStats();
+      await withEvalStats(engine.model, c.recalBatches ? 'recalibrated' : 'running', () => writeSampleGrid(engine, samples, path));
       copyFileSync(path, join(out, 'samples', 'latest.png'));
       writeFileSync(plotPath, lossPlotHtml(readLosses(lossPath), `BicycleGAN losses: ${c.data}`));
       emit({ type: 'sample', step: engine.steps, path });
