@@ -189,26 +189,28 @@ describe('weight storage', () => {
   });
 });
 
-describe('convert-weights script', () => {
-  test('converts a weights file to each storage on disk; bad arguments are errors with the usage', async () => {
-    const { main } = await import('../scripts/convert-weights.js');
+describe('bicyclegan convert', () => {
+  test('converts a weights file to each storage on disk; bad arguments are errors naming the flag', async () => {
     const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
+    const { cli } = await import('./helpers/cli.js');
     const d = mkdtempSync(join(tmpdir(), 'convert-'));
     try {
       writeFileSync(join(d, 'in.safetensors'), raw);
       for (const s of ['f32', 'f16', 'int8']) {
-        expect(main([join(d, 'in.safetensors'), join(d, `${s}.safetensors`), '--storage', s, '--no-encoder'])).toBe(0);
+        const r = cli(['convert', join(d, 'in.safetensors'), join(d, `${s}.safetensors`), '--storage', s, '--no-encoder']);
+        expect(r.code, r.stderr).toBe(0);
         const p = readPacked(new Uint8Array(readFileSync(join(d, `${s}.safetensors`))));
-        expect([p.storage, p.nets]).toEqual([s, ['G']]);
+        expect([p.storage, p.nets, p.bnStats]).toEqual([s, ['G'], 'running']);
       }
-      expect(() => main([join(d, 'in.safetensors')])).toThrow(/usage/);
-      expect(() => main([join(d, 'in.safetensors'), join(d, 'x'), '--storage', 'int4'])).toThrow(/--storage/);
-      expect(() => main([join(d, 'in.safetensors'), join(d, 'x'), '--bogus'])).toThrow(/unknown option/);
+      expect(cli(['convert', join(d, 'in.safetensors')]).stderr).toMatch(/missing required argument 'output'/);
+      expect(cli(['convert', join(d, 'in.safetensors'), join(d, 'x'), '--storage', 'int4']).stderr).toMatch(/--storage: storage must be f32, f16 or int8/);
+      expect(cli(['convert', join(d, 'in.safetensors'), join(d, 'x'), '--bogus']).stderr).toMatch(/unknown option '--bogus'/);
+      expect(cli(['convert', join(d, 'missing.safetensors'), join(d, 'x')]).stderr).toMatch(/cannot read checkpoint .*missing\.safetensors/);
     } finally {
       rmSync(d, { recursive: true, force: true });
     }
-  });
+  }, 60_000);
 });
 
 describe('sampling API', () => {

@@ -20,7 +20,8 @@ import { recalibrate, readRunningStats, recalibrationPass, RECAL_PREFIX, withEva
 import { recalibrateCheckpoint } from '../src/train/recalibrate-file.js';
 import { train } from '../src/train/trainer.js';
 import { cli, makeDataset, tmp } from './helpers/cli.js';
-import { close, nchwToNhwc } from './helpers/layout.js';
+import { close, nchwToNhwc, nhwcToNchw } from './helpers/layout.js';
+import { runPython, torchPython } from './helpers/python.js';
 
 const FIXTURE = new URL('./fixtures/recalibrate.safetensors', import.meta.url).pathname;
 const DEMO = new URL('../data/demo/edges2shoes-mini', import.meta.url).pathname;
@@ -155,6 +156,24 @@ describe('recalibrated statistics in checkpoints and eval-mode use', () => {
     expect([...parseSafetensors(e.checkpoint({ epoch: 0 })).tensors.keys()].some((n) => n.startsWith(RECAL_PREFIX))).toBe(false);
     await expect(withEvalStats(m, 'recalibrated', async () => 0)).rejects.toThrow(/belong to step 1, the weights to step 2: recalibrate again/);
   });
+
+  test.skipIf(!torchPython())('PyTorch loads such a checkpoint with strict=True, and with the recalibrated statistics gives our eval output', async () => {
+    const e = await recalibrated(6);
+    const ck = join(dir, 'torch-recal.safetensors');
+    const { writeFileAtomic } = await import('../src/train/checkpoint-file.js');
+    writeFileAtomic(ck, e.checkpoint({ epoch: 0 }));
+    const script = new URL('./fixtures/torch_interop.py', import.meta.url).pathname;
+    const m = e.model, S = m.cfg.imageSize, C = m.cfg.channels;
+    for (const bn of ['running', 'recalibrated'] as const) {
+      const out = join(dir, `torch-${bn}.safetensors`);
+      runPython([script, 'load', ck, out, '--bn-stats', bn]);
+      const t = parseSafetensors(new Uint8Array(readFileSync(out)));
+      const A = nchwToNhwc(tensorF32(t, 'input.real_A'), 2, C, S, S);
+      const ours = await withEvalStats(m, bn, () => e.generate(A, tensorF32(t, 'input.z'), 2));
+      const r = close(nhwcToNchw(ours, 2, C, S, S), tensorF32(t, 'fake_B'), 1e-4);
+      expect(r.ok, `${bn}: fake_B ${r.actual} vs torch ${r.expected}`).toBe(true);
+    }
+  }, 120_000);
 
   test('hostile recalibrated entries are rejected naming the tensor, before the model changes', async () => {
     const e = await recalibrated();

@@ -221,7 +221,7 @@ export function program(): Command {
     .argument('<input>', 'checkpoint / weights / PyTorch state_dict (.safetensors)')
     .argument('<output>', 'inference file to write')
     .option('--config <file.json>', 'JSON file of options');
-  addFlags(cv, CONVERT_FLAGS).exitOverride();
+  addFlags(cv, CONVERT_FLAGS).option('--no-encoder', 'drop the encoder').exitOverride();
   cv.action(async (input: string, output: string) => {
     process.exitCode = await convertCommand(cv, input, output);
   });
