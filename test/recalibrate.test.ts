@@ -211,6 +211,12 @@ describe('recalibrated statistics in checkpoints and eval-mode use', () => {
       }
     }
     expect(close(ours, oursRunning, 1e-3).ok).toBe(false);
+    // a checkpoint handed to the inference API folds the recalibrated statistics unless told otherwise
+    for (const [bnStats, expected] of [[undefined, ours], ['running', oursRunning]] as const) {
+      const inf = await BicycleGANInference.create({ module: compiledModule('simd'), build: 'simd', weights, bnStats });
+      const r = close(inf.generate(A.subarray(0, per), z.subarray(0, L)), expected.subarray(0, per), 1e-4);
+      expect(r.ok, `checkpoint, bnStats ${bnStats}: ${r.actual} vs ${r.expected}`).toBe(true);
+    }
     expect(() => convertWeights(files.recal, { storage: 'f16', bnStats: 'running' })).toThrow(/folded already \(recalibrated statistics\)/);
   });
 });

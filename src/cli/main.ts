@@ -7,7 +7,7 @@ import { DataError } from '../data/decode.js';
 import { ConfigError, parseTrainConfig } from '../train/config.js';
 import { readCheckpointFile } from '../train/checkpoint-file.js';
 import { sample, parseSampleConfig } from '../train/sampling.js';
-import { convertFile, parseConvertConfig } from '../train/convert-file.js';
+import { convertFile, parseConvertConfig } from './convert.js';
 import { evalTable, evaluate, parseEvalConfig } from '../train/evaluate.js';
 import { parseRecalibrateConfig, recalibrateCheckpoint, storedTrainConfig } from '../train/recalibrate-file.js';
 import { train } from '../train/trainer.js';

@@ -11,11 +11,11 @@ import type { Build } from '../core/features.js';
 import { Rng } from '../core/rng.js';
 import type { ModelConfig } from '../models/config.js';
 import { buildEncoder, buildGenerator, planBuilder, RunBuilder, type SharedScratch, type T } from './nets.js';
-import { convertWeights, isPacked, layerWeights, readPacked, type InferNet, type Storage } from './weights.js';
+import { convertWeights, isPacked, layerWeights, readPacked, type FoldStats, type InferNet, type Storage } from './weights.js';
 import { checkImage, fromModelOutput, toModelInput, type RGBAImage } from './image.js';
 
 export * from './image.js';
-export { convertWeights, quantiseInt8, readPacked, isPacked, INFER_FORMAT, STORAGES, type Storage, type InferNet } from './weights.js';
+export { convertWeights, quantiseInt8, readPacked, isPacked, INFER_FORMAT, STORAGES, type Storage, type InferNet, type FoldStats } from './weights.js';
 export { f32ToF16, f16Table } from './f16.js';
 
 export interface InferenceOptions {
@@ -28,6 +28,9 @@ export interface InferenceOptions {
   encoder?: boolean;
   /** model config, only for a PyTorch state_dict without our metadata */
   config?: ModelConfig;
+  /** for a checkpoint: the BatchNorm statistics to fold (default: recalibrated when it has them, else running);
+   * an inference file has them folded already */
+  bnStats?: FoldStats;
   /** wasm memory budget in MiB (asserted by the core's arena); default 2048 */
   maxMemoryMB?: number;
 }
@@ -50,7 +53,7 @@ export class BicycleGANInference {
   private e: { image: T; mu: T; logvar: T; ops: (() => void)[] } | null = null;
 
   private constructor(readonly core: Core, weights: Uint8Array, opts: InferenceOptions) {
-    const bytes = isPacked(weights) ? weights : convertWeights(weights, { storage: 'f32', config: opts.config, nets: opts.encoder ? ['G', 'E'] : undefined });
+    const bytes = isPacked(weights) ? weights : convertWeights(weights, { storage: 'f32', config: opts.config, nets: opts.encoder ? ['G', 'E'] : undefined, bnStats: opts.bnStats });
     const want: InferNet[] = opts.encoder ? ['G', 'E'] : ['G'];
     const packed = readPacked(bytes, 'weights', want);
     this.cfg = packed.cfg;

@@ -6,10 +6,10 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { ModelConfig } from '../models/config.js';
 import { convertWeights, readPacked, STORAGES, type InferNet, type PackedWeights } from '../infer/weights.js';
-import { readCheckpointFile, writeFileAtomic } from './checkpoint-file.js';
-import { ConfigError, formatIssue, RECAL_BATCHES, type FieldNames } from './config.js';
-import { recalibratedBytes } from './recalibrate-file.js';
-import type { EngineFactory } from './trainer.js';
+import { readCheckpointFile, writeFileAtomic } from '../train/checkpoint-file.js';
+import { ConfigError, formatIssue, RECAL_BATCHES, type FieldNames } from '../train/config.js';
+import { recalibratedBytes } from '../train/recalibrate-file.js';
+import type { EngineFactory } from '../train/trainer.js';
 
 export const ConvertConfigSchema = z
   .object({
