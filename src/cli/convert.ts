@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { ModelConfig } from '../models/config.js';
 import { convertWeights, readPacked, STORAGES, type InferNet, type PackedWeights } from '../infer/weights.js';
 import { readCheckpointFile, writeFileAtomic } from '../train/checkpoint-file.js';
-import { ConfigError, formatIssue, RECAL_BATCHES, type FieldNames } from '../train/config.js';
+import { parseWith, RECAL_BATCHES, type FieldNames } from '../train/config.js';
 import { recalibratedBytes } from '../train/recalibrate-file.js';
 import type { EngineFactory } from '../train/trainer.js';
 
@@ -35,11 +35,7 @@ export const ConvertConfigSchema = z
 
 export type ConvertConfig = z.output<typeof ConvertConfigSchema>;
 
-export function parseConvertConfig(input: unknown, name: FieldNames = (f) => f): ConvertConfig {
-  const r = ConvertConfigSchema.safeParse(input);
-  if (r.success) return r.data;
-  throw new ConfigError(r.error.issues.map((i) => formatIssue(i, input, name)));
-}
+export const parseConvertConfig = (input: unknown, name?: FieldNames): ConvertConfig => parseWith(ConvertConfigSchema, input, name);
 
 function readModelConfig(path: string): ModelConfig {
   try {

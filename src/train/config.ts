@@ -83,12 +83,15 @@ export class ConfigError extends Error {
   }
 }
 
-/** Validate a config object (merged from file and flags); throws ConfigError listing every problem. */
-export function parseTrainConfig(input: unknown, name: FieldNames = (f) => f): TrainConfig {
-  const r = TrainConfigSchema.safeParse(input);
+/** Validate a config object (merged from file and flags) against a command's schema; throws ConfigError
+ * listing every problem, each named as the user spells it (`name`: field -> flag). */
+export function parseWith<S extends z.ZodType>(schema: S, input: unknown, name: FieldNames = (f) => f): z.output<S> {
+  const r = schema.safeParse(input);
   if (r.success) return r.data;
   throw new ConfigError(r.error.issues.map((i) => formatIssue(i, input, name)));
 }
+
+export const parseTrainConfig = (input: unknown, name?: FieldNames): TrainConfig => parseWith(TrainConfigSchema, input, name);
 
 export function formatIssue(i: z.core.$ZodIssue, input: unknown, name: FieldNames): string {
   if (i.code === 'unrecognized_keys') return `unknown option${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => name(k)).join(', ')}`;

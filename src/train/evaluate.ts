@@ -17,7 +17,7 @@ import { listImages, splitDir } from '../data/dataset.js';
 import { makeGrid, writePng } from '../data/grid.js';
 import { checkpointConfig } from './checkpoint.js';
 import { readCheckpointFile } from './checkpoint-file.js';
-import { ConfigError, formatIssue, type FieldNames } from './config.js';
+import { parseWith, type FieldNames } from './config.js';
 import { BN_STATS, withEvalStats, type BnStatsChoice } from './recalibrate.js';
 import { storedTrainConfig } from './recalibrate-file.js';
 import { parseSafetensors } from '../core/safetensors.js';
@@ -46,11 +46,7 @@ export const EvalConfigSchema = z
 
 export type EvalConfig = z.output<typeof EvalConfigSchema>;
 
-export function parseEvalConfig(input: unknown, name: FieldNames = (f) => f): EvalConfig {
-  const r = EvalConfigSchema.safeParse(input);
-  if (r.success) return r.data;
-  throw new ConfigError(r.error.issues.map((i) => formatIssue(i, input, name)));
-}
+export const parseEvalConfig = (input: unknown, name?: FieldNames): EvalConfig => parseWith(EvalConfigSchema, input, name);
 
 export interface EvalRow {
   bnStats: BnStatsChoice;

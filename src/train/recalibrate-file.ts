@@ -9,7 +9,7 @@ import { splitDir, scanPairs } from '../data/dataset.js';
 import { BatchLoader } from '../data/loader.js';
 import { checkpointConfig } from './checkpoint.js';
 import { readCheckpointFile, writeFileAtomic } from './checkpoint-file.js';
-import { ConfigError, formatIssue, RECAL_BATCHES, type FieldNames } from './config.js';
+import { parseWith, RECAL_BATCHES, type FieldNames } from './config.js';
 import { RECAL_PREFIX, recalibrate, type EvalStats } from './recalibrate.js';
 import { localEngine, type EngineFactory } from './trainer.js';
 
@@ -37,11 +37,7 @@ export const RecalibrateConfigSchema = z
 
 export type RecalibrateConfig = z.output<typeof RecalibrateConfigSchema>;
 
-export function parseRecalibrateConfig(input: unknown, name: FieldNames = (f) => f): RecalibrateConfig {
-  const r = RecalibrateConfigSchema.safeParse(input);
-  if (r.success) return r.data;
-  throw new ConfigError(r.error.issues.map((i) => formatIssue(i, input, name)));
-}
+export const parseRecalibrateConfig = (input: unknown, name?: FieldNames): RecalibrateConfig => parseWith(RecalibrateConfigSchema, input, name);
 
 /** The training options stored in a checkpoint (trainer's `extra.config`), or {}. */
 export function storedTrainConfig(meta: Record<string, string>): Record<string, unknown> {

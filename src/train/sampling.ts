@@ -12,7 +12,7 @@ import { listImages } from '../data/dataset.js';
 import { makeGrid, tileGrid, writePng } from '../data/grid.js';
 import { checkpointConfig } from './checkpoint.js';
 import { readCheckpointFile } from './checkpoint-file.js';
-import { formatIssue, ConfigError, type FieldNames } from './config.js';
+import { parseWith, type FieldNames } from './config.js';
 import type { TrainEngine } from './engine.js';
 import { localEngine, type EngineFactory } from './trainer.js';
 import { withEvalStats, type BnStatsChoice } from './recalibrate.js';
@@ -45,11 +45,7 @@ export const SampleConfigSchema = z
 
 export type SampleConfig = z.output<typeof SampleConfigSchema>;
 
-export function parseSampleConfig(input: unknown, name: FieldNames = (f) => f): SampleConfig {
-  const r = SampleConfigSchema.safeParse(input);
-  if (r.success) return r.data;
-  throw new ConfigError(r.error.issues.map((i) => formatIssue(i, input, name)));
-}
+export const parseSampleConfig = (input: unknown, name?: FieldNames): SampleConfig => parseWith(SampleConfigSchema, input, name);
 
 export interface SampleResult {
   written: string[];
