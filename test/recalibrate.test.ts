@@ -221,6 +221,34 @@ describe('recalibrated statistics in checkpoints and eval-mode use', () => {
   });
 });
 
+describe('per-batch statistics', () => {
+  test('generate/encode with batchStats = train-mode BN on each batch, buffers unchanged; only whole batches; not on workers', async () => {
+    const e = new LocalEngine(core, { batch: 2, model: cfg, seed: 8 });
+    const m = e.model, L = m.cfg.latentDim;
+    const b1 = fixtureBatch(1, m), b2 = fixtureBatch(2, m);
+    const A = new Float32Array([...b1.a, ...b2.a]), z = new Float32Array(4 * L).map((_, i) => Math.cos(i));
+    const buffers = () => [m.G.g.store, m.E.g.store].map((s) => Array.from(core.f32(s.base.buffer, s.bufferFloats)));
+    const before = buffers();
+    const out = await e.generate(A, z, 4, true);
+    expect(buffers()).toEqual(before);
+    // batch 2 by hand: the same rows through a train-mode forward
+    core.f32(m.G.image.ptr, m.G.image.size).set(b2.a);
+    core.f32(m.G.z.ptr, 2 * L).set(z.subarray(2 * L));
+    m.G.g.forward(true);
+    expect(Array.from(out.subarray(b1.a.length))).toEqual(Array.from(core.f32(m.G.out.ptr, m.G.out.size)));
+    const evalOut = await e.generate(A, z, 4);
+    expect(close(out, evalOut, 1e-3).ok).toBe(false);
+    await expect(e.generate(A.subarray(0, A.length * 3 / 4), z.subarray(0, 3 * L), 3, true)).rejects.toThrow(/not a multiple of the batch size 2/);
+    await expect(e.encode(b1.b, 2, true)).resolves.toHaveLength(2 * L);
+    const p = await createParallelEngine({ batch: 2, model: cfg, workers: 2, build: 'simd' });
+    try {
+      await expect(p.generate(A, z, 4, true)).rejects.toThrow(/batch statistics need the one-thread engine/);
+    } finally {
+      await p.close();
+    }
+  }, 60_000);
+});
+
 describe('a trained tiny model', () => {
   test('eval-mode reconstruction improves after recalibration; the trainer recalibrates before grids and at the end', async () => {
     const out = join(dir, 'run');
