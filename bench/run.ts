@@ -4,7 +4,7 @@
 //   2. generator inference, pytorch-gan preset at full widths: ours vs onnxruntime-web (wasm), onnxruntime-node
 //      (native) and PyTorch CPU, all on THE SAME WEIGHTS (ours, exported to safetensors, loaded into PyTorch-GAN's
 //      Generator with strict=True, exported to ONNX by torch.onnx.export); outputs checked to agree first;
-//   3. the training step at 128x128: ours (BicycleGAN.step) vs PyTorch (test/fixtures/ptg_models.bicycle_step);
+//   3. the training step at 128x128: ours (BicycleGAN.step) vs PyTorch (python/bicyclegan_torch/models.bicycle_step);
 //   4. growth of the generator's cost with image size and batch; peak RSS of every configuration.
 // Every configuration runs in its own child process; runtimes alternate per configuration. A missing anchor is
 // reported as skipped with the reason. Writes bench/out/results.{json,md}; a full run also writes bench/RESULTS.{md,json}.
@@ -272,10 +272,10 @@ for (const [i, c] of trainPlan.entries()) {
 
 // ---- 5. report ----
 notes.push(
-  'ONNX export: `torch.onnx.export` of PyTorch 1.13 (opset 17, dynamic batch, constant folding) from test/fixtures/ptg_models.Generator after `load_state_dict(strict=True)` of our weights; torch 1.13 writes the ONNX protobuf itself, so the `onnx` Python package is not needed (and is not installed).',
+  'ONNX export: `torch.onnx.export` of PyTorch 1.13 (opset 17, dynamic batch, constant folding) from python/bicyclegan_torch/models.Generator after `load_state_dict(strict=True)` of our weights; torch 1.13 writes the ONNX protobuf itself, so the `onnx` Python package is not needed (and is not installed).',
   'Weights: our Generator initialised from our seeded RNG (PyTorch-GAN init), BN running statistics moved by a few train-mode forwards on random inputs so that eval-mode BatchNorm is not near the identity; the fc layer depends on the image size, so each size has its own weights and ONNX file.',
   'Threads: onnxruntime-node intraOpNumThreads (interOp 1), onnxruntime-web env.wasm.numThreads (worker threads in Node), PyTorch torch.set_num_threads + OMP_NUM_THREADS; ours: generator inference on one thread (no intra-op threads), training on 1 thread or on 2 data-parallel workers (src/parallel, one shard of the batch each).',
-  'PyTorch runs from Debian python3-torch with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment only; its training step is test/fixtures/ptg_models.bicycle_step with its test-only gradient clones turned off (so they cost neither time nor RSS).',
+  'PyTorch runs from Debian python3-torch with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment only; its training step is python/bicyclegan_torch/models.bicycle_step with its test-only gradient clones turned off (so they cost neither time nor RSS).',
   'Ours: the inference process builds the generator with its training buffers (gradients, Adam state) reserved; the arena zeroes only reused memory, so the buffers inference never writes cost no RSS; every Node child is a plain `node` process running an esbuild bundle (no tsx loader in the RSS).',
 );
 const report: Report = {

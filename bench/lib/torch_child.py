@@ -2,12 +2,12 @@
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment). Argument: one JSON job. The last stdout
 line is `@@RESULT <json>`. Jobs:
   info    torch version, BLAS library actually mapped after a matmul, OpenMP threads.
-  export  load our generator weights (safetensors, PyTorch names) into test/fixtures/ptg_models.Generator with
+  export  load our generator weights (safetensors, PyTorch names) into python/bicyclegan_torch/models.Generator with
           load_state_dict(strict=True) and export it in eval mode with torch.onnx.export (opset 17, dynamic batch;
           the exporter of torch 1.13 writes the protobuf itself: the `onnx` Python package is not needed).
   gen     generator inference in eval mode under torch.no_grad(); with `check`, run the given input once and
           write the output (NHWC f32) instead of timing.
-  train   ptg_models.bicycle_step (the reference step: both branches, both D, Adam) on a random batch, with its
+  train   bicyclegan_torch.models.bicycle_step (the reference step: both branches, both D, Adam) on a random batch, with its
           test-only gradient clones turned off.
 """
 import json
@@ -21,9 +21,9 @@ import time
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "test", "fixtures"))
-import ptg_models as P  # noqa: E402
-import safetensors_io as st  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
+from bicyclegan_torch import models as P  # noqa: E402
+from bicyclegan_torch import safetensors_io as st  # noqa: E402
 
 LATENT = 8
 
