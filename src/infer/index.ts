@@ -10,7 +10,9 @@ import { createCore, type Core } from '../core/loader.js';
 import type { Build } from '../core/features.js';
 import { Rng } from '../core/rng.js';
 import type { ModelConfig } from '../models/config.js';
-import { buildEncoder, buildGenerator, planBuilder, RunBuilder, type SharedScratch, type T } from './nets.js';
+import { generator } from '../models/generator.js';
+import { encoder } from '../models/encoder.js';
+import { planBuilder, RunBuilder, type SharedScratch, type T } from './nets.js';
 import { convertWeights, isPacked, layerWeights, readPacked, type FoldStats, type InferNet, type Storage } from './weights.js';
 import { checkImage, fromModelOutput, toModelInput, type RGBAImage } from './image.js';
 
@@ -63,11 +65,11 @@ export class BicycleGANInference {
     const scratch: SharedScratch = { wFloats: 0, stageBytes: 0, convFloats: 0, w: 0, stage: 0, conv: 0, temp: { ptr: core.arena.alloc(temp, 'upsample buffer'), floats: temp } };
     const lw = layerWeights(core, packed);
     const gb = new RunBuilder(core, lw, scratch, 'G');
-    this.g = { ...buildGenerator(gb, this.cfg, 1), ops: gb.ops };
+    this.g = { ...generator(gb, this.cfg, 1), ops: gb.ops };
     this.hasEncoder = opts.encoder ?? packed.nets.includes('E');
     if (this.hasEncoder) {
       const eb = new RunBuilder(core, lw, scratch, 'E');
-      this.e = { ...buildEncoder(eb, this.cfg, 1), ops: eb.ops };
+      this.e = { ...encoder(eb, this.cfg, 1), ops: eb.ops };
     }
     scratch.w = core.arena.alloc(scratch.wFloats, 'layer weight scratch');
     scratch.stage = core.arena.allocBytes(scratch.stageBytes, 'weight staging');

@@ -1,12 +1,13 @@
-// The inference networks: the pytorch-gan U-Net generator and the ResNet-18 encoder, written once against a
-// small builder interface and built twice: a PlanBuilder records the weight layers (PyTorch names, shapes,
-// the BatchNorm folded into each conv) for the converter, and a RunBuilder lays the tensors out in the
-// arena and records the ops. Eval mode only: no gradients, no saved tensors, BatchNorm folded into the conv
-// weights and bias at conversion time. The structure mirrors src/models/generator.ts and encoder.ts
-// (test/infer.test.ts checks the outputs against those graphs in eval mode).
+// The inference builders of the network descriptions in src/models (generator, encoder, discriminator: each
+// topology is written once there): a PlanBuilder records the weight layers (PyTorch names, shapes, the
+// BatchNorm folded into each conv) for the converter, and a RunBuilder lays the tensors out in the arena and
+// records the ops. Eval mode only: no gradients, no saved tensors, BatchNorm folded into the conv weights and
+// bias at conversion time, activations in place on the conv (or add) output they follow.
 import type { Core } from '../core/loader.js';
 import type { ModelConfig } from '../models/config.js';
-import { encoderMapSize } from '../models/encoder.js';
+import { generator } from '../models/generator.js';
+import { encoder } from '../models/encoder.js';
+import type { Activation, BlockTail, ConvSpec, NetBuilder } from '../nn/builder.js';
 import { convOut } from '../nn/shapes.js';
 import type { LayerWeights } from './weights.js';
 
@@ -41,165 +42,94 @@ export interface LayerSpec {
   bn?: { name: string; eps: number };
 }
 
-export interface ConvOpts {
-  k: number;
-  stride: number;
-  pad: number;
-  bias: boolean;
-  bn?: { name: string; eps: number };
-  out?: T;
-}
-
-export interface Builder {
-  tensor(N: number, H: number, W: number, C: number, what: string): T;
-  slice(t: T, c0: number, C: number): T;
-  reshape(t: T, N: number, H: number, W: number, C: number): T;
-  conv(name: string, x: T, OC: number, o: ConvOpts): T;
-  linear(name: string, x: T, OUT: number): T;
-  relu(x: T, out?: T): T;
-  leaky(x: T, slope: number, out?: T): T;
-  tanh(x: T, out?: T): T;
-  /** temp: the output lives in the shared upsample buffer, valid until the next temp upsample */
-  upsample(x: T, temp?: boolean): T;
-  copy(x: T, y: T): void;
-  maxpool(x: T, k: number, stride: number, pad: number): T;
-  avgpool(x: T, k: number, stride: number, pad: number): T;
-  add(a: T, b: T): T;
-}
-
-/** Generator G(image, z) of the pytorch-gan preset; returns the input tensors and the output. */
-export function buildGenerator(b: Builder, cfg: ModelConfig, N: number): { image: T; z: T; out: T } {
-  const S = cfg.imageSize, C = cfg.channels, w = cfg.gBase, eps = cfg.bnEpsG;
-  if (!Number.isInteger(S) || S <= 0 || S % 128 !== 0) throw new Error(`generator: image size ${S} is not a multiple of 128`);
-  const image = b.tensor(N, S, S, C, 'G.image');
-  const z = b.tensor(N, 1, 1, cfg.latentDim, 'G.z');
-  const fc = b.linear('fc', z, S * S);
-  const input = b.tensor(N, S, S, C + 1, 'G.input');
-  b.copy(image, b.slice(input, 0, C));
-  b.copy(b.reshape(fc, N, S, S, 1), b.slice(input, C, 1));
-  const downC = [w, 2 * w, 4 * w, 8 * w, 8 * w, 8 * w, 8 * w];
-  const upC = [8 * w, 8 * w, 8 * w, 4 * w, 2 * w, w];
-  const sizes: number[] = [];
-  let s = S;
-  for (let i = 0; i < 7; i++) sizes.push((s = Math.ceil(s / 2)));
-  const cats: T[] = [];
-  for (let k = 1; k <= 6; k++) cats[k] = b.tensor(N, sizes[6 - k], sizes[6 - k], 2 * upC[k - 1], `G.cat${k}`);
-  let x = input;
-  for (let i = 1; i <= 7; i++) {
-    const norm = i !== 1 && i !== 7;
-    // the conv writes straight into its half of the skip concatenation; the activation runs in place
-    const out = i < 7 ? b.slice(cats[7 - i], upC[6 - i], downC[i - 1]) : undefined;
-    const y = b.conv(`down${i}.model.0`, x, downC[i - 1], { k: 3, stride: 2, pad: 1, bias: false, bn: norm ? { name: `down${i}.model.1`, eps } : undefined, out });
-    x = b.leaky(y, 0.2, y);
-  }
-  for (let k = 1; k <= 6; k++) {
-    const out = b.slice(cats[k], 0, upC[k - 1]);
-    const y = b.conv(`up${k}.model.1`, b.upsample(x, true), upC[k - 1], { k: 3, stride: 1, pad: 1, bias: false, bn: { name: `up${k}.model.2`, eps }, out });
-    b.relu(y, y);
-    x = cats[k];
-  }
-  const y = b.conv('final.1', b.upsample(x, true), C, { k: 3, stride: 1, pad: 1, bias: true });
-  return { image, z, out: b.tanh(y, y) };
-}
-
-/** Encoder E(image) -> (mu, logvar): ResNet-18 conv1..layer3, AvgPool2d(8), two linear heads. */
-export function buildEncoder(b: Builder, cfg: ModelConfig, N: number): { image: T; mu: T; logvar: T } {
-  const S = cfg.imageSize, w = cfg.eBase, eps = cfg.bnEpsE;
-  const m = encoderMapSize(S);
-  if (m < 8) throw new Error(`encoder: image size ${S} gives a ${m}x${m} layer3 map, smaller than the 8x8 AvgPool window; use at least 113 px`);
-  const image = b.tensor(N, S, S, cfg.channels, 'E.image');
-  const c1 = b.conv('feature_extractor.0', image, w, { k: 7, stride: 2, pad: 3, bias: false, bn: { name: 'feature_extractor.1', eps } });
-  let x = b.maxpool(b.relu(c1, c1), 3, 2, 1);
-  const widths = [w, 2 * w, 4 * w];
-  for (let L = 0; L < 3; L++)
-    for (let i = 0; i < 2; i++) {
-      const name = `feature_extractor.${4 + L}.${i}`;
-      const C = widths[L], stride = L > 0 && i === 0 ? 2 : 1;
-      const y1 = b.conv(`${name}.conv1`, x, C, { k: 3, stride, pad: 1, bias: false, bn: { name: `${name}.bn1`, eps } });
-      const r1 = b.relu(y1, y1);
-      const c2 = b.conv(`${name}.conv2`, r1, C, { k: 3, stride: 1, pad: 1, bias: false, bn: { name: `${name}.bn2`, eps } });
-      const sc = stride !== 1 || x.C !== C ? b.conv(`${name}.downsample.0`, x, C, { k: 1, stride, pad: 0, bias: false, bn: { name: `${name}.downsample.1`, eps } }) : x;
-      const sum = b.add(c2, sc);
-      x = b.relu(sum, sum);
-    }
-  const pool = b.avgpool(x, 8, 8, 0);
-  return { image, mu: b.linear('fc_mu', pool, cfg.latentDim), logvar: b.linear('fc_logvar', pool, cfg.latentDim) };
-}
-
 const view = (N: number, H: number, W: number, C: number, ld: number, ptr: number): T => ({ N, H, W, C, ld, ptr });
 
-/** Shape bookkeeping shared by both builders. */
-abstract class ShapeBuilder implements Builder {
-  abstract tensor(N: number, H: number, W: number, C: number, what: string): T;
-  slice(t: T, c0: number, C: number): T {
-    if (c0 < 0 || c0 + C > t.C) throw new Error(`infer: channel slice [${c0}, ${c0 + C}) outside ${t.C} channels`);
+/** The ops of a description in terms of a few primitives each builder implements: a weight layer (conv or
+ * linear as a 1x1 conv, BN folded), an in-place activation, the temp upsample, copy, pools, add. */
+abstract class InferBuilder implements NetBuilder<T> {
+  protected abstract alloc(name: string, N: number, H: number, W: number, C: number): T;
+  /** the conv of a block (weights `name`, BN folded) writing y */
+  protected abstract layer(name: string, x: T, OC: number, o: ConvSpec<T>, y: T): void;
+  protected abstract activate(a: Activation, x: T, y: T): void;
+  /** nearest x2 into the shared temp buffer, valid until the next temp upsample */
+  protected abstract upsample(x: T): T;
+  protected abstract addInto(a: T, b: T, y: T): void;
+  abstract linear(name: string, x: T, OUT: number): T;
+  abstract copy(name: string, x: T, y: T): void;
+  abstract maxpool(name: string, x: T, k: number, stride: number, pad: number): T;
+  abstract avgpool(name: string, x: T, k: number, stride: number, pad: number, countIncludePad: boolean): T;
+
+  input(name: string, N: number, H: number, W: number, C: number): T {
+    return this.alloc(name, N, H, W, C);
+  }
+  tensor(name: string, N: number, H: number, W: number, C: number): T {
+    return this.alloc(name, N, H, W, C);
+  }
+  slice(t: T, c0: number, C: number, name: string): T {
+    if (c0 < 0 || c0 + C > t.C) throw new Error(`infer: ${name}: channel slice [${c0}, ${c0 + C}) outside ${t.C} channels`);
     return view(t.N, t.H, t.W, C, t.ld, t.ptr + c0 * 4);
   }
-  reshape(t: T, N: number, H: number, W: number, C: number): T {
-    if (t.ld !== t.C || N * H * W * C !== t.N * t.H * t.W * t.C) throw new Error('infer: bad reshape');
+  reshape(t: T, N: number, H: number, W: number, C: number, name: string): T {
+    if (t.ld !== t.C || N * H * W * C !== t.N * t.H * t.W * t.C) throw new Error(`infer: ${name}: bad reshape`);
     return view(N, H, W, C, C, t.ptr);
   }
-  protected convShape(x: T, OC: number, o: ConvOpts, name: string): T {
+  /** conv (BN folded) into o.out or a new tensor; the activation runs in place there */
+  conv(name: string, x: T, OC: number, o: ConvSpec<T>): T {
     const OH = convOut(x.H, o.k, o.stride, o.pad, name), OW = convOut(x.W, o.k, o.stride, o.pad, name);
     if (o.out && (o.out.N !== x.N || o.out.H !== OH || o.out.W !== OW || o.out.C !== OC)) throw new Error(`infer: ${name} output view has the wrong shape`);
-    return o.out ?? this.tensor(x.N, OH, OW, OC, name);
+    const y = o.out ?? this.alloc(name, x.N, OH, OW, OC);
+    this.layer(name, x, OC, o, y);
+    if (o.act) this.activate(o.act, y, y);
+    return y;
   }
-  abstract conv(name: string, x: T, OC: number, o: ConvOpts): T;
-  abstract linear(name: string, x: T, OUT: number): T;
-  abstract relu(x: T, out?: T): T;
-  abstract leaky(x: T, slope: number, out?: T): T;
-  abstract tanh(x: T, out?: T): T;
-  abstract upsample(x: T, temp?: boolean): T;
-  abstract copy(x: T, y: T): void;
-  abstract maxpool(x: T, k: number, stride: number, pad: number): T;
-  abstract avgpool(x: T, k: number, stride: number, pad: number): T;
-  abstract add(a: T, b: T): T;
+  upconv(name: string, x: T, OC: number, o: BlockTail<T>): T {
+    return this.conv(name, this.upsample(x), OC, { ...o, k: 3, stride: 1, pad: 1 });
+  }
+  add(name: string, a: T, b: T, act?: Activation): T {
+    if (a.N * a.H * a.W !== b.N * b.H * b.W || a.C !== b.C) throw new Error(`infer: ${name}: cannot add (${a.N}, ${a.H}, ${a.W}, ${a.C}) and (${b.N}, ${b.H}, ${b.W}, ${b.C})`);
+    const y = this.alloc(name, a.N, a.H, a.W, a.C);
+    this.addInto(a, b, y);
+    if (act) this.activate(act, y, y);
+    return y;
+  }
+  protected pooled(name: string, x: T, k: number, s: number, p: number): T {
+    return this.alloc(name, x.N, convOut(x.H, k, s, p, name), convOut(x.W, k, s, p, name), x.C);
+  }
 }
 
 /** Records the weight layers of a network; allocates nothing. */
-export class PlanBuilder extends ShapeBuilder {
+export class PlanBuilder extends InferBuilder {
   readonly layers: LayerSpec[] = [];
-  tensor(N: number, H: number, W: number, C: number): T {
+  /** largest temp upsample output (floats) */
+  tempFloats = 0;
+  protected alloc(_name: string, N: number, H: number, W: number, C: number): T {
     return view(N, H, W, C, C, 0);
   }
-  conv(name: string, x: T, OC: number, o: ConvOpts): T {
+  protected layer(name: string, x: T, OC: number, o: ConvSpec<T>): void {
     this.layers.push({ name, k: o.k, stride: o.stride, pad: o.pad, C: x.C, OC, torchShape: [OC, x.C, o.k, o.k], layout: 'conv', bias: o.bias, bn: o.bn });
-    return this.convShape(x, OC, o, name);
   }
   linear(name: string, x: T, OUT: number): T {
     const hw = x.H * x.W, IN = hw * x.C;
     this.layers.push({ name, k: 1, stride: 1, pad: 0, C: IN, OC: OUT, torchShape: [OUT, IN], layout: hw === 1 ? 'linear' : 'linearNCHW', chw: hw === 1 ? undefined : [x.C, hw], bias: true });
-    return this.tensor(x.N, 1, 1, OUT);
+    return this.alloc(name, x.N, 1, 1, OUT);
   }
-  private same(x: T, out?: T): T {
-    return out ?? this.tensor(x.N, x.H, x.W, x.C);
+  protected activate(): void {}
+  protected upsample(x: T): T {
+    this.tempFloats = Math.max(this.tempFloats, 4 * x.N * x.H * x.W * x.C);
+    return this.alloc('upsample', x.N, 2 * x.H, 2 * x.W, x.C);
   }
-  relu(x: T, out?: T): T {
-    return this.same(x, out);
-  }
-  leaky(x: T, _s: number, out?: T): T {
-    return this.same(x, out);
-  }
-  /** largest temp upsample output (floats) */
-  tempFloats = 0;
-  tanh(x: T, out?: T): T {
-    return this.same(x, out);
-  }
-  upsample(x: T, temp = false): T {
-    if (temp) this.tempFloats = Math.max(this.tempFloats, 4 * x.N * x.H * x.W * x.C);
-    return this.tensor(x.N, 2 * x.H, 2 * x.W, x.C);
-  }
+  protected addInto(): void {}
   copy(): void {}
-  maxpool(x: T, k: number, s: number, p: number): T {
-    return this.tensor(x.N, convOut(x.H, k, s, p, 'maxpool'), convOut(x.W, k, s, p, 'maxpool'), x.C);
+  maxpool(name: string, x: T, k: number, s: number, p: number): T {
+    return this.pooled(name, x, k, s, p);
   }
-  avgpool(x: T, k: number, s: number, p: number): T {
-    return this.tensor(x.N, convOut(x.H, k, s, p, 'avgpool'), convOut(x.W, k, s, p, 'avgpool'), x.C);
-  }
-  add(a: T): T {
-    return this.same(a);
+  avgpool(name: string, x: T, k: number, s: number, p: number): T {
+    return this.pooled(name, x, k, s, p);
   }
 }
+
+/** The networks the inference path runs, by their names in inference files. */
+const NETS = { G: generator, E: encoder } as const;
 
 export function planOf(net: 'G' | 'E', cfg: ModelConfig): LayerSpec[] {
   return planBuilder(net, cfg).layers;
@@ -207,8 +137,7 @@ export function planOf(net: 'G' | 'E', cfg: ModelConfig): LayerSpec[] {
 
 export function planBuilder(net: 'G' | 'E', cfg: ModelConfig, N = 1): PlanBuilder {
   const b = new PlanBuilder();
-  if (net === 'G') buildGenerator(b, cfg, N);
-  else buildEncoder(b, cfg, N);
+  NETS[net](b, cfg, N);
   return b;
 }
 
@@ -226,15 +155,16 @@ export interface SharedScratch {
 }
 
 /** Lays the tensors out in the arena and records the ops; weights come from `weights` (dequantised per layer). */
-export class RunBuilder extends ShapeBuilder {
+export class RunBuilder extends InferBuilder {
   readonly ops: (() => void)[] = [];
   constructor(readonly core: Core, readonly weights: (name: string) => LayerWeights, readonly scratch: SharedScratch, readonly net: string) {
     super();
   }
-  tensor(N: number, H: number, W: number, C: number, what: string): T {
-    return view(N, H, W, C, C, this.core.arena.alloc(N * H * W * C, `${this.net} ${what}`));
+  protected alloc(name: string, N: number, H: number, W: number, C: number): T {
+    return view(N, H, W, C, C, this.core.arena.alloc(N * H * W * C, `${this.net} ${name}`));
   }
-  private layer(name: string, x: T, OC: number, k: number, stride: number, pad: number, y: T): void {
+  protected layer(name: string, x: T, OC: number, o: { k: number; stride: number; pad: number }, y: T): void {
+    const { k, stride, pad } = o;
     const lw = this.weights(name);
     const { core, scratch } = this;
     const kk = core.k;
@@ -252,61 +182,42 @@ export class RunBuilder extends ShapeBuilder {
       }
     });
   }
-  conv(name: string, x: T, OC: number, o: ConvOpts): T {
-    const y = this.convShape(x, OC, o, name);
-    this.layer(name, x, OC, o.k, o.stride, o.pad, y);
-    return y;
-  }
   linear(name: string, x0: T, OUT: number): T {
-    const x = x0.H * x0.W === 1 ? x0 : this.reshape(x0, x0.N, 1, 1, x0.H * x0.W * x0.C);
-    const y = this.tensor(x.N, 1, 1, OUT, name);
-    this.layer(name, x, OUT, 1, 1, 0, y);
+    const x = x0.H * x0.W === 1 ? x0 : this.reshape(x0, x0.N, 1, 1, x0.H * x0.W * x0.C, `${name}.flatten`);
+    const y = this.alloc(name, x.N, 1, 1, OUT);
+    this.layer(name, x, OUT, { k: 1, stride: 1, pad: 0 }, y);
     return y;
   }
-  private same(x: T, out: T | undefined, what: string): T {
-    if (out && (out.N * out.H * out.W !== x.N * x.H * x.W || out.C !== x.C)) throw new Error(`infer: ${what} output view has the wrong shape`);
-    return out ?? this.tensor(x.N, x.H, x.W, x.C, what);
+  protected activate(a: Activation, x: T, y: T): void {
+    const k = this.core.k, P = x.N * x.H * x.W;
+    if (a === 'relu') this.ops.push(() => k.relu_forward(y.ptr, x.ptr, P, x.C, y.ld, x.ld));
+    else if (a === 'tanh') this.ops.push(() => k.tanh_forward(y.ptr, x.ptr, P, x.C, y.ld, x.ld));
+    else this.ops.push(() => k.leaky_relu_forward(y.ptr, x.ptr, a.leaky, P, x.C, y.ld, x.ld));
   }
-  relu(x: T, out?: T): T {
-    const y = this.same(x, out, 'relu'), k = this.core.k, P = x.N * x.H * x.W;
-    this.ops.push(() => k.relu_forward(y.ptr, x.ptr, P, x.C, y.ld, x.ld));
-    return y;
-  }
-  leaky(x: T, slope: number, out?: T): T {
-    const y = this.same(x, out, 'leaky_relu'), k = this.core.k, P = x.N * x.H * x.W;
-    this.ops.push(() => k.leaky_relu_forward(y.ptr, x.ptr, slope, P, x.C, y.ld, x.ld));
-    return y;
-  }
-  tanh(x: T, out?: T): T {
-    const y = this.same(x, out, 'tanh'), k = this.core.k, P = x.N * x.H * x.W;
-    this.ops.push(() => k.tanh_forward(y.ptr, x.ptr, P, x.C, y.ld, x.ld));
-    return y;
-  }
-  upsample(x: T, temp = false): T {
+  protected upsample(x: T): T {
     const t = this.scratch.temp, floats = 4 * x.N * x.H * x.W * x.C;
-    if (temp && floats > t.floats) throw new Error(`infer: temp upsample buffer of ${t.floats} floats is smaller than ${floats}`);
-    const y = temp ? view(x.N, 2 * x.H, 2 * x.W, x.C, x.C, t.ptr) : this.tensor(x.N, 2 * x.H, 2 * x.W, x.C, 'upsample'), k = this.core.k;
+    if (floats > t.floats) throw new Error(`infer: temp upsample buffer of ${t.floats} floats is smaller than ${floats}`);
+    const y = view(x.N, 2 * x.H, 2 * x.W, x.C, x.C, t.ptr), k = this.core.k;
     this.ops.push(() => k.upsample_nearest2x_forward(y.ptr, x.ptr, x.N, x.H, x.W, x.C, y.ld, x.ld));
     return y;
   }
-  copy(x: T, y: T): void {
+  copy(_name: string, x: T, y: T): void {
     const k = this.core.k, P = x.N * x.H * x.W;
     this.ops.push(() => k.copy_forward(y.ptr, x.ptr, P, x.C, y.ld, x.ld));
   }
-  maxpool(x: T, ks: number, s: number, p: number): T {
-    const y = this.tensor(x.N, convOut(x.H, ks, s, p, 'maxpool'), convOut(x.W, ks, s, p, 'maxpool'), x.C, 'maxpool');
-    const argmax = this.core.arena.alloc(y.N * y.H * y.W * y.C, `${this.net} maxpool argmax`), k = this.core.k;
+  maxpool(name: string, x: T, ks: number, s: number, p: number): T {
+    const y = this.pooled(name, x, ks, s, p);
+    const argmax = this.core.arena.alloc(y.N * y.H * y.W * y.C, `${this.net} ${name} argmax`), k = this.core.k;
     this.ops.push(() => k.maxpool2d_forward(y.ptr, argmax, x.ptr, x.N, x.H, x.W, x.C, ks, s, p, y.ld, x.ld));
     return y;
   }
-  avgpool(x: T, ks: number, s: number, p: number): T {
-    const y = this.tensor(x.N, convOut(x.H, ks, s, p, 'avgpool'), convOut(x.W, ks, s, p, 'avgpool'), x.C, 'avgpool'), k = this.core.k;
-    this.ops.push(() => k.avgpool2d_forward(y.ptr, x.ptr, x.N, x.H, x.W, x.C, ks, s, p, 1, y.ld, x.ld));
+  avgpool(name: string, x: T, ks: number, s: number, p: number, countIncludePad: boolean): T {
+    const y = this.pooled(name, x, ks, s, p), k = this.core.k;
+    this.ops.push(() => k.avgpool2d_forward(y.ptr, x.ptr, x.N, x.H, x.W, x.C, ks, s, p, countIncludePad ? 1 : 0, y.ld, x.ld));
     return y;
   }
-  add(a: T, b: T): T {
-    const y = this.same(a, undefined, 'add'), k = this.core.k, P = a.N * a.H * a.W;
+  protected addInto(a: T, b: T, y: T): void {
+    const k = this.core.k, P = a.N * a.H * a.W;
     this.ops.push(() => k.add_forward(y.ptr, a.ptr, b.ptr, P, a.C, y.ld, a.ld, b.ld));
-    return y;
   }
 }

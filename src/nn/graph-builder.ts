@@ -1,0 +1,71 @@
+// The training builder: reads a network description (src/models) into a Graph of layers with backward.
+// Each op becomes the layers PyTorch has for it (conv block = Conv2d, BatchNorm2d, activation; upconv =
+// Upsample2x, Conv2d, ...), so the parameters, their names and their order are the reference's.
+// A block's result written into `out` (a slice of a concatenation) is the last layer's output; the layers
+// before it keep their own tensors, which their backward needs.
+import type { Graph, Tensor } from './graph.js';
+import type { Activation, BlockTail, ConvSpec, NetBuilder } from './builder.js';
+import { Conv2d, Linear } from './conv2d.js';
+import { BatchNorm2d } from './batchnorm.js';
+import { LeakyReLU, ReLU, Tanh } from './activation.js';
+import { AvgPool2d, MaxPool2d, Upsample2x } from './pool.js';
+import { Add, Copy } from './combine.js';
+
+export class GraphBuilder implements NetBuilder<Tensor> {
+  constructor(readonly g: Graph) {}
+
+  input(name: string, N: number, H: number, W: number, C: number, grad = true): Tensor {
+    return this.g.tensor(N, H, W, C, name, grad);
+  }
+  tensor(name: string, N: number, H: number, W: number, C: number): Tensor {
+    return this.g.tensor(N, H, W, C, name);
+  }
+  slice(t: Tensor, c0: number, C: number, name: string): Tensor {
+    return this.g.slice(t, c0, C, name);
+  }
+  reshape(t: Tensor, N: number, H: number, W: number, C: number, name: string): Tensor {
+    return this.g.reshape(t, N, H, W, C, name);
+  }
+
+  conv(name: string, x: Tensor, OC: number, o: ConvSpec<Tensor>): Tensor {
+    const last = !o.bn && !o.act;
+    const y = new Conv2d(this.g, name, x, OC, { k: o.k, stride: o.stride, pad: o.pad, bias: o.bias, out: last ? o.out : undefined }).y;
+    return this.tail(name, y, o);
+  }
+
+  upconv(name: string, x: Tensor, OC: number, o: BlockTail<Tensor>): Tensor {
+    const up = new Upsample2x(this.g, `${name}.upsample`, x);
+    return this.conv(name, up.y, OC, { ...o, k: 3, stride: 1, pad: 1 });
+  }
+
+  /** BatchNorm2d and the activation after a conv; the last of them writes into o.out. */
+  private tail(name: string, y: Tensor, o: BlockTail<Tensor>): Tensor {
+    if (o.bn) y = new BatchNorm2d(this.g, o.bn.name, y, o.bn.eps, 0.1, o.act ? undefined : o.out).y;
+    return o.act ? this.act(o.act, `${name}.act`, y, o.out) : y;
+  }
+
+  private act(a: Activation, name: string, x: Tensor, out?: Tensor): Tensor {
+    if (a === 'relu') return new ReLU(this.g, name, x, out).y;
+    if (a === 'tanh') return new Tanh(this.g, name, x, out).y;
+    const l = new LeakyReLU(this.g, name, x, out);
+    l.slope = a.leaky;
+    return l.y;
+  }
+
+  linear(name: string, x: Tensor, OUT: number): Tensor {
+    return new Linear(this.g, name, x, OUT).y;
+  }
+  copy(name: string, x: Tensor, y: Tensor): void {
+    new Copy(this.g, name, x, y);
+  }
+  maxpool(name: string, x: Tensor, k: number, stride: number, pad: number): Tensor {
+    return new MaxPool2d(this.g, name, x, k, stride, pad).y;
+  }
+  avgpool(name: string, x: Tensor, k: number, stride: number, pad: number, countIncludePad: boolean): Tensor {
+    return new AvgPool2d(this.g, name, x, k, stride, pad, countIncludePad).y;
+  }
+  add(name: string, a: Tensor, b: Tensor, act?: Activation): Tensor {
+    const y = new Add(this.g, name, a, b).y;
+    return act ? this.act(act, `${name}.act`, y) : y;
+  }
+}
