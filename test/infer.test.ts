@@ -17,6 +17,9 @@ import {
 import jpeg from 'jpeg-js';
 import { encode as encodeRawPng } from 'fast-png';
 import { smallModel, testPicture } from './helpers/infer-model.js';
+import { discriminator, MultiDiscriminator } from '../src/models/discriminator.js';
+import { PlanBuilder, RunBuilder, type SharedScratch } from '../src/infer/nets.js';
+import { layerWeights, type StoredLayer } from '../src/infer/weights.js';
 
 let core: Core;
 let model: BicycleGAN;
@@ -77,6 +80,51 @@ describe('inference networks equal the training graphs in eval mode', () => {
     const a = await load(raw), b = await load(packed.f32);
     const img = testPicture(200, 150);
     expect(a.translate(img, [0.1, -0.3, 1, 0, 0.5, -1, 2, 0.2]).data).toEqual(b.translate(img, [0.1, -0.3, 1, 0, 0.5, -1, 2, 0.2]).data);
+  });
+
+  test('the discriminator description runs in the inference builders too (BN folded here) and matches D.forward(false)', () => {
+    // fan-in scaled weights and random BN statistics, so that every input pixel reaches the scores (at N(0, 0.02)
+    // the scores are the last biases, whatever the input)
+    const cfg = { ...model.cfg, dBase: 4 }, D = new MultiDiscriminator(core, cfg, 1, 'D'), st = D.g.store, r = new Rng(5);
+    for (const e of st.entries) {
+      const v = st.view(e);
+      if (e.layout === 'conv') r.fillNormal(v, 0, Math.sqrt(2 / (e.shape[1] * e.shape[2] * e.shape[3])));
+      else if (e.name.endsWith('running_var')) r.fillUniform(v, 0.5, 1.5);
+      else if (e.name.endsWith('.weight')) r.fillUniform(v, 0.8, 1.2);
+      else r.fillUniform(v, -0.1, 0.1);
+    }
+    const plan = new PlanBuilder();
+    discriminator(plan, cfg, 1);
+    expect(plan.layers.map((l) => `${l.name}.weight`)).toEqual(st.entries.filter((e) => e.layout === 'conv').map((e) => e.name));
+    const layers = new Map<string, StoredLayer>();
+    for (const spec of plan.layers) {
+      const v = (name: string) => st.view(st.find(name)!);
+      const w = v(`${spec.name}.weight`).slice(), bias = v(`${spec.name}.bias`).slice(), OC = spec.OC;
+      if (spec.bn) {
+        const { eps, name } = spec.bn, gamma = v(`${name}.weight`), beta = v(`${name}.bias`), mean = v(`${name}.running_mean`), vr = v(`${name}.running_var`);
+        const scale = Array.from(gamma, (g, o) => g / Math.sqrt(vr[o] + eps));
+        for (let i = 0; i < w.length; i++) w[i] *= scale[i % OC]; // HWIO: OC innermost
+        for (let o = 0; o < OC; o++) bias[o] = beta[o] + (bias[o] - mean[o]) * scale[o];
+      }
+      layers.set(spec.name, { spec, G: 1, w, bias });
+    }
+    const scratch: SharedScratch = { wFloats: 0, stageBytes: 0, convFloats: 0, w: 0, stage: 0, conv: 0, temp: { ptr: 0, floats: 0 } };
+    const rb = new RunBuilder(core, layerWeights(core, { cfg, storage: 'f32', nets: ['G'], layers, bytes: 0, chunkFloats: 1 << 30 }), scratch, 'D');
+    const io = discriminator(rb, cfg, 1);
+    scratch.w = core.arena.alloc(scratch.wFloats, 'w');
+    scratch.conv = core.arena.alloc(scratch.convFloats, 'conv');
+    const x = core.f32(D.image.ptr, D.image.size);
+    new Rng(6).fillUniform(x, -1, 1);
+    core.f32(io.image.ptr, io.image.N * io.image.H * io.image.W * io.image.C).set(x);
+    D.g.forward(false);
+    for (const op of rb.ops) op();
+    expect(io.outs).toHaveLength(3);
+    io.outs.forEach((o, s) => {
+      const n = o.H * o.W;
+      const got = core.f32(o.ptr, n), want = core.f32(D.outs[s].ptr, n);
+      expect(maxAbs(got, want)).toBeLessThan(1e-5 * Math.max(...Array.from(want, Math.abs)));
+      expect(got.some((v) => v !== 0)).toBe(true);
+    });
   });
 
   test('a generator-only file (G tensors unprefixed) loads; encode() then says there is no encoder', async () => {
