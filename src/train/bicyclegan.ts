@@ -4,18 +4,26 @@
 // backward first, then the cLR pass, and sum the two upstream gradients of fake_B_random (from D_LR and from
 // the latent loss through the updated E) before one backward: the same gradients up to float rounding.
 // BN running statistics see the same forward passes in the same order as in the reference.
+// Below the step: Losses (losses.ts) gives each term's whole-batch f32 value over data-parallel shards and
+// weighs its gradient by the shard's share; Reparameterize (nn/reparam.ts) is z_enc with its backward; Feed
+// (feed.ts) is a pair "G's output into D (or E)" with the gradient flowing back into G.
 import type { Core } from '../core/loader.js';
 import { Rng } from '../core/rng.js';
-import type { ShardSync, Tensor } from '../nn/graph.js';
+import type { Tensor } from '../nn/graph.js';
 import type { SharedParams } from '../nn/params.js';
 import { DEFAULT_MODEL, type ModelConfig } from '../models/config.js';
 import { Generator } from '../models/generator.js';
 import { Encoder } from '../models/encoder.js';
 import { MultiDiscriminator } from '../models/discriminator.js';
 import { initNetwork } from '../models/init.js';
+import { Reparameterize } from '../nn/reparam.js';
 import { Adam, DEFAULT_ADAM, type AdamConfig } from './adam.js';
-import { LossSlot, kl, klBackward, l1, l1Backward, lsgan, lsganBackward } from './losses.js';
+import { Losses, type LossSync } from './losses.js';
+import { copyInto, Feed } from './feed.js';
 import type { EvalStats } from './recalibrate.js';
+
+export { NonFiniteLossError } from './losses.js';
+export { copyInto } from './feed.js';
 
 export interface LossWeights {
   pixel: number;
@@ -41,13 +49,6 @@ export interface StepNoise {
   zRandom: Float32Array;
 }
 
-export class NonFiniteLossError extends Error {
-  constructor(readonly term: string, readonly value: number, readonly step: number) {
-    super(`training step ${step}: loss term ${term} is ${value}; the step was stopped and nothing was saved over the last good checkpoint`);
-    this.name = 'NonFiniteLossError';
-  }
-}
-
 export interface BicycleGANOptions {
   model?: Partial<ModelConfig>;
   adam?: Partial<AdamConfig>;
@@ -64,9 +65,7 @@ export interface BicycleGANOptions {
  * one thread. Mean losses weigh their gradients by the shard's share of the batch, loss values are summed over
  * shards, and each optimizer step goes through update(), which sums the shards' gradients first.
  */
-export interface StepSync extends ShardSync {
-  /** this shard's rows / the batch's rows */
-  readonly share: number;
+export interface StepSync extends LossSync {
   /** Sum the gradients of `opt`'s network over all shards (fixed shard order), take one Adam step on the shared
    * parameters; returns once every shard sees the updated parameters. */
   update(opt: Adam, lr?: number): void;
@@ -95,7 +94,13 @@ export class BicycleGAN {
   trace: ((name: string, t: Tensor) => void) | null = null;
   /** data-parallel hooks (see StepSync); null on one thread */
   private sync: StepSync | null = null;
-  private slot: LossSlot;
+  private readonly loss: Losses;
+  /** z_enc = mu + eps * exp(logvar / 2), from E's heads into G's code */
+  private readonly reparam: Reparameterize;
+  /** G's output into D_VAE, into D_LR, and into E (the latent loss) */
+  private readonly toDVae: Feed;
+  private readonly toDLr: Feed;
+  private readonly toE: Feed;
   private eps: Float32Array;
   private zRandom: Float32Array;
 
@@ -122,7 +127,11 @@ export class BicycleGAN {
     this.realB = io.tensor(N, S, S, C, 'real_B', false);
     this.fakeB = io.tensor(N, S, S, C, 'fake_B', false);
     this.fakeBRandom = io.tensor(N, S, S, C, 'fake_B_random', false);
-    this.slot = new LossSlot(core);
+    this.loss = new Losses(core);
+    this.reparam = new Reparameterize(core, this.E.mu, this.E.logvar, this.G.z);
+    this.toDVae = new Feed(core, this.G.out, this.D_VAE);
+    this.toDLr = new Feed(core, this.G.out, this.D_LR);
+    this.toE = new Feed(core, this.G.out, this.E);
     this.eps = new Float32Array(N * cfg.latentDim);
     this.zRandom = new Float32Array(N * cfg.latentDim);
     this.rng = new Rng(o.seed ?? 0);
@@ -139,151 +148,121 @@ export class BicycleGAN {
 
   /** Make this model one shard of a data-parallel step (null: back to one thread). */
   setSync(sync: StepSync | null): void {
-    this.sync = sync;
+    this.sync = this.loss.sync = sync;
     for (const net of [this.G, this.E, this.D_VAE, this.D_LR]) net.g.sync = sync;
   }
 
   /** One full step on the batch already in realA/realB. Noise comes from the seeded RNG unless given. */
   step(noise?: StepNoise, lr?: number): StepLosses {
-    const { G, E, D_VAE, D_LR, core, lambdas: lam, slot, sync } = this;
-    const share = sync ? sync.share : 1; // weight of this shard's part of a mean loss
-    const k = core.k;
-    const L = this.cfg.latentDim, n = this.batch * L;
-    const eps = noise?.eps ?? this.eps, zr = noise?.zRandom ?? this.zRandom;
-    if (eps.length !== n || zr.length !== n) throw new Error(`step noise must have batch * latentDim = ${n} values each`);
-    if (!noise) {
-      this.rng.fillNormal(this.eps);
-      this.rng.fillNormal(this.zRandom);
-    }
-    const check = (term: string, v: number) => {
-      if (!Number.isFinite(v)) throw new NonFiniteLossError(term, v, this.steps + 1);
-      return v;
-    };
+    const { G, E, D_VAE, D_LR, lambdas: lam, loss, reparam, toDVae, toDLr, toE } = this;
+    const { eps, zRandom } = this.drawNoise(noise);
+    loss.step = this.steps + 1;
     G.g.store.zeroGrads();
     E.g.store.zeroGrads();
 
-    // cVAE-GAN: z_enc = eps * exp(logvar / 2) + mu ~ E(B); fake_B = G(A, z_enc)
-    E.image.needsGrad = false;
-    copyInto(core, this.realB, E.image);
-    E.g.forward(true);
-    this.trace?.('mu', E.mu);
-    this.trace?.('logvar', E.logvar);
-    const mu = core.f32(E.mu.ptr, n).slice(), lv = core.f32(E.logvar.ptr, n).slice();
-    const std = lv.map((v) => Math.exp(Math.fround(v * 0.5)));
-    core.f32(G.z.ptr, n).set(std.map((s, i) => Math.fround(eps[i] * s) + mu[i]));
+    // cVAE-GAN: (mu, logvar) = E(B), z_enc = mu + eps * exp(logvar / 2), fake_B = G(A, z_enc) scored by D_VAE
+    this.encode(this.realB);
+    reparam.forward(eps);
     this.trace?.('z_enc', G.z);
-    copyInto(core, this.realA, G.image);
-    G.g.forward(true);
-    copyInto(core, G.out, this.fakeB);
-    this.trace?.('fake_B', this.fakeB);
-    D_VAE.image.needsGrad = true;
-    copyInto(core, G.out, D_VAE.image);
-    D_VAE.g.forward(true);
-    D_VAE.outs.forEach((o, i) => this.trace?.(`D_VAE.gstep.fake_B.scale${i}`, o));
-    let vaeGan = lsgan(slot, D_VAE.outs, 1), pixel = l1(slot, G.out, this.realB), klv = kl(slot, E.mu, E.logvar);
-    if (sync) [vaeGan, pixel, klv] = allReduce(sync, [vaeGan * share, pixel * share, klv]); // KL is a sum
-    check('vae_gan', vaeGan);
-    check('pixel', pixel);
-    check('kl', klv);
-
-    // backward of loss_GE's cVAE part: D_VAE (input gradient only) -> G -> z_enc -> E
-    D_VAE.g.zeroActivationGrads();
-    lsganBackward(core, share, D_VAE.outs, 1);
-    D_VAE.g.backward(false);
+    this.generate(this.fakeB, 'fake_B');
+    toDVae.forward();
+    this.traceOuts(D_VAE, 'D_VAE.gstep.fake_B');
+    const vaeGan = loss.lsgan('vae_gan', D_VAE.outs, 1), pixel = loss.l1('pixel', G.out, this.realB), kl = loss.kl('kl', E.mu, E.logvar);
+    // its part of loss_GE backward: D_VAE (input gradient only) -> G -> z_enc -> E
+    toDVae.backward(() => loss.lsganBackward(1, D_VAE.outs, 1));
     G.g.zeroActivationGrads();
-    k.copy_backward(G.out.grad, D_VAE.image.grad, G.out.P, G.out.C, G.out.ld, D_VAE.image.ld);
-    l1Backward(core, lam.pixel * share, G.out, this.realB);
+    toDVae.addGrad();
+    loss.l1Backward(lam.pixel, G.out, this.realB);
     G.g.backward(true);
     E.g.zeroActivationGrads();
-    const dz = core.f32(G.z.grad, n).slice();
-    const dmu = core.f32(E.mu.grad, n), dlv = core.f32(E.logvar.grad, n);
-    for (let i = 0; i < n; i++) {
-      dmu[i] += dz[i];
-      dlv[i] += dz[i] * eps[i] * std[i] * 0.5;
-    }
-    klBackward(core, lam.kl, E.mu, E.logvar);
+    reparam.backward();
+    loss.klBackward(lam.kl, E.mu, E.logvar);
     E.g.backward(true);
 
-    // cLR-GAN: fake_B_random = G(A, z_random), scored by D_LR
-    core.f32(G.z.ptr, n).set(zr);
-    G.g.forward(true);
-    copyInto(core, G.out, this.fakeBRandom);
-    this.trace?.('fake_B_random', this.fakeBRandom);
-    D_LR.image.needsGrad = true;
-    copyInto(core, G.out, D_LR.image);
-    D_LR.g.forward(true);
-    D_LR.outs.forEach((o, i) => this.trace?.(`D_LR.gstep.fake_B_random.scale${i}`, o));
-    let lrGan = lsgan(slot, D_LR.outs, 1);
-    if (sync) [lrGan] = allReduce(sync, [lrGan * share]);
-    check('lr_gan', lrGan);
-    const ge = Math.fround(Math.fround(Math.fround(vaeGan + lrGan) + Math.fround(lam.pixel * pixel)) + Math.fround(lam.kl * klv));
-    D_LR.g.zeroActivationGrads();
-    lsganBackward(core, share, D_LR.outs, 1);
-    D_LR.g.backward(false);
+    // cLR-GAN: fake_B_random = G(A, z_random) scored by D_LR; G's gradient from it waits for the latent loss
+    this.core.f32(G.z.ptr, zRandom.length).set(zRandom);
+    this.generate(this.fakeBRandom, 'fake_B_random');
+    toDLr.forward();
+    this.traceOuts(D_LR, 'D_LR.gstep.fake_B_random');
+    const lrGan = loss.lsgan('lr_gan', D_LR.outs, 1);
+    const ge = loss.total([1, vaeGan], [1, lrGan], [lam.pixel, pixel], [lam.kl, kl]);
+    toDLr.backward(() => loss.lsganBackward(1, D_LR.outs, 1));
 
-    // E steps on loss_GE's gradient; then the latent loss through the UPDATED E, into G only
+    // E steps on loss_GE; then the latent loss |E(fake_B_random) - z_random| through the UPDATED E, into G only
     this.update(this.opt.E, lr);
-    E.image.needsGrad = true;
-    copyInto(core, G.out, E.image);
-    E.g.forward(true);
+    toE.forward();
     this.trace?.('mu2', E.mu);
     this.trace?.('logvar2', E.logvar);
-    const zt = G.z; // still holds z_random; same (N, 1, 1, latent) shape as E.mu
-    let latentL1 = l1(slot, E.mu, zt);
-    if (sync) [latentL1] = allReduce(sync, [latentL1 * share]);
-    const latent = check('latent', Math.fround(lam.latent * latentL1));
-    E.g.zeroActivationGrads();
-    l1Backward(core, lam.latent * share, E.mu, zt);
-    E.g.backward(false); // E's weight gradients from this term are dropped: only G learns from it
+    const latent = loss.total([lam.latent, loss.l1('latent', E.mu, G.z)]); // G.z still holds z_random
+    toE.backward(() => loss.l1Backward(lam.latent, E.mu, G.z)); // E's weight gradients from it are not taken
     G.g.zeroActivationGrads();
-    k.copy_backward(G.out.grad, D_LR.image.grad, G.out.P, G.out.C, G.out.ld, D_LR.image.ld);
-    k.copy_backward(G.out.grad, E.image.grad, G.out.P, G.out.C, G.out.ld, E.image.ld);
+    toDLr.addGrad();
+    toE.addGrad();
     G.g.backward(true);
     this.update(this.opt.G, lr);
 
-    // the discriminators: real vs detached fakes (generated before G's update), separate forward passes
-    const dVae = this.discriminatorStep(D_VAE, 'D_VAE', this.fakeB, 'fake_B', this.opt.D_VAE, lr);
-    const dLr = this.discriminatorStep(D_LR, 'D_LR', this.fakeBRandom, 'fake_B_random', this.opt.D_LR, lr);
-    check('d_vae', dVae);
-    check('d_lr', dLr);
+    // the discriminators: real_B vs the detached fakes (made before G's update), separate forward passes
+    const dVae = this.discriminatorStep(D_VAE, 'd_vae', this.fakeB, 'fake_B', this.opt.D_VAE, lr);
+    const dLr = this.discriminatorStep(D_LR, 'd_lr', this.fakeBRandom, 'fake_B_random', this.opt.D_LR, lr);
     this.steps += 1;
-    return { vae_gan: vaeGan, lr_gan: lrGan, pixel, kl: klv, ge, latent, d_vae: dVae, d_lr: dLr };
+    return { vae_gan: vaeGan, lr_gan: lrGan, pixel, kl, ge, latent, d_vae: dVae, d_lr: dLr };
   }
 
-  private discriminatorStep(D: MultiDiscriminator, name: string, fake: Tensor, fakeName: string, opt: Adam, lr?: number): number {
-    const core = this.core;
+  /** The step's noise: given, or eps and z_random drawn from the seeded RNG. */
+  private drawNoise(noise?: StepNoise): StepNoise {
+    const n = this.batch * this.cfg.latentDim;
+    const eps = noise?.eps ?? this.eps, zRandom = noise?.zRandom ?? this.zRandom;
+    if (eps.length !== n || zRandom.length !== n) throw new Error(`step noise must have batch * latentDim = ${n} values each`);
+    if (!noise) {
+      this.rng.fillNormal(eps);
+      this.rng.fillNormal(zRandom);
+    }
+    return { eps, zRandom };
+  }
+
+  /** E(image) in train mode, no gradient into the image. */
+  private encode(image: Tensor): void {
+    const E = this.E;
+    E.image.needsGrad = false;
+    copyInto(this.core, image, E.image);
+    E.g.forward(true);
+    this.trace?.('mu', E.mu);
+    this.trace?.('logvar', E.logvar);
+  }
+
+  /** G(real_A, G.z) in train mode; the output is also kept in `keep` for the discriminator step. */
+  private generate(keep: Tensor, name: string): void {
+    const G = this.G;
+    copyInto(this.core, this.realA, G.image);
+    G.g.forward(true);
+    copyInto(this.core, G.out, keep);
+    this.trace?.(name, keep);
+  }
+
+  private traceOuts(D: MultiDiscriminator, name: string): void {
+    D.outs.forEach((o, i) => this.trace?.(`${name}.scale${i}`, o));
+  }
+
+  /** One D update: LSGAN on real_B (target 1) and on the detached fake (target 0), one forward/backward each. */
+  private discriminatorStep(D: MultiDiscriminator, term: string, fake: Tensor, fakeName: string, opt: Adam, lr?: number): number {
     D.g.store.zeroGrads();
     D.image.needsGrad = false;
-    let loss = 0;
+    const parts: [number, number][] = [];
     for (const [img, target, what] of [[this.realB, 1, 'real_B'], [fake, 0, fakeName]] as const) {
-      copyInto(core, img, D.image);
+      copyInto(this.core, img, D.image);
       D.g.forward(true);
-      D.outs.forEach((o, i) => this.trace?.(`${name}.dstep.${what}.scale${i}`, o));
-      loss = Math.fround(loss + lsgan(this.slot, D.outs, target));
+      this.traceOuts(D, `${D.g.name}.dstep.${what}`);
+      parts.push([1, this.loss.lsgan(term, D.outs, target)]);
       D.g.zeroActivationGrads();
-      lsganBackward(core, this.sync ? this.sync.share : 1, D.outs, target);
+      this.loss.lsganBackward(1, D.outs, target);
       D.g.backward(true);
     }
-    if (this.sync) [loss] = allReduce(this.sync, [loss * this.sync.share]);
     this.update(opt, lr);
-    return loss;
+    return this.loss.total(...parts);
   }
 
   private update(opt: Adam, lr?: number): void {
     if (this.sync) this.sync.update(opt, lr);
     else opt.update(lr);
   }
-}
-
-/** Loss values of the whole batch from the shards' weighted parts, as f32 like the single-thread values. */
-function allReduce(sync: StepSync, parts: number[]): number[] {
-  const a = Float64Array.from(parts);
-  sync.allReduce(a);
-  return Array.from(a, (v) => Math.fround(v));
-}
-
-/** Copy a whole NHWC tensor into another of the same shape (both may be views). */
-export function copyInto(core: Core, src: Tensor, dst: Tensor): void {
-  if (src.P !== dst.P || src.C !== dst.C) throw new Error(`cannot copy ${src.name} ${src.shape()} into ${dst.name} ${dst.shape()}`);
-  core.k.copy_forward(dst.ptr, src.ptr, src.P, src.C, dst.ld, src.ld);
 }
