@@ -25,7 +25,9 @@ export class ReLU extends Activation {
 }
 
 export class LeakyReLU extends Activation {
-  slope = 0.2;
+  constructor(g: Graph, name: string, x: Tensor, readonly slope: number, out?: Tensor) {
+    super(g, name, x, out);
+  }
   forward(): void {
     const { x, y } = this;
     this.g.core.k.leaky_relu_forward(y.ptr, x.ptr, this.slope, x.P, x.C, y.ld, x.ld);

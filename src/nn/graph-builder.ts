@@ -47,9 +47,7 @@ export class GraphBuilder implements NetBuilder<Tensor> {
   private act(a: Activation, name: string, x: Tensor, out?: Tensor): Tensor {
     if (a === 'relu') return new ReLU(this.g, name, x, out).y;
     if (a === 'tanh') return new Tanh(this.g, name, x, out).y;
-    const l = new LeakyReLU(this.g, name, x, out);
-    l.slope = a.leaky;
-    return l.y;
+    return new LeakyReLU(this.g, name, x, a.leaky, out).y;
   }
 
   linear(name: string, x: Tensor, OUT: number): Tensor {
