@@ -157,4 +157,11 @@ export class Graph {
   backward(params = true): void {
     for (let i = this.layers.length - 1; i >= 0; i--) this.layers[i].backward(params);
   }
+
+  /** Zero the activation gradients, let `seed` accumulate the output gradients, walk the layers in reverse. */
+  backwardFrom(seed: () => void, params = true): void {
+    this.zeroActivationGrads();
+    seed();
+    this.backward(params);
+  }
 }

@@ -170,14 +170,14 @@ export class BicycleGAN {
     const vaeGan = loss.lsgan('vae_gan', D_VAE.outs, 1), pixel = loss.l1('pixel', G.out, this.realB), kl = loss.kl('kl', E.mu, E.logvar);
     // its part of loss_GE backward: D_VAE (input gradient only) -> G -> z_enc -> E
     toDVae.backward(() => loss.lsganBackward(1, D_VAE.outs, 1));
-    G.g.zeroActivationGrads();
-    toDVae.addGrad();
-    loss.l1Backward(lam.pixel, G.out, this.realB);
-    G.g.backward(true);
-    E.g.zeroActivationGrads();
-    reparam.backward();
-    loss.klBackward(lam.kl, E.mu, E.logvar);
-    E.g.backward(true);
+    G.g.backwardFrom(() => {
+      toDVae.addGrad();
+      loss.l1Backward(lam.pixel, G.out, this.realB);
+    });
+    E.g.backwardFrom(() => {
+      reparam.backward();
+      loss.klBackward(lam.kl, E.mu, E.logvar);
+    });
 
     // cLR-GAN: fake_B_random = G(A, z_random) scored by D_LR; G's gradient from it waits for the latent loss
     this.core.f32(G.z.ptr, zRandom.length).set(zRandom);
@@ -195,10 +195,10 @@ export class BicycleGAN {
     this.trace?.('logvar2', E.logvar);
     const latent = loss.total([lam.latent, loss.l1('latent', E.mu, G.z)]); // G.z still holds z_random
     toE.backward(() => loss.l1Backward(lam.latent, E.mu, G.z)); // E's weight gradients from it are not taken
-    G.g.zeroActivationGrads();
-    toDLr.addGrad();
-    toE.addGrad();
-    G.g.backward(true);
+    G.g.backwardFrom(() => {
+      toDLr.addGrad(); // the cLR-GAN term of loss_GE, held since G's cLR forward
+      toE.addGrad();
+    });
     this.update(this.opt.G, lr);
 
     // the discriminators: real_B vs the detached fakes (made before G's update), separate forward passes
@@ -253,9 +253,7 @@ export class BicycleGAN {
       D.g.forward(true);
       this.traceOuts(D, `${D.g.name}.dstep.${what}`);
       parts.push([1, this.loss.lsgan(term, D.outs, target)]);
-      D.g.zeroActivationGrads();
-      this.loss.lsganBackward(1, D.outs, target);
-      D.g.backward(true);
+      D.g.backwardFrom(() => this.loss.lsganBackward(1, D.outs, target));
     }
     this.update(opt, lr);
     return this.loss.total(...parts);

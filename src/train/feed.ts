@@ -23,9 +23,7 @@ export class Feed {
 
   /** Backward through the network to its input only; `seed` accumulates dLoss/d(outputs) after they are zeroed. */
   backward(seed: () => void): void {
-    this.net.g.zeroActivationGrads();
-    seed();
-    this.net.g.backward(false);
+    this.net.g.backwardFrom(seed, false);
   }
 
   /** from.grad += dLoss/d(input): call after the generator's activation gradients are zeroed. */
