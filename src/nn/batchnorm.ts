@@ -4,7 +4,7 @@
 // Data-parallel shards (graph.sync set) exchange the per-channel partial sums of forward and backward, so every
 // shard normalises with the statistics of the whole batch, exactly as one thread on the whole batch would.
 // eps is a parameter: the pytorch-gan preset's BatchNorm2d(n, 0.8) passes 0.8 as eps.
-// batchNormsOf(graph) lists a network's BatchNorm layers (for passes over their statistics, e.g. recalibration).
+// bnLayers(graph) lists a network's BatchNorm layers (for passes over their statistics, e.g. recalibration).
 import type { Graph, Layer, ShardSync, Tensor } from './graph.js';
 import type { Param } from './params.js';
 
@@ -21,8 +21,7 @@ export class BatchNorm2d implements Layer {
   readonly tracked: Param;
   private mean: number;
   private rstd: number;
-  private sums: number; // f64[2C]: after a train-mode forward sum x and sum x^2 per channel over the whole batch
-  private count = 0; // pixels those sums cover
+  private sums: number; // f64[2C]
   private trained = true;
 
   /** `momentum`: weight of the new batch in the running stats; BN recalibration sets 1/k for the k-th batch (a
@@ -46,7 +45,6 @@ export class BatchNorm2d implements Layer {
     this.trained = train;
     const sync = this.g.sync;
     if (sync && train) return this.forwardShard(sync);
-    this.count = x.P;
     this.g.core.k.batchnorm_forward(y.ptr, this.mean, this.rstd, this.runMean.ptr, this.runVar.ptr, this.sums, x.ptr,
       this.gamma.ptr, this.beta.ptr, this.eps, this.momentum, train ? 1 : 0, x.P, x.C, y.ld, x.ld);
     if (train) this.g.core.f32(this.tracked.ptr, 1)[0] += 1;
@@ -63,7 +61,6 @@ export class BatchNorm2d implements Layer {
     sums.fill(0);
     k.batchnorm_stats_partial(this.sums, x.ptr, x.P, C, x.ld);
     sync.allReduce(this.sumsView(C));
-    this.count = x.H * x.W * sync.batch;
     const lead = sync.leader;
     k.batchnorm_stats_finish(this.mean, this.rstd, lead ? this.runMean.ptr : 0, lead ? this.runVar.ptr : 0, this.sums,
       x.H * x.W * sync.batch, this.eps, this.momentum, C);
@@ -71,29 +68,9 @@ export class BatchNorm2d implements Layer {
     if (lead) this.g.core.f32(this.tracked.ptr, 1)[0] += 1;
   }
 
-  /** Views of the running mean and variance (do not keep them across allocations). */
-  runningStats(): { mean: Float32Array; var: Float32Array } {
-    const C = this.x.C;
-    return { mean: this.g.core.f32(this.runMean.ptr, C), var: this.g.core.f32(this.runVar.ptr, C) };
-  }
-
-  /** Mean and biased variance (the ones it normalised with) of the last train-mode forward over the whole
-   * batch, in f64, with the pixel count; valid until the next backward (which reuses the sums). */
-  batchStats(): { mean: Float64Array; var: Float64Array; count: number } {
-    if (!this.trained || this.count === 0) throw new Error(`${this.name}: no train-mode forward to take batch statistics from`);
-    const C = this.x.C, s = this.sumsView(C), n = this.count;
-    const mean = new Float64Array(C), v = new Float64Array(C);
-    for (let c = 0; c < C; c++) {
-      mean[c] = s[c] / n;
-      v[c] = Math.max(0, s[C + c] / n - mean[c] * mean[c]);
-    }
-    return { mean, var: v, count: n };
-  }
-
   backward(params: boolean): void {
     const { x, y } = this;
     if (!x.needsGrad && !params) return;
-    this.count = 0; // the sums now hold gradient sums
     const sync = this.g.sync;
     if (sync && this.trained) return this.backwardShard(sync, params);
     // with x.needsGrad false the kernel still needs a dx target: only real inputs lack one, never a BN input
@@ -114,6 +91,6 @@ export class BatchNorm2d implements Layer {
 }
 
 /** The BatchNorm2d layers of a network, in forward order. */
-export function batchNormsOf(g: Graph): BatchNorm2d[] {
+export function bnLayers(g: Graph): BatchNorm2d[] {
   return g.layers.filter((l): l is BatchNorm2d => l instanceof BatchNorm2d);
 }

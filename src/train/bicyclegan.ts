@@ -23,7 +23,6 @@ import { copyInto, Feed } from './feed.js';
 import type { EvalStats } from './recalibrate.js';
 
 export { NonFiniteLossError } from './losses.js';
-export { copyInto } from './feed.js';
 
 export interface LossWeights {
   pixel: number;
@@ -96,7 +95,7 @@ export class BicycleGAN {
   private sync: StepSync | null = null;
   private readonly loss: Losses;
   /** z_enc = mu + eps * exp(logvar / 2), from E's heads into G's code */
-  private readonly reparam: Reparameterize;
+  readonly reparam: Reparameterize;
   /** G's output into D_VAE, into D_LR, and into E (the latent loss) */
   private readonly toDVae: Feed;
   private readonly toDLr: Feed;

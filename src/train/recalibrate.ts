@@ -14,10 +14,11 @@
 // are swapped into the running-stat buffers only around eval-mode work (withEvalStats).
 import { Rng } from '../core/rng.js';
 import type { TensorEntry } from '../core/safetensors.js';
-import { BatchNorm2d, RECALIBRATED_PREFIX } from '../nn/batchnorm.js';
+import { bnLayers, RECALIBRATED_PREFIX } from '../nn/batchnorm.js';
 import type { Graph } from '../nn/graph.js';
 import type { ParamStore } from '../nn/params.js';
-import { copyInto, type BicycleGAN, type StepNoise } from './bicyclegan.js';
+import type { BicycleGAN, StepNoise } from './bicyclegan.js';
+import { copyInto } from './feed.js';
 
 /** Checkpoint tensor prefix of the recalibrated statistics: `recalibrated.down2.model.1.running_mean`. */
 export const RECAL_PREFIX = RECALIBRATED_PREFIX;
@@ -34,10 +35,6 @@ export interface EvalStats {
   batchSize: number;
   /** PyTorch state_dict name (`down2.model.1.running_mean`, `feature_extractor.1.running_var`) -> values */
   values: Map<string, Float32Array>;
-}
-
-export function bnLayers(g: Graph): BatchNorm2d[] {
-  return g.layers.filter((l): l is BatchNorm2d => l instanceof BatchNorm2d);
 }
 
 /** The networks whose statistics are recalibrated (their names are unprefixed in checkpoints). */
@@ -63,9 +60,7 @@ export function recalibrationPass(m: BicycleGAN, k: number, noise: StepNoise): v
     E.image.needsGrad = false;
     copyInto(core, m.realB, E.image);
     E.g.forward(true);
-    // z_enc = eps * exp(logvar / 2) + mu, rounded as the step rounds it
-    const mu = core.f32(E.mu.ptr, n), lv = core.f32(E.logvar.ptr, n), z = core.f32(G.z.ptr, n);
-    for (let i = 0; i < n; i++) z[i] = Math.fround(noise.eps[i] * Math.fround(Math.exp(Math.fround(lv[i] * 0.5)))) + mu[i];
+    m.reparam.forward(noise.eps); // z_enc, as the step makes it
     copyInto(core, m.realA, G.image);
     setMomentum(G.g, 1 / (2 * k - 1));
     G.g.forward(true);
