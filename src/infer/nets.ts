@@ -7,7 +7,7 @@ import type { Core } from '../core/loader.js';
 import type { ModelConfig } from '../models/config.js';
 import { generator } from '../models/generator.js';
 import { encoder } from '../models/encoder.js';
-import type { Activation, BlockTail, ConvSpec, NetBuilder } from '../nn/builder.js';
+import type { Activation, BatchNormSpec, BlockTail, ConvSpec, NetBuilder } from '../nn/builder.js';
 import { convOut } from '../nn/shapes.js';
 import type { LayerWeights } from './weights.js';
 
@@ -39,7 +39,7 @@ export interface LayerSpec {
   /** the layer has its own bias in PyTorch */
   bias: boolean;
   /** BatchNorm2d that follows the conv, folded into it (PyTorch module name and eps) */
-  bn?: { name: string; eps: number };
+  bn?: BatchNormSpec;
 }
 
 const view = (N: number, H: number, W: number, C: number, ld: number, ptr: number): T => ({ N, H, W, C, ld, ptr });

@@ -1,6 +1,6 @@
 // Loss terms of BicycleGAN over arena tensors. Forward returns the value (as f32, like PyTorch); backward
 // accumulates `scale` * dLoss into the gradient buffer. Sums are f64 inside the kernels.
-// StepLosses wraps them for the training step: values of the whole batch (summed over data-parallel shards,
+// Losses wraps them for the training step: values of the whole batch (summed over data-parallel shards,
 // rounded to f32, checked finite) and gradients weighted by this shard's share of a mean.
 import type { Core } from '../core/loader.js';
 import type { ShardSync, Tensor } from '../nn/graph.js';
