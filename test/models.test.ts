@@ -8,6 +8,7 @@ import { Generator } from '../src/models/generator.js';
 import { Encoder } from '../src/models/encoder.js';
 import { MultiDiscriminator } from '../src/models/discriminator.js';
 import { bnLayers } from '../src/nn/batchnorm.js';
+import { Copy } from '../src/nn/combine.js';
 import { BicycleGAN, NonFiniteLossError } from '../src/train/bicyclegan.js';
 import { nets } from '../src/train/checkpoint.js';
 
@@ -42,6 +43,24 @@ describe('full-width networks', () => {
     const G = new Generator(core, cfg, 1), E = new Encoder(core, cfg, 1);
     expect(G.g.store.find('fc.weight')!.shape).toEqual([256 * 256, 8]);
     expect(E.g.store.find('fc_mu.weight')!.shape).toEqual([8, 4 * 8 * 2 * 2]);
+  });
+});
+
+describe('zero-copy concatenation', () => {
+  test("each down block (1..6) and up block writes its activation into its half of a concatenation; only the image and z map are copied", () => {
+    const G = new Generator(core, { ...DEFAULT_MODEL, gBase: 2 }, 1);
+    const byName = new Map(G.g.layers.map((l) => [l.name, l as unknown as { y: { C: number; ld: number; c0: number } }]));
+    for (let i = 1; i <= 6; i++) {
+      const y = byName.get(`down${i}.model.0.act`)!.y;
+      expect(y.ld).toBeGreaterThan(y.C);
+      expect(y.c0).toBe(y.ld - y.C); // the skip half: [up_(7-i) output, down_i output]
+    }
+    for (let k = 1; k <= 6; k++) {
+      const y = byName.get(`up${k}.model.1.act`)!.y;
+      expect(y.ld).toBeGreaterThan(y.C);
+      expect(y.c0).toBe(0);
+    }
+    expect(G.g.layers.filter((l) => l instanceof Copy).map((l) => l.name)).toEqual(['input.image', 'input.z']);
   });
 });
 
