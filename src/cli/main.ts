@@ -13,6 +13,7 @@ import { defaultWorkers, engineFactory } from './engine-choice.js';
 import { checkpointInfo } from './info.js';
 import { addFlags, flagName, mergedConfig, type FlagTable } from './options.js';
 import { progressReporter } from './progress.js';
+import { packageVersion } from './version.js';
 
 const TRAIN_FLAGS: FlagTable = [
   ['data', 'string', 'dataset root (pix2pix aligned: <data>/train/*.jpg|png, A|B side by side) or a folder of pairs'],
@@ -132,6 +133,7 @@ export function program(): Command {
   const p = new Command('bicyclegan')
     .description('BicycleGAN (multimodal image-to-image translation) on the CPU: train, sample, inspect checkpoints')
     .showHelpAfterError('(add --help for the options)')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride();
   const t = p.command('train').description('train on a pix2pix-style aligned dataset').option('--config <file.json>', 'JSON file of options (flags given here override it)');
   addFlags(t, TRAIN_FLAGS).option('--resume [checkpoint]', 'continue a run from a checkpoint (no value: the newest in <out>/checkpoints)').exitOverride();
