@@ -1,4 +1,4 @@
-// Deno: `deno run --allow-read --allow-write deno.mjs` (no --sloppy-imports; npm: specifiers work as well).
+// Deno: `deno run --allow-read --allow-write deno.mjs` (no --sloppy-imports: dist/'s .js specifiers are real files).
 import { BicycleGANInference, decodeImage, encodePng, grid } from 'bicyclegan-wasm';
 
 const m = await BicycleGANInference.create({ weights: await Deno.readFile('weights.safetensors') });
