@@ -91,8 +91,9 @@ function assemble(build: Build, module: WebAssembly.Module, instance: WebAssembl
 // `new URL('literal', import.meta.url)` (Vite, webpack 5, Parcel) copy the files as assets; for others
 // (esbuild, a CDN) pass `wasmPaths`.
 
-/** Where the .wasm builds come from: a folder URL or path (ending in '/', holding core-simd.wasm and
- * core-relaxed.wasm, like onnxruntime-web's `wasmPaths`), or per build a URL, path or compiled Module. */
+/** Where the .wasm builds come from: a folder (a URL, or a path: relative ones against the page, else the
+ * working folder) holding core-simd.wasm and core-relaxed.wasm, like onnxruntime-web's `wasmPaths`; or per
+ * build a URL, path or compiled Module. */
 export type WasmPaths = string | URL | Partial<Record<'simd' | 'relaxed', string | URL | WebAssembly.Module>>;
 
 export interface ModuleOptions {
@@ -103,8 +104,11 @@ export interface ModuleOptions {
 
 /** The URL of a shipped build (`wasmPaths` overrides the folder or the file). */
 export function wasmUrl(build: 'simd' | 'relaxed', wasmPaths?: WasmPaths): URL {
-  const base = pageUrl();
-  if (typeof wasmPaths === 'string' || wasmPaths instanceof URL) return new URL(`core-${build}.wasm`, new URL(wasmPaths, base));
+  const base = pageUrl() ?? cwdUrl();
+  if (typeof wasmPaths === 'string' || wasmPaths instanceof URL) {
+    const folder = String(wasmPaths);
+    return new URL(`core-${build}.wasm`, new URL(folder.endsWith('/') ? folder : `${folder}/`, base));
+  }
   const own = wasmPaths?.[build];
   if (own !== undefined && !(own instanceof WebAssembly.Module)) return new URL(own, base);
   // two literal URLs (not a template) so that bundlers see and copy both files
@@ -125,6 +129,16 @@ function pageUrl(): string | undefined {
 interface NodeLike {
   versions?: { node?: string };
   getBuiltinModule?: (id: string) => unknown;
+  cwd?: () => string;
+}
+
+/** Outside pages: the working folder as a file: URL, so that wasmPaths may be a plain (relative) path. */
+function cwdUrl(): string | undefined {
+  const deno = (globalThis as { Deno?: { cwd(): string } }).Deno;
+  const cwd = deno ? deno.cwd() : nodeProcess()?.cwd?.();
+  if (!cwd) return undefined;
+  const path = cwd.replace(/\\/g, '/');
+  return new URL(`file://${path.startsWith('/') ? '' : '/'}${encodeURI(path)}${path.endsWith('/') ? '' : '/'}`).href;
 }
 const nodeProcess = (): NodeLike | undefined => (globalThis as { process?: NodeLike }).process;
 
