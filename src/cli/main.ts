@@ -9,7 +9,7 @@ import { readCheckpointFile } from '../train/checkpoint-file.js';
 import { sample, parseSampleConfig } from '../train/sampling.js';
 import { train } from '../train/trainer.js';
 import { listCheckpoints } from '../train/run-files.js';
-import { defaultWorkers, engineFactory } from './engine-choice.js';
+import { chooseEngine, defaultWorkers, engineFactory } from './engine-choice.js';
 import { checkpointInfo } from './info.js';
 import { addFlags, flagName, mergedConfig, type FlagTable } from './options.js';
 import { progressReporter } from './progress.js';
@@ -38,7 +38,7 @@ const TRAIN_FLAGS: FlagTable = [
   ['gBase', 'number', 'generator base width [64]'],
   ['eBase', 'number', 'encoder base width [64]'],
   ['dBase', 'number', 'discriminator base width [64]'],
-  ['workers', 'number', `threads for the step; 1 = this thread [cores: ${defaultWorkers()}]`],
+  ['workers', 'number', `threads for the step; 1 = this thread [by model size, at most the cores (${defaultWorkers()}) and the batch: 1 for widths 16 at batch 4, all for widths 64]`],
   ['build', 'string', 'wasm build: auto | simd | relaxed [auto]'],
   ['skipBad', 'bool', 'report and skip unreadable or malformed images instead of stopping'],
   ['checkpointEvery', 'number', 'write a checkpoint every N steps (0: only at the end and on stop) [500]'],
@@ -69,28 +69,29 @@ const SAMPLE_FLAGS: FlagTable = [
 const err = (s: string) => process.stderr.write(s + '\n');
 
 /** The training options stored in the checkpoint a --resume names: the defaults of the resumed run. */
-function storedOptions(resume: string, out: string): Record<string, unknown> {
+function storedOptions(resume: string, out: string): Record<string, unknown> | null {
   const path = resume === 'latest' ? listCheckpoints(out).pop()?.path : resume;
-  if (!path) return {}; // the trainer reports the missing checkpoint
+  if (!path) return null; // the trainer reports the missing checkpoint
   let meta: Record<string, string>;
   try {
     meta = parseSafetensors(readCheckpointFile(path)).metadata;
   } catch {
-    return {}; // the trainer reports the unreadable file
+    return null; // the trainer reports the unreadable file
   }
   const stored = meta.train ? (JSON.parse(meta.train).extra?.config as Record<string, unknown> | undefined) : undefined;
-  if (!stored) return {};
-  const { resume: _r, workers: _w, ...rest } = stored;
-  void _r, void _w;
+  if (!stored) return null; // the trainer reports a file without training state
+  const { resume: _r, ...rest } = stored;
+  void _r;
   return rest;
 }
 
 async function trainCommand(cmd: Command): Promise<number> {
   let raw = mergedConfig(cmd, TRAIN_FLAGS);
   if (cmd.opts().resume !== undefined) raw.resume = cmd.opts().resume === true ? 'latest' : cmd.opts().resume;
-  if (typeof raw.resume === 'string') raw = { ...storedOptions(raw.resume, typeof raw.out === 'string' ? raw.out : 'runs/train'), ...raw };
-  if (raw.workers === undefined) raw.workers = defaultWorkers();
-  const c = parseTrainConfig(raw, flagName);
+  const stored = typeof raw.resume === 'string' ? storedOptions(raw.resume, typeof raw.out === 'string' ? raw.out : 'runs/train') : null;
+  if (stored) raw = { ...stored, ...raw };
+  const parsed = parseTrainConfig(raw, flagName);
+  const c = { ...parsed, ...chooseEngine(parsed, stored, err) }; // stored in the checkpoints: resume needs both
   const ac = new AbortController();
   let signal: NodeJS.Signals | null = null;
   const onSignal = (s: NodeJS.Signals) => {
