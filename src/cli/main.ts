@@ -11,6 +11,7 @@ import { train } from '../train/trainer.js';
 import { listCheckpoints } from '../train/run-files.js';
 import { chooseEngine, defaultWorkers, engineFactory } from './engine-choice.js';
 import { checkpointInfo } from './info.js';
+import { inferenceEngine, readModelFile } from './model-file.js';
 import { addFlags, flagName, mergedConfig, type FlagTable } from './options.js';
 import { progressReporter } from './progress.js';
 import { packageVersion } from './version.js';
@@ -124,7 +125,8 @@ async function trainCommand(cmd: Command): Promise<number> {
 
 async function sampleCommand(cmd: Command): Promise<number> {
   const c = parseSampleConfig(mergedConfig(cmd, SAMPLE_FLAGS), flagName);
-  const r = await sample(c, { report: err, createEngine: engineFactory(err) });
+  const f = readModelFile(c.checkpoint, { modelConfig: cmd.opts().modelConfig });
+  const r = await sample(c, { report: err, createEngine: f.kind === 'inference' ? inferenceEngine(f) : engineFactory(err), bytes: f.bytes });
   for (const w of r.written.filter((p) => p.endsWith('grid.png'))) err(`wrote ${w}`);
   err(`${r.written.length} file${r.written.length === 1 ? '' : 's'} written to ${c.out}${r.skipped.length ? `, ${r.skipped.length} input(s) skipped` : ''}`);
   return 0;
@@ -141,25 +143,20 @@ export function program(): Command {
   t.action(async () => {
     process.exitCode = await trainCommand(t);
   });
-  const s = p.command('sample').description('random-z, encoded-z and interpolated outputs for input images').option('--config <file.json>', 'JSON file of options');
+  const s = p.command('sample').description('random-z, encoded-z and interpolated outputs for input images').option('--config <file.json>', 'JSON file of options')
+    .option('--model-config <file.json>', 'model config of a PyTorch state_dict (--checkpoint without our metadata); missing fields: PyTorch-GAN defaults');
   addFlags(s, SAMPLE_FLAGS).exitOverride();
   s.action(async () => {
     process.exitCode = await sampleCommand(s);
   });
   p.command('info')
-    .description("print a checkpoint's model config, training state and parameter counts")
-    .argument('<checkpoint>')
+    .description("print a model file's kind, model config, training state and parameter counts")
+    .argument('<file>', 'checkpoint, weights, inference (f32/f16/int8) or PyTorch state_dict (.safetensors)')
     .option('--json', 'print JSON')
+    .option('--model-config <file.json>', 'model config of a PyTorch state_dict')
     .exitOverride()
-    .action((file: string, o: { json?: boolean }) => {
-      const bytes = readCheckpointFile(file);
-      let parsed;
-      try {
-        parsed = parseSafetensors(bytes);
-      } catch (e) {
-        throw new Error(`${file}: ${(e as Error).message}`);
-      }
-      process.stdout.write(checkpointInfo(file, bytes.length, parsed, Boolean(o.json)) + '\n');
+    .action((file: string, o: { json?: boolean; modelConfig?: string }) => {
+      process.stdout.write(checkpointInfo(readModelFile(file, { modelConfig: o.modelConfig }), Boolean(o.json)) + '\n');
     });
   return p;
 }

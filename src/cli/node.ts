@@ -16,4 +16,5 @@ export * from '../train/checkpoint-file.js';
 export * from '../train/engine.js';
 export { DataError } from '../data/decode.js';
 export { createParallelEngine, ParallelEngine, ParallelWorkerError, type ParallelEngineOptions } from '../parallel/engine.js';
-export { checkpointInfo, parameterCounts } from './info.js';
+export { checkpointInfo } from './info.js';
+export { readModelFile, parameterCounts, parseModelConfig, ModelConfigSchema, type ModelFile, type ModelFileKind } from './model-file.js';

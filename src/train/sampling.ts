@@ -52,10 +52,11 @@ export interface SampleResult {
   skipped: string[];
 }
 
-export async function sample(input: unknown, o: { createEngine?: EngineFactory; report?: (msg: string) => void } = {}): Promise<SampleResult> {
+export async function sample(input: unknown, o: { createEngine?: EngineFactory; report?: (msg: string) => void; bytes?: Uint8Array } = {}): Promise<SampleResult> {
   const c = parseSampleConfig(input);
   const report = o.report ?? (() => {});
-  const bytes = readCheckpointFile(c.checkpoint);
+  // `bytes`: the checkpoint's contents already read (the CLI reads every model file kind, src/cli/model-file.ts)
+  const bytes = o.bytes ?? readCheckpointFile(c.checkpoint);
   const mc = checkpointConfig(bytes, c.checkpoint);
   const S = mc.imageSize, L = mc.latentDim, per = S * S * 3;
   // the list of inputs
