@@ -1,7 +1,8 @@
 // examples/browser in headless Chromium (Debian's /usr/bin/chromium via playwright-core): the page served by
 // examples/browser/serve.ts is cross-origin isolated, loads a small model in its Web Worker, samples N outputs
-// for an uploaded image and for a drawing, and the z slider changes the walk output. Element screenshots are
-// checked for non-blank, varying outputs.
+// for an uploaded image and for a drawing, and the z slider changes the walk output; the second tab trains a
+// tiny model on data/demo in its own Web Worker and refreshes its sample grid. Element screenshots are checked
+// for non-blank, varying outputs.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +30,7 @@ function meanDiff(a: RGBAImage, b: RGBAImage): number {
 }
 
 describe('examples/browser', () => {
-  test.skipIf(!have)('upload and drawing give N non-blank, different outputs; the z slider moves the walk output', async () => {
+  test.skipIf(!have)('upload and drawing give N non-blank, different outputs; the z slider moves the walk output; training refreshes the grid', async () => {
     const core = await loadCore({ build: 'simd' });
     const server = await startServer({ weights: smallWeights(core, 5, ['G', 'E'], { gBase: 8, eBase: 4, dBase: 2 }) });
     const res = await fetch(server.url);
@@ -62,9 +63,8 @@ describe('examples/browser', () => {
       for (const o of outs) expect(spread(o)).toBeGreaterThan(20);
       for (let i = 1; i < outs.length; i++) expect(meanDiff(outs[0], outs[i])).toBeGreaterThan(0.1); // mean 8-bit levels: a barely trained model varies little with z
       const walk0 = (await shots('#walk-out'))[0];
-      await page.fill('#t', '100');
-      await page.dispatchEvent('#t', 'input');
-      await page.waitForSelector('body[data-walks="2"]');
+      await page.fill('#t', '100'); // fires 'input': the walk to t = 1
+      await page.waitForFunction('Number(document.body.dataset.walks) >= 2');
       expect(meanDiff(walk0, (await shots('#walk-out'))[0])).toBeGreaterThan(0.1); // mean 8-bit levels: a barely trained model varies little with z
 
       // drawing on the pad, then generate with n = 3
@@ -81,6 +81,25 @@ describe('examples/browser', () => {
       expect(drawn.length).toBe(3);
       for (const o of drawn) expect(spread(o)).toBeGreaterThan(20);
       expect(meanDiff(drawn[0], drawn[1])).toBeGreaterThan(0.1); // mean 8-bit levels: a barely trained model varies little with z
+      expect(errors).toEqual([]);
+
+      // the training tab: tiny widths, a grid every 2 steps; the grid is non-blank and changes as it learns
+      await page.goto(`${server.url}?widths=4&batch=2&refresh=2`);
+      await page.waitForSelector('body[data-ready]', { timeout: 60_000 });
+      await page.click('#tab-train');
+      await page.click('#train-start');
+      // the grid is replaced as new ones arrive: screenshot its container (always attached)
+      await page.waitForFunction('Number(document.body.dataset.trainGrids) >= 1', undefined, { timeout: 120_000 });
+      expect(await page.evaluate("document.querySelectorAll('#train-grid canvas').length")).toBe(3 * 4); // 3 codes x 4 test inputs
+      const g1 = (await shots('#train-grid'))[0];
+      expect(spread(g1)).toBeGreaterThan(20);
+      const seen = Number(await page.evaluate('document.body.dataset.trainGrids'));
+      await page.waitForFunction(`Number(document.body.dataset.trainGrids) >= ${seen + 2}`, undefined, { timeout: 120_000 });
+      await page.click('#train-stop');
+      const g2 = (await shots('#train-grid'))[0];
+      expect(meanDiff(g1, g2)).toBeGreaterThan(0.02); // four steps later the outputs moved (0.08 seen: lr 2e-4, widths 4; the mean includes the gaps)
+      expect(Number(await page.evaluate('document.body.dataset.trainSteps'))).toBeGreaterThanOrEqual(4);
+      expect(await page.textContent('#train-status')).toMatch(/^step \d+, [\d.]+ img\/s, G [\d.]+ pixel [\d.]+$/);
       expect(errors).toEqual([]);
     } finally {
       await ctx.close();

@@ -3,7 +3,8 @@
 //   npm run example:browser [-- --weights FILE] [-- --port 8080]
 // FILE: a checkpoint, weights, inference (f32/f16/int8) file; default: the newest checkpoint of `npm run demo`
 // (runs/demo/checkpoints). It is converted to f16 inference weights (G and E) once at start. The page and its
-// Web Worker are bundled with esbuild in memory; the wasm builds are served from build/.
+// Web Workers (sampling; training the demo model on data/demo in the second tab) are bundled with esbuild in
+// memory; the wasm builds are served from build/, the demo pairs from data/demo/edges2shoes-mini.
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -36,7 +37,7 @@ export async function startServer(o: { weights: string | Uint8Array; port?: numb
   const source = typeof o.weights === 'string' ? o.weights : 'weights';
   const weights = isPacked(raw) ? raw : convertWeights(raw, { storage: 'f16', source });
   const bundled = await build({
-    entryPoints: { main: join(here, 'src/main.ts'), worker: join(here, 'src/worker.ts') },
+    entryPoints: { main: join(here, 'src/main.ts'), worker: join(here, 'src/worker.ts'), 'train-worker': join(here, 'src/train-worker.ts') },
     outdir: 'out',
     bundle: true,
     format: 'esm',
@@ -50,6 +51,14 @@ export async function startServer(o: { weights: string | Uint8Array; port?: numb
     ['/weights.safetensors', { type: 'application/octet-stream', body: weights }],
   ]);
   for (const f of bundled.outputFiles) files.set(`/${f.path.split('/').pop()}`, { type: 'text/javascript', body: f.contents });
+  // the training tab's data: the demo pairs (train/ and test/) and their index
+  const data = join(root, 'data/demo/edges2shoes-mini');
+  const index: Record<string, string[]> = {};
+  for (const split of ['train', 'test']) {
+    index[split] = readdirSync(join(data, split)).filter((f) => f.endsWith('.jpg')).sort().map((f) => `${split}/${f}`);
+    for (const f of index[split]) files.set(`/data/${f}`, { type: 'image/jpeg', body: readFileSync(join(data, f)) });
+  }
+  files.set('/data/index.json', { type: 'application/json', body: JSON.stringify(index) });
   for (const b of ['simd', 'relaxed']) files.set(`/core-${b}.wasm`, { type: 'application/wasm', body: readFileSync(join(root, `build/core-${b}.wasm`)) });
   const server = createServer((req, res) => {
     const f = files.get((req.url ?? '/').split('?')[0]);

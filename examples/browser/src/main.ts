@@ -99,3 +99,47 @@ $('t').addEventListener('input', () => void walk());
 
 const weights = await (await fetch('weights.safetensors')).arrayBuffer();
 worker.postMessage({ type: 'init', weights, wasmPaths: new URL('./', location.href).href }, [weights]);
+
+// ---- the training tab ----
+const params = new URLSearchParams(location.search);
+const trainSection = $('train'), sampleSection = $('sample');
+$('tab-train').addEventListener('click', () => ((trainSection.hidden = false), (sampleSection.hidden = true)));
+$('tab-sample').addEventListener('click', () => ((trainSection.hidden = true), (sampleSection.hidden = false)));
+const trainStatus = $<HTMLSpanElement>('train-status');
+let trainer: Worker | null = null;
+$('train-start').addEventListener('click', async () => {
+  if (trainer) return;
+  trainStatus.textContent = 'loading the demo pairs...';
+  const index = (await (await fetch('data/index.json')).json()) as { train: string[]; test: string[] };
+  const get = async (f: string) => (await fetch(`data/${f}`)).arrayBuffer();
+  const pairs = await Promise.all(index.train.map(get)), tests = await Promise.all(index.test.map(get));
+  trainer = new Worker(new URL('./train-worker.js', import.meta.url), { type: 'module' });
+  const grid = $<HTMLDivElement>('train-grid');
+  trainer.onmessage = (e: MessageEvent) => {
+    const m = e.data;
+    if (m.type === 'step') {
+      const l = m.losses as Record<string, number>;
+      trainStatus.textContent = `step ${m.step}, ${m.imgPerS.toFixed(1)} img/s, G ${l.ge?.toFixed(3)} pixel ${l.pixel?.toFixed(3)}`;
+      document.body.dataset.trainSteps = String(m.step);
+    } else if (m.type === 'grid') {
+      grid.style.gridTemplateColumns = `repeat(${m.cols}, 132px)`;
+      grid.replaceChildren(...(m.images as RGBA[]).map((img) => {
+        const c = document.createElement('canvas');
+        show(c, img);
+        return c;
+      }));
+      document.body.dataset.trainGrids = String(Number(document.body.dataset.trainGrids ?? 0) + 1);
+    } else if (m.type === 'error') {
+      trainStatus.textContent = `error: ${m.message}`;
+      document.body.dataset.error = m.message;
+    }
+  };
+  // ?widths=&batch=&refresh= for quick runs (the test uses tiny widths)
+  const num = (k: string, d: number) => Number(params.get(k) ?? d);
+  trainer.postMessage({ type: 'start', pairs, tests, widths: num('widths', 16), batch: num('batch', 4), refresh: num('refresh', 10), seed: 1, wasmPaths: new URL('./', location.href).href }, [...pairs, ...tests]);
+  trainStatus.textContent = 'training...';
+});
+$('train-stop').addEventListener('click', () => {
+  trainer?.postMessage({ type: 'stop' });
+  trainer = null;
+});
