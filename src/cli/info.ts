@@ -1,36 +1,26 @@
-// `bicyclegan info`: a checkpoint's model config, training state (step, epoch, Adam steps, training options)
-// and trainable parameter counts per network, counted from the tensors in the file (no model is built).
-import { sizeOf, type Safetensors } from '../core/safetensors.js';
-import { RECALIBRATED_PREFIX } from '../nn/batchnorm.js';
+// `bicyclegan info`: a model file's kind (checkpoint, weights, inference f32/f16/int8, PyTorch state_dict),
+// model config, training state (step, epoch, Adam steps, training options) and trainable parameter counts per
+// network (as the training model counts them, for every kind; no model is built).
+import { parameterCounts, type ModelFile } from './model-file.js';
 
-function netOf(name: string): string {
-  if (name.startsWith('D_VAE.')) return 'D_VAE';
-  if (name.startsWith('D_LR.')) return 'D_LR';
-  if (/^(feature_extractor|fc_mu|fc_logvar)\./.test(name)) return 'E';
-  return 'G';
-}
-
-export function parameterCounts(p: Safetensors): Record<string, number> {
-  const counts: Record<string, number> = { G: 0, E: 0, D_VAE: 0, D_LR: 0 };
-  for (const [name, t] of p.tensors) {
-    if (name.startsWith('adam.') || name.startsWith(RECALIBRATED_PREFIX) || /\.(running_mean|running_var|num_batches_tracked)$/.test(name)) continue;
-    counts[netOf(name)] += sizeOf(t.shape);
-  }
-  return counts;
-}
-
-export function checkpointInfo(file: string, bytes: number, p: Safetensors, json: boolean): string {
-  const config = p.metadata.config ? JSON.parse(p.metadata.config) : null;
+export function checkpointInfo(f: ModelFile, json: boolean): string {
+  const p = f.parsed;
   const train = p.metadata.train ? JSON.parse(p.metadata.train) : null;
-  const counts = parameterCounts(p);
+  const counts = parameterCounts(f);
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
   const hasAdam = [...p.tensors.keys()].some((n) => n.startsWith('adam.'));
+  const resumable = hasAdam && Boolean(train?.extra?.loader);
   const recal = p.metadata.recalibrated ? (JSON.parse(p.metadata.recalibrated) as { step: number; batches: number; batchSize: number }) : null;
-  if (json) return JSON.stringify({ file, bytes, format: p.metadata.format ?? null, config, train: train && { steps: train.steps, epoch: train.epoch, adamSteps: train.adamSteps, options: train.extra?.config ?? null }, parameters: { ...counts, total }, tensors: p.tensors.size, resumable: hasAdam && Boolean(train?.extra?.loader), recalibrated: recal }, null, 2);
+  const bnStats = f.kind === 'inference' ? `${p.metadata.bn_stats ?? 'running'} statistics folded into the convs`
+    : recal ? `recalibrated for step ${recal.step} over ${recal.batches} batches of ${recal.batchSize} (used by sample, eval, convert), and running`
+    : 'running only (bicyclegan recalibrate adds recalibrated ones)';
+  const kind = f.kind === 'inference' ? `inference (${f.storage}, ${p.metadata.nets ?? 'G'})` : f.kind;
+  if (json)
+    return JSON.stringify({ file: f.path, bytes: f.fileBytes, kind: f.kind, storage: f.storage ?? null, format: p.metadata.format ?? null, config: f.cfg, train: train && { steps: train.steps, epoch: train.epoch, adamSteps: train.adamSteps, options: train.extra?.config ?? null }, parameters: { ...counts, total }, tensors: p.tensors.size, resumable, recalibrated: recal }, null, 2);
   const fmt = (n: number) => n.toLocaleString('en-US');
   const lines = [
-    `${file}: ${(bytes / 1e6).toFixed(2)} MB, ${p.tensors.size} tensors, format ${p.metadata.format ?? '(none)'}`,
-    `model: ${config ? Object.entries(config).map(([k, v]) => `${k} ${v}`).join(', ') : '(no config in metadata)'}`,
+    `${f.path}: ${(f.fileBytes / 1e6).toFixed(2)} MB, ${kind}, ${p.tensors.size} tensors, format ${p.metadata.format ?? '(none)'}`,
+    `model: ${Object.entries(f.cfg).map(([k, v]) => `${k} ${v}`).join(', ')}${f.kind === 'state_dict' ? ' (from --model-config)' : ''}`,
   ];
   if (train) {
     lines.push(`training: step ${train.steps}, epoch ${train.epoch}, Adam steps ${Object.entries(train.adamSteps ?? {}).map(([k, v]) => `${k} ${v}`).join(' ')}`);
@@ -38,7 +28,7 @@ export function checkpointInfo(file: string, bytes: number, p: Safetensors, json
     if (o) lines.push(`options: data ${o.data}, direction ${o.direction}, batch ${o.batch}, seed ${o.seed}, lr ${o.lr} (${o.lrPolicy}), lambdas pixel ${o.lambdaPixel} latent ${o.lambdaLatent} kl ${o.lambdaKl}`);
   } else lines.push('training: none (weights only)');
   lines.push(`parameters: G ${fmt(counts.G)}, E ${fmt(counts.E)}, D_VAE ${fmt(counts.D_VAE)}, D_LR ${fmt(counts.D_LR)}; total ${fmt(total)}`);
-  lines.push(`resumable: ${hasAdam && train?.extra?.loader ? 'yes' : 'no'}`);
-  lines.push(`BatchNorm statistics: ${recal ? `recalibrated for step ${recal.step} over ${recal.batches} batches of ${recal.batchSize} (used by sample, eval, convert), and running` : 'running only (bicyclegan recalibrate adds recalibrated ones)'}`);
+  lines.push(`resumable: ${resumable ? 'yes' : 'no'}`);
+  lines.push(`BatchNorm statistics: ${bnStats}`);
   return lines.join('\n');
 }

@@ -12,10 +12,12 @@ import { evalTable, evaluate, parseEvalConfig } from '../train/evaluate.js';
 import { parseRecalibrateConfig, recalibrateCheckpoint, storedTrainConfig } from '../train/recalibrate-file.js';
 import { train } from '../train/trainer.js';
 import { listCheckpoints } from '../train/run-files.js';
-import { defaultWorkers, engineFactory } from './engine-choice.js';
+import { chooseEngine, defaultWorkers, engineFactory } from './engine-choice.js';
 import { checkpointInfo } from './info.js';
+import { inferenceEngine, readModelFile } from './model-file.js';
 import { addFlags, flagName, mergedConfig, type FlagTable } from './options.js';
 import { progressReporter } from './progress.js';
+import { packageVersion } from './version.js';
 
 const TRAIN_FLAGS: FlagTable = [
   ['data', 'string', 'dataset root (pix2pix aligned: <data>/train/*.jpg|png, A|B side by side) or a folder of pairs'],
@@ -40,7 +42,7 @@ const TRAIN_FLAGS: FlagTable = [
   ['gBase', 'number', 'generator base width [64]'],
   ['eBase', 'number', 'encoder base width [64]'],
   ['dBase', 'number', 'discriminator base width [64]'],
-  ['workers', 'number', `threads for the step; 1 = this thread [cores: ${defaultWorkers()}]`],
+  ['workers', 'number', `threads for the step; 1 = this thread [by model size, at most the cores (${defaultWorkers()}) and the batch: 1 for widths 16 at batch 4, all for widths 64]`],
   ['build', 'string', 'wasm build: auto | simd | relaxed [auto]'],
   ['skipBad', 'bool', 'report and skip unreadable or malformed images instead of stopping'],
   ['checkpointEvery', 'number', 'write a checkpoint every N steps (0: only at the end and on stop) [500]'],
@@ -112,26 +114,29 @@ const EVAL_FLAGS: FlagTable = [
 const err = (s: string) => process.stderr.write(s + '\n');
 
 /** The training options stored in the checkpoint a --resume names: the defaults of the resumed run. */
-function storedOptions(resume: string, out: string): Record<string, unknown> {
+function storedOptions(resume: string, out: string): Record<string, unknown> | null {
   const path = resume === 'latest' ? listCheckpoints(out).pop()?.path : resume;
-  if (!path) return {}; // the trainer reports the missing checkpoint
+  if (!path) return null; // the trainer reports the missing checkpoint
   let meta: Record<string, string>;
   try {
     meta = parseSafetensors(readCheckpointFile(path)).metadata;
   } catch {
-    return {}; // the trainer reports the unreadable file
+    return null; // the trainer reports the unreadable file
   }
-  const { resume: _r, workers: _w, ...rest } = storedTrainConfig(meta);
-  void _r, void _w;
+  const stored = storedTrainConfig(meta);
+  if (!Object.keys(stored).length) return null; // the trainer reports a file without training state
+  const { resume: _r, ...rest } = stored;
+  void _r;
   return rest;
 }
 
 async function trainCommand(cmd: Command): Promise<number> {
   let raw = mergedConfig(cmd, TRAIN_FLAGS);
   if (cmd.opts().resume !== undefined) raw.resume = cmd.opts().resume === true ? 'latest' : cmd.opts().resume;
-  if (typeof raw.resume === 'string') raw = { ...storedOptions(raw.resume, typeof raw.out === 'string' ? raw.out : 'runs/train'), ...raw };
-  if (raw.workers === undefined) raw.workers = defaultWorkers();
-  const c = parseTrainConfig(raw, flagName);
+  const stored = typeof raw.resume === 'string' ? storedOptions(raw.resume, typeof raw.out === 'string' ? raw.out : 'runs/train') : null;
+  if (stored) raw = { ...stored, ...raw };
+  const parsed = parseTrainConfig(raw, flagName);
+  const c = { ...parsed, ...chooseEngine(parsed, stored, err) }; // stored in the checkpoints: resume needs both
   const ac = new AbortController();
   let signal: NodeJS.Signals | null = null;
   const onSignal = (s: NodeJS.Signals) => {
@@ -164,7 +169,9 @@ async function trainCommand(cmd: Command): Promise<number> {
 
 async function sampleCommand(cmd: Command): Promise<number> {
   const c = parseSampleConfig(mergedConfig(cmd, SAMPLE_FLAGS), flagName);
-  const r = await sample(c, { report: err, createEngine: engineFactory(err) });
+  const f = readModelFile(c.checkpoint, { modelConfig: cmd.opts().modelConfig });
+  const folded = f.kind === 'inference' ? (f.parsed.metadata.bn_stats === 'recalibrated' ? 'recalibrated' : 'running') : undefined;
+  const r = await sample(c, { report: err, createEngine: f.kind === 'inference' ? inferenceEngine(f) : engineFactory(err), bytes: f.bytes, folded });
   for (const w of r.written.filter((p) => p.endsWith('grid.png'))) err(`wrote ${w}`);
   err(`${r.written.length} file${r.written.length === 1 ? '' : 's'} written to ${c.out} (${r.bnStats} BatchNorm statistics)${r.skipped.length ? `, ${r.skipped.length} input(s) skipped` : ''}`);
   return 0;
@@ -193,18 +200,19 @@ async function evalCommand(cmd: Command): Promise<number> {
   return 0;
 }
 
-
 export function program(): Command {
   const p = new Command('bicyclegan')
     .description('BicycleGAN (multimodal image-to-image translation) on the CPU: train, sample, evaluate, recalibrate, convert, inspect checkpoints')
     .showHelpAfterError('(add --help for the options)')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride();
   const t = p.command('train').description('train on a pix2pix-style aligned dataset').option('--config <file.json>', 'JSON file of options (flags given here override it)');
   addFlags(t, TRAIN_FLAGS).option('--resume [checkpoint]', 'continue a run from a checkpoint (no value: the newest in <out>/checkpoints)').exitOverride();
   t.action(async () => {
     process.exitCode = await trainCommand(t);
   });
-  const s = p.command('sample').description('random-z, encoded-z and interpolated outputs for input images').option('--config <file.json>', 'JSON file of options');
+  const s = p.command('sample').description('random-z, encoded-z and interpolated outputs for input images').option('--config <file.json>', 'JSON file of options')
+    .option('--model-config <file.json>', 'model config of a PyTorch state_dict (--checkpoint without our metadata); missing fields: PyTorch-GAN defaults');
   addFlags(s, SAMPLE_FLAGS).exitOverride();
   s.action(async () => {
     process.exitCode = await sampleCommand(s);
@@ -234,19 +242,13 @@ export function program(): Command {
     process.exitCode = await evalCommand(ev);
   });
   p.command('info')
-    .description("print a checkpoint's model config, training state and parameter counts")
-    .argument('<checkpoint>')
+    .description("print a model file's kind, model config, training state and parameter counts")
+    .argument('<file>', 'checkpoint, weights, inference (f32/f16/int8) or PyTorch state_dict (.safetensors)')
     .option('--json', 'print JSON')
+    .option('--model-config <file.json>', 'model config of a PyTorch state_dict')
     .exitOverride()
-    .action((file: string, o: { json?: boolean }) => {
-      const bytes = readCheckpointFile(file);
-      let parsed;
-      try {
-        parsed = parseSafetensors(bytes);
-      } catch (e) {
-        throw new Error(`${file}: ${(e as Error).message}`);
-      }
-      process.stdout.write(checkpointInfo(file, bytes.length, parsed, Boolean(o.json)) + '\n');
+    .action((file: string, o: { json?: boolean; modelConfig?: string }) => {
+      process.stdout.write(checkpointInfo(readModelFile(file, { modelConfig: o.modelConfig }), Boolean(o.json)) + '\n');
     });
   return p;
 }

@@ -1,10 +1,12 @@
 // Instantiates the wasm core. The one file that touches @assemblyscript/loader, so it can be swapped.
 // Runtime-agnostic (no node: imports): takes a precompiled WebAssembly.Module (the only form Cloudflare
-// Workers accept) or the .wasm bytes. Node file loading and the relaxed-SIMD flag live in load-node.ts.
+// Workers accept) or the .wasm bytes; loadModule() finds and compiles the shipped builds in any runtime (file:
+// URLs through Deno.readFile or process.getBuiltinModule('node:fs'), others through fetch). Node training
+// (threads builds, synchronous compiles) loads through load-node.ts.
 import { instantiate, instantiateSync } from '@assemblyscript/loader';
 import type { Kernels } from './kernels.gen.js';
 import { Arena, PAGE } from './memory.js';
-import type { Build } from './features.js';
+import { detectBuild, type Build } from './features.js';
 
 export interface CoreSource {
   /** Which build `module`/`bytes` hold (for reports and tolerances). */
@@ -81,4 +83,116 @@ function assemble(build: Build, module: WebAssembly.Module, instance: WebAssembl
     module,
     f32: (ptr, n) => new Float32Array(memory.buffer, ptr, n),
   };
+}
+
+// ---- Locating and compiling the shipped .wasm builds, in any runtime ----
+// The builds sit in build/ two folders above this file, both in the repo (src/core/) and in the package
+// (dist/src/core/ -> dist/build/), so one relative URL finds them. Bundlers that rewrite
+// `new URL('literal', import.meta.url)` (Vite, webpack 5, Parcel) copy the files as assets; for others
+// (esbuild, a CDN) pass `wasmPaths`.
+
+/** Where the .wasm builds come from: a folder (a URL, or a path: relative ones against the page, else the
+ * working folder) holding core-simd.wasm and core-relaxed.wasm, like onnxruntime-web's `wasmPaths`; or per
+ * build a URL, path or compiled Module. */
+export type WasmPaths = string | URL | Partial<Record<'simd' | 'relaxed', string | URL | WebAssembly.Module>>;
+
+export interface ModuleOptions {
+  /** 'auto' (default): relaxed where the runtime validates it, else simd */
+  build?: Build | 'auto';
+  wasmPaths?: WasmPaths;
+}
+
+/** The URL of a shipped build (`wasmPaths` overrides the folder or the file). */
+export function wasmUrl(build: 'simd' | 'relaxed', wasmPaths?: WasmPaths): URL {
+  const base = pageUrl() ?? cwdUrl();
+  if (typeof wasmPaths === 'string' || wasmPaths instanceof URL) {
+    const folder = String(wasmPaths);
+    return new URL(`core-${build}.wasm`, new URL(folder.endsWith('/') ? folder : `${folder}/`, base));
+  }
+  const own = wasmPaths?.[build];
+  if (own !== undefined && !(own instanceof WebAssembly.Module)) return new URL(own, base);
+  // two literal URLs (not a template) so that bundlers see and copy both files
+  return build === 'relaxed' ? new URL('../../build/core-relaxed.wasm', import.meta.url) : new URL('../../build/core-simd.wasm', import.meta.url);
+}
+
+/** The page's URL, against which a relative wasmPaths resolves (undefined outside pages and workers;
+ * Deno throws on `location` without --location). */
+function pageUrl(): string | undefined {
+  try {
+    const href = (globalThis as { location?: { href?: unknown } }).location?.href;
+    return typeof href === 'string' ? href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface NodeLike {
+  versions?: { node?: string };
+  getBuiltinModule?: (id: string) => unknown;
+  cwd?: () => string;
+}
+
+/** Outside pages: the working folder as a file: URL, so that wasmPaths may be a plain (relative) path. */
+function cwdUrl(): string | undefined {
+  const deno = (globalThis as { Deno?: { cwd(): string } }).Deno;
+  const cwd = deno ? deno.cwd() : nodeProcess()?.cwd?.();
+  if (!cwd) return undefined;
+  const path = cwd.replace(/\\/g, '/');
+  return new URL(`file://${path.startsWith('/') ? '' : '/'}${encodeURI(path)}${path.endsWith('/') ? '' : '/'}`).href;
+}
+const nodeProcess = (): NodeLike | undefined => (globalThis as { process?: NodeLike }).process;
+
+/** Node 20 ships relaxed SIMD behind a V8 flag (on by default from Node 22, Deno, Bun, Chromium): set it
+ * before the first compile where process.getBuiltinModule (Node >= 20.16) gives node:v8. A no-op elsewhere. */
+export function enableRelaxedSimdFlag(): void {
+  const p = nodeProcess();
+  if (!p?.versions?.node || !p.getBuiltinModule) return;
+  try {
+    (p.getBuiltinModule('node:v8') as { setFlagsFromString(f: string): void }).setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch {
+    // not possible here: detectBuild() then falls back to SIMD128
+  }
+}
+
+/** The bytes at a URL: file: URLs through Deno.readFile or node:fs (Node, Bun), anything else through fetch. */
+export async function readUrl(url: URL): Promise<Uint8Array<ArrayBuffer>> {
+  if (url.protocol === 'file:') {
+    const deno = (globalThis as { Deno?: { readFile(u: URL): Promise<Uint8Array> } }).Deno;
+    try {
+      if (deno) return new Uint8Array(await deno.readFile(url));
+      const fs = nodeProcess()?.getBuiltinModule?.('node:fs') as { readFileSync(u: URL): Uint8Array } | undefined;
+      if (fs) return new Uint8Array(fs.readFileSync(url));
+    } catch (e) {
+      throw new Error(`core: cannot read ${url.href}: ${(e as Error).message}`);
+    }
+  }
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (e) {
+    throw new Error(`core: cannot fetch ${url.href}: ${(e as Error).message} (pass wasmPaths to say where the .wasm files are)`);
+  }
+  if (!res.ok) throw new Error(`core: fetching ${url.href} gave HTTP ${res.status} (pass wasmPaths to say where the .wasm files are)`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
+
+/** The compiled core for this runtime: picks the build (feature detection unless `build` says), finds its
+ * .wasm (shipped beside the code, or `wasmPaths`) and compiles it once per URL. Not for Cloudflare Workers,
+ * which refuse to compile bytes: there import the .wasm (a Module) and pass it as `module`. */
+export async function loadModule(opts: ModuleOptions = {}): Promise<{ module: WebAssembly.Module; build: Build }> {
+  if (opts.build === undefined || opts.build === 'auto' || opts.build === 'relaxed') enableRelaxedSimdFlag();
+  const build = opts.build === undefined || opts.build === 'auto' ? detectBuild() : opts.build;
+  if (build === 'debug') throw new Error("core: the debug build is not shipped; pass build 'simd' or 'relaxed'");
+  const given = typeof opts.wasmPaths === 'object' && !(opts.wasmPaths instanceof URL) ? opts.wasmPaths[build] : undefined;
+  if (given instanceof WebAssembly.Module) return { module: given, build };
+  const url = wasmUrl(build, opts.wasmPaths);
+  let m = compiled.get(url.href);
+  if (!m) {
+    m = readUrl(url).then((bytes) => WebAssembly.compile(bytes));
+    compiled.set(url.href, m);
+    m.catch(() => compiled.delete(url.href));
+  }
+  return { module: await m, build };
 }

@@ -1,7 +1,8 @@
 // Images in and out of the inference API: RGBA pixel arrays (like the DOM's ImageData), PNG encode/decode
 // with fast-png and JPEG decode with jpeg-js (pure JS: Workers, Deno, Bun and browsers alike), resampling
-// to the model size (separable triangle filter widened by the scale factor, i.e. antialiased bilinear as in
-// PIL; an exact 2x downscale is the 2x2 box average) and conversion to and from the model's [-1, 1] NHWC.
+// to the model size (separable Catmull-Rom cubic widened by the scale factor when downscaling, i.e. PIL's
+// antialiased BICUBIC and the kernel of sharp's `cubic`, which training resizes with) and conversion to and
+// from the model's [-1, 1] NHWC.
 import { decode as decodePngRaw, encode as encodePngRaw } from 'fast-png';
 import jpeg from 'jpeg-js';
 
@@ -142,10 +143,20 @@ export function encodePng(img: RGBAImage): Uint8Array {
   return encodePngRaw({ width: img.width, height: img.height, data: new Uint8Array(img.data.buffer, img.data.byteOffset, img.data.byteLength), channels: 4, depth: 8 });
 }
 
-/** One axis of the triangle filter: for each output index, the first input index and the weights. */
+/** Catmull-Rom cubic (a = -0.5), the kernel of PIL's BICUBIC and of sharp's `cubic` that training resizes with. */
+function cubic(x: number): number {
+  x = Math.abs(x);
+  if (x < 1) return (1.5 * x - 2.5) * x * x + 1;
+  if (x < 2) return ((-0.5 * x + 2.5) * x - 4) * x + 2;
+  return 0;
+}
+
+/** One axis of the cubic filter, widened by the scale factor when downscaling (antialiased, as PIL and libvips
+ * do): for each output index, the first input index and the normalised weights. */
 function axis(inSize: number, outSize: number): { start: Int32Array; len: Int32Array; w: Float32Array; K: number } {
   const scale = inSize / outSize;
-  const support = Math.max(1, scale);
+  const stretch = Math.max(1, scale);
+  const support = 2 * stretch;
   const K = Math.ceil(support) * 2 + 1;
   const start = new Int32Array(outSize), len = new Int32Array(outSize), w = new Float32Array(outSize * K);
   for (let o = 0; o < outSize; o++) {
@@ -154,7 +165,7 @@ function axis(inSize: number, outSize: number): { start: Int32Array; len: Int32A
     let sum = 0;
     const ws: number[] = [];
     for (let i = lo; i < hi; i++) {
-      const t = Math.max(0, 1 - Math.abs((i + 0.5 - center) / support));
+      const t = cubic((i + 0.5 - center) / stretch);
       ws.push(t);
       sum += t;
     }
@@ -165,7 +176,7 @@ function axis(inSize: number, outSize: number): { start: Int32Array; len: Int32A
   return { start, len, w, K };
 }
 
-/** Resample RGBA to w x h (triangle filter; identity when the size already matches). */
+/** Resample RGBA to w x h (antialiased cubic; identity when the size already matches). */
 export function resize(img: RGBAImage, w: number, h: number): RGBAImage {
   checkImage(img);
   if (img.width === w && img.height === h) return img;

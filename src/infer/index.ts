@@ -3,10 +3,11 @@
 // Workers). No node: imports. Weights stay compressed (f32, f16 or int8) in the file's bytes and are
 // dequantised layer by layer into one f32 scratch in wasm memory just before the layer runs.
 //
-//   const m = await BicycleGANInference.create({ module, build, weights });
+//   const m = await BicycleGANInference.create({ weights });       // finds and compiles the shipped core
+//   const m = await BicycleGANInference.create({ module, build, weights }); // Cloudflare Workers: an imported Module
 //   const { images } = m.sample(img, { n: 4, seed: 1 });   // RGBA in, RGBA out (model size)
 //   const { mu } = m.encode(reference); const out = m.translate(img, mu);
-import { createCore, type Core } from '../core/loader.js';
+import { createCore, loadModule, type Core, type WasmPaths } from '../core/loader.js';
 import type { Build } from '../core/features.js';
 import { Rng } from '../core/rng.js';
 import type { ModelConfig } from '../models/config.js';
@@ -19,11 +20,18 @@ import { checkImage, fromModelOutput, toModelInput, type RGBAImage } from './ima
 export * from './image.js';
 export { convertWeights, quantiseInt8, readPacked, isPacked, INFER_FORMAT, STORAGES, type Storage, type InferNet, type FoldStats } from './weights.js';
 export { f32ToF16, f16Table } from './f16.js';
+export { loadModule, wasmUrl, enableRelaxedSimdFlag, type WasmPaths, type ModuleOptions } from '../core/loader.js';
+export { detectBuild, hasSimd, hasRelaxedSimd, type Build } from '../core/features.js';
 
 export interface InferenceOptions {
-  /** the compiled core (the only form Cloudflare Workers accept) */
-  module: WebAssembly.Module;
-  build: Build;
+  /** the compiled core (on Cloudflare Workers, which refuse to compile bytes, the imported .wasm: required
+   * there); default: loadModule() finds the shipped build for this runtime and compiles it */
+  module?: WebAssembly.Module;
+  /** which build `module` is (required with `module`); without `module`: 'auto' (default), 'simd' or 'relaxed' */
+  build?: Build | 'auto';
+  /** without `module`: where the .wasm files are (a folder URL, or per build a URL or Module), for bundlers
+   * that do not copy `new URL(..., import.meta.url)` assets and for CDNs; default: beside the package's code */
+  wasmPaths?: WasmPaths;
   /** an inference weight file (see weights.ts), or a training checkpoint / weights file / PyTorch state_dict (converted to f32 here) */
   weights: Uint8Array;
   /** load the encoder too (default: when the file has it) */
@@ -77,7 +85,12 @@ export class BicycleGANInference {
   }
 
   static async create(opts: InferenceOptions): Promise<BicycleGANInference> {
-    const core = await createCore({ build: opts.build, module: opts.module }, { maxMemoryMB: opts.maxMemoryMB });
+    let source: { module: WebAssembly.Module; build: Build };
+    if (opts.module) {
+      if (!opts.build || opts.build === 'auto') throw new Error("BicycleGANInference.create: with `module`, say which build it is (build: 'simd' | 'relaxed')");
+      source = { module: opts.module, build: opts.build };
+    } else source = await loadModule({ build: opts.build, wasmPaths: opts.wasmPaths });
+    const core = await createCore(source, { maxMemoryMB: opts.maxMemoryMB });
     return new BicycleGANInference(core, opts.weights, opts);
   }
 

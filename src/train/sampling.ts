@@ -12,7 +12,7 @@ import { listImages } from '../data/dataset.js';
 import { makeGrid, tileGrid, writePng } from '../data/grid.js';
 import { checkpointConfig } from './checkpoint.js';
 import { readCheckpointFile } from './checkpoint-file.js';
-import { parseWith, type FieldNames } from './config.js';
+import { ConfigError, parseWith, type FieldNames } from './config.js';
 import type { TrainEngine } from './engine.js';
 import { localEngine, type EngineFactory } from './trainer.js';
 import { withEvalStats, type BnStatsChoice } from './recalibrate.js';
@@ -54,10 +54,19 @@ export interface SampleResult {
   bnStats: BnStatsChoice;
 }
 
-export async function sample(input: unknown, o: { createEngine?: EngineFactory; report?: (msg: string) => void } = {}): Promise<SampleResult> {
+export interface SampleRunOptions {
+  createEngine?: EngineFactory;
+  report?: (msg: string) => void;
+  /** the checkpoint's contents already read (the CLI reads every model file kind, src/cli/model-file.ts) */
+  bytes?: Uint8Array;
+  /** an inference file's engine: the BatchNorm statistics folded into its convs (no other choice exists) */
+  folded?: 'running' | 'recalibrated';
+}
+
+export async function sample(input: unknown, o: SampleRunOptions = {}): Promise<SampleResult> {
   const c = parseSampleConfig(input);
   const report = o.report ?? (() => {});
-  const bytes = readCheckpointFile(c.checkpoint);
+  const bytes = o.bytes ?? readCheckpointFile(c.checkpoint);
   const mc = checkpointConfig(bytes, c.checkpoint);
   const S = mc.imageSize, L = mc.latentDim, per = S * S * 3;
   // the list of inputs
@@ -74,12 +83,14 @@ export async function sample(input: unknown, o: { createEngine?: EngineFactory; 
   // per-batch statistics: all outputs of one input (random, interpolated, encoded) form one batch
   const K = c.n + c.interp + 1;
   const perBatch = c.bnStats === 'batch';
+  if (o.folded && c.bnStats !== 'auto' && c.bnStats !== o.folded)
+    throw new ConfigError([`--bn-stats: ${c.checkpoint} is an inference file with the ${o.folded} BatchNorm statistics folded into its convs; convert the checkpoint again for ${c.bnStats}`]);
   const engine: TrainEngine = await (o.createEngine ?? localEngine)({ batch: perBatch ? K : 1, model: mc, seed: 0, build: c.build, workers: 1 });
   const written: string[] = [], skipped: string[] = [];
   try {
     engine.restore(bytes, { source: c.checkpoint, trainState: false, nets: ['G', 'E'] });
-    const bn: BnStatsChoice = c.bnStats === 'auto' ? (engine.model.evalStats ? 'recalibrated' : 'running') : c.bnStats;
-    if (c.bnStats === 'auto' && bn === 'running')
+    const bn: BnStatsChoice = o.folded ?? (c.bnStats === 'auto' ? (engine.model.evalStats ? 'recalibrated' : 'running') : c.bnStats);
+    if (c.bnStats === 'auto' && bn === 'running' && !o.folded)
       report(`${c.checkpoint} has no recalibrated BatchNorm statistics: sampling with the running ones (\`bicyclegan recalibrate --checkpoint ${c.checkpoint} --data <dataset>\` usually gives much better outputs)`);
     // the encoded z of one reference image; per batch: the statistics of that image alone
     const encodeOne = async (ref: Float32Array) => {
@@ -88,7 +99,8 @@ export async function sample(input: unknown, o: { createEngine?: EngineFactory; 
       for (let i = 0; i < K; i++) imgs.set(ref, i * per);
       return (await engine.encode(imgs, K, true)).subarray(0, L);
     };
-    return await withEvalStats(engine.model, bn, async () => {
+    const around = o.folded ? <T>(fn: () => Promise<T>) => fn() : <T>(fn: () => Promise<T>) => withEvalStats(engine.model, bn, fn);
+    return await around(async () => {
       let refImage: Float32Array | null = null;
       if (c.reference) {
         const r = await decodeAny(c.reference, S);

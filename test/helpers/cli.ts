@@ -1,4 +1,4 @@
-// Running the bicyclegan CLI as a child process (bin/bicyclegan.mjs under tsx), and making small
+// Running the bicyclegan CLI as a child process (scripts/cli-dev.mjs: the sources under tsx), and making small
 // pix2pix-style pair images with sharp in a temporary folder.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 
 export const root = resolve(dirname(new URL(import.meta.url).pathname), '../..');
-export const bin = join(root, 'bin/bicyclegan.mjs');
+export const bin = join(root, 'scripts/cli-dev.mjs'); // the sources under tsx (bin/ runs dist/)
 
 export function tmp(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `bicyclegan-${prefix}-`));

@@ -4,7 +4,7 @@
 //   405 wrong method, 415 wrong or missing content type, 413 body or image too large, 400 undecodable image,
 //   bad n / seed (n in 1..MAX_N, seed an integer in 0..2^32-1), 404 other paths.
 // The core is imported as a precompiled WebAssembly.Module (Workers cannot compile wasm from bytes) and the
-// weights (an inference file from scripts/convert-weights.ts, f16 or int8 to fit 128 MB) as a Data module.
+// weights (an inference file from `bicyclegan convert`, f16 or int8 to fit 128 MB) as a Data module.
 // A module Worker may export only handlers, so the limits below are plain constants.
 import coreModule from './core.wasm';
 import weightsData from './weights.safetensors';

@@ -1,0 +1,159 @@
+// Every kind of model file `sample` and `info` take: a training checkpoint, a weights file (our metadata, no
+// training state), an inference file (f32/f16/int8, src/infer/weights.ts) or a PyTorch state_dict saved as
+// safetensors (no metadata; its model config comes from --model-config). The model config, stored or given,
+// is checked by one zod schema (defaults: PyTorch-GAN's), and errors name the file and the field.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { parseSafetensors, serializeSafetensors, sizeOf, type Safetensors } from '../core/safetensors.js';
+import { DEFAULT_MODEL, type ModelConfig } from '../models/config.js';
+import { FORMAT } from '../train/checkpoint.js';
+import { readCheckpointFile } from '../train/checkpoint-file.js';
+import type { EngineFactory } from '../train/trainer.js';
+import type { TrainEngine } from '../train/engine.js';
+import { BicycleGANInference, INFER_FORMAT, type Build, type Storage } from '../infer/index.js';
+import { planOf } from '../infer/nets.js';
+
+const posInt = (what: string) => z.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).positive(`${what} must be at least 1`);
+const eps = (what: string) => z.number({ error: `${what} must be a number` }).positive(`${what} must be greater than 0`);
+
+/** The model config of a file: the fields of ModelConfig, each defaulting to PyTorch-GAN's (DEFAULT_MODEL). */
+export const ModelConfigSchema = z
+  .object({
+    preset: z.literal('pytorch-gan', { error: 'preset must be "pytorch-gan"' }).default(DEFAULT_MODEL.preset),
+    imageSize: posInt('imageSize').refine((v) => v % 128 === 0, 'imageSize must be a multiple of 128 (the U-Net halves it 7 times)').default(DEFAULT_MODEL.imageSize),
+    channels: z.literal(3, { error: 'channels must be 3 (RGB)' }).default(3),
+    latentDim: posInt('latentDim').default(DEFAULT_MODEL.latentDim),
+    gBase: posInt('gBase').default(DEFAULT_MODEL.gBase),
+    eBase: posInt('eBase').default(DEFAULT_MODEL.eBase),
+    dBase: posInt('dBase').default(DEFAULT_MODEL.dBase),
+    bnEpsG: eps('bnEpsG').default(DEFAULT_MODEL.bnEpsG),
+    bnEpsD: eps('bnEpsD').default(DEFAULT_MODEL.bnEpsD),
+    bnEpsE: eps('bnEpsE').default(DEFAULT_MODEL.bnEpsE),
+  })
+  .strict();
+
+/** Validate a model config (JSON-parsed); the error names `source` and every bad field. `strict` (default):
+ * unknown fields are errors (a config the user writes); else kept (a file written by a newer version). */
+export function parseModelConfig(input: unknown, source: string, strict = true): ModelConfig {
+  const r = (strict ? ModelConfigSchema : ModelConfigSchema.loose()).safeParse(input);
+  if (r.success) return r.data;
+  const issues = r.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown field(s) ${i.keys.join(', ')}` : `${i.path.join('.') || 'config'}: ${i.message}`));
+  throw new Error(`${source}: invalid model config:\n  ${issues.join('\n  ')}`);
+}
+
+export type ModelFileKind = 'checkpoint' | 'weights' | 'inference' | 'state_dict';
+
+export interface ModelFile {
+  path: string;
+  kind: ModelFileKind;
+  /** inference files: how the weights are stored */
+  storage?: Storage;
+  cfg: ModelConfig;
+  parsed: Safetensors;
+  /** the file's bytes; a state_dict's are rewritten as a weights file (our metadata, same tensors) */
+  bytes: Uint8Array;
+  /** size of the file on disk */
+  fileBytes: number;
+}
+
+function readJson(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`${what} ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${what} ${path}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** Read any model file; `modelConfig` (a JSON file) gives the config of a PyTorch state_dict. */
+export function readModelFile(path: string, o: { modelConfig?: string } = {}): ModelFile {
+  const raw = readCheckpointFile(path);
+  let parsed: Safetensors;
+  try {
+    parsed = parseSafetensors(raw);
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+  const m = parsed.metadata;
+  if (m.config === undefined) {
+    if (!o.modelConfig) throw new Error(`${path}: no model config in the metadata (a PyTorch state_dict?): pass --model-config config.json (fields of ModelConfig; missing ones default to PyTorch-GAN's)`);
+    const cfg = parseModelConfig(readJson(o.modelConfig, '--model-config'), `--model-config ${o.modelConfig}`);
+    const entries = [...parsed.tensors].map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape, data: t.data }));
+    const bytes = serializeSafetensors(entries, { ...m, format: FORMAT, config: JSON.stringify(cfg) });
+    return { path, kind: 'state_dict', cfg, parsed, bytes, fileBytes: raw.length };
+  }
+  if (o.modelConfig) throw new Error(`${path} has its own model config; --model-config is for a PyTorch state_dict without one`);
+  let stored: unknown;
+  try {
+    stored = JSON.parse(m.config);
+  } catch (e) {
+    throw new Error(`${path}: metadata config is not valid JSON (${(e as Error).message})`);
+  }
+  const cfg = parseModelConfig(stored, `${path}: metadata config`, false);
+  if (m.format === INFER_FORMAT) return { path, kind: 'inference', storage: m.storage as Storage, cfg, parsed, bytes: raw, fileBytes: raw.length };
+  const training = m.train !== undefined || [...parsed.tensors.keys()].some((n) => n.startsWith('adam.'));
+  return { path, kind: training ? 'checkpoint' : 'weights', cfg, parsed, bytes: raw, fileBytes: raw.length };
+}
+
+/** Trainable parameters per network as the training model counts them. For an inference file, from its layer
+ * plan: BatchNorm is folded into the convs there, so its gamma and beta are counted back (and the folded bias
+ * only where the PyTorch layer has one), which gives the checkpoint's numbers. */
+export function parameterCounts(f: Pick<ModelFile, 'kind' | 'cfg' | 'parsed'>): Record<'G' | 'E' | 'D_VAE' | 'D_LR', number> {
+  const counts = { G: 0, E: 0, D_VAE: 0, D_LR: 0 };
+  if (f.kind === 'inference') {
+    const nets = (f.parsed.metadata.nets ?? 'G').split(',') as ('G' | 'E')[];
+    for (const net of nets)
+      for (const s of planOf(net, f.cfg)) counts[net] += s.torchShape.reduce((a, b) => a * b, 1) + (s.bias ? s.OC : 0) + (s.bn ? 2 * s.OC : 0);
+    return counts;
+  }
+  for (const [name, t] of f.parsed.tensors) {
+    if (name.startsWith('adam.') || /\.(running_mean|running_var|num_batches_tracked)$/.test(name)) continue;
+    const net = name.startsWith('D_VAE.') ? 'D_VAE' : name.startsWith('D_LR.') ? 'D_LR' : /^(feature_extractor|fc_mu|fc_logvar)\./.test(name) ? 'E' : 'G';
+    counts[net] += sizeOf(t.shape);
+  }
+  return counts;
+}
+
+/** `sample` on an inference file: the TrainEngine calls sample() makes (generate, encode), run by the inference
+ * API on this thread; the file's weights stay compressed. */
+export function inferenceEngine(f: ModelFile): EngineFactory {
+  return async (o) => {
+    const hasE = (f.parsed.metadata.nets ?? 'G').split(',').includes('E');
+    const m = await BicycleGANInference.create({ weights: f.bytes, build: o.build as Build | 'auto', encoder: hasE });
+    const S = m.cfg.imageSize, per = S * S * m.cfg.channels, L = m.cfg.latentDim;
+    const refuse = (what: string) => () => {
+      throw new Error(`${f.path}: an inference file cannot ${what}; use a training checkpoint`);
+    };
+    const engine: TrainEngine = {
+      get model(): never {
+        throw new Error(`${f.path}: an inference file has no training model (its BatchNorm statistics are folded in)`);
+      },
+      recalibrationPass: async () => refuse('be recalibrated (its BatchNorm statistics are folded in)')(),
+      cfg: m.cfg,
+      batch: 1,
+      steps: 0,
+      setBatch: refuse('train'),
+      step: async () => refuse('train')(),
+      checkpoint: refuse('be checkpointed'),
+      restore: () => null,
+      async generate(images, z, n) {
+        const out = new Float32Array(n * per);
+        for (let i = 0; i < n; i++) out.set(m.generate(images.subarray(i * per, (i + 1) * per), z.subarray(i * L, (i + 1) * L)), i * per);
+        return out;
+      },
+      async encode(images, n) {
+        if (!m.hasEncoder) throw new Error(`${f.path}: this inference file has no encoder (convert it with the encoder) for the encoded-z output`);
+        const out = new Float32Array(n * L);
+        for (let i = 0; i < n; i++) out.set(m.encodeInput(images.subarray(i * per, (i + 1) * per)).mu, i * L);
+        return out;
+      },
+      async close() {},
+    };
+    return engine;
+  };
+}

@@ -1,0 +1,41 @@
+// The engine a training run gets from the CLI: the default --workers by model size, and --resume continuing
+// on the stored build and worker count (warning when it cannot be bit for bit).
+import { rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { defaultWorkers, stepCpuSeconds } from '../src/cli/engine-choice.js';
+import { cli, makeDataset, tmp, TINY } from './helpers/cli.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe('default --workers', () => {
+  const m = (w: number, batch: number, imageSize = 128) => ({ batch, imageSize, gBase: w, eBase: w, dBase: w });
+  test('one thread for the demo model (widths 16, batch 4); every core, at most the batch, for full widths', () => {
+    expect(stepCpuSeconds(m(16, 4))).toBeLessThan(2 * 0.25);
+    expect(defaultWorkers(m(16, 4))).toBe(1);
+    expect(defaultWorkers(m(64, 8))).toBe(Math.min(availableParallelism(), 8));
+    expect(defaultWorkers(m(64, 1))).toBe(1);
+    expect(defaultWorkers(m(16, 4, 512))).toBe(Math.min(availableParallelism(), 4)); // 16x the pixels
+    expect(defaultWorkers()).toBe(availableParallelism());
+  });
+});
+
+describe('--resume and the engine', () => {
+  test('stored workers and build are the defaults; a different worker count or build is a warning', async () => {
+    const dir = tmp('engine');
+    dirs.push(dir);
+    const data = await makeDataset(join(dir, 'data'), 4);
+    const out = join(dir, 'run');
+    const first = cli(['train', '--data', data, '--out', out, '--batch', '2', '--steps', '1', '--sample-every', '0', '--log-every', '1', ...TINY]);
+    expect(first.stderr).toMatch(/done: 1 steps/);
+    const same = cli(['train', '--out', out, '--resume', '--steps', '2']);
+    expect(same.stderr).toMatch(/done: 2 steps/);
+    expect(same.stderr).not.toMatch(/warning/);
+    const other = cli(['train', '--out', out, '--resume', '--steps', '3', '--workers', '2', '--build', 'relaxed']);
+    expect(other.stderr).toMatch(/resuming on the relaxed build \(trained on: simd\)/);
+    expect(other.stderr).toMatch(/resuming on 2 worker\(s\) \(trained on: 1\)/);
+    expect(other.stderr).toMatch(/done: 3 steps/);
+  });
+});
