@@ -311,6 +311,47 @@ describe('CLI', () => {
     expect(cli(['convert', ck, join(dir, 'y.safetensors'), '--data', data, '--bn-stats', 'running']).stderr).toMatch(/--data: data recalibrates the statistics/);
   }, 240_000);
 
+  test('convert --to checkpoint (from a PyTorch state_dict + --model-config) and --to state-dict (recalibrated as running); PyTorch loads it strictly', async () => {
+    const e = new LocalEngine(core, { batch: 2, model: cfg, seed: 12 });
+    e.setBatch(fixtureBatch(1, e.model).a, fixtureBatch(1, e.model).b);
+    await e.step();
+    await fixturePasses(e);
+    const { writeFileAtomic } = await import('../src/train/checkpoint-file.js');
+    const ck = join(dir, 'conv-src.safetensors');
+    writeFileAtomic(ck, e.checkpoint({ epoch: 0 }));
+    // a PyTorch-style state_dict: the network tensors only, no metadata
+    const p = parseSafetensors(new Uint8Array(readFileSync(ck)));
+    const sd = join(dir, 'torch-sd.safetensors'), mc = join(dir, 'model.json');
+    writeFileAtomic(sd, serializeSafetensors([...p.tensors].filter(([n]) => !n.startsWith('adam.') && !n.startsWith(RECAL_PREFIX)).map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape, data: t.data }))));
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(mc, JSON.stringify(cfg));
+    expect(cli(['convert', sd, join(dir, 'x.safetensors'), '--to', 'checkpoint']).stderr).toMatch(/no model config in the metadata .*--model-config/);
+    const toCk = cli(['convert', sd, join(dir, 'ours.safetensors'), '--to', 'checkpoint', '--model-config', mc, '--build', 'simd']);
+    expect(toCk.code, toCk.stderr).toBe(0);
+    expect(toCk.stderr).toMatch(/weights file of G, E, D_VAE, D_LR \(state_dict in\)/);
+    const back = new LocalEngine(core, { batch: 2, model: cfg });
+    back.restore(new Uint8Array(readFileSync(join(dir, 'ours.safetensors'))));
+    expect(Array.from(back.model.G.g.store.block('value'))).toEqual(Array.from(e.model.G.g.store.block('value')));
+    expect(Array.from(back.model.D_LR.g.store.block('value'))).toEqual(Array.from(e.model.D_LR.g.store.block('value')));
+    // a misshapen tensor is named
+    const bad = serializeSafetensors([...p.tensors].filter(([n]) => !n.startsWith('adam.') && !n.startsWith(RECAL_PREFIX)).map(([name, t]) => name === 'fc_mu.bias' ? { name, dtype: 'F32', shape: [3], data: new Float32Array(3) } : { name, dtype: t.dtype, shape: t.shape, data: t.data }));
+    writeFileAtomic(join(dir, 'bad-sd.safetensors'), bad);
+    expect(cli(['convert', join(dir, 'bad-sd.safetensors'), join(dir, 'y.safetensors'), '--to', 'checkpoint', '--model-config', mc, '--build', 'simd']).stderr).toMatch(/fc_mu\.bias/);
+
+    const toSd = cli(['convert', ck, join(dir, 'sd.safetensors'), '--to', 'state-dict']);
+    expect(toSd.code, toSd.stderr).toBe(0);
+    expect(toSd.stderr).toMatch(/PyTorch state_dict of G, E, D_VAE \(D_VAE\.\*\), D_LR \(D_LR\.\*\), recalibrated BatchNorm statistics, no Adam state/);
+    const q = parseSafetensors(new Uint8Array(readFileSync(join(dir, 'sd.safetensors'))));
+    expect([...q.tensors.keys()].some((n) => n.startsWith('adam.') || n.startsWith(RECAL_PREFIX))).toBe(false);
+    expect(Array.from(tensorF32(q, 'up2.model.2.running_var'))).toEqual(Array.from(e.model.evalStats!.values.get('up2.model.2.running_var')!));
+    expect(Array.from(tensorF32(q, 'D_VAE.models.disc_0.3.running_var'))).toEqual(Array.from(tensorF32(p, 'D_VAE.models.disc_0.3.running_var')));
+    expect(cli(['convert', join(dir, 'sd.safetensors'), join(dir, 'z.safetensors'), '--to', 'checkpoint', '--build', 'simd']).code).toBe(0); // it keeps its config
+    if (torchPython()) {
+      const out = runPython([new URL('../python/export_pth.py', import.meta.url).pathname, join(dir, 'sd.safetensors'), join(dir, 'pth')]);
+      expect(out).toMatch(/G\.pth, .*E\.pth, .*D_VAE\.pth, .*D_LR\.pth/);
+    }
+  }, 120_000);
+
   test('recalibrateCheckpoint through the API with 2 workers equals 1 worker to float rounding', async () => {
     const e = new LocalEngine(core, { batch: 2, model: cfg, seed: 5 });
     const ck = join(dir, 'api.safetensors');

@@ -86,6 +86,7 @@ const RECALIBRATE_FLAGS: FlagTable = [
 ];
 
 const CONVERT_FLAGS: FlagTable = [
+  ['to', 'string', 'inference (f32/f16/int8, BatchNorm folded) | checkpoint (our weights file) | state-dict (PyTorch names, no Adam) [inference]'],
   ['storage', 'string', 'f32 | f16 | int8 [f16]'],
   ['encoder', 'bool', 'keep the encoder [when the file has one]'],
   ['bnStats', 'string', 'BatchNorm statistics to fold: auto | running | recalibrated [auto: recalibrated when present]'],
@@ -185,8 +186,7 @@ async function recalibrateCommand(cmd: Command): Promise<number> {
 
 async function convertCommand(cmd: Command, input: string, output: string): Promise<number> {
   const r = await convertFile(parseConvertConfig({ ...mergedConfig(cmd, CONVERT_FLAGS), input, output }, flagName), { report: err, createEngine: engineFactory(err) });
-  const p = r.packed;
-  err(`${r.path}: ${p.storage}, nets ${p.nets.join('+')}, ${p.layers.size} layers, ${p.bnStats ?? 'running'} BatchNorm statistics folded, ${(r.outBytes / 2 ** 20).toFixed(2)} MiB (from ${(r.inBytes / 2 ** 20).toFixed(2)} MiB)`);
+  err(`${r.path}: ${r.summary}, ${(r.outBytes / 2 ** 20).toFixed(2)} MiB (from ${(r.inBytes / 2 ** 20).toFixed(2)} MiB)`);
   return 0;
 }
 
@@ -225,9 +225,9 @@ export function program(): Command {
     process.exitCode = await recalibrateCommand(r);
   });
   const cv = p.command('convert')
-    .description('checkpoint, weights or PyTorch state_dict -> inference file (f32 | f16 | int8), BatchNorm folded')
-    .argument('<input>', 'checkpoint / weights / PyTorch state_dict (.safetensors)')
-    .argument('<output>', 'inference file to write')
+    .description('between model files: -> inference file (f32 | f16 | int8, BatchNorm folded), our weights file, or a PyTorch state_dict')
+    .argument('<input>', 'checkpoint / weights / inference file / PyTorch state_dict (.safetensors; a state_dict needs --model-config)')
+    .argument('<output>', 'file to write')
     .option('--config <file.json>', 'JSON file of options');
   addFlags(cv, CONVERT_FLAGS).option('--no-encoder', 'drop the encoder').exitOverride();
   cv.action(async (input: string, output: string) => {

@@ -68,11 +68,12 @@ export interface RecalibrateFileResult {
 }
 
 /** Recalibrate a checkpoint's statistics over a dataset; returns the new file's bytes (nothing is written). */
-export async function recalibratedBytes(input: unknown, o: { createEngine?: EngineFactory; report?: (msg: string) => void } = {}): Promise<RecalibrateFileResult> {
+export async function recalibratedBytes(input: unknown, o: { createEngine?: EngineFactory; report?: (msg: string) => void; bytes?: Uint8Array } = {}): Promise<RecalibrateFileResult> {
   const c = parseRecalibrateConfig(input);
   const report = o.report ?? (() => {});
   const t0 = performance.now();
-  const bytes = readCheckpointFile(c.checkpoint);
+  // `bytes`: the checkpoint's contents already read (e.g. a PyTorch state_dict given its config by the CLI)
+  const bytes = o.bytes ?? readCheckpointFile(c.checkpoint);
   const cfg = checkpointConfig(bytes, c.checkpoint);
   const stored = storedTrainConfig(parseSafetensors(bytes).metadata);
   const batch = c.batch ?? (typeof stored.batch === 'number' ? stored.batch : 8);
