@@ -10,7 +10,8 @@ import { splitDir, scanPairs } from '../data/dataset.js';
 import { BatchLoader, loadFixedPairs, type LoaderState } from '../data/loader.js';
 import type { Augment } from '../data/augment.js';
 import type { BicycleGANOptions, StepLosses } from './bicyclegan.js';
-import { checkpointConfig } from './checkpoint.js';
+import { checkpointConfig, checkpointTrainState } from './checkpoint.js';
+import { checkMetadata, TrainerExtraSchema } from './checkpoint-schema.js';
 import { readCheckpointFile } from './checkpoint-file.js';
 import { LocalEngine, type TrainEngine } from './engine.js';
 import { loadSizeOf, lrAt, totalSteps, parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
@@ -87,8 +88,13 @@ export async function train(input: TrainConfig | TrainConfigInput, o: TrainOptio
 
   // engine and (on resume) its state
   let bytes: Uint8Array | null = null;
+  let resumeExtra: Extra | null = null;
   if (resumePath) {
     bytes = readCheckpointFile(resumePath);
+    // the whole file is checked before anything is built from it (loadCheckpoint checks the tensors)
+    const st = checkpointTrainState(bytes, resumePath);
+    if (!st?.extra?.loader) throw new Error(`${resumePath}: no data-loader state in the checkpoint (a weights-only file cannot be resumed)`);
+    resumeExtra = checkMetadata(st.extra, TrainerExtraSchema, 'train.extra', resumePath) as unknown as Extra;
     const mc = new Map<string, unknown>(Object.entries(checkpointConfig(bytes, resumePath)));
     for (const [k, v] of Object.entries(modelConfigOf(c)))
       if (mc.get(k) !== v) throw new Error(`${resumePath}: the checkpoint has ${k} ${mc.get(k)}, this run asks for ${v}`);
@@ -105,9 +111,8 @@ export async function train(input: TrainConfig | TrainConfigInput, o: TrainOptio
   try {
     let loaderStart: { seed: number } | LoaderState = { seed: (c.seed + 0x9e3779b9) >>> 0 };
     if (bytes && resumePath) {
-      const st = engine.restore(bytes, { source: resumePath });
-      const extra = st?.extra as Extra | undefined;
-      if (!extra?.loader) throw new Error(`${resumePath}: no data-loader state in the checkpoint (a weights-only file cannot be resumed)`);
+      engine.restore(bytes, { source: resumePath });
+      const extra = resumeExtra!;
       if (extra.files !== files.length) say(`warning: the checkpoint was trained on ${extra.files} files, the dataset now has ${files.length}; the data order differs from an uninterrupted run`);
       if (extra.config && extra.config.batch !== c.batch) throw new Error(`${resumePath}: trained with batch ${extra.config.batch}, this run asks for batch ${c.batch}`);
       loaderStart = extra.loader;
