@@ -1,11 +1,13 @@
 // bicyclegan train | sample | info: the command line. Errors print one message (naming the file or option
 // at fault) and exit 1; SIGINT/SIGTERM during training write a checkpoint first (exit 130/143); a second
 // Ctrl-C quits at once. BICYCLEGAN_DEBUG=1 prints stacks.
+import { existsSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { parseSafetensors } from '../core/safetensors.js';
 import { DataError } from '../data/decode.js';
 import { ConfigError, parseTrainConfig } from '../train/config.js';
 import { readCheckpointFile } from '../train/checkpoint-file.js';
+import { checkpointTrainState } from '../train/checkpoint.js';
 import { sample, parseSampleConfig } from '../train/sampling.js';
 import { convertFile, parseConvertConfig } from './convert.js';
 import { evalTable, evaluate, parseEvalConfig } from '../train/evaluate.js';
@@ -16,6 +18,7 @@ import { defaultWorkers, engineFactory } from './engine-choice.js';
 import { checkpointInfo } from './info.js';
 import { addFlags, flagName, mergedConfig, type FlagTable } from './options.js';
 import { progressReporter } from './progress.js';
+import { stopOnSignals } from './signals.js';
 
 const TRAIN_FLAGS: FlagTable = [
   ['data', 'string', 'dataset root (pix2pix aligned: <data>/train/*.jpg|png, A|B side by side) or a folder of pairs'],
@@ -51,6 +54,7 @@ const TRAIN_FLAGS: FlagTable = [
   ['recalBatches', 'number', 'BatchNorm recalibration batches before each sample grid and at the end (0: off) [25]'],
   ['logEvery', 'number', 'log line every N steps when not on a TTY [10]'],
   ['prefetch', 'number', 'batches decoded ahead [2]'],
+  ['stepTimeout', 'number', 'seconds a step on worker threads may take before a worker counts as hung and training stops (0: no limit) [600]'],
 ];
 
 const SAMPLE_FLAGS: FlagTable = [
@@ -111,17 +115,17 @@ const EVAL_FLAGS: FlagTable = [
 
 const err = (s: string) => process.stderr.write(s + '\n');
 
-/** The training options stored in the checkpoint a --resume names: the defaults of the resumed run. */
+/** The training options stored in the checkpoint a --resume names: the defaults of the resumed run. A file
+ * that exists but cannot be read or fails its metadata checks is reported here, naming it and the field. */
 function storedOptions(resume: string, out: string): Record<string, unknown> {
   const path = resume === 'latest' ? listCheckpoints(out).pop()?.path : resume;
-  if (!path) return {}; // the trainer reports the missing checkpoint
-  let meta: Record<string, string>;
-  try {
-    meta = parseSafetensors(readCheckpointFile(path)).metadata;
-  } catch {
-    return {}; // the trainer reports the unreadable file
-  }
-  const { resume: _r, workers: _w, ...rest } = storedTrainConfig(meta);
+  if (!path || !existsSync(path)) return {}; // the trainer reports the missing checkpoint
+  const st = checkpointTrainState(readCheckpointFile(path), path);
+  if (!st) throw new Error(`${path}: no training state in the checkpoint (a weights-only file cannot be resumed)`);
+  const stored = st.extra?.config as Record<string, unknown> | undefined;
+  if (stored === undefined) return {};
+  if (stored === null || typeof stored !== 'object' || Array.isArray(stored)) throw new Error(`${path}: metadata train.extra.config: must be an object of training options`);
+  const { resume: _r, workers: _w, ...rest } = stored;
   void _r, void _w;
   return rest;
 }
@@ -132,33 +136,20 @@ async function trainCommand(cmd: Command): Promise<number> {
   if (typeof raw.resume === 'string') raw = { ...storedOptions(raw.resume, typeof raw.out === 'string' ? raw.out : 'runs/train'), ...raw };
   if (raw.workers === undefined) raw.workers = defaultWorkers();
   const c = parseTrainConfig(raw, flagName);
-  const ac = new AbortController();
-  let signal: NodeJS.Signals | null = null;
-  const onSignal = (s: NodeJS.Signals) => {
-    if (signal) {
-      err(`\n${s} again: quitting without a checkpoint`);
-      process.exit(s === 'SIGINT' ? 130 : 143);
-    }
-    signal = s;
-    err(`\n${s}: stopping after this step and writing a checkpoint (press Ctrl-C again to quit at once)`);
-    ac.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stop = stopOnSignals(err);
   const rep = progressReporter({ tty: Boolean(process.stderr.isTTY), logEvery: c.logEvery });
   try {
-    const r = await train(c, { signal: ac.signal, onEvent: rep.onEvent, createEngine: engineFactory((m) => rep.onEvent({ type: 'message', text: m })) });
+    const r = await train(c, { signal: stop.signal, onEvent: rep.onEvent, createEngine: engineFactory((m) => rep.onEvent({ type: 'message', text: m })) });
     rep.stop();
     if (r.stopped) {
       err(`stopped at step ${r.steps}; resume with: --resume ${r.checkpoint ?? 'latest'}`);
-      return signal === 'SIGTERM' ? 143 : 130;
+      return stop.received === 'SIGTERM' ? 143 : 130;
     }
     err(`done: ${r.steps} steps; checkpoint ${r.checkpoint}; samples in ${r.out}/samples; losses ${r.out}/losses.html`);
     return 0;
   } finally {
     rep.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.dispose();
   }
 }
 
