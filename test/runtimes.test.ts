@@ -98,7 +98,7 @@ describe('Bun', () => {
 });
 
 /** A PNG with a 1x1 IHDR chunk inserted before its real IHDR, whose size is set to w x h. */
-function secondIhdr(png: Uint8Array, w: number, h: number): Uint8Array {
+function secondIhdr(png: Uint8Array, w: number, h: number): Uint8Array<ArrayBuffer> {
   const chunk = (type: string, data: Uint8Array) => {
     const c = new Uint8Array(12 + data.length), dv = new DataView(c.buffer);
     dv.setUint32(0, data.length);

@@ -76,6 +76,13 @@ export function pngHeader(b: Uint8Array, name = 'image'): { width: number; heigh
   return { width, height };
 }
 
+/** What a decoder library said, when it said something meant for people: its own Errors keep their message;
+ * a TypeError or RangeError from deep inside it (an index past its data) says nothing about the image. */
+function decoderReason(e: unknown): string {
+  if (e instanceof TypeError || e instanceof RangeError) return 'the data ends or breaks off inside the compressed image';
+  return String((e as Error)?.message ?? e).slice(0, 200);
+}
+
 export function decodePng(bytes: Uint8Array, o: DecodeOptions = {}): RGBAImage {
   const max = o.maxPixels ?? MAX_PIXELS, name = o.name ?? 'image';
   if (sniff(bytes) !== 'png') throw new ImageError(`${name}: not a PNG file`);
@@ -85,7 +92,7 @@ export function decodePng(bytes: Uint8Array, o: DecodeOptions = {}): RGBAImage {
   try {
     png = decodePngRaw(bytes);
   } catch (e) {
-    throw new ImageError(`${name}: corrupt PNG image data (${(e as Error).message})`);
+    throw new ImageError(`${name}: corrupt PNG image data (${decoderReason(e)})`);
   }
   const { width, height, channels, depth } = png;
   // the decoder's own header must be the one checked above (pngHeader refuses a second IHDR)
@@ -178,7 +185,7 @@ export function decodeJpeg(bytes: Uint8Array, o: DecodeOptions = {}): RGBAImage 
   try {
     r = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: max / 1e6, maxMemoryUsageInMB: Math.ceil((max * 8) / 2 ** 20) + 16 });
   } catch (e) {
-    throw new ImageError(`${name}: corrupt JPEG image data (${String((e as Error)?.message ?? e)})`);
+    throw new ImageError(`${name}: corrupt JPEG image data (${decoderReason(e)})`);
   }
   if (!(r.width * r.height <= max) || r.data.length !== r.width * r.height * 4) throw new ImageError(`${name}: JPEG decoded as ${r.width}x${r.height}, outside the checked frame sizes`);
   return { width: r.width, height: r.height, data: new Uint8ClampedArray(r.data.buffer, r.data.byteOffset, r.data.byteLength) };

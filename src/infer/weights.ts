@@ -115,10 +115,11 @@ function configOf(p: Safetensors, source: string, given?: ModelConfig): ModelCon
   // the same checks as the training schema (src/train/checkpoint-schema.ts), without zod in edge bundles
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return err(source, `metadata config: must be an object of model options (got ${show(v)})`);
   const c = v as Record<string, unknown>;
+  // the inference networks are built from these alone (no defaults), so each must be there
   for (const k of CONFIG_INTS)
-    if (c[k] !== undefined && !(Number.isInteger(c[k]) && (c[k] as number) >= 1 && (c[k] as number) <= 1 << 16)) err(source, `metadata config.${k}: must be an integer in 1..65536 (got ${show(c[k])})`);
+    if (!(Number.isInteger(c[k]) && (c[k] as number) >= 1 && (c[k] as number) <= 1 << 16)) err(source, `metadata config.${k}: must be an integer in 1..65536 (got ${show(c[k])})`);
   for (const k of CONFIG_EPS)
-    if (c[k] !== undefined && !(typeof c[k] === 'number' && Number.isFinite(c[k]) && (c[k] as number) > 0)) err(source, `metadata config.${k}: must be a positive number (got ${show(c[k])})`);
+    if (!(typeof c[k] === 'number' && Number.isFinite(c[k]) && (c[k] as number) > 0)) err(source, `metadata config.${k}: must be a positive number (got ${show(c[k])})`);
   return v as ModelConfig;
 }
 
@@ -236,7 +237,11 @@ export function convertWeights(bytes: Uint8Array, o: ConvertOptions): Uint8Array
     } catch (e) {
       err(source, (e as Error).message);
     }
-    for (const spec of plans.flat()) f32Layers.set(spec.name, { spec, ...foldLayer(p, spec, fold) });
+    try {
+      for (const spec of plans.flat()) f32Layers.set(spec.name, { spec, ...foldLayer(p, spec, fold) });
+    } catch (e) {
+      err(source, (e as Error).message); // e.g. a tensor in a dtype that is not a number type
+    }
   }
   const cap = o.chunkFloats ?? CHUNK_FLOATS;
   if (!Number.isInteger(cap) || cap < 64) err(source, `chunkFloats must be an integer >= 64, got ${cap}`);
