@@ -13,6 +13,7 @@ import { BicycleGAN } from '../src/train/bicyclegan.js';
 import { checkpointBytes, checkpointConfig, loadCheckpoint, nets } from '../src/train/checkpoint.js';
 import { train } from '../src/train/trainer.js';
 import { makeDataset } from './helpers/cli.js';
+import { checkpointInfo } from '../src/cli/info.js';
 
 const SMALL = { gBase: 2, eBase: 4, dBase: 2 };
 let core: Core;
@@ -121,6 +122,12 @@ describe('a rejected checkpoint leaves the model untouched and names the tensor 
       expectRejected(b, new RegExp(`bad\\.safetensors: safetensors: tensor "w": .*nested too deeply`));
     }
   });
+});
+
+test('bicyclegan info checks the metadata the same way', () => {
+  const bad = parseSafetensors(editTrain((t) => ((t.rng as { spare: unknown }).spare = {})));
+  expect(() => checkpointInfo('x.safetensors', 1, bad, false)).toThrow(/x\.safetensors: metadata train\.rng\.spare: /);
+  expect(checkpointInfo('ok.safetensors', 1, parseSafetensors(good), false)).toMatch(/training: step 1, epoch 0/);
 });
 
 describe('train --resume of a corrupt checkpoint', () => {
