@@ -11,7 +11,7 @@ import { checkpointTrainState } from '../train/checkpoint.js';
 import { sample, parseSampleConfig } from '../train/sampling.js';
 import { convertFile, parseConvertConfig } from './convert.js';
 import { evalTable, evaluate, parseEvalConfig } from '../train/evaluate.js';
-import { parseRecalibrateConfig, recalibrateCheckpoint, storedTrainConfig } from '../train/recalibrate-file.js';
+import { parseRecalibrateConfig, recalibrateCheckpoint } from '../train/recalibrate-file.js';
 import { train } from '../train/trainer.js';
 import { listCheckpoints } from '../train/run-files.js';
 import { defaultWorkers, engineFactory } from './engine-choice.js';
