@@ -5,7 +5,7 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { crc32, deflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { afterAll, describe, expect, test } from 'vitest';
 import { decodeImage, decodeJpeg, decodePng, encodePng, ImageError } from '../src/infer/image.js';
@@ -56,6 +56,19 @@ describe('PNG: the pixel cap holds against the chunk order', () => {
   test('the same picture with one IHDR decodes; over the cap it is refused before decoding', () => {
     expect(decodePng(real).width).toBe(64);
     expect(() => decodePng(real, { maxPixels: 4095 })).toThrow(/PNG is 64x64; at most 4095 pixels/);
+  });
+  test('a deflate bomb (a 2x2 image whose data inflates to 64 MB) is refused while inflating', () => {
+    const d = new Uint8Array(13);
+    new DataView(d.buffer).setUint32(0, 2);
+    new DataView(d.buffer).setUint32(4, 2);
+    d.set([8, 6, 0, 0, 0], 8);
+    const bomb = deflateSync(new Uint8Array(64 * 2 ** 20));
+    expect(bomb.length).toBeLessThan(100_000);
+    const b = cat(SIG, chunk('IHDR', d), chunk('IDAT', bomb), chunk('IEND', new Uint8Array(0)));
+    expect(() => decodePng(b, { name: 'bomb.png' })).toThrow(/bomb\.png: corrupt PNG image data \(it inflates to more than the 18 bytes its header allows\)/);
+    // the same image with its real 18 bytes of data decodes
+    const ok = cat(SIG, chunk('IHDR', d), chunk('IDAT', deflateSync(new Uint8Array(18))), chunk('IEND', new Uint8Array(0)));
+    expect(decodePng(ok).data.length).toBe(16);
   });
   test('truncated and chunk-less files say what is wrong', () => {
     expect(() => decodePng(real.subarray(0, real.length - 20))).toThrow(/truncated/);

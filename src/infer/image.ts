@@ -4,6 +4,7 @@
 // PIL; an exact 2x downscale is the 2x2 box average) and conversion to and from the model's [-1, 1] NHWC.
 import { decode as decodePngRaw, encode as encodePngRaw } from 'fast-png';
 import jpeg from 'jpeg-js';
+import { Unzlib } from 'fflate';
 
 export interface RGBAImage {
   width: number;
@@ -55,25 +56,30 @@ const chunkType = (b: Uint8Array, i: number) => String.fromCharCode(b[i], b[i + 
  * hide a huge image), every chunk must fit in the file, and IDAT data must be there. Throws an ImageError
  * naming what is wrong.
  */
-export function pngHeader(b: Uint8Array, name = 'image'): { width: number; height: number } {
+export function pngHeader(b: Uint8Array, name = 'image'): { width: number; height: number; idat: [number, number][]; rawBytes: number } {
   const bad = (why: string) => new ImageError(`${name}: not a valid PNG (${why})`);
   if (sniff(b) !== 'png' || b[4] !== 0x0d || b[5] !== 0x0a || b[6] !== 0x1a || b[7] !== 0x0a) throw bad('no PNG signature');
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   if (b.length < 33 || chunkType(b, 12) !== 'IHDR' || dv.getUint32(8) !== 13) throw bad('the first chunk must be a 13-byte IHDR');
   const width = dv.getUint32(16), height = dv.getUint32(20);
-  let i = 8, idat = false;
+  let i = 8;
+  const idat: [number, number][] = [];
   for (;;) {
     if (i + 12 > b.length) throw bad(`truncated: the chunk list ends at byte ${b.length} without an IEND chunk`);
     const len = dv.getUint32(i), type = chunkType(b, i + 4);
     if (len > 0x7fffffff || i + 12 + len > b.length) throw bad(`truncated: chunk ${JSON.stringify(type)} at byte ${i} says ${len} bytes, past the end of the file`);
     if (type === 'IHDR' && i !== 8) throw bad(`a second IHDR chunk at byte ${i}`);
-    if (type === 'IDAT') idat = true;
+    if (type === 'IDAT') idat.push([i + 8, i + 8 + len]);
     i += 12 + len;
     if (type === 'IEND') break;
   }
-  if (!idat) throw bad('no IDAT (image data) chunk');
+  if (!idat.length) throw bad('no IDAT (image data) chunk');
   if (width === 0 || height === 0 || width > 0x7fffffff || height > 0x7fffffff) throw new ImageError(`${name}: PNG has a bad size ${width}x${height}`);
-  return { width, height };
+  // the most the image data may inflate to: a filter byte per row plus the packed samples (Adam7 adds at most
+  // a filter byte and a partial byte per row of each of its 7 passes)
+  const depth = b[24], channels = ({ 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 } as Record<number, number>)[b[25]] ?? 4;
+  const rawBytes = height * (1 + Math.ceil((width * channels * Math.min(depth, 16)) / 8)) + (b[28] === 1 ? 14 * height + 64 : 0);
+  return { width, height, idat, rawBytes };
 }
 
 /** What a decoder library said, when it said something meant for people: its own Errors keep their message;
@@ -86,8 +92,9 @@ function decoderReason(e: unknown): string {
 export function decodePng(bytes: Uint8Array, o: DecodeOptions = {}): RGBAImage {
   const max = o.maxPixels ?? MAX_PIXELS, name = o.name ?? 'image';
   if (sniff(bytes) !== 'png') throw new ImageError(`${name}: not a PNG file`);
-  const { width: w, height: h } = pngHeader(bytes, name);
+  const { width: w, height: h, idat, rawBytes } = pngHeader(bytes, name);
   if (w * h > max) throw tooLarge(`${name}: PNG`, w, h, max);
+  inflatedWithin(bytes, idat, rawBytes, name);
   let png;
   try {
     png = decodePngRaw(bytes);
@@ -136,6 +143,26 @@ export function decodePng(bytes: Uint8Array, o: DecodeOptions = {}): RGBAImage {
     }
   }
   return { width, height, data: out };
+}
+
+/**
+ * Inflates the IDAT stream, counting, and refuses it as soon as it grows past what the header allows: a small
+ * image whose data inflates to gigabytes (a deflate bomb: 4 MB of compressed zeros are 4 GB) would otherwise
+ * be inflated whole by the decoder before anything checks it. Costs one extra inflate pass.
+ */
+function inflatedWithin(b: Uint8Array, idat: [number, number][], limit: number, name: string): void {
+  let total = 0;
+  const over = new ImageError(`${name}: corrupt PNG image data (it inflates to more than the ${limit} bytes its header allows)`);
+  const z = new Unzlib((chunk) => {
+    total += chunk.length;
+    if (total > limit) throw over;
+  });
+  try {
+    idat.forEach(([s, e], k) => z.push(b.subarray(s, e), k === idat.length - 1));
+  } catch (e) {
+    if (e === over) throw over;
+    throw new ImageError(`${name}: corrupt PNG image data (${decoderReason(e)})`);
+  }
 }
 
 const isSof = (m: number) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc;
