@@ -152,4 +152,31 @@ describe('interop with PyTorch (python3-torch)', () => {
     const w = nets(m).D_LR.find('models.disc_2.11.bias')!;
     expect(Array.from(nets(m).D_LR.toTorch(w))).toEqual(Array.from(tensorF32(p, 'D_LR.models.disc_2.11.bias')));
   });
+
+  test.skipIf(!py)("Adam state saved by PyTorch loads as PyTorch's exp_avg / exp_avg_sq, and is written back under the same names", () => {
+    const ck = join(dir, 'theirs-adam.safetensors');
+    runPython([script, 'save', JSON.stringify({ imageSize: 128, ...SMALL, seed: 12 }), ck, '--steps', '2']);
+    const p = parseSafetensors(readCheckpointFile(ck));
+    const ours: TensorEntry[] = [...p.tensors].filter(([n]) => !n.startsWith('expected.')).map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape, data: t.data }));
+    const m = new BicycleGAN(core, { batch: 2, model: SMALL });
+    const train = { steps: 2, epoch: 0, adamSteps: { G: 2, E: 2, D_VAE: 2, D_LR: 2 }, rng: new Rng(1).state() };
+    const st = loadCheckpoint(m, serializeSafetensors(ours, { config: JSON.stringify(m.cfg), train: JSON.stringify(train) }), { trainState: true });
+    expect(st!.adamSteps.G).toBe(2);
+    const back = parseSafetensors(checkpointBytes(m, { epoch: 0 }));
+    let checked = 0;
+    for (const [net, store] of Object.entries(nets(m)))
+      for (const e of store.entries) {
+        if (e.kind !== 'param') continue;
+        for (const [key, which] of [['exp_avg', 'm'], ['exp_avg_sq', 'v']] as const) {
+          const name = `adam.${net}.${e.name}.${key}`;
+          const torch = Array.from(tensorF32(p, name));
+          expect(Array.from(store.toTorch(e, which)), `${name} loaded`).toEqual(torch); // exact: a layout permutation only
+          expect(Array.from(tensorF32(back, name)), `${name} saved`).toEqual(torch);
+          checked++;
+        }
+      }
+    expect(checked).toBeGreaterThan(100);
+    // the two moments differ (so a swap cannot pass): exp_avg has negative entries, exp_avg_sq none
+    expect(tensorF32(p, 'adam.G.down1.model.0.weight.exp_avg').some((v) => v < 0)).toBe(true);
+  });
 });

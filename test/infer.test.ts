@@ -189,9 +189,11 @@ describe('weight storage', () => {
     }
     const d16 = maxAbs(outs.f16, outs.f32), d8 = maxAbs(outs.int8, outs.f32);
     expect(d16).toBeGreaterThan(0);
-    expect(d16).toBeLessThan(5e-3);
+    // about 10x the measured errors (9.1e-6 and 2.9e-4 on this model and picture): a dequantiser that is off
+    // by a scale or an f16 rounding bug lands far above these
+    expect(d16).toBeLessThan(1e-4);
     expect(d8).toBeGreaterThan(d16);
-    expect(d8).toBeLessThan(0.1);
+    expect(d8).toBeLessThan(3e-3);
   });
 
   test('layers split into OC chunks (small chunkFloats) give the same outputs as unsplit ones', async () => {
@@ -373,8 +375,8 @@ describe('facades (real inputs)', () => {
       const label = crop(img, img.width / 2, 0, img.width / 2, img.height); // photo left, label map right
       const z = [0.3, -1, 0.2, 0.7, -0.4, 1.1, 0, -0.2];
       const [a, b, c] = infs.map((m) => m.generate(toModelInput(label, 128), z));
-      expect(maxAbs(b, a)).toBeLessThan(5e-3);
-      expect(maxAbs(c, a)).toBeLessThan(0.1);
+      expect(maxAbs(b, a)).toBeLessThan(1e-4); // measured 7.4e-6 .. 8.4e-6
+      expect(maxAbs(c, a)).toBeLessThan(3e-3); // measured 2.5e-4 .. 2.9e-4
     }
   });
 });

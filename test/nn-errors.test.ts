@@ -63,6 +63,6 @@ describe('memory', () => {
     expect((err as Error).message).toMatch(/core: out of wasm memory allocating activations of G: needed 80\.\d MiB in all, the limit is 64 MiB/);
   });
   test('an invalid memory limit', async () => {
-    await expect(loadCore({ build: 'simd', maxMemoryMB: 8192 })).rejects.toThrow(/maxMemoryMB must be in \(0, 4096\], got 8192/);
+    await expect(loadCore({ build: 'simd', maxMemoryMB: 8192 })).rejects.toThrow(/maxMemoryMB must be between 1 and 4096 \(MiB\), got 8192/);
   });
 });

@@ -184,7 +184,7 @@ describe('recalibrated statistics in checkpoints and eval-mode use', () => {
     const target = new LocalEngine(core, { batch: 2, model: cfg, seed: 9 });
     const snapshot = core.f32(target.model.G.g.store.base.value, target.model.G.g.store.paramFloats).slice();
     const nan = rewrite((es) => es.map((x) => (x.name === `${RECAL_PREFIX}up1.model.2.running_var` ? { ...x, data: new Float32Array(x.shape[0]).fill(NaN) } : x)));
-    expect(() => target.restore(nan, { source: 'ckpt' })).toThrow(/ckpt: recalibrated\.up1\.model\.2\.running_var\[0\] is NaN/);
+    expect(() => target.restore(nan, { source: 'ckpt' })).toThrow(/ckpt: tensor "recalibrated\.up1\.model\.2\.running_var": value 0 is NaN/);
     const partial = rewrite((es) => es.filter((x) => x.name !== `${RECAL_PREFIX}down3.model.1.running_mean`));
     expect(() => target.restore(partial, { source: 'ckpt' })).toThrow(/recalibrated\.down3\.model\.1\.running_mean/);
     expect(Array.from(core.f32(target.model.G.g.store.base.value, target.model.G.g.store.paramFloats))).toEqual(Array.from(snapshot));

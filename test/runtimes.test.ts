@@ -9,7 +9,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
+import { crc32 } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -96,6 +97,45 @@ describe('Bun', () => {
   });
 });
 
+/** A PNG with a 1x1 IHDR chunk inserted before its real IHDR, whose size is set to w x h. */
+function secondIhdr(png: Uint8Array, w: number, h: number): Uint8Array<ArrayBuffer> {
+  const chunk = (type: string, data: Uint8Array) => {
+    const c = new Uint8Array(12 + data.length), dv = new DataView(c.buffer);
+    dv.setUint32(0, data.length);
+    c.set(new TextEncoder().encode(type), 4);
+    c.set(data, 8);
+    dv.setUint32(8 + data.length, crc32(c.subarray(4, 8 + data.length)));
+    return c;
+  };
+  const hdr = (W: number, H: number) => {
+    const d = new Uint8Array(13);
+    new DataView(d.buffer).setUint32(0, W);
+    new DataView(d.buffer).setUint32(4, H);
+    d.set([8, 6, 0, 0, 0], 8);
+    return chunk('IHDR', d);
+  };
+  const rest = png.slice(8 + 25); // after the signature and the original IHDR
+  return Uint8Array.from([...png.subarray(0, 8), ...hdr(1, 1), ...hdr(w, h), ...rest]);
+}
+
+/** One raw HTTP/1.1 request over a socket (for bodies fetch() cannot send, like broken chunked encoding). */
+function rawRequest(url: URL, text: string): Promise<Response> {
+  return new Promise((res, rej) => {
+    const sock = connect(Number(url.port), url.hostname, () => sock.end(text));
+    let buf = '';
+    sock.on('data', (d) => (buf += d));
+    sock.on('error', rej);
+    sock.on('close', () => {
+      const [head, ...body] = buf.split('\r\n\r\n');
+      const status = Number(/^HTTP\/1\.1 (\d+)/.exec(head)?.[1] ?? 0);
+      const type = /content-type: ([^\r\n]+)/i.exec(head)?.[1] ?? '';
+      let b = body.join('\r\n\r\n');
+      if (/transfer-encoding: chunked/i.test(head)) b = b.split('\r\n').filter((_, i) => i % 2 === 1).join('');
+      res(new Response(b, { status, headers: { 'content-type': type } }));
+    });
+  });
+}
+
 describe('workerd (example Worker via Miniflare)', () => {
   test('POST image -> PNG grid equal to Node; bad requests are 4xx JSON', async () => {
     const { Miniflare } = await import('miniflare');
@@ -156,6 +196,9 @@ describe('workerd (example Worker via Miniflare)', () => {
         ['n=1.5', () => post(imagePng, 'image/png', '?n=1.5'), 400],
         ['seed=-1', () => post(imagePng, 'image/png', '?n=1&seed=-1'), 400],
         ['seed=2^32', () => post(imagePng, 'image/png', '?n=1&seed=4294967296'), 400],
+        // a 1x1 IHDR first and the real one after it: the decoder would take the second (pixel cap bypass)
+        ['PNG with a second IHDR', () => post(secondIhdr(imagePng, 3000, 3000)), 400],
+        ['malformed chunked body', () => rawRequest(url, 'POST /?n=1 HTTP/1.1\r\nhost: x\r\ncontent-type: image/png\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n5\r\nab\r\nzz\r\n\r\n'), 400],
       ];
       for (const [what, p, status] of bad) {
         const r = await p();

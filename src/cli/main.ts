@@ -1,15 +1,16 @@
 // bicyclegan train | sample | info: the command line. Errors print one message (naming the file or option
 // at fault) and exit 1; SIGINT/SIGTERM during training write a checkpoint first (exit 130/143); a second
 // Ctrl-C quits at once. BICYCLEGAN_DEBUG=1 prints stacks.
+import { existsSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { parseSafetensors } from '../core/safetensors.js';
 import { DataError } from '../data/decode.js';
 import { ConfigError, parseTrainConfig } from '../train/config.js';
 import { readCheckpointFile } from '../train/checkpoint-file.js';
+import { checkpointTrainState } from '../train/checkpoint.js';
 import { sample, parseSampleConfig } from '../train/sampling.js';
 import { convertFile, parseConvertConfig } from './convert.js';
 import { evalTable, evaluate, parseEvalConfig } from '../train/evaluate.js';
-import { parseRecalibrateConfig, recalibrateCheckpoint, storedTrainConfig } from '../train/recalibrate-file.js';
+import { parseRecalibrateConfig, recalibrateCheckpoint } from '../train/recalibrate-file.js';
 import { train } from '../train/trainer.js';
 import { listCheckpoints } from '../train/run-files.js';
 import { chooseEngine, defaultWorkers, engineFactory } from './engine-choice.js';
@@ -18,6 +19,7 @@ import { inferenceEngine, readModelFile } from './model-file.js';
 import { addFlags, flagName, mergedConfig, type FlagTable } from './options.js';
 import { progressReporter } from './progress.js';
 import { packageVersion } from './version.js';
+import { stopOnSignals } from './signals.js';
 
 const TRAIN_FLAGS: FlagTable = [
   ['data', 'string', 'dataset root (pix2pix aligned: <data>/train/*.jpg|png, A|B side by side) or a folder of pairs'],
@@ -53,6 +55,7 @@ const TRAIN_FLAGS: FlagTable = [
   ['recalBatches', 'number', 'BatchNorm recalibration batches before each sample grid and at the end (0: off) [25]'],
   ['logEvery', 'number', 'log line every N steps when not on a TTY [10]'],
   ['prefetch', 'number', 'batches decoded ahead [2]'],
+  ['stepTimeout', 'number', 'seconds a step on worker threads may take before a worker counts as hung and training stops (0: no limit) [600]'],
 ];
 
 const SAMPLE_FLAGS: FlagTable = [
@@ -114,18 +117,17 @@ const EVAL_FLAGS: FlagTable = [
 
 const err = (s: string) => process.stderr.write(s + '\n');
 
-/** The training options stored in the checkpoint a --resume names: the defaults of the resumed run. */
+/** The training options stored in the checkpoint a --resume names: the defaults of the resumed run (null when
+ * there are none). A file that exists but cannot be read or fails its metadata checks is reported here, naming
+ * it and the field. */
 function storedOptions(resume: string, out: string): Record<string, unknown> | null {
   const path = resume === 'latest' ? listCheckpoints(out).pop()?.path : resume;
-  if (!path) return null; // the trainer reports the missing checkpoint
-  let meta: Record<string, string>;
-  try {
-    meta = parseSafetensors(readCheckpointFile(path)).metadata;
-  } catch {
-    return null; // the trainer reports the unreadable file
-  }
-  const stored = storedTrainConfig(meta);
-  if (!Object.keys(stored).length) return null; // the trainer reports a file without training state
+  if (!path || !existsSync(path)) return null; // the trainer reports the missing checkpoint
+  const st = checkpointTrainState(readCheckpointFile(path), path);
+  if (!st) throw new Error(`${path}: no training state in the checkpoint (a weights-only file cannot be resumed)`);
+  const stored = st.extra?.config as Record<string, unknown> | undefined;
+  if (stored === undefined) return null;
+  if (stored === null || typeof stored !== 'object' || Array.isArray(stored)) throw new Error(`${path}: metadata train.extra.config: must be an object of training options`);
   const { resume: _r, ...rest } = stored;
   void _r;
   return rest;
@@ -138,33 +140,20 @@ async function trainCommand(cmd: Command): Promise<number> {
   if (stored) raw = { ...stored, ...raw };
   const parsed = parseTrainConfig(raw, flagName);
   const c = { ...parsed, ...chooseEngine(parsed, stored, err) }; // stored in the checkpoints: resume needs both
-  const ac = new AbortController();
-  let signal: NodeJS.Signals | null = null;
-  const onSignal = (s: NodeJS.Signals) => {
-    if (signal) {
-      err(`\n${s} again: quitting without a checkpoint`);
-      process.exit(s === 'SIGINT' ? 130 : 143);
-    }
-    signal = s;
-    err(`\n${s}: stopping after this step and writing a checkpoint (press Ctrl-C again to quit at once)`);
-    ac.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stop = stopOnSignals(err);
   const rep = progressReporter({ tty: Boolean(process.stderr.isTTY), logEvery: c.logEvery });
   try {
-    const r = await train(c, { signal: ac.signal, onEvent: rep.onEvent, createEngine: engineFactory((m) => rep.onEvent({ type: 'message', text: m })) });
+    const r = await train(c, { signal: stop.signal, onEvent: rep.onEvent, createEngine: engineFactory((m) => rep.onEvent({ type: 'message', text: m })) });
     rep.stop();
     if (r.stopped) {
       err(`stopped at step ${r.steps}; resume with: --resume ${r.checkpoint ?? 'latest'}`);
-      return signal === 'SIGTERM' ? 143 : 130;
+      return stop.received === 'SIGTERM' ? 143 : 130;
     }
     err(`done: ${r.steps} steps; checkpoint ${r.checkpoint}; samples in ${r.out}/samples; losses ${r.out}/losses.html`);
     return 0;
   } finally {
     rep.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.dispose();
   }
 }
 

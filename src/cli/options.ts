@@ -5,10 +5,13 @@ import type { Command } from 'commander';
 
 export const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 
-/** A flag value as the schema should see it: a number when it reads as one, else the string (the schema names it). */
+/** A plain decimal number (no hex, octal, binary, Infinity or surrounding junk): what a numeric flag takes. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/** A flag value as the schema should see it: a number when it reads as a decimal, else the string (the schema names it). */
 export function num(v: string): number | string {
   const n = Number(v);
-  return v.trim() !== '' && Number.isFinite(n) ? n : v;
+  return DECIMAL.test(v.trim()) && Number.isFinite(n) ? n : v;
 }
 
 export type FlagKind = 'string' | 'number' | 'bool' | 'negate';

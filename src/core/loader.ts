@@ -52,7 +52,8 @@ export function createCoreSync(src: CoreSource & { module: WebAssembly.Module },
 
 function prepare(src: CoreSource, opts: CoreOptions) {
   const maxMB = opts.maxMemoryMB ?? 2048;
-  if (!(maxMB > 0 && maxMB <= 4096)) throw new Error(`core: maxMemoryMB must be in (0, 4096], got ${maxMB}`);
+  // at least the 16 pages (1 MiB) the memory starts with: below that WebAssembly.Memory throws a bare RangeError
+  if (!(maxMB >= 1 && maxMB <= 4096)) throw new Error(`core: maxMemoryMB must be between 1 and 4096 (MiB), got ${maxMB}`);
   const maxPages = Math.floor((maxMB * 2 ** 20) / PAGE);
   const source = src.module ?? src.bytes;
   if (!source) throw new Error('core: createCore needs a WebAssembly.Module or the .wasm bytes');

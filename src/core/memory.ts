@@ -6,11 +6,14 @@ export const PAGE = 65536;
 /** Alignment of every allocation: one cache line, and a multiple of the 16-byte v128 alignment. */
 export const ALIGN = 64;
 
+/** Bytes as MiB for messages: up to two decimals, not rounded to a whole MiB (a 1.5 MiB limit reads 1.5). */
+export const mib = (bytes: number) => String(Number((bytes / 2 ** 20).toFixed(2)));
+
 export class OutOfMemoryError extends Error {
   constructor(readonly requestedBytes: number, readonly maxBytes: number, what: string) {
     super(
       `core: out of wasm memory allocating ${what}: needed ${(requestedBytes / 2 ** 20).toFixed(1)} MiB ` +
-        `in all, the limit is ${(maxBytes / 2 ** 20).toFixed(0)} MiB (raise maxMemoryMB or use a smaller batch/model)`,
+        `in all, the limit is ${mib(maxBytes)} MiB (raise maxMemoryMB or use a smaller batch/model)`,
     );
     this.name = 'OutOfMemoryError';
   }

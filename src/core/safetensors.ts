@@ -4,6 +4,8 @@
 // Parsing trusts nothing: every length, offset, dtype and shape is checked before a byte is read, and each
 // error names the tensor (or the header) and what is wrong. Assumes a little-endian host (every wasm host is).
 
+import { show } from './show.js';
+
 export type Dtype =
   | 'F64' | 'F32' | 'F16' | 'BF16'
   | 'I64' | 'I32' | 'I16' | 'I8'
@@ -52,14 +54,14 @@ function isDtype(s: unknown): s is Dtype {
 
 /** prod(shape), after checking each dim is a non-negative safe integer and the product stays exact. */
 function numel(shape: unknown, what: string): number {
-  if (!Array.isArray(shape)) return fail(`${what}: shape must be an array of integers, got ${JSON.stringify(shape)}`);
+  if (!Array.isArray(shape)) return fail(`${what}: shape must be an array of integers, got ${show(shape)}`);
   let n = 1;
   for (const d of shape) {
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
-      return fail(`${what}: shape ${JSON.stringify(shape)} has ${JSON.stringify(d)}, not a non-negative integer`);
+      return fail(`${what}: shape ${show(shape)} has ${show(d)}, not a non-negative integer`);
     }
     n *= d;
-    if (!Number.isSafeInteger(n)) return fail(`${what}: shape ${JSON.stringify(shape)} has more elements than 2^53`);
+    if (!Number.isSafeInteger(n)) return fail(`${what}: shape ${show(shape)} has more elements than 2^53`);
   }
   return n;
 }
@@ -112,10 +114,10 @@ export function parseSafetensors(bytes: Uint8Array, opts: { maxHeaderBytes?: num
     const what = `tensor ${JSON.stringify(name)}`;
     if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) fail(`${what}: entry is not an object`);
     const { dtype, shape, data_offsets: off } = entry as Record<string, unknown>;
-    if (!isDtype(dtype)) fail(`${what}: unknown dtype ${JSON.stringify(dtype)}`);
+    if (!isDtype(dtype)) fail(`${what}: unknown dtype ${show(dtype)}`);
     const n = numel(shape, what);
     if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => typeof o === 'number' && Number.isSafeInteger(o))) {
-      fail(`${what}: data_offsets must be [begin, end] integers, got ${JSON.stringify(off)}`);
+      fail(`${what}: data_offsets must be [begin, end] integers, got ${show(off)}`);
     }
     const [begin, end] = off as [number, number];
     if (begin < 0 || end < begin) fail(`${what}: data_offsets [${begin}, ${end}] are not 0 <= begin <= end`);

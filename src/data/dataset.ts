@@ -32,8 +32,10 @@ export async function listImages(dir: string): Promise<{ images: string[]; other
   for (const n of names) {
     if (n.startsWith('.')) continue;
     const p = join(dir, n);
-    const st = await stat(p);
-    if (!st.isFile()) continue;
+    // a dangling or looping symlink with an image name stays in the list: decoding it reports it by name
+    // (an error, or with --skip-bad a notice), like any other unreadable image file
+    const st = await stat(p).catch(() => null);
+    if (st ? !st.isFile() : !IMAGE_EXT.test(n)) continue;
     (IMAGE_EXT.test(n) ? images : others).push(p);
   }
   return { images, others };

@@ -3,8 +3,13 @@
 // Each half is resized to `loadSize` x `loadSize` with sharp's `cubic` kernel: libvips' Catmull-Rom cubic
 // (a = -0.5, the same kernel as PIL's BICUBIC), widened when downscaling so it antialiases as PIL does.
 // Results match PIL to within a few levels, not bit for bit (different rounding and edge handling).
-import { readFile } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import sharp from 'sharp';
+
+/** Largest image accepted from a dataset or a sampling input (pixels of the whole file): the header is checked
+ * before decoding, and sharp refuses to decode past it (limitInputPixels), so a file swapped on disk after the
+ * scan cannot make it decode a huge image either. 2^25 = e.g. 8192x4096: about 100 MB of RGB per decode. */
+export const MAX_INPUT_PIXELS = 2 ** 25;
 
 /** A bad input file: the message always names the file. */
 export class DataError extends Error {
@@ -24,6 +29,7 @@ export interface Halves {
 function reason(e: unknown): string {
   const m = (e as Error)?.message ?? String(e);
   if (/unsupported image format/i.test(m)) return 'not an image (unsupported or unrecognised format)';
+  if (/exceeds pixel limit/i.test(m)) return `image is larger than ${MAX_INPUT_PIXELS} pixels`;
   return `cannot decode image (${m.trim().split('\n')[0]})`;
 }
 
@@ -33,7 +39,10 @@ async function readNonEmpty(file: string): Promise<Buffer> {
   try {
     bytes = await readFile(file);
   } catch (e) {
-    throw new DataError(file, `cannot read file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    const code = (e as NodeJS.ErrnoException).code;
+    const link = code === 'ENOENT' || code === 'ELOOP' ? await lstat(file).then((s) => s.isSymbolicLink(), () => false) : false;
+    const what = link ? (code === 'ELOOP' ? 'a symbolic link loop' : 'a dangling symbolic link (its target does not exist)') : 'cannot read file';
+    throw new DataError(file, `${what} (${code ?? (e as Error).message})`);
   }
   if (bytes.length === 0) throw new DataError(file, 'empty file');
   return bytes;
@@ -44,14 +53,19 @@ export async function probePair(file: string): Promise<{ width: number; height: 
   const bytes = await readNonEmpty(file);
   let meta: Awaited<ReturnType<ReturnType<typeof sharp>["metadata"]>>;
   try {
-    meta = await sharp(bytes).metadata();
+    meta = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata();
   } catch (e) {
     throw new DataError(file, reason(e));
   }
   const { width = 0, height = 0 } = meta;
+  checkPixels(file, width, height);
   if (width !== 2 * height)
     throw new DataError(file, `is ${width}x${height}; an aligned pair must be twice as wide as high (A and B side by side)`);
   return { width, height, bytes };
+}
+
+function checkPixels(file: string, width: number, height: number): void {
+  if (width * height > MAX_INPUT_PIXELS) throw new DataError(file, `is ${width}x${height}; at most ${MAX_INPUT_PIXELS} pixels are accepted`);
 }
 
 /** Raw pixels with 1..4 channels -> RGB (the first channel repeated for grayscale; alpha dropped). */
@@ -71,7 +85,7 @@ function rgb(data: Buffer, channels: number, px: number): Uint8Array {
 
 async function half(bytes: Buffer | string, file: string, left: number, h: number, size: number): Promise<Uint8Array> {
   try {
-    const { data, info } = await sharp(bytes, { failOn: 'warning' })
+    const { data, info } = await sharp(bytes, { failOn: 'warning', limitInputPixels: MAX_INPUT_PIXELS })
       .extract({ left, top: 0, width: h, height: h })
       .resize(size, size, { kernel: 'cubic', fit: 'fill' })
       .removeAlpha()
@@ -107,10 +121,11 @@ export async function decodeAny(file: string, size: number): Promise<{ left: Uin
   const bytes = await readNonEmpty(file);
   let width = 0, height = 0;
   try {
-    ({ width = 0, height = 0 } = await sharp(bytes).metadata());
+    ({ width = 0, height = 0 } = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata());
   } catch (e) {
     throw new DataError(file, reason(e));
   }
+  checkPixels(file, width, height);
   if (width === 2 * height) {
     const [l, r] = await Promise.all([half(bytes, file, 0, height, size), half(bytes, file, height, height, size)]);
     return { left: l, right: r, size };
@@ -120,7 +135,7 @@ export async function decodeAny(file: string, size: number): Promise<{ left: Uin
 
 async function whole(bytes: Buffer, file: string, size: number): Promise<Uint8Array> {
   try {
-    const { data, info } = await sharp(bytes, { failOn: 'warning' }).resize(size, size, { kernel: 'cubic', fit: 'fill' }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(bytes, { failOn: 'warning', limitInputPixels: MAX_INPUT_PIXELS }).resize(size, size, { kernel: 'cubic', fit: 'fill' }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     return rgb(data, info.channels, size * size);
   } catch (e) {
     throw new DataError(file, reason(e));

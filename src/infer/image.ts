@@ -5,6 +5,7 @@
 // from the model's [-1, 1] NHWC.
 import { decode as decodePngRaw, encode as encodePngRaw } from 'fast-png';
 import jpeg from 'jpeg-js';
+import { Unzlib } from 'fflate';
 
 export interface RGBAImage {
   width: number;
@@ -27,6 +28,8 @@ export const MAX_PIXELS = 4096 * 4096;
 export interface DecodeOptions {
   /** refuse images over this many pixels before decoding them (default MAX_PIXELS) */
   maxPixels?: number;
+  /** what the image is, for messages (a file name, a form field); default "image" */
+  name?: string;
 }
 
 /** The message of a too-large image (callers map it to 413). */
@@ -46,22 +49,66 @@ export function sniff(bytes: Uint8Array): ImageType | null {
   return null;
 }
 
+const chunkType = (b: Uint8Array, i: number) => String.fromCharCode(b[i], b[i + 1], b[i + 2], b[i + 3]);
+
+/**
+ * The size a PNG declares, from a walk over its chunk list (no decoding): the first chunk must be a 13-byte
+ * IHDR and no other IHDR may follow (the decoder would take the last one, so a small first header could
+ * hide a huge image), every chunk must fit in the file, and IDAT data must be there. Throws an ImageError
+ * naming what is wrong.
+ */
+export function pngHeader(b: Uint8Array, name = 'image'): { width: number; height: number; idat: [number, number][]; rawBytes: number } {
+  const bad = (why: string) => new ImageError(`${name}: not a valid PNG (${why})`);
+  if (sniff(b) !== 'png' || b[4] !== 0x0d || b[5] !== 0x0a || b[6] !== 0x1a || b[7] !== 0x0a) throw bad('no PNG signature');
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (b.length < 33 || chunkType(b, 12) !== 'IHDR' || dv.getUint32(8) !== 13) throw bad('the first chunk must be a 13-byte IHDR');
+  const width = dv.getUint32(16), height = dv.getUint32(20);
+  let i = 8;
+  const idat: [number, number][] = [];
+  for (;;) {
+    if (i + 12 > b.length) throw bad(`truncated: the chunk list ends at byte ${b.length} without an IEND chunk`);
+    const len = dv.getUint32(i), type = chunkType(b, i + 4);
+    if (len > 0x7fffffff || i + 12 + len > b.length) throw bad(`truncated: chunk ${JSON.stringify(type)} at byte ${i} says ${len} bytes, past the end of the file`);
+    if (type === 'IHDR' && i !== 8) throw bad(`a second IHDR chunk at byte ${i}`);
+    if (type === 'IDAT') idat.push([i + 8, i + 8 + len]);
+    i += 12 + len;
+    if (type === 'IEND') break;
+  }
+  if (!idat.length) throw bad('no IDAT (image data) chunk');
+  if (width === 0 || height === 0 || width > 0x7fffffff || height > 0x7fffffff) throw new ImageError(`${name}: PNG has a bad size ${width}x${height}`);
+  // the most the image data may inflate to: a filter byte per row plus the packed samples (Adam7 adds at most
+  // a filter byte and a partial byte per row of each of its 7 passes)
+  const depth = b[24], channels = ({ 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 } as Record<number, number>)[b[25]] ?? 4;
+  const rawBytes = height * (1 + Math.ceil((width * channels * Math.min(depth, 16)) / 8)) + (b[28] === 1 ? 14 * height + 64 : 0);
+  return { width, height, idat, rawBytes };
+}
+
+/** What a decoder library said, when it said something meant for people: its own Errors keep their message;
+ * a TypeError or RangeError from deep inside it (an index past its data) says nothing about the image. */
+function decoderReason(e: unknown): string {
+  if (e instanceof TypeError || e instanceof RangeError) return 'the data ends or breaks off inside the compressed image';
+  return String((e as Error)?.message ?? e).slice(0, 200);
+}
+
 export function decodePng(bytes: Uint8Array, o: DecodeOptions = {}): RGBAImage {
-  const max = o.maxPixels ?? MAX_PIXELS;
-  if (sniff(bytes) !== 'png' || bytes.length < 33) throw new ImageError('not a PNG file');
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const w = dv.getUint32(16), h = dv.getUint32(20);
-  if (w === 0 || h === 0) throw new ImageError(`PNG has a zero size ${w}x${h}`);
-  if (w * h > max) throw tooLarge('PNG', w, h, max);
+  const max = o.maxPixels ?? MAX_PIXELS, name = o.name ?? 'image';
+  if (sniff(bytes) !== 'png') throw new ImageError(`${name}: not a PNG file`);
+  const { width: w, height: h, idat, rawBytes } = pngHeader(bytes, name);
+  if (w * h > max) throw tooLarge(`${name}: PNG`, w, h, max);
+  inflatedWithin(bytes, idat, rawBytes, name);
   let png;
   try {
     png = decodePngRaw(bytes);
   } catch (e) {
-    throw new ImageError(`cannot decode the PNG: ${(e as Error).message}`);
+    throw new ImageError(`${name}: corrupt PNG image data (${decoderReason(e)})`);
   }
   const { width, height, channels, depth } = png;
-  const out = new Uint8ClampedArray(width * height * 4);
+  // the decoder's own header must be the one checked above (pngHeader refuses a second IHDR)
+  if (width !== w || height !== h) throw new ImageError(`${name}: PNG decoded as ${width}x${height}, but its header says ${w}x${h}`);
   const n = width * height;
+  const need = png.palette ? Math.ceil((width * depth) / 8) * height : n * channels;
+  if (png.data.length < need) throw new ImageError(`${name}: corrupt PNG image data (${png.data.length} samples for a ${width}x${height} image)`);
+  const out = new Uint8ClampedArray(width * height * 4);
   if (png.palette) {
     const pal = png.palette, idx = png.data, trns = png.transparency;
     if (depth !== 8) {
@@ -83,7 +130,7 @@ export function decodePng(bytes: Uint8Array, o: DecodeOptions = {}): RGBAImage {
     }
     return { width, height, data: out };
   }
-  if (depth !== 8 && depth !== 16) throw new ImageError(`PNG bit depth ${depth} without a palette is not supported`);
+  if (depth !== 8 && depth !== 16) throw new ImageError(`${name}: PNG bit depth ${depth} without a palette is not supported`);
   const d = png.data, sh = depth === 16 ? 257 : 1;
   for (let p = 0; p < n; p++) {
     const s = p * channels;
@@ -99,34 +146,77 @@ export function decodePng(bytes: Uint8Array, o: DecodeOptions = {}): RGBAImage {
   return { width, height, data: out };
 }
 
-/** Width and height from a JPEG's first start-of-frame marker, or null when none is found. */
-function jpegSize(b: Uint8Array): [number, number] | null {
+/**
+ * Inflates the IDAT stream, counting, and refuses it as soon as it grows past what the header allows: a small
+ * image whose data inflates to gigabytes (a deflate bomb: 4 MB of compressed zeros are 4 GB) would otherwise
+ * be inflated whole by the decoder before anything checks it. Costs one extra inflate pass.
+ */
+function inflatedWithin(b: Uint8Array, idat: [number, number][], limit: number, name: string): void {
+  let total = 0;
+  const over = new ImageError(`${name}: corrupt PNG image data (it inflates to more than the ${limit} bytes its header allows)`);
+  const z = new Unzlib((chunk) => {
+    total += chunk.length;
+    if (total > limit) throw over;
+  });
+  try {
+    idat.forEach(([s, e], k) => z.push(b.subarray(s, e), k === idat.length - 1));
+  } catch (e) {
+    if (e === over) throw over;
+    throw new ImageError(`${name}: corrupt PNG image data (${decoderReason(e)})`);
+  }
+}
+
+const isSof = (m: number) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc;
+
+/**
+ * Every start-of-frame (SOF) size of a JPEG, from a walk over its marker segments and the entropy-coded data
+ * between them (the decoder takes the last frame header it meets, so each one is checked). Throws an
+ * ImageError for a structure that cannot be walked.
+ */
+export function jpegFrames(b: Uint8Array, name = 'image'): [number, number][] {
+  const bad = (why: string) => new ImageError(`${name}: not a valid JPEG (${why})`);
+  const frames: [number, number][] = [];
   let i = 2;
-  while (i + 9 < b.length) {
-    if (b[i] !== 0xff) return null;
-    const m = b[i + 1];
-    if (m === 0xff) {
-      i++;
+  while (i < b.length) {
+    if (b[i] !== 0xff) {
+      i++; // entropy-coded data (or padding) between segments
       continue;
     }
+    const m = b[i + 1];
+    if (m === undefined) break;
+    if (m === 0xff || m === 0x00 || (m >= 0xd0 && m <= 0xd7) || m === 0x01 || m === 0xd8) {
+      i += m === 0xff ? 1 : 2; // fill byte, stuffed 0xff00, restart markers, TEM, SOI: no length
+      continue;
+    }
+    if (m === 0xd9) break; // EOI
+    if (i + 4 > b.length) throw bad(`truncated marker segment at byte ${i}`);
     const len = (b[i + 2] << 8) | b[i + 3];
-    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) return [(b[i + 7] << 8) | b[i + 8], (b[i + 5] << 8) | b[i + 6]];
+    if (len < 2 || i + 2 + len > b.length) throw bad(`marker 0x${m.toString(16)} at byte ${i} says ${len} bytes, past the end of the file`);
+    if (isSof(m)) {
+      if (len < 8) throw bad(`start-of-frame segment at byte ${i} is too short`);
+      frames.push([(b[i + 7] << 8) | b[i + 8], (b[i + 5] << 8) | b[i + 6]]);
+    }
     i += 2 + len;
   }
-  return null;
+  if (!frames.length) throw bad('no start-of-frame marker');
+  return frames;
 }
 
 export function decodeJpeg(bytes: Uint8Array, o: DecodeOptions = {}): RGBAImage {
-  const max = o.maxPixels ?? MAX_PIXELS;
-  if (sniff(bytes) !== 'jpeg') throw new ImageError('not a JPEG file');
-  const size = jpegSize(bytes);
-  if (size && size[0] * size[1] > max) throw tooLarge('JPEG', size[0], size[1], max);
-  try {
-    const r = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: max / 1e6, maxMemoryUsageInMB: Math.ceil((max * 8) / 2 ** 20) + 16 });
-    return { width: r.width, height: r.height, data: new Uint8ClampedArray(r.data.buffer, r.data.byteOffset, r.data.byteLength) };
-  } catch (e) {
-    throw new ImageError(`cannot decode the JPEG: ${(e as Error).message}`);
+  const max = o.maxPixels ?? MAX_PIXELS, name = o.name ?? 'image';
+  if (sniff(bytes) !== 'jpeg') throw new ImageError(`${name}: not a JPEG file`);
+  for (const [w, h] of jpegFrames(bytes, name)) {
+    if (w === 0 || h === 0) throw new ImageError(`${name}: JPEG frame has a zero size ${w}x${h} (DNL-sized frames are not supported)`);
+    if (w * h > max) throw tooLarge(`${name}: JPEG`, w, h, max);
   }
+  let r;
+  try {
+    r = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: max / 1e6, maxMemoryUsageInMB: Math.ceil((max * 8) / 2 ** 20) + 16 });
+  } catch (e) {
+    throw new ImageError(`${name}: corrupt JPEG image data (${decoderReason(e)})`);
+  }
+  if (!(r.width * r.height <= max) || r.data.length !== r.width * r.height * 4) throw new ImageError(`${name}: JPEG decoded as ${r.width}x${r.height}, outside the checked frame sizes`);
+  return { width: r.width, height: r.height, data: new Uint8ClampedArray(r.data.buffer, r.data.byteOffset, r.data.byteLength) };
 }
 
 /** PNG or JPEG, told apart by their signatures. */
@@ -134,7 +224,7 @@ export function decodeImage(bytes: Uint8Array, o: DecodeOptions = {}): RGBAImage
   const t = sniff(bytes);
   if (t === 'png') return decodePng(bytes, o);
   if (t === 'jpeg') return decodeJpeg(bytes, o);
-  throw new ImageError('not a PNG or JPEG image');
+  throw new ImageError(`${o.name ?? 'image'}: not a PNG or JPEG image`);
 }
 
 /** 8-bit RGBA PNG. */

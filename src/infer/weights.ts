@@ -13,6 +13,7 @@
 // F32 tensors come first, then F16, then I8, so every view is aligned whenever the file bytes are.
 import { checkTensors, parseSafetensors, serializeSafetensors, toF32, type Safetensors, type TensorEntry } from '../core/safetensors.js';
 import type { Core } from '../core/loader.js';
+import { show } from '../core/show.js';
 import type { ModelConfig } from '../models/config.js';
 import { fromTorchLayout, type ParamEntry } from '../nn/params.js';
 import { RECALIBRATED_PREFIX } from '../nn/batchnorm.js';
@@ -98,14 +99,38 @@ function parse(bytes: Uint8Array, source: string): Safetensors {
   }
 }
 
+/** Numeric fields of a stored model config: positive integers (sizes) and positive finite numbers (eps). */
+const CONFIG_INTS = ['imageSize', 'channels', 'latentDim', 'gBase', 'eBase', 'dBase'] as const;
+const CONFIG_EPS = ['bnEpsG', 'bnEpsD', 'bnEpsE'] as const;
+
 function configOf(p: Safetensors, source: string, given?: ModelConfig): ModelConfig {
   if (given) return given;
   if (!p.metadata.config) return err(source, 'no model config in the safetensors metadata (pass one: a PyTorch state_dict does not carry it)');
+  let v: unknown;
   try {
-    return JSON.parse(p.metadata.config) as ModelConfig;
+    v = JSON.parse(p.metadata.config);
   } catch (e) {
     return err(source, `metadata config is not valid JSON (${(e as Error).message})`);
   }
+  // the same checks as the training schema (src/train/checkpoint-schema.ts), without zod in edge bundles
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return err(source, `metadata config: must be an object of model options (got ${show(v)})`);
+  const c = v as Record<string, unknown>;
+  // the inference networks are built from these alone (no defaults), so each must be there
+  for (const k of CONFIG_INTS)
+    if (!(Number.isInteger(c[k]) && (c[k] as number) >= 1 && (c[k] as number) <= 1 << 16)) err(source, `metadata config.${k}: must be an integer in 1..65536 (got ${show(c[k])})`);
+  for (const k of CONFIG_EPS)
+    if (!(typeof c[k] === 'number' && Number.isFinite(c[k]) && (c[k] as number) > 0)) err(source, `metadata config.${k}: must be a positive number (got ${show(c[k])})`);
+  return v as ModelConfig;
+}
+
+/** Index of the first non-finite value (f32), or of an f16 value with an all-ones exponent (Inf/NaN); -1 if none. */
+function firstNonFinite(a: Float32Array | Uint16Array): number {
+  if (a instanceof Uint16Array) {
+    for (let i = 0; i < a.length; i++) if ((a[i] & 0x7c00) === 0x7c00) return i;
+    return -1;
+  }
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return i;
+  return -1;
 }
 
 export function isPacked(bytes: Uint8Array): boolean {
@@ -212,7 +237,11 @@ export function convertWeights(bytes: Uint8Array, o: ConvertOptions): Uint8Array
     } catch (e) {
       err(source, (e as Error).message);
     }
-    for (const spec of plans.flat()) f32Layers.set(spec.name, { spec, ...foldLayer(p, spec, fold) });
+    try {
+      for (const spec of plans.flat()) f32Layers.set(spec.name, { spec, ...foldLayer(p, spec, fold) });
+    } catch (e) {
+      err(source, (e as Error).message); // e.g. a tensor in a dtype that is not a number type
+    }
   }
   const cap = o.chunkFloats ?? CHUNK_FLOATS;
   if (!Number.isInteger(cap) || cap < 64) err(source, `chunkFloats must be an integer >= 64, got ${cap}`);
@@ -269,7 +298,7 @@ export function readPacked(bytes: Uint8Array, source = 'weights', want?: InferNe
   if (!nets.includes('G') || nets.some((n) => n !== 'G' && n !== 'E')) err(source, `metadata nets ${JSON.stringify(m.nets)} must be G or G,E`);
   const cfg = configOf(p, source);
   const chunkFloats = Number(m.chunk_floats ?? Infinity);
-  if (!(chunkFloats >= 64)) err(source, `bad metadata chunk_floats ${JSON.stringify(m.chunk_floats)}`);
+  if (!(chunkFloats >= 64) || (m.chunk_floats !== undefined && !Number.isSafeInteger(chunkFloats))) err(source, `metadata chunk_floats: must be an integer >= 64 (got ${show(m.chunk_floats)})`);
   for (const n of want ?? []) if (!nets.includes(n)) err(source, `the file has no ${n === 'E' ? 'encoder' : 'generator'} weights`);
   const dtype = storage === 'f32' ? 'F32' : storage === 'f16' ? 'F16' : 'I8';
   const layers = new Map<string, StoredLayer>();
@@ -290,7 +319,17 @@ export function readPacked(bytes: Uint8Array, source = 'weights', want?: InferNe
       const sd = storage === 'int8' ? get(`${spec.name}.scale`, 'F32', [spec.OC]) : undefined;
       if (!wd) continue;
       const w = storage === 'f32' ? aligned(Float32Array, wd, size) : storage === 'f16' ? aligned(Uint16Array, wd, size) : new Int8Array(wd.buffer, wd.byteOffset, size);
-      layers.set(spec.name, { spec, G, w, bias: bd && aligned(Float32Array, bd, spec.OC), scale: sd && aligned(Float32Array, sd, spec.OC) });
+      const layer: StoredLayer = { spec, G, w, bias: bd && aligned(Float32Array, bd, spec.OC), scale: sd && aligned(Float32Array, sd, spec.OC) };
+      // every value finite: a NaN or Inf weight would give a constant or NaN image and no error
+      for (const [k, a] of [['weight', w instanceof Int8Array ? null : w], ['bias', layer.bias], ['scale', layer.scale]] as const) {
+        const i = a ? firstNonFinite(a) : -1;
+        if (i >= 0) problems.push(`tensor ${JSON.stringify(`${spec.name}.${k}`)}: value ${i} is not finite`);
+      }
+      if (layer.scale) {
+        const i = layer.scale.findIndex((x) => x < 0);
+        if (i >= 0) problems.push(`tensor ${JSON.stringify(`${spec.name}.scale`)}: value ${i} is ${layer.scale[i]}, but int8 scales are >= 0`);
+      }
+      layers.set(spec.name, layer);
     }
   for (const name of p.tensors.keys()) if (!seen.has(name)) problems.push(`unexpected tensor ${JSON.stringify(name)}`);
   if (problems.length) err(source, `${problems.length} problem(s) with the tensors:\n  ${problems.slice(0, 10).join('\n  ')}`);

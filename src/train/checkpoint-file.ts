@@ -1,28 +1,46 @@
 // Atomic checkpoint files: write a temporary file in the same folder, fsync it, rename it over the target,
-// fsync the folder. A process killed at any point leaves either the old file or the new one, never a torn one.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+// fsync the folder. A process killed at any point leaves either the old file or the new one, never a torn one;
+// what it can leave is its temporary file (.<name>.<pid>.tmp), which removeStaleTemps clears on the next start.
+// The file-system calls go through `FileIO` so tests can make a write fail like a full disk does.
+import * as fs from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+/** The node:fs calls writeFileAtomic makes (tests pass one that fails on purpose). */
+export type FileIO = Pick<typeof fs, 'openSync' | 'writeSync' | 'fsyncSync' | 'closeSync' | 'renameSync' | 'rmSync'>;
+
+/** Name of the temporary file a process writes `path` through. */
+export const tempPathOf = (path: string, pid = process.pid) => join(dirname(path), `.${basename(path)}.${pid}.tmp`);
+
+export function writeFileAtomic(path: string, bytes: Uint8Array, io: FileIO = fs): void {
+  const tmp = tempPathOf(path);
   let fd = -1;
   try {
-    fd = openSync(tmp, 'w', 0o644);
+    fd = io.openSync(tmp, 'w', 0o644);
     let off = 0;
-    while (off < bytes.byteLength) off += writeSync(fd, bytes, off, bytes.byteLength - off);
-    fsyncSync(fd);
-    closeSync(fd);
+    while (off < bytes.byteLength) off += io.writeSync(fd, bytes, off, bytes.byteLength - off);
+    io.fsyncSync(fd);
+    io.closeSync(fd);
     fd = -1;
-    renameSync(tmp, path);
+    io.renameSync(tmp, path);
   } catch (e) {
-    if (fd >= 0) closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw new Error(`cannot write checkpoint ${path}: ${(e as Error).message}`);
+    if (fd >= 0) {
+      try {
+        io.closeSync(fd);
+      } catch {
+        // already failing: the first error is the one to report
+      }
+    }
+    io.rmSync(tmp, { force: true });
+    const kept = fs.existsSync(path) ? `; the previous ${basename(path)} is kept unchanged` : '';
+    throw new Error(`cannot write checkpoint ${path}: ${(e as Error).message}${kept}`);
   }
   try {
-    const dfd = openSync(dirname(path), 'r');
-    fsyncSync(dfd);
-    closeSync(dfd);
+    const dfd = io.openSync(dirname(path), 'r');
+    try {
+      io.fsyncSync(dfd);
+    } finally {
+      io.closeSync(dfd);
+    }
   } catch {
     // some file systems refuse fsync on a directory; the rename is still atomic
   }
@@ -30,8 +48,34 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
 
 export function readCheckpointFile(path: string): Uint8Array {
   try {
-    return new Uint8Array(readFileSync(path));
+    return new Uint8Array(fs.readFileSync(path));
   } catch (e) {
     throw new Error(`cannot read checkpoint ${path}: ${(e as Error).message}`);
+  }
+}
+
+const TEMP = /^\.(.+)\.(\d+)\.tmp$/;
+
+/** Remove the temporary files that killed writers (any pid but a live one) left in `dir`; returns their names. */
+export function removeStaleTemps(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const removed: string[] = [];
+  for (const name of fs.readdirSync(dir)) {
+    const m = TEMP.exec(name);
+    if (!m) continue;
+    const pid = Number(m[2]);
+    if (pid !== process.pid && alive(pid)) continue; // another process is writing it now
+    fs.rmSync(join(dir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

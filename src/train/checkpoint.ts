@@ -6,12 +6,14 @@
 // __metadata__: `format` (bicyclegan-wasm/1), `config` (model config JSON), `train` (steps, epoch, Adam steps,
 // RNG state, trainer fields), `recalibrated` (step, batches, batch size) with those statistics.
 // Bytes in, bytes out; the atomic file write is in checkpoint-file.ts.
-import { checkTensors, parseSafetensors, serializeSafetensors, toF32, type TensorEntry } from '../core/safetensors.js';
+import { checkTensors, parseSafetensors, serializeSafetensors, toF32, type Dtype, type TensorEntry, type TensorView } from '../core/safetensors.js';
+import { show } from '../core/show.js';
 import type { RngState } from '../core/rng.js';
 import { Rng } from '../core/rng.js';
 import type { ModelConfig } from '../models/config.js';
-import type { ParamStore } from '../nn/params.js';
+import type { ParamEntry, ParamStore } from '../nn/params.js';
 import type { BicycleGAN } from './bicyclegan.js';
+import { parseMetadataJson, RecalibratedMetaSchema, StoredModelConfigSchema, TrainStateSchema } from './checkpoint-schema.js';
 import { evalStatsEntries, evalStatsMeta, evalStatsNames, RECAL_PREFIX } from './recalibrate.js';
 
 export const FORMAT = 'bicyclegan-wasm/1';
@@ -68,15 +70,27 @@ export function weightsBytes(m: BicycleGAN, which: NetName[] = ['G', 'E', 'D_VAE
   return serializeSafetensors(all, { format: FORMAT, config: JSON.stringify(m.cfg), ...evalStatsMeta(m) });
 }
 
-/** The model config stored in a checkpoint (to build a matching model before loading it). */
+/** The model config stored in a checkpoint (to build a matching model before loading it), checked. */
 export function checkpointConfig(bytes: Uint8Array, source = 'checkpoint'): ModelConfig {
-  const meta = parseSafetensors(bytes).metadata;
-  if (!meta.config) throw new Error(`${source}: no model config in the safetensors metadata`);
+  let meta;
   try {
-    return JSON.parse(meta.config) as ModelConfig;
+    meta = parseSafetensors(bytes).metadata;
   } catch (e) {
-    throw new Error(`${source}: metadata config is not valid JSON (${(e as Error).message})`);
+    throw new Error(`${source}: ${(e as Error).message}`);
   }
+  if (!meta.config) throw new Error(`${source}: no model config in the safetensors metadata`);
+  return parseMetadataJson(meta.config, StoredModelConfigSchema, 'config', source) as ModelConfig;
+}
+
+/** The training state stored in a checkpoint, checked against its schema; null for a weights-only file. */
+export function checkpointTrainState(bytes: Uint8Array, source = 'checkpoint'): TrainState | null {
+  let meta;
+  try {
+    meta = parseSafetensors(bytes).metadata;
+  } catch (e) {
+    throw new Error(`${source}: ${(e as Error).message}`);
+  }
+  return meta.train === undefined ? null : (parseMetadataJson(meta.train, TrainStateSchema, 'train', source) as TrainState);
 }
 
 export interface LoadOptions {
@@ -87,31 +101,52 @@ export interface LoadOptions {
   source?: string;
 }
 
+/** Dtypes a parameter, an Adam moment or a BN running stat may be stored in (converted to f32 on load). */
+const FLOAT_DTYPES: ReadonlySet<Dtype> = new Set(['F32', 'F16', 'BF16', 'F64']);
+/** num_batches_tracked: PyTorch writes I64; any integer or float dtype holding a whole count is accepted. */
+const COUNT_DTYPES: ReadonlySet<Dtype> = new Set(['I64', 'I32', 'I16', 'I8', 'U8', 'F32', 'F64']);
+
+/** One tensor's values as f32, after checking its dtype and that every value is finite (errors name the tensor). */
+function checkedValues(t: TensorView, name: string, count: boolean): Float32Array {
+  const ok = count ? COUNT_DTYPES : FLOAT_DTYPES;
+  if (!ok.has(t.dtype)) throw new Error(`tensor ${JSON.stringify(name)}: dtype ${t.dtype} is not allowed here (expected ${[...ok].join(', ')})`);
+  const v = toF32(t, name);
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i])) throw new Error(`tensor ${JSON.stringify(name)}: value ${i} is ${v[i]} (a checkpoint holds only finite numbers)`);
+    if (count && (v[i] < 0 || !Number.isInteger(v[i]))) throw new Error(`tensor ${JSON.stringify(name)}: value ${i} is ${v[i]}, not a count`);
+  }
+  return v;
+}
+
 /**
  * Load a checkpoint (ours, or a PyTorch state_dict saved as safetensors with the same names) into a model.
- * Every expected tensor must be present with PyTorch's shape; a config mismatch or a missing, extra or
- * misshapen tensor is an error naming it. Nothing is modified unless the whole file checks out.
+ * Validate, then commit: the whole file is parsed and checked first (tensor names, dtypes, shapes, every value
+ * finite, the `config` and `train` metadata against their schemas, the config against this model), and only
+ * then is the model written. A file that fails any check throws an Error naming the file and the tensor or
+ * metadata field, and leaves the model exactly as it was.
  */
 export function loadCheckpoint(m: BicycleGAN, bytes: Uint8Array, o: LoadOptions = {}): TrainState | null {
   const source = o.source ?? 'checkpoint';
+  const at = (e: unknown) => new Error(`${source}: ${(e as Error).message}`);
   let parsed;
   try {
     parsed = parseSafetensors(bytes);
   } catch (e) {
-    throw new Error(`${source}: ${(e as Error).message}`);
+    throw at(e);
   }
   const which = o.nets ?? (['G', 'E', 'D_VAE', 'D_LR'] as NetName[]);
-  if (parsed.metadata.config) {
-    const cfg = JSON.parse(parsed.metadata.config) as Partial<ModelConfig>;
+  if (parsed.metadata.config !== undefined) {
+    const cfg = parseMetadataJson(parsed.metadata.config, StoredModelConfigSchema, 'config', source);
     const ours = new Map<string, unknown>(Object.entries(m.cfg));
     for (const [k, v] of Object.entries(cfg)) {
       const mine = ours.get(k);
-      if (mine !== undefined && mine !== v) throw new Error(`${source}: model config ${k} is ${JSON.stringify(v)} in the checkpoint but ${JSON.stringify(mine)} in this model`);
+      if (mine !== undefined && mine !== v) throw new Error(`${source}: model config ${k} is ${show(v)} in the checkpoint but ${JSON.stringify(mine)} in this model`);
     }
   }
   const s = nets(m);
   const hasTrain = parsed.metadata.train !== undefined && [...parsed.tensors.keys()].some((n) => n.startsWith('adam.'));
   const withTrain = (o.trainState ?? hasTrain) && hasTrain;
+  const train = withTrain ? (parseMetadataJson(parsed.metadata.train, TrainStateSchema, 'train', source) as TrainState) : null;
   const expected = which.flatMap((net) =>
     s[net].entries.flatMap((e) => {
       const base = { name: NET_PREFIX[net] + e.name, shape: e.shape };
@@ -137,39 +172,51 @@ export function loadCheckpoint(m: BicycleGAN, bytes: Uint8Array, o: LoadOptions 
   try {
     checkTensors(parsed, expected, { allowExtra: true });
   } catch (e) {
-    throw new Error(`${source}: ${(e as Error).message}`);
+    throw at(e);
   }
-  // checked before anything is written: finite statistics, variances >= 0
+  // validate: every value converted and checked before the first write
+  const staged: { store: ParamStore; e: ParamEntry; which: 'value' | 'm' | 'v'; data: Float32Array }[] = [];
+  try {
+    for (const net of which) {
+      const store = s[net];
+      for (const e of store.entries) {
+        const name = NET_PREFIX[net] + e.name;
+        staged.push({ store, e, which: 'value', data: checkedValues(parsed.tensors.get(name)!, name, e.dtype === 'I64') });
+        if (withTrain && e.kind === 'param') {
+          for (const [key, w] of [['exp_avg', 'm'], ['exp_avg_sq', 'v']] as const) {
+            const an = `adam.${net}.${e.name}.${key}`;
+            const data = checkedValues(parsed.tensors.get(an)!, an, false);
+            if (key === 'exp_avg_sq') {
+              const i = data.findIndex((x) => x < 0);
+              if (i >= 0) throw new Error(`tensor ${JSON.stringify(an)}: value ${i} is ${data[i]}, but Adam's second moment is never negative`);
+            }
+            staged.push({ store, e, which: w, data });
+          }
+        }
+      }
+    }
+  } catch (e) {
+    throw at(e);
+  }
+  // recalibrated statistics, checked too: finite, variances >= 0, metadata against its schema
   let recalValues: Map<string, Float32Array> | null = null;
   let recalMeta: { batches?: number; batchSize?: number } = {};
   if (hasRecal) {
-    recalValues = new Map(recal.map((r) => {
-      const v = Float32Array.from(toF32(parsed.tensors.get(r.name)!, r.name));
-      const bad = v.findIndex((x) => !Number.isFinite(x) || (r.name.endsWith('running_var') && x < 0));
-      if (bad >= 0) throw new Error(`${source}: ${r.name}[${bad}] is ${v[bad]} (recalibrated statistics must be finite, variances >= 0)`);
-      return [r.name.slice(RECAL_PREFIX.length), v];
-    }));
     try {
-      recalMeta = JSON.parse(parsed.metadata.recalibrated ?? '{}') as typeof recalMeta;
+      recalValues = new Map(recal.map((r) => {
+        const v = Float32Array.from(checkedValues(parsed.tensors.get(r.name)!, r.name, false));
+        const bad = v.findIndex((x) => r.name.endsWith('running_var') && x < 0);
+        if (bad >= 0) throw new Error(`tensor ${JSON.stringify(r.name)}: value ${bad} is ${v[bad]} (recalibrated variances are >= 0)`);
+        return [r.name.slice(RECAL_PREFIX.length), v];
+      }));
     } catch (e) {
-      throw new Error(`${source}: metadata recalibrated is not valid JSON (${(e as Error).message})`);
+      throw at(e);
     }
+    recalMeta = parseMetadataJson(parsed.metadata.recalibrated ?? '{}', RecalibratedMetaSchema, 'recalibrated', source);
   }
-  for (const net of which) {
-    const store = s[net];
-    for (const e of store.entries) {
-      const name = NET_PREFIX[net] + e.name;
-      const t = parsed.tensors.get(name)!;
-      store.fromTorch(e, toF32(t, name));
-      if (withTrain && e.kind === 'param') {
-        store.fromTorch(e, toF32(parsed.tensors.get(`adam.${net}.${e.name}.exp_avg`)!, name), 'm');
-        store.fromTorch(e, toF32(parsed.tensors.get(`adam.${net}.${e.name}.exp_avg_sq`)!, name), 'v');
-      }
-    }
-  }
-  let train: TrainState | null = null;
-  if (withTrain) {
-    train = JSON.parse(parsed.metadata.train) as TrainState;
+  // commit
+  for (const t of staged) t.store.fromTorch(t.e, t.data, t.which);
+  if (train) {
     for (const net of which) m.opt[net].step = train.adamSteps[net] ?? 0;
     m.steps = train.steps;
     m.rng = Rng.fromState(train.rng);

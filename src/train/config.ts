@@ -1,6 +1,7 @@
 // The one training configuration schema, shared by the CLI flags, a JSON config file and the API
 // (Trainer). Every field has a default except `data`; bad values are errors naming the field (and its flag).
 import { z } from 'zod';
+import { show } from '../core/show.js';
 
 /** Default number of recalibration batches (measured: see the README's BatchNorm statistics section). */
 export const RECAL_BATCHES = 25;
@@ -22,7 +23,7 @@ export const TrainConfigSchema = z
     /** step budget (total steps, counting from step 0, also on resume) */
     steps: posInt('steps').optional(),
     batch: posInt('batch').default(8),
-    seed: nonNegInt('seed').max(2 ** 32 - 1).default(0),
+    seed: nonNegInt('seed').max(2 ** 32 - 1, 'seed must be at most 4294967295 (2^32 - 1)').default(0),
     lr: num('lr').positive('lr must be greater than 0').default(2e-4),
     beta1: num('beta1').min(0, 'beta1 must be 0 or more').max(0.999999, 'beta1 must be below 1').default(0.5),
     beta2: num('beta2').min(0, 'beta2 must be 0 or more').max(0.999999999, 'beta2 must be below 1').default(0.999),
@@ -49,16 +50,20 @@ export const TrainConfigSchema = z
     keep: posInt('keep').default(3),
     sampleEvery: nonNegInt('sampleEvery').default(500),
     /** images in a sample grid (columns) and random-z rows */
-    sampleImages: posInt('sampleImages').max(64).default(4),
-    sampleZ: posInt('sampleZ').max(32).default(3),
+    sampleImages: posInt('sampleImages').max(64, 'sampleImages must be at most 64').default(4),
+    sampleZ: posInt('sampleZ').max(32, 'sampleZ must be at most 32').default(3),
     /** BatchNorm recalibration before each sample grid and at the end: batches of `batch` training pairs
      * (0: none; grids then use the raw running statistics). See recalibrate.ts. */
-    recalBatches: nonNegInt('recalBatches').max(10000).default(RECAL_BATCHES),
+    recalBatches: nonNegInt('recalBatches').max(10000, 'recalBatches must be at most 10000').default(RECAL_BATCHES),
     logEvery: posInt('logEvery').default(10),
     /** continue from this checkpoint, or 'latest' = newest in <out>/checkpoints */
     resume: z.string().min(1).optional(),
     /** decoded batches kept ready ahead of the step */
-    prefetch: nonNegInt('prefetch').max(64).default(2),
+    prefetch: nonNegInt('prefetch').max(64, 'prefetch must be at most 64').default(2),
+    /** seconds a data-parallel step may take before a worker that has not answered counts as hung: the pool is
+     * shut down and train() fails naming it (the last checkpoint stays); 0 = no limit. A full-size step on one
+     * thread takes tens of seconds on a loaded machine, so the default leaves an order of magnitude. */
+    stepTimeout: nonNegInt('stepTimeout').default(600),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -97,7 +102,7 @@ export function formatIssue(i: z.core.$ZodIssue, input: unknown, name: FieldName
   if (i.code === 'unrecognized_keys') return `unknown option${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => name(k)).join(', ')}`;
   const field = i.path.join('.');
   const got = i.path.length ? (input as Record<string, unknown>)?.[String(i.path[0])] : undefined;
-  const shown = got === undefined ? '' : ` (got ${JSON.stringify(got)})`;
+  const shown = got === undefined ? '' : ` (got ${typeof got === 'number' ? String(got) : show(got)})`;
   let msg = i.message;
   if (i.code === 'invalid_type' && got === undefined) msg = field === 'data' ? 'required: the dataset folder' : 'required';
   return `${name(field)}: ${msg}${shown}`;

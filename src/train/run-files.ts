@@ -1,8 +1,8 @@
 // The files of a training run under <out>: checkpoints/step-XXXXXXXX.safetensors (the newest K kept),
 // losses.jsonl (one line per step), samples/. Resuming cuts losses.jsonl back to the checkpoint's step.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { writeFileAtomic } from './checkpoint-file.js';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { writeFileAtomic, type FileIO } from './checkpoint-file.js';
 
 const CKPT = /^step-(\d+)\.safetensors$/;
 
@@ -25,11 +25,57 @@ export function listCheckpoints(out: string): { step: number; path: string }[] {
     .sort((a, b) => a.step - b.step);
 }
 
+/**
+ * mkdir -p, one level at a time. Node 20's recursive mkdirSync spins for ever on some special paths (under
+ * /proc it loops at 100% CPU and does not see signals); created level by level, such a path is an error naming
+ * it and the reason. `what` names the option the path came from.
+ */
+export function makeDir(path: string, what = '--out'): void {
+  const abs = resolve(path);
+  const missing: string[] = [];
+  for (let p = abs; ; p = dirname(p)) {
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (st) {
+      if (!st.isDirectory()) throw new Error(`${what} ${path}: ${p} is not a directory`);
+      break;
+    }
+    missing.unshift(p);
+    if (dirname(p) === p) break;
+  }
+  for (const p of missing) {
+    try {
+      mkdirSync(p);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' && statSync(p, { throwIfNoEntry: false })?.isDirectory()) continue;
+      throw new Error(`${what} ${path}: cannot create ${p} (${code ?? (e as Error).message})`);
+    }
+  }
+}
+
+/** Checks, without creating anything, that `path` is a folder or could be made one: its nearest existing
+ * ancestor is a folder this process may write into. */
+export function checkDirPath(path: string, what = '--out'): void {
+  for (let p = resolve(path); ; p = dirname(p)) {
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (st) {
+      if (!st.isDirectory()) throw new Error(`${what} ${path}: ${p} is not a directory`);
+      try {
+        accessSync(p, constants.W_OK | constants.X_OK);
+      } catch (e) {
+        throw new Error(`${what} ${path}: cannot write into ${p} (${(e as NodeJS.ErrnoException).code})`);
+      }
+      return;
+    }
+    if (dirname(p) === p) return;
+  }
+}
+
 /** Write a checkpoint atomically and delete all but the newest `keep`. */
-export function saveCheckpoint(out: string, step: number, bytes: Uint8Array, keep: number): string {
-  mkdirSync(checkpointDir(out), { recursive: true });
+export function saveCheckpoint(out: string, step: number, bytes: Uint8Array, keep: number, io?: FileIO): string {
+  makeDir(checkpointDir(out));
   const path = checkpointPath(out, step);
-  writeFileAtomic(path, bytes);
+  writeFileAtomic(path, bytes, io); // throws before anything is deleted: the older checkpoints stay
   const all = listCheckpoints(out);
   for (const c of all.slice(0, Math.max(0, all.length - keep))) rmSync(c.path, { force: true });
   return path;

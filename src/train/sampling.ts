@@ -2,7 +2,6 @@
 // reference image (the other half of a pair file, or --reference), and a z interpolation strip between two
 // random codes. Writes one grid PNG (per input: row 1 = input, reference, encoded, random outputs; row 2 =
 // the interpolation strip) and/or one PNG per output image.
-import { mkdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { z } from 'zod';
 import { Rng } from '../core/rng.js';
@@ -12,6 +11,7 @@ import { listImages } from '../data/dataset.js';
 import { makeGrid, tileGrid, writePng } from '../data/grid.js';
 import { checkpointConfig } from './checkpoint.js';
 import { readCheckpointFile } from './checkpoint-file.js';
+import { makeDir } from './run-files.js';
 import { ConfigError, parseWith, type FieldNames } from './config.js';
 import type { TrainEngine } from './engine.js';
 import { localEngine, type EngineFactory } from './trainer.js';
@@ -114,7 +114,7 @@ export async function sample(input: unknown, o: SampleRunOptions = {}): Promise<
       rng.fillNormal(z0);
       rng.fillNormal(z1);
       const rows: (Float32Array | null)[][] = [];
-      mkdirSync(c.out, { recursive: true });
+      makeDir(c.out);
       for (const file of files) {
         let d;
         try {

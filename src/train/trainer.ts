@@ -2,7 +2,7 @@
 // budget, checkpoints every N steps and on stop requests (atomic, newest K kept), resume that continues bit
 // for bit (model, Adam, noise RNG from the checkpoint; data order from the loader state in its `extra`),
 // sample grids, losses.jsonl and losses.html. Presentation (progress bar, log lines) is the caller's, via onEvent.
-import { copyFileSync, existsSync, mkdirSync, appendFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, appendFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadCore } from '../core/load-node.js';
 import type { ModelConfig } from '../models/config.js';
@@ -10,18 +10,21 @@ import { splitDir, scanPairs } from '../data/dataset.js';
 import { BatchLoader, loadFixedPairs, type LoaderState } from '../data/loader.js';
 import type { Augment } from '../data/augment.js';
 import type { BicycleGANOptions, StepLosses } from './bicyclegan.js';
-import { checkpointConfig } from './checkpoint.js';
-import { readCheckpointFile } from './checkpoint-file.js';
+import { checkpointConfig, checkpointTrainState } from './checkpoint.js';
+import { checkMetadata, TrainerExtraSchema } from './checkpoint-schema.js';
+import { readCheckpointFile, removeStaleTemps } from './checkpoint-file.js';
 import { LocalEngine, type TrainEngine } from './engine.js';
 import { loadSizeOf, lrAt, totalSteps, parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { lossPlotHtml } from './loss-plot.js';
-import { listCheckpoints, readLosses, saveCheckpoint, truncateLosses } from './run-files.js';
+import { checkDirPath, checkpointDir, listCheckpoints, makeDir, readLosses, saveCheckpoint, truncateLosses } from './run-files.js';
 import { makeSampleSet, writeSampleGrid, type SampleSet } from './samples.js';
 import { recalibrate, withEvalStats } from './recalibrate.js';
 
 export interface EngineRequest extends BicycleGANOptions {
   build: TrainConfig['build'];
   workers: number;
+  /** seconds a step on worker threads may take (0: no limit); engines on this thread ignore it */
+  stepTimeoutS?: number;
 }
 
 export type EngineFactory = (o: EngineRequest) => Promise<TrainEngine>;
@@ -67,6 +70,12 @@ function resolveResume(c: TrainConfig): string | null {
   return all[all.length - 1].path;
 }
 
+/** Two setImmediate hops: the second one runs after a poll phase, which is where libuv hands a signal that
+ * arrived during the previous (blocking) step to its JS listener. */
+async function eventLoopTurn(): Promise<void> {
+  for (let i = 0; i < 2; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
 export function modelConfigOf(c: TrainConfig): Partial<ModelConfig> {
   return { imageSize: c.imageSize, latentDim: c.latentDim, gBase: c.gBase, eBase: c.eBase, dBase: c.dBase };
 }
@@ -77,6 +86,9 @@ export async function train(input: TrainConfig | TrainConfigInput, o: TrainOptio
   const out = resolve(c.out);
   const say = (text: string) => emit({ type: 'message', text });
 
+  checkDirPath(out); // a path that cannot be a folder fails here, before the data is scanned
+  const stale = removeStaleTemps(checkpointDir(out));
+  if (stale.length) say(`removed ${stale.length} temporary file${stale.length > 1 ? 's' : ''} left by an interrupted checkpoint write (${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', ...' : ''})`);
   const resumePath = resolveResume(c);
   if (!resumePath && listCheckpoints(c.out).length)
     throw new Error(`${join(c.out, 'checkpoints')} already holds checkpoints: pass --resume latest to continue that run, or another --out`);
@@ -87,8 +99,13 @@ export async function train(input: TrainConfig | TrainConfigInput, o: TrainOptio
 
   // engine and (on resume) its state
   let bytes: Uint8Array | null = null;
+  let resumeExtra: Extra | null = null;
   if (resumePath) {
     bytes = readCheckpointFile(resumePath);
+    // the whole file is checked before anything is built from it (loadCheckpoint checks the tensors)
+    const st = checkpointTrainState(bytes, resumePath);
+    if (!st?.extra?.loader) throw new Error(`${resumePath}: no data-loader state in the checkpoint (a weights-only file cannot be resumed)`);
+    resumeExtra = checkMetadata(st.extra, TrainerExtraSchema, 'train.extra', resumePath) as unknown as Extra;
     const mc = new Map<string, unknown>(Object.entries(checkpointConfig(bytes, resumePath)));
     for (const [k, v] of Object.entries(modelConfigOf(c)))
       if (mc.get(k) !== v) throw new Error(`${resumePath}: the checkpoint has ${k} ${mc.get(k)}, this run asks for ${v}`);
@@ -101,20 +118,21 @@ export async function train(input: TrainConfig | TrainConfigInput, o: TrainOptio
     lambdas: { pixel: c.lambdaPixel, latent: c.lambdaLatent, kl: c.lambdaKl },
     build: c.build,
     workers: c.workers ?? 1,
+    stepTimeoutS: c.stepTimeout,
   });
   try {
     let loaderStart: { seed: number } | LoaderState = { seed: (c.seed + 0x9e3779b9) >>> 0 };
     if (bytes && resumePath) {
-      const st = engine.restore(bytes, { source: resumePath });
-      const extra = st?.extra as Extra | undefined;
-      if (!extra?.loader) throw new Error(`${resumePath}: no data-loader state in the checkpoint (a weights-only file cannot be resumed)`);
+      engine.restore(bytes, { source: resumePath });
+      const extra = resumeExtra!;
       if (extra.files !== files.length) say(`warning: the checkpoint was trained on ${extra.files} files, the dataset now has ${files.length}; the data order differs from an uninterrupted run`);
       if (extra.config && extra.config.batch !== c.batch) throw new Error(`${resumePath}: trained with batch ${extra.config.batch}, this run asks for batch ${c.batch}`);
       loaderStart = extra.loader;
     }
     const loader = new BatchLoader(files, aug, c.batch, loaderStart, c.prefetch, heights);
     const total = totalSteps(c, loader.stepsPerEpoch);
-    mkdirSync(join(out, 'samples'), { recursive: true });
+    makeDir(out);
+    makeDir(join(out, 'samples'));
     const lossPath = join(out, 'losses.jsonl'), plotPath = join(out, 'losses.html');
     if (resumePath) truncateLosses(lossPath, engine.steps);
     else writeFileSync(lossPath, '');
@@ -163,6 +181,9 @@ export async function train(input: TrainConfig | TrainConfigInput, o: TrainOptio
     const t0 = performance.now(), s0 = engine.steps;
     let stopped = false;
     while (engine.steps < total) {
+      // let signal handlers run: a prefetched batch resolves without a trip through the event loop, and a step
+      // on this thread blocks it, so without this turn a stop request would wait for the prefetch queue to run dry
+      await eventLoopTurn();
       if (o.signal?.aborted) {
         stopped = true;
         break;

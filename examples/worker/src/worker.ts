@@ -71,7 +71,14 @@ async function readBody(req: Request, limit: number): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let r: ReadableStreamReadResult<Uint8Array>;
+    try {
+      r = await reader.read();
+    } catch (e) {
+      // a malformed body (bad chunked encoding, a client that hung up): the client's fault, not ours
+      throw new HttpError(400, `cannot read the request body: ${(e as Error)?.message ?? String(e)}`);
+    }
+    const { done, value } = r;
     if (done) break;
     total += value.byteLength;
     if (total > limit) {
@@ -101,7 +108,7 @@ async function handle(req: Request): Promise<Response> {
   const body = await readBody(req, MAX_BODY_BYTES);
   let img;
   try {
-    img = decodeImage(body, { maxPixels: MAX_PIXELS });
+    img = decodeImage(body, { maxPixels: MAX_PIXELS, name: 'the uploaded image' });
   } catch (e) {
     if (e instanceof ImageError) throw new HttpError(/at most/.test(e.message) ? 413 : 400, e.message);
     throw new HttpError(400, `cannot decode the image: ${(e as Error).message}`);
@@ -118,6 +125,9 @@ export default {
     try {
       return await handle(req);
     } catch (e) {
+      // a body nobody read (refused by path, method, type or query before reading it) is drained, bounded:
+      // left unread, the runtime may answer the client with a 503 of its own instead of this 4xx
+      if (req.body && !req.bodyUsed && !req.body.locked) await drain(req.body.getReader(), 0);
       if (e instanceof HttpError) return json(e.status, { error: e.message }, e.headers);
       // not the client's fault: report it without crashing the isolate
       return json(503, { error: `inference unavailable: ${(e as Error).message}` });
