@@ -3,17 +3,14 @@
 // for an uploaded image and for a drawing, and the z slider changes the walk output; the second tab trains a
 // tiny model on data/demo in its own Web Worker and refreshes its sample grid. Element screenshots are checked
 // for non-blank, varying outputs.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { loadCore } from '../src/core/load-node.js';
 import { decodePng, encodePng, type RGBAImage } from '../src/infer/index.js';
 import { startServer } from '../examples/browser/serve.js';
 import { smallWeights, testPicture } from './helpers/infer-model.js';
+import { CHROMIUM, haveChromium, launchChromium } from './helpers/edge.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const have = existsSync(CHROMIUM);
+const have = haveChromium;
 if (!have) console.warn(`skipping the browser example test: ${CHROMIUM} is absent (apt-get install -y chromium)`);
 
 /** Spread of the RGB values: 0 for a blank (one-colour) image. */
@@ -36,13 +33,7 @@ describe('examples/browser', () => {
     const res = await fetch(server.url);
     expect(res.headers.get('cross-origin-opener-policy')).toBe('same-origin');
     expect(res.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
-    const { chromium } = await import('playwright-core');
-    const profile = mkdtempSync(join(tmpdir(), 'bicyclegan-chromium-'));
-    const ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const { ctx, close: closeChromium } = await launchChromium();
     try {
       const page = await ctx.newPage();
       const errors: string[] = [];
@@ -102,9 +93,8 @@ describe('examples/browser', () => {
       expect(await page.textContent('#train-status')).toMatch(/^step \d+, [\d.]+ img\/s, G [\d.]+ pixel [\d.]+$/);
       expect(errors).toEqual([]);
     } finally {
-      await ctx.close();
+      await closeChromium();
       await server.close();
-      rmSync(profile, { recursive: true, force: true });
     }
   });
 });

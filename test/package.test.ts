@@ -17,6 +17,7 @@ import { build as esbuild, type Plugin } from 'esbuild';
 import { compiledModule, loadCore, resolveBuild } from '../src/core/load-node.js';
 import { BicycleGANInference, convertWeights, decodePng, encodePng, grid, type RGBAImage } from '../src/infer/index.js';
 import { smallWeights, testPicture } from './helpers/infer-model.js';
+import { CHROMIUM, haveChromium, launchChromium, miniflareFor } from './helpers/edge.js';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 const consumerFiles = join(root, 'test/package');
@@ -132,17 +133,7 @@ describe('inference from the installed package, per runtime (the README snippets
       },
     };
     await esbuild({ entryPoints: [join(app, 'worker.mjs')], absWorkingDir: app, outfile: join(out, 'worker.mjs'), bundle: true, format: 'esm', platform: 'browser', conditions: ['workerd', 'worker', 'browser'], target: 'es2022', logLevel: 'error', plugins: [modulesBeside] });
-    const { Miniflare } = await import('miniflare');
-    const mf = new Miniflare({
-      modules: true,
-      scriptPath: join(out, 'worker.mjs'),
-      modulesRoot: out,
-      modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }, { type: 'Data', include: ['**/*.safetensors'] }],
-      compatibilityDate: '2026-04-01',
-      cf: false,
-      host: '127.0.0.1',
-      port: 0,
-    });
+    const mf = await miniflareFor(out);
     try {
       const url = await mf.ready;
       const res = await fetch(url, { method: 'POST', body: readFileSync(join(app, 'image.png')) });
@@ -153,8 +144,6 @@ describe('inference from the installed package, per runtime (the README snippets
     }
   });
 
-  const CHROMIUM = '/usr/bin/chromium';
-  const haveChromium = existsSync(CHROMIUM);
   if (!haveChromium) console.warn(`skipping the packaged Chromium test: ${CHROMIUM} is absent (apt-get install -y chromium)`);
   test('the `.` entry bundles for the browser without Node modules, sharp, piscina, commander or cli-progress; the page runs it in Chromium', async () => {
     const www = join(dir, 'www');
@@ -176,13 +165,7 @@ describe('inference from the installed package, per runtime (the README snippets
       res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
     });
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-    const { chromium } = await import('playwright-core');
-    const profile = mkdtempSync(join(tmpdir(), 'bicyclegan-chromium-'));
-    const ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const { ctx, close: closeChromium } = await launchChromium();
     try {
       const page = await ctx.newPage();
       const errors: string[] = [];
@@ -195,9 +178,8 @@ describe('inference from the installed package, per runtime (the README snippets
       expect(got.build).toBe('relaxed');
       expect(Uint8Array.from(got.png)).toEqual(expected.relaxed);
     } finally {
-      await ctx.close();
+      await closeChromium();
       await new Promise((ok) => server.close(ok));
-      rmSync(profile, { recursive: true, force: true });
     }
   });
 });

@@ -22,6 +22,7 @@ import jpeg from 'jpeg-js';
 import { smallWeights, testPicture } from './helpers/infer-model.js';
 import { probe, type ProbeResult } from './runtimes/probe.js';
 import { bundleProbes } from './runtimes/bundle.js';
+import { CHROMIUM, haveChromium, launchChromium, miniflareFor } from './helpers/edge.js';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 const bin = (name: string) => join(root, 'node_modules/.bin', name);
@@ -138,19 +139,9 @@ function rawRequest(url: URL, text: string): Promise<Response> {
 
 describe('workerd (example Worker via Miniflare)', () => {
   test('POST image -> PNG grid equal to Node; bad requests are 4xx JSON', async () => {
-    const { Miniflare } = await import('miniflare');
     const wdir = join(dir, 'worker');
     await buildWorker({ outDir: wdir, weights, build: 'relaxed' });
-    const mf = new Miniflare({
-      modules: true,
-      scriptPath: join(wdir, 'worker.mjs'),
-      modulesRoot: wdir,
-      modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }, { type: 'Data', include: ['**/*.safetensors'] }],
-      compatibilityDate: '2026-04-01',
-      cf: false,
-      host: '127.0.0.1',
-      port: 0,
-    });
+    const mf = await miniflareFor(wdir);
     try {
       const url = await mf.ready;
       expect(url.hostname).toBe('127.0.0.1');
@@ -215,9 +206,8 @@ describe('workerd (example Worker via Miniflare)', () => {
   });
 });
 
-const CHROMIUM = '/usr/bin/chromium';
 describe('Chromium (page and Web Worker)', () => {
-  const have = existsSync(CHROMIUM);
+  const have = haveChromium;
   if (!have) console.warn(`skipping the Chromium tests: ${CHROMIUM} is absent (apt-get install -y chromium)`);
   let server: Server;
   let base = '';
@@ -239,13 +229,7 @@ describe('Chromium (page and Web Worker)', () => {
   });
 
   test.skipIf(!have)('page and module Web Worker: bit-exact with Node on the relaxed build', async () => {
-    const { chromium } = await import('playwright-core');
-    const profile = mkdtempSync(join(tmpdir(), 'bicyclegan-chromium-'));
-    const ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const { ctx, close: closeChromium } = await launchChromium();
     try {
       const page = await ctx.newPage();
       await page.goto(`${base}/index.html`);
@@ -260,8 +244,7 @@ describe('Chromium (page and Web Worker)', () => {
         expect(Uint8Array.from(r.png)).toEqual(node.relaxed!.png);
       }
     } finally {
-      await ctx.close();
-      rmSync(profile, { recursive: true, force: true });
+      await closeChromium();
     }
   });
 });

@@ -4,7 +4,6 @@
 // bad one a 4xx with a JSON error, and the Worker still serves afterwards. Bounded in count and time (each
 // request 60 s at most). Prints latency percentiles and workerd's peak resident memory.
 import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { expect, test } from 'vitest';
 import { loadCore } from '../src/core/load-node.js';
@@ -12,6 +11,7 @@ import { convertWeights, encodePng } from '../src/infer/index.js';
 import { buildWorker } from '../scripts/build-worker.js';
 import { smallWeights, testPicture } from './helpers/infer-model.js';
 import { tmp } from './helpers/cli.js';
+import { miniflareFor } from './helpers/edge.js';
 
 const TOTAL = 96, CONCURRENCY = 8;
 
@@ -53,21 +53,11 @@ function secondIhdr(png: Uint8Array): Uint8Array<ArrayBuffer> {
 const pct = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 
 test('example Worker: concurrent good and bad requests on 127.0.0.1', { timeout: 300_000 }, async () => {
-  const { Miniflare } = await import('miniflare');
   const core = await loadCore({ build: 'simd' });
   const weights = convertWeights(smallWeights(core, 5, ['G']), { storage: 'int8', chunkFloats: 2048 });
   const wdir = tmp('worker-load');
   await buildWorker({ outDir: wdir, weights, build: 'relaxed' });
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: join(wdir, 'worker.mjs'),
-    modulesRoot: wdir,
-    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }, { type: 'Data', include: ['**/*.safetensors'] }],
-    compatibilityDate: '2026-04-01',
-    cf: false,
-    host: '127.0.0.1',
-    port: 0,
-  });
+  const mf = await miniflareFor(wdir);
   try {
     const url = await mf.ready;
     const png = new Uint8Array(encodePng(testPicture(96, 64, 3)));
