@@ -42,6 +42,14 @@ export interface Kernels {
   ref_bias_backward(db: number, dy: number, P: number, C: number, ldy: number): void;
   ref_view_zero(y: number, P: number, C: number, ldy: number): void;
   ref_conv2d_forward_acc(y: number, x: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number, ldy: number, ldx: number): void;
+  upconv_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  upconv_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
+  upconv_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldx: number, ldy: number): void;
+  upconv_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
+  ref_upconv_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  ref_upconv_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
+  ref_upconv_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldx: number, ldy: number): void;
+  ref_upconv_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   add_forward(y: number, a: number, b: number, P: number, C: number, ldy: number, lda: number, ldb: number): void;
   add_backward(da: number, db: number, dy: number, P: number, C: number, lda: number, ldb: number, ldy: number): void;
   copy_forward(y: number, x: number, P: number, C: number, ldy: number, ldx: number): void;
