@@ -19,10 +19,17 @@
 //   backward-input   dx += dual.forward(dy; Wd)                       (dy: the u-grid gradient)
 //   backward-weight  dWd = dual.backward_weight(dy, x); dw[kh][kw] += sum_{k: kh in S(k), l: kw in S(l)} dWd[k][l]
 //                    (each 3x3 tap collects 2 x 2 of the 16 dual taps); db += sum dy.
-// Wd (or dWd) lives at the head of `scratch` ([4][4][OC][C], transposed from w's [C][OC] per tap in 4x4
-// register tiles), the conv2d scratch after it. Backward passes accumulate.
-import { conv2d_backward_input, conv2d_backward_weight, conv2d_forward_acc, conv2d_scratch_size } from './conv2d';
-import { bias_backward } from './conv_bias';
+// Wd (or dWd) lives at the head of `scratch` ([4][4][OC][C], transposed from w's [C][OC] per tap), then a 1 KB
+// transpose buffer, then the conv2d scratch. Backward passes accumulate.
+import { conv2d_backward_input, conv2d_backward_weight, conv2d_forward, conv2d_forward_acc, conv2d_scratch_size } from './conv2d';
+import { bias_backward, view_zero } from './conv_bias';
+import { upsample_nearest2x_backward, upsample_nearest2x_forward } from './pool';
+
+// Low-resolution pixels (N*H*W) up to which the passes upsample into scratch and run the direct 3x3 conv:
+// there the layer is bound by weight traffic and deriving the 16 dual taps (16/9 of w, transposed) costs more
+// than the 2.25x MACs it saves (measured with SMALL_P = 0, npm run bench:kernels -- --filter upsconv
+// --upconv-batch 8: fused/separate time 1.0-2.5x slower at 1-16 pixels, mixed at 32, faster from 64).
+const SMALL_P: i32 = 32;
 
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
@@ -33,70 +40,134 @@ import { bias_backward } from './conv_bias';
 // @ts-ignore: decorator
 @inline function tapMask(k: i32): i32 { return k == 0 ? 4 : k == 1 ? 6 : k == 2 ? 3 : 1; }
 
-// Floats of scratch any of the three passes needs for this shape (Wd + the dual conv's scratch).
+// Floats of scratch any of the three passes needs for this shape (Wd + block buffer + the dual conv's scratch).
 export function upconv_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
-  return al(16 * C * OC) + conv2d_scratch_size(N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1);
+  if (N * H * W <= SMALL_P) return al(N * 4 * H * W * C) + conv2d_scratch_size(N, 2 * H, 2 * W, C, OC, 3, 3, 1, 1);
+  return al(16 * C * OC) + TMP + conv2d_scratch_size(N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1);
 }
 
 // Taps of the dual kernel that can touch real pixels: with H == 1 only k = 1, 2 (rows -1 and 2 are padding).
 // @ts-ignore: decorator
 @inline function tapLive(k: i32, H: i32): bool { return H > 1 || k == 1 || k == 2; }
 
+// A destination tap's sources for tapsTranspose: n (0: skip the tap) and up to 4 source tap indices, 4 bits each.
+// @ts-ignore: decorator
+@inline function desc(n: i32, a: i32, b: i32, c: i32, d: i32): i32 { return n | (a << 4) | (b << 8) | (c << 12) | (d << 16); }
+
 // Wd[k][l][oc][c] = sum_{kh in S(k), kw in S(l)} w[kh][kw][c][oc]; taps no pixel reaches are zeroed.
-function deriveWeights(wd: usize, w: usize, C: i32, OC: i32, H: i32, W: i32): void {
-  const tap = C * OC;
+function deriveWeights(wd: usize, w: usize, C: i32, OC: i32, H: i32, W: i32, tmp: usize): void {
+  const dsc = tmp + (<usize>TBUF << 2);
   for (let k = 0; k < 4; k++) for (let l = 0; l < 4; l++) {
-    const dst = fl(wd, (k * 4 + l) * tap);
-    if (!tapLive(k, H) || !tapLive(l, W)) { memory.fill(dst, 0, <usize>tap << 2); continue; }
-    // the 1, 2 or 4 source taps, in w's [C][OC] layout
-    const mk = tapMask(k), ml = tapMask(l);
-    let s0: usize = 0, s1: usize = 0, s2: usize = 0, s3: usize = 0, n = 0;
-    for (let kh = 0; kh < 3; kh++) {
-      if (((mk >> kh) & 1) == 0) continue;
-      for (let kw = 0; kw < 3; kw++) {
-        if (((ml >> kw) & 1) == 0) continue;
-        const s = fl(w, (kh * 3 + kw) * tap);
-        if (n == 0) s0 = s; else if (n == 1) s1 = s; else if (n == 2) s2 = s; else s3 = s;
-        n++;
+    let e = 0;
+    if (tapLive(k, H) && tapLive(l, W)) {
+      const mk = tapMask(k), ml = tapMask(l);
+      let n = 0;
+      for (let kh = 0; kh < 3; kh++) {
+        if (((mk >> kh) & 1) == 0) continue;
+        for (let kw = 0; kw < 3; kw++) if ((ml >> kw) & 1) { e |= (kh * 3 + kw) << (4 + 4 * n); n++; }
       }
+      e |= n;
+    } else {
+      memory.fill(fl(wd, (k * 4 + l) * C * OC), 0, <usize>(C * OC) << 2);
     }
-    sumTranspose(dst, s0, s1, s2, s3, n, C, OC);
+    store<i32>(dsc + (<usize>(k * 4 + l) << 2), e);
   }
+  tapsTranspose(wd, 16, w, 9, C, OC, false, tmp, dsc);
 }
 
-// dst[j][i] (row length R) = sum_{m < n} src_m[i][j] (row length Cl), i < R, j < Cl: the sum of n (1..4) R x Cl
-// matrices, transposed, by 4x4 register tiles (rows i of the sources are read 16 bytes at a time).
-function sumTranspose(dst: usize, s0: usize, s1: usize, s2: usize, s3: usize, n: i32, R: i32, Cl: i32): void {
-  const R4 = R & ~3, C4 = Cl & ~3;
+// dw[kh][kw] += sum of the 2 x 2 dual-tap gradients dWd[k][l] with kh in S(k), kw in S(l), transposed
+// (T(kh) = {k : kh in S(k)} = {ks, ks + 1} with ks = 2 - kh).
+function projectWeightGrad(dw: usize, dwd: usize, C: i32, OC: i32, tmp: usize): void {
+  const dsc = tmp + (<usize>TBUF << 2);
+  for (let kh = 0; kh < 3; kh++) for (let kw = 0; kw < 3; kw++) {
+    const a = (2 - kh) * 4 + 2 - kw;
+    store<i32>(dsc + (<usize>(kh * 3 + kw) << 2), desc(4, a, a + 1, a + 4, a + 5));
+  }
+  tapsTranspose(dw, 9, dwd, 16, OC, C, true, tmp, dsc);
+}
+
+// Moves taps between w's layout and the dual's: dst tap d ([Cl][R]) (= or +=, by acc) sum over its 1, 2 or 4
+// source taps (of nS, each [R][Cl]) transposed; dsc[d] (see desc) lists them. By 16 x 16 blocks: every source
+// tap's block is read once into tmp (each 64-byte line whole), then each destination tap's block is summed from
+// tmp and written out transposed in 4 x 4 register tiles, each destination line whole at once. Destination rows
+// outer: a destination row of a 1024-channel tap is a 4 KB page, and sweeping the rows of all 16 taps per
+// column block missed the TLB on every line (measured 29 ms against 8 ms for the 8M-float weights of a
+// 1024 -> 512 layer). Partial edge blocks go element by element.
+function tapsTranspose(dst: usize, nD: i32, src: usize, nS: i32, R: i32, Cl: i32, acc: bool, tmp: usize, dsc: usize): void {
+  const tap = R * Cl;
   const ldS = <usize>Cl << 2, ldD = <usize>R << 2;
-  for (let j = 0; j < C4; j += 4) {
-    const cj = <usize>j << 2;
-    for (let i = 0; i < R4; i += 4) {
-      const o = <usize>i * ldS + cj;
-      let r0 = v128.load(s0 + o), r1 = v128.load(s0 + o + ldS), r2 = v128.load(s0 + o + 2 * ldS), r3 = v128.load(s0 + o + 3 * ldS);
-      if (n > 1) {
-        r0 = f32x4.add(r0, v128.load(s1 + o)); r1 = f32x4.add(r1, v128.load(s1 + o + ldS));
-        r2 = f32x4.add(r2, v128.load(s1 + o + 2 * ldS)); r3 = f32x4.add(r3, v128.load(s1 + o + 3 * ldS));
+  for (let jb = 0; jb < Cl; jb += TB) {
+    const je = min(jb + TB, Cl);
+    for (let ib = 0; ib < R; ib += TB) {
+      const ie = min(ib + TB, R);
+      if (ie - ib < TB || je - jb < TB) {
+        for (let d = 0; d < nD; d++) {
+          const e = load<i32>(dsc + (<usize>d << 2)), n = e & 15;
+          if (n == 0) continue;
+          const s0 = fl(src, ((e >> 4) & 15) * tap), s1 = fl(src, ((e >> 8) & 15) * tap);
+          const s2 = fl(src, ((e >> 12) & 15) * tap), s3 = fl(src, ((e >> 16) & 15) * tap);
+          const dd = fl(dst, d * tap);
+          for (let i = ib; i < ie; i++) for (let j = jb; j < je; j++) st1(fl(dd, j * R + i), sum4(s0, s1, s2, s3, n, i * Cl + j), acc);
+        }
+        continue;
       }
-      if (n > 2) {
-        r0 = f32x4.add(r0, v128.load(s2 + o)); r1 = f32x4.add(r1, v128.load(s2 + o + ldS));
-        r2 = f32x4.add(r2, v128.load(s2 + o + 2 * ldS)); r3 = f32x4.add(r3, v128.load(s2 + o + 3 * ldS));
-        r0 = f32x4.add(r0, v128.load(s3 + o)); r1 = f32x4.add(r1, v128.load(s3 + o + ldS));
-        r2 = f32x4.add(r2, v128.load(s3 + o + 2 * ldS)); r3 = f32x4.add(r3, v128.load(s3 + o + 3 * ldS));
+      // tmp[t][ii][0:16] = src tap t, row ib + ii, columns jb .. jb + 15
+      for (let t = 0; t < nS; t++) {
+        let o = fl(src, t * tap) + <usize>ib * ldS + (<usize>jb << 2);
+        const tb = tmp + (<usize>t << 10);
+        for (let ii = 0; ii < TB; ii++) {
+          const q = tb + (<usize>ii << 6);
+          v128.store(q, v128.load(o)); v128.store(q, v128.load(o, 16), 16);
+          v128.store(q, v128.load(o, 32), 32); v128.store(q, v128.load(o, 48), 48);
+          o += ldS;
+        }
       }
-      const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-      const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-      const d = dst + <usize>j * ldD + (<usize>i << 2);
-      v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
-      v128.store(d + ldD, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
-      v128.store(d + 2 * ldD, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
-      v128.store(d + 3 * ldD, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+      for (let d = 0; d < nD; d++) {
+        const e = load<i32>(dsc + (<usize>d << 2)), n = e & 15;
+        if (n == 0) continue;
+        const b0 = tmp + (<usize>((e >> 4) & 15) << 10), b1 = tmp + (<usize>((e >> 8) & 15) << 10);
+        const b2 = tmp + (<usize>((e >> 12) & 15) << 10), b3 = tmp + (<usize>((e >> 16) & 15) << 10);
+        const dd = fl(dst, d * tap) + <usize>jb * ldD + (<usize>ib << 2);
+        for (let jj = 0; jj < TB; jj += 4) {
+          for (let ii = 0; ii < TB; ii += 4) {
+            const o = (<usize>ii << 6) + (<usize>jj << 2);
+            const r0 = ld4(b0, b1, b2, b3, n, o), r1 = ld4(b0, b1, b2, b3, n, o + 64);
+            const r2 = ld4(b0, b1, b2, b3, n, o + 128), r3 = ld4(b0, b1, b2, b3, n, o + 192);
+            const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+            const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+            const q = dd + <usize>jj * ldD + (<usize>ii << 2);
+            st4(q, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5), acc);
+            st4(q + ldD, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), acc);
+            st4(q + 2 * ldD, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), acc);
+            st4(q + 3 * ldD, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), acc);
+          }
+        }
+      }
     }
-    for (let i = R4; i < R; i++) for (let jj = j; jj < j + 4; jj++) store<f32>(fl(dst, jj * R + i), sum4(s0, s1, s2, s3, n, i * Cl + jj));
   }
-  for (let j = C4; j < Cl; j++) for (let i = 0; i < R; i++) store<f32>(fl(dst, j * R + i), sum4(s0, s1, s2, s3, n, i * Cl + j));
 }
 
+// transpose block edge (floats); the block buffer holds up to 16 source blocks, then the 16 tap descriptors
+const TB: i32 = 16;
+const TBUF: i32 = 16 * TB * TB;
+const TMP: i32 = TBUF + 16;
+
+// sum_{m < n} src_m at byte offset o, four lanes (n = 1, 2 or 4)
+// @ts-ignore: decorator
+@inline function ld4(s0: usize, s1: usize, s2: usize, s3: usize, n: i32, o: usize): v128 {
+  let v = v128.load(s0 + o);
+  if (n > 1) v = f32x4.add(v, v128.load(s1 + o));
+  if (n > 2) v = f32x4.add(v, f32x4.add(v128.load(s2 + o), v128.load(s3 + o)));
+  return v;
+}
+// @ts-ignore: decorator
+@inline function st4(d: usize, v: v128, acc: bool): void {
+  v128.store(d, acc ? f32x4.add(v128.load(d), v) : v);
+}
+// @ts-ignore: decorator
+@inline function st1(d: usize, v: f32, acc: bool): void {
+  store<f32>(d, acc ? load<f32>(d) + v : v);
+}
 // @ts-ignore: decorator
 @inline function sum4(s0: usize, s1: usize, s2: usize, s3: usize, n: i32, e: i32): f32 {
   let v = load<f32>(fl(s0, e));
@@ -109,14 +180,21 @@ function sumTranspose(dst: usize, s0: usize, s1: usize, s2: usize, s3: usize, n:
 export function upconv_forward(y: usize, x: usize, w: usize, b: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
   if (N <= 0 || H <= 0 || W <= 0 || OC <= 0) return;
+  if (C > 0 && N * H * W <= SMALL_P) { // small image: u = up2(x) in scratch, then the direct conv
+    const u = scratch;
+    upsample_nearest2x_forward(u, x, N, H, W, C, C, ldx);
+    conv2d_forward(y, u, w, b, fl(u, al(N * 4 * H * W * C)), N, 2 * H, 2 * W, C, OC, 3, 3, 1, 1, ldy, C);
+    return;
+  }
+  // y starts as the bias (or zero): the dual conv's backward-input accumulates
   const P = N * 4 * H * W;
   for (let p = 0; p < P; p++) {
     if (b != 0) memory.copy(fl(y, p * ldy), b, <usize>OC << 2);
     else memory.fill(fl(y, p * ldy), 0, <usize>OC << 2);
   }
   if (C <= 0) return;
-  const wd = scratch, sc = fl(scratch, al(16 * C * OC));
-  deriveWeights(wd, w, C, OC, H, W);
+  const wd = scratch, tmp = fl(scratch, al(16 * C * OC)), sc = fl(tmp, TMP);
+  deriveWeights(wd, w, C, OC, H, W, tmp);
   // transposed conv x -> y = backward-input of the dual conv (y-grid -> x-grid, OC -> C channels)
   conv2d_backward_input(y, x, wd, sc, N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1, ldy, ldx);
 }
@@ -125,8 +203,15 @@ export function upconv_forward(y: usize, x: usize, w: usize, b: usize, scratch: 
 export function upconv_backward_input(dx: usize, dy: usize, w: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldx: i32, ldy: i32): void {
   if (N <= 0 || H <= 0 || W <= 0 || C <= 0 || OC <= 0) return;
-  const wd = scratch, sc = fl(scratch, al(16 * C * OC));
-  deriveWeights(wd, w, C, OC, H, W);
+  if (N * H * W <= SMALL_P) { // small image: du = conv^T(dy) in scratch, then the upsample's backward (adds to dx)
+    const du = scratch, U = N * 4 * H * W;
+    view_zero(du, 1, U * C, U * C);
+    conv2d_backward_input(du, dy, w, fl(du, al(U * C)), N, 2 * H, 2 * W, C, OC, 3, 3, 1, 1, C, ldy);
+    upsample_nearest2x_backward(dx, du, N, H, W, C, ldx, C);
+    return;
+  }
+  const wd = scratch, tmp = fl(scratch, al(16 * C * OC)), sc = fl(tmp, TMP);
+  deriveWeights(wd, w, C, OC, H, W, tmp);
   conv2d_forward_acc(dx, dy, wd, sc, N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1, ldx, ldy);
 }
 
@@ -136,50 +221,16 @@ export function upconv_backward_weight(dw: usize, db: usize, dy: usize, x: usize
   if (N <= 0 || H <= 0 || W <= 0 || OC <= 0) return;
   if (db != 0) bias_backward(db, dy, N * 4 * H * W, OC, ldy);
   if (C <= 0) return;
+  if (N * H * W <= SMALL_P) { // small image: u = up2(x) in scratch, then the direct conv's weight gradient
+    const u = scratch;
+    upsample_nearest2x_forward(u, x, N, H, W, C, C, ldx);
+    conv2d_backward_weight(dw, 0, dy, u, fl(u, al(N * 4 * H * W * C)), N, 2 * H, 2 * W, C, OC, 3, 3, 1, 1, ldy, C);
+    return;
+  }
   const tap = C * OC;
-  const dwd = scratch, sc = fl(scratch, al(16 * tap));
+  const dwd = scratch, tmp = fl(scratch, al(16 * tap)), sc = fl(tmp, TMP);
   memory.fill(dwd, 0, <usize>(16 * tap) << 2);
   // dual conv: input dy (u-grid, OC channels), output gradient x (x-grid, C channels): dWd[k][l][oc][c]
   conv2d_backward_weight(dwd, 0, x, dy, sc, N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1, ldx, ldy);
-  // dw[kh][kw] ([C][OC]) += sum of the 2 x 2 dual taps (k, l) with kh in S(k), kw in S(l), transposed
-  for (let kh = 0; kh < 3; kh++) for (let kw = 0; kw < 3; kw++) {
-    const ks = kh == 0 ? 2 : kh == 1 ? 1 : 0, ls = kw == 0 ? 2 : kw == 1 ? 1 : 0; // T(kh) = {ks, ks + 1}
-    const s0 = fl(dwd, (ks * 4 + ls) * tap), s1 = fl(dwd, (ks * 4 + ls + 1) * tap);
-    const s2 = fl(dwd, ((ks + 1) * 4 + ls) * tap), s3 = fl(dwd, ((ks + 1) * 4 + ls + 1) * tap);
-    addTransposed(fl(dw, (kh * 3 + kw) * tap), s0, s1, s2, s3, OC, C);
-  }
-}
-
-// dst[j][i] (row length R) += sum of the four R x Cl matrices src_m[i][j]: sumTranspose into dst, accumulating.
-function addTransposed(dst: usize, s0: usize, s1: usize, s2: usize, s3: usize, R: i32, Cl: i32): void {
-  const R4 = R & ~3, C4 = Cl & ~3;
-  const ldS = <usize>Cl << 2, ldD = <usize>R << 2;
-  for (let j = 0; j < C4; j += 4) {
-    const cj = <usize>j << 2;
-    for (let i = 0; i < R4; i += 4) {
-      const o = <usize>i * ldS + cj;
-      let r0 = f32x4.add(f32x4.add(v128.load(s0 + o), v128.load(s1 + o)), f32x4.add(v128.load(s2 + o), v128.load(s3 + o)));
-      let q = o + ldS;
-      let r1 = f32x4.add(f32x4.add(v128.load(s0 + q), v128.load(s1 + q)), f32x4.add(v128.load(s2 + q), v128.load(s3 + q)));
-      q += ldS;
-      let r2 = f32x4.add(f32x4.add(v128.load(s0 + q), v128.load(s1 + q)), f32x4.add(v128.load(s2 + q), v128.load(s3 + q)));
-      q += ldS;
-      let r3 = f32x4.add(f32x4.add(v128.load(s0 + q), v128.load(s1 + q)), f32x4.add(v128.load(s2 + q), v128.load(s3 + q)));
-      const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-      const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-      const d = dst + <usize>j * ldD + (<usize>i << 2);
-      v128.store(d, f32x4.add(v128.load(d), v128.shuffle<f32>(t0, t2, 0, 1, 4, 5)));
-      v128.store(d + ldD, f32x4.add(v128.load(d + ldD), v128.shuffle<f32>(t0, t2, 2, 3, 6, 7)));
-      v128.store(d + 2 * ldD, f32x4.add(v128.load(d + 2 * ldD), v128.shuffle<f32>(t1, t3, 0, 1, 4, 5)));
-      v128.store(d + 3 * ldD, f32x4.add(v128.load(d + 3 * ldD), v128.shuffle<f32>(t1, t3, 2, 3, 6, 7)));
-    }
-    for (let i = R4; i < R; i++) for (let jj = j; jj < j + 4; jj++) {
-      const d = fl(dst, jj * R + i);
-      store<f32>(d, load<f32>(d) + sum4(s0, s1, s2, s3, 4, i * Cl + jj));
-    }
-  }
-  for (let j = C4; j < Cl; j++) for (let i = 0; i < R; i++) {
-    const d = fl(dst, j * R + i);
-    store<f32>(d, load<f32>(d) + sum4(s0, s1, s2, s3, 4, i * Cl + j));
-  }
+  projectWeightGrad(dw, dwd, C, OC, tmp);
 }

@@ -72,10 +72,12 @@ function close(got: Float32Array, want: Float32Array, what: string): void {
 
 describe('UpsampleConv2d equals Upsample2x + Conv2d', () => {
   const shapes: Shape[] = [
-    { N: 2, H: 3, W: 5, C: 6, OC: 7, bias: true },
+    // up to 32 low-res pixels the kernels take the small-image path, past it the fused phases
+    { N: 3, H: 3, W: 5, C: 6, OC: 7, bias: true },
     { N: 1, H: 1, W: 1, C: 20, OC: 16, bias: false },
+    { N: 40, H: 1, W: 1, C: 8, OC: 5, bias: true },
     { N: 1, H: 2, W: 2, C: 3, OC: 4, bias: true, slices: true },
-    { N: 2, H: 4, W: 3, C: 24, OC: 19, bias: true, slices: true },
+    { N: 3, H: 4, W: 3, C: 24, OC: 19, bias: true, slices: true },
   ];
   for (const sh of shapes) {
     test(`N${sh.N} ${sh.H}x${sh.W}x${sh.C} -> ${sh.OC}${sh.bias ? ' bias' : ''}${sh.slices ? ', channel-slice input and output' : ''}`, () => {

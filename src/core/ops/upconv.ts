@@ -13,23 +13,31 @@ export interface UpconvShape { N: number; H: number; W: number; C: number; OC: n
 // 4 and 8, batch 1 and 2, channel-slice input and output; C >= 16 runs the indirect GEMM paths, C < 16 im2col,
 // <= 4 channels the narrow dot-product kernels, enough pixels (> 64 per phase) the packed-panel mode.
 export const UPCONV_CASES: UpconvShape[] = [
+  // small images (N*H*W <= 32): upsample into scratch + the direct conv
   { N: 1, H: 1, W: 1, C: 3, OC: 4, bias: true },
   { N: 2, H: 1, W: 1, C: 20, OC: 13 },
   { N: 1, H: 2, W: 2, C: 5, OC: 9, ldx: 8, ldy: 12, bias: true },
   { N: 1, H: 2, W: 2, C: 64, OC: 64, bias: true },
   { N: 1, H: 1, W: 3, C: 17, OC: 8 },
   { N: 2, H: 3, W: 5, C: 4, OC: 1, bias: true },
-  { N: 1, H: 5, W: 3, C: 1, OC: 5, ldy: 7 },
-  { N: 1, H: 4, W: 4, C: 64, OC: 3, bias: true },
-  { N: 1, H: 3, W: 3, C: 3, OC: 64, ldx: 5 },
+  // the fused path, on the same edge sizes (1x1 and 2x2 images in a batch past 32 pixels)
+  { N: 33, H: 1, W: 1, C: 20, OC: 17, ldx: 21, bias: true },
+  { N: 9, H: 2, W: 2, C: 5, OC: 4, ldy: 6 },
+  { N: 17, H: 1, W: 2, C: 64, OC: 3 },
+  { N: 4, H: 3, W: 3, C: 3, OC: 20, bias: true },
+  { N: 3, H: 5, W: 3, C: 1, OC: 5, ldy: 7 },
+  { N: 3, H: 4, W: 4, C: 64, OC: 3, bias: true },
+  { N: 4, H: 3, W: 3, C: 3, OC: 64, ldx: 5 },
+  { N: 3, H: 3, W: 5, C: 4, OC: 1, bias: true },
   { N: 2, H: 7, W: 9, C: 20, OC: 12, ldx: 24, bias: true },
-  { N: 1, H: 6, W: 5, C: 33, OC: 17, ldy: 20 },
+  { N: 2, H: 6, W: 5, C: 33, OC: 17, ldy: 20 },
 ];
 
 function upconvCase(sh: UpconvShape): OpCase {
   const { N, H, W, C, OC } = sh;
   const ldx = sh.ldx ?? C, ldy = sh.ldy ?? OC, bias = sh.bias ?? false;
-  const bound = 16 * (C * OC + 16) + scratchBound(N, 2 * H, 2 * W, OC, C, 4, 2, 1);
+  const bound = Math.max(16 * (C * OC + 16) + 4096 + scratchBound(N, 2 * H, 2 * W, OC, C, 4, 2, 1),
+    N * 4 * H * W * C + 16 + scratchBound(N, 2 * H, 2 * W, C, OC, 3, 1, 1));
   const X = N * H * W * ldx, Y = N * 4 * H * W * ldy, Wn = 9 * C * OC;
   const tensors: OpCase['tensors'] = {
     x: { size: X }, w: { size: Wn }, y: { size: Y }, dx: { size: X }, dw: { size: Wn }, dy: { size: Y },
