@@ -180,39 +180,85 @@ const TMP: i32 = TBUF + 16;
 export function upconv_forward(y: usize, x: usize, w: usize, b: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
   if (N <= 0 || H <= 0 || W <= 0 || OC <= 0) return;
-  if (C > 0 && N * H * W <= SMALL_P) { // small image: u = up2(x) in scratch, then the direct conv
-    const u = scratch;
-    upsample_nearest2x_forward(u, x, N, H, W, C, C, ldx);
-    conv2d_forward(y, u, w, b, fl(u, al(N * 4 * H * W * C)), N, 2 * H, 2 * W, C, OC, 3, 3, 1, 1, ldy, C);
-    return;
-  }
-  // y starts as the bias (or zero): the dual conv's backward-input accumulates
-  const P = N * 4 * H * W;
-  for (let p = 0; p < P; p++) {
-    if (b != 0) memory.copy(fl(y, p * ldy), b, <usize>OC << 2);
-    else memory.fill(fl(y, p * ldy), 0, <usize>OC << 2);
-  }
-  if (C <= 0) return;
+  if (C > 0 && N * H * W <= SMALL_P) { smallForward(y, x, w, b, scratch, N, H, W, C, OC, ldy, ldx); return; }
   const wd = scratch, tmp = fl(scratch, al(16 * C * OC)), sc = fl(tmp, TMP);
-  deriveWeights(wd, w, C, OC, H, W, tmp);
-  // transposed conv x -> y = backward-input of the dual conv (y-grid -> x-grid, OC -> C channels)
-  conv2d_backward_input(y, x, wd, sc, N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1, ldy, ldx);
+  if (C > 0) deriveWeights(wd, w, C, OC, H, W, tmp);
+  fusedForward(y, x, wd, b, sc, N, H, W, C, OC, ldy, ldx);
 }
 
 // dx += d/dx of sum(y * dy): the dual conv's forward of dy, accumulating.
 export function upconv_backward_input(dx: usize, dy: usize, w: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldx: i32, ldy: i32): void {
   if (N <= 0 || H <= 0 || W <= 0 || C <= 0 || OC <= 0) return;
-  if (N * H * W <= SMALL_P) { // small image: du = conv^T(dy) in scratch, then the upsample's backward (adds to dx)
-    const du = scratch, U = N * 4 * H * W;
-    view_zero(du, 1, U * C, U * C);
-    conv2d_backward_input(du, dy, w, fl(du, al(U * C)), N, 2 * H, 2 * W, C, OC, 3, 3, 1, 1, C, ldy);
-    upsample_nearest2x_backward(dx, du, N, H, W, C, ldx, C);
-    return;
-  }
+  if (N * H * W <= SMALL_P) { smallBackwardInput(dx, dy, w, scratch, N, H, W, C, OC, ldx, ldy); return; }
   const wd = scratch, tmp = fl(scratch, al(16 * C * OC)), sc = fl(tmp, TMP);
   deriveWeights(wd, w, C, OC, H, W, tmp);
   conv2d_forward_acc(dx, dy, wd, sc, N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1, ldx, ldy);
+}
+
+// ---- packed weights: Wd derived once (at load for inference, once per step in training) ----
+
+// Floats of the packed weights Wd ([4][4][OC][C]).
+export function upconv_packed_size(C: i32, OC: i32): i32 {
+  return 16 * C * OC;
+}
+
+// Floats of scratch upconv_pack and the *_packed passes need (no room for Wd: it is the caller's).
+export function upconv_packed_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
+  if (N * H * W <= SMALL_P) return max(TMP, al(N * 4 * H * W * C) + conv2d_scratch_size(N, 2 * H, 2 * W, C, OC, 3, 3, 1, 1));
+  return max(TMP, conv2d_scratch_size(N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1));
+}
+
+// wd = the 16 dual taps of w (all of them: any image size may use them).
+export function upconv_pack(wd: usize, w: usize, scratch: usize, C: i32, OC: i32): void {
+  if (C <= 0 || OC <= 0) return;
+  deriveWeights(wd, w, C, OC, 2, 2, scratch);
+}
+
+// upconv_forward with wd = upconv_pack(w) given (small images still read w itself).
+export function upconv_forward_packed(y: usize, x: usize, w: usize, wd: usize, b: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
+  if (N <= 0 || H <= 0 || W <= 0 || OC <= 0) return;
+  if (C > 0 && N * H * W <= SMALL_P) { smallForward(y, x, w, b, scratch, N, H, W, C, OC, ldy, ldx); return; }
+  fusedForward(y, x, wd, b, scratch, N, H, W, C, OC, ldy, ldx);
+}
+
+// upconv_backward_input with wd = upconv_pack(w) given.
+export function upconv_backward_input_packed(dx: usize, dy: usize, w: usize, wd: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, ldx: i32, ldy: i32): void {
+  if (N <= 0 || H <= 0 || W <= 0 || C <= 0 || OC <= 0) return;
+  if (N * H * W <= SMALL_P) { smallBackwardInput(dx, dy, w, scratch, N, H, W, C, OC, ldx, ldy); return; }
+  conv2d_forward_acc(dx, dy, wd, scratch, N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1, ldx, ldy);
+}
+
+// ---- the two paths ----
+
+// y = b (or 0), then the transposed conv x -> y = backward-input of the dual conv (y-grid -> x-grid, OC -> C).
+function fusedForward(y: usize, x: usize, wd: usize, b: usize, sc: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
+  const P = N * 4 * H * W;
+  for (let p = 0; p < P; p++) {
+    if (b != 0) memory.copy(fl(y, p * ldy), b, <usize>OC << 2);
+    else memory.fill(fl(y, p * ldy), 0, <usize>OC << 2);
+  }
+  if (C > 0) conv2d_backward_input(y, x, wd, sc, N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1, ldy, ldx);
+}
+
+// Small image: u = up2(x) in scratch, then the direct conv.
+function smallForward(y: usize, x: usize, w: usize, b: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
+  const u = scratch;
+  upsample_nearest2x_forward(u, x, N, H, W, C, C, ldx);
+  conv2d_forward(y, u, w, b, fl(u, al(N * 4 * H * W * C)), N, 2 * H, 2 * W, C, OC, 3, 3, 1, 1, ldy, C);
+}
+
+// Small image: du = conv^T(dy) in scratch, then the upsample's backward (adds to dx).
+function smallBackwardInput(dx: usize, dy: usize, w: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, ldx: i32, ldy: i32): void {
+  const du = scratch, U = N * 4 * H * W;
+  view_zero(du, 1, U * C, U * C);
+  conv2d_backward_input(du, dy, w, fl(du, al(U * C)), N, 2 * H, 2 * W, C, OC, 3, 3, 1, 1, C, ldy);
+  upsample_nearest2x_backward(dx, du, N, H, W, C, ldx, C);
 }
 
 // dw[kh][kw][c][oc] += sum over pixels of up2(x)[tap] * dy; db[oc] += sum dy (db == 0: no bias).

@@ -92,3 +92,39 @@ export function ref_upconv_backward_weight(dw: usize, db: usize, dy: usize, x: u
     }
   }
 }
+
+// ---- packed weights (the reference ignores wd: given wd = upconv_pack(w), the result is that of w) ----
+
+export function ref_upconv_packed_size(C: i32, OC: i32): i32 {
+  return 16 * C * OC;
+}
+
+export function ref_upconv_packed_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
+  return 0;
+}
+
+// wd[k][l][oc][c] = sum_{kh in S(k), kw in S(l)} w[kh][kw][c][oc], S(0) = {2}, S(1) = {1, 2}, S(2) = {0, 1},
+// S(3) = {0}: the 4x4 stride-2 transposed-conv kernel whose taps the four output phases use (see upconv.ts).
+export function ref_upconv_pack(wd: usize, w: usize, scratch: usize, C: i32, OC: i32): void {
+  for (let k = 0; k < 4; k++) for (let l = 0; l < 4; l++) for (let oc = 0; oc < OC; oc++) for (let c = 0; c < C; c++) {
+    let s: f32 = 0;
+    for (let kh = 0; kh < 3; kh++) {
+      if (kh < 2 - k || kh > 3 - k) continue; // S(k) = [max(0, 2 - k), min(2, 3 - k)]
+      for (let kw = 0; kw < 3; kw++) {
+        if (kw < 2 - l || kw > 3 - l) continue;
+        s += load<f32>(at(w, ((kh * 3 + kw) * C + c) * OC + oc));
+      }
+    }
+    store<f32>(at(wd, (((k * 4 + l) * OC + oc) * C) + c), s);
+  }
+}
+
+export function ref_upconv_forward_packed(y: usize, x: usize, w: usize, wd: usize, b: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
+  ref_upconv_forward(y, x, w, b, scratch, N, H, W, C, OC, ldy, ldx);
+}
+
+export function ref_upconv_backward_input_packed(dx: usize, dy: usize, w: usize, wd: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, ldx: i32, ldy: i32): void {
+  ref_upconv_backward_input(dx, dy, w, scratch, N, H, W, C, OC, ldx, ldy);
+}

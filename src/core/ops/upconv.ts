@@ -33,7 +33,9 @@ export const UPCONV_CASES: UpconvShape[] = [
   { N: 2, H: 6, W: 5, C: 33, OC: 17, ldy: 20 },
 ];
 
-function upconvCase(sh: UpconvShape): OpCase {
+/** `packed`: the forward packs w into wd (upconv_pack, compared SIMD vs reference as a saved tensor) and runs
+ * upconv_forward_packed / upconv_backward_input_packed on it; the weight gradient is upconv_backward_weight's. */
+function upconvCase(sh: UpconvShape, packed = false): OpCase {
   const { N, H, W, C, OC } = sh;
   const ldx = sh.ldx ?? C, ldy = sh.ldy ?? OC, bias = sh.bias ?? false;
   const bound = Math.max(16 * (C * OC + 16) + 4096 + scratchBound(N, 2 * H, 2 * W, OC, C, 4, 2, 1),
@@ -44,23 +46,31 @@ function upconvCase(sh: UpconvShape): OpCase {
   };
   const grads: Record<string, string> = { x: 'dx', w: 'dw' };
   if (bias) { tensors.b = { size: OC }; tensors.db = { size: OC }; grads.b = 'db'; }
+  if (packed) tensors.wd = { size: 16 * C * OC, init: 'zero' };
   tensors.scratch = { size: bound, init: 'zero' };
   tensors.guard = { size: 64 };
   const scratch = (k: Kernels, t: Ptrs): number => {
-    const need = k.upconv_scratch_size(N, H, W, C, OC);
+    const need = Math.max(k.upconv_scratch_size(N, H, W, C, OC), k.upconv_packed_scratch_size(N, H, W, C, OC));
     if (need > bound) throw new Error(`upconv: scratch ${need} floats exceeds the test's bound ${bound}`);
     return t.scratch;
   };
   const clear = (k: Kernels, r: boolean, t: Ptrs) => { if (!r) k.view_zero(t.scratch, 1, bound, bound); };
   return {
-    label: `upsample_conv2d N${N} ${H}x${W}x${C} -> ${2 * H}x${2 * W}x${OC} ldx${ldx} ldy${ldy}${bias ? ' bias' : ''}`,
-    tensors, grads, outputs: { y: 'dy' },
+    label: `upsample_conv2d${packed ? '_packed' : ''} N${N} ${H}x${W}x${C} -> ${2 * H}x${2 * W}x${OC} ldx${ldx} ldy${ldy}${bias ? ' bias' : ''}`,
+    tensors, grads, outputs: { y: 'dy' }, saved: packed ? ['wd'] : [],
     forward: (k, r, t) => {
-      pick(k, r, 'upconv_forward')(t.y, t.x, t.w, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
+      if (packed) {
+        pick(k, r, 'upconv_pack')(t.wd, t.w, scratch(k, t), C, OC);
+        clear(k, r, t);
+        pick(k, r, 'upconv_forward_packed')(t.y, t.x, t.w, t.wd, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
+      } else {
+        pick(k, r, 'upconv_forward')(t.y, t.x, t.w, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
+      }
       clear(k, r, t);
     },
     backward: (k, r, t) => {
-      pick(k, r, 'upconv_backward_input')(t.dx, t.dy, t.w, scratch(k, t), N, H, W, C, OC, ldx, ldy);
+      if (packed) pick(k, r, 'upconv_backward_input_packed')(t.dx, t.dy, t.w, t.wd, scratch(k, t), N, H, W, C, OC, ldx, ldy);
+      else pick(k, r, 'upconv_backward_input')(t.dx, t.dy, t.w, scratch(k, t), N, H, W, C, OC, ldx, ldy);
       clear(k, r, t);
       pick(k, r, 'upconv_backward_weight')(t.dw, bias ? t.db : 0, t.dy, t.x, scratch(k, t), N, H, W, C, OC, ldy, ldx);
       clear(k, r, t);
@@ -72,7 +82,15 @@ export const upconvOps = {
   upsample_conv2d: {
     family: 'conv',
     kernels: ['upconv_forward', 'upconv_backward_input', 'upconv_backward_weight'],
-    cases: () => UPCONV_CASES.map(upconvCase),
+    cases: () => UPCONV_CASES.map((sh) => upconvCase(sh)),
+    tol: { rtol: 1e-4, atol: 1e-4 },
+    fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
+  },
+  // the same op with w packed once (inference at load, or once per training step); every other case
+  upsample_conv2d_packed: {
+    family: 'conv',
+    kernels: ['upconv_pack', 'upconv_forward_packed', 'upconv_backward_input_packed', 'upconv_backward_weight'],
+    cases: () => UPCONV_CASES.filter((_, i) => i % 2 === 0).map((sh) => upconvCase(sh, true)),
     tol: { rtol: 1e-4, atol: 1e-4 },
     fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
   },
