@@ -103,6 +103,8 @@ function benchDeconv(core: Core, sh: BenchDeconv): Omit<Row, 'tfjs'> {
 interface UpRow {
   name: string; shape: string; N: number; count: number; gflop: number;
   sep: { fwd: number; bwdIn: number; bwdW: number }; fused: { fwd: number; bwdIn: number; bwdW: number };
+  /** the packed variants (w derived once beforehand: inference at load, or once per training step) */
+  packed: { fwd: number; bwdIn: number };
 }
 function benchUpconv(core: Core, sh: BenchUpconv, N: number): UpRow {
   const { H, C, OC } = sh, U = 2 * H;
@@ -110,7 +112,9 @@ function benchUpconv(core: Core, sh: BenchUpconv, N: number): UpRow {
   const X = N * H * H * C, UX = N * U * U * C, Y = N * U * U * OC, Wn = 9 * C * OC;
   const x = a.alloc(X), u = a.alloc(UX), du = a.alloc(UX), w = a.alloc(Wn), b = a.alloc(OC), y = a.alloc(Y), dy = a.alloc(Y);
   const dx = a.alloc(X), dw = a.alloc(Wn), db = a.alloc(OC);
-  const sc = a.alloc(Math.max(k.conv2d_scratch_size(N, U, U, C, OC, 3, 3, 1, 1), k.upconv_scratch_size(N, H, H, C, OC)));
+  const sc = a.alloc(Math.max(k.conv2d_scratch_size(N, U, U, C, OC, 3, 3, 1, 1), k.upconv_scratch_size(N, H, H, C, OC),
+    k.upconv_packed_scratch_size(N, H, H, C, OC)));
+  const wd = a.alloc(k.upconv_packed_size(C, OC));
   randFill(core, x, X, 1); randFill(core, w, Wn, 2); randFill(core, b, OC, 3); randFill(core, dy, Y, 4);
   k.upsample_nearest2x_forward(u, x, N, H, H, C, C, C);
   const flop = 2 * N * upconvDirectMacs(sh);
@@ -132,8 +136,13 @@ function benchUpconv(core: Core, sh: BenchUpconv, N: number): UpRow {
     bwdIn: g(timeIt(() => k.upconv_backward_input(dx, dy, w, sc, N, H, H, C, OC, C, OC))),
     bwdW: g(timeIt(() => k.upconv_backward_weight(dw, db, dy, x, sc, N, H, H, C, OC, OC, C))),
   };
+  k.upconv_pack(wd, w, sc, C, OC);
+  const packed = {
+    fwd: g(timeIt(() => k.upconv_forward_packed(y, x, w, wd, b, sc, N, H, H, C, OC, OC, C))),
+    bwdIn: g(timeIt(() => k.upconv_backward_input_packed(dx, dy, w, wd, sc, N, H, H, C, OC, C, OC))),
+  };
   a.reset(mark);
-  return { name: sh.name, shape: `${H}²x${C}->${U}²x${OC}`, N, count: sh.count, gflop: flop / 1e9, sep, fused };
+  return { name: sh.name, shape: `${H}²x${C}->${U}²x${OC}`, N, count: sh.count, gflop: flop / 1e9, sep, fused, packed };
 }
 
 function peak(core: Core): number {
@@ -249,23 +258,42 @@ const upShapes = filter ? UPCONV_SHAPES.filter((s) => s.name.includes(filter)) :
 const upRows: UpRow[] = [];
 if (upShapes.length) {
   benchUpconv(core, { name: 'warm', H: 8, C: 64, OC: 64, count: 1 }, 1);
-  const uh = `${'upsample+conv3x3 (effective GFLOP/s)'.padEnd(28)} ${'N shape'.padEnd(28)} ${'MFLOP'.padStart(7)} | ${'fwd sep'.padStart(7)} ${'fused'.padStart(6)} ${'x'.padStart(5)} | ${'bwdIn sep'.padStart(9)} ${'fused'.padStart(6)} ${'x'.padStart(5)} | ${'bwdW sep'.padStart(8)} ${'fused'.padStart(6)} ${'x'.padStart(5)}`;
-  console.log('\n' + uh);
+  console.log('\nupsample x2 + conv3x3, effective GFLOP/s (direct conv FLOPs / time): sep = upsample_nearest2x + conv2d, fused = upconv_*,\n' +
+    'packed = upconv_*_packed on weights packed beforehand (x: separate time / fused time)');
+  const uh = `${'layer'.padEnd(28)} ${'N shape'.padEnd(28)} ${'MFLOP'.padStart(7)} | ${'fwd sep'.padStart(7)} ${'fused'.padStart(6)} ${'x'.padStart(5)} ${'packed'.padStart(6)} ${'x'.padStart(5)} | ${'bwdIn sep'.padStart(9)} ${'fused'.padStart(6)} ${'x'.padStart(5)} ${'packed'.padStart(6)} ${'x'.padStart(5)} | ${'bwdW sep'.padStart(8)} ${'fused'.padStart(6)} ${'x'.padStart(5)}`;
+  console.log(uh);
   console.log('-'.repeat(uh.length));
   const cell = (sep: number, fu: number, w: number) => `${f1(sep).padStart(w)} ${f1(fu).padStart(6)} ${(fu / sep).toFixed(2).padStart(5)}`;
-  const printUp = (r: UpRow) => console.log(`${r.name.padEnd(28)} ${(`N${r.N} ` + r.shape).padEnd(28)} ${(r.gflop * 1e3).toFixed(1).padStart(7)} | ${cell(r.sep.fwd, r.fused.fwd, 7)} | ${cell(r.sep.bwdIn, r.fused.bwdIn, 9)} | ${cell(r.sep.bwdW, r.fused.bwdW, 8)}`);
+  const pk = (sep: number, p: number) => `${f1(p).padStart(6)} ${(p / sep).toFixed(2).padStart(5)}`;
+  const printUp = (r: UpRow) => console.log(`${r.name.padEnd(28)} ${(`N${r.N} ` + r.shape).padEnd(28)} ${(r.gflop * 1e3).toFixed(1).padStart(7)} | ${cell(r.sep.fwd, r.fused.fwd, 7)} ${pk(r.sep.fwd, r.packed.fwd)} | ${cell(r.sep.bwdIn, r.fused.bwdIn, 9)} ${pk(r.sep.bwdIn, r.packed.bwdIn)} | ${cell(r.sep.bwdW, r.fused.bwdW, 8)}`);
   for (const N of upBatch > 1 ? [1, upBatch] : [1]) {
     const these: UpRow[] = [];
     for (const sh of upShapes) { const r = benchUpconv(core, sh, N); these.push(r); upRows.push(r); printUp(r); }
-    const tot = (which: 'sep' | 'fused', key: 'fwd' | 'bwdIn' | 'bwdW') => {
+    const tot = (get: (r: UpRow) => number) => {
       let f = 0, t = 0;
-      for (const r of these) { f += r.gflop * r.count; t += (r.gflop * r.count) / r[which][key]; }
+      for (const r of these) { f += r.gflop * r.count; t += (r.gflop * r.count) / get(r); }
       return f / t;
     };
-    const keys = ['fwd', 'bwdIn', 'bwdW'] as const;
-    const [sf, ff] = [keys.map((kk) => tot('sep', kk)), keys.map((kk) => tot('fused', kk))];
-    console.log(`${`all, weighted, N${N}`.padEnd(57)} ${''.padStart(7)} | ${cell(sf[0], ff[0], 7)} | ${cell(sf[1], ff[1], 9)} | ${cell(sf[2], ff[2], 8)}`);
+    const sf = [tot((r) => r.sep.fwd), tot((r) => r.sep.bwdIn), tot((r) => r.sep.bwdW)];
+    const ff = [tot((r) => r.fused.fwd), tot((r) => r.fused.bwdIn), tot((r) => r.fused.bwdW)];
+    const pf = [tot((r) => r.packed.fwd), tot((r) => r.packed.bwdIn)];
+    console.log(`${`all, weighted, N${N}`.padEnd(57)} ${''.padStart(7)} | ${cell(sf[0], ff[0], 7)} ${pk(sf[0], pf[0])} | ${cell(sf[1], ff[1], 9)} ${pk(sf[1], pf[1])} | ${cell(sf[2], ff[2], 8)}`);
   }
+}
+
+// memory of the generator's up layers at 128 px, batch 8: the upsampled activations (and their gradients) the
+// separate layers store, against the scratch the fused kernels need instead (the graph's scratch is the max)
+if (UPCONV_SHAPES.length) {
+  const N = 8, MiB = (f: number) => `${((f * 4) / 2 ** 20).toFixed(1)} MiB`;
+  let upF = 0, scSep = 0, scFused = 0;
+  for (const s of UPCONV_SHAPES) {
+    upF += N * 4 * s.H * s.H * s.C;
+    scSep = Math.max(scSep, core.k.conv2d_scratch_size(N, 2 * s.H, 2 * s.H, s.C, s.OC, 3, 3, 1, 1));
+    scFused = Math.max(scFused, core.k.upconv_scratch_size(N, s.H, s.H, s.C, s.OC));
+  }
+  console.log(`memory, generator up1..up6 + final at 128 px, batch 8: separate layers store ${MiB(upF)} of upsampled activations + ` +
+    `${MiB(upF)} of their gradients; the fused layers store none and need ${MiB(scFused)} of scratch (the separate convs ${MiB(scSep)}): ` +
+    `${MiB(2 * upF - Math.max(0, scFused - scSep))} saved at most (less where other layers' scratch is larger)`);
 }
 
 const peaksAfter: Record<string, number> = { [build]: peak(core) };
