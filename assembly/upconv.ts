@@ -14,22 +14,32 @@
 //   y[o] += Wd[k] x[i] for o = 2i - 1 + k,   Wd[k] = sum_{kh in S(k)} w[kh],
 //   S(0) = {2}, S(1) = {1, 2}, S(2) = {0, 1}, S(3) = {0}           (rows; columns alike, Wd[k][l] sums both)
 // A transposed conv is the backward-input of its dual conv (u-grid -> x-grid, 4x4 s2 p1, HWIO [4][4][OC][C]),
-// so the three passes are conv2d.ts's phase-split igemm kernels on Wd, which never multiply a structural zero:
-//   forward          y = b; y += dual.backward_input(x; Wd)
-//   backward-input   dx += dual.forward(dy; Wd)                       (dy: the u-grid gradient)
-//   backward-weight  dWd = dual.backward_weight(dy, x); dw[kh][kw] += sum_{k: kh in S(k), l: kw in S(l)} dWd[k][l]
-//                    (each 3x3 tap collects 2 x 2 of the 16 dual taps); db += sum dy.
-// Wd (or dWd) lives at the head of `scratch` ([4][4][OC][C], transposed from w's [C][OC] per tap), then a 1 KB
-// transpose buffer, then the conv2d scratch. Backward passes accumulate.
-import { conv2d_backward_input, conv2d_backward_weight, conv2d_forward, conv2d_forward_acc, conv2d_scratch_size } from './conv2d';
-import { bias_backward, view_zero } from './conv_bias';
-import { upsample_nearest2x_backward, upsample_nearest2x_forward } from './pool';
+// so the forward is conv2d.ts's phase-split igemm on Wd (no structural zero multiplied): y = b;
+// y += dual.backward_input(x; Wd). Wd lives at the head of `scratch` ([4][4][OC][C], transposed from w's
+// [C][OC] per tap), then a 16 KB block buffer, then the conv2d scratch; upconv_pack + upconv_forward_packed
+// derive it once instead (inference at load).
+// The backward passes need even fewer MACs: u repeats each x pixel 2 x 2 times, so only dy summed over those
+// 2 x 2 blocks (shifted per tap) matters. With the box sums D (N, 2H+1, 2W+1, OC), D[r][s] = sum of
+// dy[r-1 .. r][s-1 .. s] (zero outside the image):
+//   dx[i][j][c]       += sum_{kh, kw, oc} w[kh][kw][c][oc] * D[2i + 2 - kh][2j + 2 - kw][oc]
+//   dw[kh][kw][c][oc] += sum_{n, i, j} x[i][j][c] * D[2i + 2 - kh][2j + 2 - kw][oc];   db += sum dy
+// 9 MACs per x pixel and channel pair (the direct conv's backward passes: 36 per x pixel), on w as it is.
+// Small images (forward, <= SMALL_P low-res pixels) upsample into scratch and run the direct conv.
+// Backward passes accumulate.
+import { conv2d_backward_input, conv2d_forward, conv2d_scratch_size } from './conv2d';
+import { bias_backward } from './conv_bias';
+import { gemm_ap_4x8, gemm_dot_bt_2x4, gemm_dwt_4x8, igemm_4x8, pack_a4, pack_panels, pack_panels_t } from './gemm';
+import { upsample_nearest2x_forward } from './pool';
 
-// Low-resolution pixels (N*H*W) up to which the passes upsample into scratch and run the direct 3x3 conv:
+// Low-resolution pixels (N*H*W) up to which the forward upsamples into scratch and runs the direct 3x3 conv:
 // there the layer is bound by weight traffic and deriving the 16 dual taps (16/9 of w, transposed) costs more
 // than the 2.25x MACs it saves (measured with SMALL_P = 0, npm run bench:kernels -- --filter upsconv
 // --upconv-batch 8: fused/separate time 1.0-2.5x slower at 1-16 pixels, mixed at 32, faster from 64).
 const SMALL_P: i32 = 32;
+// With packed weights a 1x1 image stays on the fused path at any batch: only 4 of the 16 dual taps see a pixel,
+// so it reads 4 C*OC weights and does 4 MACs per output pixel where the direct conv reads 9 and does 16.
+// @ts-ignore: decorator
+@inline function smallPacked(N: i32, H: i32, W: i32): bool { return N * H * W <= SMALL_P && (H > 1 || W > 1); }
 
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
@@ -40,10 +50,15 @@ const SMALL_P: i32 = 32;
 // @ts-ignore: decorator
 @inline function tapMask(k: i32): i32 { return k == 0 ? 4 : k == 1 ? 6 : k == 2 ? 3 : 1; }
 
-// Floats of scratch any of the three passes needs for this shape (Wd + block buffer + the dual conv's scratch).
+// Floats of scratch any of the three passes needs for this shape.
 export function upconv_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
-  if (N * H * W <= SMALL_P) return al(N * 4 * H * W * C) + conv2d_scratch_size(N, 2 * H, 2 * W, C, OC, 3, 3, 1, 1);
-  return al(16 * C * OC) + TMP + conv2d_scratch_size(N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1);
+  const fwd = N * H * W <= SMALL_P ? smallFwdSize(N, H, W, C, OC) : al(16 * C * OC) + TMP + conv2d_scratch_size(N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1);
+  return max(fwd, boxSize(N, H, W, C, OC));
+}
+
+// @ts-ignore: decorator
+@inline function smallFwdSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
+  return al(N * 4 * H * W * C) + conv2d_scratch_size(N, 2 * H, 2 * W, C, OC, 3, 3, 1, 1);
 }
 
 // Taps of the dual kernel that can touch real pixels: with H == 1 only k = 1, 2 (rows -1 and 2 are padding).
@@ -75,17 +90,6 @@ function deriveWeights(wd: usize, w: usize, C: i32, OC: i32, H: i32, W: i32, tmp
   tapsTranspose(wd, 16, w, 9, C, OC, false, tmp, dsc);
 }
 
-// dw[kh][kw] += sum of the 2 x 2 dual-tap gradients dWd[k][l] with kh in S(k), kw in S(l), transposed
-// (T(kh) = {k : kh in S(k)} = {ks, ks + 1} with ks = 2 - kh).
-function projectWeightGrad(dw: usize, dwd: usize, C: i32, OC: i32, tmp: usize): void {
-  const dsc = tmp + (<usize>TBUF << 2);
-  for (let kh = 0; kh < 3; kh++) for (let kw = 0; kw < 3; kw++) {
-    const a = (2 - kh) * 4 + 2 - kw;
-    store<i32>(dsc + (<usize>(kh * 3 + kw) << 2), desc(4, a, a + 1, a + 4, a + 5));
-  }
-  tapsTranspose(dw, 9, dwd, 16, OC, C, true, tmp, dsc);
-}
-
 // Moves taps between w's layout and the dual's: dst tap d ([Cl][R]) (= or +=, by acc) sum over its 1, 2 or 4
 // source taps (of nS, each [R][Cl]) transposed; dsc[d] (see desc) lists them. By 16 x 16 blocks: every source
 // tap's block is read once into tmp (each 64-byte line whole), then each destination tap's block is summed from
@@ -96,9 +100,10 @@ function projectWeightGrad(dw: usize, dwd: usize, C: i32, OC: i32, tmp: usize): 
 function tapsTranspose(dst: usize, nD: i32, src: usize, nS: i32, R: i32, Cl: i32, acc: bool, tmp: usize, dsc: usize): void {
   const tap = R * Cl;
   const ldS = <usize>Cl << 2, ldD = <usize>R << 2;
-  for (let jb = 0; jb < Cl; jb += TB) {
+  for (let jS = 0; jS < Cl; jS += SB) for (let iS = 0; iS < R; iS += SB) {
+  for (let jb = jS; jb < min(jS + SB, Cl); jb += TB) {
     const je = min(jb + TB, Cl);
-    for (let ib = 0; ib < R; ib += TB) {
+    for (let ib = iS; ib < min(iS + SB, R); ib += TB) {
       const ie = min(ib + TB, R);
       if (ie - ib < TB || je - jb < TB) {
         for (let d = 0; d < nD; d++) {
@@ -145,10 +150,13 @@ function tapsTranspose(dst: usize, nD: i32, src: usize, nS: i32, R: i32, Cl: i32
       }
     }
   }
+  }
 }
 
 // transpose block edge (floats); the block buffer holds up to 16 source blocks, then the 16 tap descriptors
 const TB: i32 = 16;
+// blocks go in SB x SB super-blocks: the pages they touch (SB rows per tap on each side) stay in the TLB
+const SB: i32 = 64;
 const TBUF: i32 = 16 * TB * TB;
 const TMP: i32 = TBUF + 16;
 
@@ -186,14 +194,19 @@ export function upconv_forward(y: usize, x: usize, w: usize, b: usize, scratch: 
   fusedForward(y, x, wd, b, sc, N, H, W, C, OC, ldy, ldx);
 }
 
-// dx += d/dx of sum(y * dy): the dual conv's forward of dy, accumulating.
+// dx += d/dx of sum(y * dy), on the box sums of dy.
 export function upconv_backward_input(dx: usize, dy: usize, w: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldx: i32, ldy: i32): void {
   if (N <= 0 || H <= 0 || W <= 0 || C <= 0 || OC <= 0) return;
-  if (N * H * W <= SMALL_P) { smallBackwardInput(dx, dy, w, scratch, N, H, W, C, OC, ldx, ldy); return; }
-  const wd = scratch, tmp = fl(scratch, al(16 * C * OC)), sc = fl(tmp, TMP);
-  deriveWeights(wd, w, C, OC, H, W, tmp);
-  conv2d_forward_acc(dx, dy, wd, sc, N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1, ldx, ldy);
+  boxBackwardInput(dx, dy, w, scratch, N, H, W, C, OC, ldx, ldy);
+}
+
+// dw[kh][kw][c][oc] += sum over pixels of up2(x)[tap] * dy; db[oc] += sum dy (db == 0: no bias).
+export function upconv_backward_weight(dw: usize, db: usize, dy: usize, x: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
+  if (N <= 0 || H <= 0 || W <= 0 || OC <= 0) return;
+  if (db != 0) bias_backward(db, dy, N * 4 * H * W, OC, ldy);
+  if (C > 0) boxBackwardWeight(dw, dy, x, scratch, N, H, W, C, OC, ldy, ldx);
 }
 
 // ---- packed weights: Wd derived once (at load for inference, once per step in training) ----
@@ -205,8 +218,8 @@ export function upconv_packed_size(C: i32, OC: i32): i32 {
 
 // Floats of scratch upconv_pack and the *_packed passes need (no room for Wd: it is the caller's).
 export function upconv_packed_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
-  if (N * H * W <= SMALL_P) return max(TMP, al(N * 4 * H * W * C) + conv2d_scratch_size(N, 2 * H, 2 * W, C, OC, 3, 3, 1, 1));
-  return max(TMP, conv2d_scratch_size(N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1));
+  const fwd = smallPacked(N, H, W) ? smallFwdSize(N, H, W, C, OC) : conv2d_scratch_size(N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1);
+  return max(TMP, max(fwd, boxSize(N, H, W, C, OC)));
 }
 
 // wd = the 16 dual taps of w (all of them: any image size may use them).
@@ -219,16 +232,15 @@ export function upconv_pack(wd: usize, w: usize, scratch: usize, C: i32, OC: i32
 export function upconv_forward_packed(y: usize, x: usize, w: usize, wd: usize, b: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
   if (N <= 0 || H <= 0 || W <= 0 || OC <= 0) return;
-  if (C > 0 && N * H * W <= SMALL_P) { smallForward(y, x, w, b, scratch, N, H, W, C, OC, ldy, ldx); return; }
+  if (C > 0 && smallPacked(N, H, W)) { smallForward(y, x, w, b, scratch, N, H, W, C, OC, ldy, ldx); return; }
   fusedForward(y, x, wd, b, scratch, N, H, W, C, OC, ldy, ldx);
 }
 
-// upconv_backward_input with wd = upconv_pack(w) given.
+// upconv_backward_input with wd = upconv_pack(w) given (the box-sum path reads w: wd is not needed).
 export function upconv_backward_input_packed(dx: usize, dy: usize, w: usize, wd: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldx: i32, ldy: i32): void {
   if (N <= 0 || H <= 0 || W <= 0 || C <= 0 || OC <= 0) return;
-  if (N * H * W <= SMALL_P) { smallBackwardInput(dx, dy, w, scratch, N, H, W, C, OC, ldx, ldy); return; }
-  conv2d_forward_acc(dx, dy, wd, scratch, N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1, ldx, ldy);
+  boxBackwardInput(dx, dy, w, scratch, N, H, W, C, OC, ldx, ldy);
 }
 
 // ---- the two paths ----
@@ -252,31 +264,123 @@ function smallForward(y: usize, x: usize, w: usize, b: usize, scratch: usize,
   conv2d_forward(y, u, w, b, fl(u, al(N * 4 * H * W * C)), N, 2 * H, 2 * W, C, OC, 3, 3, 1, 1, ldy, C);
 }
 
-// Small image: du = conv^T(dy) in scratch, then the upsample's backward (adds to dx).
-function smallBackwardInput(dx: usize, dy: usize, w: usize, scratch: usize,
-  N: i32, H: i32, W: i32, C: i32, OC: i32, ldx: i32, ldy: i32): void {
-  const du = scratch, U = N * 4 * H * W;
-  view_zero(du, 1, U * C, U * C);
-  conv2d_backward_input(du, dy, w, fl(du, al(U * C)), N, 2 * H, 2 * W, C, OC, 3, 3, 1, 1, C, ldy);
-  upsample_nearest2x_backward(dx, du, N, H, W, C, ldx, C);
+// ---- backward on box sums ----
+
+// Pixels per chunk of the weight gradient (its K block; as in conv2d.ts) and the narrow (OC <= 4) path's.
+const KBQ: i32 = 64;
+const KBQ_NARROW: i32 = 256;
+// Rows up to which backward-input takes dot products against w in place instead of packing w^T (conv2d.ts).
+const DOT_R: i32 = 64;
+
+// @ts-ignore: decorator
+@inline function c4(n: i32): i32 { return (n + 3) & ~3; }
+// @ts-ignore: decorator
+@inline function c8(n: i32): i32 { return (n + 7) & ~7; }
+// @ts-ignore: decorator
+@inline function boxRows(R: i32, OC: i32): i32 { return min(R, max(64, (65536 / max(OC, 1)) & ~3)); }
+
+function boxSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
+  const P = N * H * W, RC = boxRows(P, OC);
+  const bin = al(9 * OC * c8(C)) + al(RC) + al(9 * RC);
+  const Q = OC <= 4 ? KBQ_NARROW : KBQ;
+  const bw = al(Q) + al(c4(C) * Q) + al(Q * OC) + al(c8(OC) * Q);
+  return al(N * (2 * H + 1) * (2 * W + 1) * OC) + max(bin, bw);
 }
 
-// dw[kh][kw][c][oc] += sum over pixels of up2(x)[tap] * dy; db[oc] += sum dy (db == 0: no bias).
-export function upconv_backward_weight(dw: usize, db: usize, dy: usize, x: usize, scratch: usize,
-  N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
-  if (N <= 0 || H <= 0 || W <= 0 || OC <= 0) return;
-  if (db != 0) bias_backward(db, dy, N * 4 * H * W, OC, ldy);
-  if (C <= 0) return;
-  if (N * H * W <= SMALL_P) { // small image: u = up2(x) in scratch, then the direct conv's weight gradient
-    const u = scratch;
-    upsample_nearest2x_forward(u, x, N, H, W, C, C, ldx);
-    conv2d_backward_weight(dw, 0, dy, u, fl(u, al(N * 4 * H * W * C)), N, 2 * H, 2 * W, C, OC, 3, 3, 1, 1, ldy, C);
-    return;
+// D[n][r][s] = sum of dy[n][r-1 .. r][s-1 .. s] inside the 2H x 2W image, for r <= 2H, s <= 2W (OC floats each).
+function boxSums(d: usize, dy: usize, N: i32, H: i32, W: i32, OC: i32, ldy: i32): void {
+  const UH = 2 * H, UW = 2 * W, OC4 = OC & ~3;
+  const ld = <usize>ldy << 2, row = <usize>UW * ld;
+  let o = d;
+  for (let n = 0; n < N; n++) for (let r = 0; r <= UH; r++) for (let s = 0; s <= UW; s++) {
+    // the 1, 2 or 4 dy pixels; a missing one repeats the first and is masked by its weight 0
+    const r0 = r > 0 ? r - 1 : r, s0 = s > 0 ? s - 1 : s;
+    const p = dy + <usize>((n * UH + r0) * UW + s0) * ld;
+    const dr = r > 0 && r < UH, ds = s > 0 && s < UW;
+    let c = 0;
+    for (; c < OC4; c += 4) {
+      const q = p + (<usize>c << 2);
+      let v = v128.load(q);
+      if (ds) v = f32x4.add(v, v128.load(q + ld));
+      if (dr) {
+        v = f32x4.add(v, v128.load(q + row));
+        if (ds) v = f32x4.add(v, v128.load(q + row + ld));
+      }
+      v128.store(o + (<usize>c << 2), v);
+    }
+    for (; c < OC; c++) {
+      const q = p + (<usize>c << 2);
+      let v = load<f32>(q);
+      if (ds) v += load<f32>(q + ld);
+      if (dr) { v += load<f32>(q + row); if (ds) v += load<f32>(q + row + ld); }
+      store<f32>(o + (<usize>c << 2), v);
+    }
+    o += <usize>OC << 2;
   }
-  const tap = C * OC;
-  const dwd = scratch, tmp = fl(scratch, al(16 * tap)), sc = fl(tmp, TMP);
-  memory.fill(dwd, 0, <usize>(16 * tap) << 2);
-  // dual conv: input dy (u-grid, OC channels), output gradient x (x-grid, C channels): dWd[k][l][oc][c]
-  conv2d_backward_weight(dwd, 0, x, dy, sc, N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1, ldx, ldy);
-  projectWeightGrad(dw, dwd, C, OC, tmp);
+}
+
+// Byte pointer of D's pixel for x pixel p and tap (kh, kw): D[n][2i + 2 - kh][2j + 2 - kw], always inside.
+// @ts-ignore: decorator
+@inline function boxAt(d: usize, p: i32, kh: i32, kw: i32, H: i32, W: i32, OC: i32): usize {
+  const hw = H * W, n = p / hw, q = p - n * hw, i = q / W, j = q - i * W;
+  return fl(d, ((n * (2 * H + 1) + 2 * i + 2 - kh) * (2 * W + 1) + 2 * j + 2 - kw) * OC);
+}
+
+// dx += sum_t D_t w_t^T: an indirect GEMM over the 9 taps (K = OC per tap) with B = w^T packed per tap, or for
+// a few rows dot products against w's rows in place.
+function boxBackwardInput(dx: usize, dy: usize, w: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, ldx: i32, ldy: i32): void {
+  const P = N * H * W, RC = boxRows(P, OC), tap = C * OC;
+  // scratch: D | packed w^T | outp | ind
+  const d = scratch;
+  const bp = fl(d, al(N * (2 * H + 1) * (2 * W + 1) * OC));
+  const outp = fl(bp, al(9 * OC * c8(C)));
+  const ind = fl(outp, al(RC));
+  boxSums(d, dy, N, H, W, OC, ldy);
+  const dot = P <= DOT_R;
+  if (!dot) for (let t = 0; t < 9; t++) pack_panels_t(bp + ((<usize>t * OC) << 5), fl(w, t * tap), OC, C, OC, (<usize>9 * OC) << 5);
+  for (let r0 = 0; r0 < P; r0 += RC) {
+    const R = min(RC, P - r0);
+    for (let r = 0; r < R; r++) {
+      store<u32>(outp + (<usize>r << 2), <u32>fl(dx, (r0 + r) * ldx));
+      for (let t = 0; t < 9; t++) store<u32>(ind + ((<usize>t * R + r) << 2), <u32>boxAt(d, r0 + r, t / 3, t % 3, H, W, OC));
+    }
+    if (dot) {
+      for (let t = 0; t < 9; t++) gemm_dot_bt_2x4(R, OC, ind + ((<usize>t * R) << 2), outp, fl(w, t * tap), OC, C, 0);
+    } else {
+      igemm_4x8(R, 9, OC, ind, outp, 0, bp, 32, (<usize>9 * OC) << 5, C, 0, 1, 0, 0);
+    }
+  }
+}
+
+// dw_t += X^T D_t over chunks of pixels: X's chunk packed once (4-channel panels), each tap's D rows gathered
+// and packed (8-wide panels), gemm_ap accumulates into dw_t; OC <= 4: gemm_dwt reads X in place.
+function boxBackwardWeight(dw: usize, dy: usize, x: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
+  const P = N * H * W, tap = C * OC, narrow = OC <= 4;
+  const Q = narrow ? KBQ_NARROW : KBQ;
+  // scratch: D | x pointers | packed x | gathered D rows | packed D rows
+  const d = scratch;
+  const xp = fl(d, al(N * (2 * H + 1) * (2 * W + 1) * OC));
+  const ap = fl(xp, al(Q));
+  const buf = fl(ap, al(c4(C) * Q));
+  const bp = fl(buf, al(Q * OC));
+  boxSums(d, dy, N, H, W, OC, ldy);
+  const ob = <usize>OC << 2;
+  for (let p0 = 0; p0 < P; p0 += Q) {
+    const Qn = min(Q, P - p0);
+    for (let q = 0; q < Qn; q++) store<u32>(xp + (<usize>q << 2), <u32>fl(x, (p0 + q) * ldx));
+    if (!narrow) pack_a4(ap, xp, Qn, C);
+    for (let t = 0; t < 9; t++) {
+      const kh = t / 3, kw = t % 3;
+      for (let q = 0; q < Qn; q++) memory.copy(buf + <usize>q * ob, boxAt(d, p0 + q, kh, kw, H, W, OC), ob);
+      const dwt = fl(dw, t * tap);
+      if (narrow) {
+        gemm_dwt_4x8(C, Qn, xp, buf, OC, OC, dwt, OC);
+      } else {
+        pack_panels(bp, buf, Qn, OC, OC);
+        gemm_ap_4x8(C, Qn, ap, bp, OC, dwt, OC);
+      }
+    }
+  }
 }

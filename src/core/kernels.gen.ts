@@ -45,12 +45,12 @@ export interface Kernels {
   upconv_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   upconv_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   upconv_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldx: number, ldy: number): void;
+  upconv_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   upconv_packed_size(C: number, OC: number): number;
   upconv_packed_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   upconv_pack(wd: number, w: number, scratch: number, C: number, OC: number): void;
   upconv_forward_packed(y: number, x: number, w: number, wd: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   upconv_backward_input_packed(dx: number, dy: number, w: number, wd: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldx: number, ldy: number): void;
-  upconv_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   ref_upconv_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   ref_upconv_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   ref_upconv_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldx: number, ldy: number): void;
