@@ -13,11 +13,11 @@
 // 16 phase taps are those of ONE 4x4 kernel Wd applied as a transposed conv with stride 2, pad 1:
 //   y[o] += Wd[k] x[i] for o = 2i - 1 + k,   Wd[k] = sum_{kh in S(k)} w[kh],
 //   S(0) = {2}, S(1) = {1, 2}, S(2) = {0, 1}, S(3) = {0}           (rows; columns alike, Wd[k][l] sums both)
-// A transposed conv is the backward-input of its dual conv (u-grid -> x-grid, 4x4 s2 p1, HWIO [4][4][OC][C]),
-// so the forward is conv2d.ts's phase-split igemm on Wd (no structural zero multiplied): y = b;
-// y += dual.backward_input(x; Wd). Wd lives at the head of `scratch` ([4][4][OC][C], transposed from w's
-// [C][OC] per tap), then a 16 KB block buffer, then the conv2d scratch; upconv_pack + upconv_forward_packed
-// derive it once instead (inference at load).
+// The forward runs the four phases as indirect GEMMs (igemm_4x8: rows = x pixels, 4 taps, K = C) on 8-wide
+// panels of the phase's summed taps, packed straight from w (packPhase; upconv_pack + upconv_forward_packed
+// pack all four once instead: inference at load). Narrow outputs (OC <= 4) use that a transposed conv is the
+// backward-input of its dual conv (u-grid -> x-grid, 4x4 s2 p1, HWIO [4][4][OC][C]): y = b;
+// y += dual.backward_input(x; Wd) with conv2d.ts's dot-product kernels, Wd derived into scratch.
 // The backward passes need even fewer MACs: u repeats each x pixel 2 x 2 times, so only dy summed over those
 // 2 x 2 blocks (shifted per tap) matters. With the box sums D (N, 2H+1, 2W+1, OC), D[r][s] = sum of
 // dy[r-1 .. r][s-1 .. s] (zero outside the image):
@@ -52,7 +52,8 @@ const SMALL_P: i32 = 32;
 
 // Floats of scratch any of the three passes needs for this shape.
 export function upconv_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
-  const fwd = N * H * W <= SMALL_P ? smallFwdSize(N, H, W, C, OC) : al(16 * C * OC) + TMP + conv2d_scratch_size(N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1);
+  const fwd = N * H * W <= SMALL_P ? smallFwdSize(N, H, W, C, OC)
+    : OC > 4 ? phaseSize(N, H, W, C, OC, true) : al(16 * C * OC) + TMP + conv2d_scratch_size(N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1);
   return max(fwd, boxSize(N, H, W, C, OC));
 }
 
@@ -189,6 +190,7 @@ export function upconv_forward(y: usize, x: usize, w: usize, b: usize, scratch: 
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
   if (N <= 0 || H <= 0 || W <= 0 || OC <= 0) return;
   if (C > 0 && N * H * W <= SMALL_P) { smallForward(y, x, w, b, scratch, N, H, W, C, OC, ldy, ldx); return; }
+  if (C > 0 && OC > 4) { phaseForward(y, x, w, 0, b, scratch, N, H, W, C, OC, ldy, ldx); return; }
   const wd = scratch, tmp = fl(scratch, al(16 * C * OC)), sc = fl(tmp, TMP);
   if (C > 0) deriveWeights(wd, w, C, OC, H, W, tmp);
   fusedForward(y, x, wd, b, sc, N, H, W, C, OC, ldy, ldx);
@@ -209,23 +211,29 @@ export function upconv_backward_weight(dw: usize, db: usize, dy: usize, x: usize
   if (C > 0) boxBackwardWeight(dw, dy, x, scratch, N, H, W, C, OC, ldy, ldx);
 }
 
-// ---- packed weights: Wd derived once (at load for inference, once per step in training) ----
+// ---- packed weights: derived once (at load for inference, once per step in training) ----
 
-// Floats of the packed weights Wd ([4][4][OC][C]).
+// Floats of the packed weights: OC > 4, the four phases' 8-wide panels [4][ceil(OC/8)][4*C][8] (see packPhase);
+// OC <= 4, the dual kernel Wd [4][4][OC][C].
 export function upconv_packed_size(C: i32, OC: i32): i32 {
-  return 16 * C * OC;
+  return OC > 4 ? 16 * C * c8(OC) : 16 * C * OC;
 }
 
 // Floats of scratch upconv_pack and the *_packed passes need (no room for Wd: it is the caller's).
 export function upconv_packed_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
-  const fwd = smallPacked(N, H, W) ? smallFwdSize(N, H, W, C, OC) : conv2d_scratch_size(N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1);
+  const fwd = smallPacked(N, H, W) ? smallFwdSize(N, H, W, C, OC)
+    : OC > 4 ? phaseSize(N, H, W, C, OC, false) : conv2d_scratch_size(N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1);
   return max(TMP, max(fwd, boxSize(N, H, W, C, OC)));
 }
 
-// wd = the 16 dual taps of w (all of them: any image size may use them).
+// wd = the packed weights of w (all taps: any image size may use them).
 export function upconv_pack(wd: usize, w: usize, scratch: usize, C: i32, OC: i32): void {
   if (C <= 0 || OC <= 0) return;
-  deriveWeights(wd, w, C, OC, 2, 2, scratch);
+  if (OC > 4) {
+    for (let ph = 0; ph < 4; ph++) packPhase(fl(wd, ph * 4 * C * c8(OC)), w, C, OC, ph >> 1, ph & 1);
+  } else {
+    deriveWeights(wd, w, C, OC, 2, 2, scratch);
+  }
 }
 
 // upconv_forward with wd = upconv_pack(w) given (small images still read w itself).
@@ -233,7 +241,8 @@ export function upconv_forward_packed(y: usize, x: usize, w: usize, wd: usize, b
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
   if (N <= 0 || H <= 0 || W <= 0 || OC <= 0) return;
   if (C > 0 && smallPacked(N, H, W)) { smallForward(y, x, w, b, scratch, N, H, W, C, OC, ldy, ldx); return; }
-  fusedForward(y, x, wd, b, scratch, N, H, W, C, OC, ldy, ldx);
+  if (C > 0 && OC > 4) phaseForward(y, x, w, wd, b, scratch, N, H, W, C, OC, ldy, ldx);
+  else fusedForward(y, x, wd, b, scratch, N, H, W, C, OC, ldy, ldx);
 }
 
 // upconv_backward_input with wd = upconv_pack(w) given (the box-sum path reads w: wd is not needed).
@@ -243,7 +252,100 @@ export function upconv_backward_input_packed(dx: usize, dy: usize, w: usize, wd:
   boxBackwardInput(dx, dy, w, scratch, N, H, W, C, OC, ldx, ldy);
 }
 
-// ---- the two paths ----
+// ---- the forward paths ----
+
+// x rows of phase a's two taps (dr = 0, 1) at x row i + a - 1 + dr, as 3x3-row masks of {0, 1, 2}:
+// a = 0: {0}, {1, 2};  a = 1: {0, 1}, {2}  (columns alike)
+// @ts-ignore: decorator
+@inline function phaseMask(a: i32, dr: i32): i32 { return a == 0 ? (dr == 0 ? 1 : 6) : (dr == 0 ? 3 : 4); }
+
+// Rows per igemm chunk: the chunk's input pixels (rows * C floats) should sit in L2 while all panels pass.
+// @ts-ignore: decorator
+@inline function phaseRows(P: i32, C: i32): i32 { return min(P, max(64, (65536 / max(C, 1)) & ~3)); }
+
+function phaseSize(N: i32, H: i32, W: i32, C: i32, OC: i32, withPanels: bool): i32 {
+  const RC = phaseRows(N * H * W, C);
+  return al(C) + al(c8(OC)) + (withPanels ? al(4 * C * c8(OC)) : 0) + al(RC) + al(4 * RC);
+}
+
+// The panels of phase (a, b) as igemm_4x8 reads them: bp[j][t*C + c][0:8] = sum over kh in R(a, dr), kw in
+// R(b, dc) of w[kh][kw][c][8j : 8j + 8], t = 2*dr + dc, columns past OC zero: pack_panels of the phase's summed
+// [4C][OC] weight, made in one pass (w's rows read in order, one 32-byte store per panel per row).
+function packPhase(bp: usize, w: usize, C: i32, OC: i32, a: i32, b: i32): void {
+  const NP = (OC + 7) >> 3, tap = C * OC;
+  const pstride = (<usize>4 * C) << 5;
+  for (let t = 0; t < 4; t++) {
+    const mr = phaseMask(a, t >> 1), mc = phaseMask(b, t & 1);
+    let s0: usize = 0, s1: usize = 0, s2: usize = 0, s3: usize = 0, n = 0;
+    for (let kh = 0; kh < 3; kh++) {
+      if (((mr >> kh) & 1) == 0) continue;
+      for (let kw = 0; kw < 3; kw++) {
+        if (((mc >> kw) & 1) == 0) continue;
+        const src = fl(w, (kh * 3 + kw) * tap);
+        if (n == 0) s0 = src; else if (n == 1) s1 = src; else if (n == 2) s2 = src; else s3 = src;
+        n++;
+      }
+    }
+    for (let c = 0; c < C; c++) {
+      const o = (<usize>c * OC) << 2;
+      let d = bp + ((<usize>t * C + c) << 5);
+      for (let j = 0; j < NP; j++) {
+        const jo = o + (<usize>j << 5), nc = min(8, OC - (j << 3));
+        if (nc == 8) {
+          v128.store(d, ld4(s0, s1, s2, s3, n, jo));
+          v128.store(d, ld4(s0, s1, s2, s3, n, jo + 16), 16);
+        } else {
+          v128.store(d, f32x4.splat(0));
+          v128.store(d, f32x4.splat(0), 16);
+          for (let cc = 0; cc < nc; cc++) store<f32>(d + (<usize>cc << 2), sum4(s0, s1, s2, s3, n, c * OC + (j << 3) + cc));
+        }
+        d += pstride;
+      }
+    }
+  }
+}
+
+// y = b + conv3x3(up2(x)), phase by phase: for phase (a, b) the rows are the x pixels (n, i, j), the output row
+// y pixel (n, 2i + a, 2j + b), the 4 taps x pixels (n, i + a - 1 + dr, j + b - 1 + dc) (or a zero vector),
+// B the phase's panels (packPhase, or `packed` + phase offset); igemm_4x8 overwrites y's OC columns with the
+// bias plus the GEMM. OC > 4 (narrow outputs take the dual conv's dot-product kernels).
+function phaseForward(y: usize, x: usize, w: usize, packed: usize, b: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
+  const P = N * H * W, RC = phaseRows(P, C), OC8 = c8(OC), hw = H * W;
+  // scratch: zero vector | padded bias | panels (unless packed) | outp | ind
+  const zero = scratch;
+  const bias = fl(zero, al(C));
+  const bp = fl(bias, al(OC8));
+  const outp = fl(bp, packed != 0 ? 0 : al(4 * C * OC8));
+  const ind = fl(outp, al(RC));
+  memory.fill(zero, 0, <usize>C << 2);
+  let bb: usize = 0;
+  if (b != 0) {
+    memory.fill(bias, 0, <usize>OC8 << 2);
+    memory.copy(bias, b, <usize>OC << 2);
+    bb = bias;
+  }
+  const pstride = (<usize>4 * C) << 5;
+  for (let ph = 0; ph < 4; ph++) {
+    const a = ph >> 1, bc = ph & 1;
+    let bpp = bp;
+    if (packed != 0) bpp = fl(packed, ph * 4 * C * OC8);
+    else packPhase(bp, w, C, OC, a, bc);
+    for (let r0 = 0; r0 < P; r0 += RC) {
+      const R = min(RC, P - r0);
+      for (let r = 0; r < R; r++) {
+        const p = r0 + r, n = p / hw, q = p - n * hw, i = q / W, j = q - i * W;
+        store<u32>(outp + (<usize>r << 2), <u32>fl(y, ((n * 2 * H + 2 * i + a) * 2 * W + 2 * j + bc) * ldy));
+        for (let t = 0; t < 4; t++) {
+          const ih = i + a - 1 + (t >> 1), iw = j + bc - 1 + (t & 1);
+          const ok = ih >= 0 && ih < H && iw >= 0 && iw < W;
+          store<u32>(ind + ((<usize>t * R + r) << 2), <u32>(ok ? fl(x, ((n * H + ih) * W + iw) * ldx) : zero));
+        }
+      }
+      igemm_4x8(R, 4, C, ind, outp, 0, bpp, 32, pstride, OC, bb, 0, zero, 0);
+    }
+  }
+}
 
 // y = b (or 0), then the transposed conv x -> y = backward-input of the dual conv (y-grid -> x-grid, OC -> C).
 function fusedForward(y: usize, x: usize, wd: usize, b: usize, sc: usize,

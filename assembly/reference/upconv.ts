@@ -96,16 +96,40 @@ export function ref_upconv_backward_weight(dw: usize, db: usize, dy: usize, x: u
 // ---- packed weights (the reference ignores wd: given wd = upconv_pack(w), the result is that of w) ----
 
 export function ref_upconv_packed_size(C: i32, OC: i32): i32 {
-  return 16 * C * OC;
+  return OC > 4 ? 16 * C * ((OC + 7) & ~7) : 16 * C * OC;
 }
 
 export function ref_upconv_packed_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
   return 0;
 }
 
-// wd[k][l][oc][c] = sum_{kh in S(k), kw in S(l)} w[kh][kw][c][oc], S(0) = {2}, S(1) = {1, 2}, S(2) = {0, 1},
-// S(3) = {0}: the 4x4 stride-2 transposed-conv kernel whose taps the four output phases use (see upconv.ts).
+// OC > 4: the four output phases' 2x2 kernels as 8-wide panels. Output row o = 2i + a reads u rows o - 1 .. o + 1
+// (kh = u - o + 1), and u rows 2r, 2r + 1 are x row r; so the phase's tap dr (x row i + a - 1 + dr) sums
+// kh in {a - 1 + 2dr, a + 2dr} inside [0, 2]; columns alike.
+//   wd[ph = 2a + b][j][t = 2dr + dc][c][cc] = sum_{kh, kw} w[kh][kw][c][8j + cc]   (0 for 8j + cc >= OC)
+// OC <= 4: the dual 4x4 kernel, wd[k][l][oc][c] = sum_{kh in S(k), kw in S(l)} w[kh][kw][c][oc],
+// S(0) = {2}, S(1) = {1, 2}, S(2) = {0, 1}, S(3) = {0} (see upconv.ts).
 export function ref_upconv_pack(wd: usize, w: usize, scratch: usize, C: i32, OC: i32): void {
+  if (OC > 4) {
+    const OC8 = (OC + 7) & ~7;
+    for (let a = 0; a < 2; a++) for (let b = 0; b < 2; b++) for (let dr = 0; dr < 2; dr++) for (let dc = 0; dc < 2; dc++) {
+      for (let c = 0; c < C; c++) for (let col = 0; col < OC8; col++) {
+        let s: f32 = 0;
+        if (col < OC) {
+          for (let kh = a - 1 + 2 * dr; kh <= a + 2 * dr; kh++) {
+            if (kh < 0 || kh > 2) continue;
+            for (let kw = b - 1 + 2 * dc; kw <= b + 2 * dc; kw++) {
+              if (kw < 0 || kw > 2) continue;
+              s += load<f32>(at(w, ((kh * 3 + kw) * C + c) * OC + col));
+            }
+          }
+        }
+        const e = (2 * a + b) * 4 * C * OC8 + (col >> 3) * 4 * C * 8 + ((2 * dr + dc) * C + c) * 8 + (col & 7);
+        store<f32>(at(wd, e), s);
+      }
+    }
+    return;
+  }
   for (let k = 0; k < 4; k++) for (let l = 0; l < 4; l++) for (let oc = 0; oc < OC; oc++) for (let c = 0; c < C; c++) {
     let s: f32 = 0;
     for (let kh = 0; kh < 3; kh++) {

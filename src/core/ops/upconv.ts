@@ -33,8 +33,9 @@ export const UPCONV_CASES: UpconvShape[] = [
   { N: 3, H: 3, W: 5, C: 4, OC: 1, bias: true },
   { N: 2, H: 7, W: 9, C: 20, OC: 12, ldx: 24, bias: true },
   { N: 2, H: 6, W: 5, C: 33, OC: 17, ldy: 20 },
-  // backward-input in two row chunks (243 pixels > 65536 / 300)
+  // backward-input, and the forward, in two row chunks (243 pixels > 65536 / 300)
   { N: 3, H: 9, W: 9, C: 2, OC: 300, small: true },
+  { N: 3, H: 9, W: 9, C: 300, OC: 5, small: true },
 ];
 
 /** `packed`: the forward packs w into wd (upconv_pack, compared SIMD vs reference as a saved tensor) and runs
@@ -50,10 +51,11 @@ function upconvCase(sh: UpconvShape, packed = false): OpCase {
   };
   const grads: Record<string, string> = { x: 'dx', w: 'dw' };
   if (bias) { tensors.b = { size: OC }; tensors.db = { size: OC }; grads.b = 'db'; }
-  if (packed) tensors.wd = { size: 16 * C * OC, init: 'zero' };
+  if (packed) tensors.wd = { size: OC > 4 ? 16 * C * Math.ceil(OC / 8) * 8 : 16 * C * OC, init: 'zero' };
   tensors.scratch = { size: bound, init: 'zero' };
   tensors.guard = { size: 64 };
   const scratch = (k: Kernels, t: Ptrs): number => {
+    if (packed && k.upconv_packed_size(C, OC) !== tensors.wd.size) throw new Error(`upconv: packed size ${k.upconv_packed_size(C, OC)} floats, the test has ${tensors.wd.size}`);
     const need = Math.max(k.upconv_scratch_size(N, H, W, C, OC), k.upconv_packed_scratch_size(N, H, W, C, OC));
     if (need > bound) throw new Error(`upconv: scratch ${need} floats exceeds the test's bound ${bound}`);
     return t.scratch;
