@@ -211,7 +211,7 @@ export function upconv_backward_weight(dw: usize, db: usize, dy: usize, x: usize
   if (C > 0) boxBackwardWeight(dw, dy, x, scratch, N, H, W, C, OC, ldy, ldx);
 }
 
-// ---- packed weights: derived once (at load for inference, once per step in training) ----
+// ---- packed weights: derived once (inference: at load). The backward passes read w itself. ----
 
 // Floats of the packed weights: OC > 4, the four phases' 8-wide panels [4][ceil(OC/8)][4*C][8] (see packPhase);
 // OC <= 4, the dual kernel Wd [4][4][OC][C].
@@ -243,13 +243,6 @@ export function upconv_forward_packed(y: usize, x: usize, w: usize, wd: usize, b
   if (C > 0 && smallPacked(N, H, W)) { smallForward(y, x, w, b, scratch, N, H, W, C, OC, ldy, ldx); return; }
   if (C > 0 && OC > 4) phaseForward(y, x, w, wd, b, scratch, N, H, W, C, OC, ldy, ldx);
   else fusedForward(y, x, wd, b, scratch, N, H, W, C, OC, ldy, ldx);
-}
-
-// upconv_backward_input with wd = upconv_pack(w) given (the box-sum path reads w: wd is not needed).
-export function upconv_backward_input_packed(dx: usize, dy: usize, w: usize, wd: usize, scratch: usize,
-  N: i32, H: i32, W: i32, C: i32, OC: i32, ldx: i32, ldy: i32): void {
-  if (N <= 0 || H <= 0 || W <= 0 || C <= 0 || OC <= 0) return;
-  boxBackwardInput(dx, dy, w, scratch, N, H, W, C, OC, ldx, ldy);
 }
 
 // ---- the forward paths ----

@@ -103,8 +103,8 @@ function benchDeconv(core: Core, sh: BenchDeconv): Omit<Row, 'tfjs'> {
 interface UpRow {
   name: string; shape: string; N: number; count: number; gflop: number;
   sep: { fwd: number; bwdIn: number; bwdW: number }; fused: { fwd: number; bwdIn: number; bwdW: number };
-  /** the packed variants (w derived once beforehand: inference at load, or once per training step) */
-  packed: { fwd: number; bwdIn: number };
+  /** the forward on weights packed beforehand (upconv_pack: inference at load) */
+  packed: { fwd: number };
 }
 function benchUpconv(core: Core, sh: BenchUpconv, N: number): UpRow {
   const { H, C, OC } = sh, U = 2 * H;
@@ -139,7 +139,6 @@ function benchUpconv(core: Core, sh: BenchUpconv, N: number): UpRow {
   k.upconv_pack(wd, w, sc, C, OC);
   const packed = {
     fwd: g(timeIt(() => k.upconv_forward_packed(y, x, w, wd, b, sc, N, H, H, C, OC, OC, C))),
-    bwdIn: g(timeIt(() => k.upconv_backward_input_packed(dx, dy, w, wd, sc, N, H, H, C, OC, C, OC))),
   };
   a.reset(mark);
   return { name: sh.name, shape: `${H}²x${C}->${U}²x${OC}`, N, count: sh.count, gflop: flop / 1e9, sep, fused, packed };
@@ -259,13 +258,13 @@ const upRows: UpRow[] = [];
 if (upShapes.length) {
   benchUpconv(core, { name: 'warm', H: 8, C: 64, OC: 64, count: 1 }, 1);
   console.log('\nupsample x2 + conv3x3, effective GFLOP/s (direct conv FLOPs / time): sep = upsample_nearest2x + conv2d, fused = upconv_*,\n' +
-    'packed = upconv_*_packed on weights packed beforehand (x: separate time / fused time)');
-  const uh = `${'layer'.padEnd(28)} ${'N shape'.padEnd(28)} ${'MFLOP'.padStart(7)} | ${'fwd sep'.padStart(7)} ${'fused'.padStart(6)} ${'x'.padStart(5)} ${'packed'.padStart(6)} ${'x'.padStart(5)} | ${'bwdIn sep'.padStart(9)} ${'fused'.padStart(6)} ${'x'.padStart(5)} ${'packed'.padStart(6)} ${'x'.padStart(5)} | ${'bwdW sep'.padStart(8)} ${'fused'.padStart(6)} ${'x'.padStart(5)}`;
+    'packed = upconv_forward_packed on weights packed beforehand (x: separate time / fused time)');
+  const uh = `${'layer'.padEnd(28)} ${'N shape'.padEnd(28)} ${'MFLOP'.padStart(7)} | ${'fwd sep'.padStart(7)} ${'fused'.padStart(6)} ${'x'.padStart(5)} ${'packed'.padStart(6)} ${'x'.padStart(5)} | ${'bwdIn sep'.padStart(9)} ${'fused'.padStart(6)} ${'x'.padStart(5)} | ${'bwdW sep'.padStart(8)} ${'fused'.padStart(6)} ${'x'.padStart(5)}`;
   console.log(uh);
   console.log('-'.repeat(uh.length));
   const cell = (sep: number, fu: number, w: number) => `${f1(sep).padStart(w)} ${f1(fu).padStart(6)} ${(fu / sep).toFixed(2).padStart(5)}`;
   const pk = (sep: number, p: number) => `${f1(p).padStart(6)} ${(p / sep).toFixed(2).padStart(5)}`;
-  const printUp = (r: UpRow) => console.log(`${r.name.padEnd(28)} ${(`N${r.N} ` + r.shape).padEnd(28)} ${(r.gflop * 1e3).toFixed(1).padStart(7)} | ${cell(r.sep.fwd, r.fused.fwd, 7)} ${pk(r.sep.fwd, r.packed.fwd)} | ${cell(r.sep.bwdIn, r.fused.bwdIn, 9)} ${pk(r.sep.bwdIn, r.packed.bwdIn)} | ${cell(r.sep.bwdW, r.fused.bwdW, 8)}`);
+  const printUp = (r: UpRow) => console.log(`${r.name.padEnd(28)} ${(`N${r.N} ` + r.shape).padEnd(28)} ${(r.gflop * 1e3).toFixed(1).padStart(7)} | ${cell(r.sep.fwd, r.fused.fwd, 7)} ${pk(r.sep.fwd, r.packed.fwd)} | ${cell(r.sep.bwdIn, r.fused.bwdIn, 9)} | ${cell(r.sep.bwdW, r.fused.bwdW, 8)}`);
   for (const N of upBatch > 1 ? [1, upBatch] : [1]) {
     const these: UpRow[] = [];
     for (const sh of upShapes) { const r = benchUpconv(core, sh, N); these.push(r); upRows.push(r); printUp(r); }
@@ -276,8 +275,8 @@ if (upShapes.length) {
     };
     const sf = [tot((r) => r.sep.fwd), tot((r) => r.sep.bwdIn), tot((r) => r.sep.bwdW)];
     const ff = [tot((r) => r.fused.fwd), tot((r) => r.fused.bwdIn), tot((r) => r.fused.bwdW)];
-    const pf = [tot((r) => r.packed.fwd), tot((r) => r.packed.bwdIn)];
-    console.log(`${`all, weighted, N${N}`.padEnd(57)} ${''.padStart(7)} | ${cell(sf[0], ff[0], 7)} ${pk(sf[0], pf[0])} | ${cell(sf[1], ff[1], 9)} ${pk(sf[1], pf[1])} | ${cell(sf[2], ff[2], 8)}`);
+    const pf = [tot((r) => r.packed.fwd)];
+    console.log(`${`all, weighted, N${N}`.padEnd(57)} ${''.padStart(7)} | ${cell(sf[0], ff[0], 7)} ${pk(sf[0], pf[0])} | ${cell(sf[1], ff[1], 9)} | ${cell(sf[2], ff[2], 8)}`);
   }
 }
 

@@ -147,8 +147,3 @@ export function ref_upconv_forward_packed(y: usize, x: usize, w: usize, wd: usiz
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
   ref_upconv_forward(y, x, w, b, scratch, N, H, W, C, OC, ldy, ldx);
 }
-
-export function ref_upconv_backward_input_packed(dx: usize, dy: usize, w: usize, wd: usize, scratch: usize,
-  N: i32, H: i32, W: i32, C: i32, OC: i32, ldx: i32, ldy: i32): void {
-  ref_upconv_backward_input(dx, dy, w, scratch, N, H, W, C, OC, ldx, ldy);
-}

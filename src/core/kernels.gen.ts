@@ -50,7 +50,6 @@ export interface Kernels {
   upconv_packed_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   upconv_pack(wd: number, w: number, scratch: number, C: number, OC: number): void;
   upconv_forward_packed(y: number, x: number, w: number, wd: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
-  upconv_backward_input_packed(dx: number, dy: number, w: number, wd: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldx: number, ldy: number): void;
   ref_upconv_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   ref_upconv_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   ref_upconv_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldx: number, ldy: number): void;
@@ -59,7 +58,6 @@ export interface Kernels {
   ref_upconv_packed_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   ref_upconv_pack(wd: number, w: number, scratch: number, C: number, OC: number): void;
   ref_upconv_forward_packed(y: number, x: number, w: number, wd: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
-  ref_upconv_backward_input_packed(dx: number, dy: number, w: number, wd: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldx: number, ldy: number): void;
   add_forward(y: number, a: number, b: number, P: number, C: number, ldy: number, lda: number, ldb: number): void;
   add_backward(da: number, db: number, dy: number, P: number, C: number, lda: number, ldb: number, ldy: number): void;
   copy_forward(y: number, x: number, P: number, C: number, ldy: number, ldx: number): void;

@@ -39,7 +39,7 @@ export const UPCONV_CASES: UpconvShape[] = [
 ];
 
 /** `packed`: the forward packs w into wd (upconv_pack, compared SIMD vs reference as a saved tensor) and runs
- * upconv_forward_packed / upconv_backward_input_packed on it; the weight gradient is upconv_backward_weight's. */
+ * upconv_forward_packed on it (the backward passes read w). */
 function upconvCase(sh: UpconvShape, packed = false): OpCase {
   const { N, H, W, C, OC } = sh;
   const ldx = sh.ldx ?? C, ldy = sh.ldy ?? OC, bias = sh.bias ?? false;
@@ -75,8 +75,7 @@ function upconvCase(sh: UpconvShape, packed = false): OpCase {
       clear(k, r, t);
     },
     backward: (k, r, t) => {
-      if (packed) pick(k, r, 'upconv_backward_input_packed')(t.dx, t.dy, t.w, t.wd, scratch(k, t), N, H, W, C, OC, ldx, ldy);
-      else pick(k, r, 'upconv_backward_input')(t.dx, t.dy, t.w, scratch(k, t), N, H, W, C, OC, ldx, ldy);
+      pick(k, r, 'upconv_backward_input')(t.dx, t.dy, t.w, scratch(k, t), N, H, W, C, OC, ldx, ldy);
       clear(k, r, t);
       pick(k, r, 'upconv_backward_weight')(t.dw, bias ? t.db : 0, t.dy, t.x, scratch(k, t), N, H, W, C, OC, ldy, ldx);
       clear(k, r, t);
@@ -92,10 +91,10 @@ export const upconvOps = {
     tol: { rtol: 1e-4, atol: 1e-4 },
     fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
   },
-  // the same op with w packed once (inference at load, or once per training step); every other case
+  // the forward on weights packed once (inference at load); every other case
   upsample_conv2d_packed: {
     family: 'conv',
-    kernels: ['upconv_pack', 'upconv_forward_packed', 'upconv_backward_input_packed', 'upconv_backward_weight'],
+    kernels: ['upconv_pack', 'upconv_forward_packed', 'upconv_backward_input', 'upconv_backward_weight'],
     cases: () => UPCONV_CASES.filter((_, i) => i % 2 === 0).map((sh) => upconvCase(sh, true)),
     tol: { rtol: 1e-4, atol: 1e-4 },
     fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
