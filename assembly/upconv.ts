@@ -32,10 +32,10 @@ import { gemm_ap_4x8, gemm_dot_bt_2x4, gemm_dwt_4x8, igemm_4x8, pack_a4, pack_pa
 import { upsample_nearest2x_forward } from './pool';
 
 // Low-resolution pixels (N*H*W) up to which the forward upsamples into scratch and runs the direct 3x3 conv:
-// there the layer is bound by weight traffic and deriving the 16 dual taps (16/9 of w, transposed) costs more
-// than the 2.25x MACs it saves (measured with SMALL_P = 0, npm run bench:kernels -- --filter upsconv
-// --upconv-batch 8: fused/separate time 1.0-2.5x slower at 1-16 pixels, mixed at 32, faster from 64).
-const SMALL_P: i32 = 32;
+// there the layer is bound by weight traffic, and packing the four phases' summed taps (16/9 of w) costs more
+// than the 2.25x MACs it saves. Measured on a 1024 -> 512 layer with this threshold at 0 (separate time / fused
+// time): 0.47-0.59 at 4 pixels, 1.06-1.20 at 16, 0.85-1.47 at 32, 1.8-2.4 at 64.
+const SMALL_P: i32 = 8;
 // With packed weights a 1x1 image stays on the fused path at any batch: only 4 of the 16 dual taps see a pixel,
 // so it reads 4 C*OC weights and does 4 MACs per output pixel where the direct conv reads 9 and does 16.
 // @ts-ignore: decorator

@@ -72,7 +72,7 @@ function close(got: Float32Array, want: Float32Array, what: string): void {
 
 describe('UpsampleConv2d equals Upsample2x + Conv2d', () => {
   const shapes: Shape[] = [
-    // up to 32 low-res pixels the kernels take the small-image path, past it the fused phases
+    // up to 8 low-res pixels the forward takes the small-image path, past it the fused phases
     { N: 3, H: 3, W: 5, C: 6, OC: 7, bias: true },
     { N: 1, H: 1, W: 1, C: 20, OC: 16, bias: false },
     { N: 40, H: 1, W: 1, C: 8, OC: 5, bias: true },

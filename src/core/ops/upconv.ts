@@ -15,14 +15,14 @@ export interface UpconvShape { N: number; H: number; W: number; C: number; OC: n
 // 4 and 8, batch 1 and 2, channel-slice input and output; C >= 16 runs the indirect GEMM paths, C < 16 im2col,
 // <= 4 channels the narrow dot-product kernels, enough pixels (> 64 per phase) the packed-panel mode.
 export const UPCONV_CASES: UpconvShape[] = [
-  // small images (N*H*W <= 32): upsample into scratch + the direct conv
+  // small images (N*H*W <= 8): upsample into scratch + the direct conv
   { N: 1, H: 1, W: 1, C: 3, OC: 4, bias: true },
   { N: 2, H: 1, W: 1, C: 20, OC: 13 },
   { N: 1, H: 2, W: 2, C: 5, OC: 9, ldx: 8, ldy: 12, bias: true },
   { N: 1, H: 2, W: 2, C: 64, OC: 64, bias: true },
   { N: 1, H: 1, W: 3, C: 17, OC: 8 },
-  { N: 2, H: 3, W: 5, C: 4, OC: 1, bias: true },
-  // the fused path, on the same edge sizes (1x1 and 2x2 images in a batch past 32 pixels)
+  { N: 1, H: 2, W: 3, C: 4, OC: 1, bias: true },
+  // the fused path, on the same edge sizes (1x1 and 2x2 images in a batch past 8 pixels)
   { N: 33, H: 1, W: 1, C: 20, OC: 17, ldx: 21, bias: true },
   { N: 9, H: 2, W: 2, C: 5, OC: 4, ldy: 6 },
   { N: 17, H: 1, W: 2, C: 64, OC: 3 },
