@@ -3,9 +3,10 @@
 // forward/backward on the official unet_128 decoder shapes; 1 thread, after warm-up (Liftoff -> TurboFan),
 // median of several timed runs. Also a measured SIMD128 peak probe (so every figure is a % of peak) and
 // tfjs-backend-wasm 4.22 (XNNPACK) conv2d / conv2dTranspose on the same shapes in the same run, as the anchor.
-// Upconv rows: the generator's upsample x2 + 3x3 conv layers (up1..up6, final), fused (upconv_*: 16 MACs per
-// output pixel and channel pair) against upsample_nearest2x + conv2d (36), both rated by the direct conv's
-// FLOPs ("effective" GFLOP/s), with the time ratio separate / fused, at batch 1 and (--upconv-batch N) batch N.
+// Upconv rows (names upsconv.*): the generator's upsample x2 + 3x3 conv layers (up1..up6, final), fused
+// (upconv_*: per input pixel and channel pair 16 MACs forward, 9 backward) against upsample_nearest2x + conv2d
+// (36 each), both rated by the direct conv's FLOPs ("effective" GFLOP/s), with the time ratio separate / fused,
+// at batch 1 and (--upconv-batch N) batch N; then the generator's memory saved at batch 8.
 // Usage: npm run bench:kernels [-- --quick] [-- --build simd|relaxed] [-- --filter name-substring] [-- --upconv-batch 8].
 // Writes bench/out/kernels.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
