@@ -52,9 +52,13 @@ const SMALL_P: i32 = 8;
 
 // Floats of scratch any of the three passes needs for this shape.
 export function upconv_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
-  const fwd = N * H * W <= SMALL_P ? smallFwdSize(N, H, W, C, OC)
+  return max(upconv_forward_scratch_size(N, H, W, C, OC), boxSize(N, H, W, C, OC));
+}
+
+// Floats of scratch the forward alone needs (inference: no backward buffers).
+export function upconv_forward_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
+  return N * H * W <= SMALL_P ? smallFwdSize(N, H, W, C, OC)
     : OC > 4 ? phaseSize(N, H, W, C, OC, true) : al(16 * C * OC) + TMP + conv2d_scratch_size(N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1);
-  return max(fwd, boxSize(N, H, W, C, OC));
 }
 
 // @ts-ignore: decorator

@@ -8,6 +8,8 @@ import { Graph, type Tensor } from '../src/nn/graph.js';
 import { Conv2d } from '../src/nn/conv2d.js';
 import { Upsample2x } from '../src/nn/pool.js';
 import { UpsampleConv2d } from '../src/nn/upconv.js';
+import { Generator } from '../src/models/generator.js';
+import { DEFAULT_MODEL } from '../src/models/config.js';
 import { mulberry32, normal } from './helpers/rng.js';
 
 let core: Core;
@@ -101,5 +103,22 @@ describe('UpsampleConv2d equals Upsample2x + Conv2d', () => {
     const x = g.tensor(1, 3, 3, 4, 'x');
     expect(() => new UpsampleConv2d(g, 'up', x, 5, { bias: false, out: g.tensor(1, 3, 3, 5, 'z') }))
       .toThrow(/up: output tensor net\.z is \(1, 3, 3, 5\), expected \(1, 6, 6, 5\)/);
+  });
+});
+
+describe('the pytorch-gan generator', () => {
+  test('runs up1..up6 and final as fused layers, under the PyTorch names, storing no upsampled tensor', () => {
+    const mark = core.arena.mark();
+    try {
+      const G = new Generator(core, { ...DEFAULT_MODEL, gBase: 2 }, 2);
+      const ups = G.g.layers.filter((l) => l instanceof UpsampleConv2d).map((l) => l.name);
+      expect(ups).toEqual(['up1.model.1', 'up2.model.1', 'up3.model.1', 'up4.model.1', 'up5.model.1', 'up6.model.1', 'final.1']);
+      expect(G.g.layers.some((l) => l instanceof Upsample2x)).toBe(false);
+      const names = G.g.store.entries.map((e) => e.name);
+      for (const n of ['up1.model.1.weight', 'up6.model.1.weight', 'final.1.weight', 'final.1.bias']) expect(names).toContain(n);
+      expect(names.filter((n) => /^up\d\.model\.1\.bias$/.test(n))).toEqual([]);
+    } finally {
+      core.arena.reset(mark);
+    }
   });
 });

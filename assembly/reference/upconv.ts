@@ -11,6 +11,10 @@ export function ref_upconv_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32)
   return 0;
 }
 
+export function ref_upconv_forward_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
+  return 0;
+}
+
 // y[n, oh, ow, oc] = b[oc] + sum_{kh, kw, c} u[n, oh + kh - 1, ow + kw - 1, c] * w[kh, kw, c, oc]
 export function ref_upconv_forward(y: usize, x: usize, w: usize, b: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {

@@ -43,6 +43,7 @@ export interface Kernels {
   ref_view_zero(y: number, P: number, C: number, ldy: number): void;
   ref_conv2d_forward_acc(y: number, x: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number, ldy: number, ldx: number): void;
   upconv_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  upconv_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   upconv_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   upconv_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldx: number, ldy: number): void;
   upconv_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
@@ -51,6 +52,7 @@ export interface Kernels {
   upconv_pack(wd: number, w: number, scratch: number, C: number, OC: number): void;
   upconv_forward_packed(y: number, x: number, w: number, wd: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   ref_upconv_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  ref_upconv_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   ref_upconv_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   ref_upconv_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldx: number, ldy: number): void;
   ref_upconv_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
