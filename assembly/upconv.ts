@@ -15,7 +15,7 @@
 //   S(0) = {2}, S(1) = {1, 2}, S(2) = {0, 1}, S(3) = {0}           (rows; columns alike, Wd[k][l] sums both)
 // The forward runs the four phases as indirect GEMMs (igemm_4x8: rows = x pixels, 4 taps, K = C) on 8-wide
 // panels of the phase's summed taps, packed straight from w (packPhase; upconv_pack + upconv_forward_packed
-// pack all four once instead: inference at load). Narrow outputs (OC <= 4) use that a transposed conv is the
+// pack all four once instead, for a caller that keeps f32 weights; src/infer dequantises per layer and call). Narrow outputs (OC <= 4) use that a transposed conv is the
 // backward-input of its dual conv (u-grid -> x-grid, 4x4 s2 p1, HWIO [4][4][OC][C]): y = b;
 // y += dual.backward_input(x; Wd) with conv2d.ts's dot-product kernels, Wd derived into scratch.
 // The backward passes need even fewer MACs: u repeats each x pixel 2 x 2 times, so only dy summed over those
@@ -215,7 +215,7 @@ export function upconv_backward_weight(dw: usize, db: usize, dy: usize, x: usize
   if (C > 0) boxBackwardWeight(dw, dy, x, scratch, N, H, W, C, OC, ldy, ldx);
 }
 
-// ---- packed weights: derived once (inference: at load). The backward passes read w itself. ----
+// ---- packed weights: derived once (a caller with fixed f32 weights). The backward passes read w itself. ----
 
 // Floats of the packed weights: OC > 4, the four phases' 8-wide panels [4][ceil(OC/8)][4*C][8] (see packPhase);
 // OC <= 4, the dual kernel Wd [4][4][OC][C].
