@@ -12,6 +12,8 @@ export { peak_probe } from './gemm';
 export * from './conv2d';
 export * from './conv_bias';
 export * from './reference/conv2d';
+export * from './upconv';
+export * from './reference/upconv';
 export * from './tensor';
 export * from './reference/tensor';
 export * from './loss';

@@ -3,7 +3,12 @@
 // forward/backward on the official unet_128 decoder shapes; 1 thread, after warm-up (Liftoff -> TurboFan),
 // median of several timed runs. Also a measured SIMD128 peak probe (so every figure is a % of peak) and
 // tfjs-backend-wasm 4.22 (XNNPACK) conv2d / conv2dTranspose on the same shapes in the same run, as the anchor.
-// Usage: npm run bench:kernels [-- --quick] [-- --build simd|relaxed] [-- --filter name-substring]. Writes bench/out/kernels.json.
+// Upconv rows (names upsconv.*): the generator's upsample x2 + 3x3 conv layers (up1..up6, final), fused
+// (upconv_*: per input pixel and channel pair 16 MACs forward, 9 backward) against upsample_nearest2x + conv2d
+// (36 each), both rated by the direct conv's FLOPs ("effective" GFLOP/s), with the time ratio separate / fused,
+// at batch 1 and (--upconv-batch N) batch N; then the generator's memory saved at batch 8.
+// Usage: npm run bench:kernels [-- --quick] [-- --build simd|relaxed] [-- --filter name-substring] [-- --upconv-batch 8].
+// Writes bench/out/kernels.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -11,12 +16,13 @@ import { fileURLToPath } from 'node:url';
 import { loadCore, resolveBuild } from '../src/core/load-node.js';
 import { hasRelaxedSimd } from '../src/core/features.js';
 import type { Core } from '../src/core/loader.js';
-import { CONV_SHAPES, DECONV_SHAPES, convMacs, deconvMacs, type BenchConv, type BenchDeconv } from './shapes.js';
+import { CONV_SHAPES, DECONV_SHAPES, UPCONV_SHAPES, convMacs, deconvMacs, upconvDirectMacs, type BenchConv, type BenchDeconv, type BenchUpconv } from './shapes.js';
 import { median } from './lib/timing.js';
 
 const quick = process.argv.includes('--quick');
 const buildArg = process.argv.includes('--build') ? process.argv[process.argv.indexOf('--build') + 1] : 'auto';
 const filter = process.argv.includes('--filter') ? process.argv[process.argv.indexOf('--filter') + 1] : '';
+const upBatch = process.argv.includes('--upconv-batch') ? Number(process.argv[process.argv.indexOf('--upconv-batch') + 1]) : 0;
 const RUNS = quick ? 3 : 7;
 const MIN_MS = quick ? 3 : 15;
 const here = dirname(fileURLToPath(import.meta.url));
@@ -90,6 +96,53 @@ function benchDeconv(core: Core, sh: BenchDeconv): Omit<Row, 'tfjs'> {
   a.reset(mark);
   return { name: sh.name, kind: 'deconv', shape: `${H}²x${IC}->${Ho}²x${OC} k${K}s${s}p${p}`, count: sh.count, gflop: flop / 1e9,
     fwd: flop / fwd / 1e9, bwdIn: flop / bwdIn / 1e9, bwdW: flop / bwdW / 1e9 };
+}
+
+// Upsample x2 + 3x3 conv, x (N, H, H, C) -> y (N, 2H, 2H, OC): separate (upsample into a stored tensor, then
+// the conv; backward-input = conv backward-input + upsample backward) against the fused upconv kernels.
+// Returns effective GFLOP/s (direct conv FLOPs / time) of both.
+interface UpRow {
+  name: string; shape: string; N: number; count: number; gflop: number;
+  sep: { fwd: number; bwdIn: number; bwdW: number }; fused: { fwd: number; bwdIn: number; bwdW: number };
+  /** the forward on weights packed beforehand (upconv_pack: inference at load) */
+  packed: { fwd: number };
+}
+function benchUpconv(core: Core, sh: BenchUpconv, N: number): UpRow {
+  const { H, C, OC } = sh, U = 2 * H;
+  const k = core.k, a = core.arena, mark = a.mark();
+  const X = N * H * H * C, UX = N * U * U * C, Y = N * U * U * OC, Wn = 9 * C * OC;
+  const x = a.alloc(X), u = a.alloc(UX), du = a.alloc(UX), w = a.alloc(Wn), b = a.alloc(OC), y = a.alloc(Y), dy = a.alloc(Y);
+  const dx = a.alloc(X), dw = a.alloc(Wn), db = a.alloc(OC);
+  const sc = a.alloc(Math.max(k.conv2d_scratch_size(N, U, U, C, OC, 3, 3, 1, 1), k.upconv_scratch_size(N, H, H, C, OC),
+    k.upconv_packed_scratch_size(N, H, H, C, OC)));
+  const wd = a.alloc(k.upconv_packed_size(C, OC));
+  randFill(core, x, X, 1); randFill(core, w, Wn, 2); randFill(core, b, OC, 3); randFill(core, dy, Y, 4);
+  k.upsample_nearest2x_forward(u, x, N, H, H, C, C, C);
+  const flop = 2 * N * upconvDirectMacs(sh);
+  const g = (t: number) => flop / t / 1e9;
+  const sep = {
+    fwd: g(timeIt(() => {
+      k.upsample_nearest2x_forward(u, x, N, H, H, C, C, C);
+      k.conv2d_forward(y, u, w, b, sc, N, U, U, C, OC, 3, 3, 1, 1, OC, C);
+    })),
+    bwdIn: g(timeIt(() => {
+      k.view_zero(du, N * U * U, C, C); // the upsampled gradient is its own buffer, zeroed each step
+      k.conv2d_backward_input(du, dy, w, sc, N, U, U, C, OC, 3, 3, 1, 1, C, OC);
+      k.upsample_nearest2x_backward(dx, du, N, H, H, C, C, C);
+    })),
+    bwdW: g(timeIt(() => k.conv2d_backward_weight(dw, db, dy, u, sc, N, U, U, C, OC, 3, 3, 1, 1, OC, C))),
+  };
+  const fused = {
+    fwd: g(timeIt(() => k.upconv_forward(y, x, w, b, sc, N, H, H, C, OC, OC, C))),
+    bwdIn: g(timeIt(() => k.upconv_backward_input(dx, dy, w, sc, N, H, H, C, OC, C, OC))),
+    bwdW: g(timeIt(() => k.upconv_backward_weight(dw, db, dy, x, sc, N, H, H, C, OC, OC, C))),
+  };
+  k.upconv_pack(wd, w, sc, C, OC);
+  const packed = {
+    fwd: g(timeIt(() => k.upconv_forward_packed(y, x, w, wd, b, sc, N, H, H, C, OC, OC, C))),
+  };
+  a.reset(mark);
+  return { name: sh.name, shape: `${H}²x${C}->${U}²x${OC}`, N, count: sh.count, gflop: flop / 1e9, sep, fused, packed };
 }
 
 function peak(core: Core): number {
@@ -200,6 +253,49 @@ for (const kd of ['conv', 'deconv'] as const) {
   console.log(`${('all ' + kd + ' layers, weighted').padEnd(57)} ${''.padStart(7)} | ${f1(t.fwd).padStart(5)} ${pct(t.fwd).padStart(4)} | ${f1(t.bwdIn).padStart(5)} ${pct(t.bwdIn).padStart(4)} | ${f1(t.bwdW).padStart(5)} ${pct(t.bwdW).padStart(4)} | ${f1(t.tfjs).padStart(5)} ${(t.tfjs ? (t.fwd / t.tfjs).toFixed(2) + 'x' : '-').padStart(6)}`);
 }
 
+// fused upsample + conv vs the two layers (effective GFLOP/s on the direct conv's FLOPs; x = separate time / fused time)
+const upShapes = filter ? UPCONV_SHAPES.filter((s) => s.name.includes(filter)) : UPCONV_SHAPES;
+const upRows: UpRow[] = [];
+if (upShapes.length) {
+  benchUpconv(core, { name: 'warm', H: 8, C: 64, OC: 64, count: 1 }, 1);
+  console.log('\nupsample x2 + conv3x3, effective GFLOP/s (direct conv FLOPs / time): sep = upsample_nearest2x + conv2d, fused = upconv_*,\n' +
+    'packed = upconv_forward_packed on weights packed beforehand (x: separate time / fused time)');
+  const uh = `${'layer'.padEnd(28)} ${'N shape'.padEnd(28)} ${'MFLOP'.padStart(7)} | ${'fwd sep'.padStart(7)} ${'fused'.padStart(6)} ${'x'.padStart(5)} ${'packed'.padStart(6)} ${'x'.padStart(5)} | ${'bwdIn sep'.padStart(9)} ${'fused'.padStart(6)} ${'x'.padStart(5)} | ${'bwdW sep'.padStart(8)} ${'fused'.padStart(6)} ${'x'.padStart(5)}`;
+  console.log(uh);
+  console.log('-'.repeat(uh.length));
+  const cell = (sep: number, fu: number, w: number) => `${f1(sep).padStart(w)} ${f1(fu).padStart(6)} ${(fu / sep).toFixed(2).padStart(5)}`;
+  const pk = (sep: number, p: number) => `${f1(p).padStart(6)} ${(p / sep).toFixed(2).padStart(5)}`;
+  const printUp = (r: UpRow) => console.log(`${r.name.padEnd(28)} ${(`N${r.N} ` + r.shape).padEnd(28)} ${(r.gflop * 1e3).toFixed(1).padStart(7)} | ${cell(r.sep.fwd, r.fused.fwd, 7)} ${pk(r.sep.fwd, r.packed.fwd)} | ${cell(r.sep.bwdIn, r.fused.bwdIn, 9)} | ${cell(r.sep.bwdW, r.fused.bwdW, 8)}`);
+  for (const N of upBatch > 1 ? [1, upBatch] : [1]) {
+    const these: UpRow[] = [];
+    for (const sh of upShapes) { const r = benchUpconv(core, sh, N); these.push(r); upRows.push(r); printUp(r); }
+    const tot = (get: (r: UpRow) => number) => {
+      let f = 0, t = 0;
+      for (const r of these) { f += r.gflop * r.count; t += (r.gflop * r.count) / get(r); }
+      return f / t;
+    };
+    const sf = [tot((r) => r.sep.fwd), tot((r) => r.sep.bwdIn), tot((r) => r.sep.bwdW)];
+    const ff = [tot((r) => r.fused.fwd), tot((r) => r.fused.bwdIn), tot((r) => r.fused.bwdW)];
+    const pf = [tot((r) => r.packed.fwd)];
+    console.log(`${`all, weighted, N${N}`.padEnd(57)} ${''.padStart(7)} | ${cell(sf[0], ff[0], 7)} ${pk(sf[0], pf[0])} | ${cell(sf[1], ff[1], 9)} | ${cell(sf[2], ff[2], 8)}`);
+  }
+}
+
+// memory of the generator's up layers at 128 px, batch 8: the upsampled activations (and their gradients) the
+// separate layers store, against the scratch the fused kernels need instead (the graph's scratch is the max)
+if (UPCONV_SHAPES.length) {
+  const N = 8, MiB = (f: number) => `${((f * 4) / 2 ** 20).toFixed(1)} MiB`;
+  let upF = 0, scSep = 0, scFused = 0;
+  for (const s of UPCONV_SHAPES) {
+    upF += N * 4 * s.H * s.H * s.C;
+    scSep = Math.max(scSep, core.k.conv2d_scratch_size(N, 2 * s.H, 2 * s.H, s.C, s.OC, 3, 3, 1, 1));
+    scFused = Math.max(scFused, core.k.upconv_scratch_size(N, s.H, s.H, s.C, s.OC));
+  }
+  console.log(`memory, generator up1..up6 + final at 128 px, batch 8: separate layers store ${MiB(upF)} of upsampled activations + ` +
+    `${MiB(upF)} of their gradients; the fused layers store none and need ${MiB(scFused)} of scratch (the separate convs ${MiB(scSep)}): ` +
+    `${MiB(2 * upF - Math.max(0, scFused - scSep))} saved at most (less where other layers' scratch is larger)`);
+}
+
 const peaksAfter: Record<string, number> = { [build]: peak(core) };
 if (other) peaksAfter[other.build] = peak(other);
 const after = Math.max(...Object.values(peaksAfter));
@@ -211,6 +307,6 @@ const outDir = join(here, 'out');
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'kernels.json'), JSON.stringify({
   date: new Date().toISOString(), node: process.version, build, quick, runs: RUNS, peaks, peaksAfter, peak: PEAK,
-  tfjs: tf ? '@tensorflow/tfjs-backend-wasm 4.22.0 (1 thread)' : null, rows, totals,
+  tfjs: tf ? '@tensorflow/tfjs-backend-wasm 4.22.0 (1 thread)' : null, rows, totals, upconv: upRows,
 }, null, 2));
 console.log(`\nwrote ${join(outDir, 'kernels.json')}`);

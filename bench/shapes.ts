@@ -86,3 +86,14 @@ export function convMacs(sh: { H: number; C: number; OC: number; K: number; s: n
 export function deconvMacs(sh: BenchDeconv): number {
   return sh.H * sh.H * sh.C * sh.OC * sh.K * sh.K;
 }
+
+/** The pytorch-gan generator's upsample x2 + 3x3 conv layers at 128x128 (UNetUp up1..up6 and the final block),
+ * as the fused upconv op sees them: low-resolution input H = W, C -> OC at 2H x 2H. The direct conv of the same
+ * layer is `unet.<name>` above (its H is the upsampled 2H). */
+export interface BenchUpconv { name: string; H: number; C: number; OC: number; count: number }
+export const UPCONV_SHAPES: BenchUpconv[] = CONV_SHAPES
+  .filter((s) => /^unet\.(up\d|final)$/.test(s.name))
+  .map((s) => ({ name: s.name.replace('unet.', 'upsconv.'), H: s.H / 2, C: s.C, OC: s.OC, count: s.count }));
+
+/** MACs of the direct 3x3 conv on the upsampled image (the "effective" count the fused op is rated by). */
+export const upconvDirectMacs = (sh: BenchUpconv): number => 4 * sh.H * sh.H * 9 * sh.C * sh.OC;

@@ -109,7 +109,7 @@ describe('inference networks equal the training graphs in eval mode', () => {
       }
       layers.set(spec.name, { spec, G: 1, w, bias });
     }
-    const scratch: SharedScratch = { wFloats: 0, stageBytes: 0, convFloats: 0, w: 0, stage: 0, conv: 0, temp: { ptr: 0, floats: 0 } };
+    const scratch: SharedScratch = { wFloats: 0, stageBytes: 0, convFloats: 0, w: 0, stage: 0, conv: 0 };
     const rb = new RunBuilder(core, layerWeights(core, { cfg, storage: 'f32', nets: ['G'], layers, bytes: 0, chunkFloats: 1 << 30 }), scratch, 'D');
     const io = discriminator(rb, cfg, 1);
     scratch.w = core.arena.alloc(scratch.wFloats, 'w');

@@ -260,6 +260,40 @@ const convTranspose2d: Op = {
   },
 };
 
+// nn.Upsample(2, nearest) + Conv2d(C -> OC, 3x3, s1, p1) as the fused upconv kernels: x (N, H, W, C) ->
+// y (N, 2H, 2W, OC), weight OIHW -> HWIO like conv2d; no upsampled tensor anywhere.
+const upsampleConv2d: Op = {
+  file: 'upsample_conv2d',
+  needs: () => ['upconv_scratch_size', 'upconv_forward', 'upconv_backward_input', 'upconv_backward_weight'],
+  run(m, fx, c, p) {
+    const [N, H, W, C, OC, OH, OW] = ['N', 'H', 'W', 'C', 'OC', 'OH', 'OW'].map((k) => num(p, k));
+    expect([OH, OW], 'upsampled size').toEqual([2 * H, 2 * W]);
+    const bias = p.bias as boolean;
+    const k = m.k;
+    const x = m.view(nchwToNhwc(t(fx, c, 'x'), N, C, H, W), N * H * W, C);
+    const y = m.out(N * OH * OW, OC);
+    const dy = m.view(nchwToNhwc(t(fx, c, 'dy'), N, OC, OH, OW), N * OH * OW, OC);
+    const dx = m.grad(N * H * W, C);
+    const w = m.flat(oihwToHwio(t(fx, c, 'w'), OC, C, 3, 3), 9 * C * OC);
+    const dw = m.flatGrad(9 * C * OC);
+    const b = bias ? m.flat(t(fx, c, 'b'), OC) : 0;
+    const db = bias ? m.flatGrad(OC) : 0;
+    const scratch = m.flat(null, k.upconv_scratch_size(N, H, W, C, OC));
+    k.upconv_forward(y.ptr, x.ptr, w, b, scratch, N, H, W, C, OC, y.ld, x.ld);
+    k.upconv_backward_input(dx.ptr, dy.ptr, w, scratch, N, H, W, C, OC, dx.ld, dy.ld);
+    k.upconv_backward_weight(dw, db, dy.ptr, x.ptr, scratch, N, H, W, C, OC, dy.ld, x.ld);
+    const out: Cmp[] = [
+      { name: 'y', kind: 'fwd', got: nhwcToNchw(m.read(y, 'y'), N, OC, OH, OW), want: t(fx, c, 'y') },
+      { name: 'dx', kind: 'grad', got: nhwcToNchw(m.readGrad(dx, 'dx'), N, C, H, W), want: t(fx, c, 'dx') },
+      { name: 'dw', kind: 'grad', got: hwioToOihw(m.getGrad(dw, 9 * C * OC), OC, C, 3, 3), want: t(fx, c, 'dw') },
+    ];
+    if (bias) out.push({ name: 'db', kind: 'grad', got: m.getGrad(db, OC), want: t(fx, c, 'db') });
+    m.read(x, 'x');
+    m.read(dy, 'dy');
+    return out;
+  },
+};
+
 // Linear = 1x1 conv on N pixels of H = W = 1, weight [IN][OUT].
 const linear: Op = {
   file: 'linear',
@@ -545,7 +579,7 @@ const tensorOps: Op = {
 };
 
 const OPS: Record<string, Op> = {
-  conv2d, conv_transpose2d: convTranspose2d, linear, batch_norm: batchNorm, batch_norm_sharded: batchNormSharded,
+  conv2d, conv_transpose2d: convTranspose2d, upsample_conv2d: upsampleConv2d, linear, batch_norm: batchNorm, batch_norm_sharded: batchNormSharded,
   instance_norm: instanceNorm, act, pool, upsample, loss, adam, tensor: tensorOps,
 };
 

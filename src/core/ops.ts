@@ -5,6 +5,7 @@
 import type { OpSpec } from './op-spec.js';
 import { actOps } from './ops/act.js';
 import { convOps } from './ops/conv.js';
+import { upconvOps } from './ops/upconv.js';
 import { tensorOps } from './ops/tensor.js';
 import { lossOps } from './ops/loss.js';
 import { adamOps } from './ops/adam.js';
@@ -15,6 +16,7 @@ import { dequantOps } from './ops/dequant.js';
 export const OPS = {
   ...actOps,
   ...convOps,
+  ...upconvOps,
   ...tensorOps,
   ...lossOps,
   ...adamOps,

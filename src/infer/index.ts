@@ -13,7 +13,7 @@ import { Rng } from '../core/rng.js';
 import type { ModelConfig } from '../models/config.js';
 import { generator } from '../models/generator.js';
 import { encoder } from '../models/encoder.js';
-import { planBuilder, RunBuilder, type SharedScratch, type T } from './nets.js';
+import { RunBuilder, type SharedScratch, type T } from './nets.js';
 import { convertWeights, isPacked, layerWeights, readPacked, type FoldStats, type InferNet, type Storage } from './weights.js';
 import { checkImage, fromModelOutput, toModelInput, type RGBAImage } from './image.js';
 
@@ -69,8 +69,7 @@ export class BicycleGANInference {
     this.cfg = packed.cfg;
     this.storage = packed.storage;
     this.weightBytes = packed.bytes;
-    const temp = planBuilder('G', this.cfg).tempFloats;
-    const scratch: SharedScratch = { wFloats: 0, stageBytes: 0, convFloats: 0, w: 0, stage: 0, conv: 0, temp: { ptr: core.arena.alloc(temp, 'upsample buffer'), floats: temp } };
+    const scratch: SharedScratch = { wFloats: 0, stageBytes: 0, convFloats: 0, w: 0, stage: 0, conv: 0 };
     const lw = layerWeights(core, packed);
     const gb = new RunBuilder(core, lw, scratch, 'G');
     this.g = { ...generator(gb, this.cfg, 1), ops: gb.ops };

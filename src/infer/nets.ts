@@ -45,14 +45,14 @@ export interface LayerSpec {
 const view = (N: number, H: number, W: number, C: number, ld: number, ptr: number): T => ({ N, H, W, C, ld, ptr });
 
 /** The ops of a description in terms of a few primitives each builder implements: a weight layer (conv or
- * linear as a 1x1 conv, BN folded), an in-place activation, the temp upsample, copy, pools, add. */
+ * linear as a 1x1 conv, BN folded; or nearest x2 + conv3x3 fused), an in-place activation, copy, pools, add. */
 abstract class InferBuilder implements NetBuilder<T> {
   protected abstract alloc(name: string, N: number, H: number, W: number, C: number): T;
   /** the conv of a block (weights `name`, BN folded) writing y */
   protected abstract layer(name: string, x: T, OC: number, o: ConvSpec<T>, y: T): void;
+  /** the fused nearest x2 + conv3x3 of an upconv block (weights `name`, BN folded) writing y (N, 2H, 2W, OC) */
+  protected abstract upLayer(name: string, x: T, OC: number, o: BlockTail<T>, y: T): void;
   protected abstract activate(a: Activation, x: T, y: T): void;
-  /** nearest x2 into the shared temp buffer, valid until the next temp upsample */
-  protected abstract upsample(x: T): T;
   protected abstract addInto(a: T, b: T, y: T): void;
   abstract linear(name: string, x: T, OUT: number): T;
   abstract copy(name: string, x: T, y: T): void;
@@ -82,8 +82,14 @@ abstract class InferBuilder implements NetBuilder<T> {
     if (o.act) this.activate(o.act, y, y);
     return y;
   }
+  /** nearest x2 + conv3x3 (BN folded), one fused kernel: the upsampled input is never stored */
   upconv(name: string, x: T, OC: number, o: BlockTail<T>): T {
-    return this.conv(name, this.upsample(x), OC, { ...o, k: 3, stride: 1, pad: 1 });
+    const OH = 2 * x.H, OW = 2 * x.W;
+    if (o.out && (o.out.N !== x.N || o.out.H !== OH || o.out.W !== OW || o.out.C !== OC)) throw new Error(`infer: ${name} output view has the wrong shape`);
+    const y = o.out ?? this.alloc(name, x.N, OH, OW, OC);
+    this.upLayer(name, x, OC, o, y);
+    if (o.act) this.activate(o.act, y, y);
+    return y;
   }
   add(name: string, a: T, b: T, act?: Activation): T {
     if (a.N * a.H * a.W !== b.N * b.H * b.W || a.C !== b.C) throw new Error(`infer: ${name}: cannot add (${a.N}, ${a.H}, ${a.W}, ${a.C}) and (${b.N}, ${b.H}, ${b.W}, ${b.C})`);
@@ -100,13 +106,15 @@ abstract class InferBuilder implements NetBuilder<T> {
 /** Records the weight layers of a network; allocates nothing. */
 export class PlanBuilder extends InferBuilder {
   readonly layers: LayerSpec[] = [];
-  /** largest temp upsample output (floats) */
-  tempFloats = 0;
   protected alloc(_name: string, N: number, H: number, W: number, C: number): T {
     return view(N, H, W, C, C, 0);
   }
   protected layer(name: string, x: T, OC: number, o: ConvSpec<T>): void {
     this.layers.push({ name, k: o.k, stride: o.stride, pad: o.pad, C: x.C, OC, torchShape: [OC, x.C, o.k, o.k], layout: 'conv', bias: o.bias, bn: o.bn });
+  }
+  /** the conv of an upconv: the same weight layer as a 3x3 stride-1 pad-1 conv (what the file stores) */
+  protected upLayer(name: string, x: T, OC: number, o: BlockTail<T>): void {
+    this.layer(name, x, OC, { ...o, k: 3, stride: 1, pad: 1 });
   }
   linear(name: string, x: T, OUT: number): T {
     const hw = x.H * x.W, IN = hw * x.C;
@@ -114,10 +122,6 @@ export class PlanBuilder extends InferBuilder {
     return this.alloc(name, x.N, 1, 1, OUT);
   }
   protected activate(): void {}
-  protected upsample(x: T): T {
-    this.tempFloats = Math.max(this.tempFloats, 4 * x.N * x.H * x.W * x.C);
-    return this.alloc('upsample', x.N, 2 * x.H, 2 * x.W, x.C);
-  }
   protected addInto(): void {}
   copy(): void {}
   maxpool(name: string, x: T, k: number, s: number, p: number): T {
@@ -142,8 +146,8 @@ export function planBuilder(net: 'G' | 'E', cfg: ModelConfig, N = 1): PlanBuilde
 }
 
 /** Scratch shared by every network of one core: one layer's f32 weights, the staging copy of its compressed
- * weights, the conv kernels' forward scratch, and the temp upsample buffer (allocated up front). Sizes grow
- * while networks are built; the pointers are set once after (ops read them when they run). */
+ * weights and the conv kernels' forward scratch. Sizes grow while networks are built; the pointers are set
+ * once after (ops read them when they run). */
 export interface SharedScratch {
   wFloats: number;
   stageBytes: number;
@@ -151,7 +155,6 @@ export interface SharedScratch {
   w: number;
   stage: number;
   conv: number;
-  temp: { ptr: number; floats: number };
 }
 
 /** Lays the tensors out in the arena and records the ops; weights come from `weights` (dequantised per layer). */
@@ -164,21 +167,30 @@ export class RunBuilder extends InferBuilder {
     return view(N, H, W, C, C, this.core.arena.alloc(N * H * W * C, `${this.net} ${name}`));
   }
   protected layer(name: string, x: T, OC: number, o: { k: number; stride: number; pad: number }, y: T): void {
-    const { k, stride, pad } = o;
-    const lw = this.weights(name);
+    const { k, stride, pad } = o, { core, scratch } = this;
+    this.weighted(name, OC, (OCc) => core.k.conv2d_forward_scratch_size(x.N, x.H, x.W, x.C, OCc, k, k, stride, pad),
+      (w, b, g, OCc) => core.k.conv2d_forward(y.ptr + g * OCc * 4, x.ptr, w, b, scratch.conv, x.N, x.H, x.W, x.C, OCc, k, k, stride, pad, y.ld, x.ld));
+  }
+  protected upLayer(name: string, x: T, OC: number, _o: BlockTail<T>, y: T): void {
     const { core, scratch } = this;
-    const kk = core.k;
+    this.weighted(name, OC, (OCc) => core.k.upconv_forward_scratch_size(x.N, x.H, x.W, x.C, OCc),
+      (w, b, g, OCc) => core.k.upconv_forward(y.ptr + g * OCc * 4, x.ptr, w, b, scratch.conv, x.N, x.H, x.W, x.C, OCc, y.ld, x.ld));
+  }
+  /** The op of a weight layer: one chunk of output channels at a time, its weights into the scratch (w, and b:
+   * the chunk's bias or 0), then `run` into a channel slice of the output. */
+  private weighted(name: string, OC: number, convFloats: (OCc: number) => number,
+    run: (w: number, b: number, g: number, OCc: number) => void): void {
+    const lw = this.weights(name);
+    const { scratch } = this;
     scratch.wFloats = Math.max(scratch.wFloats, lw.size);
     scratch.stageBytes = Math.max(scratch.stageBytes, lw.stageBytes);
     const { G, OCc } = lw;
     if (G * OCc !== OC) throw new Error(`infer: ${name} has ${G}x${OCc} output channels, expected ${OC}`);
-    scratch.convFloats = Math.max(scratch.convFloats, kk.conv2d_forward_scratch_size(x.N, x.H, x.W, x.C, OCc, k, k, stride, pad));
+    scratch.convFloats = Math.max(scratch.convFloats, convFloats(OCc));
     this.ops.push(() => {
-      // one chunk of output channels at a time: its weights into the scratch, its conv into a channel slice of y
       for (let g = 0; g < G; g++) {
         lw.load(g, scratch.w, scratch.stage);
-        kk.conv2d_forward(y.ptr + g * OCc * 4, x.ptr, scratch.w, lw.biasPtr && lw.biasPtr + g * OCc * 4, scratch.conv,
-          x.N, x.H, x.W, x.C, OCc, k, k, stride, pad, y.ld, x.ld);
+        run(scratch.w, lw.biasPtr && lw.biasPtr + g * OCc * 4, g, OCc);
       }
     });
   }
@@ -193,13 +205,6 @@ export class RunBuilder extends InferBuilder {
     if (a === 'relu') this.ops.push(() => k.relu_forward(y.ptr, x.ptr, P, x.C, y.ld, x.ld));
     else if (a === 'tanh') this.ops.push(() => k.tanh_forward(y.ptr, x.ptr, P, x.C, y.ld, x.ld));
     else this.ops.push(() => k.leaky_relu_forward(y.ptr, x.ptr, a.leaky, P, x.C, y.ld, x.ld));
-  }
-  protected upsample(x: T): T {
-    const t = this.scratch.temp, floats = 4 * x.N * x.H * x.W * x.C;
-    if (floats > t.floats) throw new Error(`infer: temp upsample buffer of ${t.floats} floats is smaller than ${floats}`);
-    const y = view(x.N, 2 * x.H, 2 * x.W, x.C, x.C, t.ptr), k = this.core.k;
-    this.ops.push(() => k.upsample_nearest2x_forward(y.ptr, x.ptr, x.N, x.H, x.W, x.C, y.ld, x.ld));
-    return y;
   }
   copy(_name: string, x: T, y: T): void {
     const k = this.core.k, P = x.N * x.H * x.W;

@@ -1,6 +1,7 @@
 // The training builder: reads a network description (src/models) into a Graph of layers with backward.
-// Each op becomes the layers PyTorch has for it (conv block = Conv2d, BatchNorm2d, activation; upconv =
-// Upsample2x, Conv2d, ...), so the parameters, their names and their order are the reference's.
+// Each op becomes the layers PyTorch has for it (conv block = Conv2d, BatchNorm2d, activation; upconv = the
+// fused UpsampleConv2d, which has nn.Upsample + Conv2d's parameters, then the tail), so the parameters, their
+// names and their order are the reference's.
 // A block's result written into `out` (a slice of a concatenation) is the last layer's output; the layers
 // before it keep their own tensors, which their backward needs.
 import type { Graph, Tensor } from './graph.js';
@@ -8,7 +9,8 @@ import type { Activation, BlockTail, ConvSpec, NetBuilder } from './builder.js';
 import { Conv2d, Linear } from './conv2d.js';
 import { BatchNorm2d } from './batchnorm.js';
 import { LeakyReLU, ReLU, Tanh } from './activation.js';
-import { AvgPool2d, MaxPool2d, Upsample2x } from './pool.js';
+import { AvgPool2d, MaxPool2d } from './pool.js';
+import { UpsampleConv2d } from './upconv.js';
 import { Add, Copy } from './combine.js';
 
 export class GraphBuilder implements NetBuilder<Tensor> {
@@ -34,8 +36,9 @@ export class GraphBuilder implements NetBuilder<Tensor> {
   }
 
   upconv(name: string, x: Tensor, OC: number, o: BlockTail<Tensor>): Tensor {
-    const up = new Upsample2x(this.g, `${name}.upsample`, x);
-    return this.conv(name, up.y, OC, { ...o, k: 3, stride: 1, pad: 1 });
+    const last = !o.bn && !o.act;
+    const y = new UpsampleConv2d(this.g, name, x, OC, { bias: o.bias, out: last ? o.out : undefined }).y;
+    return this.tail(name, y, o);
   }
 
   /** BatchNorm2d and the activation after a conv; the last of them writes into o.out. */

@@ -16,7 +16,7 @@ export const convOut = (H: number, K: number, s: number, p: number) => Math.floo
 export const deconvOut = (H: number, K: number, s: number, p: number) => (H - 1) * s - 2 * p + K;
 
 /** An upper bound on conv2d_scratch_size (the case checks the real value against it). */
-function scratchBound(N: number, H: number, W: number, C: number, OC: number, K: number, s: number, p: number): number {
+export function scratchBound(N: number, H: number, W: number, C: number, OC: number, K: number, s: number, p: number): number {
   const OH = convOut(H, K, s, p), OW = convOut(W, K, s, p), T = K * K;
   const r8 = (n: number) => Math.ceil(n / 8) * 8 + 16;
   const rows = Math.max(N * H * W, N * OH * OW, 256);

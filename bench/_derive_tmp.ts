@@ -1,0 +1,11 @@
+import { loadCore } from '../src/core/load-node.js';
+const core = await loadCore({ build: 'relaxed', maxMemoryMB: 1024 });
+const k = core.k, a = core.arena;
+const [N, H, C, OC] = [1, 2, 1024, 512];
+const x = a.alloc(N*H*H*C), y = a.alloc(N*4*H*H*OC), w = a.alloc(9*C*OC), sc = a.alloc(k.upconv_scratch_size(N,H,H,C,OC));
+core.f32(w, 9*C*OC).fill(0.5); core.f32(x, N*H*H*C).fill(0.25);
+const t = (f: () => void) => { for (let i = 0; i < 3; i++) f(); const ts = []; for (let r = 0; r < 15; r++) { const t0 = performance.now(); f(); ts.push(performance.now() - t0); } ts.sort((a, b) => a - b); return ts[0].toFixed(2); };
+const scAfter = sc + 4 * Math.ceil(16*C*OC/16)*16;
+console.log('fused fwd ms', t(() => k.upconv_forward(y, x, w, 0, sc, N, H, H, C, OC, OC, C)));
+console.log('dual bwd-input only ms', t(() => { k.view_zero(y, N*4*H*H, OC, OC); k.conv2d_backward_input(y, x, sc, scAfter, N, 2*H, 2*H, OC, C, 4, 4, 2, 1, OC, C); }));
+console.log('memcpy-ish: view_zero of 16*C*OC ms', t(() => k.view_zero(sc, 1, 16*C*OC, 16*C*OC)));

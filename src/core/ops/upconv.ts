@@ -1,0 +1,102 @@
+// Op-table entry for the fused nearest-upsample x2 + 3x3 stride-1 pad-1 conv (assembly/upconv.ts):
+// x (N, H, W, C) pixel stride ldx -> y (N, 2H, 2W, OC) pixel stride ldy, weight HWIO [3][3][C][OC], bias [OC].
+// The SIMD kernels run the dual 4x4 stride-2 conv of conv2d.ts on derived weights; the reference twins run
+// the 3x3 conv on the upsampled image read in place. Like the conv cases: a scratch buffer from a TS bound
+// (checked against upconv_scratch_size) followed by a guard tensor, cleared after the SIMD run.
+import type { Kernels } from '../kernels.gen.js';
+import { pick, type OpCase, type OpSpec, type Ptrs } from '../op-spec.js';
+import { scratchBound } from './conv.js';
+
+/** `small`: weights drawn at PyTorch's init scale (U(+-1/sqrt(9C))) instead of N(0, 1), for K = 9*OC in the
+ * thousands where f32 sums of unit-scale terms would differ from the reference by more than the tolerance. */
+export interface UpconvShape { N: number; H: number; W: number; C: number; OC: number; ldx?: number; ldy?: number; bias?: boolean; small?: boolean }
+
+// 1x1 and 2x2 inputs (every tap at a border), odd and non-square sizes, channels 1, 3, 4, 5, 64 and tails of
+// 4 and 8, batch 1 and 2, channel-slice input and output; C >= 16 runs the indirect GEMM paths, C < 16 im2col,
+// <= 4 channels the narrow dot-product kernels, enough pixels (> 64 per phase) the packed-panel mode.
+export const UPCONV_CASES: UpconvShape[] = [
+  // small images (N*H*W <= 8): upsample into scratch + the direct conv
+  { N: 1, H: 1, W: 1, C: 3, OC: 4, bias: true },
+  { N: 2, H: 1, W: 1, C: 20, OC: 13 },
+  { N: 1, H: 2, W: 2, C: 5, OC: 9, ldx: 8, ldy: 12, bias: true },
+  { N: 1, H: 2, W: 2, C: 64, OC: 64, bias: true },
+  { N: 1, H: 1, W: 3, C: 17, OC: 8 },
+  { N: 1, H: 2, W: 3, C: 4, OC: 1, bias: true },
+  // the fused path, on the same edge sizes (1x1 and 2x2 images in a batch past 8 pixels)
+  { N: 33, H: 1, W: 1, C: 20, OC: 17, ldx: 21, bias: true },
+  { N: 9, H: 2, W: 2, C: 5, OC: 4, ldy: 6 },
+  { N: 17, H: 1, W: 2, C: 64, OC: 3 },
+  { N: 4, H: 3, W: 3, C: 3, OC: 20, bias: true },
+  { N: 3, H: 5, W: 3, C: 1, OC: 5, ldy: 7 },
+  { N: 3, H: 4, W: 4, C: 64, OC: 3, bias: true },
+  { N: 4, H: 3, W: 3, C: 3, OC: 64, ldx: 5 },
+  { N: 3, H: 3, W: 5, C: 4, OC: 1, bias: true },
+  { N: 2, H: 7, W: 9, C: 20, OC: 12, ldx: 24, bias: true },
+  { N: 2, H: 6, W: 5, C: 33, OC: 17, ldy: 20 },
+  // backward-input, and the forward, in two row chunks (243 pixels > 65536 / 300)
+  { N: 3, H: 9, W: 9, C: 2, OC: 300, small: true },
+  { N: 3, H: 9, W: 9, C: 300, OC: 5, small: true },
+];
+
+/** `packed`: the forward packs w into wd (upconv_pack, compared SIMD vs reference as a saved tensor) and runs
+ * upconv_forward_packed on it (the backward passes read w). */
+function upconvCase(sh: UpconvShape, packed = false): OpCase {
+  const { N, H, W, C, OC } = sh;
+  const ldx = sh.ldx ?? C, ldy = sh.ldy ?? OC, bias = sh.bias ?? false;
+  const bound = Math.max(16 * (C * OC + 16) + 4096 + scratchBound(N, 2 * H, 2 * W, OC, C, 4, 2, 1),
+    N * 4 * H * W * C + 16 + scratchBound(N, 2 * H, 2 * W, C, OC, 3, 1, 1));
+  const X = N * H * W * ldx, Y = N * 4 * H * W * ldy, Wn = 9 * C * OC;
+  const tensors: OpCase['tensors'] = {
+    x: { size: X }, w: { size: Wn, init: sh.small ? (_i, rnd) => (2 * rnd() - 1) / Math.sqrt(9 * C) : 'randn' }, y: { size: Y }, dx: { size: X }, dw: { size: Wn }, dy: { size: Y },
+  };
+  const grads: Record<string, string> = { x: 'dx', w: 'dw' };
+  if (bias) { tensors.b = { size: OC }; tensors.db = { size: OC }; grads.b = 'db'; }
+  if (packed) tensors.wd = { size: OC > 4 ? 16 * C * Math.ceil(OC / 8) * 8 : 16 * C * OC, init: 'zero' };
+  tensors.scratch = { size: bound, init: 'zero' };
+  tensors.guard = { size: 64 };
+  const scratch = (k: Kernels, t: Ptrs): number => {
+    if (packed && k.upconv_packed_size(C, OC) !== tensors.wd.size) throw new Error(`upconv: packed size ${k.upconv_packed_size(C, OC)} floats, the test has ${tensors.wd.size}`);
+    const need = Math.max(k.upconv_scratch_size(N, H, W, C, OC), k.upconv_packed_scratch_size(N, H, W, C, OC));
+    if (need > bound) throw new Error(`upconv: scratch ${need} floats exceeds the test's bound ${bound}`);
+    return t.scratch;
+  };
+  const clear = (k: Kernels, r: boolean, t: Ptrs) => { if (!r) k.view_zero(t.scratch, 1, bound, bound); };
+  return {
+    label: `upsample_conv2d${packed ? '_packed' : ''} N${N} ${H}x${W}x${C} -> ${2 * H}x${2 * W}x${OC} ldx${ldx} ldy${ldy}${bias ? ' bias' : ''}`,
+    tensors, grads, outputs: { y: 'dy' }, saved: packed ? ['wd'] : [],
+    forward: (k, r, t) => {
+      if (packed) {
+        pick(k, r, 'upconv_pack')(t.wd, t.w, scratch(k, t), C, OC);
+        clear(k, r, t);
+        pick(k, r, 'upconv_forward_packed')(t.y, t.x, t.w, t.wd, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
+      } else {
+        pick(k, r, 'upconv_forward')(t.y, t.x, t.w, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
+      }
+      clear(k, r, t);
+    },
+    backward: (k, r, t) => {
+      pick(k, r, 'upconv_backward_input')(t.dx, t.dy, t.w, scratch(k, t), N, H, W, C, OC, ldx, ldy);
+      clear(k, r, t);
+      pick(k, r, 'upconv_backward_weight')(t.dw, bias ? t.db : 0, t.dy, t.x, scratch(k, t), N, H, W, C, OC, ldy, ldx);
+      clear(k, r, t);
+    },
+  };
+}
+
+export const upconvOps = {
+  upsample_conv2d: {
+    family: 'conv',
+    kernels: ['upconv_forward', 'upconv_backward_input', 'upconv_backward_weight'],
+    cases: () => UPCONV_CASES.map((sh) => upconvCase(sh)),
+    tol: { rtol: 1e-4, atol: 1e-4 },
+    fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
+  },
+  // the forward on weights packed once (inference at load); every other case
+  upsample_conv2d_packed: {
+    family: 'conv',
+    kernels: ['upconv_pack', 'upconv_forward_packed', 'upconv_backward_input', 'upconv_backward_weight'],
+    cases: () => UPCONV_CASES.filter((_, i) => i % 2 === 0).map((sh) => upconvCase(sh, true)),
+    tol: { rtol: 1e-4, atol: 1e-4 },
+    fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
+  },
+} satisfies Record<string, OpSpec>;
