@@ -304,6 +304,15 @@ describe('CLI', () => {
     const ev = cli(['eval', '--checkpoint', ck, '--input', data, '--n', '2', '--bn-stats', 'running,recalibrated', '--json', '--build', 'simd']);
     expect(ev.code, ev.stderr).toBe(0);
     expect(JSON.parse(ev.stdout).rows.map((x: { bnStats: string }) => x.bnStats)).toEqual(['running', 'recalibrated']);
+    // an inference file evaluates with the statistics folded into it, and says why the others are not there
+    const evInt8 = cli(['eval', '--checkpoint', join(dir, 'g.safetensors'), '--input', data, '--n', '2', '--json', '--build', 'simd']);
+    expect(evInt8.code, evInt8.stderr).toBe(0);
+    const rep8 = JSON.parse(evInt8.stdout);
+    expect(rep8.rows.map((x: { bnStats: string }) => x.bnStats)).toEqual(['recalibrated']);
+    expect(rep8.skipped.map((x: { reason: string }) => x.reason)).toEqual(['an inference file has the recalibrated statistics folded into its convs', 'an inference file has the recalibrated statistics folded into its convs']);
+    // its reconstruction is the checkpoint's with the recalibrated statistics, to int8 rounding
+    const evCk = JSON.parse(cli(['eval', '--checkpoint', ck, '--input', data, '--n', '2', '--bn-stats', 'recalibrated', '--json', '--build', 'simd']).stdout);
+    expect(Math.abs(rep8.rows[0].l1 - evCk.rows[0].l1)).toBeLessThan(0.01);
 
     expect(cli(['sample', '--checkpoint', ck, '--input', data, '--bn-stats', 'precise']).stderr).toMatch(/--bn-stats: bnStats must be auto, running, recalibrated or batch/);
     expect(cli(['recalibrate', '--checkpoint', ck, '--data', data, '--batches', '0']).stderr).toMatch(/--batches: batches must be at least 1/);

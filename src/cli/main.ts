@@ -184,7 +184,10 @@ async function evalCommand(cmd: Command): Promise<number> {
   const json = raw.json === true;
   delete raw.json;
   if (typeof cmd.opts().bnStats === 'string') raw.bnStats = String(cmd.opts().bnStats).split(',').map((v) => v.trim());
-  const r = await evaluate(parseEvalConfig(raw, flagName), { report: err });
+  const c = parseEvalConfig(raw, flagName);
+  const f = readModelFile(c.checkpoint, { modelConfig: cmd.opts().modelConfig });
+  const folded = f.kind === 'inference' ? (f.parsed.metadata.bn_stats === 'recalibrated' ? 'recalibrated' : 'running') : undefined;
+  const r = await evaluate(c, { report: err, bytes: f.bytes, folded, createEngine: f.kind === 'inference' ? inferenceEngine(f) : undefined });
   process.stdout.write((json ? JSON.stringify(r, null, 2) : evalTable(r)) + '\n');
   return 0;
 }
@@ -225,7 +228,8 @@ export function program(): Command {
   const ev = p.command('eval')
     .description('reconstruction (L1, PSNR, SSIM) and diversity of a checkpoint on held-out pairs')
     .option('--config <file.json>', 'JSON file of options')
-    .option('--bn-stats <list>', 'comma-separated BatchNorm statistics to evaluate: running,recalibrated,batch [all three]');
+    .option('--bn-stats <list>', 'comma-separated BatchNorm statistics to evaluate: running,recalibrated,batch [all three]')
+    .option('--model-config <file.json>', 'model config of a PyTorch state_dict (--checkpoint without our metadata)');
   addFlags(ev, EVAL_FLAGS).exitOverride();
   ev.action(async () => {
     process.exitCode = await evalCommand(ev);

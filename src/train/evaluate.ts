@@ -117,9 +117,18 @@ async function heldOut(input: string, limit?: number): Promise<string[]> {
   return limit ? files.slice(0, limit) : files;
 }
 
-export async function evaluate(input: unknown, o: { createEngine?: EngineFactory; report?: (msg: string) => void } = {}): Promise<EvalReport> {
+export interface EvaluateOptions {
+  createEngine?: EngineFactory;
+  report?: (msg: string) => void;
+  /** the model file's contents already read (the CLI reads every model file kind, src/cli/model-file.ts) */
+  bytes?: Uint8Array;
+  /** an inference file's engine: the BatchNorm statistics folded into its convs (the only row it can give) */
+  folded?: 'running' | 'recalibrated';
+}
+
+export async function evaluate(input: unknown, o: EvaluateOptions = {}): Promise<EvalReport> {
   const c = parseEvalConfig(input);
-  const bytes = readCheckpointFile(c.checkpoint);
+  const bytes = o.bytes ?? readCheckpointFile(c.checkpoint);
   const cfg = checkpointConfig(bytes, c.checkpoint);
   const stored = storedTrainConfig(parseSafetensors(bytes).metadata);
   const direction = c.direction ?? (stored.direction === 'BtoA' ? 'BtoA' : 'AtoB');
@@ -163,12 +172,17 @@ export async function evaluate(input: unknown, o: { createEngine?: EngineFactory
     };
     const Aw = wrap(A, per), Tw = wrap(T, per);
     for (const bn of c.bnStats) {
-      if (bn === 'recalibrated' && !engine.model.evalStats) {
+      if (o.folded && bn !== o.folded) {
+        skipped.push({ bnStats: bn, reason: `an inference file has the ${o.folded} statistics folded into its convs` });
+        continue;
+      }
+      if (!o.folded && bn === 'recalibrated' && !engine.model.evalStats) {
         skipped.push({ bnStats: bn, reason: 'the checkpoint has no recalibrated statistics (bicyclegan recalibrate)' });
         continue;
       }
       const batchStats = bn === 'batch';
-      await withEvalStats(engine.model, bn, async () => {
+      const around = o.folded ? <T>(fn: () => Promise<T>) => fn() : <T>(fn: () => Promise<T>) => withEvalStats(engine.model, bn, fn);
+      await around(async () => {
         const mu = await engine.encode(Tw, Mp, batchStats);
         const enc = await engine.generate(Aw, mu, Mp, batchStats);
         const outs: Float32Array[] = [];
