@@ -24,16 +24,22 @@ test('bench:parallel runs one thread, 1 and 2 workers and the 2-process control,
     const j = JSON.parse(readFileSync(out, 'utf8'));
     expect(j).toMatchObject({ batch: 3, width: 2, rounds: 2, build: 'simd' });
     expect(Object.keys(j.samples).sort()).toEqual(['1', '2', 'control 2', 'local']);
-    for (const s of Object.values(j.samples) as { imagesPerS: number; results: unknown[] }[][]) {
+    type Smp = { imagesPerS: number; results: { imagesPerS: number; medianStepS: number }[] };
+    for (const [k, s] of Object.entries(j.samples) as [string, Smp[]][]) {
       expect(s).toHaveLength(2);
-      for (const x of s) expect(x.imagesPerS).toBeGreaterThan(0);
+      // images/s is the batch's rows over the median step time (the control's shards are checked below)
+      if (!k.startsWith('control')) for (const x of s) expect(x.imagesPerS * x.results[0].medianStepS).toBeCloseTo(3, 6);
     }
     // the control: two processes on the shards' rows (2 + 1)
     expect(j.samples['control 2'][0].results.map((x: { imagesPerS: number; medianStepS: number }) => Math.round(x.imagesPerS * x.medianStepS))).toEqual([2, 1]);
+    // the row's ratios are medians (2 rounds: means) of the within-round ratios of those samples
     const two = j.rows.find((x: { workers: number }) => x.workers === 2);
-    expect(two.speedup).toBeGreaterThan(0);
-    expect(two.ceiling).toBeGreaterThan(0);
-    expect(two.ofCeiling).toBeGreaterThan(0);
+    const within = (a: string, b: string) => (j.samples[a][0].imagesPerS / j.samples[b][0].imagesPerS + j.samples[a][1].imagesPerS / j.samples[b][1].imagesPerS) / 2;
+    expect(two.speedup).toBeCloseTo(within('2', '1'), 9);
+    expect(two.efficiency).toBeCloseTo(within('2', '1') / 2, 9);
+    expect(two.vsLocal).toBeCloseTo(within('2', 'local'), 9);
+    expect(two.ceiling).toBeCloseTo(within('control 2', '1'), 9);
+    expect(two.ofCeiling).toBeCloseTo(within('2', 'control 2'), 9);
     const ws = j.samples['2'][0].results[0].workerStats;
     expect(ws.map((w: { rank: number; rows: number }) => [w.rank, w.rows])).toEqual([[0, 2], [1, 1]]);
     expect(ws[0].barriers).toBe(ws[1].barriers);

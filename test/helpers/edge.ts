@@ -1,10 +1,10 @@
 // The edge runtimes the tests start, set up once: headless Chromium (Debian's, driven by playwright-core) with a
-// throwaway profile, and Miniflare (workerd) serving a Worker bundle folder on 127.0.0.1.
+// throwaway profile, and Miniflare (workerd) serving a Worker bundle folder on 127.0.0.1 (bench/lib/miniflare.ts,
+// which the Worker load bench shares).
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
-import type { Miniflare } from 'miniflare';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const haveChromium = existsSync(CHROMIUM);
@@ -27,17 +27,4 @@ export async function launchChromium(): Promise<{ ctx: BrowserContext; close: ()
   };
 }
 
-/** Miniflare running `<dir>/worker.mjs` (wasm modules compiled, .safetensors as Data) on 127.0.0.1, any port. */
-export async function miniflareFor(dir: string): Promise<Miniflare> {
-  const { Miniflare } = await import('miniflare');
-  return new Miniflare({
-    modules: true,
-    scriptPath: join(dir, 'worker.mjs'),
-    modulesRoot: dir,
-    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }, { type: 'Data', include: ['**/*.safetensors'] }],
-    compatibilityDate: '2026-04-01',
-    cf: false,
-    host: '127.0.0.1',
-    port: 0,
-  });
-}
+export { miniflareFor } from '../../bench/lib/miniflare.js';
