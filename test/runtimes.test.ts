@@ -51,7 +51,7 @@ beforeAll(async () => {
   weights = convertWeights(raw, { storage: 'f16', chunkFloats: 2048 });
   const int8 = convertWeights(raw, { storage: 'int8', chunkFloats: 2048 });
   writeFileSync(join(dir, 'weights-int8.safetensors'), int8);
-  imagePng = new Uint8Array(encodePng(testPicture(150, 100, 2)));
+  imagePng = new Uint8Array(encodePng(testPicture(150, 150, 2))); // square: the Worker centre-crops other shapes (checked with the JPEG below)
   writeFileSync(join(dir, 'weights.safetensors'), weights);
   writeFileSync(join(dir, 'image.png'), imagePng);
   for (const b of ['simd', 'relaxed'] as Build[]) {
@@ -158,6 +158,9 @@ describe('workerd (example Worker via Miniflare)', () => {
       const j = await post(jpg, 'image/jpeg', '?n=1&seed=1');
       expect(j.status).toBe(200);
       expect(decodePng(new Uint8Array(await j.arrayBuffer())).width).toBe(128);
+      // not square: centre-cropped, and said so (square images get no note)
+      expect(j.headers.get('x-note')).toBe('centre-cropped 150x100 to 100x100 at (25, 0): the model takes square images');
+      expect(ok.headers.get('x-note')).toBeNull();
 
       const bigPng = imagePng.slice();
       new DataView(bigPng.buffer).setUint32(16, 3000);

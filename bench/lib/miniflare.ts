@@ -2,8 +2,8 @@
 import { join } from 'node:path';
 import type { Miniflare } from 'miniflare';
 
-/** Miniflare running `<dir>/worker.mjs` (wasm modules compiled, .safetensors as Data) on 127.0.0.1, any port. */
-export async function miniflareFor(dir: string): Promise<Miniflare> {
+/** Miniflare running `<dir>/worker.mjs` (wasm modules compiled, .safetensors as Data) on 127.0.0.1 (port 0: any). */
+export async function miniflareFor(dir: string, port = 0): Promise<Miniflare> {
   const { Miniflare } = await import('miniflare');
   return new Miniflare({
     modules: true,
@@ -13,6 +13,6 @@ export async function miniflareFor(dir: string): Promise<Miniflare> {
     compatibilityDate: '2026-04-01',
     cf: false,
     host: '127.0.0.1',
-    port: 0,
+    port,
   });
 }

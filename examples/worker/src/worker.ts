@@ -1,5 +1,6 @@
 // Example Cloudflare Worker: POST a PNG or JPEG (Content-Type image/png or image/jpeg) to /?n=4&seed=1 and get
-// back a PNG grid of n BicycleGAN samples of it (model size each). Every bad request is a 4xx with a JSON body
+// back a PNG grid of n BicycleGAN samples of it (model size each; a non-square image is centre-cropped, said in
+// the x-note header). Every bad request is a 4xx with a JSON body
 // {"error": "..."}; nothing a client sends makes it answer 500 or crash.
 //   405 wrong method, 415 wrong or missing content type, 413 body or image too large, 400 undecodable image,
 //   bad n / seed (n in 1..MAX_N, seed an integer in 0..2^32-1), 404 other paths.
@@ -8,7 +9,7 @@
 // A module Worker may export only handlers, so the limits below are plain constants.
 import coreModule from './core.wasm';
 import weightsData from './weights.safetensors';
-import { BicycleGANInference, decodeImage, encodePng, grid, ImageError } from '../../../src/infer/index.js';
+import { BicycleGANInference, crop, decodeImage, encodePng, grid, ImageError, type RGBAImage } from '../../../src/infer/index.js';
 
 const MAX_BODY_BYTES = 4 * 2 ** 20;
 const MAX_N = 16;
@@ -114,10 +115,20 @@ async function handle(req: Request): Promise<Response> {
     throw new HttpError(400, `cannot decode the image: ${(e as Error).message}`);
   }
   const m = await getModel();
-  const { images } = m.sample(img, { n, seed });
-  return new Response(encodePng(grid(images)) as Uint8Array<ArrayBuffer>, {
-    headers: { 'content-type': 'image/png', 'x-samples': String(n), 'x-seed': String(seed), 'x-model-size': String(m.size), 'x-weights': m.storage },
-  });
+  const { square, note } = centreSquare(img);
+  const { images } = m.sample(square, { n, seed });
+  const headers: Record<string, string> = { 'content-type': 'image/png', 'x-samples': String(n), 'x-seed': String(seed), 'x-model-size': String(m.size), 'x-weights': m.storage };
+  if (note) headers['x-note'] = note;
+  return new Response(encodePng(grid(images)) as Uint8Array<ArrayBuffer>, { headers });
+}
+
+/** The model takes square inputs: a non-square upload is centre-cropped to its shorter side (said in x-note)
+ * rather than squashed. */
+function centreSquare(img: RGBAImage): { square: RGBAImage; note: string | null } {
+  if (img.width === img.height) return { square: img, note: null };
+  const s = Math.min(img.width, img.height);
+  const x0 = (img.width - s) >> 1, y0 = (img.height - s) >> 1;
+  return { square: crop(img, x0, y0, s, s), note: `centre-cropped ${img.width}x${img.height} to ${s}x${s} at (${x0}, ${y0}): the model takes square images` };
 }
 
 export default {
