@@ -5,7 +5,7 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { afterAll, describe, expect, test } from 'vitest';
 import { decodeImage, decodeJpeg, decodePng, encodePng, ImageError } from '../src/infer/image.js';
@@ -13,23 +13,8 @@ import { MAX_INPUT_PIXELS, probePair } from '../src/data/decode.js';
 import { scanPairs } from '../src/data/dataset.js';
 import { testPicture } from './helpers/infer-model.js';
 import { writePair } from './helpers/cli.js';
+import { ihdr, pngChunk } from '../bench/lib/png-chunks.js';
 
-function chunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, data.length);
-  out.set(new TextEncoder().encode(type), 4);
-  out.set(data, 8);
-  dv.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
-  return out;
-}
-const ihdr = (w: number, h: number) => {
-  const d = new Uint8Array(13);
-  new DataView(d.buffer).setUint32(0, w);
-  new DataView(d.buffer).setUint32(4, h);
-  d.set([8, 6, 0, 0, 0], 8); // 8-bit RGBA
-  return chunk('IHDR', d);
-};
 const cat = (...parts: Uint8Array[]) => {
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let o = 0;
@@ -45,7 +30,7 @@ describe('PNG: the pixel cap holds against the chunk order', () => {
     const fake = new Uint8Array(13);
     new DataView(fake.buffer).setUint32(0, 1);
     new DataView(fake.buffer).setUint32(4, 1);
-    const b = cat(SIG, chunk('tEXt', fake), REST);
+    const b = cat(SIG, pngChunk('tEXt', fake), REST);
     expect(new DataView(b.buffer).getUint32(16)).toBe(1); // the bytes the old check read say 1x1
     expect(() => decodePng(b, { maxPixels: 100, name: 'upload.png' })).toThrow(/upload\.png: not a valid PNG \(the first chunk must be a 13-byte IHDR\)/);
   });
@@ -64,15 +49,15 @@ describe('PNG: the pixel cap holds against the chunk order', () => {
     d.set([8, 6, 0, 0, 0], 8);
     const bomb = deflateSync(new Uint8Array(64 * 2 ** 20));
     expect(bomb.length).toBeLessThan(100_000);
-    const b = cat(SIG, chunk('IHDR', d), chunk('IDAT', bomb), chunk('IEND', new Uint8Array(0)));
+    const b = cat(SIG, pngChunk('IHDR', d), pngChunk('IDAT', bomb), pngChunk('IEND', new Uint8Array(0)));
     expect(() => decodePng(b, { name: 'bomb.png' })).toThrow(/bomb\.png: corrupt PNG image data \(it inflates to more than the 18 bytes its header allows\)/);
     // the same image with its real 18 bytes of data decodes
-    const ok = cat(SIG, chunk('IHDR', d), chunk('IDAT', deflateSync(new Uint8Array(18))), chunk('IEND', new Uint8Array(0)));
+    const ok = cat(SIG, pngChunk('IHDR', d), pngChunk('IDAT', deflateSync(new Uint8Array(18))), pngChunk('IEND', new Uint8Array(0)));
     expect(decodePng(ok).data.length).toBe(16);
   });
   test('truncated and chunk-less files say what is wrong', () => {
     expect(() => decodePng(real.subarray(0, real.length - 20))).toThrow(/truncated/);
-    expect(() => decodePng(cat(SIG, ihdr(2, 2), chunk('IEND', new Uint8Array(0))))).toThrow(/no IDAT/);
+    expect(() => decodePng(cat(SIG, ihdr(2, 2), pngChunk('IEND', new Uint8Array(0))))).toThrow(/no IDAT/);
   });
 });
 
@@ -106,7 +91,7 @@ describe('data loader: the pixel limit and unreadable links', () => {
     new DataView(d.buffer).setUint32(4, 4097);
     d.set([8, 2, 0, 0, 0], 8);
     const f = join(dir, 'huge.png');
-    writeFileSync(f, cat(SIG, chunk('IHDR', d), chunk('IDAT', new Uint8Array([0x78, 0x9c, 3, 0, 0, 0, 0, 1])), chunk('IEND', new Uint8Array(0))));
+    writeFileSync(f, cat(SIG, pngChunk('IHDR', d), pngChunk('IDAT', new Uint8Array([0x78, 0x9c, 3, 0, 0, 0, 0, 1])), pngChunk('IEND', new Uint8Array(0))));
     expect(8192 * 4097).toBeGreaterThan(MAX_INPUT_PIXELS);
     return expect(probePair(f)).rejects.toThrow(new RegExp(`huge\\.png: (is 8192x4097; at most|image is larger than) ${MAX_INPUT_PIXELS} pixels`));
   });

@@ -10,7 +10,6 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import { crc32 } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -23,6 +22,7 @@ import { smallWeights, testPicture } from './helpers/infer-model.js';
 import { probe, type ProbeResult } from './runtimes/probe.js';
 import { bundleProbes } from './runtimes/bundle.js';
 import { CHROMIUM, haveChromium, launchChromium, miniflareFor } from './helpers/edge.js';
+import { secondIhdr } from '../bench/lib/png-chunks.js';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 const bin = (name: string) => join(root, 'node_modules/.bin', name);
@@ -97,27 +97,6 @@ describe('Bun', () => {
     expect(ds).toBeLessThanOrEqual(1e-6);
   });
 });
-
-/** A PNG with a 1x1 IHDR chunk inserted before its real IHDR, whose size is set to w x h. */
-function secondIhdr(png: Uint8Array, w: number, h: number): Uint8Array<ArrayBuffer> {
-  const chunk = (type: string, data: Uint8Array) => {
-    const c = new Uint8Array(12 + data.length), dv = new DataView(c.buffer);
-    dv.setUint32(0, data.length);
-    c.set(new TextEncoder().encode(type), 4);
-    c.set(data, 8);
-    dv.setUint32(8 + data.length, crc32(c.subarray(4, 8 + data.length)));
-    return c;
-  };
-  const hdr = (W: number, H: number) => {
-    const d = new Uint8Array(13);
-    new DataView(d.buffer).setUint32(0, W);
-    new DataView(d.buffer).setUint32(4, H);
-    d.set([8, 6, 0, 0, 0], 8);
-    return chunk('IHDR', d);
-  };
-  const rest = png.slice(8 + 25); // after the signature and the original IHDR
-  return Uint8Array.from([...png.subarray(0, 8), ...hdr(1, 1), ...hdr(w, h), ...rest]);
-}
 
 /** One raw HTTP/1.1 request over a socket (for bodies fetch() cannot send, like broken chunked encoding). */
 function rawRequest(url: URL, text: string): Promise<Response> {

@@ -8,9 +8,9 @@ import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import { encodePng } from '../../src/infer/index.js';
 import { buildWorker } from '../../scripts/build-worker.js';
+import { secondIhdr } from './png-chunks.js';
 
 /** Peak resident memory (VmHWM, bytes) of the processes below this one whose command line names workerd. */
 export function workerdPeak(): number {
@@ -32,20 +32,6 @@ export function workerdPeak(): number {
     }
   }
   return peak;
-}
-
-/** A PNG with a second IHDR chunk (1x1) before the real one: a decoder must refuse it, not trust either. */
-export function secondIhdr(png: Uint8Array): Uint8Array<ArrayBuffer> {
-  const d = new Uint8Array(13);
-  new DataView(d.buffer).setUint32(0, 1);
-  new DataView(d.buffer).setUint32(4, 1);
-  d.set([8, 6, 0, 0, 0], 8);
-  const c = new Uint8Array(25);
-  new DataView(c.buffer).setUint32(0, 13);
-  c.set(new TextEncoder().encode('IHDR'), 4);
-  c.set(d, 8);
-  new DataView(c.buffer).setUint32(21, crc32(c.subarray(4, 21)));
-  return Uint8Array.from([...png.subarray(0, 8), ...c, ...png.subarray(8)]);
 }
 
 export const percentile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
