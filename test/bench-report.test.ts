@@ -1,7 +1,7 @@
 // The benchmark's pure parts: the output-agreement check, the timing policy and the Markdown report
 // (skipped anchors appear with their reason, ratios only between measured figures). No timing is asserted.
 import { describe, expect, it } from 'vitest';
-import { compareOutputs, toMarkdown, type Measurement, type Report } from '../bench/lib/report.js';
+import { compareOutputs, targetRows, toMarkdown, type Measurement, type Report } from '../bench/lib/report.js';
 import { median, timeRuns } from '../bench/lib/timing.js';
 
 describe('compareOutputs', () => {
@@ -91,6 +91,19 @@ describe('toMarkdown', () => {
     expect(md).not.toContain('machine was shared');
     const loaded = toMarkdown({ ...report([]), loadStart: [3.5, 3, 3] });
     expect(loaded).toContain('**The machine was shared during this run**');
+  });
+  it('says for each ANCHORS.md target whether this run met it; a skipped configuration is not measured', () => {
+    const t = (target: RegExp) => targetRows(report([
+      g('ours', 128, 1, 1, 100), g('ort-web', 128, 1, 1, 300), g('ort-node', 128, 1, 1, 90), g('ours', 128, 1, 2, undefined, 'no threads'), g('ort-node', 128, 1, 2, 50),
+      { kind: 'train', runtime: 'ours', size: 128, batch: 8, threads: 1, status: 'ok', medianMs: 6000, maxRssMB: 700 },
+      { kind: 'train', runtime: 'torch', size: 128, batch: 8, threads: 1, status: 'ok', medianMs: 7800, maxRssMB: 1000 },
+    ])).find((x) => target.test(x.target))!;
+    expect(t(/128 px, batch 1, 1 thread: >= 1.0x onnxruntime-node/)).toEqual({ target: expect.any(String), figure: 'ort-node / ours 0.90x', met: false });
+    expect(t(/128 px, batch 1, 1 thread: >= 3x onnxruntime-web/).met).toBe(true); // 300 / 100 = 3.00
+    expect(t(/128 px, batch 1, 2 threads/)).toMatchObject({ met: null, figure: 'ort-node / ours: not measured' });
+    expect(t(/batch 8, 1 thread: >= 1.3x/)).toMatchObject({ met: true, figure: 'ours / PyTorch 1.30x' }); // 7.8 s / 6 s
+    expect(t(/peak RSS/)).toMatchObject({ met: true, figure: 'worst ours / PyTorch 0.70' });
+    expect(md).toContain('## Targets (shared/spec/ANCHORS.md)');
   });
   it('compares 1-thread figures by CPU time per run where the CPU share was measured', () => {
     // ours: 0.5 x mean(90, 100, 110) = 50 CPU ms; ort-web: 200 CPU ms -> 4x

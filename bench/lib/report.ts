@@ -134,6 +134,38 @@ const ok = (m: Measurement | undefined): m is Measurement & { medianMs: number }
 /** how many times faster ours is than the anchor (anchor time / our time), same run */
 const speedup = (ours: Measurement | undefined, anchor: Measurement | undefined) => (ok(ours) && ok(anchor) ? anchor.medianMs / ours.medianMs : undefined);
 
+/** The ANCHORS.md targets this bench can measure: generator inference (1 and 2 threads, 128 and 256 px, batch 1)
+ * against onnxruntime-node and -web, training images/s and peak RSS against PyTorch. A target whose figure is
+ * missing (a configuration skipped, e.g. our 2-thread inference) is `null`: not measured, so not met. */
+export function targetRows(r: Report): { target: string; figure: string; met: boolean | null }[] {
+  const rows: { target: string; figure: string; met: boolean | null }[] = [];
+  const add = (target: string, x: number | undefined, min: number, what: string) =>
+    rows.push({ target, figure: x === undefined ? `${what}: not measured` : `${what} ${x.toFixed(2)}x`, met: x === undefined ? null : x >= min });
+  for (const size of [128, 256]) {
+    if (!r.measurements.some((x) => x.kind === 'gen' && x.size === size)) continue;
+    const g = (rt: Runtime, t: number) => find(r, 'gen', rt, size, 1, t);
+    add(`generator ${size} px, batch 1, 1 thread: >= 1.0x onnxruntime-node`, speedup(g('ours', 1), g('ort-node', 1)), 1, 'ort-node / ours');
+    add(`generator ${size} px, batch 1, 1 thread: >= 3x onnxruntime-web`, speedup(g('ours', 1), g('ort-web', 1)), 3, 'ort-web / ours');
+    add(`generator ${size} px, batch 1, 2 threads: >= 1.0x onnxruntime-node on 2 threads`, speedup(g('ours', 2), g('ort-node', 2)), 1, 'ort-node / ours');
+  }
+  const train = r.measurements.filter((x) => x.kind === 'train');
+  if (train.length) {
+    const size = train[0].size;
+    const t = (rt: Runtime, b: number, th: number) => find(r, 'train', rt, size, b, th);
+    add('training, batch 8, 1 thread: >= 1.3x PyTorch images/s', speedup(t('ours', 8, 1), t('torch', 8, 1)), 1.3, 'ours / PyTorch');
+    add('training, batch 8, 2 threads: >= 1.3x PyTorch images/s', speedup(t('ours', 8, 2), t('torch', 8, 2)), 1.3, 'ours / PyTorch');
+    add('training, batch 1, 1 thread: >= 1.5x PyTorch images/s', speedup(t('ours', 1, 1), t('torch', 1, 1)), 1.5, 'ours / PyTorch');
+    add('training, batch 1, 2 threads: >= 1.2x PyTorch images/s', speedup(t('ours', 1, 2), t('torch', 1, 2)), 1.2, 'ours / PyTorch');
+    const rss = train.filter((x) => x.runtime === 'ours' && x.status === 'ok' && x.maxRssMB).map((o) => {
+      const p = find(r, 'train', 'torch', size, o.batch, o.threads);
+      return p?.status === 'ok' && p.maxRssMB ? o.maxRssMB! / p.maxRssMB : undefined;
+    }).filter((x): x is number => x !== undefined);
+    const worst = rss.length ? Math.max(...rss) : undefined;
+    rows.push({ target: 'training peak RSS <= 0.8x PyTorch\'s, same batch (every measured row)', figure: worst === undefined ? 'not measured' : `worst ours / PyTorch ${worst.toFixed(2)}`, met: worst === undefined ? null : worst <= 0.8 });
+  }
+  return rows;
+}
+
 /** CPU ms per run (the process's CPU time over its timed runs / runs), where the CPU share was measured */
 export const cpuPerRun = (x: Measurement | undefined): number | undefined =>
   x && ok(x) && x.cpuPerWall !== undefined && x.runsMs?.length ? x.cpuPerWall * (x.runsMs.reduce((a, b) => a + b, 0) / x.runsMs.length) : undefined;
@@ -214,6 +246,17 @@ export function toMarkdown(r: Report): string {
           o?.maxRssMB && p?.maxRssMB && o.status === 'ok' && p.status === 'ok' ? (o.maxRssMB / p.maxRssMB).toFixed(2) : '-',
           `${fmtCpu(o)}, ${fmtCpu(p)}`];
       })));
+    out.push('');
+  }
+
+  // the targets of ../shared/spec/ANCHORS.md, each met or not by this run's figures
+  const targets = targetRows(r);
+  if (targets.length) {
+    out.push('## Targets (shared/spec/ANCHORS.md)');
+    out.push('');
+    out.push('Each target against this run\'s figures (wall-clock medians; ratios above 1: ours is faster, RSS ratios below 1: ours uses less).');
+    out.push('');
+    out.push(table(['target', 'figure', 'met'], targets.map((t) => [t.target, t.figure, t.met === null ? 'not measured' : t.met ? 'yes' : 'no'])));
     out.push('');
   }
 
