@@ -15,6 +15,7 @@ import { train } from '../src/train/trainer.js';
 import { makeDataset } from './helpers/cli.js';
 import { checkpointInfo } from '../src/cli/info.js';
 import type { ModelFile } from '../src/cli/model-file.js';
+import { rewriteSafetensors } from './helpers/rewrite.js';
 
 const SMALL = { gBase: 2, eBase: 4, dBase: 2 };
 let core: Core;
@@ -26,13 +27,7 @@ function snapshot(x: BicycleGAN): Buffer[] {
   return [...blocks.map((b) => Buffer.from(b.slice().buffer)), Buffer.from(JSON.stringify([x.steps, x.rng.state(), x.opt.G.step, x.opt.D_LR.step]))];
 }
 
-function rewrite(edit: (t: TensorEntry[], meta: Record<string, string>) => void): Uint8Array {
-  const p = parseSafetensors(good);
-  const list: TensorEntry[] = [...p.tensors].map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape, data: t.data.slice() }));
-  const meta = { ...p.metadata };
-  edit(list, meta);
-  return serializeSafetensors(list, meta);
-}
+const rewrite = (edit: (t: TensorEntry[], meta: Record<string, string>) => void): Uint8Array => rewriteSafetensors(good, edit);
 
 function expectRejected(bytes: Uint8Array, pattern: RegExp): void {
   const before = snapshot(m);

@@ -13,6 +13,7 @@ import { readCheckpointFile, writeFileAtomic } from '../src/train/checkpoint-fil
 import { Rng } from '../src/core/rng.js';
 import { close, nchwToNhwc, nhwcToNchw } from './helpers/layout.js';
 import { runPython, torchPython } from './helpers/python.js';
+import { rewriteSafetensors } from './helpers/rewrite.js';
 
 const SMALL = { gBase: 2, eBase: 4, dBase: 2 };
 let core: Core;
@@ -66,13 +67,7 @@ describe('bad checkpoint files: a clear error naming the tensor, and the model i
     good = weightsBytes(src);
     m = new BicycleGAN(core, { batch: 1, model: SMALL, seed: 2 });
   });
-  function rewrite(edit: (t: TensorEntry[], meta: Record<string, string>) => void): Uint8Array {
-    const p = parseSafetensors(good);
-    const list: TensorEntry[] = [...p.tensors].map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape, data: t.data.slice() }));
-    const meta = { ...p.metadata };
-    edit(list, meta);
-    return serializeSafetensors(list, meta);
-  }
+  const rewrite = (edit: (t: TensorEntry[], meta: Record<string, string>) => void): Uint8Array => rewriteSafetensors(good, edit);
   function expectRejected(bytes: Uint8Array, pattern: RegExp): void {
     const before = allParams(m);
     expect(() => loadCheckpoint(m, bytes, { source: 'bad.safetensors' })).toThrow(pattern);

@@ -14,7 +14,7 @@ import { parseSafetensors, serializeSafetensors, type TensorEntry } from '../cor
 import { convertWeights, readPacked, STORAGES, type InferNet } from '../infer/weights.js';
 import { loadCore } from '../core/load-node.js';
 import { RECALIBRATED_PREFIX } from '../nn/batchnorm.js';
-import { loadCheckpoint, NET_PREFIX, weightsBytes, type NetName } from '../train/checkpoint.js';
+import { loadCheckpoint, NET_PREFIX, netOfTensor, weightsBytes, type NetName } from '../train/checkpoint.js';
 import { writeFileAtomic } from '../train/checkpoint-file.js';
 import { BicycleGAN } from '../train/bicyclegan.js';
 import { parseWith, RECAL_BATCHES, type FieldNames } from '../train/config.js';
@@ -67,7 +67,7 @@ function netsIn(names: Iterable<string>): NetName[] {
   const found = new Set<NetName>();
   for (const n of names) {
     if (n.startsWith('adam.') || n.startsWith(RECALIBRATED_PREFIX)) continue;
-    found.add(n.startsWith('D_VAE.') ? 'D_VAE' : n.startsWith('D_LR.') ? 'D_LR' : /^(feature_extractor|fc_mu|fc_logvar)\./.test(n) ? 'E' : 'G');
+    found.add(netOfTensor(n));
   }
   return (['G', 'E', 'D_VAE', 'D_LR'] as NetName[]).filter((n) => found.has(n));
 }

@@ -15,7 +15,7 @@ import { train } from '../train/trainer.js';
 import { listCheckpoints } from '../train/run-files.js';
 import { chooseEngine, defaultWorkers, engineFactory } from './engine-choice.js';
 import { checkpointInfo } from './info.js';
-import { inferenceEngine, readModelFile } from './model-file.js';
+import { modelRunOptions, readModelFile } from './model-file.js';
 import { addFlags, flagName, mergedConfig, type FlagTable } from './options.js';
 import { progressReporter } from './progress.js';
 import { packageVersion } from './version.js';
@@ -160,8 +160,7 @@ async function trainCommand(cmd: Command): Promise<number> {
 async function sampleCommand(cmd: Command): Promise<number> {
   const c = parseSampleConfig(mergedConfig(cmd, SAMPLE_FLAGS), flagName);
   const f = readModelFile(c.checkpoint, { modelConfig: cmd.opts().modelConfig });
-  const folded = f.kind === 'inference' ? (f.parsed.metadata.bn_stats === 'recalibrated' ? 'recalibrated' : 'running') : undefined;
-  const r = await sample(c, { report: err, createEngine: f.kind === 'inference' ? inferenceEngine(f) : engineFactory(err), bytes: f.bytes, folded });
+  const r = await sample(c, modelRunOptions(f, engineFactory(err), err));
   for (const w of r.written.filter((p) => p.endsWith('grid.png'))) err(`wrote ${w}`);
   err(`${r.written.length} file${r.written.length === 1 ? '' : 's'} written to ${c.out} (${r.bnStats} BatchNorm statistics)${r.skipped.length ? `, ${r.skipped.length} input(s) skipped` : ''}`);
   return 0;
@@ -186,8 +185,7 @@ async function evalCommand(cmd: Command): Promise<number> {
   if (typeof cmd.opts().bnStats === 'string') raw.bnStats = String(cmd.opts().bnStats).split(',').map((v) => v.trim());
   const c = parseEvalConfig(raw, flagName);
   const f = readModelFile(c.checkpoint, { modelConfig: cmd.opts().modelConfig });
-  const folded = f.kind === 'inference' ? (f.parsed.metadata.bn_stats === 'recalibrated' ? 'recalibrated' : 'running') : undefined;
-  const r = await evaluate(c, { report: err, bytes: f.bytes, folded, createEngine: f.kind === 'inference' ? inferenceEngine(f) : undefined });
+  const r = await evaluate(c, modelRunOptions(f, engineFactory(err), err));
   process.stdout.write((json ? JSON.stringify(r, null, 2) : evalTable(r)) + '\n');
   return 0;
 }

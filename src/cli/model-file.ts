@@ -6,9 +6,10 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseSafetensors, serializeSafetensors, sizeOf, type Safetensors } from '../core/safetensors.js';
 import { DEFAULT_MODEL, type ModelConfig } from '../models/config.js';
-import { FORMAT } from '../train/checkpoint.js';
+import { FORMAT, netOfTensor } from '../train/checkpoint.js';
 import { readCheckpointFile } from '../train/checkpoint-file.js';
 import type { EngineFactory } from '../train/trainer.js';
+import type { ModelRunOptions } from '../train/sampling.js';
 import type { TrainEngine } from '../train/engine.js';
 import { BicycleGANInference, INFER_FORMAT, type Build, type Storage } from '../infer/index.js';
 import { planOf } from '../infer/nets.js';
@@ -113,10 +114,16 @@ export function parameterCounts(f: Pick<ModelFile, 'kind' | 'cfg' | 'parsed'>): 
   }
   for (const [name, t] of f.parsed.tensors) {
     if (name.startsWith('adam.') || /\.(running_mean|running_var|num_batches_tracked)$/.test(name)) continue;
-    const net = name.startsWith('D_VAE.') ? 'D_VAE' : name.startsWith('D_LR.') ? 'D_LR' : /^(feature_extractor|fc_mu|fc_logvar)\./.test(name) ? 'E' : 'G';
-    counts[net] += sizeOf(t.shape);
+    counts[netOfTensor(name)] += sizeOf(t.shape);
   }
   return counts;
+}
+
+/** The options `sample` and `eval` take for a model file: its bytes, and for an inference file its own engine
+ * and the statistics folded into it; other kinds run on `engines` (the --workers choice). */
+export function modelRunOptions(f: ModelFile, engines: EngineFactory, report: (msg: string) => void): ModelRunOptions {
+  if (f.kind !== 'inference') return { bytes: f.bytes, createEngine: engines, report };
+  return { bytes: f.bytes, createEngine: inferenceEngine(f), report, folded: f.parsed.metadata.bn_stats === 'recalibrated' ? 'recalibrated' : 'running' };
 }
 
 /** `sample` on an inference file: the TrainEngine calls sample() makes (generate, encode), run by the inference

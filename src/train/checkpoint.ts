@@ -30,6 +30,13 @@ export interface TrainState {
 export type NetName = 'G' | 'E' | 'D_VAE' | 'D_LR';
 export const NET_PREFIX: Record<NetName, string> = { G: '', E: '', D_VAE: 'D_VAE.', D_LR: 'D_LR.' };
 
+/** The network a checkpoint tensor belongs to, by its name (adam.* and recalibrated.* entries: not asked here). */
+export function netOfTensor(name: string): NetName {
+  if (name.startsWith('D_VAE.')) return 'D_VAE';
+  if (name.startsWith('D_LR.')) return 'D_LR';
+  return /^(feature_extractor|fc_mu|fc_logvar)\./.test(name) ? 'E' : 'G';
+}
+
 export function nets(m: BicycleGAN): Record<NetName, ParamStore> {
   return { G: m.G.g.store, E: m.E.g.store, D_VAE: m.D_VAE.g.store, D_LR: m.D_LR.g.store };
 }

@@ -18,10 +18,11 @@ import { makeGrid, writePng } from '../data/grid.js';
 import { checkpointConfig } from './checkpoint.js';
 import { readCheckpointFile } from './checkpoint-file.js';
 import { parseWith, type FieldNames } from './config.js';
-import { BN_STATS, withEvalStats, type BnStatsChoice } from './recalibrate.js';
+import { BN_STATS, evalStatsScope, type BnStatsChoice } from './recalibrate.js';
 import { storedTrainConfig } from './recalibrate-file.js';
 import { parseSafetensors } from '../core/safetensors.js';
-import { localEngine, type EngineFactory } from './trainer.js';
+import { type ModelRunOptions } from './sampling.js';
+import { localEngine } from './trainer.js';
 
 export const EvalConfigSchema = z
   .object({
@@ -117,16 +118,8 @@ async function heldOut(input: string, limit?: number): Promise<string[]> {
   return limit ? files.slice(0, limit) : files;
 }
 
-export interface EvaluateOptions {
-  createEngine?: EngineFactory;
-  report?: (msg: string) => void;
-  /** the model file's contents already read (the CLI reads every model file kind, src/cli/model-file.ts) */
-  bytes?: Uint8Array;
-  /** an inference file's engine: the BatchNorm statistics folded into its convs (the only row it can give) */
-  folded?: 'running' | 'recalibrated';
-}
-
-export async function evaluate(input: unknown, o: EvaluateOptions = {}): Promise<EvalReport> {
+/** `o.folded`: an inference file's statistics, the only row it can give. */
+export async function evaluate(input: unknown, o: ModelRunOptions = {}): Promise<EvalReport> {
   const c = parseEvalConfig(input);
   const bytes = o.bytes ?? readCheckpointFile(c.checkpoint);
   const cfg = checkpointConfig(bytes, c.checkpoint);
@@ -181,8 +174,7 @@ export async function evaluate(input: unknown, o: EvaluateOptions = {}): Promise
         continue;
       }
       const batchStats = bn === 'batch';
-      const around = o.folded ? <T>(fn: () => Promise<T>) => fn() : <T>(fn: () => Promise<T>) => withEvalStats(engine.model, bn, fn);
-      await around(async () => {
+      await evalStatsScope(engine, bn, o.folded)(async () => {
         const mu = await engine.encode(Tw, Mp, batchStats);
         const enc = await engine.generate(Aw, mu, Mp, batchStats);
         const outs: Float32Array[] = [];

@@ -168,6 +168,14 @@ export async function withEvalStats<T>(m: BicycleGAN, choice: BnStatsChoice, fn:
   }
 }
 
+/** The BatchNorm statistics of an inference file, folded into its convs: its engine has no model to swap them in. */
+export type FoldedStats = 'running' | 'recalibrated';
+
+/** withEvalStats on an engine's model; with `folded` (an inference file's engine) `fn` runs as it is. */
+export function evalStatsScope(engine: { readonly model: BicycleGAN }, choice: BnStatsChoice, folded?: FoldedStats): <T>(fn: () => Promise<T>) => Promise<T> {
+  return folded ? (fn) => fn() : (fn) => withEvalStats(engine.model, choice, fn);
+}
+
 /** Checkpoint entries of the model's evalStats, when they belong to its current weights. */
 export function evalStatsEntries(m: BicycleGAN): TensorEntry[] {
   const s = m.evalStats;

@@ -15,7 +15,7 @@ import { makeDir } from './run-files.js';
 import { ConfigError, parseWith, type FieldNames } from './config.js';
 import type { TrainEngine } from './engine.js';
 import { localEngine, type EngineFactory } from './trainer.js';
-import { withEvalStats, type BnStatsChoice } from './recalibrate.js';
+import { evalStatsScope, type BnStatsChoice, type FoldedStats } from './recalibrate.js';
 
 const count = (what: string, max: number) => z.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).min(0, `${what} must be 0 or more`).max(max, `${what} must be at most ${max}`);
 
@@ -54,16 +54,17 @@ export interface SampleResult {
   bnStats: BnStatsChoice;
 }
 
-export interface SampleRunOptions {
+/** What `sample` and `eval` take besides their config. */
+export interface ModelRunOptions {
   createEngine?: EngineFactory;
   report?: (msg: string) => void;
-  /** the checkpoint's contents already read (the CLI reads every model file kind, src/cli/model-file.ts) */
+  /** the model file's contents already read (the CLI reads every model file kind, src/cli/model-file.ts) */
   bytes?: Uint8Array;
   /** an inference file's engine: the BatchNorm statistics folded into its convs (no other choice exists) */
-  folded?: 'running' | 'recalibrated';
+  folded?: FoldedStats;
 }
 
-export async function sample(input: unknown, o: SampleRunOptions = {}): Promise<SampleResult> {
+export async function sample(input: unknown, o: ModelRunOptions = {}): Promise<SampleResult> {
   const c = parseSampleConfig(input);
   const report = o.report ?? (() => {});
   const bytes = o.bytes ?? readCheckpointFile(c.checkpoint);
@@ -99,8 +100,7 @@ export async function sample(input: unknown, o: SampleRunOptions = {}): Promise<
       for (let i = 0; i < K; i++) imgs.set(ref, i * per);
       return (await engine.encode(imgs, K, true)).subarray(0, L);
     };
-    const around = o.folded ? <T>(fn: () => Promise<T>) => fn() : <T>(fn: () => Promise<T>) => withEvalStats(engine.model, bn, fn);
-    return await around(async () => {
+    return await evalStatsScope(engine, bn, o.folded)(async () => {
       let refImage: Float32Array | null = null;
       if (c.reference) {
         const r = await decodeAny(c.reference, S);
