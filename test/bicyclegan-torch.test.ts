@@ -51,16 +51,16 @@ function snapshot(which: 'value' | 'grad'): Record<string, Float32Array> {
   const out: Record<string, Float32Array> = {};
   const s = nets(m);
   for (const net of NETS)
-    for (const e of s[net].entries) {
+    for (const e of s[net]!.entries) {
       if (which === 'grad' && e.kind !== 'param') continue;
-      out[`${net}.${e.name}`] = s[net].toTorch(e, which);
+      out[`${net}.${e.name}`] = s[net]!.toTorch(e, which);
     }
   return out;
 }
 
 function loadWeights(prefix: string, only?: NetName[]): void {
   const s = nets(m);
-  for (const net of only ?? NETS) for (const e of s[net].entries) s[net].fromTorch(e, tensorF32(fx, `${prefix}.${net}.${e.name}`));
+  for (const net of only ?? NETS) for (const e of s[net]!.entries) s[net]!.fromTorch(e, tensorF32(fx, `${prefix}.${net}.${e.name}`));
 }
 
 function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rtol: number, what: string): void {
@@ -97,7 +97,7 @@ describe('pytorch-gan preset vs PyTorch: each part from PyTorch inputs (tight)',
   test('parameter and buffer names and shapes equal PyTorch-GAN state_dict', () => {
     const s = nets(m);
     for (const net of NETS) {
-      const ours = s[net].entries.map((e) => `init.${net}.${e.name}:${e.shape.join('x')}`).sort();
+      const ours = s[net]!.entries.map((e) => `init.${net}.${e.name}:${e.shape.join('x')}`).sort();
       const theirs = [...fx.tensors.entries()].filter(([k]) => k.startsWith(`init.${net}.`)).map(([k, t]) => `${k}:${t.shape.join('x')}`).sort();
       expect(ours).toEqual(theirs);
     }
@@ -246,7 +246,7 @@ describe('pytorch-gan preset vs PyTorch: three whole steps end to end', () => {
     const s = nets(m);
     for (const [label, ours, k] of [['step1', afterStep1, 1], ['step3', after3, 3]] as const)
       for (const net of NETS)
-        for (const e of s[net].entries) {
+        for (const e of s[net]!.entries) {
           const key = `${net}.${e.name}`, got = ours[key], want = tensorF32(fx, `${label}.${key}`);
           if (e.name.endsWith('num_batches_tracked')) expect(got[0], key).toBe(want[0]);
           else if (isBiasBeforeBn(net, e.name)) {

@@ -144,8 +144,8 @@ describe('interop with PyTorch (python3-torch)', () => {
     expect(g.ok, `fake_B ${g.actual} vs torch ${g.expected}`).toBe(true);
     const e = nets(m).G.find('down2.model.1.num_batches_tracked')!;
     expect(nets(m).G.view(e)[0]).toBe(Number(tensorF32(p, 'down2.model.1.num_batches_tracked')[0]));
-    const w = nets(m).D_LR.find('models.disc_2.11.bias')!;
-    expect(Array.from(nets(m).D_LR.toTorch(w))).toEqual(Array.from(tensorF32(p, 'D_LR.models.disc_2.11.bias')));
+    const w = nets(m).D_LR!.find('models.disc_2.11.bias')!;
+    expect(Array.from(nets(m).D_LR!.toTorch(w))).toEqual(Array.from(tensorF32(p, 'D_LR.models.disc_2.11.bias')));
   });
 
   test.skipIf(!py)("Adam state saved by PyTorch loads as PyTorch's exp_avg / exp_avg_sq, and is written back under the same names", () => {

@@ -93,8 +93,8 @@ describe('initialisation (PyTorch-GAN weights_init_normal for G and D, torchvisi
     const opts = { batch: 1, model: { gBase: 2, eBase: 4, dBase: 2 } };
     const a = new BicycleGAN(core, { ...opts, seed: 3 }), b = new BicycleGAN(core, { ...opts, seed: 3 }), c = new BicycleGAN(core, { ...opts, seed: 4 });
     for (const net of ['G', 'E', 'D_VAE', 'D_LR'] as const) {
-      expect(nets(a)[net].block('value')).toEqual(nets(b)[net].block('value'));
-      expect(nets(a)[net].block('value')).not.toEqual(nets(c)[net].block('value'));
+      expect(nets(a)[net]!.block('value')).toEqual(nets(b)[net]!.block('value'));
+      expect(nets(a)[net]!.block('value')).not.toEqual(nets(c)[net]!.block('value'));
     }
   });
 

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseSafetensors, serializeSafetensors, sizeOf, type Safetensors } from '../core/safetensors.js';
-import { DEFAULT_MODEL, type ModelConfig } from '../models/config.js';
+import { DEFAULT_MODEL, officialNets, type ModelConfig } from '../models/config.js';
 import { FORMAT, netOfTensor } from '../train/checkpoint.js';
 import { readCheckpointFile } from '../train/checkpoint-file.js';
 import type { EngineFactory } from '../train/trainer.js';
@@ -18,11 +18,27 @@ const posInt = (what: string) => z.number({ error: `${what} must be a number` })
 const eps = (what: string) => z.number({ error: `${what} must be a number` }).positive(`${what} must be greater than 0`);
 
 /** The model config of a file: the fields of ModelConfig, each defaulting to PyTorch-GAN's (DEFAULT_MODEL). */
-export const ModelConfigSchema = z
+const ModelConfigFields = z
   .object({
-    preset: z.literal('pytorch-gan', { error: 'preset must be "pytorch-gan"' }).default(DEFAULT_MODEL.preset),
-    imageSize: posInt('imageSize').refine((v) => v % 128 === 0, 'imageSize must be a multiple of 128 (the U-Net halves it 7 times)').default(DEFAULT_MODEL.imageSize),
+    preset: z.enum(['pytorch-gan', 'official'], { error: 'preset must be "pytorch-gan" or "official"' }).default(DEFAULT_MODEL.preset),
+    imageSize: posInt('imageSize').default(DEFAULT_MODEL.imageSize),
     channels: z.literal(3, { error: 'channels must be 3 (RGB)' }).default(3),
+    official: z
+      .object({
+        netG: z.enum(['unet_128', 'unet_256']),
+        whereAdd: z.enum(['all', 'input']),
+        norm: z.enum(['instance', 'batch', 'none']),
+        dropout: z.boolean(),
+        netE: z.enum(['resnet_128', 'resnet_256', 'conv_128', 'conv_256']),
+        netD: z.enum(['basic_128_multi', 'basic_256_multi']),
+        numDs: posInt('official.numDs'),
+        conditionalD: z.boolean(),
+        sameD: z.boolean(),
+        inputChannels: z.union([z.literal(1), z.literal(3)], { error: 'official.inputChannels must be 1 or 3' }),
+      })
+      .partial()
+      .strict()
+      .optional(),
     latentDim: posInt('latentDim').default(DEFAULT_MODEL.latentDim),
     gBase: posInt('gBase').default(DEFAULT_MODEL.gBase),
     eBase: posInt('eBase').default(DEFAULT_MODEL.eBase),
@@ -30,13 +46,23 @@ export const ModelConfigSchema = z
     bnEpsG: eps('bnEpsG').default(DEFAULT_MODEL.bnEpsG),
     bnEpsD: eps('bnEpsD').default(DEFAULT_MODEL.bnEpsD),
     bnEpsE: eps('bnEpsE').default(DEFAULT_MODEL.bnEpsE),
+  });
+
+/** The checks across fields, and the official options completed by image size. */
+const finish = <S extends typeof ModelConfigFields>(o: S) =>
+  o.superRefine((c, ctx) => {
+    if (c.preset === 'pytorch-gan' && c.official) ctx.addIssue({ code: 'custom', path: ['official'], message: 'is for the official preset (preset "official")' });
+    if (c.preset === 'pytorch-gan' && c.imageSize % 128 !== 0) ctx.addIssue({ code: 'custom', path: ['imageSize'], message: 'imageSize must be a multiple of 128 (the U-Net halves it 7 times)' });
   })
-  .strict();
+  .transform((c): ModelConfig => (c.preset === 'official' ? { ...c, official: officialNets(c.imageSize, c.official) } : (c as ModelConfig)));
+
+export const ModelConfigSchema = finish(ModelConfigFields.strict() as unknown as typeof ModelConfigFields);
+const LooseModelConfigSchema = finish(ModelConfigFields.loose() as unknown as typeof ModelConfigFields);
 
 /** Validate a model config (JSON-parsed); the error names `source` and every bad field. `strict` (default):
  * unknown fields are errors (a config the user writes); else kept (a file written by a newer version). */
 export function parseModelConfig(input: unknown, source: string, strict = true): ModelConfig {
-  const r = (strict ? ModelConfigSchema : ModelConfigSchema.loose()).safeParse(input);
+  const r = (strict ? ModelConfigSchema : LooseModelConfigSchema).safeParse(input);
   if (r.success) return r.data;
   const issues = r.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown field(s) ${i.keys.join(', ')}` : `${i.path.join('.') || 'config'}: ${i.message}`));
   throw new Error(`${source}: invalid model config:\n  ${issues.join('\n  ')}`);

@@ -5,8 +5,8 @@
 // bias at conversion time, activations in place on the conv (or add) output they follow.
 import type { Core } from '../core/loader.js';
 import type { ModelConfig } from '../models/config.js';
-import { generator } from '../models/generator.js';
-import { encoder } from '../models/encoder.js';
+import { describeGenerator } from '../models/generator.js';
+import { describeEncoder } from '../models/encoder.js';
 import type { Activation, BatchNormSpec, BlockTail, ConvSpec, NetBuilder } from '../nn/builder.js';
 import { convOut } from '../nn/shapes.js';
 import type { LayerWeights } from './weights.js';
@@ -133,7 +133,7 @@ export class PlanBuilder extends InferBuilder {
 }
 
 /** The networks the inference path runs, by their names in inference files. */
-const NETS = { G: generator, E: encoder } as const;
+const NETS = { G: describeGenerator, E: describeEncoder } as const;
 
 export function planOf(net: 'G' | 'E', cfg: ModelConfig): LayerSpec[] {
   return planBuilder(net, cfg).layers;
@@ -141,7 +141,7 @@ export function planOf(net: 'G' | 'E', cfg: ModelConfig): LayerSpec[] {
 
 export function planBuilder(net: 'G' | 'E', cfg: ModelConfig, N = 1): PlanBuilder {
   const b = new PlanBuilder();
-  NETS[net](b, cfg, N);
+  NETS[net](cfg)(b, cfg, N);
   return b;
 }
 

@@ -9,6 +9,7 @@ import type { NetBuilder, Shape } from '../nn/builder.js';
 import { GraphBuilder } from '../nn/graph-builder.js';
 import type { Core } from '../core/loader.js';
 import type { ModelConfig } from './config.js';
+import { officialDiscriminator } from './official/discriminator.js';
 
 export const D_SCALES = 3;
 
@@ -37,6 +38,9 @@ export function discriminator<T extends Shape>(b: NetBuilder<T>, cfg: ModelConfi
   return { image, outs };
 }
 
+/** The discriminator description of a config's preset. */
+export const describeDiscriminator = (cfg: ModelConfig) => (cfg.preset === 'official' ? officialDiscriminator : discriminator);
+
 /** The discriminator as a training graph; image.needsGrad is set when the generator trains through this D. */
 export class MultiDiscriminator implements DiscriminatorIO<Tensor> {
   readonly g: Graph;
@@ -45,7 +49,7 @@ export class MultiDiscriminator implements DiscriminatorIO<Tensor> {
 
   constructor(core: Core, readonly cfg: ModelConfig, readonly batch: number, name: string, shared?: SharedParams) {
     this.g = new Graph(core, name, shared);
-    ({ image: this.image, outs: this.outs } = discriminator(new GraphBuilder(this.g), cfg, batch));
+    ({ image: this.image, outs: this.outs } = describeDiscriminator(cfg)(new GraphBuilder(this.g), cfg, batch));
     this.g.finalize();
   }
 }

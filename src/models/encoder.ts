@@ -10,6 +10,7 @@ import { GraphBuilder } from '../nn/graph-builder.js';
 import { convOut } from '../nn/shapes.js';
 import type { Core } from '../core/loader.js';
 import type { ModelConfig } from './config.js';
+import { officialEncoder } from './official/encoder.js';
 
 /** The side of the encoder's layer3 map for an image side S (five stride-2 stages). */
 export function encoderMapSize(S: number): number {
@@ -50,6 +51,9 @@ function basicBlock<T extends Shape>(b: NetBuilder<T>, name: string, x: T, C: nu
   return b.add(`${name}.add`, b2, shortcut, 'relu');
 }
 
+/** The encoder description of a config's preset. */
+export const describeEncoder = (cfg: ModelConfig) => (cfg.preset === 'official' ? officialEncoder : encoder);
+
 /** The encoder as a training graph; its input's gradient is computed only when image.needsGrad is set (cLR branch). */
 export class Encoder implements EncoderIO<Tensor> {
   readonly g: Graph;
@@ -59,7 +63,7 @@ export class Encoder implements EncoderIO<Tensor> {
 
   constructor(core: Core, readonly cfg: ModelConfig, readonly batch: number, name = 'E', shared?: SharedParams) {
     this.g = new Graph(core, name, shared);
-    ({ image: this.image, mu: this.mu, logvar: this.logvar } = encoder(new GraphBuilder(this.g), cfg, batch));
+    ({ image: this.image, mu: this.mu, logvar: this.logvar } = describeEncoder(cfg)(new GraphBuilder(this.g), cfg, batch));
     this.image.needsGrad = false;
     this.g.finalize();
   }

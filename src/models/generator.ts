@@ -12,6 +12,7 @@ import type { NetBuilder, Shape } from '../nn/builder.js';
 import { GraphBuilder } from '../nn/graph-builder.js';
 import type { Core } from '../core/loader.js';
 import type { ModelConfig } from './config.js';
+import { officialGenerator } from './official/generator.js';
 
 /** G(image, z): the condition image (N, S, S, C), the latent code (N, 1, 1, latent), the output in [-1, 1]. */
 export interface GeneratorIO<T> {
@@ -54,6 +55,9 @@ export function generator<T extends Shape>(b: NetBuilder<T>, cfg: ModelConfig, N
   return { image, z, out: b.upconv('final.1', x, C, { bias: true, act: 'tanh' }) };
 }
 
+/** The generator description of a config's preset. */
+export const describeGenerator = (cfg: ModelConfig) => (cfg.preset === 'official' ? officialGenerator : generator);
+
 /** The generator as a training graph. */
 export class Generator implements GeneratorIO<Tensor> {
   readonly g: Graph;
@@ -63,7 +67,7 @@ export class Generator implements GeneratorIO<Tensor> {
 
   constructor(core: Core, readonly cfg: ModelConfig, readonly batch: number, name = 'G', shared?: SharedParams) {
     this.g = new Graph(core, name, shared);
-    ({ image: this.image, z: this.z, out: this.out } = generator(new GraphBuilder(this.g), cfg, batch));
+    ({ image: this.image, z: this.z, out: this.out } = describeGenerator(cfg)(new GraphBuilder(this.g), cfg, batch));
     this.g.finalize();
   }
 }

@@ -1,4 +1,5 @@
-// The BicycleGAN training step of the pytorch-gan preset (spec §7.1), as one readable function.
+// The BicycleGAN training step of both presets, each as one readable function: pytorch-gan (spec §7.1) and
+// official (spec §7.2, the authors' code at HEAD; see officialStep below).
 // PyTorch retains the generator graph of the cLR pass and backpropagates twice through it (loss_GE, then
 // loss_latent after E's update). We hold one set of G activations, so we run G's cVAE pass forward and
 // backward first, then the cLR pass, and sum the two upstream gradients of fake_B_random (from D_LR and from
@@ -11,7 +12,7 @@ import type { Core } from '../core/loader.js';
 import { Rng } from '../core/rng.js';
 import type { Tensor } from '../nn/graph.js';
 import type { SharedParams } from '../nn/params.js';
-import { DEFAULT_MODEL, type ModelConfig } from '../models/config.js';
+import { DEFAULT_MODEL, inputChannelsOf, officialNets, type ModelConfig } from '../models/config.js';
 import { Generator } from '../models/generator.js';
 import { Encoder } from '../models/encoder.js';
 import { MultiDiscriminator } from '../models/discriminator.js';
@@ -42,10 +43,12 @@ export interface StepLosses {
   d_lr: number;
 }
 
-/** Noise of one step: eps for the reparameterisation and z_random, each batch * latentDim values. */
+/** Noise of one step: eps for the reparameterisation and z_random, each (rows of a branch) * latentDim values
+ * (pytorch-gan: the batch; official: half of it), and the dropout seeds of G's two forward passes (official). */
 export interface StepNoise {
   eps: Float32Array;
   zRandom: Float32Array;
+  dropout?: [number, number];
 }
 
 export interface BicycleGANOptions {
@@ -70,11 +73,17 @@ export interface StepSync extends LossSync {
   update(opt: Adam, lr?: number): void;
 }
 
+/** A D input: B, or (A, B) for a conditional D. */
+type DInput = Tensor | { A: Tensor; B: Tensor };
+/** One D pass of a D update: the input, the LSGAN target, and its name in traces. */
+type DTerm = [DInput, number, string];
+
 export class BicycleGAN {
   readonly cfg: ModelConfig;
   readonly lambdas: LossWeights;
   readonly G: Generator;
   readonly E: Encoder;
+  /** D_VAE is the official netD, D_LR its netD2 (the same object with sameD) */
   readonly D_VAE: MultiDiscriminator;
   readonly D_LR: MultiDiscriminator;
   readonly opt: { G: Adam; E: Adam; D_VAE: Adam; D_LR: Adam };
@@ -84,6 +93,8 @@ export class BicycleGAN {
   /** the batch: real_A (condition) and real_B (target), NHWC in [-1, 1] */
   readonly realA: Tensor;
   readonly realB: Tensor;
+  /** official: the halves of the batch (A1, B1 for the cVAE branch and D; B2 (and A2) real for D2); else null */
+  private readonly halves: { A1: Tensor; B1: Tensor; A2: Tensor; B2: Tensor } | null = null;
   /** fake_B (cVAE) and fake_B_random (cLR), kept for the D step */
   readonly fakeB: Tensor;
   readonly fakeBRandom: Tensor;
@@ -104,41 +115,56 @@ export class BicycleGAN {
   private zRandom: Float32Array;
 
   constructor(readonly core: Core, o: BicycleGANOptions) {
-    const cfg = (this.cfg = { ...DEFAULT_MODEL, ...o.model });
+    const cfg: ModelConfig = { ...DEFAULT_MODEL, ...o.model };
+    if (cfg.preset === 'official') cfg.official = officialNets(cfg.imageSize, cfg.official);
+    this.cfg = cfg;
     this.lambdas = { ...DEFAULT_LAMBDAS, ...o.lambdas };
     const adam = { ...DEFAULT_ADAM, ...o.adam };
-    const N = o.batch;
+    const N = o.batch, official = cfg.preset === 'official';
     if (!Number.isInteger(N) || N < 1) throw new Error(`batch size must be a positive integer, got ${N}`);
+    if (official && N % 2 !== 0) throw new Error(`batch size must be even for the official preset (half to each branch), got ${N}`);
+    // the networks' batch: the official step gives each branch half the batch
+    const NB = official ? N / 2 : N;
     const sh = o.shared;
-    this.G = new Generator(core, cfg, N, 'G', sh?.G);
-    this.E = new Encoder(core, cfg, N, 'E', sh?.E);
-    this.D_VAE = new MultiDiscriminator(core, cfg, N, 'D_VAE', sh?.D_VAE);
-    this.D_LR = new MultiDiscriminator(core, cfg, N, 'D_LR', sh?.D_LR);
+    this.G = new Generator(core, cfg, NB, 'G', sh?.G);
+    this.E = new Encoder(core, cfg, NB, 'E', sh?.E);
+    this.D_VAE = new MultiDiscriminator(core, cfg, NB, 'D_VAE', sh?.D_VAE);
+    this.D_LR = cfg.official?.sameD ? this.D_VAE : new MultiDiscriminator(core, cfg, NB, 'D_LR', sh?.D_LR);
+    const dVae = new Adam(this.D_VAE.g.store, adam);
     this.opt = {
       G: new Adam(this.G.g.store, adam),
       E: new Adam(this.E.g.store, adam),
-      D_VAE: new Adam(this.D_VAE.g.store, adam),
-      D_LR: new Adam(this.D_LR.g.store, adam),
+      D_VAE: dVae,
+      D_LR: this.D_LR === this.D_VAE ? dVae : new Adam(this.D_LR.g.store, adam),
     };
-    const S = cfg.imageSize, C = cfg.channels;
+    const S = cfg.imageSize, C = cfg.channels, CA = inputChannelsOf(cfg);
     const io = this.G.g; // batch buffers live beside G; they need no gradients
-    this.realA = io.tensor(N, S, S, C, 'real_A', false);
+    this.realA = io.tensor(N, S, S, CA, 'real_A', false);
     this.realB = io.tensor(N, S, S, C, 'real_B', false);
-    this.fakeB = io.tensor(N, S, S, C, 'fake_B', false);
-    this.fakeBRandom = io.tensor(N, S, S, C, 'fake_B_random', false);
+    if (official) {
+      this.halves = {
+        A1: io.tensor(NB, S, S, CA, 'real_A_encoded', false),
+        B1: io.tensor(NB, S, S, C, 'real_B_encoded', false),
+        A2: io.tensor(NB, S, S, CA, 'real_A_random', false),
+        B2: io.tensor(NB, S, S, C, 'real_B_random', false),
+      };
+    }
+    this.fakeB = io.tensor(NB, S, S, C, 'fake_B', false);
+    this.fakeBRandom = io.tensor(NB, S, S, C, 'fake_B_random', false);
     this.loss = new Losses(core);
     this.reparam = new Reparameterize(core, this.E.mu, this.E.logvar, this.G.z);
-    this.toDVae = new Feed(core, this.G.out, this.D_VAE);
-    this.toDLr = new Feed(core, this.G.out, this.D_LR);
+    // a conditional D reads cat(A, B): G's output goes into its B channels
+    const bSlot = (D: MultiDiscriminator) => (D.image.C === C ? D.image : D.g.slice(D.image, CA, C, 'image.B'));
+    this.toDVae = new Feed(core, this.G.out, this.D_VAE, bSlot(this.D_VAE));
+    this.toDLr = new Feed(core, this.G.out, this.D_LR, bSlot(this.D_LR));
     this.toE = new Feed(core, this.G.out, this.E);
-    this.eps = new Float32Array(N * cfg.latentDim);
-    this.zRandom = new Float32Array(N * cfg.latentDim);
+    this.eps = new Float32Array(NB * cfg.latentDim);
+    this.zRandom = new Float32Array(NB * cfg.latentDim);
     this.rng = new Rng(o.seed ?? 0);
     if (sh) return; // the shared copy is initialised (or restored) by its owner
-    initNetwork(this.G.g.store, this.rng, 'ptg-normal');
-    initNetwork(this.E.g.store, this.rng, 'torchvision-resnet');
-    initNetwork(this.D_VAE.g.store, this.rng, 'ptg-normal');
-    initNetwork(this.D_LR.g.store, this.rng, 'ptg-normal');
+    const nets = [this.G, this.E, this.D_VAE, ...(this.D_LR === this.D_VAE ? [] : [this.D_LR])];
+    const ptgScheme = (net: unknown) => (net === this.E ? 'torchvision-resnet' : 'ptg-normal');
+    for (const net of nets) initNetwork(net.g.store, this.rng, official ? 'xavier' : ptgScheme(net));
   }
 
   get batch(): number {
@@ -153,6 +179,11 @@ export class BicycleGAN {
 
   /** One full step on the batch already in realA/realB. Noise comes from the seeded RNG unless given. */
   step(noise?: StepNoise, lr?: number): StepLosses {
+    return this.halves ? this.officialStep(this.halves, noise, lr) : this.ptgStep(noise, lr);
+  }
+
+  /** The pytorch-gan step (spec §7.1): both branches on the whole batch, E stepped before the latent loss. */
+  private ptgStep(noise?: StepNoise, lr?: number): StepLosses {
     const { G, E, D_VAE, D_LR, lambdas: lam, loss, reparam, toDVae, toDLr, toE } = this;
     const { eps, zRandom } = this.drawNoise(noise);
     loss.step = this.steps + 1;
@@ -201,22 +232,120 @@ export class BicycleGAN {
     this.update(this.opt.G, lr);
 
     // the discriminators: real_B vs the detached fakes (made before G's update), separate forward passes
-    const dVae = this.discriminatorStep(D_VAE, 'd_vae', this.fakeB, 'fake_B', this.opt.D_VAE, lr);
-    const dLr = this.discriminatorStep(D_LR, 'd_lr', this.fakeBRandom, 'fake_B_random', this.opt.D_LR, lr);
+    const dVae = this.discriminatorStep(D_VAE, 'd_vae', [[this.realB, 1, 'real_B'], [this.fakeB, 0, 'fake_B']], this.opt.D_VAE, lr);
+    const dLr = this.discriminatorStep(D_LR, 'd_lr', [[this.realB, 1, 'real_B'], [this.fakeBRandom, 0, 'fake_B_random']], this.opt.D_LR, lr);
     this.steps += 1;
     return { vae_gan: vaeGan, lr_gan: lrGan, pixel, kl, ge, latent, d_vae: dVae, d_lr: dLr };
   }
 
-  /** The step's noise: given, or eps and z_random drawn from the seeded RNG. */
-  private drawNoise(noise?: StepNoise): StepNoise {
-    const n = this.batch * this.cfg.latentDim;
+  /**
+   * The official step (spec §7.2): the first half of the batch (A1, B1) feeds the cVAE-GAN branch and, with
+   * z_random, the cLR-GAN branch (A2 is unused by design, except as D2's conditional real); B2 is D2's real.
+   * One G+E update on the GAN, L1 and KL terms plus the latent loss, which reaches G only (E is evaluated on
+   * fake_B_random before its update and its weight gradients from that term are not taken). Then D on
+   * (fake_B_encoded, B1) and D2 on (fake_B_random, B2), fake first as the reference runs them.
+   * Loss names: vae_gan = G_GAN, lr_gan = G_GAN2, pixel = G_L1, kl, latent = z_L1, d_vae = D, d_lr = D2.
+   */
+  private officialStep(h: NonNullable<BicycleGAN['halves']>, noise?: StepNoise, lr?: number): StepLosses {
+    const { G, E, D_VAE: D, D_LR: D2, lambdas: lam, loss, reparam, toDVae: toD, toDLr: toD2, toE } = this;
+    const { eps, zRandom, dropout } = this.drawNoise(noise);
+    loss.step = this.steps + 1;
+    this.splitBatch(h);
+    G.g.store.zeroGrads();
+    E.g.store.zeroGrads();
+
+    // cVAE-GAN: (mu, logvar) = E(B1), z_enc = mu + eps * exp(logvar / 2), fake_B_encoded = G(A1, z_enc) scored by D
+    this.encode(h.B1);
+    reparam.forward(eps);
+    this.trace?.('z_enc', G.z);
+    G.g.dropoutSeed = dropout![0];
+    this.generate(this.fakeB, 'fake_B', h.A1);
+    this.condition(D, h.A1);
+    toD.forward();
+    this.traceOuts(D, 'D.gstep.fake_B');
+    const gan = loss.lsgan('vae_gan', D.outs, 1), l1 = loss.l1('pixel', G.out, h.B1), kl = loss.kl('kl', E.mu, E.logvar);
+    toD.backward(() => loss.lsganBackward(1, D.outs, 1));
+    G.g.backwardFrom(() => {
+      toD.addGrad();
+      loss.l1Backward(lam.pixel, G.out, h.B1);
+    });
+    E.g.backwardFrom(() => {
+      reparam.backward();
+      loss.klBackward(lam.kl, E.mu, E.logvar);
+    });
+
+    // cLR-GAN: fake_B_random = G(A1, z_random) scored by D2, and the latent loss |mu(E(fake_B_random)) - z_random|
+    this.core.f32(G.z.ptr, zRandom.length).set(zRandom);
+    G.g.dropoutSeed = dropout![1];
+    this.generate(this.fakeBRandom, 'fake_B_random', h.A1);
+    this.condition(D2, h.A1);
+    toD2.forward();
+    this.traceOuts(D2, 'D2.gstep.fake_B_random');
+    const gan2 = loss.lsgan('lr_gan', D2.outs, 1);
+    toD2.backward(() => loss.lsganBackward(1, D2.outs, 1));
+    toE.forward();
+    this.trace?.('mu2', E.mu);
+    const latent = loss.total([lam.latent, loss.l1('latent', E.mu, G.z)]); // G.z still holds z_random
+    toE.backward(() => loss.l1Backward(lam.latent, E.mu, G.z)); // E's weight gradients from it are not taken
+    G.g.backwardFrom(() => {
+      toD2.addGrad();
+      toE.addGrad();
+    });
+    const ge = loss.total([1, gan], [1, gan2], [lam.kl, kl], [lam.pixel, l1]);
+    this.update(this.opt.E, lr);
+    this.update(this.opt.G, lr);
+
+    // D on (fake_B_encoded, B1), D2 on (fake_B_random, B2); with sameD both losses into the one D before its step
+    const dFake = this.conditioned(D, h.A1, this.fakeB), dReal = this.conditioned(D, h.A1, h.B1);
+    const d2Fake = this.conditioned(D2, h.A1, this.fakeBRandom), d2Real = this.conditioned(D2, h.A2, h.B2);
+    const dTerms: DTerm[] = [[dFake, 0, 'fake_B'], [dReal, 1, 'real_B']], d2Terms: DTerm[] = [[d2Fake, 0, 'fake_B_random'], [d2Real, 1, 'real_B_random']];
+    let dLoss: number, d2Loss: number;
+    if (D === D2) {
+      D.g.store.zeroGrads();
+      dLoss = this.discriminatorPasses(D, 'd_vae', dTerms);
+      d2Loss = this.discriminatorPasses(D, 'd_lr', d2Terms);
+      this.update(this.opt.D_VAE, lr);
+    } else {
+      dLoss = this.discriminatorStep(D, 'd_vae', dTerms, this.opt.D_VAE, lr);
+      d2Loss = this.discriminatorStep(D2, 'd_lr', d2Terms, this.opt.D_LR, lr);
+    }
+    this.steps += 1;
+    return { vae_gan: gan, lr_gan: gan2, pixel: l1, kl, ge, latent, d_vae: dLoss, d_lr: d2Loss };
+  }
+
+  /** official: the batch's halves into A1, B1, A2, B2 (rows [0, N/2) and [N/2, N)). */
+  private splitBatch(h: NonNullable<BicycleGAN['halves']>): void {
+    const k = this.core.k;
+    for (const [src, a, b] of [[this.realA, h.A1, h.A2], [this.realB, h.B1, h.B2]] as const) {
+      const P = a.P, C = a.C;
+      k.copy_forward(a.ptr, src.ptr, P, C, C, C);
+      k.copy_forward(b.ptr, src.ptr + P * C * 4, P, C, C, C);
+    }
+  }
+
+  /** A conditional D's A channels (cat(A, B)): A goes into its first channels; nothing for an unconditional D. */
+  private condition(D: MultiDiscriminator, A: Tensor): void {
+    if (D.image.C === this.cfg.channels) return;
+    copyInto(this.core, A, D.g.slice(D.image, 0, A.C, 'image.A'));
+  }
+
+  /** What a D step feeds D: B, or (A, B) for a conditional D. */
+  private conditioned(D: MultiDiscriminator, A: Tensor, B: Tensor): DInput {
+    return D.image.C === this.cfg.channels ? B : { A, B };
+  }
+
+  /** The step's noise: given, or eps, z_random and the dropout seeds drawn from the seeded RNG. */
+  private drawNoise(noise?: StepNoise): Required<StepNoise> {
+    const n = this.eps.length;
     const eps = noise?.eps ?? this.eps, zRandom = noise?.zRandom ?? this.zRandom;
-    if (eps.length !== n || zRandom.length !== n) throw new Error(`step noise must have batch * latentDim = ${n} values each`);
+    if (eps.length !== n || zRandom.length !== n) throw new Error(`step noise must have (rows of a branch) * latentDim = ${n} values each`);
     if (!noise) {
       this.rng.fillNormal(eps);
       this.rng.fillNormal(zRandom);
     }
-    return { eps, zRandom };
+    // drawn only where G has dropout, so the pytorch-gan preset's RNG stream is unchanged
+    const dropout = noise?.dropout ?? (this.G.g.hasDropout ? [this.rng.u32(), this.rng.u32()] as [number, number] : [0, 0] as [number, number]);
+    return { eps, zRandom, dropout };
   }
 
   /** E(image) in train mode, no gradient into the image. */
@@ -229,10 +358,11 @@ export class BicycleGAN {
     this.trace?.('logvar', E.logvar);
   }
 
-  /** G(real_A, G.z) in train mode; the output is also kept in `keep` for the discriminator step. */
-  private generate(keep: Tensor, name: string): void {
+  /** G(A, G.z) in train mode (A: real_A, or A1 in the official step); the output is also kept in `keep` for
+   * the discriminator step. */
+  private generate(keep: Tensor, name: string, A = this.realA): void {
     const G = this.G;
-    copyInto(this.core, this.realA, G.image);
+    copyInto(this.core, A, G.image);
     G.g.forward(true);
     copyInto(this.core, G.out, keep);
     this.trace?.(name, keep);
@@ -242,19 +372,28 @@ export class BicycleGAN {
     D.outs.forEach((o, i) => this.trace?.(`${name}.scale${i}`, o));
   }
 
-  /** One D update: LSGAN on real_B (target 1) and on the detached fake (target 0), one forward/backward each. */
-  private discriminatorStep(D: MultiDiscriminator, term: string, fake: Tensor, fakeName: string, opt: Adam, lr?: number): number {
+  /** One D update: LSGAN on each (image, target) pair (real_B 1, the detached fake 0), one forward/backward each. */
+  private discriminatorStep(D: MultiDiscriminator, term: string, terms: DTerm[], opt: Adam, lr?: number): number {
     D.g.store.zeroGrads();
+    const v = this.discriminatorPasses(D, term, terms);
+    this.update(opt, lr);
+    return v;
+  }
+
+  /** The forward/backward passes of a D update (gradients accumulate); returns the summed loss. */
+  private discriminatorPasses(D: MultiDiscriminator, term: string, terms: DTerm[]): number {
     D.image.needsGrad = false;
     const parts: [number, number][] = [];
-    for (const [img, target, what] of [[this.realB, 1, 'real_B'], [fake, 0, fakeName]] as const) {
-      copyInto(this.core, img, D.image);
+    for (const [img, target, what] of terms) {
+      if ('A' in img) {
+        copyInto(this.core, img.A, D.g.slice(D.image, 0, img.A.C, 'image.A'));
+        copyInto(this.core, img.B, D.g.slice(D.image, img.A.C, img.B.C, 'image.B'));
+      } else copyInto(this.core, img, D.image);
       D.g.forward(true);
       this.traceOuts(D, `${D.g.name}.dstep.${what}`);
       parts.push([1, this.loss.lsgan(term, D.outs, target)]);
       D.g.backwardFrom(() => this.loss.lsganBackward(1, D.outs, target));
     }
-    this.update(opt, lr);
     return this.loss.total(...parts);
   }
 

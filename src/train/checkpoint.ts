@@ -34,12 +34,18 @@ export const NET_PREFIX: Record<NetName, string> = { G: '', E: '', D_VAE: 'D_VAE
 export function netOfTensor(name: string): NetName {
   if (name.startsWith('D_VAE.')) return 'D_VAE';
   if (name.startsWith('D_LR.')) return 'D_LR';
-  return /^(feature_extractor|fc_mu|fc_logvar)\./.test(name) ? 'E' : 'G';
+  // E: pytorch-gan's ResNet-18 trunk and heads; the official E_ResNet / E_NLayers (`conv.*`, `fc.0`, `fcVar.0`)
+  return /^(feature_extractor|fc_mu|fc_logvar|conv|fcVar)\.|^fc\.0\./.test(name) ? 'E' : 'G';
 }
 
-export function nets(m: BicycleGAN): Record<NetName, ParamStore> {
-  return { G: m.G.g.store, E: m.E.g.store, D_VAE: m.D_VAE.g.store, D_LR: m.D_LR.g.store };
+/** The model's networks by name; with the official sameD option D_LR is D_VAE and is listed once. */
+export type Nets = Omit<Record<NetName, ParamStore>, 'D_LR'> & { D_LR?: ParamStore };
+export function nets(m: BicycleGAN): Nets {
+  const s: Nets = { G: m.G.g.store, E: m.E.g.store, D_VAE: m.D_VAE.g.store };
+  if (m.D_LR !== m.D_VAE) s.D_LR = m.D_LR.g.store;
+  return s;
 }
+const netNames = (m: BicycleGAN): NetName[] => Object.keys(nets(m)) as NetName[];
 
 function entriesOf(store: ParamStore, prefix: string, withAdam: boolean, net: string): TensorEntry[] {
   const out = store.tensorEntries(prefix);
@@ -57,7 +63,7 @@ function entriesOf(store: ParamStore, prefix: string, withAdam: boolean, net: st
 export function checkpointBytes(m: BicycleGAN, state: Omit<TrainState, 'adamSteps' | 'rng' | 'steps'> & Partial<TrainState>): Uint8Array {
   const all: TensorEntry[] = [];
   const s = nets(m);
-  for (const net of Object.keys(s) as NetName[]) all.push(...entriesOf(s[net], NET_PREFIX[net], true, net));
+  for (const net of netNames(m)) all.push(...entriesOf(s[net]!, NET_PREFIX[net], true, net));
   const train: TrainState = {
     steps: m.steps,
     epoch: state.epoch,
@@ -70,9 +76,9 @@ export function checkpointBytes(m: BicycleGAN, state: Omit<TrainState, 'adamStep
 }
 
 /** Only the networks' tensors (no Adam), e.g. for inference or PyTorch. `which` picks the networks. */
-export function weightsBytes(m: BicycleGAN, which: NetName[] = ['G', 'E', 'D_VAE', 'D_LR']): Uint8Array {
+export function weightsBytes(m: BicycleGAN, which: NetName[] = netNames(m)): Uint8Array {
   const s = nets(m);
-  const all = which.flatMap((net) => entriesOf(s[net], NET_PREFIX[net], false, net));
+  const all = which.filter((net) => s[net]).flatMap((net) => entriesOf(s[net]!, NET_PREFIX[net], false, net));
   if (which.includes('G') && which.includes('E')) all.push(...evalStatsEntries(m));
   return serializeSafetensors(all, { format: FORMAT, config: JSON.stringify(m.cfg), ...evalStatsMeta(m) });
 }
@@ -141,13 +147,13 @@ export function loadCheckpoint(m: BicycleGAN, bytes: Uint8Array, o: LoadOptions 
   } catch (e) {
     throw at(e);
   }
-  const which = o.nets ?? (['G', 'E', 'D_VAE', 'D_LR'] as NetName[]);
+  const which = (o.nets ?? netNames(m)).filter((net) => nets(m)[net]);
   if (parsed.metadata.config !== undefined) {
     const cfg = parseMetadataJson(parsed.metadata.config, StoredModelConfigSchema, 'config', source);
     const ours = new Map<string, unknown>(Object.entries(m.cfg));
     for (const [k, v] of Object.entries(cfg)) {
       const mine = ours.get(k);
-      if (mine !== undefined && mine !== v) throw new Error(`${source}: model config ${k} is ${show(v)} in the checkpoint but ${JSON.stringify(mine)} in this model`);
+      if (mine !== undefined && JSON.stringify(mine) !== JSON.stringify(v)) throw new Error(`${source}: model config ${k} is ${show(v)} in the checkpoint but ${JSON.stringify(mine)} in this model`);
     }
   }
   const s = nets(m);
@@ -155,7 +161,7 @@ export function loadCheckpoint(m: BicycleGAN, bytes: Uint8Array, o: LoadOptions 
   const withTrain = (o.trainState ?? hasTrain) && hasTrain;
   const train = withTrain ? (parseMetadataJson(parsed.metadata.train, TrainStateSchema, 'train', source) as TrainState) : null;
   const expected = which.flatMap((net) =>
-    s[net].entries.flatMap((e) => {
+    s[net]!.entries.flatMap((e) => {
       const base = { name: NET_PREFIX[net] + e.name, shape: e.shape };
       if (!withTrain || e.kind !== 'param') return [base];
       return [base, { name: `adam.${net}.${e.name}.exp_avg`, shape: e.shape }, { name: `adam.${net}.${e.name}.exp_avg_sq`, shape: e.shape }];
@@ -163,8 +169,8 @@ export function loadCheckpoint(m: BicycleGAN, bytes: Uint8Array, o: LoadOptions 
   );
   // a file with all four networks may be loaded for a subset; anything else unexpected is an error
   const known = new Set<string>();
-  for (const net of Object.keys(s) as NetName[])
-    for (const e of s[net].entries) {
+  for (const net of netNames(m))
+    for (const e of s[net]!.entries) {
       known.add(NET_PREFIX[net] + e.name);
       known.add(`adam.${net}.${e.name}.exp_avg`);
       known.add(`adam.${net}.${e.name}.exp_avg_sq`);
@@ -185,7 +191,7 @@ export function loadCheckpoint(m: BicycleGAN, bytes: Uint8Array, o: LoadOptions 
   const staged: { store: ParamStore; e: ParamEntry; which: 'value' | 'm' | 'v'; data: Float32Array }[] = [];
   try {
     for (const net of which) {
-      const store = s[net];
+      const store = s[net]!;
       for (const e of store.entries) {
         const name = NET_PREFIX[net] + e.name;
         staged.push({ store, e, which: 'value', data: checkedValues(parsed.tensors.get(name)!, name, e.dtype === 'I64') });

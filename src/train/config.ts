@@ -2,6 +2,8 @@
 // (Trainer). Every field has a default except `data`; bad values are errors naming the field (and its flag).
 import { z } from 'zod';
 import { show } from '../core/show.js';
+import { officialNets, type OfficialNets } from '../models/config.js';
+import { unetDepth } from '../models/official/generator.js';
 
 /** Default number of recalibration batches (measured: see the README's BatchNorm statistics section). */
 export const RECAL_BATCHES = 25;
@@ -33,7 +35,19 @@ export const TrainConfigSchema = z
     lambdaPixel: num('lambdaPixel').nonnegative('lambdaPixel must be 0 or more').default(10),
     lambdaLatent: num('lambdaLatent').nonnegative('lambdaLatent must be 0 or more').default(0.5),
     lambdaKl: num('lambdaKl').nonnegative('lambdaKl must be 0 or more').default(0.01),
-    imageSize: posInt('imageSize').refine((v) => v % 128 === 0, 'imageSize must be a multiple of 128 (the U-Net halves it 7 times)').default(128),
+    /** pytorch-gan (PyTorch-GAN's networks and step) or official (the authors' junyanz/BicycleGAN) */
+    preset: z.enum(['pytorch-gan', 'official'], { error: 'preset must be pytorch-gan or official' }).default('pytorch-gan'),
+    // the official preset's network options (models/config.ts OfficialNets); errors with the pytorch-gan preset
+    netG: z.enum(['unet_128', 'unet_256'], { error: 'netG must be unet_128 or unet_256' }).optional(),
+    whereAdd: z.enum(['all', 'input'], { error: 'whereAdd must be all or input' }).optional(),
+    norm: z.enum(['instance', 'batch', 'none'], { error: 'norm must be instance, batch or none' }).optional(),
+    dropout: z.boolean().optional(),
+    netE: z.enum(['resnet_128', 'resnet_256', 'conv_128', 'conv_256'], { error: 'netE must be resnet_128, resnet_256, conv_128 or conv_256' }).optional(),
+    netD: z.enum(['basic_128_multi', 'basic_256_multi'], { error: 'netD must be basic_128_multi or basic_256_multi' }).optional(),
+    numDs: posInt('numDs').max(4, 'numDs must be at most 4').optional(),
+    conditionalD: z.boolean().optional(),
+    sameD: z.boolean().optional(),
+    imageSize: posInt('imageSize').default(128),
     /** resize each half to this side, then random-crop imageSize (official style); default = imageSize (no crop) */
     loadSize: posInt('loadSize').optional(),
     flip: z.boolean().default(true),
@@ -67,6 +81,20 @@ export const TrainConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    const set = OFFICIAL_FIELDS.filter((k) => c[k] !== undefined);
+    if (c.preset === 'pytorch-gan') {
+      for (const k of set) ctx.addIssue({ code: 'custom', path: [k], message: `is an option of the official preset (add --preset official)` });
+      if (c.imageSize % 128 !== 0) ctx.addIssue({ code: 'custom', path: ['imageSize'], message: 'imageSize must be a multiple of 128 (the U-Net halves it 7 times)' });
+    } else {
+      const nets = officialNets(c.imageSize, officialOverrides(c));
+      const D = unetDepth(nets.netG);
+      if (c.imageSize % 2 ** D !== 0)
+        ctx.addIssue({ code: 'custom', path: ['imageSize'], message: `imageSize must be a multiple of ${2 ** D} for netG ${nets.netG} (it halves the image ${D} times)` });
+      const depthE = nets.netE.endsWith('128') ? 4 : 5;
+      if (Math.floor(c.imageSize / 2 ** depthE / 8) !== 1)
+        ctx.addIssue({ code: 'custom', path: ['netE'], message: `${nets.netE} takes ${depthE === 4 ? '128..255' : '256..511'} px images (AvgPool2d(8) into its Linear heads), not ${c.imageSize}` });
+      if (c.batch % 2 !== 0) ctx.addIssue({ code: 'custom', path: ['batch'], message: `must be even for the official preset (half the batch to each branch), got ${c.batch}` });
+    }
     if (c.loadSize !== undefined && c.loadSize < c.imageSize)
       ctx.addIssue({ code: 'custom', path: ['loadSize'], message: `loadSize (${c.loadSize}) must be at least imageSize (${c.imageSize})` });
     if (c.lrPolicy === 'linear' && c.epochs === undefined)
@@ -76,6 +104,14 @@ export const TrainConfigSchema = z
   });
 
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
+
+/** Fields that exist only in the official preset. */
+const OFFICIAL_FIELDS = ['netG', 'whereAdd', 'norm', 'dropout', 'netE', 'netD', 'numDs', 'conditionalD', 'sameD'] as const;
+
+/** The official network options a config sets (the rest default by image size). */
+export function officialOverrides(c: Partial<Record<(typeof OFFICIAL_FIELDS)[number], unknown>>): Partial<OfficialNets> {
+  return Object.fromEntries(OFFICIAL_FIELDS.filter((k) => c[k] !== undefined).map((k) => [k, c[k]])) as Partial<OfficialNets>;
+}
 export type TrainConfig = z.output<typeof TrainConfigSchema>;
 
 /** Field name -> how the user spells it (a CLI flag); messages name both. */

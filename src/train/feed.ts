@@ -12,12 +12,13 @@ export interface ImageNet {
 }
 
 export class Feed {
-  constructor(readonly core: Core, readonly from: Tensor, readonly net: ImageNet) {}
+  /** `into`: where G's output goes in the network's input (default all of it; a conditional D's B channels) */
+  constructor(readonly core: Core, readonly from: Tensor, readonly net: ImageNet, readonly into: Tensor = net.image) {}
 
   /** Copy G's output into the network's input and run it forward (train mode). */
   forward(): void {
     this.net.image.needsGrad = true;
-    copyInto(this.core, this.from, this.net.image);
+    copyInto(this.core, this.from, this.into);
     this.net.g.forward(true);
   }
 
@@ -28,8 +29,8 @@ export class Feed {
 
   /** from.grad += dLoss/d(input): call after the generator's activation gradients are zeroed. */
   addGrad(): void {
-    const { from, net } = this;
-    this.core.k.copy_backward(from.grad, net.image.grad, from.P, from.C, from.ld, net.image.ld);
+    const { from, into } = this;
+    this.core.k.copy_backward(from.grad, into.grad, from.P, from.C, from.ld, into.ld);
   }
 }
 

@@ -5,7 +5,7 @@
 import { copyFileSync, existsSync, appendFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadCore } from '../core/load-node.js';
-import type { ModelConfig } from '../models/config.js';
+import { officialNets, type ModelConfig } from '../models/config.js';
 import { splitDir, scanPairs } from '../data/dataset.js';
 import { BatchLoader, loadFixedPairs, type LoaderState } from '../data/loader.js';
 import type { Augment } from '../data/augment.js';
@@ -14,7 +14,7 @@ import { checkpointConfig, checkpointTrainState } from './checkpoint.js';
 import { checkMetadata, TrainerExtraSchema } from './checkpoint-schema.js';
 import { readCheckpointFile, removeStaleTemps } from './checkpoint-file.js';
 import { LocalEngine, type TrainEngine } from './engine.js';
-import { loadSizeOf, lrAt, totalSteps, parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
+import { loadSizeOf, officialOverrides, lrAt, totalSteps, parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { lossPlotHtml } from './loss-plot.js';
 import { checkDirPath, checkpointDir, listCheckpoints, makeDir, readLosses, saveCheckpoint, truncateLosses } from './run-files.js';
 import { makeSampleSet, writeSampleGrid, type SampleSet } from './samples.js';
@@ -77,7 +77,9 @@ async function eventLoopTurn(): Promise<void> {
 }
 
 export function modelConfigOf(c: TrainConfig): Partial<ModelConfig> {
-  return { imageSize: c.imageSize, latentDim: c.latentDim, gBase: c.gBase, eBase: c.eBase, dBase: c.dBase };
+  const m: Partial<ModelConfig> = { preset: c.preset, imageSize: c.imageSize, latentDim: c.latentDim, gBase: c.gBase, eBase: c.eBase, dBase: c.dBase };
+  if (c.preset === 'official') m.official = officialNets(c.imageSize, officialOverrides(c));
+  return m;
 }
 
 export async function train(input: TrainConfig | TrainConfigInput, o: TrainOptions = {}): Promise<TrainResult> {
@@ -108,7 +110,8 @@ export async function train(input: TrainConfig | TrainConfigInput, o: TrainOptio
     resumeExtra = checkMetadata(st.extra, TrainerExtraSchema, 'train.extra', resumePath) as unknown as Extra;
     const mc = new Map<string, unknown>(Object.entries(checkpointConfig(bytes, resumePath)));
     for (const [k, v] of Object.entries(modelConfigOf(c)))
-      if (mc.get(k) !== v) throw new Error(`${resumePath}: the checkpoint has ${k} ${mc.get(k)}, this run asks for ${v}`);
+      if (JSON.stringify(mc.get(k) ?? (k === 'preset' ? 'pytorch-gan' : undefined)) !== JSON.stringify(v))
+        throw new Error(`${resumePath}: the checkpoint has ${k} ${JSON.stringify(mc.get(k))}, this run asks for ${JSON.stringify(v)} (--${k.replace(/[A-Z]/g, (ch) => '-' + ch.toLowerCase())})`);
   }
   const engine = await (o.createEngine ?? localEngine)({
     batch: c.batch,
