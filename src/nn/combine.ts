@@ -34,3 +34,25 @@ export class Copy implements Layer {
     if (x.needsGrad) this.g.core.k.copy_backward(x.grad, y.grad, x.P, x.C, x.ld, y.ld);
   }
 }
+
+/** y[n, h, w, c] = z[n, 0, 0, c]: a code z (N, 1, 1, C) broadcast over y's H x W (PyTorch's
+ * z.view(N, C, 1, 1).expand(N, C, H, W)), y usually a channel slice of a concatenation. Backward accumulates the
+ * sum of dy over H x W into dz. Saved for backward: nothing. */
+export class Tile implements Layer {
+  constructor(readonly g: Graph, readonly name: string, readonly z: Tensor, readonly y: Tensor) {
+    if (z.H !== 1 || z.W !== 1 || z.N !== y.N || z.C !== y.C)
+      throw new Error(`${name}: cannot tile ${z.name} ${z.shape()} over ${y.name} ${y.shape()} (z must be (${y.N}, 1, 1, ${y.C}))`);
+    g.add(this);
+  }
+  forward(): void {
+    const { z, y } = this, k = this.g.core.k, HW = y.H * y.W;
+    // one sample at a time: the source pixel stride 0 repeats z's row over the H x W pixels
+    for (let n = 0; n < y.N; n++) k.copy_forward(y.ptr + n * HW * y.ld * 4, z.ptr + n * z.ld * 4, HW, y.C, y.ld, 0);
+  }
+  backward(): void {
+    const { z, y } = this, k = this.g.core.k, HW = y.H * y.W;
+    if (!z.needsGrad) return;
+    // bias_backward accumulates the column sums of an (HW, C) view: dz[n] += sum_p dy[n, p]
+    for (let n = 0; n < y.N; n++) k.bias_backward(z.grad + n * z.ld * 4, y.grad + n * HW * y.ld * 4, HW, y.C, y.ld);
+  }
+}

@@ -65,6 +65,8 @@ export interface ShardSync {
   readonly batch: number;
   /** the one shard that writes shared buffers (BN running stats, num_batches_tracked); the others skip them */
   readonly leader: boolean;
+  /** batch-global index of this shard's first row (0 when absent): Dropout draws the batch's mask from it */
+  readonly row0?: number;
   /** Sum `values` over all shards, in shard order, in place in every shard (a barrier). */
   allReduce(values: Float64Array): void;
 }
@@ -86,6 +88,9 @@ export class Graph {
   private built = false;
   /** data-parallel hooks (see ShardSync); null on one thread */
   sync: ShardSync | null = null;
+  /** Seed (u32) of the Dropout masks of the next train-mode forward (nn/dropout.ts: each Dropout layer derives
+   * its own from it). The training step sets it before each forward; the same seed gives the same masks. */
+  dropoutSeed = 0;
 
   /** `shared`: place the parameters, Adam state and buffers in existing blocks (a data-parallel worker). */
   constructor(readonly core: Core, readonly name: string, readonly shared?: SharedParams) {

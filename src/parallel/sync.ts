@@ -102,6 +102,8 @@ export interface SyncStats {
 export class WorkerSync implements StepSync {
   readonly leader: boolean;
   readonly share: number;
+  /** batch-global index of this worker's first row (its shard is rows [row0, row0 + rows)) */
+  readonly row0: number;
   private calls = 0;
   private updateMs = 0;
   private readonly barrier: Barrier;
@@ -120,6 +122,7 @@ export class WorkerSync implements StepSync {
   ) {
     this.leader = rank === 0;
     this.share = rows / batch;
+    this.row0 = shardRows(batch, W).slice(0, rank).reduce((a, b) => a + b, 0);
     this.barrier = new Barrier(ctl, W);
   }
 
