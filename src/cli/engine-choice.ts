@@ -33,7 +33,9 @@ export function defaultWorkers(c?: Pick<TrainConfig, 'batch' | 'imageSize' | 'gB
  * ones are the defaults; a resumed run continues bit for bit only on the same build and worker count
  * (1 worker = one thread), so any difference is reported. */
 export function chooseEngine(c: TrainConfig, stored: Record<string, unknown> | null, notice: (msg: string) => void): { workers: number; build: 'simd' | 'relaxed' } {
-  const workers = c.workers ?? defaultWorkers(c);
+  // the official step splits the batch into two branches, which the shard layout of src/parallel does not know yet
+  if (c.preset === 'official' && (c.workers ?? 1) > 1) notice(`--workers ${c.workers}: the official preset trains on one thread for now (the data-parallel engine shards the pytorch-gan step)`);
+  const workers = c.preset === 'official' ? 1 : c.workers ?? defaultWorkers(c);
   let build = resolveBuild(c.build) as 'simd' | 'relaxed';
   if (!stored) return { workers, build };
   const was = (v: unknown) => (v === undefined || v === 'auto' ? `${v ?? 'nothing'} stored, the checkpoint is older than this check` : String(v));
@@ -54,6 +56,7 @@ type ParallelModule = {
 export function engineFactory(notice: (msg: string) => void): EngineFactory {
   return async (o) => {
     if (o.workers <= 1) return localEngine(o);
+    if (o.model?.preset === 'official') throw new Error('the data-parallel engine runs the pytorch-gan step only: use --workers 1 with the official preset');
     let mod: ParallelModule | null = null;
     const spec = new URL('../parallel/engine.js', import.meta.url).href;
     try {

@@ -18,6 +18,7 @@ import { Encoder } from '../models/encoder.js';
 import { MultiDiscriminator } from '../models/discriminator.js';
 import { initNetwork } from '../models/init.js';
 import { Reparameterize } from '../nn/reparam.js';
+import { Dropout } from '../nn/dropout.js';
 import { Adam, DEFAULT_ADAM, type AdamConfig } from './adam.js';
 import { Losses, type LossSync } from './losses.js';
 import { copyInto, Feed } from './feed.js';
@@ -344,7 +345,7 @@ export class BicycleGAN {
       this.rng.fillNormal(zRandom);
     }
     // drawn only where G has dropout, so the pytorch-gan preset's RNG stream is unchanged
-    const dropout = noise?.dropout ?? (this.G.g.hasDropout ? [this.rng.u32(), this.rng.u32()] as [number, number] : [0, 0] as [number, number]);
+    const dropout = noise?.dropout ?? (this.G.g.layers.some((l) => l instanceof Dropout) ? [this.rng.u32(), this.rng.u32()] as [number, number] : [0, 0] as [number, number]);
     return { eps, zRandom, dropout };
   }
 

@@ -93,7 +93,7 @@ export const TrainConfigSchema = z
       const depthE = nets.netE.endsWith('128') ? 4 : 5;
       if (Math.floor(c.imageSize / 2 ** depthE / 8) !== 1)
         ctx.addIssue({ code: 'custom', path: ['netE'], message: `${nets.netE} takes ${depthE === 4 ? '128..255' : '256..511'} px images (AvgPool2d(8) into its Linear heads), not ${c.imageSize}` });
-      if (c.batch % 2 !== 0) ctx.addIssue({ code: 'custom', path: ['batch'], message: `must be even for the official preset (half the batch to each branch), got ${c.batch}` });
+      if (c.batch % 2 !== 0) ctx.addIssue({ code: 'custom', path: ['batch'], message: 'must be even for the official preset (half the batch to each branch)' });
     }
     if (c.loadSize !== undefined && c.loadSize < c.imageSize)
       ctx.addIssue({ code: 'custom', path: ['loadSize'], message: `loadSize (${c.loadSize}) must be at least imageSize (${c.imageSize})` });

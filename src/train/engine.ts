@@ -70,14 +70,19 @@ export class LocalEngine implements TrainEngine {
     recalibrationPass(this.model, k, noise);
   }
 
-  /** Runs G in chunks of the training batch (its tensors have that batch size). */
+  /** Rows of the networks' tensors: the batch, or half of it in the official preset (one branch's rows). */
+  private get rows(): number {
+    return this.model.G.image.N;
+  }
+
+  /** Runs G in chunks of the networks' rows (its tensors have that batch size). */
   async generate(images: Float32Array, z: Float32Array, n: number, batchStats = false): Promise<Float32Array> {
     const { G } = this.model, core = this.core;
-    const per = G.image.size / this.batch, L = this.cfg.latentDim;
+    const per = G.image.size / this.rows, L = this.cfg.latentDim;
     if (images.length !== n * per || z.length !== n * L) throw new Error(`generate: expected ${n * per} image floats and ${n * L} code floats`);
     return this.chunked(n, per, batchStats, (i, k) => {
       core.f32(G.image.ptr, G.image.size).fill(0).set(images.subarray(i * per, (i + k) * per));
-      core.f32(G.z.ptr, this.batch * L).fill(0).set(z.subarray(i * L, (i + k) * L));
+      core.f32(G.z.ptr, this.rows * L).fill(0).set(z.subarray(i * L, (i + k) * L));
       G.g.forward(batchStats);
       return core.f32(G.out.ptr, k * per);
     });
@@ -85,7 +90,7 @@ export class LocalEngine implements TrainEngine {
 
   async encode(images: Float32Array, n: number, batchStats = false): Promise<Float32Array> {
     const { E } = this.model, core = this.core;
-    const per = E.image.size / this.batch, L = this.cfg.latentDim;
+    const per = E.image.size / this.rows, L = this.cfg.latentDim;
     if (images.length !== n * per) throw new Error(`encode: expected ${n * per} image floats`);
     E.image.needsGrad = false;
     return this.chunked(n, L, batchStats, (i, k) => {
@@ -98,12 +103,12 @@ export class LocalEngine implements TrainEngine {
   /** n samples in chunks of the batch (rows i..i+k of `run`'s output); with batch statistics only whole
    * batches (a zero-padded row would enter the statistics) and the BN buffers put back after. */
   private chunked(n: number, outPer: number, batchStats: boolean, run: (i: number, k: number) => Float32Array): Float32Array {
-    if (batchStats && n % this.batch !== 0) throw new Error(`batch statistics need whole batches: ${n} samples is not a multiple of the batch size ${this.batch}`);
+    if (batchStats && n % this.rows !== 0) throw new Error(`batch statistics need whole batches: ${n} samples is not a multiple of the batch size ${this.rows}`);
     const restore = batchStats ? snapshotBuffers(this.model) : () => {};
     const out = new Float32Array(n * outPer);
     try {
-      for (let i = 0; i < n; i += this.batch) {
-        const k = Math.min(this.batch, n - i);
+      for (let i = 0; i < n; i += this.rows) {
+        const k = Math.min(this.rows, n - i);
         out.set(run(i, k), i * outPer);
       }
     } finally {

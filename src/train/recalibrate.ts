@@ -129,6 +129,7 @@ export interface RecalibrateOptions {
  */
 export async function recalibrate(engine: RecalTarget, next: () => Promise<RecalBatch>, o: RecalibrateOptions): Promise<EvalStats> {
   const m = engine.model, K = o.batches;
+  if (m.cfg.preset === 'official') throw new Error(`recalibration is for the pytorch-gan preset: the official preset evaluates as the authors' test.py does (InstanceNorm has no statistics; --norm batch uses its running ones)`);
   if (!Number.isInteger(K) || K < 1) throw new Error(`recalibration needs at least one batch, got ${K}`);
   const n = engine.batch * m.cfg.latentDim;
   const rng = new Rng(((o.seed ?? 0) ^ 0x2c1b3c6d) >>> 0);

@@ -163,19 +163,21 @@ export async function train(input: TrainConfig | TrainConfigInput, o: TrainOptio
       lastCkpt = path;
       emit({ type: 'checkpoint', step: engine.steps, path, reason });
     };
+    // the official preset evaluates as the authors' test.py: InstanceNorm (no statistics) or BN's running ones
+    const recalBatches = c.preset === 'official' ? 0 : c.recalBatches;
     // BN recalibration over the same K training batches each time (own seed and loader: the training order,
     // noise and weights are untouched, so resume stays bit-exact)
     const recalibrateStats = async () => {
-      if (!c.recalBatches || engine.model.evalStats?.step === engine.steps) return;
+      if (!recalBatches || engine.model.evalStats?.step === engine.steps) return;
       const t = performance.now();
-      const rl = new BatchLoader(files, aug, c.batch, { seed: (c.seed ^ 0x7f4a7c15) >>> 0 }, Math.min(c.prefetch, c.recalBatches - 1), heights);
-      await recalibrate(engine, () => rl.next(), { batches: c.recalBatches, seed: c.seed });
-      emit({ type: 'recalibrate', step: engine.steps, batches: c.recalBatches, seconds: (performance.now() - t) / 1000 });
+      const rl = new BatchLoader(files, aug, c.batch, { seed: (c.seed ^ 0x7f4a7c15) >>> 0 }, Math.min(c.prefetch, recalBatches - 1), heights);
+      await recalibrate(engine, () => rl.next(), { batches: recalBatches, seed: c.seed });
+      emit({ type: 'recalibrate', step: engine.steps, batches: recalBatches, seconds: (performance.now() - t) / 1000 });
     };
     const sample = async () => {
       const path = join(out, 'samples', `step-${String(engine.steps).padStart(8, '0')}.png`);
       await recalibrateStats();
-      await withEvalStats(engine.model, c.recalBatches ? 'recalibrated' : 'running', () => writeSampleGrid(engine, samples, path));
+      await withEvalStats(engine.model, recalBatches ? 'recalibrated' : 'running', () => writeSampleGrid(engine, samples, path));
       copyFileSync(path, join(out, 'samples', 'latest.png'));
       writeFileSync(plotPath, lossPlotHtml(readLosses(lossPath), `BicycleGAN losses: ${c.data}`));
       emit({ type: 'sample', step: engine.steps, path });
