@@ -120,7 +120,30 @@ function configOf(p: Safetensors, source: string, given?: ModelConfig): ModelCon
     if (!(Number.isInteger(c[k]) && (c[k] as number) >= 1 && (c[k] as number) <= 1 << 16)) err(source, `metadata config.${k}: must be an integer in 1..65536 (got ${show(c[k])})`);
   for (const k of CONFIG_EPS)
     if (!(typeof c[k] === 'number' && Number.isFinite(c[k]) && (c[k] as number) > 0)) err(source, `metadata config.${k}: must be a positive number (got ${show(c[k])})`);
+  if (c.preset !== undefined && c.preset !== 'pytorch-gan' && c.preset !== 'official') err(source, `metadata config.preset: must be "pytorch-gan" or "official" (got ${show(c.preset)})`);
+  if (c.preset === 'official') checkOfficial(c.official, source);
   return v as ModelConfig;
+}
+
+/** The official preset's network options, every one present and one of its values. */
+const OFFICIAL_VALUES: Record<string, readonly unknown[]> = {
+  netG: ['unet_128', 'unet_256'],
+  whereAdd: ['all', 'input'],
+  norm: ['instance', 'batch', 'none'],
+  dropout: [true, false],
+  netE: ['resnet_128', 'resnet_256', 'conv_128', 'conv_256'],
+  netD: ['basic_128_multi', 'basic_256_multi'],
+  conditionalD: [true, false],
+  sameD: [true, false],
+  inputChannels: [1, 3],
+};
+
+function checkOfficial(o: unknown, source: string): void {
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) return err(source, `metadata config.official: must be an object of the official preset's network options (got ${show(o)})`);
+  const r = o as Record<string, unknown>;
+  for (const [k, ok] of Object.entries(OFFICIAL_VALUES))
+    if (!ok.includes(r[k])) err(source, `metadata config.official.${k}: must be one of ${ok.map((x) => JSON.stringify(x)).join(', ')} (got ${show(r[k])})`);
+  if (!(Number.isInteger(r.numDs) && (r.numDs as number) >= 1 && (r.numDs as number) <= 4)) err(source, `metadata config.official.numDs: must be an integer in 1..4 (got ${show(r.numDs)})`);
 }
 
 /** Index of the first non-finite value (f32), or of an f16 value with an all-ones exponent (Inf/NaN); -1 if none. */
