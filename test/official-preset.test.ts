@@ -1,7 +1,7 @@
 // The official preset around its networks: every option combination is checked with a message naming the
 // flag, the networks have the authors' state_dict names and shapes, the step runs with each D option, and a
 // run trains, samples and resumes from the CLI (with the preset checked on resume). PyTorch parity of the
-// networks and the step: official-torch.test.ts.
+// networks and the step: official-parity.test.ts.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';

@@ -13,6 +13,7 @@ import { describe, expect, test } from 'vitest';
 import { loadCore } from '../src/core/load-node.js';
 import { parseSafetensors, tensorF32 } from '../src/core/safetensors.js';
 import { root } from './helpers/cli.js';
+import { dropoutLayerSeed } from '../src/nn/dropout.js';
 import { runPython, torchPython } from './helpers/python.js';
 
 const py = torchPython();
@@ -89,7 +90,7 @@ describe('official networks in PyTorch (official.py)', () => {
 });
 
 describe('official.safetensors dropout masks', () => {
-  test('every stored mask is the wasm hash_uniform of (seed + depth, NHWC index)', async () => {
+  test('every stored mask is the wasm hash_uniform of (dropoutLayerSeed(seed, depth), NHWC index)', async () => {
     const fx = parseSafetensors(new Uint8Array(readFileSync(fixturePath)));
     const seeds = JSON.parse(fx.metadata.dropoutSeeds) as Record<string, { encoded: number; random: number }>;
     const core = await loadCore({ build: 'simd' });
@@ -100,7 +101,7 @@ describe('official.safetensors dropout masks', () => {
     for (const name of masks) {
       const [N, C, H, W] = fx.tensors.get(name)!.shape;
       const which = name.includes('.random.') ? 'random' : 'encoded'; // the cases use s1's encoded seed
-      const seed = (seeds.s1[which] + Number(/depth(\d)$/.exec(name)![1])) >>> 0;
+      const seed = dropoutLayerSeed(seeds.s1[which], Number(/depth(\d)$/.exec(name)![1]));
       const m = tensorF32(fx, name);
       for (let n = 0; n < N; n++)
         for (let c = 0; c < C; c++)

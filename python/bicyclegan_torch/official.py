@@ -10,7 +10,8 @@ Where a norm is 'none' the norm module is absent and the later indices shift dow
 One addition: `Dropout` takes an optional seed. Unseeded it is nn.Dropout (torch's RNG); seeded it draws its mask
 from our counter-based hash (assembly/act.ts hash_uniform), so bicyclegan-wasm can reproduce a PyTorch forward
 exactly. Seeds per G forward: `set_dropout_seed(G, s)` gives the Dropout of the U-Net block at depth d
-(outermost block d = 0, its submodule d = 1, ...) the seed (s + d) mod 2^32. Mask element i is the batch-global
+(outermost block d = 0, its submodule d = 1, ...) the seed s ^ ((d + 1) * 0x85ebca6b mod 2^32) (our
+dropoutLayerSeed(s, d): src/nn/dropout.ts). Mask element i is the batch-global
 NHWC index of the dropout's input, i = ((n*H + y)*W + x)*C + c (mod 2^32), kept when u(seed, i) >= p, kept
 values scaled by 1/(1-p) (float32).
 
@@ -261,9 +262,10 @@ def dropouts(G):
 
 
 def set_dropout_seed(G, seed):
-    """Seeded masks for the next G forwards: the Dropout at block depth d gets (seed + d) mod 2^32; None: torch RNG."""
+    """Seeded masks for the next G forwards: the Dropout at block depth d gets seed ^ ((d + 1) * 0x85ebca6b mod 2^32)
+    (src/nn/dropout.ts dropoutLayerSeed with the depth as key); None: torch RNG."""
     for d, m in dropouts(G):
-        m.seed = None if seed is None else (int(seed) + d) & 0xFFFFFFFF
+        m.seed = None if seed is None else (int(seed) ^ (((d + 1) * 0x85EBCA6B) & 0xFFFFFFFF)) & 0xFFFFFFFF
 
 
 # ---------------------------------------------------------------- encoders (spec §4.3)

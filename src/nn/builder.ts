@@ -38,6 +38,9 @@ export interface BlockTail<T> extends NormTail {
   /** Dropout(p) after the rest of the tail in training mode (inverted: kept values scaled by 1 / (1 - p));
    * identity in eval mode and at inference */
   dropout?: number;
+  /** the dropout layer's key k: its mask is drawn with dropoutLayerSeed(graph seed, k) (nn/dropout.ts); default:
+   * its rank among the network's dropout layers. The official U-Net keys them by block depth, as the fixture. */
+  dropoutKey?: number;
   /** write the block's result here (a channel slice of a concatenation: zero-copy) instead of a new tensor */
   out?: T;
 }

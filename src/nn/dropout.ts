@@ -3,7 +3,8 @@
 // batch-global index i = ((n * H + h) * W + w) * C + c, n counted in the whole batch: a data-parallel shard
 // (graph.sync.row0 = its first row) draws exactly the rows of the batch's mask, so any number of workers gives
 // the one-thread result bit for bit. The mask depends on nothing else (no RNG state, no build, no shard).
-// layerSeed = dropoutLayerSeed(graph.dropoutSeed, k) for the graph's k-th Dropout layer (0-based, build order):
+// layerSeed = dropoutLayerSeed(graph.dropoutSeed, k) with k the layer's key: given by the description (the
+// official U-Net: the block's depth), else its rank among the graph's Dropout layers (0-based, build order);
 // each layer draws its own mask; the training step sets graph.dropoutSeed (a u32) before each forward.
 // x, y: NHWC views (y may be a slice of a concatenation). Saved for backward: the mask (dense P x C).
 import type { Graph, Layer, Tensor } from './graph.js';
@@ -15,16 +16,16 @@ export function dropoutLayerSeed(seed: number, k: number): number {
 
 export class Dropout implements Layer {
   readonly y: Tensor;
-  /** this layer's rank among the graph's Dropout layers */
+  /** this layer's key k (see dropoutLayerSeed) */
   readonly ordinal: number;
   private readonly mask: number;
   private trained = false;
-  constructor(readonly g: Graph, readonly name: string, readonly x: Tensor, readonly p: number, out?: Tensor) {
+  constructor(readonly g: Graph, readonly name: string, readonly x: Tensor, readonly p: number, out?: Tensor, key?: number) {
     if (!(p >= 0 && p < 1)) throw new Error(`${name}: dropout probability must be in [0, 1), got ${p}`);
     if (out && (out.N !== x.N || out.H !== x.H || out.W !== x.W || out.C !== x.C))
       throw new Error(`${name}: output ${out.name} ${out.shape()} does not match input ${x.shape()}`);
     this.y = out ?? g.tensor(x.N, x.H, x.W, x.C, name);
-    this.ordinal = g.layers.filter((l) => l instanceof Dropout).length;
+    this.ordinal = key ?? g.layers.filter((l) => l instanceof Dropout).length;
     this.mask = g.alloc(x.size, `${name}.mask`);
     g.add(this);
   }

@@ -54,7 +54,7 @@ export class GraphBuilder implements NetBuilder<Tensor> {
   /** Norm, activation and dropout after a conv; the last of them writes into o.out. */
   private tail(name: string, y: Tensor, o: BlockTail<Tensor>): Tensor {
     y = this.normAct(name, y, o, o.dropout ? undefined : o.out);
-    return o.dropout ? new Dropout(this.g, `${name}.dropout`, y, o.dropout, o.out).y : y;
+    return o.dropout ? new Dropout(this.g, `${name}.dropout`, y, o.dropout, o.out, o.dropoutKey).y : y;
   }
 
   /** BatchNorm2d (its own module name) or InstanceNorm2d (`name.norm`), then the activation (`name.act`); the

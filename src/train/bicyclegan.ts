@@ -258,12 +258,12 @@ export class BicycleGAN {
     // cVAE-GAN: (mu, logvar) = E(B1), z_enc = mu + eps * exp(logvar / 2), fake_B_encoded = G(A1, z_enc) scored by D
     this.encode(h.B1);
     reparam.forward(eps);
-    this.trace?.('z_enc', G.z);
+    this.trace?.('z_encoded', G.z);
     G.g.dropoutSeed = dropout![0];
-    this.generate(this.fakeB, 'fake_B', h.A1);
+    this.generate(this.fakeB, 'fake_B_encoded', h.A1);
     this.condition(D, h.A1);
     toD.forward();
-    this.traceOuts(D, 'D.gstep.fake_B');
+    this.traceOuts(D, 'D_VAE.gstep.fake_encoded');
     const gan = loss.lsgan('vae_gan', D.outs, 1), l1 = loss.l1('pixel', G.out, h.B1), kl = loss.kl('kl', E.mu, E.logvar);
     toD.backward(() => loss.lsganBackward(1, D.outs, 1));
     G.g.backwardFrom(() => {
@@ -281,11 +281,12 @@ export class BicycleGAN {
     this.generate(this.fakeBRandom, 'fake_B_random', h.A1);
     this.condition(D2, h.A1);
     toD2.forward();
-    this.traceOuts(D2, 'D2.gstep.fake_B_random');
+    this.traceOuts(D2, `${D2.g.name}.gstep.fake_random`);
     const gan2 = loss.lsgan('lr_gan', D2.outs, 1);
     toD2.backward(() => loss.lsganBackward(1, D2.outs, 1));
     toE.forward();
     this.trace?.('mu2', E.mu);
+    this.trace?.('logvar2', E.logvar);
     const latent = loss.total([lam.latent, loss.l1('latent', E.mu, G.z)]); // G.z still holds z_random
     toE.backward(() => loss.l1Backward(lam.latent, E.mu, G.z)); // E's weight gradients from it are not taken
     G.g.backwardFrom(() => {
@@ -299,7 +300,7 @@ export class BicycleGAN {
     // D on (fake_B_encoded, B1), D2 on (fake_B_random, B2); with sameD both losses into the one D before its step
     const dFake = this.conditioned(D, h.A1, this.fakeB), dReal = this.conditioned(D, h.A1, h.B1);
     const d2Fake = this.conditioned(D2, h.A1, this.fakeBRandom), d2Real = this.conditioned(D2, h.A2, h.B2);
-    const dTerms: DTerm[] = [[dFake, 0, 'fake_B'], [dReal, 1, 'real_B']], d2Terms: DTerm[] = [[d2Fake, 0, 'fake_B_random'], [d2Real, 1, 'real_B_random']];
+    const dTerms: DTerm[] = [[dFake, 0, 'fake_encoded'], [dReal, 1, 'real_encoded']], d2Terms: DTerm[] = [[d2Fake, 0, 'fake_random'], [d2Real, 1, 'real_random']];
     let dLoss: number, d2Loss: number;
     if (D === D2) {
       D.g.store.zeroGrads();

@@ -29,12 +29,13 @@ export interface Closeness {
 
 /**
  * |a - b| <= atol + rtol * |b| element-wise, with atol = rtol * scaleFloor * max|b| so that values near zero
- * in a tensor are judged on the tensor's scale (gradients of sums of many terms cancel to tiny values).
+ * in a tensor are judged on the tensor's scale (gradients of sums of many terms cancel to tiny values), plus
+ * `atolExtra` (e.g. the reference's own float32 rounding error, measured against float64).
  */
-export function close(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, scaleFloor = 1e-2): Closeness {
+export function close(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, scaleFloor = 1e-2, atolExtra = 0): Closeness {
   let maxAbs = 0;
   for (let i = 0; i < expected.length; i++) maxAbs = Math.max(maxAbs, Math.abs(expected[i]));
-  const atol = rtol * scaleFloor * maxAbs + 1e-30;
+  const atol = rtol * scaleFloor * maxAbs + atolExtra + 1e-30;
   let worst = 0, index = -1, maxRel = 0;
   if (actual.length !== expected.length) return { ok: false, worst: Infinity, index: -1, expected: expected.length, actual: actual.length, maxRel: Infinity };
   for (let i = 0; i < expected.length; i++) {

@@ -3,7 +3,8 @@
 //   down: [LeakyReLU 0.2] Conv4x4 s2 p1 [norm]      (no activation at the outermost, no norm at the innermost
 //                                                    nor the outermost)
 //   up:   ReLU, ConvTranspose4x4 s2 p1, norm [Dropout 0.5]   (outermost: ReLU, ConvT, Tanh; dropout only in the
-//                                                    512-channel blocks i = 4 .. D-2 when asked)
+//                                                    512-channel blocks i = 4 .. D-2 when asked, keyed by
+//                                                    depth: mask seed dropoutLayerSeed(seed, i))
 //   out:  cat(up, x): the decoder output first, then the block's input x (the skip, without z).
 // where_add all: every block's down path reads cat(x, tile(z)); input: only the outermost's (image, z).
 // Widths: block i has input = outer = ngf * min(2^(i-1), 8) (outermost: input_nc / output_nc) and
@@ -60,7 +61,7 @@ export function officialGenerator<T extends Shape>(b: NetBuilder<T>, cfg: ModelC
     const r = b.activation(n.relu, childCat ?? x1, 'relu');
     if (outermost) return b.convT(n.convT, r, outer(i), { k: 4, stride: 2, pad: 1, bias: true, act: 'tanh' });
     const dropout = o.dropout && i >= 4 && i <= D - 2 ? 0.5 : undefined;
-    return b.convT(n.convT, r, outer(i), { k: 4, stride: 2, pad: 1, bias: true, ...normTail(o.norm, n.unorm), dropout, out });
+    return b.convT(n.convT, r, outer(i), { k: 4, stride: 2, pad: 1, bias: true, ...normTail(o.norm, n.unorm), dropout, dropoutKey: i, out });
   };
 
   return { image, z, out: block(0, all ? 'model' : 'model.model', image) };
