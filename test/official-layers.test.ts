@@ -103,7 +103,9 @@ describe('official layers vs PyTorch (GraphBuilder, train mode)', () => {
           const out = cat && b.slice(cat, 1, OC, 'y');
           const y = b.convT('up', x, OC, { k, stride, pad, bias: Boolean(bias), out });
           if (out) expect(y).toBe(out);
-          return { inputs: { x }, y, params: bias ? { w: 'up.weight', b: 'up.bias' } : { w: 'up.weight' } };
+          const params: Record<string, string> = { w: 'up.weight' };
+          if (bias) params.b = 'up.bias';
+          return { inputs: { x }, y, params };
         });
       });
 

@@ -1,14 +1,16 @@
 // The inference builders of the network descriptions in src/models (generator, encoder, discriminator: each
 // topology is written once there): a PlanBuilder records the weight layers (PyTorch names, shapes, the
 // BatchNorm folded into each conv) for the converter, and a RunBuilder lays the tensors out in the arena and
-// records the ops. Eval mode only: no gradients, no saved tensors, BatchNorm folded into the conv weights and
-// bias at conversion time, activations in place on the conv (or add) output they follow.
+// records the ops. Eval mode only: no gradients, no saved tensors, BatchNorm folded into the conv (or
+// conv-transpose) weights and bias at conversion time, InstanceNorm computed per sample at run time, Dropout the
+// identity, norm and activation in place on the conv (or add) output they follow. A BatchNorm alone (the norm op)
+// is a weight layer of its own: its running statistics folded into a per-channel scale and shift.
 import type { Core } from '../core/loader.js';
 import type { ModelConfig } from '../models/config.js';
 import { describeGenerator } from '../models/generator.js';
 import { describeEncoder } from '../models/encoder.js';
-import type { Activation, BatchNormSpec, BlockTail, ConvSpec, NetBuilder } from '../nn/builder.js';
-import { convOut } from '../nn/shapes.js';
+import type { Activation, BatchNormSpec, BlockTail, ConvSpec, NetBuilder, NormTail } from '../nn/builder.js';
+import { convOut, deconvOut } from '../nn/shapes.js';
 import type { LayerWeights } from './weights.js';
 
 /** An NHWC view: (N, H, W, C) at byte offset ptr with pixel stride ld floats (ptr 0 while planning). */
@@ -21,25 +23,30 @@ export interface T {
   ptr: number;
 }
 
-/** One weight layer: a conv (or a linear, as the 1x1 conv over a flattened input) with an optional folded BN. */
+/** One weight layer: a conv (or a linear, as the 1x1 conv over a flattened input) or a conv-transpose, with an
+ * optional folded BN; or a BatchNorm alone ('bn': a per-channel scale and shift, a depthwise 1x1 with C = 1). */
 export interface LayerSpec {
-  /** PyTorch module name of the conv/linear (`down2.model.0`, `fc_mu`); the packed tensors use it as prefix */
+  /** PyTorch module name of the conv/linear/conv-transpose (`down2.model.0`, `fc_mu`), or of the BatchNorm2d of a
+   * 'bn' layer; the packed tensors use it as prefix */
   name: string;
   k: number;
   stride: number;
   pad: number;
-  /** input channels as the kernel sees them (for a linear: the flattened input size) */
+  /** input channels as the kernel sees them (for a linear: the flattened input size; for 'bn': 1) */
   C: number;
   OC: number;
-  /** PyTorch layout of the weight: conv [OC][C][k][k], linear [OUT][IN] */
+  /** PyTorch layout of the weight: conv [OC][C][k][k], convT [C][OC][k][k], linear [OUT][IN], bn [OC] (gamma) */
   torchShape: number[];
-  layout: 'conv' | 'linear' | 'linearNCHW';
+  /** our layout: conv HWIO [k][k][C][OC]; convT the HWIO of its dual conv, [k][k][OC][C]; bn [OC] */
+  layout: 'conv' | 'convT' | 'linear' | 'linearNCHW' | 'bn';
   /** linearNCHW: PyTorch flattens (C, h, w), we flatten (h, w, C) */
   chw?: [number, number];
   /** the layer has its own bias in PyTorch */
   bias: boolean;
   /** BatchNorm2d that follows the conv, folded into it (PyTorch module name and eps) */
   bn?: BatchNormSpec;
+  /** 'bn' only: the BatchNorm2d's eps */
+  eps?: number;
 }
 
 const view = (N: number, H: number, W: number, C: number, ld: number, ptr: number): T => ({ N, H, W, C, ld, ptr });
@@ -52,7 +59,14 @@ abstract class InferBuilder implements NetBuilder<T> {
   protected abstract layer(name: string, x: T, OC: number, o: ConvSpec<T>, y: T): void;
   /** the fused nearest x2 + conv3x3 of an upconv block (weights `name`, BN folded) writing y (N, 2H, 2W, OC) */
   protected abstract upLayer(name: string, x: T, OC: number, o: BlockTail<T>, y: T): void;
+  /** the conv-transpose of a block (weights `name`, BN folded) writing y */
+  protected abstract tLayer(name: string, x: T, OC: number, o: ConvSpec<T>, y: T): void;
+  /** a BatchNorm2d alone (running statistics folded into a scale and shift): y = x * scale + shift */
+  protected abstract bnLayer(bn: BatchNormSpec, x: T, y: T): void;
+  /** InstanceNorm2d (per-sample statistics, no parameters): y = (x - mean) * rstd */
+  protected abstract instanceNorm(eps: number, x: T, y: T): void;
   protected abstract activate(a: Activation, x: T, y: T): void;
+  abstract tile(name: string, z: T, y: T): void;
   protected abstract addInto(a: T, b: T, y: T): void;
   abstract linear(name: string, x: T, OUT: number): T;
   abstract copy(name: string, x: T, y: T): void;
@@ -79,8 +93,43 @@ abstract class InferBuilder implements NetBuilder<T> {
     if (o.out && (o.out.N !== x.N || o.out.H !== OH || o.out.W !== OW || o.out.C !== OC)) throw new Error(`infer: ${name} output view has the wrong shape`);
     const y = o.out ?? this.alloc(name, x.N, OH, OW, OC);
     this.layer(name, x, OC, o, y);
+    this.tail(o, y);
+    return y;
+  }
+  /** conv-transpose (BN folded) into o.out or a new tensor; the tail runs in place there */
+  convT(name: string, x: T, OC: number, o: ConvSpec<T>): T {
+    const OH = deconvOut(x.H, o.k, o.stride, o.pad), OW = deconvOut(x.W, o.k, o.stride, o.pad);
+    if (!(OH >= 1 && OW >= 1 && 2 * o.pad <= o.k)) throw new Error(`infer: ${name}: invalid conv-transpose of a ${x.H}x${x.W} input (kernel ${o.k}, stride ${o.stride}, padding ${o.pad})`);
+    if (o.out && (o.out.N !== x.N || o.out.H !== OH || o.out.W !== OW || o.out.C !== OC)) throw new Error(`infer: ${name} output view has the wrong shape`);
+    const y = o.out ?? this.alloc(name, x.N, OH, OW, OC);
+    this.tLayer(name, x, OC, o, y);
+    this.tail(o, y);
+    return y;
+  }
+  /** The rest of a block's tail, in place on its output y: InstanceNorm (a BatchNorm is folded into the weights),
+   * the activation; Dropout is the identity in eval mode. */
+  private tail(o: BlockTail<T>, y: T): void {
+    if (o.bn && o.instanceNorm) throw new Error(`infer: ${o.bn.name}: a block has BatchNorm or InstanceNorm, not both`);
+    if (o.instanceNorm) this.instanceNorm(o.instanceNorm.eps, y, y);
+    if (o.act) this.activate(o.act, y, y);
+  }
+  /** a norm alone into a new tensor (its input usually feeds a shortcut too), then the activation in place */
+  norm(name: string, x: T, o: NormTail): T {
+    if (!o.bn === !o.instanceNorm) throw new Error(`infer: ${name}: norm needs bn or instanceNorm, not both`);
+    const y = this.alloc(name, x.N, x.H, x.W, x.C);
+    if (o.bn) this.bnLayer(o.bn, x, y);
+    else this.instanceNorm(o.instanceNorm!.eps, x, y);
     if (o.act) this.activate(o.act, y, y);
     return y;
+  }
+  activation(name: string, x: T, a: Activation, out?: T): T {
+    if (out && (out.N * out.H * out.W !== x.N * x.H * x.W || out.C !== x.C)) throw new Error(`infer: ${name} output view has the wrong shape`);
+    const y = out ?? this.alloc(name, x.N, x.H, x.W, x.C);
+    this.activate(a, x, y);
+    return y;
+  }
+  protected checkTile(name: string, z: T, y: T): void {
+    if (z.H !== 1 || z.W !== 1 || z.N !== y.N || z.C !== y.C) throw new Error(`infer: ${name}: cannot tile (${z.N}, ${z.H}, ${z.W}, ${z.C}) over (${y.N}, ${y.H}, ${y.W}, ${y.C})`);
   }
   /** nearest x2 + conv3x3 (BN folded), one fused kernel: the upsampled input is never stored */
   upconv(name: string, x: T, OC: number, o: BlockTail<T>): T {
@@ -88,7 +137,7 @@ abstract class InferBuilder implements NetBuilder<T> {
     if (o.out && (o.out.N !== x.N || o.out.H !== OH || o.out.W !== OW || o.out.C !== OC)) throw new Error(`infer: ${name} output view has the wrong shape`);
     const y = o.out ?? this.alloc(name, x.N, OH, OW, OC);
     this.upLayer(name, x, OC, o, y);
-    if (o.act) this.activate(o.act, y, y);
+    this.tail(o, y);
     return y;
   }
   add(name: string, a: T, b: T, act?: Activation): T {
@@ -115,6 +164,16 @@ export class PlanBuilder extends InferBuilder {
   /** the conv of an upconv: the same weight layer as a 3x3 stride-1 pad-1 conv (what the file stores) */
   protected upLayer(name: string, x: T, OC: number, o: BlockTail<T>): void {
     this.layer(name, x, OC, { ...o, k: 3, stride: 1, pad: 1 });
+  }
+  protected tLayer(name: string, x: T, OC: number, o: ConvSpec<T>): void {
+    this.layers.push({ name, k: o.k, stride: o.stride, pad: o.pad, C: x.C, OC, torchShape: [x.C, OC, o.k, o.k], layout: 'convT', bias: o.bias, bn: o.bn });
+  }
+  protected bnLayer(bn: BatchNormSpec, x: T): void {
+    this.layers.push({ name: bn.name, k: 1, stride: 1, pad: 0, C: 1, OC: x.C, torchShape: [x.C], layout: 'bn', bias: true, eps: bn.eps });
+  }
+  protected instanceNorm(): void {}
+  tile(name: string, z: T, y: T): void {
+    this.checkTile(name, z, y);
   }
   linear(name: string, x: T, OUT: number): T {
     const hw = x.H * x.W, IN = hw * x.C;
@@ -176,22 +235,72 @@ export class RunBuilder extends InferBuilder {
     this.weighted(name, OC, (OCc) => core.k.upconv_forward_scratch_size(x.N, x.H, x.W, x.C, OCc),
       (w, b, g, OCc) => core.k.upconv_forward(y.ptr + g * OCc * 4, x.ptr, w, b, scratch.conv, x.N, x.H, x.W, x.C, OCc, y.ld, x.ld));
   }
-  /** The op of a weight layer: one chunk of output channels at a time, its weights into the scratch (w, and b:
-   * the chunk's bias or 0), then `run` into a channel slice of the output. */
-  private weighted(name: string, OC: number, convFloats: (OCc: number) => number,
-    run: (w: number, b: number, g: number, OCc: number) => void): void {
+  /** A layer's weights, with the shared scratch grown to hold one chunk of them; `chunked` channels (the
+   * innermost of the stored layout: output channels, or a conv-transpose's input channels) must be G x OCc. */
+  private layerWeights(name: string, chunked: number): LayerWeights {
     const lw = this.weights(name);
     const { scratch } = this;
     scratch.wFloats = Math.max(scratch.wFloats, lw.size);
     scratch.stageBytes = Math.max(scratch.stageBytes, lw.stageBytes);
+    if (lw.G * lw.OCc !== chunked) throw new Error(`infer: ${name} has ${lw.G}x${lw.OCc} chunked channels, expected ${chunked}`);
+    return lw;
+  }
+  /** The op of a weight layer: one chunk of output channels at a time, its weights into the scratch (w, and b:
+   * the chunk's bias or 0), then `run` into a channel slice of the output. */
+  private weighted(name: string, OC: number, convFloats: (OCc: number) => number,
+    run: (w: number, b: number, g: number, OCc: number) => void): void {
+    const lw = this.layerWeights(name, OC);
+    const { scratch } = this;
     const { G, OCc } = lw;
-    if (G * OCc !== OC) throw new Error(`infer: ${name} has ${G}x${OCc} output channels, expected ${OC}`);
     scratch.convFloats = Math.max(scratch.convFloats, convFloats(OCc));
     this.ops.push(() => {
       for (let g = 0; g < G; g++) {
         lw.load(g, scratch.w, scratch.stage);
         run(scratch.w, lw.biasPtr && lw.biasPtr + g * OCc * 4, g, OCc);
       }
+    });
+  }
+  /** ConvTranspose2d as its dual conv's backward-input: zero y, then per chunk of input channels (the stored
+   * layout [k][k][OC][C] is chunked along C) accumulate that chunk's transposed conv of x's channel slice,
+   * then the bias (BN folded in). */
+  protected tLayer(name: string, x: T, OC: number, o: ConvSpec<T>, y: T): void {
+    const { k: ks, stride, pad } = o, { core, scratch } = this, k = core.k;
+    const lw = this.layerWeights(name, x.C), { G, OCc: Cc } = lw, P = y.N * y.H * y.W;
+    scratch.convFloats = Math.max(scratch.convFloats, k.conv2d_scratch_size(x.N, y.H, y.W, OC, Cc, ks, ks, stride, pad));
+    this.ops.push(() => {
+      k.view_zero(y.ptr, P, OC, y.ld);
+      for (let g = 0; g < G; g++) {
+        lw.load(g, scratch.w, scratch.stage);
+        k.conv2d_backward_input(y.ptr, x.ptr + g * Cc * 4, scratch.w, scratch.conv, x.N, y.H, y.W, OC, Cc, ks, ks, stride, pad, y.ld, x.ld);
+      }
+      if (lw.biasPtr) k.bias_add_forward(y.ptr, lw.biasPtr, P, OC, y.ld);
+    });
+  }
+  /** y = x * scale + shift per channel (the folded running statistics), through the BatchNorm apply kernel with
+   * mean 0 and rstd 1 */
+  protected bnLayer(bn: BatchNormSpec, x: T, y: T): void {
+    const lw = this.layerWeights(bn.name, x.C), { core, scratch } = this, k = core.k, P = x.N * x.H * x.W;
+    const mean = core.arena.alloc(x.C, `${this.net} ${bn.name} zero mean`), rstd = core.arena.alloc(x.C, `${this.net} ${bn.name} unit rstd`);
+    core.f32(mean, x.C).fill(0);
+    core.f32(rstd, x.C).fill(1);
+    this.ops.push(() => {
+      lw.load(0, scratch.w, scratch.stage);
+      k.batchnorm_apply(y.ptr, x.ptr, mean, rstd, scratch.w, lw.biasPtr, P, x.C, y.ld, x.ld);
+    });
+  }
+  /** per-sample statistics into [N][C] buffers of its own; in place (x = y) is fine: each sample's statistics
+   * are taken before it is normalised */
+  protected instanceNorm(eps: number, x: T, y: T): void {
+    const { core } = this, k = core.k;
+    const mean = core.arena.alloc(x.N * x.C, `${this.net} instance mean`), rstd = core.arena.alloc(x.N * x.C, `${this.net} instance rstd`);
+    this.ops.push(() => k.instancenorm_forward(y.ptr, mean, rstd, x.ptr, eps, x.N, x.H * x.W, x.C, y.ld, x.ld));
+  }
+  tile(name: string, z: T, y: T): void {
+    this.checkTile(name, z, y);
+    const k = this.core.k, HW = y.H * y.W;
+    // per sample: z's row repeated over the H x W pixels (source stride 0)
+    this.ops.push(() => {
+      for (let n = 0; n < y.N; n++) k.copy_forward(y.ptr + n * HW * y.ld * 4, z.ptr + n * z.ld * 4, HW, y.C, y.ld, 0);
     });
   }
   linear(name: string, x0: T, OUT: number): T {

@@ -1,13 +1,18 @@
-// Inference weight files ("packed"): safetensors with one entry per conv/linear layer, BatchNorm (eval mode)
-// already folded in, in our kernel layout (conv HWIO [k][k][C][OC], linear [1][1][IN][OUT]), so loading is
-// zero-copy: the layer weights stay in the file's bytes and are dequantised into one shared f32 scratch
-// just before each layer runs. Peak memory = the compressed file + one chunk's f32 weights + activations.
-// A layer whose f32 weights exceed chunk_floats is split along OC into G equal chunks (G a power of two,
-// OC/G a multiple of 8), each a contiguous HWIO tensor [k][k][C][OC/G] that runs as its own conv writing a
-// channel slice of the output: the f32 scratch (and the conv's packed-weight scratch) hold one chunk only.
-//   <layer>.weight  F32 | F16 | I8, shape [G, k, k, C, OC/G]
-//   <layer>.scale   F32 [OC], int8 only: per-output-channel scale, w = q * scale[oc] (symmetric, |q| <= 127)
+// Inference weight files ("packed"): safetensors with one entry per conv/linear/conv-transpose layer, BatchNorm
+// (eval mode) already folded in, in our kernel layout (conv HWIO [k][k][C][OC], linear [1][1][IN][OUT],
+// conv-transpose the HWIO of its dual conv [k][k][OC][C]), so loading is zero-copy: the layer weights stay in the
+// file's bytes and are dequantised into one shared f32 scratch just before each layer runs. Peak memory = the
+// compressed file + one chunk's f32 weights + activations.
+// A layer whose f32 weights exceed chunk_floats is split along its innermost channels (K = OC for a conv, K = C
+// for a conv-transpose) into G equal chunks (G a power of two, K/G a multiple of 8), each a contiguous tensor
+// [k][k][*][K/G]: a conv chunk runs as its own conv writing a channel slice of the output, a conv-transpose chunk
+// as the transposed conv of a channel slice of the input accumulated into the output; the f32 scratch (and the
+// conv's scratch) hold one chunk only.
+//   <layer>.weight  F32 | F16 | I8, shape [G, k, k, C, OC/G] (conv, linear), [G, k, k, OC, C/G] (conv-transpose)
+//   <layer>.scale   F32 [K], int8 only: per-innermost-channel scale, w = q * scale[i] (symmetric, |q| <= 127)
 //   <layer>.bias    F32 [OC], when the layer has a bias or a folded BatchNorm
+// A BatchNorm2d alone ('bn' layers, named after the BatchNorm module) is stored as a [1, 1, 1, 1, OC] weight (the
+// per-channel scale gamma / sqrt(var + eps)) and its bias (beta - mean * scale).
 // __metadata__: format (bicyclegan-infer/1), storage (f32 | f16 | int8), nets (G or G,E), config (ModelConfig),
 // chunk_floats (the chunking cap the file was written with).
 // F32 tensors come first, then F16, then I8, so every view is aligned whenever the file bytes are.
@@ -27,15 +32,27 @@ export type InferNet = 'G' | 'E';
 /** Default cap on one weight chunk: 2^19 floats = 2 MiB of f32 (the pytorch-gan G's largest layer is 18 MiB). */
 export const CHUNK_FLOATS = 1 << 19;
 
-/** Number of OC chunks of a layer under `cap` floats per chunk. */
+/** The innermost channels of a layer's stored weights, along which it is chunked and int8-scaled: the output
+ * channels, or a conv-transpose's input channels. */
+export function innerOf(s: LayerSpec): number {
+  return s.layout === 'convT' ? s.C : s.OC;
+}
+
+/** Stored weight shape of a layer in G chunks. */
+function storedShape(s: LayerSpec, G: number): number[] {
+  return s.layout === 'convT' ? [G, s.k, s.k, s.OC, s.C / G] : [G, s.k, s.k, s.C, s.OC / G];
+}
+
+/** Number of chunks of a layer under `cap` floats per chunk (a 'bn' layer is never chunked). */
 export function chunksOf(s: LayerSpec, cap: number): number {
-  const per = s.k * s.k * s.C;
+  if (s.layout === 'bn') return 1;
+  const K = innerOf(s), per = (s.k * s.k * s.C * s.OC) / K;
   let g = 1;
-  while (per * (s.OC / g) > cap && s.OC % (2 * g) === 0 && (s.OC / (2 * g)) % 8 === 0) g *= 2;
+  while (per * (K / g) > cap && K % (2 * g) === 0 && (K / (2 * g)) % 8 === 0) g *= 2;
   return g;
 }
 
-/** HWIO [T][OC] -> chunked [G][T][OC/G] (inverse: `back`). */
+/** [T][OC] -> chunked [G][T][OC/G] (OC: the innermost channels; inverse: `back`). */
 function rechunk<A extends Float32Array | Int8Array>(w: A, OC: number, G: number, back = false): A {
   if (G === 1) return w;
   const T = w.length / OC, OCc = OC / G, out = new (w.constructor as { new (n: number): A })(w.length);
@@ -65,7 +82,7 @@ export interface LayerWeights {
   readonly name: string;
   /** floats of one chunk */
   readonly size: number;
-  /** chunks, and output channels per chunk */
+  /** chunks, and innermost channels per chunk (output channels; a conv-transpose's input channels) */
   readonly G: number;
   readonly OCc: number;
   readonly stageBytes: number;
@@ -168,29 +185,43 @@ export function isPacked(bytes: Uint8Array): boolean {
  * (`recalibrated.<bn>.running_mean|running_var`, written by `bicyclegan recalibrate` and by training). */
 export type FoldStats = 'running' | 'recalibrated';
 
+/** BatchNorm statistics to fold: gamma, beta, mean, var of module `bn`. */
+function bnTensors(p: Safetensors, bn: string, stats: FoldStats): Float32Array[] {
+  return ['weight', 'bias', 'running_mean', 'running_var'].map((k) => {
+    const name = `${stats === 'recalibrated' && k.startsWith('running_') ? RECALIBRATED_PREFIX : ''}${bn}.${k}`;
+    return toF32(p.tensors.get(name)!, name);
+  });
+}
+
 /** Weight of a layer in our layout, f32, BatchNorm folded (from a training checkpoint or a PyTorch state_dict). */
 function foldLayer(p: Safetensors, s: LayerSpec, stats: FoldStats): { w: Float32Array; bias?: Float32Array } {
+  if (s.layout === 'bn') {
+    // a BatchNorm alone: y = (x - mean) * gamma / sqrt(var + eps) + beta = x * w + bias
+    const [gamma, beta, mean, vr] = bnTensors(p, s.name, stats);
+    const w = new Float32Array(s.OC), bias = new Float32Array(s.OC);
+    for (let o = 0; o < s.OC; o++) {
+      const scale = gamma[o] / Math.sqrt(vr[o] + s.eps!);
+      w[o] = scale;
+      bias[o] = beta[o] - mean[o] * scale;
+    }
+    return { w, bias };
+  }
   const torchW = toF32(p.tensors.get(`${s.name}.weight`)!, `${s.name}.weight`);
   const entry = { name: s.name, shape: s.torchShape, layout: s.layout, size: torchW.length, chw: s.chw } as ParamEntry;
   const w = fromTorchLayout(torchW, entry);
   const OC = s.OC;
   let bias: Float32Array | undefined = s.bias ? Float32Array.from(toF32(p.tensors.get(`${s.name}.bias`)!, `${s.name}.bias`)) : undefined;
   if (s.bn) {
-    const g = (k: string) => {
-      const name = `${stats === 'recalibrated' && k.startsWith('running_') ? RECALIBRATED_PREFIX : ''}${s.bn!.name}.${k}`;
-      return toF32(p.tensors.get(name)!, name);
-    };
-    const gamma = g('weight'), beta = g('bias'), mean = g('running_mean'), vr = g('running_var');
+    const [gamma, beta, mean, vr] = bnTensors(p, s.bn.name, stats);
     const scale = new Float64Array(OC);
     const b = new Float32Array(OC);
     for (let o = 0; o < OC; o++) {
       scale[o] = gamma[o] / Math.sqrt(vr[o] + s.bn.eps);
       b[o] = beta[o] + ((bias ? bias[o] : 0) - mean[o]) * scale[o];
     }
-    for (let i = 0, o = 0; i < w.length; i++) {
-      w[i] = w[i] * scale[o];
-      if (++o === OC) o = 0;
-    }
+    // the output channel of a weight: innermost in a conv's HWIO, the middle of a conv-transpose's [k][k][OC][C]
+    const inner = s.layout === 'convT' ? s.C : 1;
+    for (let i = 0; i < w.length; i++) w[i] = w[i] * scale[Math.floor(i / inner) % OC];
     bias = b;
   }
   return { w, bias };
@@ -199,6 +230,11 @@ function foldLayer(p: Safetensors, s: LayerSpec, stats: FoldStats): { w: Float32
 function expectedTorch(s: LayerSpec, stats: FoldStats): { name: string; shape: number[] }[] {
   const out = [{ name: `${s.name}.weight`, shape: s.torchShape }];
   if (s.bias) out.push({ name: `${s.name}.bias`, shape: [s.OC] });
+  if (s.layout === 'bn') {
+    // a BatchNorm alone: weight and bias above are its gamma and beta
+    for (const k of ['running_mean', 'running_var']) out.push({ name: `${s.name}.${k}`, shape: [s.OC] });
+    if (stats === 'recalibrated') for (const k of ['running_mean', 'running_var']) out.push({ name: `${RECALIBRATED_PREFIX}${s.name}.${k}`, shape: [s.OC] });
+  }
   if (s.bn) for (const k of ['weight', 'bias', 'running_mean', 'running_var']) out.push({ name: `${s.bn.name}.${k}`, shape: [s.OC] });
   if (s.bn && stats === 'recalibrated') for (const k of ['running_mean', 'running_var']) out.push({ name: `${RECALIBRATED_PREFIX}${s.bn.name}.${k}`, shape: [s.OC] });
   return out;
@@ -230,7 +266,7 @@ export function convertWeights(bytes: Uint8Array, o: ConvertOptions): Uint8Array
   const source = o.source ?? 'weights';
   if (!STORAGES.includes(o.storage)) err(source, `unknown storage ${JSON.stringify(o.storage)} (use ${STORAGES.join(', ')})`);
   const p = parse(bytes, source);
-  const f32Layers = new Map<string, { spec: LayerSpec; w: Float32Array; bias?: Float32Array }>();
+  let f32Layers = new Map<string, F32Layer>();
   let cfg: ModelConfig;
   let nets: InferNet[];
   let stats: FoldStats | undefined = o.bnStats;
@@ -246,7 +282,7 @@ export function convertWeights(bytes: Uint8Array, o: ConvertOptions): Uint8Array
         const l = packed.layers.get(spec.name)!;
         const w = new Float32Array(spec.k * spec.k * spec.C * spec.OC);
         dequantiser(l)(w);
-        f32Layers.set(spec.name, { spec, w: rechunk(w, spec.OC, l.G, true), bias: l.bias });
+        f32Layers.set(spec.name, { spec, w: rechunk(w, innerOf(spec), l.G, true), bias: l.bias });
       }
   } else {
     cfg = configOf(p, source, o.config);
@@ -254,41 +290,63 @@ export function convertWeights(bytes: Uint8Array, o: ConvertOptions): Uint8Array
     const fold = (stats ??= hasRecalibrated(p) ? 'recalibrated' : 'running');
     if (fold === 'recalibrated' && !hasRecalibrated(p))
       err(source, 'no recalibrated BatchNorm statistics in this file: run `bicyclegan recalibrate` on it (or fold the running statistics)');
-    const plans = nets.map((n) => planOf(n, cfg));
-    try {
-      checkTensors(p, plans.flat().flatMap((s) => expectedTorch(s, fold)), { allowExtra: true });
-    } catch (e) {
-      err(source, (e as Error).message);
-    }
-    try {
-      for (const spec of plans.flat()) f32Layers.set(spec.name, { spec, ...foldLayer(p, spec, fold) });
-    } catch (e) {
-      err(source, (e as Error).message); // e.g. a tensor in a dtype that is not a number type
-    }
+    f32Layers = foldLayers(p, nets.flatMap((n) => planOf(n, cfg)), fold, source);
   }
   const cap = o.chunkFloats ?? CHUNK_FLOATS;
-  if (!Number.isInteger(cap) || cap < 64) err(source, `chunkFloats must be an integer >= 64, got ${cap}`);
-  const f32: TensorEntry[] = [], f16: TensorEntry[] = [], i8: TensorEntry[] = [];
-  for (const { spec, w: hwio, bias } of f32Layers.values()) {
-    const G = chunksOf(spec, cap);
-    const shape = [G, spec.k, spec.k, spec.C, spec.OC / G];
-    const w = rechunk(hwio, spec.OC, G);
-    for (let i = 0; i < w.length; i++) if (!Number.isFinite(w[i])) err(source, `${spec.name}.weight has a non-finite value at ${i}`);
-    if (bias) f32.push({ name: `${spec.name}.bias`, dtype: 'F32', shape: [spec.OC], data: bias });
-    if (o.storage === 'f32') f32.push({ name: `${spec.name}.weight`, dtype: 'F32', shape, data: w });
-    else if (o.storage === 'f16') f16.push({ name: `${spec.name}.weight`, dtype: 'F16', shape, data: toF16Array(w) });
-    else {
-      const { q, scale } = quantiseInt8(hwio, spec.OC);
-      f32.push({ name: `${spec.name}.scale`, dtype: 'F32', shape: [spec.OC], data: scale });
-      i8.push({ name: `${spec.name}.weight`, dtype: 'I8', shape, data: rechunk(q, spec.OC, G) });
-    }
-  }
   const meta: Record<string, string> = { format: INFER_FORMAT, storage: o.storage, nets: nets.join(','), config: JSON.stringify(cfg), chunk_floats: String(cap) };
   if (stats) meta.bn_stats = stats;
-  return serializeSafetensors([...f32, ...f16, ...i8], meta);
+  const entries = encodeLayers(f32Layers.values(), o.storage, cap, source);
+  return serializeSafetensors(entries, meta);
 }
 
-/** Symmetric per-output-channel int8: scale[oc] = max|w[.., oc]| / 127, q = round(w / scale). OC is innermost. */
+/** One layer in f32, our layout (unchunked), BatchNorm folded. */
+export interface F32Layer {
+  spec: LayerSpec;
+  w: Float32Array;
+  bias?: Float32Array;
+}
+
+/** The f32 layers of `specs` from a checkpoint or PyTorch state_dict `p` (PyTorch names and layouts), BatchNorm
+ * folded with `stats`; errors name `source` and the tensor. */
+export function foldLayers(p: Safetensors, specs: LayerSpec[], stats: FoldStats, source = 'weights'): Map<string, F32Layer> {
+  try {
+    checkTensors(p, specs.flatMap((s) => expectedTorch(s, stats)), { allowExtra: true });
+  } catch (e) {
+    err(source, (e as Error).message);
+  }
+  const out = new Map<string, F32Layer>();
+  try {
+    for (const spec of specs) out.set(spec.name, { spec, ...foldLayer(p, spec, stats) });
+  } catch (e) {
+    err(source, (e as Error).message); // e.g. a tensor in a dtype that is not a number type
+  }
+  return out;
+}
+
+/** The tensors of an inference file of `storage` holding `layers` chunked under `cap` floats, F32 entries first,
+ * then F16, then I8 (so every view of the file's bytes is aligned). */
+export function encodeLayers(layers: Iterable<F32Layer>, storage: Storage, cap: number, source = 'weights'): TensorEntry[] {
+  if (!Number.isInteger(cap) || cap < 64) err(source, `chunkFloats must be an integer >= 64, got ${cap}`);
+  const f32: TensorEntry[] = [], f16: TensorEntry[] = [], i8: TensorEntry[] = [];
+  for (const { spec, w: hwio, bias } of layers) {
+    const G = chunksOf(spec, cap), K = innerOf(spec);
+    const shape = storedShape(spec, G);
+    const w = rechunk(hwio, K, G);
+    for (let i = 0; i < w.length; i++) if (!Number.isFinite(w[i])) err(source, `${spec.name}.weight has a non-finite value at ${i}`);
+    if (bias) f32.push({ name: `${spec.name}.bias`, dtype: 'F32', shape: [spec.OC], data: bias });
+    if (storage === 'f32') f32.push({ name: `${spec.name}.weight`, dtype: 'F32', shape, data: w });
+    else if (storage === 'f16') f16.push({ name: `${spec.name}.weight`, dtype: 'F16', shape, data: toF16Array(w) });
+    else {
+      const { q, scale } = quantiseInt8(hwio, K);
+      f32.push({ name: `${spec.name}.scale`, dtype: 'F32', shape: [K], data: scale });
+      i8.push({ name: `${spec.name}.weight`, dtype: 'I8', shape, data: rechunk(q, K, G) });
+    }
+  }
+  return [...f32, ...f16, ...i8];
+}
+
+/** Symmetric per-channel int8 over the innermost channels OC (a conv's output channels, a conv-transpose's input
+ * channels): scale[oc] = max|w[.., oc]| / 127, q = round(w / scale). */
 export function quantiseInt8(w: Float32Array, OC: number): { q: Int8Array; scale: Float32Array } {
   const amax = new Float32Array(OC);
   for (let i = 0, o = 0; i < w.length; i++) {
@@ -310,6 +368,44 @@ function aligned<A extends Float32Array | Uint16Array>(C: { new (b: ArrayBufferL
   return new C(d.slice().buffer, 0, n);
 }
 
+/** The stored layers of `specs` in the tensors of an inference file of `storage` written with chunk cap
+ * `chunkFloats` (views of the file's bytes); every tensor checked (dtype, shape, finite), none left over. */
+export function readLayers(p: Safetensors, specs: LayerSpec[], storage: Storage, chunkFloats: number, source = 'weights'): Map<string, StoredLayer> {
+  const dtype = storage === 'f32' ? 'F32' : storage === 'f16' ? 'F16' : 'I8';
+  const layers = new Map<string, StoredLayer>();
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  const get = (name: string, dt: string, shape: number[]) => {
+    seen.add(name);
+    const t = p.tensors.get(name);
+    if (!t) return void problems.push(`missing tensor ${JSON.stringify(name)}`);
+    if (t.dtype !== dt || t.shape.join() !== shape.join()) return void problems.push(`tensor ${JSON.stringify(name)} is ${t.dtype} [${t.shape}], expected ${dt} [${shape}]`);
+    return t.data;
+  };
+  for (const spec of specs) {
+    const size = spec.k * spec.k * spec.C * spec.OC, G = chunksOf(spec, chunkFloats);
+    const wd = get(`${spec.name}.weight`, dtype, storedShape(spec, G));
+    const bd = spec.bias || spec.bn ? get(`${spec.name}.bias`, 'F32', [spec.OC]) : undefined;
+    const sd = storage === 'int8' ? get(`${spec.name}.scale`, 'F32', [innerOf(spec)]) : undefined;
+    if (!wd) continue;
+    const w = storage === 'f32' ? aligned(Float32Array, wd, size) : storage === 'f16' ? aligned(Uint16Array, wd, size) : new Int8Array(wd.buffer, wd.byteOffset, size);
+    const layer: StoredLayer = { spec, G, w, bias: bd && aligned(Float32Array, bd, spec.OC), scale: sd && aligned(Float32Array, sd, innerOf(spec)) };
+    // every value finite: a NaN or Inf weight would give a constant or NaN image and no error
+    for (const [k, a] of [['weight', w instanceof Int8Array ? null : w], ['bias', layer.bias], ['scale', layer.scale]] as const) {
+      const i = a ? firstNonFinite(a) : -1;
+      if (i >= 0) problems.push(`tensor ${JSON.stringify(`${spec.name}.${k}`)}: value ${i} is not finite`);
+    }
+    if (layer.scale) {
+      const i = layer.scale.findIndex((x) => x < 0);
+      if (i >= 0) problems.push(`tensor ${JSON.stringify(`${spec.name}.scale`)}: value ${i} is ${layer.scale[i]}, but int8 scales are >= 0`);
+    }
+    layers.set(spec.name, layer);
+  }
+  for (const name of p.tensors.keys()) if (!seen.has(name)) problems.push(`unexpected tensor ${JSON.stringify(name)}`);
+  if (problems.length) err(source, `${problems.length} problem(s) with the tensors:\n  ${problems.slice(0, 10).join('\n  ')}`);
+  return layers;
+}
+
 /** Parse and check an inference file; the weights stay views of `bytes`. */
 export function readPacked(bytes: Uint8Array, source = 'weights', want?: InferNet[]): PackedWeights {
   const p = parse(bytes, source);
@@ -323,45 +419,13 @@ export function readPacked(bytes: Uint8Array, source = 'weights', want?: InferNe
   const chunkFloats = Number(m.chunk_floats ?? Infinity);
   if (!(chunkFloats >= 64) || (m.chunk_floats !== undefined && !Number.isSafeInteger(chunkFloats))) err(source, `metadata chunk_floats: must be an integer >= 64 (got ${show(m.chunk_floats)})`);
   for (const n of want ?? []) if (!nets.includes(n)) err(source, `the file has no ${n === 'E' ? 'encoder' : 'generator'} weights`);
-  const dtype = storage === 'f32' ? 'F32' : storage === 'f16' ? 'F16' : 'I8';
-  const layers = new Map<string, StoredLayer>();
-  const problems: string[] = [];
-  const seen = new Set<string>();
-  const get = (name: string, dt: string, shape: number[]) => {
-    seen.add(name);
-    const t = p.tensors.get(name);
-    if (!t) return void problems.push(`missing tensor ${JSON.stringify(name)}`);
-    if (t.dtype !== dt || t.shape.join() !== shape.join()) return void problems.push(`tensor ${JSON.stringify(name)} is ${t.dtype} [${t.shape}], expected ${dt} [${shape}]`);
-    return t.data;
-  };
-  for (const n of nets)
-    for (const spec of planOf(n, cfg)) {
-      const size = spec.k * spec.k * spec.C * spec.OC, G = chunksOf(spec, chunkFloats);
-      const wd = get(`${spec.name}.weight`, dtype, [G, spec.k, spec.k, spec.C, spec.OC / G]);
-      const bd = spec.bias || spec.bn ? get(`${spec.name}.bias`, 'F32', [spec.OC]) : undefined;
-      const sd = storage === 'int8' ? get(`${spec.name}.scale`, 'F32', [spec.OC]) : undefined;
-      if (!wd) continue;
-      const w = storage === 'f32' ? aligned(Float32Array, wd, size) : storage === 'f16' ? aligned(Uint16Array, wd, size) : new Int8Array(wd.buffer, wd.byteOffset, size);
-      const layer: StoredLayer = { spec, G, w, bias: bd && aligned(Float32Array, bd, spec.OC), scale: sd && aligned(Float32Array, sd, spec.OC) };
-      // every value finite: a NaN or Inf weight would give a constant or NaN image and no error
-      for (const [k, a] of [['weight', w instanceof Int8Array ? null : w], ['bias', layer.bias], ['scale', layer.scale]] as const) {
-        const i = a ? firstNonFinite(a) : -1;
-        if (i >= 0) problems.push(`tensor ${JSON.stringify(`${spec.name}.${k}`)}: value ${i} is not finite`);
-      }
-      if (layer.scale) {
-        const i = layer.scale.findIndex((x) => x < 0);
-        if (i >= 0) problems.push(`tensor ${JSON.stringify(`${spec.name}.scale`)}: value ${i} is ${layer.scale[i]}, but int8 scales are >= 0`);
-      }
-      layers.set(spec.name, layer);
-    }
-  for (const name of p.tensors.keys()) if (!seen.has(name)) problems.push(`unexpected tensor ${JSON.stringify(name)}`);
-  if (problems.length) err(source, `${problems.length} problem(s) with the tensors:\n  ${problems.slice(0, 10).join('\n  ')}`);
+  const layers = readLayers(p, nets.flatMap((n) => planOf(n, cfg)), storage, chunkFloats, source);
   return { cfg, storage, nets, layers, bytes: bytes.byteLength, chunkFloats, bnStats: m.bn_stats as FoldStats | undefined };
 }
 
 /** The function that writes a stored layer's f32 weights (in its stored, chunked order) into `out`. */
 export function dequantiser(l: StoredLayer): (out: Float32Array) => void {
-  const w = l.w, OC = l.spec.OC / l.G, per = w.length / l.G;
+  const w = l.w, OC = innerOf(l.spec) / l.G, per = w.length / l.G;
   if (w instanceof Float32Array) return (out) => out.set(w);
   if (w instanceof Uint16Array) {
     const t = f16Table();
@@ -396,7 +460,7 @@ export function layerWeights(core: Core, packed: PackedWeights): (name: string) 
     if (!l) throw new Error(`infer: no weights for layer ${name}`);
     const biasPtr = l.bias ? put(l.bias, `${name}.bias`) : 0;
     const scalePtr = l.scale ? put(l.scale, `${name}.scale`) : 0;
-    const w = l.w, G = l.G, n = w.length / G, OCc = l.spec.OC / G, k = core.k, mem = core.memory;
+    const w = l.w, G = l.G, n = w.length / G, OCc = innerOf(l.spec) / G, k = core.k, mem = core.memory;
     const load =
       w instanceof Float32Array ? (g: number, dst: number) => new Float32Array(mem.buffer, dst, n).set(w.subarray(g * n, (g + 1) * n))
       : w instanceof Uint16Array ? (g: number, dst: number, stage: number) => {
