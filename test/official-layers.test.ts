@@ -332,6 +332,11 @@ describe('Dropout', () => {
       expect(Array.from(whole.a)).not.toEqual(Array.from(whole.b));
       expect(Array.from(masks(4, 32, null).a)).not.toEqual(Array.from(whole.a));
       expect(Array.from(masks(4, 31, null).a)).toEqual(Array.from(whole.a));
+      // a graph's own row0 (a step running it on another part of the batch) overrides the shard's
+      const own = masks(2, 31, { batch: 4, leader: false, row0: 0, allReduce: () => {} });
+      own.g.row0 = 2;
+      own.g.forward(true);
+      expect(Array.from(get(own.y1))).toEqual(Array.from(whole.a.subarray(half)));
       expect(dropoutLayerSeed(31, 1)).toBe((31 ^ Math.imul(2, 0x85ebca6b)) >>> 0);
     } finally {
       core.arena.reset(mark);

@@ -1,8 +1,9 @@
 // Dropout(p) (inverted, as PyTorch): in training y = x * mask, mask = (u >= p) / (1 - p) per element; in eval
 // mode y = x. u is a counter-based uniform, hash_uniform(layerSeed, i) (assembly/act.ts), of the element's
 // batch-global index i = ((n * H + h) * W + w) * C + c, n counted in the whole batch: a data-parallel shard
-// (graph.sync.row0 = its first row) draws exactly the rows of the batch's mask, so any number of workers gives
-// the one-thread result bit for bit. The mask depends on nothing else (no RNG state, no build, no shard).
+// (graph.row0 = its first row, from sync.row0 unless the step sets it) draws exactly the rows of the batch's
+// mask, so any number of workers gives the one-thread result bit for bit. The mask depends on nothing else (no
+// RNG state, no build, no shard).
 // layerSeed = dropoutLayerSeed(graph.dropoutSeed, k) with k the layer's key: given by the description (the
 // official U-Net: the block's depth), else its rank among the graph's Dropout layers (0-based, build order);
 // each layer draws its own mask; the training step sets graph.dropoutSeed (a u32) before each forward.
@@ -40,7 +41,7 @@ export class Dropout implements Layer {
     this.trained = train;
     const k = g.core.k;
     if (!train) return k.copy_forward(y.ptr, x.ptr, x.P, x.C, y.ld, x.ld);
-    const pixel0 = (g.sync?.row0 ?? 0) * x.H * x.W;
+    const pixel0 = g.row0 * x.H * x.W;
     k.dropout_forward(y.ptr, this.mask, x.ptr, this.p, this.seed, pixel0, x.P, x.C, y.ld, x.ld);
   }
 

@@ -91,6 +91,17 @@ export class Graph {
   /** Seed (u32) of the Dropout masks of the next train-mode forward (nn/dropout.ts: each Dropout layer derives
    * its own from it). The training step sets it before each forward; the same seed gives the same masks. */
   dropoutSeed = 0;
+  private rowOffset: number | null = null;
+
+  /** Batch-global index of this graph's first row, for Dropout's masks: by default the shard's (sync.row0, 0 on
+   * one thread); a step that runs a graph on another part of the batch (e.g. one branch's half) sets its own. */
+  get row0(): number {
+    return this.rowOffset ?? this.sync?.row0 ?? 0;
+  }
+  set row0(v: number) {
+    if (!(Number.isInteger(v) && v >= 0)) throw new Error(`${this.name}: row0 must be a non-negative integer, got ${v}`);
+    this.rowOffset = v;
+  }
 
   /** `shared`: place the parameters, Adam state and buffers in existing blocks (a data-parallel worker). */
   constructor(readonly core: Core, readonly name: string, readonly shared?: SharedParams) {
