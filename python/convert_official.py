@@ -23,8 +23,9 @@ flags set them, and a flag that contradicts the weights is an error.
 
 Output: safetensors (F32; BatchNorm num_batches_tracked I64) in bicyclegan-wasm's state-dict convention: G and E
 tensors under their official names, unprefixed (G `model.*`, E `conv.*`, `fc.*`, `fcVar.*`: they cannot collide);
-metadata `format` (bicyclegan-wasm/1), `config` (JSON: preset "official" and the options above, camelCase as
-python/bicyclegan_torch/official.py DEFAULTS, plus imageSize), `converted_from`, `notes`.
+metadata `format` (bicyclegan-wasm/1), `options` (JSON: the authors' options above, camelCase as
+python/bicyclegan_torch/official.py DEFAULTS, plus imageSize), `config` (our model config, preset "official",
+when our networks run those options: upsample basic, nl relu), `converted_from`, `notes`.
 Then: `bicyclegan convert model.safetensors g.safetensors --to inference` (or sample with it directly).
 """
 import argparse
@@ -253,6 +254,25 @@ def convert(g_path, e_path=None, norm=None, nz=None, input_nc=None, use_dropout=
     return out, cfg, notes
 
 
+def model_config(o):
+    """bicyclegan-wasm's model config (src/models/config.ts ModelConfig, preset official) for the authors' options
+    `o`, or None where our networks cannot run them (bilinear up-sampling, a non-ReLU up path). The file holds no
+    discriminator: dBase and netD are the 128/256 defaults, unused by inference."""
+    if o["upsample"] != "basic" or o["nl"] != "relu":
+        return None
+    size = o["imageSize"]
+    return {
+        "preset": "official", "imageSize": size, "channels": o["outputNc"], "latentDim": o["nz"],
+        "gBase": o["ngf"], "eBase": o.get("nef", o["ngf"]), "dBase": 64,
+        "bnEpsG": 1e-5, "bnEpsD": 1e-5, "bnEpsE": 1e-5,
+        "official": {
+            "netG": o["netG"], "whereAdd": o["whereAdd"], "norm": o["norm"], "dropout": o["useDropout"],
+            "netE": o.get("netE", "resnet_%d" % size), "netD": "basic_%d_multi" % size, "numDs": 2,
+            "conditionalD": False, "sameD": False, "inputChannels": o["inputNc"],
+        },
+    }
+
+
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -270,8 +290,15 @@ def main(argv):
     except ConvertError as err:
         print("convert_official: %s" % err, file=sys.stderr)
         return 1
-    meta = {"format": FORMAT, "config": json.dumps(cfg, sort_keys=True),
+    meta = {"format": FORMAT, "options": json.dumps(cfg, sort_keys=True),
             "converted_from": json.dumps([os.path.basename(x) for x in (a.g, a.e) if x]), "notes": json.dumps(notes)}
+    model = model_config(cfg)
+    if model is None:
+        notes.append("upsample %s / nl %s: bicyclegan-wasm runs upsample basic with nl relu, so the file has no model "
+                     "config (it converts for the record, but cannot be run)" % (cfg["upsample"], cfg["nl"]))
+        meta["notes"] = json.dumps(notes)
+    else:
+        meta["config"] = json.dumps(model, sort_keys=True)
     tmp = a.out + ".tmp"
     st.save(tmp, tensors, meta)
     os.replace(tmp, a.out)  # nothing half-written under the output name

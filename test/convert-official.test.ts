@@ -8,8 +8,10 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, test } from 'vitest';
-import { parseSafetensors, type Safetensors } from '../src/core/safetensors.js';
-import { root, tmp } from './helpers/cli.js';
+import { parseSafetensors, tensorF32, type Safetensors } from '../src/core/safetensors.js';
+import { BicycleGANInference } from '../src/infer/index.js';
+import { close, nchwToNhwc } from './helpers/layout.js';
+import { cli, root, tmp } from './helpers/cli.js';
 import { runPython, torchPython } from './helpers/python.js';
 
 const py = torchPython();
@@ -51,10 +53,10 @@ function convertFails(args: string[]): string {
 
 describe('python/convert_official.py', () => {
   test.skipIf(!py)('pretrained-style unet_256 + resnet_256, input_nc 1, PyTorch 0.3 InstanceNorm statistics dropped', () => {
-    const r = roundTrip('shoes', { netG: 'unet_256', netE: 'resnet_256', ngf: 4, nef: 3, inputNc: 1 }, ['--legacy-instance-stats']);
+    const r = roundTrip('shoes', { netG: 'unet_256', netE: 'resnet_256', ngf: 4, nef: 3, inputNc: 1 }, ['--legacy-instance-stats', '--forward']);
     expectSameTensors(r.out, r.expected);
     expect(r.out.metadata.format).toBe('bicyclegan-wasm/1');
-    expect(JSON.parse(r.out.metadata.config)).toEqual({
+    expect(JSON.parse(r.out.metadata.options)).toEqual({
       preset: 'official', imageSize: 256, inputNc: 1, outputNc: 3, nz: 8, ngf: 4, nef: 3, netG: 'unet_256', netE: 'resnet_256',
       whereAdd: 'all', upsample: 'basic', norm: 'instance', nl: 'relu', useDropout: true,
     });
@@ -65,30 +67,51 @@ describe('python/convert_official.py', () => {
     expect(r.out.tensors.get('model.submodule.submodule.submodule.submodule.submodule.submodule.submodule.down.1.weight')!.shape).toEqual([32, 40, 4, 4]);
   });
 
+  test.skipIf(!py)('the converted file runs: bicyclegan convert to an inference file, whose G and E equal the PyTorch port in eval mode', async () => {
+    const d = join(dir, 'shoes'), inf = join(d, 'infer.safetensors');
+    const r = cli(['convert', join(d, 'out.safetensors'), inf, '--storage', 'f32', '--encoder']);
+    expect(r.code, r.stderr).toBe(0);
+    const m = await BicycleGANInference.create({ weights: new Uint8Array(readFileSync(inf)), build: 'simd' });
+    expect(m.cfg).toMatchObject({ preset: 'official', imageSize: 256, official: { netG: 'unet_256', netE: 'resnet_256', inputChannels: 1 } });
+    const fwd = read(join(d, 'forward.safetensors'));
+    const S = 256, f = (n: string) => tensorF32(fwd, n);
+    const out = m.generate(nchwToNhwc(f('A'), 1, 1, S, S), f('z'));
+    const want = nchwToNhwc(f('fake_B'), 1, 3, S, S);
+    // random N(0, 1) weights through 8 InstanceNorm levels amplify float32 rounding: within 1e-4 of the output
+    // range (1/40 of an 8-bit level)
+    const c = close(out, want, 1e-3, 0.1);
+    expect(c.ok, `fake_B worst at ${c.index}: ${c.actual} vs torch ${c.expected}`).toBe(true);
+    const e = m.encodeInput(nchwToNhwc(f('B'), 1, 3, S, S));
+    expect(close(e.mu, f('mu'), 1e-3).ok).toBe(true);
+    expect(close(e.logvar, f('logvar'), 1e-3).ok).toBe(true);
+  }, 120_000);
+
   test.skipIf(!py)('where_add input + E_NLayers, norm batch (statistics kept), nz 5 from E, DataParallel prefix stripped', () => {
     const r = roundTrip('batch', { netG: 'unet_128', whereAdd: 'input', netE: 'conv_128', norm: 'batch', nz: 5, ngf: 3, nef: 4 }, ['--data-parallel']);
     expectSameTensors(r.out, r.expected);
     expect(r.out.tensors.get('model.model.1.model.2.num_batches_tracked')!.dtype).toBe('I64');
-    expect(JSON.parse(r.out.metadata.config)).toMatchObject({ netG: 'unet_128', whereAdd: 'input', inputNc: 3, nz: 5, ngf: 3, nef: 4, netE: 'conv_128', norm: 'batch', imageSize: 128 });
+    expect(JSON.parse(r.out.metadata.options)).toMatchObject({ netG: 'unet_128', whereAdd: 'input', inputNc: 3, nz: 5, ngf: 3, nef: 4, netE: 'conv_128', norm: 'batch', imageSize: 128 });
     expect(r.stdout).toContain('DataParallel `module.` prefix stripped');
   });
 
   test.skipIf(!py)('norm none read from the module indices (add_input G, resnet E); bilinear up-sampling', () => {
     const r = roundTrip('none', { netG: 'unet_128', whereAdd: 'input', netE: 'resnet_128', norm: 'none', upsample: 'bilinear', ngf: 2, nef: 2 });
     expectSameTensors(r.out, r.expected);
-    expect(JSON.parse(r.out.metadata.config)).toMatchObject({ whereAdd: 'input', norm: 'none', upsample: 'bilinear', netE: 'resnet_128', inputNc: 3, nz: 8 });
+    expect(JSON.parse(r.out.metadata.options)).toMatchObject({ whereAdd: 'input', norm: 'none', upsample: 'bilinear', netE: 'resnet_128', inputNc: 3, nz: 8 });
+    expect(r.out.metadata.config).toBeUndefined(); // our networks run upsample basic only: no model config, a note says so
+    expect(r.stdout).toMatch(/upsample bilinear \/ nl relu: bicyclegan-wasm runs upsample basic/);
   });
 
   test.skipIf(!py)('G alone, add_all: instance vs none is not in the weights (note, or --norm); a contradicting flag is an error', () => {
     const r = roundTrip('gonly', { netG: 'unet_128', norm: 'none', ngf: 2, nz: 3, inputNc: 2 }, ['--no-e'], ['--norm', 'none']);
     expectSameTensors(r.out, r.expected);
-    const cfg = JSON.parse(r.out.metadata.config);
+    const cfg = JSON.parse(r.out.metadata.options);
     expect(cfg).toMatchObject({ norm: 'none', nz: 3, inputNc: 2, netG: 'unet_128', whereAdd: 'all' });
     expect(cfg.netE).toBeUndefined();
     const out2 = join(r.dir, 'assumed.safetensors');
     const s = runPython([converter, '--g', join(r.dir, 'latest_net_G.pth'), '--out', out2]);
     expect(s).toContain('norm instance assumed');
-    expect(JSON.parse(read(out2).metadata.config).norm).toBe('instance');
+    expect(JSON.parse(read(out2).metadata.options).norm).toBe('instance');
     const shoes = join(dir, 'shoes');
     expect(convertFails(['--g', join(shoes, 'latest_net_G.pth'), '--out', join(dir, 'x.safetensors'), '--norm', 'batch'])).toContain('--norm batch: the weights have instance norm layers');
   });

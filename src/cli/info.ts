@@ -23,7 +23,7 @@ export function checkpointInfo(f: ModelFile, json: boolean): string {
   const fmt = (n: number) => n.toLocaleString('en-US');
   const lines = [
     `${f.path}: ${(f.fileBytes / 1e6).toFixed(2)} MB, ${kind}, ${p.tensors.size} tensors, format ${p.metadata.format ?? '(none)'}`,
-    `model: ${Object.entries(f.cfg).map(([k, v]) => `${k} ${v}`).join(', ')}${f.kind === 'state_dict' ? ' (from --model-config)' : ''}`,
+    `model: ${Object.entries(f.cfg).map(([k, v]) => (v !== null && typeof v === 'object' ? `${k} {${Object.entries(v).map(([a, b]) => `${a} ${b}`).join(', ')}}` : `${k} ${v}`)).join(', ')}${f.kind === 'state_dict' ? ' (from --model-config)' : ''}`,
   ];
   if (train) {
     lines.push(`training: step ${train.steps}, epoch ${train.epoch}, Adam steps ${Object.entries(train.adamSteps ?? {}).map(([k, v]) => `${k} ${v}`).join(' ')}`);

@@ -300,7 +300,7 @@ export function toModelInput(img: RGBAImage, S: number, channels = 3, out = new 
   for (let p = 0; p < S * S; p++) {
     const a = r[4 * p + 3] / 255;
     for (let c = 0; c < channels; c++) {
-      const v = channels === 1 ? (r[4 * p] + r[4 * p + 1] + r[4 * p + 2]) / 3 : r[4 * p + c];
+      const v = channels === 1 ? 0.299 * r[4 * p] + 0.587 * r[4 * p + 1] + 0.114 * r[4 * p + 2] : r[4 * p + c]; // luma, as the official loader's input_nc 1
       out[p * channels + c] = (v * a + 255 * (1 - a)) / 127.5 - 1;
     }
   }

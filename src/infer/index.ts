@@ -10,9 +10,9 @@
 import { createCore, loadModule, type Core, type WasmPaths } from '../core/loader.js';
 import type { Build } from '../core/features.js';
 import { Rng } from '../core/rng.js';
-import type { ModelConfig } from '../models/config.js';
-import { generator } from '../models/generator.js';
-import { encoder } from '../models/encoder.js';
+import { inputChannelsOf, type ModelConfig } from '../models/config.js';
+import { describeGenerator } from '../models/generator.js';
+import { describeEncoder } from '../models/encoder.js';
 import { RunBuilder, type SharedScratch, type T } from './nets.js';
 import { convertWeights, isPacked, layerWeights, readPacked, type FoldStats, type InferNet, type Storage } from './weights.js';
 import { checkImage, fromModelOutput, toModelInput, type RGBAImage } from './image.js';
@@ -72,11 +72,11 @@ export class BicycleGANInference {
     const scratch: SharedScratch = { wFloats: 0, stageBytes: 0, convFloats: 0, w: 0, stage: 0, conv: 0 };
     const lw = layerWeights(core, packed);
     const gb = new RunBuilder(core, lw, scratch, 'G');
-    this.g = { ...generator(gb, this.cfg, 1), ops: gb.ops };
+    this.g = { ...describeGenerator(this.cfg)(gb, this.cfg, 1), ops: gb.ops };
     this.hasEncoder = opts.encoder ?? packed.nets.includes('E');
     if (this.hasEncoder) {
       const eb = new RunBuilder(core, lw, scratch, 'E');
-      this.e = { ...encoder(eb, this.cfg, 1), ops: eb.ops };
+      this.e = { ...describeEncoder(this.cfg)(eb, this.cfg, 1), ops: eb.ops };
     }
     scratch.w = core.arena.alloc(scratch.wFloats, 'layer weight scratch');
     scratch.stage = core.arena.allocBytes(scratch.stageBytes, 'weight staging');
@@ -97,7 +97,7 @@ export class BicycleGANInference {
     return this.cfg.imageSize;
   }
 
-  /** Low level: one condition image (S*S*C floats, NHWC in [-1, 1]) and one code -> S*S*C floats in [-1, 1]. */
+  /** Low level: one condition image (S*S*C_A floats, NHWC in [-1, 1]) and one code -> S*S*C floats in [-1, 1]. */
   generate(input: Float32Array, z: ArrayLike<number>): Float32Array {
     const { image, z: zt, out, ops } = this.g;
     const L = this.cfg.latentDim, n = image.H * image.W * image.C;
@@ -107,7 +107,7 @@ export class BicycleGANInference {
     this.core.f32(image.ptr, n).set(input);
     this.core.f32(zt.ptr, L).set(z);
     for (const op of ops) op();
-    return this.core.f32(out.ptr, n).slice();
+    return this.core.f32(out.ptr, out.H * out.W * out.C).slice(); // C of B (A may have 1 channel)
   }
 
   /** Low level: encoder (mu, logvar) of one NHWC [-1, 1] image. */
@@ -137,7 +137,7 @@ export class BicycleGANInference {
   sample(image: RGBAImage, o: SampleOptions): { images: RGBAImage[]; z: Float32Array[] } {
     const z = this.codes(o.n, o.seed);
     checkImage(image);
-    const x = toModelInput(image, this.size, this.cfg.channels);
+    const x = toModelInput(image, this.size, inputChannelsOf(this.cfg));
     return { images: z.map((zi) => fromModelOutput(this.generate(x, zi), this.size, this.cfg.channels)), z };
   }
 
@@ -150,7 +150,7 @@ export class BicycleGANInference {
   /** G(image, z) for a given code (e.g. encode(reference).mu). */
   translate(image: RGBAImage, z: ArrayLike<number>): RGBAImage {
     checkImage(image);
-    return fromModelOutput(this.generate(toModelInput(image, this.size, this.cfg.channels), z), this.size, this.cfg.channels);
+    return fromModelOutput(this.generate(toModelInput(image, this.size, inputChannelsOf(this.cfg)), z), this.size, this.cfg.channels);
   }
 
   /** Memory now: wasm linear memory and the arena's high-water mark (bytes), and the weight file held. */

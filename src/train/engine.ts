@@ -37,6 +37,11 @@ export interface TrainEngine {
   close(): Promise<void>;
 }
 
+/** The training batch whose networks have `rows` rows: the official step gives each branch half the batch. */
+export function engineBatch(cfg: Partial<ModelConfig>, rows: number): number {
+  return cfg.preset === 'official' ? 2 * rows : rows;
+}
+
 /** The single-thread engine: one BicycleGAN in one wasm instance. */
 export class LocalEngine implements TrainEngine {
   readonly model: BicycleGAN;

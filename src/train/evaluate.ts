@@ -23,6 +23,7 @@ import { storedTrainConfig } from './recalibrate-file.js';
 import { parseSafetensors } from '../core/safetensors.js';
 import { type ModelRunOptions } from './sampling.js';
 import { localEngine } from './trainer.js';
+import { engineBatch } from './engine.js';
 
 export const EvalConfigSchema = z
   .object({
@@ -152,7 +153,7 @@ export async function evaluate(input: unknown, o: ModelRunOptions = {}): Promise
     realDiversity += l1Distance(at(T, i), at(T, j)) / pairs;
   }
 
-  const engine = await (o.createEngine ?? localEngine)({ batch: B, model: cfg, seed: 0, build: c.build, workers: 1 });
+  const engine = await (o.createEngine ?? localEngine)({ batch: engineBatch(cfg, B), model: cfg, seed: 0, build: c.build, workers: 1 });
   const rows: EvalRow[] = [], skipped: EvalReport['skipped'] = [];
   try {
     engine.restore(bytes, { source: c.checkpoint, trainState: false, nets: ['G', 'E'] });
@@ -165,6 +166,11 @@ export async function evaluate(input: unknown, o: ModelRunOptions = {}): Promise
     };
     const Aw = wrap(A, per), Tw = wrap(T, per);
     for (const bn of c.bnStats) {
+      if (cfg.preset === 'official' && bn !== 'running') {
+        // the authors' test.py: eval mode (dropout off; InstanceNorm per sample, --norm batch its running statistics)
+        skipped.push({ bnStats: bn, reason: 'the official preset evaluates in eval mode as the authors\' test.py (the "running" row)' });
+        continue;
+      }
       if (o.folded && bn !== o.folded) {
         skipped.push({ bnStats: bn, reason: `an inference file has the ${o.folded} statistics folded into its convs` });
         continue;

@@ -13,7 +13,7 @@ import { checkpointConfig } from './checkpoint.js';
 import { readCheckpointFile } from './checkpoint-file.js';
 import { makeDir } from './run-files.js';
 import { ConfigError, parseWith, type FieldNames } from './config.js';
-import type { TrainEngine } from './engine.js';
+import { engineBatch, type TrainEngine } from './engine.js';
 import { localEngine, type EngineFactory } from './trainer.js';
 import { evalStatsScope, type BnStatsChoice, type FoldedStats } from './recalibrate.js';
 
@@ -86,7 +86,7 @@ export async function sample(input: unknown, o: ModelRunOptions = {}): Promise<S
   const perBatch = c.bnStats === 'batch';
   if (o.folded && c.bnStats !== 'auto' && c.bnStats !== o.folded)
     throw new ConfigError([`--bn-stats: ${c.checkpoint} is an inference file with the ${o.folded} BatchNorm statistics folded into its convs; convert the checkpoint again for ${c.bnStats}`]);
-  const engine: TrainEngine = await (o.createEngine ?? localEngine)({ batch: perBatch ? K : 1, model: mc, seed: 0, build: c.build, workers: 1 });
+  const engine: TrainEngine = await (o.createEngine ?? localEngine)({ batch: engineBatch(mc, perBatch ? K : 1), model: mc, seed: 0, build: c.build, workers: 1 });
   const written: string[] = [], skipped: string[] = [];
   try {
     engine.restore(bytes, { source: c.checkpoint, trainState: false, nets: ['G', 'E'] });
