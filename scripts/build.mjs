@@ -5,7 +5,7 @@
 //   3. the shipped wasm builds copied to dist/build/, which is where `new URL('../../build/...', import.meta.url)`
 //      points from dist/src/core and dist/src/parallel, as it points to build/ from src/.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -19,4 +19,7 @@ execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], {
 export const SHIPPED = ['core-simd.wasm', 'core-relaxed.wasm', 'core-threads.wasm', 'core-threads-relaxed.wasm'];
 mkdirSync(join(root, 'dist/build'), { recursive: true });
 for (const f of SHIPPED) copyFileSync(join(root, 'build', f), join(root, 'dist/build', f));
+// the shipped models (src/infer/zoo.ts finds them two levels above its module: models/ in the repo, dist/models/)
+mkdirSync(join(root, 'dist/models'), { recursive: true });
+for (const f of readdirSync(join(root, 'models')).filter((f) => f.endsWith('.safetensors'))) copyFileSync(join(root, 'models', f), join(root, 'dist/models', f));
 console.log(`built dist/ in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -69,7 +69,7 @@ const TRAIN_FLAGS: FlagTable = [
 ];
 
 const SAMPLE_FLAGS: FlagTable = [
-  ['checkpoint', 'string', 'checkpoint (.safetensors) to sample from'],
+  ['checkpoint', 'string', 'model to sample from: a checkpoint, weights or inference file (.safetensors), or a shipped model by name (edges2shoes-handbags)'],
   ['input', 'string', 'an image or a folder of images: pair files (A|B) or single condition images'],
   ['out', 'string', 'output folder [runs/samples]'],
   ['direction', 'string', 'AtoB | BtoA: which half of a pair file is the input [AtoB]'],
@@ -113,7 +113,7 @@ const CONVERT_FLAGS: FlagTable = [
 ];
 
 const EVAL_FLAGS: FlagTable = [
-  ['checkpoint', 'string', 'checkpoint (.safetensors) to evaluate'],
+  ['checkpoint', 'string', 'model to evaluate: a checkpoint, weights or inference file, or a shipped model by name'],
   ['input', 'string', 'held-out pairs: a folder of pair files, or a dataset root (its test/ or val/ split)'],
   ['direction', 'string', 'AtoB | BtoA [the direction the checkpoint was trained with]'],
   ['n', 'number', 'random-z outputs per input [20]'],

@@ -13,6 +13,7 @@ import type { ModelRunOptions } from '../train/sampling.js';
 import type { TrainEngine } from '../train/engine.js';
 import { BicycleGANInference, INFER_FORMAT, type Build, type Storage } from '../infer/index.js';
 import { planOf } from '../infer/nets.js';
+import { modelPathOf } from './zoo-file.js';
 
 const posInt = (what: string) => z.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).positive(`${what} must be at least 1`);
 const eps = (what: string) => z.number({ error: `${what} must be a number` }).positive(`${what} must be greater than 0`);
@@ -97,8 +98,10 @@ function readJson(path: string, what: string): unknown {
   }
 }
 
-/** Read any model file; `modelConfig` (a JSON file) gives the config of a PyTorch state_dict. */
-export function readModelFile(path: string, o: { modelConfig?: string } = {}): ModelFile {
+/** Read any model file, or a shipped model by name (src/infer/zoo.ts); `modelConfig` (a JSON file) gives the
+ * config of a PyTorch state_dict. */
+export function readModelFile(arg: string, o: { modelConfig?: string } = {}): ModelFile {
+  const path = modelPathOf(arg);
   const raw = readCheckpointFile(path);
   let parsed: Safetensors;
   try {

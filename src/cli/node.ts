@@ -22,3 +22,4 @@ export * from '../train/recalibrate.js';
 export * from '../train/recalibrate-file.js';
 export * from '../train/evaluate.js';
 export { convertFile, parseConvertConfig, ConvertConfigSchema, type ConvertConfig } from './convert.js';
+export { zooModelBytes, zooModelPath } from './zoo-file.js';

@@ -13,6 +13,7 @@ import { Rng } from '../core/rng.js';
 import { inputChannelsOf, type ModelConfig } from '../models/config.js';
 import { describeGenerator } from '../models/generator.js';
 import { describeEncoder } from '../models/encoder.js';
+export { ZOO, zooModel, zooModelUrl, type ZooModel } from './zoo.js';
 import { RunBuilder, type SharedScratch, type T } from './nets.js';
 import { convertWeights, isPacked, layerWeights, readPacked, type FoldStats, type InferNet, type Storage } from './weights.js';
 import { checkImage, fromModelOutput, toModelInput, type RGBAImage } from './image.js';
