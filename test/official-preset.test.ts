@@ -31,7 +31,7 @@ describe('official preset options', () => {
     expect(messages({ sameD: true, norm: 'instance' })).toMatch(/--norm: .*official[\s\S]*--same-d: .*official/);
   });
   test('sizes each network cannot take, odd batches and unknown values', () => {
-    expect(messages({ preset: 'official', imageSize: 192 })).toMatch(/--image-size: imageSize must be a multiple of 128 for netG unet_128/);
+    expect(messages({ preset: 'official', imageSize: 192 })).toMatch(/--image-size: imageSize must be a multiple of 128 \(the U-Net halves it 7 times\)/);
     expect(messages({ preset: 'official', imageSize: 256, netG: 'unet_256', netE: 'resnet_128' })).toMatch(/--net-e: resnet_128 takes 128\.\.255 px images/);
     expect(messages({ preset: 'official', imageSize: 128, netG: 'unet_256' })).toMatch(/--image-size: imageSize must be a multiple of 256 for netG unet_256/);
     expect(messages({ preset: 'official', batch: 3 })).toMatch(/--batch: must be even for the official preset/);

@@ -47,7 +47,7 @@ export const TrainConfigSchema = z
     numDs: posInt('numDs').max(4, 'numDs must be at most 4').optional(),
     conditionalD: z.boolean().optional(),
     sameD: z.boolean().optional(),
-    imageSize: posInt('imageSize').default(128),
+    imageSize: posInt('imageSize').refine((v) => v % 128 === 0, 'imageSize must be a multiple of 128 (the U-Net halves it 7 times)').default(128),
     /** resize each half to this side, then random-crop imageSize (official style); default = imageSize (no crop) */
     loadSize: posInt('loadSize').optional(),
     flip: z.boolean().default(true),
@@ -84,7 +84,6 @@ export const TrainConfigSchema = z
     const set = OFFICIAL_FIELDS.filter((k) => c[k] !== undefined);
     if (c.preset === 'pytorch-gan') {
       for (const k of set) ctx.addIssue({ code: 'custom', path: [k], message: `is an option of the official preset (add --preset official)` });
-      if (c.imageSize % 128 !== 0) ctx.addIssue({ code: 'custom', path: ['imageSize'], message: 'imageSize must be a multiple of 128 (the U-Net halves it 7 times)' });
     } else {
       const nets = officialNets(c.imageSize, officialOverrides(c));
       const D = unetDepth(nets.netG);
