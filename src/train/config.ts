@@ -48,7 +48,8 @@ export const TrainConfigSchema = z
     conditionalD: z.boolean().optional(),
     sameD: z.boolean().optional(),
     imageSize: posInt('imageSize').refine((v) => v % 128 === 0, 'imageSize must be a multiple of 128 (the U-Net halves it 7 times)').default(128),
-    /** resize each half to this side, then random-crop imageSize (official style); default = imageSize (no crop) */
+    /** resize each half to this side, then random-crop imageSize; default: no crop (pytorch-gan), or the official
+     * 286 -> 256 ratio (143 at 128 px) for the official preset */
     loadSize: posInt('loadSize').optional(),
     flip: z.boolean().default(true),
     latentDim: posInt('latentDim').default(8),
@@ -143,9 +144,10 @@ export function formatIssue(i: z.core.$ZodIssue, input: unknown, name: FieldName
   return `${name(field)}: ${msg}${shown}`;
 }
 
-/** The effective loadSize. */
-export function loadSizeOf(c: TrainConfig): number {
-  return c.loadSize ?? c.imageSize;
+/** The effective loadSize: as given, else the official data defaults (load 286, crop 256: the same ratio at 128,
+ * 143) for the official preset, no crop for pytorch-gan. */
+export function loadSizeOf(c: Pick<TrainConfig, 'loadSize' | 'imageSize' | 'preset'>): number {
+  return c.loadSize ?? (c.preset === 'official' ? Math.round((c.imageSize * 286) / 256) : c.imageSize);
 }
 
 /** Total steps of a run for a dataset of `stepsPerEpoch` batches. */
