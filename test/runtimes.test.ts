@@ -54,6 +54,7 @@ beforeAll(async () => {
   imagePng = new Uint8Array(encodePng(testPicture(150, 150, 2))); // square: the Worker centre-crops other shapes (checked with the JPEG below)
   writeFileSync(join(dir, 'weights.safetensors'), weights);
   writeFileSync(join(dir, 'image.png'), imagePng);
+  for (const f of ['threads', 'threads-relaxed']) writeFileSync(join(dir, `core-${f}.wasm`), readFileSync(join(root, 'build', `core-${f}.wasm`)));
   for (const b of ['simd', 'relaxed'] as Build[]) {
     writeFileSync(join(dir, `core-${b}.wasm`), readFileSync(wasmPath(b)));
     node[b] = await probe({ module: compiledModule(b), build: b, weights, image: imagePng, n: N, seed: SEED });
@@ -63,10 +64,11 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function runCli(cmd: string, args: string[], build: Build, tag: string, weightsFile = 'weights.safetensors'): ProbeResult {
+function runCli(cmd: string, args: string[], build: Build, tag: string, weightsFile = 'weights.safetensors', threads = 1): ProbeResult {
   const out = join(dir, tag);
   const job = join(dir, `${tag}.job.json`);
-  writeFileSync(job, JSON.stringify({ wasm: join(dir, `core-${build}.wasm`), build, weights: join(dir, weightsFile), image: join(dir, 'image.png'), n: N, seed: SEED, reps: 0, out }));
+  const wasm = join(dir, `core-${threads > 1 ? (build === 'relaxed' ? 'threads-relaxed' : 'threads') : build}.wasm`);
+  writeFileSync(job, JSON.stringify({ wasm, build, weights: join(dir, weightsFile), image: join(dir, 'image.png'), n: N, seed: SEED, reps: 0, threads, out }));
   const r = spawnSync(cmd, [...args, bundles.cli, job], { cwd: dir, encoding: 'utf8', timeout: 60_000, env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' } });
   if (r.status !== 0) throw new Error(`${cmd} exited ${r.status}: ${r.stderr}\n${r.stdout}`);
   const meta = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
@@ -82,6 +84,13 @@ describe('Deno', () => {
     const q = runCli(bin('deno'), ['run', '--allow-read', '--allow-write', '--no-config', '--no-lock'], 'relaxed', 'deno-int8', 'weights-int8.safetensors');
     expect(maxAbs(q.floats, nodeInt8.floats)).toBe(0);
   });
+
+  test('threads: 2 (Web Workers over a shared memory): bit-exact with Node on one thread', () => {
+    const r = runCli(bin('deno'), ['run', '--allow-read', '--allow-write', '--no-config', '--no-lock'], 'relaxed', 'deno-t2', 'weights.safetensors', 2);
+    expect({ threads: r.threads, warnings: r.warnings }).toEqual({ threads: 2, warnings: [] });
+    expect(maxAbs(r.floats, node.relaxed!.floats)).toBe(0);
+    expect(r.png).toEqual(node.relaxed!.png);
+  });
 });
 
 describe('Bun', () => {
@@ -95,6 +104,13 @@ describe('Bun', () => {
     const ds = maxAbs(s.floats, node.simd!.floats);
     console.log(`bun simd vs node simd: max |diff| ${ds.toExponential(2)}`);
     expect(ds).toBeLessThanOrEqual(1e-6);
+  });
+
+  test('threads: 2: bit-exact with Bun on one thread', () => {
+    const one = runCli(bin('bun'), [], 'relaxed', 'bun-t1');
+    const two = runCli(bin('bun'), [], 'relaxed', 'bun-t2', 'weights.safetensors', 2);
+    expect({ threads: two.threads, warnings: two.warnings }).toEqual({ threads: 2, warnings: [] });
+    expect(maxAbs(two.floats, one.floats)).toBe(0);
   });
 });
 
