@@ -212,12 +212,16 @@ describe('Chromium (page and Web Worker)', () => {
   beforeAll(async () => {
     if (!have) return;
     const types: Record<string, string> = { '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html', '.png': 'image/png' };
+    // under /coi/ every response carries COOP + COEP: the page is cross-origin isolated (SharedArrayBuffer)
     server = createServer((req, res) => {
-      const name = (req.url ?? '/').split('?')[0].slice(1) || 'index.html';
-      if (name === 'index.html') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>probe</title>');
+      let name = (req.url ?? '/').split('?')[0].slice(1) || 'index.html';
+      const coi = name.startsWith('coi/');
+      if (coi) name = name.slice(4) || 'index.html';
+      const iso = coi ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
+      if (name === 'index.html') return void res.writeHead(200, { 'content-type': 'text/html', ...iso }).end('<!doctype html><title>probe</title>');
       const file = join(dir, name.replace(/\.\.+/g, ''));
       if (!existsSync(file)) return void res.writeHead(404).end();
-      res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+      res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream', ...iso }).end(readFileSync(file));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -241,6 +245,29 @@ describe('Chromium (page and Web Worker)', () => {
         expect(maxAbs(floatsOf(r.floats), node.relaxed!.floats)).toBe(0);
         expect(Uint8Array.from(r.png)).toEqual(node.relaxed!.png);
       }
+    } finally {
+      await closeChromium();
+    }
+  });
+
+  test.skipIf(!have)('threads: 2 in a cross-origin-isolated Web Worker: bit-exact; a page that is not isolated: one thread, said once', async () => {
+    const { ctx, close: closeChromium } = await launchChromium();
+    try {
+      type Packed = { floats: number[]; threads: number; warnings: string[] };
+      const page = await ctx.newPage();
+      await page.goto(`${base}/coi/index.html`);
+      expect(await page.evaluate('crossOriginIsolated')).toBe(true);
+      const job = { wasm: `${base}/coi/core-threads-relaxed.wasm`, build: 'relaxed', weights: `${base}/coi/weights.safetensors`, image: `${base}/coi/image.png`, n: N, seed: SEED, threads: 2 };
+      const inWorker: Packed = await page.evaluate(`import('/coi/browser-entry.mjs').then((m) => m.runInWorker(${JSON.stringify(job)}, '/coi/browser-entry.mjs'))`);
+      expect({ threads: inWorker.threads, warnings: inWorker.warnings }).toEqual({ threads: 2, warnings: [] });
+      expect(maxAbs(floatsOf(inWorker.floats), node.relaxed!.floats)).toBe(0);
+      const plain = await ctx.newPage();
+      await plain.goto(`${base}/index.html`);
+      const job1 = { ...job, wasm: `${base}/core-relaxed.wasm`, weights: `${base}/weights.safetensors`, image: `${base}/image.png` };
+      const inPage: Packed = await plain.evaluate(`import('/browser-entry.mjs').then((m) => m.runInPage(${JSON.stringify(job1)}))`);
+      expect(inPage.threads).toBe(1);
+      expect(inPage.warnings).toEqual([expect.stringMatching(/threads: 2 requested, running on one thread: this page is not cross-origin isolated/)]);
+      expect(maxAbs(floatsOf(inPage.floats), node.relaxed!.floats)).toBe(0);
     } finally {
       await closeChromium();
     }
