@@ -68,6 +68,31 @@ describe('threads: same bits as one thread', () => {
   });
 });
 
+describe('upconv_forward_part (the row split of a narrow fused upsample + conv)', () => {
+  test.each([
+    [1, 5, 7, 16, 3, 3], // narrow, odd sizes: rows of every phase split
+    [2, 4, 4, 8, 1, 2],
+    [1, 2, 2, 8, 3, 2], // small image: part 0 runs it all
+    [1, 4, 4, 8, 12, 3], // wide: part 0 runs it all
+  ])('N %i, %ix%i, C %i -> OC %i, %i parts: the parts after the bias give the whole call bit for bit', async (N, H, W, C, OC, parts) => {
+    for (const build of ['simd', 'relaxed'] as Build[]) {
+      const core = await loadCore({ build });
+      const k = core.k, ld = OC + 2; // y a channel slice of a wider buffer
+      const x = core.arena.alloc(N * H * W * C), w = core.arena.alloc(9 * C * OC), b = core.arena.alloc(OC);
+      const P = N * 4 * H * W, y1 = core.arena.alloc(P * ld), y2 = core.arena.alloc(P * ld);
+      const sc = core.arena.alloc(k.upconv_forward_scratch_size(N, H, W, C, OC));
+      let v = 1;
+      for (const [p, n] of [[x, N * H * W * C], [w, 9 * C * OC], [b, OC]]) core.f32(p, n).forEach((_, i, a) => (a[i] = Math.sin(v++ * 1.7)));
+      k.upconv_forward(y1, x, w, b, sc, N, H, W, C, OC, ld, C);
+      k.view_zero(y2, P, OC, ld);
+      k.bias_add_forward(y2, b, P, OC, ld);
+      for (let r = parts - 1; r >= 0; r--) k.upconv_forward_part(y2, x, w, b, sc, N, H, W, C, OC, ld, C, r, parts);
+      const a1 = core.f32(y1, P * ld), a2 = core.f32(y2, P * ld);
+      for (let p = 0; p < P; p++) expect(Buffer.compare(Buffer.from(a2.buffer, a2.byteOffset + p * ld * 4, OC * 4), Buffer.from(a1.buffer, a1.byteOffset + p * ld * 4, OC * 4))).toBe(0);
+    }
+  });
+});
+
 describe('shares', () => {
   test('channel shares: cover [0, OC) in order; cuts at multiples of 8; no piece of 1..4 channels unless the layer is that narrow', () => {
     fc.assert(fc.property(fc.integer({ min: 1, max: 2048 }), fc.integer({ min: 1, max: 16 }), fc.integer({ min: 1, max: 64 }), (OC, T, m) => {

@@ -10,6 +10,8 @@
 //   - the activation after a layer runs on the same rank's channel chunks (no barrier between them), when
 //     every chunk is a multiple of 4 channels (the SIMD groups of the one-thread run); otherwise, and for add
 //     and copy, an elementwise op splits its pixels at multiples of 4;
+//   - the last layer of the generator (fused upsample + conv to RGB: too few channels to split) gets its bias
+//     first, then each rank runs the same kernels on its share of the rows of every output phase;
 //   - anything else (pools; ops a later builder adds) runs on rank 0 as the one-thread op.
 // One barrier after every op.
 import type { Core } from '../core/loader.js';
@@ -164,8 +166,32 @@ export class ThreadedBuilder extends RunBuilder {
 
   protected override upLayer(name: string, x: T, OC: number, _o: BlockTail<T>, y: T): void {
     const kk = this.core.k;
+    if (OC <= 4) return this.narrowUp(name, x, OC, y);
     this.weightedSplit(name, OC, y, (n) => kk.upconv_forward_scratch_size(x.N, x.H, x.W, x.C, n),
       (w, b, c0, n, conv) => ['upconv_forward', y.ptr + c0 * 4, x.ptr, w, b, conv, x.N, x.H, x.W, x.C, n, y.ld, x.ld]);
+  }
+
+  /** A fused upsample + conv with at most 4 output channels (the generator's last layer: an RGB image), which
+   * has no channels to split: its bias goes in first (pixels split), then each rank runs its part of the
+   * transposed conv's rows (upconv_forward_part) on the whole (small) weights. */
+  private narrowUp(name: string, x: T, OC: number, y: T): void {
+    const l = this.packed.layers.get(name);
+    if (!l) throw new Error(`infer: no weights for layer ${name}`);
+    const K = l.spec.k * l.spec.k * l.spec.C;
+    const [{ w, scale }] = this.resident(name, l, [{ rank: 0, c0: 0, n: OC }]);
+    const bias = l.bias ? this.put(l.bias, `${name}.bias`) : 0;
+    const kind = l.w instanceof Float32Array ? 'f32' : l.w instanceof Uint16Array ? 'f16' : 'i8';
+    const P = y.N * y.H * y.W;
+    this.pushSplit(pixelShares(P, this.T).map(([p0, p1]) => (p1 > p0 ? [() => {
+      const at = y.ptr + p0 * y.ld * 4, zero: Call = ['view_zero', at, p1 - p0, OC, y.ld];
+      return bias ? [zero, ['bias_add_forward', at, bias, p1 - p0, OC, y.ld]] : [zero];
+    }] : [])));
+    this.need.convFloats = Math.max(this.need.convFloats, this.core.k.upconv_forward_scratch_size(x.N, x.H, x.W, x.C, OC));
+    if (kind !== 'f32') this.need.wFloats = Math.max(this.need.wFloats, OC * K);
+    this.pushSplit(Array.from({ length: this.T }, (_, r) => [(s: RankScratch): Call[] => {
+      const deq: Call[] = kind === 'f32' ? [] : kind === 'f16' ? [['dequant_f16', s.w, w, OC * K]] : [['dequant_i8', s.w, w, scale, OC * K, OC]];
+      return [...deq, ['upconv_forward_part', y.ptr, x.ptr, kind === 'f32' ? w : s.w, bias, s.conv, x.N, x.H, x.W, x.C, OC, y.ld, x.ld, r, this.T]];
+    }]));
   }
 
   protected override activate(a: Activation, x: T, y: T): void {
