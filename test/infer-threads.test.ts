@@ -9,7 +9,7 @@ import { compiledModule, loadCore, resolveBuild } from '../src/core/load-node.js
 import type { Build } from '../src/core/features.js';
 import { BicycleGANInference, convertWeights, type Storage } from '../src/infer/index.js';
 import { channelShares, chunksOfShare, pixelShares } from '../src/infer/thread-nets.js';
-import { resetThreadWarning, ThreadPool } from '../src/infer/threads.js';
+import { resetThreadWarning, ThreadPool, type Call } from '../src/infer/threads.js';
 import { smallWeights, testPicture } from './helpers/infer-model.js';
 
 // widths 16 (G) and 8 (E): layers of 16..128 channels, so most are split; chunks of 4096 floats, so the
@@ -182,6 +182,31 @@ describe('threads option', () => {
     expect(warnings).toEqual([expect.stringMatching(/not a threads build/)]);
     const x = new Float32Array(one.size * one.size * 3).fill(0.25), [z] = one.codes(1, 3);
     expect(same(m.generate(x, z), one.generate(x, z))).toBe(true);
+  });
+});
+
+describe('failures', () => {
+  const pool = (programs: Call[][][][]) => ThreadPool.start({ module: threadsModule('simd'), memory: new WebAssembly.Memory({ initial: 16, maximum: 32, shared: true }), T: 2, programs });
+  test('a worker whose kernel traps: the run throws (no hang), naming the worker, and so does every later run', async () => {
+    // rank 1 copies from past the end of memory
+    const p = await pool([[[[]], [[['copy_forward', 0, 2 ** 31, 1000, 4, 4, 4]]]]]);
+    try {
+      expect(() => p.run(0, 1, () => {})).toThrow(/infer threads: worker 1 failed/);
+      expect(() => p.run(0, 1, () => {})).toThrow(/cannot run any more/);
+    } finally {
+      await p.dispose();
+    }
+  });
+  test('rank 0 failing: its error, the workers released, later runs refused', async () => {
+    const p = await pool([[[[]], [[]]]]);
+    try {
+      expect(() => p.run(0, 1, () => {
+        throw new Error('boom');
+      })).toThrow('boom');
+      expect(() => p.run(0, 1, () => {})).toThrow(/boom/);
+    } finally {
+      await p.dispose();
+    }
   });
 });
 
