@@ -297,6 +297,14 @@ function feedBlocked(R: i32, T: i32, C: i32, OC: i32, ind: usize, outp: usize, w
 // structural zero; each phase is a GEMM with K = OC over its taps and B = w transposed per tap.
 export function conv2d_backward_input(dx: usize, dy: usize, w: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, ldx: i32, ldy: i32): void {
+  conv2d_backward_input_part(dx, dy, w, scratch, N, H, W, C, OC, KH, KW, stride, pad, ldx, ldy, 0, 1);
+}
+
+// Part `part` of `parts` of backward-input: in every phase, rows [Rp*part/parts, Rp*(part+1)/parts) of its Rp
+// rows, with the same kernels (chosen by the whole shape) and per-row sums as the whole call, so the parts
+// write disjoint dx pixels and together give the whole call's bits (intra-op threads, src/infer).
+export function conv2d_backward_input_part(dx: usize, dy: usize, w: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, ldx: i32, ldy: i32, part: i32, parts: i32): void {
   const OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1;
   if (N <= 0 || C <= 0 || OH <= 0 || OW <= 0) return;
   const s = stride;
@@ -316,7 +324,7 @@ export function conv2d_backward_input(dx: usize, dy: usize, w: usize, scratch: u
       const kw0 = (pw + pad) % s;
       const nkw = kw0 < KW ? (KW - kw0 + s - 1) / s : 0;
       if (nkh * nkw == 0) continue;
-      backwardPhase(dx, dy, w, zero, bp, outp, ind, colp, RC, N, H, W, C, OC, KW, OH, OW, s, pad, ph, pw, kh0, kw0, nkh, nkw, ldx, ldy);
+      backwardPhase(dx, dy, w, zero, bp, outp, ind, colp, RC, N, H, W, C, OC, KW, OH, OW, s, pad, ph, pw, kh0, kw0, nkh, nkw, ldx, ldy, part, parts);
     }
   }
 }
@@ -327,10 +335,12 @@ export function conv2d_backward_input(dx: usize, dy: usize, w: usize, scratch: u
 //  - otherwise all the phase's taps packed at once, panels over c: [j][tap][oc][8] = w[kh][kw][8j + cc][oc].
 function backwardPhase(dx: usize, dy: usize, w: usize, zero: usize, bp: usize, outp: usize, ind: usize, colp: usize,
   RC: i32, N: i32, H: i32, W: i32, C: i32, OC: i32, KW: i32, OH: i32, OW: i32, s: i32, pad: i32,
-  ph: i32, pw: i32, kh0: i32, kw0: i32, nkh: i32, nkw: i32, ldx: i32, ldy: i32): void {
+  ph: i32, pw: i32, kh0: i32, kw0: i32, nkh: i32, nkw: i32, ldx: i32, ldy: i32, part: i32, parts: i32): void {
   const Tp = nkh * nkw, TO4 = c4(Tp * OC);
   const nh = (H - ph + s - 1) / s, nw = (W - pw + s - 1) / s;
   const Rp = N * nh * nw;
+  const lo = <i32>(<i64>Rp * part / parts), hi = <i32>(<i64>Rp * (part + 1) / parts);
+  if (lo >= hi) return;
   const col = bwdCol(C, OC), narrow = C <= 4;
   const dot = !col && !narrow && Rp <= DOT_R;
   if (!dot) {
@@ -341,8 +351,8 @@ function backwardPhase(dx: usize, dy: usize, w: usize, zero: usize, bp: usize, o
     }
     if (narrow) padDot(bp, Tp * OC, TO4);
   }
-  for (let r0 = 0; r0 < Rp; r0 += RC) {
-    const R = min(RC, Rp - r0);
+  for (let r0 = lo; r0 < hi; r0 += RC) {
+    const R = min(RC, hi - r0);
     phaseTable(ind, outp, r0, R, dx, ldx, dy, ldy, zero, H, W, OH, OW, ph, pw, nh, nw, kh0, kw0, nkh, nkw, s, pad);
     if (col) gatherRows(colp, ind, R, Tp, OC, TO4);
     if (narrow) {

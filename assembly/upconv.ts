@@ -26,7 +26,7 @@
 // 9 MACs per x pixel and channel pair (the direct conv's backward passes: 36 per x pixel), on w as it is.
 // Small images (forward, <= SMALL_P low-res pixels) upsample into scratch and run the direct conv.
 // Backward passes accumulate.
-import { conv2d_backward_input, conv2d_forward, conv2d_scratch_size } from './conv2d';
+import { conv2d_backward_input_part, conv2d_backward_input, conv2d_forward, conv2d_scratch_size } from './conv2d';
 import { bias_backward } from './conv_bias';
 import { gemm_ap_4x8, gemm_dot_bt_2x4, gemm_dwt_4x8, igemm_4x8, pack_a4, pack_panels, pack_panels_t } from './gemm';
 import { upsample_nearest2x_forward } from './pool';
@@ -198,6 +198,22 @@ export function upconv_forward(y: usize, x: usize, w: usize, b: usize, scratch: 
   const wd = scratch, tmp = fl(scratch, al(16 * C * OC)), sc = fl(tmp, TMP);
   if (C > 0) deriveWeights(wd, w, C, OC, H, W, tmp);
   fusedForward(y, x, wd, b, sc, N, H, W, C, OC, ldy, ldx);
+}
+
+// Part `part` of `parts` of upconv_forward, for intra-op threads (src/infer) on the narrow path (OC <= 4, a
+// large image), which has no output channels to split: the transposed conv's rows of every phase are split, and
+// y must hold the bias (or zeros) already. Elsewhere part 0 runs the whole upconv_forward and the others
+// nothing. Same kernels and per-pixel sums as upconv_forward.
+export function upconv_forward_part(y: usize, x: usize, w: usize, b: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32, part: i32, parts: i32): void {
+  if (N <= 0 || H <= 0 || W <= 0 || OC <= 0) return;
+  if (C <= 0 || N * H * W <= SMALL_P || OC > 4) {
+    if (part == 0) upconv_forward(y, x, w, b, scratch, N, H, W, C, OC, ldy, ldx);
+    return;
+  }
+  const wd = scratch, tmp = fl(scratch, al(16 * C * OC)), sc = fl(tmp, TMP);
+  deriveWeights(wd, w, C, OC, H, W, tmp);
+  conv2d_backward_input_part(y, x, wd, sc, N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1, ldy, ldx, part, parts);
 }
 
 // dx += d/dx of sum(y * dy), on the box sums of dy.

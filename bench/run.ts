@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --skip-kernels] [-- --write-results | --no-write-results]`
+// `npm run bench [-- --quick] [-- --skip-kernels] [-- --write-results | --no-write-results] [-- --inference-only]`
 // The whole benchmark in one invocation, ours side by side with the anchors (../shared/spec/ANCHORS.md):
 //   1. kernels: bench/kernels.bench.ts (conv GFLOP/s per layer shape, % of a measured SIMD128 peak, tfjs-wasm);
 //   2. generator inference, pytorch-gan preset at full widths: ours vs onnxruntime-web (wasm), onnxruntime-node
@@ -8,6 +8,8 @@
 //   4. growth of the generator's cost with image size and batch; peak RSS of every configuration.
 // Every configuration runs in its own child process; runtimes alternate per configuration. A missing anchor is
 // reported as skipped with the reason. Writes bench/out/results.{json,md}; a full run also writes bench/RESULTS.{md,json}.
+// --inference-only: generator inference at batch 1 only (128 and 256 px, 1 and 2 threads; no kernels, no
+// training), a short look that never writes bench/RESULTS.*.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -22,8 +24,9 @@ import { FULL_POLICY, QUICK_POLICY, type RunPolicy } from './lib/timing.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
-const skipKernels = argv.includes('--skip-kernels');
-const writeResults = argv.includes('--write-results') || (!quick && !argv.includes('--no-write-results'));
+const inferenceOnly = argv.includes('--inference-only');
+const skipKernels = argv.includes('--skip-kernels') || inferenceOnly;
+const writeResults = !inferenceOnly && (argv.includes('--write-results') || (!quick && !argv.includes('--no-write-results')));
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'bench', 'out');
 const childJs = join(root, 'build', 'bench', 'child.mjs');
@@ -58,6 +61,11 @@ if (quick) trainPlan.push({ batch: 1, threads: 1 }, { batch: 1, threads: 2 }, { 
 else {
   for (const batch of [1, 8]) for (const threads of [1, 2]) trainPlan.push({ batch, threads });
   trainPlan.push({ batch: 2, threads: 1 }, { batch: 4, threads: 1 });
+}
+if (inferenceOnly) {
+  genPlan.length = 0;
+  trainPlan.length = 0;
+  for (const size of [128, 256]) for (const threads of [1, 2]) genPlan.push({ size, batch: 1, threads });
 }
 /** the quick pass times a batch-8 step (about 10 s here) twice after one warm-up step */
 const trainPolicy = (batch: number): RunPolicy => (quick && batch >= 8 ? { ...policy, minRuns: 2, maxRuns: 2 } : policy);
@@ -142,7 +150,7 @@ else {
 if (missing.torch) versions.PyTorch = `missing: ${missing.torch}`;
 const engineFile = ['ts', 'js'].map((e) => join(root, 'src', 'parallel', `engine.${e}`)).find((f) => existsSync(f));
 const oursMulti = engineFile
-  ? 'skipped: one generator forward does not split over data-parallel workers (no intra-op threads); the 2-thread training rows use the parallel engine'
+  ? 'skipped: the training step at this batch does not split over data-parallel workers'
   : 'skipped: data-parallel engine not merged yet';
 log(`bench ${quick ? 'quick' : 'full'}; machine ${JSON.stringify(machine())}`);
 log(`versions ${JSON.stringify(versions)}`);
@@ -226,7 +234,6 @@ async function genOne(c: GenCfg, rt: Runtime): Promise<Measurement> {
   const m: Measurement = { kind: 'gen', runtime: rt, ...c, status: 'skipped', load1: os.loadavg()[0] };
   const b = blocked.get(key(c.size, rt));
   if (b) return { ...m, reason: b };
-  if (rt === 'ours' && c.threads > 1) return { ...m, reason: oursMulti.replace(/^skipped: /, '') };
   const { weights, onnx } = files(c.size);
   const r = rt === 'torch'
     ? await torch({ mode: 'gen', ...c, weights, policy }, c.threads)
@@ -274,7 +281,7 @@ for (const [i, c] of trainPlan.entries()) {
 notes.push(
   'ONNX export: `torch.onnx.export` of PyTorch 1.13 (opset 17, dynamic batch, constant folding) from python/bicyclegan_torch/models.Generator after `load_state_dict(strict=True)` of our weights; torch 1.13 writes the ONNX protobuf itself, so the `onnx` Python package is not needed (and is not installed).',
   'Weights: our Generator initialised from our seeded RNG (PyTorch-GAN init), BN running statistics moved by a few train-mode forwards on random inputs so that eval-mode BatchNorm is not near the identity; the fc layer depends on the image size, so each size has its own weights and ONNX file.',
-  'Threads: onnxruntime-node intraOpNumThreads (interOp 1), onnxruntime-web env.wasm.numThreads (worker threads in Node), PyTorch torch.set_num_threads + OMP_NUM_THREADS; ours: generator inference on one thread (no intra-op threads), training on 1 thread or on 2 data-parallel workers (src/parallel, one shard of the batch each).',
+  'Threads: onnxruntime-node intraOpNumThreads (interOp 1), onnxruntime-web env.wasm.numThreads (worker threads in Node), PyTorch torch.set_num_threads + OMP_NUM_THREADS; ours: generator inference on 1 thread with the training graph (src/models/generator.ts), on 2 threads with the intra-op threads of the inference API (src/infer `threads`: the output channels of each layer split over the threads, one shared wasm memory, f32 weights with BatchNorm folded, a batch image by image), training on 1 thread or on 2 data-parallel workers (src/parallel, one shard of the batch each).',
   'PyTorch runs from Debian python3-torch with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment only; its training step is python/bicyclegan_torch/models.bicycle_step with its test-only gradient clones turned off (so they cost neither time nor RSS).',
   'Ours: the inference process builds the generator with its training buffers (gradients, Adam state) reserved; the arena zeroes only reused memory, so the buffers inference never writes cost no RSS; every Node child is a plain `node` process running an esbuild bundle (no tsx loader in the RSS).',
 );

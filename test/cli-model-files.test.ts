@@ -89,4 +89,20 @@ describe('sample', () => {
     const noE = cli(['sample', '--checkpoint', files.gOnly, '--input', join(data, 'train'), '--out', join(dir, 's-g'), '--limit', '1']);
     expect(noE.stderr).toMatch(/g-only\.safetensors: this inference file has no encoder/);
   });
+
+  test('--threads N on an inference file: the same grid bytes as one thread; bad values and non-inference files are refused', () => {
+    const run = (tag: string, f: string, ...more: string[]) =>
+      cli(['sample', '--checkpoint', f, '--input', join(data, 'train'), '--out', join(dir, `t-${tag}`), '--n', '2', '--interp', '2', '--limit', '2', '--build', 'relaxed', ...more]);
+    const one = run('1', files.f16), two = run('2', files.f16, '--threads', '2');
+    if (one.code !== 0 || two.code !== 0) throw new Error(one.stderr + two.stderr);
+    expect(readFileSync(join(dir, 't-2', 'grid.png')).equals(readFileSync(join(dir, 't-1', 'grid.png')))).toBe(true);
+    for (const bad of ['0', '1.5', 'two']) {
+      const r = run('bad', files.f16, '--threads', bad);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/--threads: must be an integer in 1\.\.64/);
+    }
+    const r = run('ckpt', ckpt, '--threads', '2');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--threads: .*step-00000001\.safetensors is a checkpoint file; threads run an inference file/);
+  });
 });

@@ -104,6 +104,12 @@ describe('inference from the installed package, per runtime (the README snippets
     expect(new Uint8Array(readFileSync(join(app, 'node.png')))).toEqual(expected.relaxed);
   });
 
+  test('Node with threads: 2: the shipped threads build, the same PNG bytes', () => {
+    const r = JSON.parse(run(process.execPath, ['node-threads.mjs'], { cwd: app }).stdout);
+    expect(r).toEqual({ build: 'relaxed', threads: 2 });
+    expect(new Uint8Array(readFileSync(join(app, 'node-threads.png')))).toEqual(expected.relaxed);
+  });
+
   test('Deno without --sloppy-imports: bit-exact with Node', () => {
     const r = JSON.parse(run(bin('deno'), ['run', '--allow-read', '--allow-write', 'deno.mjs'], { cwd: app }).stdout);
     expect(r.build).toBe('relaxed');

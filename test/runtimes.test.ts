@@ -54,6 +54,7 @@ beforeAll(async () => {
   imagePng = new Uint8Array(encodePng(testPicture(150, 150, 2))); // square: the Worker centre-crops other shapes (checked with the JPEG below)
   writeFileSync(join(dir, 'weights.safetensors'), weights);
   writeFileSync(join(dir, 'image.png'), imagePng);
+  for (const f of ['threads', 'threads-relaxed']) writeFileSync(join(dir, `core-${f}.wasm`), readFileSync(join(root, 'build', `core-${f}.wasm`)));
   for (const b of ['simd', 'relaxed'] as Build[]) {
     writeFileSync(join(dir, `core-${b}.wasm`), readFileSync(wasmPath(b)));
     node[b] = await probe({ module: compiledModule(b), build: b, weights, image: imagePng, n: N, seed: SEED });
@@ -63,10 +64,11 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function runCli(cmd: string, args: string[], build: Build, tag: string, weightsFile = 'weights.safetensors'): ProbeResult {
+function runCli(cmd: string, args: string[], build: Build, tag: string, weightsFile = 'weights.safetensors', threads = 1): ProbeResult {
   const out = join(dir, tag);
   const job = join(dir, `${tag}.job.json`);
-  writeFileSync(job, JSON.stringify({ wasm: join(dir, `core-${build}.wasm`), build, weights: join(dir, weightsFile), image: join(dir, 'image.png'), n: N, seed: SEED, reps: 0, out }));
+  const wasm = join(dir, `core-${threads > 1 ? (build === 'relaxed' ? 'threads-relaxed' : 'threads') : build}.wasm`);
+  writeFileSync(job, JSON.stringify({ wasm, build, weights: join(dir, weightsFile), image: join(dir, 'image.png'), n: N, seed: SEED, reps: 0, threads, out }));
   const r = spawnSync(cmd, [...args, bundles.cli, job], { cwd: dir, encoding: 'utf8', timeout: 60_000, env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' } });
   if (r.status !== 0) throw new Error(`${cmd} exited ${r.status}: ${r.stderr}\n${r.stdout}`);
   const meta = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
@@ -82,6 +84,13 @@ describe('Deno', () => {
     const q = runCli(bin('deno'), ['run', '--allow-read', '--allow-write', '--no-config', '--no-lock'], 'relaxed', 'deno-int8', 'weights-int8.safetensors');
     expect(maxAbs(q.floats, nodeInt8.floats)).toBe(0);
   });
+
+  test('threads: 2 (Web Workers over a shared memory): bit-exact with Node on one thread', () => {
+    const r = runCli(bin('deno'), ['run', '--allow-read', '--allow-write', '--no-config', '--no-lock'], 'relaxed', 'deno-t2', 'weights.safetensors', 2);
+    expect({ threads: r.threads, warnings: r.warnings }).toEqual({ threads: 2, warnings: [] });
+    expect(maxAbs(r.floats, node.relaxed!.floats)).toBe(0);
+    expect(r.png).toEqual(node.relaxed!.png);
+  });
 });
 
 describe('Bun', () => {
@@ -95,6 +104,13 @@ describe('Bun', () => {
     const ds = maxAbs(s.floats, node.simd!.floats);
     console.log(`bun simd vs node simd: max |diff| ${ds.toExponential(2)}`);
     expect(ds).toBeLessThanOrEqual(1e-6);
+  });
+
+  test('threads: 2: bit-exact with Bun on one thread', () => {
+    const one = runCli(bin('bun'), [], 'relaxed', 'bun-t1');
+    const two = runCli(bin('bun'), [], 'relaxed', 'bun-t2', 'weights.safetensors', 2);
+    expect({ threads: two.threads, warnings: two.warnings }).toEqual({ threads: 2, warnings: [] });
+    expect(maxAbs(two.floats, one.floats)).toBe(0);
   });
 });
 
@@ -196,12 +212,16 @@ describe('Chromium (page and Web Worker)', () => {
   beforeAll(async () => {
     if (!have) return;
     const types: Record<string, string> = { '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html', '.png': 'image/png' };
+    // under /coi/ every response carries COOP + COEP: the page is cross-origin isolated (SharedArrayBuffer)
     server = createServer((req, res) => {
-      const name = (req.url ?? '/').split('?')[0].slice(1) || 'index.html';
-      if (name === 'index.html') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>probe</title>');
+      let name = (req.url ?? '/').split('?')[0].slice(1) || 'index.html';
+      const coi = name.startsWith('coi/');
+      if (coi) name = name.slice(4) || 'index.html';
+      const iso = coi ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
+      if (name === 'index.html') return void res.writeHead(200, { 'content-type': 'text/html', ...iso }).end('<!doctype html><title>probe</title>');
       const file = join(dir, name.replace(/\.\.+/g, ''));
       if (!existsSync(file)) return void res.writeHead(404).end();
-      res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+      res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream', ...iso }).end(readFileSync(file));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -225,6 +245,29 @@ describe('Chromium (page and Web Worker)', () => {
         expect(maxAbs(floatsOf(r.floats), node.relaxed!.floats)).toBe(0);
         expect(Uint8Array.from(r.png)).toEqual(node.relaxed!.png);
       }
+    } finally {
+      await closeChromium();
+    }
+  });
+
+  test.skipIf(!have)('threads: 2 in a cross-origin-isolated Web Worker: bit-exact; a page that is not isolated: one thread, said once', async () => {
+    const { ctx, close: closeChromium } = await launchChromium();
+    try {
+      type Packed = { floats: number[]; threads: number; warnings: string[] };
+      const page = await ctx.newPage();
+      await page.goto(`${base}/coi/index.html`);
+      expect(await page.evaluate('crossOriginIsolated')).toBe(true);
+      const job = { wasm: `${base}/coi/core-threads-relaxed.wasm`, build: 'relaxed', weights: `${base}/coi/weights.safetensors`, image: `${base}/coi/image.png`, n: N, seed: SEED, threads: 2 };
+      const inWorker: Packed = await page.evaluate(`import('/coi/browser-entry.mjs').then((m) => m.runInWorker(${JSON.stringify(job)}, '/coi/browser-entry.mjs'))`);
+      expect({ threads: inWorker.threads, warnings: inWorker.warnings }).toEqual({ threads: 2, warnings: [] });
+      expect(maxAbs(floatsOf(inWorker.floats), node.relaxed!.floats)).toBe(0);
+      const plain = await ctx.newPage();
+      await plain.goto(`${base}/index.html`);
+      const job1 = { ...job, wasm: `${base}/core-relaxed.wasm`, weights: `${base}/weights.safetensors`, image: `${base}/image.png` };
+      const inPage: Packed = await plain.evaluate(`import('/browser-entry.mjs').then((m) => m.runInPage(${JSON.stringify(job1)}))`);
+      expect(inPage.threads).toBe(1);
+      expect(inPage.warnings).toEqual([expect.stringMatching(/threads: 2 requested, running on one thread: this page is not cross-origin isolated/)]);
+      expect(maxAbs(floatsOf(inPage.floats), node.relaxed!.floats)).toBe(0);
     } finally {
       await closeChromium();
     }

@@ -4,7 +4,8 @@
 //   prep   build our pytorch-gan Generator at `size`, init it from the seeded RNG, move its BN running stats
 //          with a few train-mode forwards on random inputs (so eval-mode BN is not the identity-like init),
 //          write its weights (PyTorch names and layouts) to `weights` as safetensors.
-//   gen    generator inference in eval mode: ours (src/models/generator.ts), onnxruntime-node (native) or
+//   gen    generator inference in eval mode: ours (src/models/generator.ts; on more than one thread the
+//          inference API with `threads`, f32 weights, BatchNorm folded), onnxruntime-node (native) or
 //          onnxruntime-web (wasm) on the ONNX export of the same weights. With `check`, run the given input
 //          once and write the output (NHWC f32) instead of timing.
 //   train  our BicycleGAN.step (1 worker) on a random batch at `size`.
@@ -100,6 +101,7 @@ interface GenRunner {
 }
 
 async function oursGen(job: Extract<ChildJob, { mode: 'gen' }>, batch: number): Promise<GenRunner> {
+  if (job.threads > 1) return oursThreads(job, batch);
   const c = await core();
   const cfg = modelAt(job.size);
   const G = new Generator(c, cfg, batch);
@@ -116,6 +118,32 @@ async function oursGen(job: Extract<ChildJob, { mode: 'gen' }>, batch: number): 
     },
     timed() {
       G.g.forward(false);
+    },
+  };
+}
+
+/** Ours on `threads` intra-op threads (src/infer: each layer's output channels split over the threads, one
+ * shared wasm memory): the inference API on the same weights, converted to an f32 inference file; a batch
+ * runs image by image. */
+async function oursThreads(job: Extract<ChildJob, { mode: 'gen' }>, batch: number): Promise<GenRunner> {
+  const { BicycleGANInference, convertWeights } = await import('../../src/infer/index.js');
+  const weights = convertWeights(new Uint8Array(readFileSync(job.weights)), { storage: 'f32', config: modelAt(job.size), nets: ['G'] });
+  const m = await BicycleGANInference.create({ weights, threads: job.threads, maxMemoryMB: 4096 });
+  if (m.threads !== job.threads) throw new Error(`ours: ${job.threads} threads requested, the model runs on ${m.threads}`);
+  const per = job.size * job.size * 3, L = m.cfg.latentDim;
+  let xs: Float32Array[] = [], zs: Float32Array[] = [];
+  return {
+    info: { build: m.core.build, threads: m.threads, path: 'src/infer (f32, BatchNorm folded)' },
+    async run(images, z, n) {
+      if (n !== batch) throw new Error('ours: batch mismatch');
+      xs = Array.from({ length: n }, (_, i) => images.slice(i * per, (i + 1) * per));
+      zs = Array.from({ length: n }, (_, i) => z.slice(i * L, (i + 1) * L));
+      const out = new Float32Array(n * per);
+      for (let i = 0; i < n; i++) out.set(m.generate(xs[i], zs[i]), i * per);
+      return out;
+    },
+    timed() {
+      for (let i = 0; i < xs.length; i++) m.generate(xs[i], zs[i]);
     },
   };
 }

@@ -136,7 +136,7 @@ const speedup = (ours: Measurement | undefined, anchor: Measurement | undefined)
 
 /** The ANCHORS.md targets this bench can measure: generator inference (1 and 2 threads, 128 and 256 px, batch 1)
  * against onnxruntime-node and -web, training images/s and peak RSS against PyTorch. A target whose figure is
- * missing (a configuration skipped, e.g. our 2-thread inference) is `null`: not measured, so not met. */
+ * missing (a configuration skipped or failed) is `null`: not measured, so not met. */
 export function targetRows(r: Report): { target: string; figure: string; met: boolean | null }[] {
   const rows: { target: string; figure: string; met: boolean | null }[] = [];
   const add = (target: string, x: number | undefined, min: number, what: string) =>

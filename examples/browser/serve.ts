@@ -59,7 +59,8 @@ export async function startServer(o: { weights: string | Uint8Array; port?: numb
     for (const f of index[split]) files.set(`/data/${f}`, { type: 'image/jpeg', body: readFileSync(join(data, f)) });
   }
   files.set('/data/index.json', { type: 'application/json', body: JSON.stringify(index) });
-  for (const b of ['simd', 'relaxed']) files.set(`/core-${b}.wasm`, { type: 'application/wasm', body: readFileSync(join(root, `build/core-${b}.wasm`)) });
+  // the threads builds: the page is cross-origin isolated, so inference splits each layer over threads
+  for (const b of ['simd', 'relaxed', 'threads', 'threads-relaxed']) files.set(`/core-${b}.wasm`, { type: 'application/wasm', body: readFileSync(join(root, `build/core-${b}.wasm`)) });
   const server = createServer((req, res) => {
     const f = files.get((req.url ?? '/').split('?')[0]);
     const isolation = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };

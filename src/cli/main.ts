@@ -83,6 +83,7 @@ const SAMPLE_FLAGS: FlagTable = [
   ['limit', 'number', 'use at most N inputs of a folder'],
   ['build', 'string', 'wasm build: auto | simd | relaxed [auto]'],
   ['bnStats', 'string', 'BatchNorm statistics: auto (recalibrated when the checkpoint has them, else running) | running | recalibrated | batch [auto]'],
+  ['threads', 'number', "threads for one image (each layer's channels split over them; same outputs) with an inference file [1]"],
 ];
 
 const RECALIBRATE_FLAGS: FlagTable = [
@@ -168,9 +169,16 @@ async function trainCommand(cmd: Command): Promise<number> {
 }
 
 async function sampleCommand(cmd: Command): Promise<number> {
-  const c = parseSampleConfig(mergedConfig(cmd, SAMPLE_FLAGS), flagName);
+  const raw = mergedConfig(cmd, SAMPLE_FLAGS);
+  const threads = raw.threads ?? 1;
+  delete raw.threads; // the inference engine's option, not the sampling schema's
+  if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > 64)
+    throw new ConfigError([`--threads: must be an integer in 1..64 (got ${JSON.stringify(threads)})`]);
+  const c = parseSampleConfig(raw, flagName);
   const f = readModelFile(c.checkpoint, { modelConfig: cmd.opts().modelConfig });
-  const r = await sample(c, modelRunOptions(f, engineFactory(err), err));
+  if (threads > 1 && f.kind !== 'inference')
+    throw new ConfigError([`--threads: ${c.checkpoint} is a ${f.kind.replace('_', ' ')} file; threads run an inference file (make one with \`bicyclegan convert ${c.checkpoint} model.safetensors\`)`]);
+  const r = await sample(c, modelRunOptions(f, engineFactory(err), err, threads));
   for (const w of r.written.filter((p) => p.endsWith('grid.png'))) err(`wrote ${w}`);
   err(`${r.written.length} file${r.written.length === 1 ? '' : 's'} written to ${c.out} (${r.bnStats} BatchNorm statistics)${r.skipped.length ? `, ${r.skipped.length} input(s) skipped` : ''}`);
   return 0;

@@ -150,17 +150,17 @@ export function parameterCounts(f: Pick<ModelFile, 'kind' | 'cfg' | 'parsed'>): 
 
 /** The options `sample` and `eval` take for a model file: its bytes, and for an inference file its own engine
  * and the statistics folded into it; other kinds run on `engines` (the --workers choice). */
-export function modelRunOptions(f: ModelFile, engines: EngineFactory, report: (msg: string) => void): ModelRunOptions {
+export function modelRunOptions(f: ModelFile, engines: EngineFactory, report: (msg: string) => void, threads = 1): ModelRunOptions {
   if (f.kind !== 'inference') return { bytes: f.bytes, createEngine: engines, report };
-  return { bytes: f.bytes, createEngine: inferenceEngine(f), report, folded: f.parsed.metadata.bn_stats === 'recalibrated' ? 'recalibrated' : 'running' };
+  return { bytes: f.bytes, createEngine: inferenceEngine(f, threads, report), report, folded: f.parsed.metadata.bn_stats === 'recalibrated' ? 'recalibrated' : 'running' };
 }
 
 /** `sample` on an inference file: the TrainEngine calls sample() makes (generate, encode), run by the inference
- * API on this thread; the file's weights stay compressed. */
-export function inferenceEngine(f: ModelFile): EngineFactory {
+ * API on this thread (or split over `threads`); the file's weights stay compressed. */
+export function inferenceEngine(f: ModelFile, threads = 1, report: (msg: string) => void = () => {}): EngineFactory {
   return async (o) => {
     const hasE = (f.parsed.metadata.nets ?? 'G').split(',').includes('E');
-    const m = await BicycleGANInference.create({ weights: f.bytes, build: o.build as Build | 'auto', encoder: hasE });
+    const m = await BicycleGANInference.create({ weights: f.bytes, build: o.build as Build | 'auto', encoder: hasE, threads, onWarning: report });
     const S = m.cfg.imageSize, per = S * S * m.cfg.channels, L = m.cfg.latentDim;
     const refuse = (what: string) => () => {
       throw new Error(`${f.path}: an inference file cannot ${what}; use a training checkpoint`);
@@ -188,7 +188,9 @@ export function inferenceEngine(f: ModelFile): EngineFactory {
         for (let i = 0; i < n; i++) out.set(m.encodeInput(images.subarray(i * per, (i + 1) * per)).mu, i * L);
         return out;
       },
-      async close() {},
+      async close() {
+        await m.dispose();
+      },
     };
     return engine;
   };

@@ -30,6 +30,7 @@ export interface Kernels {
   conv2d_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number, ldy: number, ldx: number): void;
   conv2d_forward_acc(y: number, x: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number, ldy: number, ldx: number): void;
   conv2d_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number, ldx: number, ldy: number): void;
+  conv2d_backward_input_part(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number, ldx: number, ldy: number, part: number, parts: number): void;
   conv2d_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number, ldy: number, ldx: number): void;
   bias_add_forward(y: number, b: number, P: number, C: number, ldy: number): void;
   bias_backward(db: number, dy: number, P: number, C: number, ldy: number): void;
@@ -45,6 +46,7 @@ export interface Kernels {
   upconv_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   upconv_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   upconv_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
+  upconv_forward_part(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number, part: number, parts: number): void;
   upconv_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldx: number, ldy: number): void;
   upconv_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   upconv_packed_size(C: number, OC: number): number;

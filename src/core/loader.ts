@@ -95,25 +95,37 @@ function assemble(build: Build, module: WebAssembly.Module, instance: WebAssembl
 /** Where the .wasm builds come from: a folder (a URL, or a path: relative ones against the page, else the
  * working folder) holding core-simd.wasm and core-relaxed.wasm, like onnxruntime-web's `wasmPaths`; or per
  * build a URL, path or compiled Module. */
-export type WasmPaths = string | URL | Partial<Record<'simd' | 'relaxed', string | URL | WebAssembly.Module>>;
+export type WasmPaths = string | URL | Partial<Record<WasmFile, string | URL | WebAssembly.Module>>;
+
+/** The shipped files by their name in build/ (core-<name>.wasm): the two builds, and their threads variants
+ * (shared memory, for intra-op threads: src/infer/threads.ts). */
+export type WasmFile = 'simd' | 'relaxed' | 'threads' | 'threads-relaxed';
 
 export interface ModuleOptions {
   /** 'auto' (default): relaxed where the runtime validates it, else simd */
   build?: Build | 'auto';
   wasmPaths?: WasmPaths;
+  /** the threads variant of the build (a shared memory; core-threads.wasm, core-threads-relaxed.wasm) */
+  threads?: boolean;
 }
 
+/** The file of a build: its threads variant with `threads`. */
+export const wasmFile = (build: 'simd' | 'relaxed', threads = false): WasmFile => (threads ? (build === 'relaxed' ? 'threads-relaxed' : 'threads') : build);
+
 /** The URL of a shipped build (`wasmPaths` overrides the folder or the file). */
-export function wasmUrl(build: 'simd' | 'relaxed', wasmPaths?: WasmPaths): URL {
+export function wasmUrl(file: WasmFile, wasmPaths?: WasmPaths): URL {
   const base = pageUrl() ?? cwdUrl();
   if (typeof wasmPaths === 'string' || wasmPaths instanceof URL) {
     const folder = String(wasmPaths);
-    return new URL(`core-${build}.wasm`, new URL(folder.endsWith('/') ? folder : `${folder}/`, base));
+    return new URL(`core-${file}.wasm`, new URL(folder.endsWith('/') ? folder : `${folder}/`, base));
   }
-  const own = wasmPaths?.[build];
+  const own = wasmPaths?.[file];
   if (own !== undefined && !(own instanceof WebAssembly.Module)) return new URL(own, base);
-  // two literal URLs (not a template) so that bundlers see and copy both files
-  return build === 'relaxed' ? new URL('../../build/core-relaxed.wasm', import.meta.url) : new URL('../../build/core-simd.wasm', import.meta.url);
+  // literal URLs (not a template) so that bundlers see and copy every file
+  if (file === 'relaxed') return new URL('../../build/core-relaxed.wasm', import.meta.url);
+  if (file === 'threads') return new URL('../../build/core-threads.wasm', import.meta.url);
+  if (file === 'threads-relaxed') return new URL('../../build/core-threads-relaxed.wasm', import.meta.url);
+  return new URL('../../build/core-simd.wasm', import.meta.url);
 }
 
 /** The page's URL, against which a relative wasmPaths resolves (undefined outside pages and workers;
@@ -186,9 +198,10 @@ export async function loadModule(opts: ModuleOptions = {}): Promise<{ module: We
   if (opts.build === undefined || opts.build === 'auto' || opts.build === 'relaxed') enableRelaxedSimdFlag();
   const build = opts.build === undefined || opts.build === 'auto' ? detectBuild() : opts.build;
   if (build === 'debug') throw new Error("core: the debug build is not shipped; pass build 'simd' or 'relaxed'");
-  const given = typeof opts.wasmPaths === 'object' && !(opts.wasmPaths instanceof URL) ? opts.wasmPaths[build] : undefined;
+  const file = wasmFile(build, opts.threads);
+  const given = typeof opts.wasmPaths === 'object' && !(opts.wasmPaths instanceof URL) ? opts.wasmPaths[file] : undefined;
   if (given instanceof WebAssembly.Module) return { module: given, build };
-  const url = wasmUrl(build, opts.wasmPaths);
+  const url = wasmUrl(file, opts.wasmPaths);
   let m = compiled.get(url.href);
   if (!m) {
     m = readUrl(url).then((bytes) => WebAssembly.compile(bytes));

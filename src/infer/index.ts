@@ -2,12 +2,15 @@
 // weight bytes, on one thread, in any runtime (Node, Deno, Bun, browsers and their Web Workers, Cloudflare
 // Workers). No node: imports. Weights stay compressed (f32, f16 or int8) in the file's bytes and are
 // dequantised layer by layer into one f32 scratch in wasm memory just before the layer runs.
+// `threads: N` splits each layer over N threads sharing one wasm memory (threads.ts, thread-nets.ts), with
+// the same results bit for bit; where the runtime cannot (no SharedArrayBuffer) it runs on one thread.
 //
 //   const m = await BicycleGANInference.create({ weights });       // finds and compiles the shipped core
 //   const m = await BicycleGANInference.create({ module, build, weights }); // Cloudflare Workers: an imported Module
 //   const { images } = m.sample(img, { n: 4, seed: 1 });   // RGBA in, RGBA out (model size)
 //   const { mu } = m.encode(reference); const out = m.translate(img, mu);
 import { createCore, loadModule, type Core, type WasmPaths } from '../core/loader.js';
+import { PAGE } from '../core/memory.js';
 import type { Build } from '../core/features.js';
 import { Rng } from '../core/rng.js';
 import { inputChannelsOf, type ModelConfig } from '../models/config.js';
@@ -15,13 +18,16 @@ import { describeGenerator } from '../models/generator.js';
 import { describeEncoder } from '../models/encoder.js';
 export { ZOO, zooModel, zooModelUrl, type ZooModel } from './zoo.js';
 import { RunBuilder, type SharedScratch, type T } from './nets.js';
+import { ThreadedBuilder, type RankScratch } from './thread-nets.js';
+import { ThreadPool, threadSupport, warnOneThread, type Call } from './threads.js';
 import { convertWeights, isPacked, layerWeights, readPacked, type FoldStats, type InferNet, type Storage } from './weights.js';
 import { checkImage, fromModelOutput, toModelInput, type RGBAImage } from './image.js';
 
 export * from './image.js';
 export { convertWeights, quantiseInt8, readPacked, isPacked, INFER_FORMAT, STORAGES, type Storage, type InferNet, type FoldStats } from './weights.js';
 export { f32ToF16, f16Table } from './f16.js';
-export { loadModule, wasmUrl, enableRelaxedSimdFlag, type WasmPaths, type ModuleOptions } from '../core/loader.js';
+export { loadModule, wasmUrl, enableRelaxedSimdFlag, type WasmPaths, type WasmFile, type ModuleOptions } from '../core/loader.js';
+export { threadSupport } from './threads.js';
 export { detectBuild, hasSimd, hasRelaxedSimd, type Build } from '../core/features.js';
 
 export interface InferenceOptions {
@@ -44,6 +50,14 @@ export interface InferenceOptions {
   bnStats?: FoldStats;
   /** wasm memory budget in MiB (asserted by the core's arena); default 2048 */
   maxMemoryMB?: number;
+  /** threads for one image (like onnxruntime-web's numThreads), this one included; default 1. Each layer's
+   * output channels are split over them, with the same results as one thread bit for bit. Needs the threads
+   * build (core-threads*.wasm: found like the others, or as `module`), SharedArrayBuffer and workers; where
+   * those are missing (Cloudflare Workers, pages that are not cross-origin isolated) it runs on one thread and
+   * warns once. Call dispose() to stop the worker threads. */
+  threads?: number;
+  /** where the one warning goes (default: console.warn) */
+  onWarning?: (message: string) => void;
 }
 
 export interface SampleOptions {
@@ -53,6 +67,8 @@ export interface SampleOptions {
 
 /** Upper bound on samples per call. */
 export const MAX_SAMPLES = 64;
+/** Upper bound on `threads`. */
+export const MAX_THREADS = 64;
 
 export class BicycleGANInference {
   readonly cfg: ModelConfig;
@@ -60,10 +76,14 @@ export class BicycleGANInference {
   readonly hasEncoder: boolean;
   /** bytes of the weight file held (compressed weights) */
   readonly weightBytes: number;
-  private g: { image: T; z: T; out: T; ops: (() => void)[] };
-  private e: { image: T; mu: T; logvar: T; ops: (() => void)[] } | null = null;
+  private g: { image: T; z: T; out: T; ops: (() => void)[]; rank0: (() => void)[] };
+  private e: { image: T; mu: T; logvar: T; ops: (() => void)[]; rank0: (() => void)[] } | null = null;
+  private pool: ThreadPool | null = null;
+  /** per network (G, then E), per rank: the kernel calls of each op, for the worker threads */
+  private programs: Call[][][][] = [];
 
-  private constructor(readonly core: Core, weights: Uint8Array, opts: InferenceOptions) {
+  /** `threads`: the threads this model runs on (1 where the runtime has none; then `core` is a plain build) */
+  private constructor(readonly core: Core, weights: Uint8Array, opts: InferenceOptions, readonly threads = 1) {
     const bytes = isPacked(weights) ? weights : convertWeights(weights, { storage: 'f32', config: opts.config, nets: opts.encoder ? ['G', 'E'] : undefined, bnStats: opts.bnStats });
     const want: InferNet[] = opts.encoder ? ['G', 'E'] : ['G'];
     const packed = readPacked(bytes, 'weights', want);
@@ -72,26 +92,88 @@ export class BicycleGANInference {
     this.weightBytes = packed.bytes;
     const scratch: SharedScratch = { wFloats: 0, stageBytes: 0, convFloats: 0, w: 0, stage: 0, conv: 0 };
     const lw = layerWeights(core, packed);
-    const gb = new RunBuilder(core, lw, scratch, 'G');
-    this.g = { ...describeGenerator(this.cfg)(gb, this.cfg, 1), ops: gb.ops };
+    const builder = (net: string) => (threads > 1 ? new ThreadedBuilder(core, lw, scratch, net, packed, threads) : new RunBuilder(core, lw, scratch, net));
+    const gb = builder('G');
+    this.g = { ...describeGenerator(this.cfg)(gb, this.cfg, 1), ops: gb.ops, rank0: gb.ops };
     this.hasEncoder = opts.encoder ?? packed.nets.includes('E');
+    let eb: RunBuilder | undefined;
     if (this.hasEncoder) {
-      const eb = new RunBuilder(core, lw, scratch, 'E');
-      this.e = { ...describeEncoder(this.cfg)(eb, this.cfg, 1), ops: eb.ops };
+      eb = builder('E');
+      this.e = { ...describeEncoder(this.cfg)(eb, this.cfg, 1), ops: eb.ops, rank0: eb.ops };
     }
     scratch.w = core.arena.alloc(scratch.wFloats, 'layer weight scratch');
     scratch.stage = core.arena.allocBytes(scratch.stageBytes, 'weight staging');
     scratch.conv = core.arena.alloc(scratch.convFloats, 'conv scratch');
+    if (threads > 1) {
+      // each rank's own scratch, then per network and op the calls of every rank
+      const bs = [gb, eb].filter((b): b is ThreadedBuilder => b instanceof ThreadedBuilder);
+      const wFloats = Math.max(...bs.map((b) => b.need.wFloats)), convFloats = Math.max(...bs.map((b) => b.need.convFloats));
+      const rs: RankScratch[] = Array.from({ length: threads }, (_, r) => ({ w: core.arena.alloc(wFloats, `rank ${r} weight scratch`), conv: core.arena.alloc(convFloats, `rank ${r} conv scratch`) }));
+      const k = core.k as unknown as Record<string, (...a: number[]) => void>;
+      for (const [b, net] of bs.map((b) => [b, b === gb ? this.g : this.e!] as const)) {
+        const calls = b.materialise(rs);
+        // rank 0 runs its calls of a split op, or the op itself (one that is not split)
+        net.rank0 = b.ops.map((op, i) => {
+          if (!b.split.has(i)) return op;
+          const mine = calls[i][0].map(([f, ...a]) => () => k[f](...a));
+          return () => {
+            for (const c of mine) c();
+          };
+        });
+        this.programs.push(Array.from({ length: threads }, (_, r) => calls.map((c) => c[r])));
+      }
+    }
   }
 
   static async create(opts: InferenceOptions): Promise<BicycleGANInference> {
-    let source: { module: WebAssembly.Module; build: Build };
-    if (opts.module) {
-      if (!opts.build || opts.build === 'auto') throw new Error("BicycleGANInference.create: with `module`, say which build it is (build: 'simd' | 'relaxed')");
-      source = { module: opts.module, build: opts.build };
-    } else source = await loadModule({ build: opts.build, wasmPaths: opts.wasmPaths });
+    const requested = opts.threads ?? 1;
+    if (typeof requested !== 'number' || !Number.isInteger(requested) || requested < 1 || requested > MAX_THREADS)
+      throw new RangeError(`BicycleGANInference.create: threads must be an integer in 1..${MAX_THREADS}, got ${String(requested)}`);
+    if (opts.module && (!opts.build || opts.build === 'auto')) throw new Error("BicycleGANInference.create: with `module`, say which build it is (build: 'simd' | 'relaxed')");
+    const warn = (why: string) => warnOneThread(why, requested, opts.onWarning ?? ((m) => console.warn(m)));
+    let T = requested;
+    const why = T > 1 ? threadSupport() : null;
+    if (why) {
+      warn(why);
+      T = 1;
+    }
+    if (T > 1) {
+      const source = opts.module ? { module: opts.module, build: opts.build as Build } : await loadModule({ build: opts.build, wasmPaths: opts.wasmPaths, threads: true });
+      const maxMB = opts.maxMemoryMB ?? 2048;
+      if (!(maxMB >= 1 && maxMB <= 4096)) throw new Error(`core: maxMemoryMB must be between 1 and 4096 (MiB), got ${maxMB}`);
+      const memory = new WebAssembly.Memory({ initial: 16, maximum: Math.floor((maxMB * 2 ** 20) / PAGE), shared: true });
+      let core: Core | undefined;
+      try {
+        core = await createCore(source, { maxMemoryMB: maxMB, memory });
+      } catch (e) {
+        // a given module that is not a threads build imports an unshared memory
+        if (!(opts.module && e instanceof WebAssembly.LinkError)) throw e;
+        warn('the given module is not a threads build (core-threads.wasm or core-threads-relaxed.wasm)');
+      }
+      if (core) {
+        const m = new BicycleGANInference(core, opts.weights, opts, T);
+        m.pool = await ThreadPool.start({ module: core.module, memory, T, programs: m.programs });
+        return m;
+      }
+    }
+    const source = opts.module ? { module: opts.module, build: opts.build as Build } : await loadModule({ build: opts.build, wasmPaths: opts.wasmPaths });
     const core = await createCore(source, { maxMemoryMB: opts.maxMemoryMB });
     return new BicycleGANInference(core, opts.weights, opts);
+  }
+
+  /** Stop the worker threads (threads > 1); the model cannot run afterwards. A no-op on one thread. */
+  async dispose(): Promise<void> {
+    await this.pool?.dispose();
+  }
+
+  /** Run a network's ops: here, or split over the threads (program p: 0 = G, 1 = E). */
+  private runOps(net: { ops: (() => void)[]; rank0: (() => void)[] }, p: number): void {
+    if (!this.pool) {
+      for (const op of net.ops) op();
+      return;
+    }
+    const r0 = net.rank0;
+    this.pool.run(p, r0.length, (i) => r0[i]());
   }
 
   get size(): number {
@@ -100,25 +182,25 @@ export class BicycleGANInference {
 
   /** Low level: one condition image (S*S*C_A floats, NHWC in [-1, 1]) and one code -> S*S*C floats in [-1, 1]. */
   generate(input: Float32Array, z: ArrayLike<number>): Float32Array {
-    const { image, z: zt, out, ops } = this.g;
+    const { image, z: zt, out } = this.g;
     const L = this.cfg.latentDim, n = image.H * image.W * image.C;
     if (input.length !== n) throw new Error(`generate: expected ${n} input floats, got ${input.length}`);
     if (z.length !== L) throw new Error(`generate: expected a code of ${L} values, got ${z.length}`);
     for (let i = 0; i < L; i++) if (!Number.isFinite(z[i])) throw new Error(`generate: code value ${i} is not finite`);
     this.core.f32(image.ptr, n).set(input);
     this.core.f32(zt.ptr, L).set(z);
-    for (const op of ops) op();
+    this.runOps(this.g, 0);
     return this.core.f32(out.ptr, out.H * out.W * out.C).slice(); // C of B (A may have 1 channel)
   }
 
   /** Low level: encoder (mu, logvar) of one NHWC [-1, 1] image. */
   encodeInput(input: Float32Array): { mu: Float32Array; logvar: Float32Array } {
     if (!this.e) throw new Error('encode: these weights have no encoder (convert with --encoder, or pass encoder: true)');
-    const { image, mu, logvar, ops } = this.e;
+    const { image, mu, logvar } = this.e;
     const n = image.H * image.W * image.C, L = this.cfg.latentDim;
     if (input.length !== n) throw new Error(`encode: expected ${n} input floats, got ${input.length}`);
     this.core.f32(image.ptr, n).set(input);
-    for (const op of ops) op();
+    this.runOps(this.e, 1);
     return { mu: this.core.f32(mu.ptr, L).slice(), logvar: this.core.f32(logvar.ptr, L).slice() };
   }
 

@@ -13,6 +13,8 @@ export interface ProbeInput {
   seed: number;
   /** timed generator runs after the first (0: only the outputs) */
   reps?: number;
+  /** intra-op threads (`module` must then be a threads build) */
+  threads?: number;
 }
 
 export interface ProbeResult {
@@ -29,11 +31,16 @@ export interface ProbeResult {
   /** per generator run (ms) */
   runMs: number[];
   wasmBytes: number;
+  /** the threads the model ran on */
+  threads: number;
+  /** warnings the API gave */
+  warnings: string[];
 }
 
 export async function probe(p: ProbeInput): Promise<ProbeResult> {
   const t0 = performance.now();
-  const m = await BicycleGANInference.create({ module: p.module, build: p.build, weights: p.weights });
+  const warnings: string[] = [];
+  const m = await BicycleGANInference.create({ module: p.module, build: p.build, weights: p.weights, threads: p.threads, onWarning: (w) => warnings.push(w) });
   const coldMs = performance.now() - t0;
   const img = decodeImage(p.image);
   const x = toModelInput(img, m.size, m.cfg.channels);
@@ -54,12 +61,14 @@ export async function probe(p: ProbeInput): Promise<ProbeResult> {
     m.generate(x, z);
     runMs.push(performance.now() - t);
   }
-  return { build: p.build, detected: detectBuild(), floats, png, coldMs, firstMs, runMs, wasmBytes: m.memory().wasmBytes };
+  const wasmBytes = m.memory().wasmBytes;
+  await m.dispose();
+  return { build: p.build, detected: detectBuild(), floats, png, coldMs, firstMs, runMs, wasmBytes, threads: m.threads, warnings };
 }
 
 /** Browser helper: fetch the wasm (compileStreaming), weights and image from URLs, run the probe. */
-export async function probeUrls(o: { wasm: string; build: Build; weights: string; image: string; n: number; seed: number; reps?: number }): Promise<ProbeResult> {
+export async function probeUrls(o: { wasm: string; build: Build; weights: string; image: string; n: number; seed: number; reps?: number; threads?: number }): Promise<ProbeResult> {
   const module = await WebAssembly.compileStreaming(fetch(o.wasm));
   const get = async (u: string) => new Uint8Array(await (await fetch(u)).arrayBuffer());
-  return probe({ module, build: o.build, weights: await get(o.weights), image: await get(o.image), n: o.n, seed: o.seed, reps: o.reps });
+  return probe({ module, build: o.build, weights: await get(o.weights), image: await get(o.image), n: o.n, seed: o.seed, reps: o.reps, threads: o.threads });
 }

@@ -21,7 +21,7 @@ function ask(msg: Record<string, unknown>): Promise<RGBA[]> {
 worker.onmessage = (e: MessageEvent) => {
   const m = e.data;
   if (m.type === 'ready') {
-    status.textContent = `model ready: ${m.size}x${m.size}, ${m.build} build${m.encoder ? ', with encoder' : ''}`;
+    status.textContent = `model ready: ${m.size}x${m.size}, ${m.build} build${m.encoder ? ', with encoder' : ''}, ${m.threads} thread${m.threads === 1 ? '' : 's'}`;
     document.body.dataset.ready = '1';
   } else if (m.type === 'images') pending.get(m.id)?.(m.images), pending.delete(m.id);
   else if (m.type === 'error') {

@@ -1,0 +1,223 @@
+// The inference builder for intra-op threads (threads.ts runs what it records): a RunBuilder whose ops also
+// carry, per rank, the kernel calls of that rank's share. Shares never split a reduction, so T threads give
+// the same bits as one:
+//   - a weight layer (conv, linear, fused upsample + conv) splits its OUTPUT CHANNELS: each rank runs the same
+//     kernel on its own contiguous chunks of the weights ([k][k][C][n], laid out once at load into the shared
+//     memory, still compressed: f16/int8 chunks are dequantised per run into that rank's scratch) and writes a
+//     channel slice of the output. Chunks are multiples of 8 channels (the 8-wide GEMM panels; the layer's
+//     last chunk keeps its tail), never 4 or fewer unless the layer has that few (the narrow kernels): then
+//     every output channel takes the same kernel path and summation order as in the one-thread run;
+//   - the activation after a layer runs on the same rank's channel chunks (no barrier between them), when
+//     every chunk is a multiple of 4 channels (the SIMD groups of the one-thread run); otherwise, and for add
+//     and copy, an elementwise op splits its pixels at multiples of 4;
+//   - the last layer of the generator (fused upsample + conv to RGB: too few channels to split) gets its bias
+//     first, then each rank runs the same kernels on its share of the rows of every output phase;
+//   - anything else (pools; ops a later builder adds) runs on rank 0 as the one-thread op.
+// One barrier after every op.
+import type { Core } from '../core/loader.js';
+import type { Activation, BlockTail } from '../nn/builder.js';
+import { RunBuilder, type SharedScratch, type T } from './nets.js';
+import type { Call } from './threads.js';
+import type { LayerWeights, PackedWeights, StoredLayer } from './weights.js';
+
+/** A rank's own scratch: dequantised weights of one chunk, and the conv kernels' scratch. */
+export interface RankScratch {
+  w: number;
+  conv: number;
+}
+type Part = (s: RankScratch) => Call[];
+
+/** Rank shares [c0, c1) of OC output channels: boundaries at multiples of 8, the last share (which holds the
+ * tail OC % 8) more than 4 channels; layers of 8 or fewer channels stay whole on rank 0. */
+export function channelShares(OC: number, T: number): [number, number][] {
+  const b = [0];
+  for (let r = 1; r < T; r++) b.push(OC <= 8 ? 0 : Math.min(OC, 8 * Math.round((OC * r) / T / 8)));
+  b.push(OC);
+  // a last share of 1..4 channels would take the narrow kernels: move its start back by whole panels
+  while (T > 1 && OC > 8 && b[T] - b[T - 1] > 0 && b[T] - b[T - 1] <= 4) b[T - 1] = Math.max(0, b[T - 1] - 8);
+  for (let r = T - 1; r > 0; r--) b[r] = Math.min(b[r], b[r + 1]);
+  if (OC <= 8) b.fill(0, 1, T);
+  return Array.from({ length: T }, (_, r) => [b[r], b[r + 1]] as [number, number]);
+}
+
+/** A share [c0, c1) cut into chunks of at most maxCh channels (a multiple of 8); a last chunk of 4 or fewer
+ * channels joins the one before it. */
+export function chunksOfShare(c0: number, c1: number, maxCh: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let c = c0; c < c1; c += maxCh) out.push([c, Math.min(c1, c + maxCh)]);
+  const last = out[out.length - 1];
+  if (out.length > 1 && last[1] - last[0] <= 4) {
+    out.pop();
+    out[out.length - 1][1] = last[1];
+  }
+  return out;
+}
+
+/** Rank shares [p0, p1) of P pixels, boundaries at multiples of 4 (the SIMD groups of a contiguous walk). */
+export function pixelShares(P: number, T: number): [number, number][] {
+  const b = [0];
+  for (let r = 1; r < T; r++) b.push(Math.min(P, 4 * Math.round((P * r) / T / 4)));
+  b.push(P);
+  return Array.from({ length: T }, (_, r) => [b[r], b[r + 1]] as [number, number]);
+}
+
+interface Chunk {
+  rank: number;
+  c0: number;
+  n: number;
+}
+
+/** The last split layer op: its output and chunks, so that the activation after it can join it. */
+interface LastLayer {
+  index: number;
+  y: T;
+  chunks: Chunk[];
+}
+
+export class ThreadedBuilder extends RunBuilder {
+  /** op index -> per rank, the parts of that op (ops without an entry run on rank 0 as they are) */
+  readonly split = new Map<number, Part[][]>();
+  /** floats each rank's scratch needs */
+  readonly need = { wFloats: 0, convFloats: 0 };
+  private calls: Call[][][] = [];
+  private last: LastLayer | null = null;
+
+  constructor(core: Core, weights: (name: string) => LayerWeights, scratch: SharedScratch, net: string, readonly packed: PackedWeights, readonly T: number) {
+    super(core, weights, scratch, net);
+  }
+
+  /** Per op, per rank: the calls, once each rank's scratch is placed (call once, after building). */
+  materialise(scratch: RankScratch[]): Call[][][] {
+    this.calls = this.ops.map((_, i) => {
+      const parts = this.split.get(i);
+      return Array.from({ length: this.T }, (_, r) => (parts ? parts[r].flatMap((p) => p(scratch[r])) : []));
+    });
+    return this.calls;
+  }
+
+  /** A split op: per rank its parts; as a one-thread op (ops[i]) it runs every rank's calls in rank order. */
+  private pushSplit(parts: Part[][]): number {
+    const i = this.ops.length, k = this.core.k as unknown as Record<string, (...a: number[]) => void>;
+    this.split.set(i, parts);
+    this.ops.push(() => {
+      for (const rank of this.calls[i]) for (const [f, ...a] of rank) k[f](...a);
+    });
+    this.last = null;
+    return i;
+  }
+
+  /** The stored layer's chunks for these output-channel pieces, laid out contiguously in wasm memory once. */
+  private resident(name: string, l: StoredLayer, pieces: Chunk[]): { w: number; scale: number }[] {
+    const s = l.spec, K = s.k * s.k * s.C, OCc = s.OC / l.G, src = l.w;
+    const Ctor = src.constructor as { new (b: ArrayBufferLike, o: number, n: number): typeof src; BYTES_PER_ELEMENT: number };
+    const scale = l.scale ? this.put(l.scale, `${name}.scale`) : 0;
+    return pieces.map(({ c0, n }) => {
+      const ptr = this.core.arena.allocBytes(n * K * Ctor.BYTES_PER_ELEMENT, `${this.net} ${name} weights [${c0}, ${c0 + n})`);
+      const dst = new Ctor(this.core.memory.buffer, ptr, n * K);
+      // stored: [G][K][OCc]; chunk: [K][n] for channels c0 .. c0 + n (runs within one stored chunk)
+      for (let kk = 0; kk < K; kk++)
+        for (let o = c0; o < c0 + n; ) {
+          const g = Math.floor(o / OCc), end = Math.min(c0 + n, (g + 1) * OCc), from = (g * K + kk) * OCc + (o - g * OCc);
+          dst.set(src.subarray(from, from + end - o), kk * n + (o - c0));
+          o = end;
+        }
+      return { w: ptr, scale: scale && scale + c0 * 4 };
+    });
+  }
+
+  private put(a: Float32Array, what: string): number {
+    const p = this.core.arena.alloc(a.length, `${this.net} ${what}`);
+    this.core.f32(p, a.length).set(a);
+    return p;
+  }
+
+  /** A weight layer split by output channels; `run` makes the kernel call of one chunk, `scratchFloats` its size. */
+  private weightedSplit(name: string, OC: number, y: T, scratchFloats: (n: number) => number, run: (w: number, b: number, c0: number, n: number, conv: number) => Call): void {
+    const l = this.packed.layers.get(name);
+    if (!l) throw new Error(`infer: no weights for layer ${name}`);
+    if (l.spec.OC !== OC) throw new Error(`infer: ${name} has ${l.spec.OC} output channels, expected ${OC}`);
+    const K = l.spec.k * l.spec.k * l.spec.C;
+    const maxCh = Math.max(8, Math.floor(this.packed.chunkFloats / K / 8) * 8);
+    const chunks: Chunk[] = channelShares(OC, this.T).flatMap(([c0, c1], rank) => (c1 > c0 ? chunksOfShare(c0, c1, maxCh).map(([a, b]) => ({ rank, c0: a, n: b - a })) : []));
+    const res = this.resident(name, l, chunks);
+    const bias = l.bias ? this.put(l.bias, `${name}.bias`) : 0;
+    const kind = l.w instanceof Float32Array ? 'f32' : l.w instanceof Uint16Array ? 'f16' : 'i8';
+    const parts: Part[][] = Array.from({ length: this.T }, () => []);
+    chunks.forEach(({ rank, c0, n }, j) => {
+      const { w, scale } = res[j];
+      this.need.convFloats = Math.max(this.need.convFloats, scratchFloats(n));
+      if (kind !== 'f32') this.need.wFloats = Math.max(this.need.wFloats, n * K);
+      parts[rank].push((s) => {
+        const b = bias && bias + c0 * 4;
+        if (kind === 'f32') return [run(w, b, c0, n, s.conv)];
+        const deq: Call = kind === 'f16' ? ['dequant_f16', s.w, w, n * K] : ['dequant_i8', s.w, w, scale, n * K, n];
+        return [deq, run(s.w, b, c0, n, s.conv)];
+      });
+    });
+    const index = this.pushSplit(parts);
+    this.last = { index, y, chunks };
+  }
+
+  protected override layer(name: string, x: T, OC: number, o: { k: number; stride: number; pad: number }, y: T): void {
+    const { k, stride, pad } = o, kk = this.core.k;
+    this.weightedSplit(name, OC, y, (n) => kk.conv2d_forward_scratch_size(x.N, x.H, x.W, x.C, n, k, k, stride, pad),
+      (w, b, c0, n, conv) => ['conv2d_forward', y.ptr + c0 * 4, x.ptr, w, b, conv, x.N, x.H, x.W, x.C, n, k, k, stride, pad, y.ld, x.ld]);
+  }
+
+  protected override upLayer(name: string, x: T, OC: number, _o: BlockTail<T>, y: T): void {
+    const kk = this.core.k;
+    if (OC <= 4) return this.narrowUp(name, x, OC, y);
+    this.weightedSplit(name, OC, y, (n) => kk.upconv_forward_scratch_size(x.N, x.H, x.W, x.C, n),
+      (w, b, c0, n, conv) => ['upconv_forward', y.ptr + c0 * 4, x.ptr, w, b, conv, x.N, x.H, x.W, x.C, n, y.ld, x.ld]);
+  }
+
+  /** A fused upsample + conv with at most 4 output channels (the generator's last layer: an RGB image), which
+   * has no channels to split: its bias goes in first (pixels split), then each rank runs its part of the
+   * transposed conv's rows (upconv_forward_part) on the whole (small) weights. */
+  private narrowUp(name: string, x: T, OC: number, y: T): void {
+    const l = this.packed.layers.get(name);
+    if (!l) throw new Error(`infer: no weights for layer ${name}`);
+    const K = l.spec.k * l.spec.k * l.spec.C;
+    const [{ w, scale }] = this.resident(name, l, [{ rank: 0, c0: 0, n: OC }]);
+    const bias = l.bias ? this.put(l.bias, `${name}.bias`) : 0;
+    const kind = l.w instanceof Float32Array ? 'f32' : l.w instanceof Uint16Array ? 'f16' : 'i8';
+    const P = y.N * y.H * y.W;
+    this.pushSplit(pixelShares(P, this.T).map(([p0, p1]) => (p1 > p0 ? [() => {
+      const at = y.ptr + p0 * y.ld * 4, zero: Call = ['view_zero', at, p1 - p0, OC, y.ld];
+      return bias ? [zero, ['bias_add_forward', at, bias, p1 - p0, OC, y.ld]] : [zero];
+    }] : [])));
+    this.need.convFloats = Math.max(this.need.convFloats, this.core.k.upconv_forward_scratch_size(x.N, x.H, x.W, x.C, OC));
+    if (kind !== 'f32') this.need.wFloats = Math.max(this.need.wFloats, OC * K);
+    this.pushSplit(Array.from({ length: this.T }, (_, r) => [(s: RankScratch): Call[] => {
+      const deq: Call[] = kind === 'f32' ? [] : kind === 'f16' ? [['dequant_f16', s.w, w, OC * K]] : [['dequant_i8', s.w, w, scale, OC * K, OC]];
+      return [...deq, ['upconv_forward_part', y.ptr, x.ptr, kind === 'f32' ? w : s.w, bias, s.conv, x.N, x.H, x.W, x.C, OC, y.ld, x.ld, r, this.T]];
+    }]));
+  }
+
+  protected override activate(a: Activation, x: T, y: T): void {
+    const f = a === 'relu' ? 'relu_forward' : a === 'tanh' ? 'tanh_forward' : 'leaky_relu_forward';
+    const pre = typeof a === 'object' ? [a.leaky] : [];
+    const P = x.N * x.H * x.W, last = this.last;
+    // in place on the layer just recorded, chunks of whole SIMD groups: the same rank, right after its conv
+    if (last && x === y && last.y === y && last.index === this.ops.length - 1 && last.chunks.every((c) => c.n % 4 === 0)) {
+      const parts = this.split.get(last.index)!;
+      for (const { rank, c0, n } of last.chunks) parts[rank].push(() => [[f, y.ptr + c0 * 4, x.ptr + c0 * 4, ...pre, P, n, y.ld, x.ld]]);
+      this.last = null;
+      return;
+    }
+    this.elementwise(P, (p0, np) => [f, y.ptr + p0 * y.ld * 4, x.ptr + p0 * x.ld * 4, ...pre, np, x.C, y.ld, x.ld]);
+  }
+
+  override copy(_name: string, x: T, y: T): void {
+    this.elementwise(x.N * x.H * x.W, (p0, np) => ['copy_forward', y.ptr + p0 * y.ld * 4, x.ptr + p0 * x.ld * 4, np, x.C, y.ld, x.ld]);
+  }
+
+  protected override addInto(a: T, b: T, y: T): void {
+    this.elementwise(a.N * a.H * a.W, (p0, np) => ['add_forward', y.ptr + p0 * y.ld * 4, a.ptr + p0 * a.ld * 4, b.ptr + p0 * b.ld * 4, np, a.C, y.ld, a.ld, b.ld]);
+  }
+
+  /** An elementwise op split by pixels. */
+  private elementwise(P: number, call: (p0: number, np: number) => Call): void {
+    this.pushSplit(pixelShares(P, this.T).map(([p0, p1]) => (p1 > p0 ? [() => [call(p0, p1 - p0)]] : [])));
+  }
+}
