@@ -1,8 +1,8 @@
 // npm run train:zoo: reproduce the shipped edges2shoes-handbags model (models/, src/infer/zoo.ts) from its seed.
 // 1. the split: ../shared/data/edges2shoes-handbags/train pairs 1-950 and 1001-1950 train (1,900), 951-1000 and
 //    1951-2000 held out (50 shoes, 50 handbags), as symlinks under runs/zoo/data/{train,test};
-// 2. training with configs/zoo-edges2shoes-handbags.json (official preset, 128 px, widths 24, batch 4, 12 epochs,
-//    linear LR decay over the last 6, seed 1, one thread) into runs/zoo/run;
+// 2. training with configs/zoo-edges2shoes-handbags.json (official preset, 128 px, widths 24, batch 4, 8 epochs,
+//    linear LR decay over the last 4, seed 1, one thread) into runs/zoo/run;
 // 3. the held-out evaluation (20 random z per input) into runs/zoo/eval, and the int8 inference file with G and E
 //    into models/edges2shoes-handbags.int8.safetensors.
 // Extra arguments go to `train` (e.g. --steps 100 for a quick try). Needs ../shared/data.

@@ -1,8 +1,9 @@
 // One command serves the example page on 127.0.0.1 with the cross-origin-isolation headers
 // (COOP same-origin + COEP require-corp: SharedArrayBuffer and wasm threads need them):
 //   npm run example:browser [-- --weights FILE] [-- --port 8080]
-// FILE: a checkpoint, weights, inference (f32/f16/int8) file; default: the newest checkpoint of `npm run demo`
-// (runs/demo/checkpoints). It is converted to f16 inference weights (G and E) once at start. The page and its
+// FILE: a checkpoint, weights, inference (f32/f16/int8) file or a shipped model's name; default: the shipped
+// edges2shoes-handbags model (models/, official preset, int8). A training file is converted to f16 inference
+// weights (G and E) once at start; an inference file is served as it is. The page and its
 // Web Workers (sampling; training the demo model on data/demo in the second tab) are bundled with esbuild in
 // memory; the wasm builds are served from build/, the demo pairs from data/demo/edges2shoes-mini.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { convertWeights, isPacked } from '../../src/infer/index.js';
+import { modelPathOf } from '../../src/cli/zoo-file.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -19,17 +21,6 @@ const root = resolve(here, '../..');
 export interface ExampleServer {
   url: string;
   close(): Promise<void>;
-}
-
-/** The newest checkpoint `npm run demo` wrote, or null. */
-export function demoCheckpoint(): string | null {
-  const dir = join(root, 'runs/demo/checkpoints');
-  try {
-    const files = readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort();
-    return files.length ? join(dir, files[files.length - 1]) : null;
-  } catch {
-    return null;
-  }
 }
 
 export async function startServer(o: { weights: string | Uint8Array; port?: number; host?: string }): Promise<ExampleServer> {
@@ -78,11 +69,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const i = args.indexOf(k);
     return i >= 0 ? args[i + 1] : undefined;
   };
-  const weights = opt('--weights') ?? demoCheckpoint();
-  if (!weights) {
-    console.error('example:browser: no weights: run `npm run demo` first (it writes runs/demo/checkpoints), or pass --weights FILE');
-    process.exit(2);
-  }
+  const weights = modelPathOf(opt('--weights') ?? 'edges2shoes-handbags');
   const s = await startServer({ weights, port: Number(opt('--port') ?? 8080) });
   console.log(`serving the BicycleGAN example on ${s.url} (weights: ${weights}); Ctrl-C stops it`);
 }
