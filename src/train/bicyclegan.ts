@@ -185,30 +185,14 @@ export class BicycleGAN {
 
   /** The pytorch-gan step (spec §7.1): both branches on the whole batch, E stepped before the latent loss. */
   private ptgStep(noise?: StepNoise, lr?: number): StepLosses {
-    const { G, E, D_VAE, D_LR, lambdas: lam, loss, reparam, toDVae, toDLr, toE } = this;
+    const { G, E, D_VAE, D_LR, lambdas: lam, loss, toDVae, toDLr, toE } = this;
     const { eps, zRandom } = this.drawNoise(noise);
     loss.step = this.steps + 1;
     G.g.store.zeroGrads();
     E.g.store.zeroGrads();
 
     // cVAE-GAN: (mu, logvar) = E(B), z_enc = mu + eps * exp(logvar / 2), fake_B = G(A, z_enc) scored by D_VAE
-    this.encode(this.realB);
-    reparam.forward(eps);
-    this.trace?.('z_enc', G.z);
-    this.generate(this.fakeB, 'fake_B');
-    toDVae.forward();
-    this.traceOuts(D_VAE, 'D_VAE.gstep.fake_B');
-    const vaeGan = loss.lsgan('vae_gan', D_VAE.outs, 1), pixel = loss.l1('pixel', G.out, this.realB), kl = loss.kl('kl', E.mu, E.logvar);
-    // its part of loss_GE backward: D_VAE (input gradient only) -> G -> z_enc -> E
-    toDVae.backward(() => loss.lsganBackward(1, D_VAE.outs, 1));
-    G.g.backwardFrom(() => {
-      toDVae.addGrad();
-      loss.l1Backward(lam.pixel, G.out, this.realB);
-    });
-    E.g.backwardFrom(() => {
-      reparam.backward();
-      loss.klBackward(lam.kl, E.mu, E.logvar);
-    });
+    const { gan: vaeGan, l1: pixel, kl } = this.cvae(this.realA, this.realB, eps, toDVae, D_VAE, ['z_enc', 'fake_B', 'D_VAE.gstep.fake_B']);
 
     // cLR-GAN: fake_B_random = G(A, z_random) scored by D_LR; G's gradient from it waits for the latent loss
     this.core.f32(G.z.ptr, zRandom.length).set(zRandom);
@@ -248,7 +232,7 @@ export class BicycleGAN {
    * Loss names: vae_gan = G_GAN, lr_gan = G_GAN2, pixel = G_L1, kl, latent = z_L1, d_vae = D, d_lr = D2.
    */
   private officialStep(h: NonNullable<BicycleGAN['halves']>, noise?: StepNoise, lr?: number): StepLosses {
-    const { G, E, D_VAE: D, D_LR: D2, lambdas: lam, loss, reparam, toDVae: toD, toDLr: toD2, toE } = this;
+    const { G, E, D_VAE: D, D_LR: D2, lambdas: lam, loss, toDVae: toD, toDLr: toD2, toE } = this;
     const { eps, zRandom, dropout } = this.drawNoise(noise);
     loss.step = this.steps + 1;
     this.splitBatch(h);
@@ -256,24 +240,8 @@ export class BicycleGAN {
     E.g.store.zeroGrads();
 
     // cVAE-GAN: (mu, logvar) = E(B1), z_enc = mu + eps * exp(logvar / 2), fake_B_encoded = G(A1, z_enc) scored by D
-    this.encode(h.B1);
-    reparam.forward(eps);
-    this.trace?.('z_encoded', G.z);
     G.g.dropoutSeed = dropout![0];
-    this.generate(this.fakeB, 'fake_B_encoded', h.A1);
-    this.condition(D, h.A1);
-    toD.forward();
-    this.traceOuts(D, 'D_VAE.gstep.fake_encoded');
-    const gan = loss.lsgan('vae_gan', D.outs, 1), l1 = loss.l1('pixel', G.out, h.B1), kl = loss.kl('kl', E.mu, E.logvar);
-    toD.backward(() => loss.lsganBackward(1, D.outs, 1));
-    G.g.backwardFrom(() => {
-      toD.addGrad();
-      loss.l1Backward(lam.pixel, G.out, h.B1);
-    });
-    E.g.backwardFrom(() => {
-      reparam.backward();
-      loss.klBackward(lam.kl, E.mu, E.logvar);
-    });
+    const { gan, l1, kl } = this.cvae(h.A1, h.B1, eps, toD, D, ['z_encoded', 'fake_B_encoded', 'D_VAE.gstep.fake_encoded']);
 
     // cLR-GAN: fake_B_random = G(A1, z_random) scored by D2, and the latent loss |mu(E(fake_B_random)) - z_random|
     this.core.f32(G.z.ptr, zRandom.length).set(zRandom);
@@ -313,6 +281,34 @@ export class BicycleGAN {
     }
     this.steps += 1;
     return { vae_gan: gan, lr_gan: gan2, pixel: l1, kl, ge, latent, d_vae: dLoss, d_lr: d2Loss };
+  }
+
+  /**
+   * The cVAE-GAN branch of both steps, forward and backward: (mu, logvar) = E(B), z_enc = mu + eps *
+   * exp(logvar / 2), fake = G(A, z_enc) (kept in fakeB), scored by D; the GAN, pixel L1 and KL terms' gradients
+   * accumulate into G (through D's input gradient only) and E (through z_enc). `names`: the traces of z_enc, the
+   * fake and D's outputs.
+   */
+  private cvae(A: Tensor, B: Tensor, eps: Float32Array, toD: Feed, D: MultiDiscriminator, names: [string, string, string]): { gan: number; l1: number; kl: number } {
+    const { G, E, loss, reparam, lambdas: lam } = this;
+    this.encode(B);
+    reparam.forward(eps);
+    this.trace?.(names[0], G.z);
+    this.generate(this.fakeB, names[1], A);
+    this.condition(D, A);
+    toD.forward();
+    this.traceOuts(D, names[2]);
+    const gan = loss.lsgan('vae_gan', D.outs, 1), l1 = loss.l1('pixel', G.out, B), kl = loss.kl('kl', E.mu, E.logvar);
+    toD.backward(() => loss.lsganBackward(1, D.outs, 1));
+    G.g.backwardFrom(() => {
+      toD.addGrad();
+      loss.l1Backward(lam.pixel, G.out, B);
+    });
+    E.g.backwardFrom(() => {
+      reparam.backward();
+      loss.klBackward(lam.kl, E.mu, E.logvar);
+    });
+    return { gan, l1, kl };
   }
 
   /** official: the batch's halves into A1, B1, A2, B2 (rows [0, N/2) and [N/2, N)). */
