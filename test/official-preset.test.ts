@@ -128,5 +128,16 @@ describe('official preset from the CLI', () => {
     expect(r3.code).toBe(1);
     expect(r3.stderr).toMatch(/the checkpoint has preset "official", this run asks for "pytorch-gan" \(--preset\)/);
     expect(readdirSync(join(out, 'checkpoints'))).toContain('step-00000003.safetensors');
-  }, 120_000);
+    // --input-nc 1: A read as luma; sample grids, sample and convert + sample on the inference file run
+    const out1 = join(dir, 'run1');
+    const r4 = cli(['train', '--data', data, '--preset', 'official', '--input-nc', '1', '--g-base', '4', '--e-base', '4', '--d-base', '4', '--batch', '2', '--out', out1, '--steps', '1', '--workers', '1']);
+    expect(r4.code, r4.stderr).toBe(0);
+    const ck = join(out1, 'checkpoints', 'step-00000001.safetensors'), inf = join(dir, 'g1.safetensors');
+    expect(cli(['info', ck]).stdout).toMatch(/inputChannels 1/);
+    expect(cli(['convert', ck, inf, '--storage', 'f16', '--encoder']).code).toBe(0);
+    for (const m of [ck, inf]) {
+      const s = cli(['sample', '--checkpoint', m, '--input', join(data, 'test'), '--out', join(dir, `s-${m === ck ? 'ck' : 'inf'}`), '--n', '2', '--interp', '0']);
+      expect(s.code, s.stderr).toBe(0);
+    }
+  }, 180_000);
 });

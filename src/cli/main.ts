@@ -47,6 +47,7 @@ const TRAIN_FLAGS: FlagTable = [
   ['numDs', 'number', 'official: scales of each discriminator [2]'],
   ['conditionalD', 'bool', 'official: the discriminators see (A, B) instead of B'],
   ['sameD', 'bool', 'official: one discriminator for both branches'],
+  ['inputNc', 'number', 'official: channels of the input A: 3, or 1 to read it as luma (edges) [3]'],
   ['imageSize', 'number', 'model image side: a multiple of 128 (official unet_256: 256) [128]'],
   ['loadSize', 'number', 'resize halves to this side, then random-crop --image-size [= image size]'],
   ['flip', 'negate', 'no random horizontal flips'],

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseSafetensors, serializeSafetensors, sizeOf, type Safetensors } from '../core/safetensors.js';
-import { DEFAULT_MODEL, officialNets, type ModelConfig } from '../models/config.js';
+import { DEFAULT_MODEL, inputChannelsOf, officialNets, type ModelConfig } from '../models/config.js';
+import { lumaOf } from '../data/augment.js';
 import { FORMAT, netOfTensor } from '../train/checkpoint.js';
 import { readCheckpointFile } from '../train/checkpoint-file.js';
 import type { EngineFactory } from '../train/trainer.js';
@@ -177,9 +178,11 @@ export function inferenceEngine(f: ModelFile, threads = 1, report: (msg: string)
       step: async () => refuse('train')(),
       checkpoint: refuse('be checkpointed'),
       restore: () => null,
-      async generate(images, z, n) {
+      async generate(rgb, z, n) {
+        // A arrives as RGB model images; a 1-channel G (official input_nc 1) takes their luma
+        const images = inputChannelsOf(m.cfg) === 1 ? lumaOf(rgb) : rgb, perA = S * S * inputChannelsOf(m.cfg);
         const out = new Float32Array(n * per);
-        for (let i = 0; i < n; i++) out.set(m.generate(images.subarray(i * per, (i + 1) * per), z.subarray(i * L, (i + 1) * L)), i * per);
+        for (let i = 0; i < n; i++) out.set(m.generate(images.subarray(i * perA, (i + 1) * perA), z.subarray(i * L, (i + 1) * L)), i * per);
         return out;
       },
       async encode(images, n) {

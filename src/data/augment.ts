@@ -56,6 +56,14 @@ export function toModel(src: Uint8Array, loadSize: number, S: number, p: { flip:
   }
 }
 
+/** RGB model images (NHWC, [-1, 1]) -> one luma channel, 0.299 R + 0.587 G + 0.114 B: the official loader's
+ * input_nc 1 (aligned_dataset.py), on the same [-1, 1] values. */
+export function lumaOf(rgb: Float32Array): Float32Array {
+  const out = new Float32Array(rgb.length / 3);
+  for (let p = 0; p < out.length; p++) out[p] = 0.299 * rgb[3 * p] + 0.587 * rgb[3 * p + 1] + 0.114 * rgb[3 * p + 2];
+  return out;
+}
+
 /** The condition (A) and target (B) halves of a decoded pair for a direction. */
 export function sides(h: Halves, direction: Direction): { a: Uint8Array; b: Uint8Array } {
   return direction === 'AtoB' ? { a: h.left, b: h.right } : { a: h.right, b: h.left };

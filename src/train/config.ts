@@ -47,6 +47,8 @@ export const TrainConfigSchema = z
     numDs: posInt('numDs').max(4, 'numDs must be at most 4').optional(),
     conditionalD: z.boolean().optional(),
     sameD: z.boolean().optional(),
+    /** channels of A: 1 reads the input as luma (edges datasets, the authors' --input_nc 1) */
+    inputNc: z.union([z.literal(1), z.literal(3)], { error: 'inputNc must be 1 or 3' }).optional(),
     imageSize: posInt('imageSize').refine((v) => v % 128 === 0, 'imageSize must be a multiple of 128 (the U-Net halves it 7 times)').default(128),
     /** resize each half to this side, then random-crop imageSize; default: no crop (pytorch-gan), or the official
      * 286 -> 256 ratio (143 at 128 px) for the official preset */
@@ -106,11 +108,12 @@ export const TrainConfigSchema = z
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
 
 /** Fields that exist only in the official preset. */
-const OFFICIAL_FIELDS = ['netG', 'whereAdd', 'norm', 'dropout', 'netE', 'netD', 'numDs', 'conditionalD', 'sameD'] as const;
+const OFFICIAL_FIELDS = ['netG', 'whereAdd', 'norm', 'dropout', 'netE', 'netD', 'numDs', 'conditionalD', 'sameD', 'inputNc'] as const;
 
 /** The official network options a config sets (the rest default by image size). */
 export function officialOverrides(c: Partial<Record<(typeof OFFICIAL_FIELDS)[number], unknown>>): Partial<OfficialNets> {
-  return Object.fromEntries(OFFICIAL_FIELDS.filter((k) => c[k] !== undefined).map((k) => [k, c[k]])) as Partial<OfficialNets>;
+  // inputNc is the authors' name of OfficialNets.inputChannels
+  return Object.fromEntries(OFFICIAL_FIELDS.filter((k) => c[k] !== undefined).map((k) => [k === 'inputNc' ? 'inputChannels' : k, c[k]])) as Partial<OfficialNets>;
 }
 export type TrainConfig = z.output<typeof TrainConfigSchema>;
 

@@ -3,6 +3,7 @@
 // a performance knob: every engine computes the same step for the same batch, noise and weights.
 import type { Core } from '../core/loader.js';
 import type { ModelConfig } from '../models/config.js';
+import { lumaOf } from '../data/augment.js';
 import { BicycleGAN, type BicycleGANOptions, type StepLosses, type StepNoise } from './bicyclegan.js';
 import { checkpointBytes, loadCheckpoint, type LoadOptions, type TrainState } from './checkpoint.js';
 import { recalibrationPass, snapshotBuffers } from './recalibrate.js';
@@ -59,8 +60,10 @@ export class LocalEngine implements TrainEngine {
     return this.model.steps;
   }
 
-  setBatch(a: Float32Array, b: Float32Array): void {
+  /** The batch: A and B as RGB model images; A becomes luma where G takes one channel (official input_nc 1). */
+  setBatch(rgbA: Float32Array, b: Float32Array): void {
     const m = this.model;
+    const a = m.realA.C === 1 && rgbA.length === 3 * m.realA.size ? lumaOf(rgbA) : rgbA;
     if (a.length !== m.realA.size || b.length !== m.realB.size)
       throw new Error(`setBatch: expected ${m.realA.size} floats per side (batch ${m.batch} x ${m.cfg.imageSize}^2 x ${m.cfg.channels}), got ${a.length} and ${b.length}`);
     this.core.f32(m.realA.ptr, m.realA.size).set(a);
@@ -81,9 +84,10 @@ export class LocalEngine implements TrainEngine {
   }
 
   /** Runs G in chunks of the networks' rows (its tensors have that batch size). */
-  async generate(images: Float32Array, z: Float32Array, n: number, batchStats = false): Promise<Float32Array> {
+  async generate(rgb: Float32Array, z: Float32Array, n: number, batchStats = false): Promise<Float32Array> {
     const { G } = this.model, core = this.core;
     const per = G.image.size / this.rows, L = this.cfg.latentDim;
+    const images = G.image.C === 1 && rgb.length === 3 * n * per ? lumaOf(rgb) : rgb;
     if (images.length !== n * per || z.length !== n * L) throw new Error(`generate: expected ${n * per} image floats and ${n * L} code floats`);
     return this.chunked(n, per, batchStats, (i, k) => {
       core.f32(G.image.ptr, G.image.size).fill(0).set(images.subarray(i * per, (i + k) * per));
