@@ -26,3 +26,5 @@ export * from './pool';
 export * from './reference/pool';
 export * from './dequant';
 export * from './reference/dequant';
+export * from './winograd';
+export * from './reference/winograd';

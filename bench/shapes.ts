@@ -97,3 +97,7 @@ export const UPCONV_SHAPES: BenchUpconv[] = CONV_SHAPES
 
 /** MACs of the direct 3x3 conv on the upsampled image (the "effective" count the fused op is rated by). */
 export const upconvDirectMacs = (sh: BenchUpconv): number => 4 * sh.H * sh.H * 9 * sh.C * sh.OC;
+
+/** The stride-1 3x3 convs with more than 4 channels each side (the ResNet encoder's blocks), for the Winograd
+ * F(2x2, 3x3) rows: the same layer through conv2d_* and winograd3_*. */
+export const WINO_SHAPES: BenchConv[] = CONV_SHAPES.filter((s) => s.K === 3 && s.s === 1 && s.p === 1 && s.C > 4 && s.OC > 4 && !s.name.startsWith('unet.'));

@@ -1,8 +1,10 @@
 // Conv2d layer: y = conv(x, w) + b over NHWC tensors; weights HWIO in our store, OIHW in PyTorch's.
 // y may be a channel slice of a wider tensor (zero-copy concat), and x may be one too.
-// Saved for backward: nothing beyond x (the input) itself.
+// Saved for backward: nothing beyond x (the input) itself. Stride-1 3x3 convs of enough tiles and channels run
+// Winograd F(2x2, 3x3) in all three passes (winograd3Wins), the rest the direct conv.
 import type { Graph, Layer, Tensor } from './graph.js';
 import type { Param } from './params.js';
+import { winograd3Wins } from '../core/conv-dispatch.js';
 import { convOut } from './shapes.js';
 
 export interface ConvOptions {
@@ -18,6 +20,8 @@ export class Conv2d implements Layer {
   readonly y: Tensor;
   readonly w: Param;
   readonly b: Param | null;
+  /** runs the Winograd kernels (fixed by the shape) */
+  readonly wino: boolean;
   constructor(readonly g: Graph, readonly name: string, readonly x: Tensor, readonly OC: number, readonly o: ConvOptions) {
     const { k, stride, pad } = o;
     const OH = convOut(x.H, k, stride, pad, name), OW = convOut(x.W, k, stride, pad, name);
@@ -26,12 +30,17 @@ export class Conv2d implements Layer {
     this.y = o.out ?? g.tensor(x.N, OH, OW, OC, name);
     this.w = g.store.add(`${name}.weight`, [OC, x.C, k, k], 'conv');
     this.b = o.bias ? g.store.add(`${name}.bias`, [OC], 'flat') : null;
-    g.needScratch(g.core.k.conv2d_scratch_size(x.N, x.H, x.W, x.C, OC, k, k, stride, pad));
+    this.wino = winograd3Wins(x.N, x.H, x.W, x.C, OC, k, stride, pad);
+    g.needScratch(this.wino ? g.core.k.winograd3_scratch_size(x.N, x.H, x.W, x.C, OC) : g.core.k.conv2d_scratch_size(x.N, x.H, x.W, x.C, OC, k, k, stride, pad));
     g.add(this);
   }
 
   forward(): void {
     const { x, y, o, g } = this;
+    if (this.wino) {
+      g.core.k.winograd3_forward(y.ptr, x.ptr, this.w.ptr, this.b ? this.b.ptr : 0, g.scratch, x.N, x.H, x.W, x.C, this.OC, y.ld, x.ld);
+      return;
+    }
     g.core.k.conv2d_forward(y.ptr, x.ptr, this.w.ptr, this.b ? this.b.ptr : 0, g.scratch,
       x.N, x.H, x.W, x.C, this.OC, o.k, o.k, o.stride, o.pad, y.ld, x.ld);
   }
@@ -39,6 +48,11 @@ export class Conv2d implements Layer {
   backward(params: boolean): void {
     const { x, y, o, g } = this;
     const k = g.core.k;
+    if (this.wino) {
+      if (params) k.winograd3_backward_weight(this.w.grad, this.b ? this.b.grad : 0, y.grad, x.ptr, g.scratch, x.N, x.H, x.W, x.C, this.OC, y.ld, x.ld);
+      if (x.needsGrad) k.winograd3_backward_input(x.grad, y.grad, this.w.ptr, g.scratch, x.N, x.H, x.W, x.C, this.OC, x.ld, y.ld);
+      return;
+    }
     if (params) {
       k.conv2d_backward_weight(this.w.grad, this.b ? this.b.grad : 0, y.grad, x.ptr, g.scratch,
         x.N, x.H, x.W, x.C, this.OC, o.k, o.k, o.stride, o.pad, y.ld, x.ld);
