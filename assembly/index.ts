@@ -28,3 +28,5 @@ export * from './dequant';
 export * from './reference/dequant';
 export * from './winograd';
 export * from './reference/winograd';
+export * from './winograd_s2';
+export * from './reference/winograd_s2';

@@ -4,7 +4,7 @@
 // records the ops. Eval mode only: no gradients, no saved tensors, BatchNorm folded into the conv weights and
 // bias at conversion time, activations in place on the conv (or add) output they follow.
 import type { Core } from '../core/loader.js';
-import { winograd3Wins } from '../core/conv-dispatch.js';
+import { convKernels } from '../core/conv-dispatch.js';
 import type { ModelConfig } from '../models/config.js';
 import { generator } from '../models/generator.js';
 import { encoder } from '../models/encoder.js';
@@ -170,7 +170,7 @@ export class RunBuilder extends InferBuilder {
   protected layer(name: string, x: T, OC: number, o: { k: number; stride: number; pad: number }, y: T): void {
     const { k, stride, pad } = o, { core, scratch } = this;
     // Winograd F(2x2, 3x3) where it wins (src/core/conv-dispatch.ts), per chunk of output channels
-    const wino = (OCc: number) => winograd3Wins(x.N, x.H, x.W, x.C, OCc, k, stride, pad);
+    const wino = (OCc: number) => convKernels(x.N, x.H, x.W, x.C, OCc, k, stride, pad).fwd === 'wino3';
     this.weighted(name, OC, (OCc) => wino(OCc) ? core.k.winograd3_forward_scratch_size(x.N, x.H, x.W, x.C, OCc)
       : core.k.conv2d_forward_scratch_size(x.N, x.H, x.W, x.C, OCc, k, k, stride, pad),
     (w, b, g, OCc) => wino(OCc) ? core.k.winograd3_forward(y.ptr + g * OCc * 4, x.ptr, w, b, scratch.conv, x.N, x.H, x.W, x.C, OCc, y.ld, x.ld)
