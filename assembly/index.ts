@@ -26,3 +26,7 @@ export * from './pool';
 export * from './reference/pool';
 export * from './dequant';
 export * from './reference/dequant';
+export * from './winograd';
+export * from './reference/winograd';
+export * from './winograd_s2';
+export * from './reference/winograd_s2';

@@ -7,7 +7,13 @@
 // (upconv_*: per input pixel and channel pair 16 MACs forward, 9 backward) against upsample_nearest2x + conv2d
 // (36 each), both rated by the direct conv's FLOPs ("effective" GFLOP/s), with the time ratio separate / fused,
 // at batch 1 and (--upconv-batch N) batch N; then the generator's memory saved at batch 8.
-// Usage: npm run bench:kernels [-- --quick] [-- --build simd|relaxed] [-- --filter name-substring] [-- --upconv-batch 8].
+// Winograd rows (names wino.*): the encoder's stride-1 3x3 convs and the discriminators' 4x4 stride-2 convs
+// through the direct conv and through Winograd (F(2x2, 3x3), winograd3_*; F(2x2, 2x2) over the input phases,
+// winograd_s2_*), timed interleaved (direct, Winograd, direct, ...: a busy spell hits both): median times and the
+// median of the per-pair ratios, the max |difference| relative to max |direct output| per pass, and whether the
+// layer dispatch (src/core/conv-dispatch.ts) takes Winograd there; at batch 1 and --wino-batch N (default 4).
+// Usage: npm run bench:kernels [-- --quick] [-- --build simd|relaxed] [-- --filter name-substring] [-- --upconv-batch 8]
+//   [-- --wino-batch 4].
 // Writes bench/out/kernels.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -16,12 +22,14 @@ import { fileURLToPath } from 'node:url';
 import { loadCore, resolveBuild } from '../src/core/load-node.js';
 import { hasRelaxedSimd } from '../src/core/features.js';
 import type { Core } from '../src/core/loader.js';
-import { CONV_SHAPES, DECONV_SHAPES, UPCONV_SHAPES, convMacs, deconvMacs, upconvDirectMacs, type BenchConv, type BenchDeconv, type BenchUpconv } from './shapes.js';
+import { convKernels } from '../src/core/conv-dispatch.js';
+import { CONV_SHAPES, DECONV_SHAPES, UPCONV_SHAPES, WINO_SHAPES, convMacs, deconvMacs, upconvDirectMacs, type BenchConv, type BenchDeconv, type BenchUpconv } from './shapes.js';
 import { median } from './lib/timing.js';
 
 const quick = process.argv.includes('--quick');
 const buildArg = process.argv.includes('--build') ? process.argv[process.argv.indexOf('--build') + 1] : 'auto';
 const filter = process.argv.includes('--filter') ? process.argv[process.argv.indexOf('--filter') + 1] : '';
+const winoBatch = process.argv.includes('--wino-batch') ? Number(process.argv[process.argv.indexOf('--wino-batch') + 1]) : 4;
 const upBatch = process.argv.includes('--upconv-batch') ? Number(process.argv[process.argv.indexOf('--upconv-batch') + 1]) : 0;
 const RUNS = quick ? 3 : 7;
 const MIN_MS = quick ? 3 : 15;
@@ -143,6 +151,54 @@ function benchUpconv(core: Core, sh: BenchUpconv, N: number): UpRow {
   };
   a.reset(mark);
   return { name: sh.name, shape: `${H}²x${C}->${U}²x${OC}`, N, count: sh.count, gflop: flop / 1e9, sep, fused, packed };
+}
+
+// Direct conv against Winograd on one layer at batch N (3x3 stride 1: F(2x2, 3x3); 4x4 stride 2: F(2x2, 2x2) over
+// the phases): per pass [direct ms, Winograd ms, median of the per-pair ratios direct / Winograd], and
+// max |Winograd - direct| / max |direct| per output.
+interface WinoRow {
+  name: string; shape: string; N: number; wired: string;
+  fwd: number[]; bwdIn: number[]; bwdW: number[]; err: { y: number; dx: number; dw: number };
+}
+function benchWino(core: Core, sh: BenchConv, N: number): WinoRow {
+  const { H, C, OC, K, s } = sh;
+  const s2 = K === 4;
+  const OH = Math.floor((H + 2 - K) / s) + 1;
+  const k = core.k, a = core.arena, mark = a.mark();
+  const X = N * H * H * C, Y = N * OH * OH * OC, Wn = K * K * C * OC;
+  const x = a.alloc(X), w = a.alloc(Wn), b = a.alloc(OC), y = a.alloc(Y), y2 = a.alloc(Y), dy = a.alloc(Y);
+  const dx = a.alloc(X), dx2 = a.alloc(X), dw = a.alloc(Wn), dw2 = a.alloc(Wn), db = a.alloc(OC);
+  const sc = a.alloc(Math.max(k.conv2d_scratch_size(N, H, H, C, OC, K, K, s, 1),
+    s2 ? k.winograd_s2_scratch_size(N, H, H, C, OC) : k.winograd3_scratch_size(N, H, H, C, OC)));
+  const [wf, wbi, wbw] = s2 ? [k.winograd_s2_forward, k.winograd_s2_backward_input, k.winograd_s2_backward_weight]
+    : [k.winograd3_forward, k.winograd3_backward_input, k.winograd3_backward_weight];
+  randFill(core, x, X, 1); randFill(core, w, Wn, 2); randFill(core, b, OC, 3); randFill(core, dy, Y, 4);
+  const runs = quick ? 3 : 7;
+  const pair = (f: () => void, g: () => void): number[] => {
+    const tf: number[] = [], tg: number[] = [], r: number[] = [];
+    f(); g();
+    for (let i = 0; i < runs; i++) { const p = timeIt(f, 1, MIN_MS), q = timeIt(g, 1, MIN_MS); tf.push(p); tg.push(q); r.push(p / q); }
+    return [median(tf) * 1e3, median(tg) * 1e3, median(r)];
+  };
+  const fwd = pair(() => k.conv2d_forward(y, x, w, b, sc, N, H, H, C, OC, K, K, s, 1, OC, C), () => wf(y2, x, w, b, sc, N, H, H, C, OC, OC, C));
+  const bwdIn = pair(() => k.conv2d_backward_input(dx, dy, w, sc, N, H, H, C, OC, K, K, s, 1, C, OC), () => wbi(dx2, dy, w, sc, N, H, H, C, OC, C, OC));
+  const bwdW = pair(() => k.conv2d_backward_weight(dw, db, dy, x, sc, N, H, H, C, OC, K, K, s, 1, OC, C), () => wbw(dw2, db, dy, x, sc, N, H, H, C, OC, OC, C));
+  // one clean run of each pass for the error (the backward passes accumulate)
+  const rel = (p: number, q: number, n: number) => {
+    const u = core.f32(p, n), v = core.f32(q, n);
+    let d = 0, m = 0;
+    for (let i = 0; i < n; i++) { d = Math.max(d, Math.abs(u[i] - v[i])); m = Math.max(m, Math.abs(v[i])); }
+    return d / m;
+  };
+  for (const [p, n] of [[dx, X], [dx2, X], [dw, Wn], [dw2, Wn]]) k.view_zero(p, 1, n, n);
+  k.conv2d_forward(y, x, w, b, sc, N, H, H, C, OC, K, K, s, 1, OC, C); wf(y2, x, w, b, sc, N, H, H, C, OC, OC, C);
+  k.conv2d_backward_input(dx, dy, w, sc, N, H, H, C, OC, K, K, s, 1, C, OC); wbi(dx2, dy, w, sc, N, H, H, C, OC, C, OC);
+  k.conv2d_backward_weight(dw, 0, dy, x, sc, N, H, H, C, OC, K, K, s, 1, OC, C); wbw(dw2, 0, dy, x, sc, N, H, H, C, OC, OC, C);
+  const err = { y: rel(y2, y, Y), dx: rel(dx2, dx, X), dw: rel(dw2, dw, Wn) };
+  a.reset(mark);
+  const kern = convKernels(N, H, H, C, OC, K, s, 1);
+  const wired = [kern.fwd, kern.bwdIn, kern.bwdW].map((v) => (v === 'direct' ? 'n' : 'y')).join('/');
+  return { name: sh.name.replace(/^(resnet|patchgan)\./, 'wino.'), shape: `${H}²x${C}->${OH}²x${OC}${s2 ? ' k4s2' : ''}`, N, wired, fwd, bwdIn, bwdW, err };
 }
 
 function peak(core: Core): number {
@@ -281,6 +337,25 @@ if (upShapes.length) {
   }
 }
 
+// Winograd F(2x2, 3x3) against the direct conv on the encoder's stride-1 3x3 layers
+const winoShapes = filter ? WINO_SHAPES.filter((s) => s.name.includes(filter) || 'wino'.includes(filter)) : WINO_SHAPES;
+const winoRows: WinoRow[] = [];
+if (winoShapes.length) {
+  console.log('\nWinograd vs direct conv (3x3 stride 1: F(2x2, 3x3); 4x4 stride 2: F(2x2, 2x2) over the input phases): ms direct / ms Winograd, x = median of interleaved pairs (direct / Winograd);\n' +
+    'err = max |Winograd - direct| / max |direct| (y, dx, dw); wired = the layer dispatch takes Winograd at this shape (fwd/bwdIn/bwdW)');
+  const wh = `${'layer'.padEnd(28)} ${'N shape'.padEnd(28)} | ${'fwd'.padStart(17)} | ${'bwdIn'.padStart(17)} | ${'bwdW'.padStart(17)} | ${'err y / dx / dw'.padEnd(26)} | wired`;
+  console.log(wh);
+  console.log('-'.repeat(wh.length));
+  const cell = (v: number[]) => `${v[0].toFixed(2).padStart(5)} ${v[1].toFixed(2).padStart(5)} ${v[2].toFixed(2).padStart(4)}x`;
+  for (const N of winoBatch > 1 ? [1, winoBatch] : [1]) {
+    for (const sh of winoShapes) {
+      const r = benchWino(core, sh, N);
+      winoRows.push(r);
+      console.log(`${r.name.padEnd(28)} ${(`N${N} ` + r.shape).padEnd(28)} | ${cell(r.fwd)} | ${cell(r.bwdIn)} | ${cell(r.bwdW)} | ${[r.err.y, r.err.dx, r.err.dw].map((e) => e.toExponential(1)).join(' / ').padEnd(26)} | ${r.wired}`);
+    }
+  }
+}
+
 // memory of the generator's up layers at 128 px, batch 8: the upsampled activations (and their gradients) the
 // separate layers store, against the scratch the fused kernels need instead (the graph's scratch is the max)
 if (UPCONV_SHAPES.length) {
@@ -307,6 +382,6 @@ const outDir = join(here, 'out');
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'kernels.json'), JSON.stringify({
   date: new Date().toISOString(), node: process.version, build, quick, runs: RUNS, peaks, peaksAfter, peak: PEAK,
-  tfjs: tf ? '@tensorflow/tfjs-backend-wasm 4.22.0 (1 thread)' : null, rows, totals, upconv: upRows,
+  tfjs: tf ? '@tensorflow/tfjs-backend-wasm 4.22.0 (1 thread)' : null, rows, totals, upconv: upRows, winograd: winoRows,
 }, null, 2));
 console.log(`\nwrote ${join(outDir, 'kernels.json')}`);

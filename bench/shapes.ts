@@ -97,3 +97,9 @@ export const UPCONV_SHAPES: BenchUpconv[] = CONV_SHAPES
 
 /** MACs of the direct 3x3 conv on the upsampled image (the "effective" count the fused op is rated by). */
 export const upconvDirectMacs = (sh: BenchUpconv): number => 4 * sh.H * sh.H * 9 * sh.C * sh.OC;
+
+/** The Winograd rows: the stride-1 3x3 convs with more than 4 channels each side (the ResNet encoder's blocks;
+ * F(2x2, 3x3), winograd3_*) and the 4x4 stride-2 ones (the discriminators' conv2..conv4; F(2x2, 2x2) over the
+ * input's phases, winograd_s2_*), each against the same layer through conv2d_*. */
+export const WINO_SHAPES: BenchConv[] = CONV_SHAPES.filter((s) => ((s.K === 3 && s.s === 1) || (s.K === 4 && s.s === 2)) && s.p === 1 &&
+  s.C > 4 && s.OC > 4 && !s.name.startsWith('unet.'));

@@ -221,6 +221,46 @@ const conv2d: Op = {
   },
 };
 
+// The conv2d fixtures' 3x3 stride-1 pad-1 cases through Winograd F(2x2, 3x3) (assembly/winograd.ts) and the
+// 4x4 stride-2 pad-1 cases through F(2x2, 2x2) over the phases (assembly/winograd_s2.ts): the kernels conv layers
+// of those shapes run where src/core/conv-dispatch.ts says so (other cases skipped below).
+function winogradConv2d(s2: boolean): Op {
+  const kn = s2 ? 'winograd_s2' : 'winograd3';
+  return {
+    file: 'conv2d',
+    needs: () => [`${kn}_scratch_size`, `${kn}_forward`, `${kn}_backward_input`, `${kn}_backward_weight`],
+    run(m, fx, c, p) {
+      const [N, H, W, C, OC, K, OH, OW] = ['N', 'H', 'W', 'C', 'OC', 'K', 'OH', 'OW'].map((k) => num(p, k));
+      const bias = p.bias as boolean;
+      const k = m.k;
+      const x = m.view(nchwToNhwc(t(fx, c, 'x'), N, C, H, W), N * H * W, C);
+      const y = m.out(N * OH * OW, OC);
+      const dy = m.view(nchwToNhwc(t(fx, c, 'dy'), N, OC, OH, OW), N * OH * OW, OC);
+      const dx = m.grad(N * H * W, C);
+      const wn = K * K * C * OC;
+      const w = m.flat(oihwToHwio(t(fx, c, 'w'), OC, C, K, K), wn);
+      const dw = m.flatGrad(wn);
+      const b = bias ? m.flat(t(fx, c, 'b'), OC) : 0;
+      const db = bias ? m.flatGrad(OC) : 0;
+      const scratch = m.flat(null, s2 ? k.winograd_s2_scratch_size(N, H, W, C, OC) : k.winograd3_scratch_size(N, H, W, C, OC));
+      const [fwd, bin, bw] = s2 ? [k.winograd_s2_forward, k.winograd_s2_backward_input, k.winograd_s2_backward_weight]
+        : [k.winograd3_forward, k.winograd3_backward_input, k.winograd3_backward_weight];
+      fwd(y.ptr, x.ptr, w, b, scratch, N, H, W, C, OC, y.ld, x.ld);
+      bin(dx.ptr, dy.ptr, w, scratch, N, H, W, C, OC, dx.ld, dy.ld);
+      bw(dw, db, dy.ptr, x.ptr, scratch, N, H, W, C, OC, dy.ld, x.ld);
+      const out: Cmp[] = [
+        { name: 'y', kind: 'fwd', got: nhwcToNchw(m.read(y, 'y'), N, OC, OH, OW), want: t(fx, c, 'y') },
+        { name: 'dx', kind: 'grad', got: nhwcToNchw(m.readGrad(dx, 'dx'), N, C, H, W), want: t(fx, c, 'dx') },
+        { name: 'dw', kind: 'grad', got: hwioToOihw(m.getGrad(dw, wn), OC, C, K, K), want: t(fx, c, 'dw') },
+      ];
+      if (bias) out.push({ name: 'db', kind: 'grad', got: m.getGrad(db, OC), want: t(fx, c, 'db') });
+      m.read(x, 'x');
+      m.read(dy, 'dy');
+      return out;
+    },
+  };
+}
+
 // ConvTranspose2d(C -> OC) as the dual conv (OC -> C, input OH x OW, output H x W, weight [K][K][OC][C]):
 // forward = view_zero(y), conv2d_backward_input(y, x, w_dual) + bias_add; dx += conv2d_forward_acc(dy) of the
 // dual; dw += conv2d_backward_weight of the dual with (dy_dual = x, x_dual = dy); db += bias_backward(dy).
@@ -579,7 +619,7 @@ const tensorOps: Op = {
 };
 
 const OPS: Record<string, Op> = {
-  conv2d, conv_transpose2d: convTranspose2d, upsample_conv2d: upsampleConv2d, linear, batch_norm: batchNorm, batch_norm_sharded: batchNormSharded,
+  conv2d, winograd3_conv2d: winogradConv2d(false), winograd_s2_conv2d: winogradConv2d(true), conv_transpose2d: convTranspose2d, upsample_conv2d: upsampleConv2d, linear, batch_norm: batchNorm, batch_norm_sharded: batchNormSharded,
   instance_norm: instanceNorm, act, pool, upsample, loss, adam, tensor: tensorOps,
 };
 
@@ -683,6 +723,8 @@ for (const [opName, op] of Object.entries(OPS)) {
   describe(`${opName} vs PyTorch`, () => {
     for (const [c, p] of caseList(fx)) {
       if (opName === 'batch_norm_sharded' && num(p, 'N') < 2) continue;
+      if (opName === 'winograd3_conv2d' && !(num(p, 'K') === 3 && num(p, 'stride') === 1 && num(p, 'pad') === 1)) continue;
+      if (opName === 'winograd_s2_conv2d' && !(num(p, 'K') === 4 && num(p, 'stride') === 2 && num(p, 'pad') === 1)) continue;
       const missing = op.needs(p).filter((n) => typeof (cores.simd.k as unknown as K)[n] !== 'function');
       if (missing.length) {
         // a fixture without its kernel is a failure, not a silent skip (a dropped export would hide its check)

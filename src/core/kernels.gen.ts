@@ -124,4 +124,24 @@ export interface Kernels {
   dequant_i8(out: number, src: number, scale: number, n: number, OC: number): void;
   ref_dequant_f16(out: number, src: number, n: number): void;
   ref_dequant_i8(out: number, src: number, scale: number, n: number, OC: number): void;
+  winograd3_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  winograd3_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  winograd3_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
+  winograd3_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldx: number, ldy: number): void;
+  winograd3_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
+  ref_winograd3_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  ref_winograd3_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  ref_winograd3_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
+  ref_winograd3_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldx: number, ldy: number): void;
+  ref_winograd3_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
+  winograd_s2_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  winograd_s2_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  winograd_s2_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
+  winograd_s2_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldx: number, ldy: number): void;
+  winograd_s2_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
+  ref_winograd_s2_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  ref_winograd_s2_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  ref_winograd_s2_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
+  ref_winograd_s2_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldx: number, ldy: number): void;
+  ref_winograd_s2_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
 }

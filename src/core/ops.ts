@@ -6,6 +6,7 @@ import type { OpSpec } from './op-spec.js';
 import { actOps } from './ops/act.js';
 import { convOps } from './ops/conv.js';
 import { upconvOps } from './ops/upconv.js';
+import { winogradOps } from './ops/winograd.js';
 import { tensorOps } from './ops/tensor.js';
 import { lossOps } from './ops/loss.js';
 import { adamOps } from './ops/adam.js';
@@ -17,6 +18,7 @@ export const OPS = {
   ...actOps,
   ...convOps,
   ...upconvOps,
+  ...winogradOps,
   ...tensorOps,
   ...lossOps,
   ...adamOps,

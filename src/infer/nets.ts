@@ -6,6 +6,7 @@
 // identity, norm and activation in place on the conv (or add) output they follow. A BatchNorm alone (the norm op)
 // is a weight layer of its own: its running statistics folded into a per-channel scale and shift.
 import type { Core } from '../core/loader.js';
+import { convKernels } from '../core/conv-dispatch.js';
 import type { ModelConfig } from '../models/config.js';
 import { describeGenerator } from '../models/generator.js';
 import { describeEncoder } from '../models/encoder.js';
@@ -227,8 +228,12 @@ export class RunBuilder extends InferBuilder {
   }
   protected layer(name: string, x: T, OC: number, o: { k: number; stride: number; pad: number }, y: T): void {
     const { k, stride, pad } = o, { core, scratch } = this;
-    this.weighted(name, OC, (OCc) => core.k.conv2d_forward_scratch_size(x.N, x.H, x.W, x.C, OCc, k, k, stride, pad),
-      (w, b, g, OCc) => core.k.conv2d_forward(y.ptr + g * OCc * 4, x.ptr, w, b, scratch.conv, x.N, x.H, x.W, x.C, OCc, k, k, stride, pad, y.ld, x.ld));
+    // Winograd F(2x2, 3x3) where it wins (src/core/conv-dispatch.ts), per chunk of output channels
+    const wino = (OCc: number) => convKernels(x.N, x.H, x.W, x.C, OCc, k, stride, pad).fwd === 'wino3';
+    this.weighted(name, OC, (OCc) => wino(OCc) ? core.k.winograd3_forward_scratch_size(x.N, x.H, x.W, x.C, OCc)
+      : core.k.conv2d_forward_scratch_size(x.N, x.H, x.W, x.C, OCc, k, k, stride, pad),
+    (w, b, g, OCc) => wino(OCc) ? core.k.winograd3_forward(y.ptr + g * OCc * 4, x.ptr, w, b, scratch.conv, x.N, x.H, x.W, x.C, OCc, y.ld, x.ld)
+      : core.k.conv2d_forward(y.ptr + g * OCc * 4, x.ptr, w, b, scratch.conv, x.N, x.H, x.W, x.C, OCc, k, k, stride, pad, y.ld, x.ld));
   }
   protected upLayer(name: string, x: T, OC: number, _o: BlockTail<T>, y: T): void {
     const { core, scratch } = this;

@@ -1,8 +1,11 @@
 // Conv2d layer: y = conv(x, w) + b over NHWC tensors; weights HWIO in our store, OIHW in PyTorch's.
 // y may be a channel slice of a wider tensor (zero-copy concat), and x may be one too.
-// Saved for backward: nothing beyond x (the input) itself.
+// Saved for backward: nothing beyond x (the input) itself. Each pass runs the kernel src/core/conv-dispatch.ts
+// picks for the shape: Winograd F(2x2, 3x3) for stride-1 3x3 convs of enough tiles and channels, F(2x2, 2x2)
+// over the input's phases for 4x4 stride-2 ones, the direct conv otherwise.
 import type { Graph, Layer, Tensor } from './graph.js';
 import type { Param } from './params.js';
+import { convKernels, type ConvKernels } from '../core/conv-dispatch.js';
 import { convOut } from './shapes.js';
 
 export interface ConvOptions {
@@ -18,6 +21,8 @@ export class Conv2d implements Layer {
   readonly y: Tensor;
   readonly w: Param;
   readonly b: Param | null;
+  /** the kernel of each pass (fixed by the shape) */
+  readonly kern: ConvKernels;
   constructor(readonly g: Graph, readonly name: string, readonly x: Tensor, readonly OC: number, readonly o: ConvOptions) {
     const { k, stride, pad } = o;
     const OH = convOut(x.H, k, stride, pad, name), OW = convOut(x.W, k, stride, pad, name);
@@ -26,12 +31,22 @@ export class Conv2d implements Layer {
     this.y = o.out ?? g.tensor(x.N, OH, OW, OC, name);
     this.w = g.store.add(`${name}.weight`, [OC, x.C, k, k], 'conv');
     this.b = o.bias ? g.store.add(`${name}.bias`, [OC], 'flat') : null;
-    g.needScratch(g.core.k.conv2d_scratch_size(x.N, x.H, x.W, x.C, OC, k, k, stride, pad));
+    this.kern = convKernels(x.N, x.H, x.W, x.C, OC, k, stride, pad);
+    const kk = g.core.k, used = Object.values(this.kern);
+    g.needScratch(Math.max(used.includes('direct') ? kk.conv2d_scratch_size(x.N, x.H, x.W, x.C, OC, k, k, stride, pad) : 0,
+      used.includes('wino3') ? kk.winograd3_scratch_size(x.N, x.H, x.W, x.C, OC) : 0,
+      used.includes('wino_s2') ? kk.winograd_s2_scratch_size(x.N, x.H, x.W, x.C, OC) : 0));
     g.add(this);
   }
 
   forward(): void {
     const { x, y, o, g } = this;
+    const kf = this.kern.fwd;
+    if (kf !== 'direct') {
+      const f = kf === 'wino3' ? g.core.k.winograd3_forward : g.core.k.winograd_s2_forward;
+      f(y.ptr, x.ptr, this.w.ptr, this.b ? this.b.ptr : 0, g.scratch, x.N, x.H, x.W, x.C, this.OC, y.ld, x.ld);
+      return;
+    }
     g.core.k.conv2d_forward(y.ptr, x.ptr, this.w.ptr, this.b ? this.b.ptr : 0, g.scratch,
       x.N, x.H, x.W, x.C, this.OC, o.k, o.k, o.stride, o.pad, y.ld, x.ld);
   }
@@ -39,12 +54,17 @@ export class Conv2d implements Layer {
   backward(params: boolean): void {
     const { x, y, o, g } = this;
     const k = g.core.k;
+    const { bwdIn, bwdW } = this.kern;
     if (params) {
-      k.conv2d_backward_weight(this.w.grad, this.b ? this.b.grad : 0, y.grad, x.ptr, g.scratch,
+      const f = bwdW === 'wino3' ? k.winograd3_backward_weight : bwdW === 'wino_s2' ? k.winograd_s2_backward_weight : null;
+      if (f) f(this.w.grad, this.b ? this.b.grad : 0, y.grad, x.ptr, g.scratch, x.N, x.H, x.W, x.C, this.OC, y.ld, x.ld);
+      else k.conv2d_backward_weight(this.w.grad, this.b ? this.b.grad : 0, y.grad, x.ptr, g.scratch,
         x.N, x.H, x.W, x.C, this.OC, o.k, o.k, o.stride, o.pad, y.ld, x.ld);
     }
     if (x.needsGrad) {
-      k.conv2d_backward_input(x.grad, y.grad, this.w.ptr, g.scratch,
+      const f = bwdIn === 'wino3' ? k.winograd3_backward_input : bwdIn === 'wino_s2' ? k.winograd_s2_backward_input : null;
+      if (f) f(x.grad, y.grad, this.w.ptr, g.scratch, x.N, x.H, x.W, x.C, this.OC, x.ld, y.ld);
+      else k.conv2d_backward_input(x.grad, y.grad, this.w.ptr, g.scratch,
         x.N, x.H, x.W, x.C, this.OC, o.k, o.k, o.stride, o.pad, x.ld, y.ld);
     }
   }

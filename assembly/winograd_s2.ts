@@ -1,0 +1,521 @@
+// The 4x4 stride-2 pad-1 conv (the PatchGAN discriminators' layers) as four stride-1 2x2 convs over the input's
+// even/odd phases, each by Winograd F(2x2, 2x2): forward, backward-input and backward-weight.
+// x (N, H, W, C) pixel stride ldx -> y (N, OH, OW, OC) pixel stride ldy, OH = (H - 2) / 2 + 1 (H, W >= 2);
+// w HWIO [4][4][C][OC] (the direct conv's weight, conv2d.ts: the same function, different rounding); b [OC].
+// Backward passes accumulate.
+//
+// Rows (columns alike): y[o] = x[2o-1] w0 + x[2o] w1 + x[2o+1] w2 + x[2o+2] w3 = e[o] w0 + e[o+1] w2 +
+// f[o] w1 + f[o+1] w3 with e[m] = x[2m-1], f[m] = x[2m]: two 2-tap convs, phase p = 0 (e, taps 0, 2) and
+// p = 1 (f, taps 1, 3). A 2x2 output tile (rows 2ti, 2ti+1) reads the 6x6 input patch at rows 4ti-1 .. 4ti+4;
+// its rows p, p+2, p+4 are phase p's 3 inputs. F(2, 2): y0 = d0 g0 + d1 g1, y1 = d1 g0 + d2 g1 as
+//   m = (G g) (.) (B^T d), y = A^T m,  B^T = [1 -1 0; 0 1 0; 0 -1 1], G = [1 0; 1 1; 0 1], A^T = [1 1 0; 0 1 1]
+// (no fractions: the transforms are exact sums). In 2-D per tile: 9 positions k, and at each one GEMM over
+// K = the 4 phases' channels (4 * c4(C)): 36 MACs per output tile and channel pair instead of 64 (1.78x fewer).
+// backward-input: de[m] = dy[m-1] w2 + dy[m] w0, df[m] = dy[m-1] w3 + dy[m] w1, the same F(2, 2) with
+// g' = (w[2 + p], w[p]) on the 3 dy rows 2ti-1 .. 2ti+1; one dy tile gives all four phases' 2x2 dx tiles (a 4x4
+// dx block at rows 4ti-1 .. 4ti+2), so the GEMM at each position has N = 4 * c4(C) columns.
+// backward-weight: dU[k] = sum_tiles V[k]^T (A dY)[k] (M = 4 * c4(C) rows), dw += G^T dU G per phase.
+// Tiles go in chunks of RC (see winograd.ts). Everything temporary lives in `scratch` (winograd_s2_scratch_size).
+import { bias_backward } from './conv_bias';
+import { gemm_ap_4x8, igemm_4x8, pack_a4, pack_panels } from './gemm';
+
+// @ts-ignore: decorator
+@inline function al(n: i32): i32 { return (n + 15) & ~15; }
+// @ts-ignore: decorator
+@inline function c4(n: i32): i32 { return (n + 3) & ~3; }
+// @ts-ignore: decorator
+@inline function c8(n: i32): i32 { return (n + 7) & ~7; }
+// @ts-ignore: decorator
+@inline function fl(p: usize, n: i32): usize { return p + (<usize>n << 2); }
+
+// Tiles per chunk: 9 * RC * (K + M) floats of V and M (about 2.4 MB), 16 .. 256 tiles. Larger than winograd.ts's:
+// the transformed weights are 36/16 of w and are read once per chunk (16384 measured 1.1-1.3x slower forward on
+// the 128- and 256-channel layers at batch 4).
+const WQ: i32 = 65536;
+// @ts-ignore: decorator
+@inline function chunk(T: i32, K: i32, M: i32): i32 {
+  return min(min(256, max(16, (WQ / max(K + M, 1)) & ~3)), max(T, 1));
+}
+
+// @ts-ignore: decorator
+@inline function outDim(H: i32): i32 { return (H - 2) / 2 + 1; }
+// forward / backward-weight tiles: 2x2 output pixels each
+// @ts-ignore: decorator
+@inline function fwdTiles(N: i32, H: i32, W: i32): i32 { return N * ((outDim(H) + 1) >> 1) * ((outDim(W) + 1) >> 1); }
+// backward-input tiles: 4x4 dx blocks at rows 4ti - 1 .. 4ti + 2
+// @ts-ignore: decorator
+@inline function bwdTiles(N: i32, H: i32, W: i32): i32 { return N * ((H >> 2) + 1) * ((W >> 2) + 1); }
+
+const PTR: i32 = 48; // u32 pointer table (36 used)
+const TMP: i32 = 36 * 4 + 36 + 4 * 9 * 4; // tail vectors + their pointers; or 4 x 9 transformed weight vectors
+
+function fwdSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
+  const K = 4 * c4(C), RC = chunk(fwdTiles(N, H, W), K, c4(OC));
+  return al(c4(max(C, OC))) + al(9 * K * c8(OC)) + al(9 * RC * K) + al(9 * RC * c4(OC)) + 2 * al(RC) + al(PTR) + al(TMP);
+}
+function bwdInSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
+  const K = 4 * c4(C), RC = chunk(bwdTiles(N, H, W), c4(OC), K);
+  return al(c4(max(C, OC))) + al(9 * OC * c8(K)) + al(9 * RC * c4(OC)) + al(9 * RC * K) + 2 * al(RC) + al(PTR) + al(TMP);
+}
+function bwdWSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
+  const K = 4 * c4(C), RC = chunk(fwdTiles(N, H, W), K, c4(OC));
+  return al(c4(max(C, OC))) + al(9 * K * OC) + al(9 * RC * K) + al(9 * RC * c4(OC)) + al(RC) + al(K * RC) + al(c8(OC) * RC) + al(PTR) + al(TMP);
+}
+
+// Floats of scratch the forward alone needs (inference).
+export function winograd_s2_forward_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
+  return fwdSize(N, H, W, C, OC);
+}
+
+// Floats of scratch any of the three passes needs for this shape.
+export function winograd_s2_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
+  return max(fwdSize(N, H, W, C, OC), max(bwdInSize(N, H, W, C, OC), bwdWSize(N, H, W, C, OC)));
+}
+
+// ---- transforms shared by the passes ----
+
+// 9 outputs of B^T d B for 4 channels: d[i][j] = v128 at (u32 at pb + i*rs + j*cs) + cb; output k = 3i + j at
+// dst + k*vk. B^T rows: d0 - d1, d1, d2 - d1.
+// @ts-ignore: decorator
+@inline function tr3(pb: usize, rs: usize, cs: usize, cb: usize, dst: usize, vk: usize): void {
+  for (let i = 0; i < 3; i++) {
+    let t0: v128, t1: v128, t2: v128;
+    const r1 = pb + rs;
+    const b0 = v128.load(<usize>load<u32>(r1) + cb), b1 = v128.load(<usize>load<u32>(r1 + cs) + cb), b2 = v128.load(<usize>load<u32>(r1 + 2 * cs) + cb);
+    if (i == 1) { t0 = b0; t1 = b1; t2 = b2; }
+    else {
+      const ra = i == 0 ? pb : pb + 2 * rs;
+      const a0 = v128.load(<usize>load<u32>(ra) + cb), a1 = v128.load(<usize>load<u32>(ra + cs) + cb), a2 = v128.load(<usize>load<u32>(ra + 2 * cs) + cb);
+      // row 0: d0 - d1; row 2: d2 - d1
+      t0 = f32x4.sub(a0, b0); t1 = f32x4.sub(a1, b1); t2 = f32x4.sub(a2, b2);
+    }
+    const o = dst + <usize>(3 * i) * vk;
+    v128.store(o, f32x4.sub(t0, t1));
+    v128.store(o + vk, t1);
+    v128.store(o + 2 * vk, f32x4.sub(t2, t1));
+  }
+}
+
+// For the channel tail [c0, C): copies the tail of each of the np pointers of `tab` into tmp, zero-padded to 4
+// lanes, and returns a table of np pointers to those copies (at tmp + 16*np bytes) for tr3 / dyTile at offset 0.
+function tailPtrs(tab: usize, np: i32, c0: i32, C: i32, tmp: usize): usize {
+  const t2 = tmp + (<usize>np << 4);
+  for (let p = 0; p < np; p++) {
+    const s = <usize>load<u32>(tab + (<usize>p << 2)) + (<usize>c0 << 2);
+    const d = tmp + (<usize>p << 4);
+    v128.store(d, f32x4.splat(0));
+    for (let c = 0; c < C - c0; c++) store<f32>(d + (<usize>c << 2), load<f32>(s + (<usize>c << 2)));
+    store<u32>(t2 + (<usize>p << 2), <u32>d);
+  }
+  return t2;
+}
+
+// ptr[0..36) = the 6x6 input patch of forward tile t (rows 4ti-1 .. 4ti+4), `zero` outside the image.
+function patch6(ptr: usize, t: i32, x: usize, ldx: i32, zero: usize, H: i32, W: i32, TH: i32, TW: i32): void {
+  const n = t / (TH * TW), q = t - n * TH * TW, ti = q / TW, tj = q - ti * TW;
+  const ih0 = 4 * ti - 1, iw0 = 4 * tj - 1;
+  for (let i = 0; i < 6; i++) {
+    const ih = ih0 + i;
+    const rowOk = ih >= 0 && ih < H;
+    for (let j = 0; j < 6; j++) {
+      const iw = iw0 + j;
+      store<u32>(ptr + (<usize>(i * 6 + j) << 2), <u32>(rowOk && iw >= 0 && iw < W ? fl(x, ((n * H + ih) * W + iw) * ldx) : zero));
+    }
+  }
+}
+
+// V[k][r][ph*Ci + c] = (B^T d_ph B)[k] for forward tiles t0 + r, phase ph = 2pr + pc: d_ph[i][j] = patch[pr + 2i][pc + 2j].
+function inputTransform(V: usize, vk: usize, Ci: i32, x: usize, ldx: i32, zero: usize, ptr: usize, tmp: usize,
+  t0: i32, R: i32, H: i32, W: i32, TH: i32, TW: i32, C: i32): void {
+  const C4 = C & ~3;
+  for (let r = 0; r < R; r++) {
+    patch6(ptr, t0 + r, x, ldx, zero, H, W, TH, TW);
+    const vr = fl(V, r * 4 * Ci);
+    for (let ph = 0; ph < 4; ph++) {
+      const pb = ptr + (<usize>((ph >> 1) * 6 + (ph & 1)) << 2);
+      const vp = fl(vr, ph * Ci);
+      for (let c = 0; c < C4; c += 4) tr3(pb, 48, 8, <usize>c << 2, vp + (<usize>c << 2), vk);
+    }
+    if (C4 < C) {
+      const t2 = tailPtrs(ptr, 36, C4, C, tmp);
+      for (let ph = 0; ph < 4; ph++) {
+        tr3(t2 + (<usize>((ph >> 1) * 6 + (ph & 1)) << 2), 48, 8, 0, fl(vr, ph * Ci + C4), vk);
+      }
+    }
+  }
+}
+
+// ---- forward ----
+
+// y = conv4x4s2(x, w) + b, overwriting y's slice.
+export function winograd_s2_forward(y: usize, x: usize, w: usize, b: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
+  const OH = outDim(H), OW = outDim(W);
+  if (N <= 0 || OH <= 0 || OW <= 0 || OC <= 0) return;
+  const TH = (OH + 1) >> 1, TW = (OW + 1) >> 1, T = N * TH * TW;
+  const Ci = c4(C), K = 4 * Ci, Co = c4(OC), NP = (OC + 7) >> 3;
+  const RC = chunk(T, K, Co);
+  const zero = scratch;
+  const U = fl(zero, al(c4(max(C, OC))));
+  const V = fl(U, al(9 * K * c8(OC)));
+  const M = fl(V, al(9 * RC * K));
+  const ind = fl(M, al(9 * RC * Co));
+  const outp = fl(ind, al(RC));
+  const ptr = fl(outp, al(RC));
+  const tmp = fl(ptr, al(PTR));
+  memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
+  fwdWeights(U, w, C, Ci, OC);
+  const vk = (<usize>RC * K) << 2, mk = (<usize>RC * Co) << 2;
+  for (let r = 0; r < RC; r++) {
+    store<u32>(ind + (<usize>r << 2), <u32>fl(V, r * K));
+    store<u32>(outp + (<usize>r << 2), <u32>fl(M, r * Co));
+  }
+  for (let t0 = 0; t0 < T; t0 += RC) {
+    const R = min(RC, T - t0);
+    if (C > 0) {
+      inputTransform(V, vk, Ci, x, ldx, zero, ptr, tmp, t0, R, H, W, TH, TW, C);
+      for (let k = 0; k < 9; k++) {
+        igemm_4x8(R, 1, K, ind, outp, <usize>k * mk, fl(U, k * K * NP * 8), 32, <usize>K << 5, OC, 0, 0, zero, <usize>k * vk);
+      }
+    } else {
+      memory.fill(M, 0, <usize>9 * mk);
+    }
+    // y = A^T M A (+ b), 4 channels at a time
+    for (let r = 0; r < R; r++) {
+      const t = t0 + r;
+      const n = t / (TH * TW), q = t - n * TH * TW, ti = q / TW, tj = q - ti * TW;
+      const oh = 2 * ti, ow = 2 * tj;
+      const okR = oh + 1 < OH, okC = ow + 1 < OW;
+      const y00 = fl(y, ((n * OH + oh) * OW + ow) * ldy);
+      const y01 = fl(y00, ldy), y10 = fl(y00, OW * ldy), y11 = fl(y10, ldy);
+      const mr = fl(M, r * Co);
+      for (let c = 0; c < OC; c += 4) {
+        const cb = <usize>c << 2;
+        const nc = min(4, OC - c);
+        let bv = f32x4.splat(0);
+        if (b != 0) {
+          if (nc == 4) bv = v128.load(b + cb);
+          else for (let l = 0; l < nc; l++) bv = setLane(bv, l, load<f32>(b + cb + (<usize>l << 2)));
+        }
+        outTile(mr + cb, mk, bv, y00 + cb, y01 + cb, y10 + cb, y11 + cb, okR, okC, nc, false);
+      }
+    }
+  }
+}
+
+// The 2x2 outputs A^T m A (+ bv) of one tile, m[k] at m + k*mk (3x3), stored (or added) at the four pixels.
+// @ts-ignore: decorator
+@inline function outTile(m: usize, mk: usize, bv: v128, y00: usize, y01: usize, y10: usize, y11: usize,
+  okR: bool, okC: bool, nc: i32, acc: bool): void {
+  // s = A^T m: row 0 = m0 + m1, row 1 = m1 + m2 (rows of m)
+  const m3 = v128.load(m + 3 * mk), m4 = v128.load(m + 4 * mk), m5 = v128.load(m + 5 * mk);
+  const s00 = f32x4.add(v128.load(m), m3), s01 = f32x4.add(v128.load(m + mk), m4), s02 = f32x4.add(v128.load(m + 2 * mk), m5);
+  put(y00, f32x4.add(f32x4.add(s00, s01), bv), nc, acc);
+  if (okC) put(y01, f32x4.add(f32x4.add(s01, s02), bv), nc, acc);
+  if (okR) {
+    const s10 = f32x4.add(m3, v128.load(m + 6 * mk)), s11 = f32x4.add(m4, v128.load(m + 7 * mk)), s12 = f32x4.add(m5, v128.load(m + 8 * mk));
+    put(y10, f32x4.add(f32x4.add(s10, s11), bv), nc, acc);
+    if (okC) put(y11, f32x4.add(f32x4.add(s11, s12), bv), nc, acc);
+  }
+}
+
+// U[k] panels (8-wide over oc, K = 4*Ci rows): row ph*Ci + c = (G g G^T)[k], g[a][b] = w[2a + pr][2b + pc][c][oc];
+// rows of the channel padding stay zero. 4 oc per vector, the tail one by one.
+function fwdWeights(U: usize, w: usize, C: i32, Ci: i32, OC: i32): void {
+  const K = 4 * Ci, NP = (OC + 7) >> 3;
+  memory.fill(U, 0, (<usize>9 * NP * 8 * K) << 2);
+  const tap = C * OC, ks = (<usize>NP * 8 * K) << 2;
+  for (let ph = 0; ph < 4; ph++) {
+    const pr = ph >> 1, pc = ph & 1;
+    const t00 = pr * 4 + pc, t01 = t00 + 2, t10 = t00 + 8, t11 = t00 + 10;
+    for (let c = 0; c < C; c++) {
+      const rowK = ph * Ci + c;
+      let o = 0;
+      for (; o + 4 <= OC; o += 4) {
+        const e = c * OC + o;
+        const g00 = v128.load(fl(w, t00 * tap + e)), g01 = v128.load(fl(w, t01 * tap + e));
+        const g10 = v128.load(fl(w, t10 * tap + e)), g11 = v128.load(fl(w, t11 * tap + e));
+        const d = fl(U, ((o >> 3) * K + rowK) * 8 + (o & 7));
+        // h = G g: rows g0, g0 + g1, g1; then the same on columns
+        const h10 = f32x4.add(g00, g10), h11 = f32x4.add(g01, g11);
+        v128.store(d, g00); v128.store(d + ks, f32x4.add(g00, g01)); v128.store(d + 2 * ks, g01);
+        v128.store(d + 3 * ks, h10); v128.store(d + 4 * ks, f32x4.add(h10, h11)); v128.store(d + 5 * ks, h11);
+        v128.store(d + 6 * ks, g10); v128.store(d + 7 * ks, f32x4.add(g10, g11)); v128.store(d + 8 * ks, g11);
+      }
+      for (; o < OC; o++) {
+        const e = c * OC + o;
+        const g00 = load<f32>(fl(w, t00 * tap + e)), g01 = load<f32>(fl(w, t01 * tap + e));
+        const g10 = load<f32>(fl(w, t10 * tap + e)), g11 = load<f32>(fl(w, t11 * tap + e));
+        const d = fl(U, ((o >> 3) * K + rowK) * 8 + (o & 7));
+        const h10 = g00 + g10, h11 = g01 + g11;
+        store<f32>(d, g00); store<f32>(d + ks, g00 + g01); store<f32>(d + 2 * ks, g01);
+        store<f32>(d + 3 * ks, h10); store<f32>(d + 4 * ks, h10 + h11); store<f32>(d + 5 * ks, h11);
+        store<f32>(d + 6 * ks, g10); store<f32>(d + 7 * ks, g10 + g11); store<f32>(d + 8 * ks, g11);
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function setLane(v: v128, l: i32, f: f32): v128 {
+  return l == 0 ? f32x4.replace_lane(v, 0, f) : l == 1 ? f32x4.replace_lane(v, 1, f) : l == 2 ? f32x4.replace_lane(v, 2, f) : f32x4.replace_lane(v, 3, f);
+}
+
+// Stores (or adds) the first n (1..4) lanes of v at o; never touches memory past them.
+// @ts-ignore: decorator
+@inline function put(o: usize, v: v128, n: i32, acc: bool): void {
+  if (n == 4) {
+    v128.store(o, acc ? f32x4.add(v, v128.load(o)) : v);
+    return;
+  }
+  store<f32>(o, f32x4.extract_lane(v, 0) + (acc ? load<f32>(o) : 0));
+  if (n > 1) store<f32>(o, f32x4.extract_lane(v, 1) + (acc ? load<f32>(o, 4) : 0), 4);
+  if (n > 2) store<f32>(o, f32x4.extract_lane(v, 2) + (acc ? load<f32>(o, 8) : 0), 8);
+}
+
+// ---- backward-input ----
+
+// dx += conv4x4s2^T(dy, w), by 4x4 dx blocks (rows 4ti-1 .. 4ti+2): one 3x3 dy patch (rows 2ti-1 .. 2ti+1)
+// per block, its four phases' 2x2 outputs from one GEMM per position over N = 4*Ci columns.
+export function winograd_s2_backward_input(dx: usize, dy: usize, w: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, ldx: i32, ldy: i32): void {
+  const OH = outDim(H), OW = outDim(W);
+  if (N <= 0 || OH <= 0 || OW <= 0 || C <= 0 || OC <= 0) return;
+  const TI = (H >> 2) + 1, TJ = (W >> 2) + 1, T = N * TI * TJ;
+  const Ci = c4(C), K = 4 * Ci, Co = c4(OC), NPk = (K + 7) >> 3;
+  const RC = chunk(T, Co, K);
+  const zero = scratch;
+  const U = fl(zero, al(c4(max(C, OC))));
+  const V = fl(U, al(9 * OC * c8(K)));
+  const M = fl(V, al(9 * RC * Co));
+  const ind = fl(M, al(9 * RC * K));
+  const outp = fl(ind, al(RC));
+  const ptr = fl(outp, al(RC));
+  const tmp = fl(ptr, al(PTR));
+  memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
+  bwdWeights(U, w, C, Ci, OC, tmp);
+  const vk = (<usize>RC * Co) << 2, mk = (<usize>RC * K) << 2;
+  for (let r = 0; r < RC; r++) {
+    store<u32>(ind + (<usize>r << 2), <u32>fl(V, r * Co));
+    store<u32>(outp + (<usize>r << 2), <u32>fl(M, r * K));
+  }
+  const O4 = OC & ~3;
+  for (let t0 = 0; t0 < T; t0 += RC) {
+    const R = min(RC, T - t0);
+    // V[k][r][oc] = (B^T d B)[k] of the dy patch
+    for (let r = 0; r < R; r++) {
+      const t = t0 + r;
+      const n = t / (TI * TJ), q = t - n * TI * TJ, ti = q / TJ, tj = q - ti * TJ;
+      for (let i = 0; i < 3; i++) {
+        const oh = 2 * ti - 1 + i;
+        for (let j = 0; j < 3; j++) {
+          const ow = 2 * tj - 1 + j;
+          store<u32>(ptr + (<usize>(i * 3 + j) << 2), <u32>(oh >= 0 && oh < OH && ow >= 0 && ow < OW ? fl(dy, ((n * OH + oh) * OW + ow) * ldy) : zero));
+        }
+      }
+      const vr = fl(V, r * Co);
+      for (let c = 0; c < O4; c += 4) tr3(ptr, 12, 4, <usize>c << 2, vr + (<usize>c << 2), vk);
+      if (O4 < OC) tr3(tailPtrs(ptr, 9, O4, OC, tmp), 12, 4, 0, vr + (<usize>O4 << 2), vk);
+    }
+    for (let k = 0; k < 9; k++) {
+      igemm_4x8(R, 1, OC, ind, outp, <usize>k * mk, fl(U, k * NPk * 8 * OC), 32, <usize>OC << 5, K, 0, 0, zero, <usize>k * vk);
+    }
+    // dx block += each phase's A^T M A
+    for (let r = 0; r < R; r++) {
+      const t = t0 + r;
+      const n = t / (TI * TJ), q = t - n * TI * TJ, ti = q / TJ, tj = q - ti * TJ;
+      for (let ph = 0; ph < 4; ph++) {
+        const pr = ph >> 1, pc = ph & 1;
+        const ih0 = 4 * ti - 1 + pr, iw0 = 4 * tj - 1 + pc; // outputs at ih0, ih0 + 2 (columns alike)
+        const r0 = ih0 >= 0 && ih0 < H, r1 = ih0 + 2 < H, q0 = iw0 >= 0 && iw0 < W, q1 = iw0 + 2 < W;
+        if (!(r0 || r1) || !(q0 || q1)) continue;
+        const p00 = fl(dx, ((n * H + ih0) * W + iw0) * ldx);
+        const p01 = fl(p00, 2 * ldx), p10 = fl(p00, 2 * W * ldx), p11 = fl(p10, 2 * ldx);
+        const mr = fl(M, r * K + ph * Ci);
+        for (let c = 0; c < C; c += 4) {
+          const cb = <usize>c << 2;
+          outTile4(mr + cb, mk, p00 + cb, p01 + cb, p10 + cb, p11 + cb, r0 && q0, r0 && q1, r1 && q0, r1 && q1, min(4, C - c));
+        }
+      }
+    }
+  }
+}
+
+// outTile for backward-input: any of the four outputs may fall outside the image; always accumulates.
+// @ts-ignore: decorator
+@inline function outTile4(m: usize, mk: usize, y00: usize, y01: usize, y10: usize, y11: usize,
+  k00: bool, k01: bool, k10: bool, k11: bool, nc: i32): void {
+  const m3 = v128.load(m + 3 * mk), m4 = v128.load(m + 4 * mk), m5 = v128.load(m + 5 * mk);
+  if (k00 || k01) {
+    const s00 = f32x4.add(v128.load(m), m3), s01 = f32x4.add(v128.load(m + mk), m4), s02 = f32x4.add(v128.load(m + 2 * mk), m5);
+    if (k00) put(y00, f32x4.add(s00, s01), nc, true);
+    if (k01) put(y01, f32x4.add(s01, s02), nc, true);
+  }
+  if (k10 || k11) {
+    const s10 = f32x4.add(m3, v128.load(m + 6 * mk)), s11 = f32x4.add(m4, v128.load(m + 7 * mk)), s12 = f32x4.add(m5, v128.load(m + 8 * mk));
+    if (k10) put(y10, f32x4.add(s10, s11), nc, true);
+    if (k11) put(y11, f32x4.add(s11, s12), nc, true);
+  }
+}
+
+// U[k] panels for backward-input (8-wide over the 4*Ci columns ph*Ci + c, OC rows): (G g' G^T)[k] with
+// g'[a][b] = w[2(1-a) + pr][2(1-b) + pc][c][oc]; padding columns zero. 4 x 4 blocks (4 oc per vector, 4 c
+// transposed in registers: each panel row one store); tails one pair at a time.
+function bwdWeights(U: usize, w: usize, C: i32, Ci: i32, OC: i32, tmp: usize): void {
+  const K = 4 * Ci, NPk = (K + 7) >> 3;
+  memory.fill(U, 0, (<usize>9 * NPk * 8 * OC) << 2);
+  const tap = C * OC, ks = (<usize>NPk * 8 * OC) << 2;
+  const C4 = C & ~3, O4 = OC & ~3;
+  for (let ph = 0; ph < 4; ph++) {
+    const pr = ph >> 1, pc = ph & 1;
+    // g'[0][0] = w[2 + pr][2 + pc], g'[0][1] = w[2 + pr][pc], g'[1][0] = w[pr][2 + pc], g'[1][1] = w[pr][pc]
+    const t00 = (2 + pr) * 4 + 2 + pc, t01 = t00 - 2, t10 = t00 - 8, t11 = t00 - 10;
+    for (let o = 0; o < O4; o += 4) {
+      for (let c = 0; c < C4; c += 4) {
+        for (let l = 0; l < 4; l++) {
+          const e = (c + l) * OC + o;
+          const g00 = v128.load(fl(w, t00 * tap + e)), g01 = v128.load(fl(w, t01 * tap + e));
+          const g10 = v128.load(fl(w, t10 * tap + e)), g11 = v128.load(fl(w, t11 * tap + e));
+          const d = tmp + (<usize>(l * 9) << 4);
+          const h10 = f32x4.add(g00, g10), h11 = f32x4.add(g01, g11);
+          v128.store(d, g00); v128.store(d, f32x4.add(g00, g01), 16); v128.store(d, g01, 32);
+          v128.store(d, h10, 48); v128.store(d, f32x4.add(h10, h11), 64); v128.store(d, h11, 80);
+          v128.store(d, g10, 96); v128.store(d, f32x4.add(g10, g11), 112); v128.store(d, g11, 128);
+        }
+        const col = ph * Ci + c;
+        const base = fl(U, ((col >> 3) * OC + o) * 8 + (col & 7));
+        for (let k = 0; k < 9; k++) {
+          const q = tmp + (<usize>k << 4);
+          const r0 = v128.load(q), r1 = v128.load(q, 144), r2 = v128.load(q, 288), r3 = v128.load(q, 432);
+          const a0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), a1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+          const a2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), a3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+          const d = base + <usize>k * ks;
+          v128.store(d, v128.shuffle<f32>(a0, a2, 0, 1, 4, 5));
+          v128.store(d, v128.shuffle<f32>(a0, a2, 2, 3, 6, 7), 32);
+          v128.store(d, v128.shuffle<f32>(a1, a3, 0, 1, 4, 5), 64);
+          v128.store(d, v128.shuffle<f32>(a1, a3, 2, 3, 6, 7), 96);
+        }
+      }
+    }
+    for (let c = 0; c < C; c++) for (let o = c < C4 ? O4 : 0; o < OC; o++) {
+      const e = c * OC + o;
+      const g00 = load<f32>(fl(w, t00 * tap + e)), g01 = load<f32>(fl(w, t01 * tap + e));
+      const g10 = load<f32>(fl(w, t10 * tap + e)), g11 = load<f32>(fl(w, t11 * tap + e));
+      const col = ph * Ci + c;
+      const d = fl(U, ((col >> 3) * OC + o) * 8 + (col & 7));
+      const h10 = g00 + g10, h11 = g01 + g11;
+      store<f32>(d, g00); store<f32>(d + ks, g00 + g01); store<f32>(d + 2 * ks, g01);
+      store<f32>(d + 3 * ks, h10); store<f32>(d + 4 * ks, h10 + h11); store<f32>(d + 5 * ks, h11);
+      store<f32>(d + 6 * ks, g10); store<f32>(d + 7 * ks, g10 + g11); store<f32>(d + 8 * ks, g11);
+    }
+  }
+}
+
+// ---- backward-weight ----
+
+// dw[kh][kw][c][oc] += sum over output pixels of x[tap pixel][c] * dy[pixel][oc]; db[oc] += sum dy.
+export function winograd_s2_backward_weight(dw: usize, db: usize, dy: usize, x: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
+  const OH = outDim(H), OW = outDim(W);
+  if (N <= 0 || OH <= 0 || OW <= 0 || OC <= 0) return;
+  if (db != 0) bias_backward(db, dy, N * OH * OW, OC, ldy);
+  if (C <= 0) return;
+  const TH = (OH + 1) >> 1, TW = (OW + 1) >> 1, T = N * TH * TW;
+  const Ci = c4(C), K = 4 * Ci, Co = c4(OC);
+  const RC = chunk(T, K, Co);
+  const zero = scratch;
+  const dU = fl(zero, al(c4(max(C, OC))));
+  const V = fl(dU, al(9 * K * OC));
+  const Md = fl(V, al(9 * RC * K));
+  const aptr = fl(Md, al(9 * RC * Co));
+  const ap = fl(aptr, al(RC));
+  const bp = fl(ap, al(K * RC));
+  const ptr = fl(bp, al(c8(OC) * RC));
+  const tmp = fl(ptr, al(PTR));
+  memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
+  memory.fill(dU, 0, (<usize>9 * K * OC) << 2);
+  const vk = (<usize>RC * K) << 2, mk = (<usize>RC * Co) << 2;
+  const O4 = OC & ~3;
+  for (let t0 = 0; t0 < T; t0 += RC) {
+    const R = min(RC, T - t0);
+    inputTransform(V, vk, Ci, x, ldx, zero, ptr, tmp, t0, R, H, W, TH, TW, C);
+    // Md[k][r] = (A dY A^T)[k], dY the tile's 2x2 dy (zero outside), A = [1 0; 1 1; 0 1]
+    for (let r = 0; r < R; r++) {
+      const t = t0 + r;
+      const n = t / (TH * TW), q = t - n * TH * TW, ti = q / TW, tj = q - ti * TW;
+      const oh = 2 * ti, ow = 2 * tj;
+      const okR = oh + 1 < OH, okC = ow + 1 < OW;
+      const p00 = fl(dy, ((n * OH + oh) * OW + ow) * ldy);
+      store<u32>(ptr, <u32>p00);
+      store<u32>(ptr, <u32>(okC ? fl(p00, ldy) : zero), 4);
+      store<u32>(ptr, <u32>(okR ? fl(p00, OW * ldy) : zero), 8);
+      store<u32>(ptr, <u32>(okR && okC ? fl(p00, (OW + 1) * ldy) : zero), 12);
+      const mr = fl(Md, r * Co);
+      for (let c = 0; c < O4; c += 4) dyTile(ptr, <usize>c << 2, mr + (<usize>c << 2), mk);
+      if (O4 < OC) dyTile(tailPtrs(ptr, 4, O4, OC, tmp), 0, mr + (<usize>O4 << 2), mk);
+    }
+    for (let k = 0; k < 9; k++) {
+      for (let q = 0; q < R; q++) store<u32>(aptr + (<usize>q << 2), <u32>(V + <usize>k * vk + ((<usize>q * K) << 2)));
+      pack_a4(ap, aptr, R, K);
+      pack_panels(bp, Md + <usize>k * mk, R, OC, Co);
+      gemm_ap_4x8(K, R, ap, bp, OC, fl(dU, k * K * OC), OC);
+    }
+  }
+  // dw += G^T dU G per phase: rows h0 = u0 + u1, h1 = u1 + u2 (rows of the 3x3 u), then the same on columns
+  const ks = <usize>(K * OC) << 2, tap = C * OC;
+  for (let ph = 0; ph < 4; ph++) {
+    const pr = ph >> 1, pc = ph & 1;
+    const t00 = pr * 4 + pc;
+    for (let c = 0; c < C; c++) {
+      const u = fl(dU, (ph * Ci + c) * OC);
+      const d = fl(dw, c * OC);
+      let o = 0;
+      for (; o + 4 <= OC; o += 4) {
+        const ob = <usize>o << 2;
+        const u0 = v128.load(u + ob), u1 = v128.load(u + ks + ob), u2 = v128.load(u + 2 * ks + ob);
+        const u3 = v128.load(u + 3 * ks + ob), u4 = v128.load(u + 4 * ks + ob), u5 = v128.load(u + 5 * ks + ob);
+        const u6 = v128.load(u + 6 * ks + ob), u7 = v128.load(u + 7 * ks + ob), u8 = v128.load(u + 8 * ks + ob);
+        const h00 = f32x4.add(u0, u3), h01 = f32x4.add(u1, u4), h02 = f32x4.add(u2, u5);
+        const h10 = f32x4.add(u3, u6), h11 = f32x4.add(u4, u7), h12 = f32x4.add(u5, u8);
+        addv(fl(d, t00 * tap) + ob, f32x4.add(h00, h01));
+        addv(fl(d, (t00 + 2) * tap) + ob, f32x4.add(h01, h02));
+        addv(fl(d, (t00 + 8) * tap) + ob, f32x4.add(h10, h11));
+        addv(fl(d, (t00 + 10) * tap) + ob, f32x4.add(h11, h12));
+      }
+      for (; o < OC; o++) {
+        const ob = <usize>o << 2;
+        const u0 = load<f32>(u + ob), u1 = load<f32>(u + ks + ob), u2 = load<f32>(u + 2 * ks + ob);
+        const u3 = load<f32>(u + 3 * ks + ob), u4 = load<f32>(u + 4 * ks + ob), u5 = load<f32>(u + 5 * ks + ob);
+        const u6 = load<f32>(u + 6 * ks + ob), u7 = load<f32>(u + 7 * ks + ob), u8 = load<f32>(u + 8 * ks + ob);
+        const h00 = u0 + u3, h01 = u1 + u4, h02 = u2 + u5, h10 = u3 + u6, h11 = u4 + u7, h12 = u5 + u8;
+        adds(fl(d, t00 * tap) + ob, h00 + h01);
+        adds(fl(d, (t00 + 2) * tap) + ob, h01 + h02);
+        adds(fl(d, (t00 + 8) * tap) + ob, h10 + h11);
+        adds(fl(d, (t00 + 10) * tap) + ob, h11 + h12);
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function addv(p: usize, v: v128): void { v128.store(p, f32x4.add(v128.load(p), v)); }
+// @ts-ignore: decorator
+@inline function adds(p: usize, v: f32): void { store<f32>(p, load<f32>(p) + v); }
+
+// Md[k] (3x3) = A dY A^T for 4 channels, dY = [a b; c d] from ptr[0..4) + cb: rows (p, p + q, q) of rows, then columns.
+// @ts-ignore: decorator
+@inline function dyTile(ptr: usize, cb: usize, dst: usize, mk: usize): void {
+  const a = v128.load(<usize>load<u32>(ptr) + cb), b = v128.load(<usize>load<u32>(ptr, 4) + cb);
+  const c = v128.load(<usize>load<u32>(ptr, 8) + cb), d = v128.load(<usize>load<u32>(ptr, 12) + cb);
+  dyRow(dst, mk, 0, a, b);
+  dyRow(dst, mk, 3, f32x4.add(a, c), f32x4.add(b, d));
+  dyRow(dst, mk, 6, c, d);
+}
+
+// @ts-ignore: decorator
+@inline function dyRow(dst: usize, mk: usize, k0: i32, p: v128, q: v128): void {
+  const o = dst + <usize>k0 * mk;
+  v128.store(o, p);
+  v128.store(o + mk, f32x4.add(p, q));
+  v128.store(o + 2 * mk, q);
+}

@@ -1,0 +1,39 @@
+// Which conv kernel each pass of a layer runs, by its shape: the training layers (src/nn/conv2d.ts) and the
+// inference builder (src/infer/nets.ts) both ask here, so a layer computes the same function the same way in both.
+// Decided by `npm run bench:kernels` (the wino.* rows: direct and Winograd timed interleaved on the nets' layers at
+// batch 1 and 4; time direct / Winograd quoted below as forward / backward-input / backward-weight).
+
+/** 'direct': conv2d_* (assembly/conv2d.ts); 'wino3': Winograd F(2x2, 3x3), winograd3_* (assembly/winograd.ts);
+ * 'wino_s2': four phase 2x2 convs by Winograd F(2x2, 2x2), winograd_s2_* (assembly/winograd_s2.ts). */
+export type ConvKernel = 'direct' | 'wino3' | 'wino_s2';
+export interface ConvKernels { fwd: ConvKernel; bwdIn: ConvKernel; bwdW: ConvKernel }
+
+/** Output tiles of 2x2 pixels over the batch. */
+const tiles = (N: number, OH: number, OW: number) => N * Math.ceil(OH / 2) * Math.ceil(OW / 2);
+
+/** Winograd F(2x2, 3x3) instead of the direct conv in all three passes: stride-1 pad-1 3x3 convs with at least
+ * 32 channels on both sides and 64 output tiles. Measured: 1.1-2.1x in every pass on 32x32x64 and 16x16x128 at
+ * batch 1 and 4 and on 8x8x256 at batch 4; at 16 tiles (8x8x256 batch 1) 0.9-1.4x, at 4 tiles 0.4-0.6x (the 16/9
+ * larger transformed weights dominate), and with 16 channels 0.8-1.3x. */
+export function winograd3Wins(N: number, H: number, W: number, C: number, OC: number, k: number, stride: number, pad: number): boolean {
+  return k === 3 && stride === 1 && pad === 1 && Math.min(C, OC) >= 32 && tiles(N, H, W) >= 64;
+}
+
+/** The 4x4 stride-2 pad-1 conv by phases and F(2x2, 2x2), per pass. Forward and backward-input: 32 to 128 input
+ * channels, >= 32 output channels, >= 128 output tiles (measured 64x64x64 -> 128 batch 1 and 4: 1.4-1.6 / 1.1-1.3x;
+ * 32x32x128 -> 256 batch 2 and 4: 1.4-1.6 / 1.1-1.2x; 32x32x64 -> 128 batch 4: 1.2-1.5 / 1.0-1.3x). With 256 input
+ * channels backward-input loses at any batch (0.5-0.8x: its GEMM has 4 * 256 columns of transformed weights) and
+ * the forward gains at most 1.2x; at 64 tiles they measured 0.8-1.1x. Backward-weight: >= 32 channels each side
+ * and >= 64 tiles (1.2-2.0x there, 0.9-1.2x at 16 tiles). */
+export function winogradS2Wins(pass: 'fwd' | 'bwdIn' | 'bwdW', N: number, H: number, W: number, C: number, OC: number, k: number, stride: number, pad: number): boolean {
+  if (k !== 4 || stride !== 2 || pad !== 1 || H < 2 || W < 2 || C < 32 || OC < 32) return false;
+  const t = tiles(N, Math.floor((H - 2) / 2) + 1, Math.floor((W - 2) / 2) + 1);
+  return pass === 'bwdW' ? t >= 64 : C <= 128 && t >= 128;
+}
+
+/** The kernel of each pass of a conv layer x (N, H, W, C) -> OC, k x k, stride, pad. */
+export function convKernels(N: number, H: number, W: number, C: number, OC: number, k: number, stride: number, pad: number): ConvKernels {
+  if (winograd3Wins(N, H, W, C, OC, k, stride, pad)) return { fwd: 'wino3', bwdIn: 'wino3', bwdW: 'wino3' };
+  const s2 = (pass: 'fwd' | 'bwdIn' | 'bwdW'): ConvKernel => (winogradS2Wins(pass, N, H, W, C, OC, k, stride, pad) ? 'wino_s2' : 'direct');
+  return { fwd: s2('fwd'), bwdIn: s2('bwdIn'), bwdW: s2('bwdW') };
+}

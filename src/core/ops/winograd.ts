@@ -1,0 +1,92 @@
+// Op-table entries for the Winograd convs: F(2x2, 3x3) for the stride-1 pad-1 3x3 conv (assembly/winograd.ts,
+// the same function as conv2d k3 s1 p1) and F(2x2, 2x2) over the input's phases for the 4x4 stride-2 pad-1 conv
+// (assembly/winograd_s2.ts, the same function as conv2d k4 s2 p1): x (N, H, W, C) pixel stride ldx -> y (N, OH,
+// OW, OC) pixel stride ldy, weight HWIO [K][K][C][OC], bias [OC]. The SIMD kernels run tiles, transforms and one
+// GEMM per transform position, the reference twins the textbook matrix formulas one entry at a time. Like the conv cases: a scratch buffer from a TS bound (checked
+// against winograd3_scratch_size) followed by a guard tensor, cleared after the SIMD run.
+import type { Kernels } from '../kernels.gen.js';
+import { pick, type OpCase, type OpSpec, type Ptrs } from '../op-spec.js';
+
+export interface Wino3Shape { N: number; H: number; W: number; C: number; OC: number; ldx?: number; ldy?: number; bias?: boolean }
+
+// 4x4 stride 2: H, W >= 2, odd and even (a partial last tile; a 4x4 dx block past the image), 2x3 images (every
+// tap at a border), the same channel edges and slices.
+export const WINO_S2_CASES: Wino3Shape[] = [
+  { N: 1, H: 4, W: 4, C: 4, OC: 8, bias: true },
+  { N: 2, H: 7, W: 9, C: 5, OC: 6 },
+  { N: 1, H: 2, W: 3, C: 17, OC: 4, bias: true },
+  { N: 1, H: 6, W: 5, C: 3, OC: 9, ldx: 5, ldy: 12 },
+  { N: 2, H: 8, W: 6, C: 16, OC: 20, bias: true },
+  { N: 1, H: 5, W: 5, C: 1, OC: 1, bias: true },
+  { N: 1, H: 10, W: 9, C: 33, OC: 17, ldy: 20 },
+];
+
+// Odd and even sizes (partial tiles at the bottom and right), 1x1 and 1xW images (every tap at a border),
+// channels 1, 3, 4, 5 and tails of 4 and 8 on both sides, batch 1-2, channel-slice input and output. Several
+// tile chunks, and the net's shapes against the direct conv: test/winograd.test.ts.
+export const WINO3_CASES: Wino3Shape[] = [
+  { N: 1, H: 4, W: 4, C: 4, OC: 8, bias: true },
+  { N: 2, H: 5, W: 6, C: 3, OC: 5, bias: true },
+  { N: 1, H: 1, W: 1, C: 5, OC: 9 },
+  { N: 1, H: 1, W: 7, C: 16, OC: 3, bias: true },
+  { N: 2, H: 7, W: 5, C: 21, OC: 11, ldx: 24, ldy: 13 },
+  { N: 1, H: 6, W: 5, C: 16, OC: 32, bias: true },
+  { N: 1, H: 3, W: 3, C: 1, OC: 1, bias: true },
+  { N: 1, H: 9, W: 8, C: 33, OC: 17, ldy: 20 },
+];
+
+function winoCase(sh: Wino3Shape, s2 = false): OpCase {
+  const { N, H, W, C, OC } = sh;
+  const ldx = sh.ldx ?? C, ldy = sh.ldy ?? OC, bias = sh.bias ?? false;
+  const OH = s2 ? Math.floor((H - 2) / 2) + 1 : H, OW = s2 ? Math.floor((W - 2) / 2) + 1 : W;
+  const tiles = N * (Math.ceil(H / 2) + 1) * (Math.ceil(W / 2) + 1);
+  const r = (n: number) => Math.ceil(n / 16) * 16 + 16;
+  const C4 = 4 * (C + 4);
+  const bound = 1024 + r(Math.max(C, OC)) + 16 * r(C4 * (OC + 8)) + 16 * r(OC * (C4 + 8)) + 16 * r(Math.min(tiles, 256) * (C4 + OC + 16)) * 2;
+  const X = N * H * W * ldx, Y = N * OH * OW * ldy, Wn = (s2 ? 16 : 9) * C * OC;
+  const tensors: OpCase['tensors'] = {
+    x: { size: X }, w: { size: Wn }, y: { size: Y }, dx: { size: X }, dw: { size: Wn }, dy: { size: Y },
+  };
+  const grads: Record<string, string> = { x: 'dx', w: 'dw' };
+  if (bias) { tensors.b = { size: OC }; tensors.db = { size: OC }; grads.b = 'db'; }
+  tensors.scratch = { size: bound, init: 'zero' };
+  tensors.guard = { size: 64 };
+  const name = s2 ? 'winograd_s2' : 'winograd3';
+  const scratch = (k: Kernels, t: Ptrs): number => {
+    const need = s2 ? k.winograd_s2_scratch_size(N, H, W, C, OC) : k.winograd3_scratch_size(N, H, W, C, OC);
+    if (need > bound) throw new Error(`${name}: scratch ${need} floats exceeds the test's bound ${bound}`);
+    return t.scratch;
+  };
+  const clear = (k: Kernels, ref: boolean, t: Ptrs) => { if (!ref) k.view_zero(t.scratch, 1, bound, bound); };
+  return {
+    label: `${name} N${N} ${H}x${W}x${C} -> ${OH}x${OW}x${OC} ldx${ldx} ldy${ldy}${bias ? ' bias' : ''}`,
+    tensors, grads, outputs: { y: 'dy' },
+    forward: (k, ref, t) => {
+      pick(k, ref, s2 ? 'winograd_s2_forward' : 'winograd3_forward')(t.y, t.x, t.w, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
+      clear(k, ref, t);
+    },
+    backward: (k, ref, t) => {
+      pick(k, ref, s2 ? 'winograd_s2_backward_input' : 'winograd3_backward_input')(t.dx, t.dy, t.w, scratch(k, t), N, H, W, C, OC, ldx, ldy);
+      clear(k, ref, t);
+      pick(k, ref, s2 ? 'winograd_s2_backward_weight' : 'winograd3_backward_weight')(t.dw, bias ? t.db : 0, t.dy, t.x, scratch(k, t), N, H, W, C, OC, ldy, ldx);
+      clear(k, ref, t);
+    },
+  };
+}
+
+export const winogradOps = {
+  winograd3: {
+    family: 'conv',
+    kernels: ['winograd3_forward', 'winograd3_backward_input', 'winograd3_backward_weight'],
+    cases: () => WINO3_CASES.map((sh) => winoCase(sh)),
+    tol: { rtol: 1e-4, atol: 1e-4 },
+    fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
+  },
+  winograd_s2: {
+    family: 'conv',
+    kernels: ['winograd_s2_forward', 'winograd_s2_backward_input', 'winograd_s2_backward_weight'],
+    cases: () => WINO_S2_CASES.map((sh) => winoCase(sh, true)),
+    tol: { rtol: 1e-4, atol: 1e-4 },
+    fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
+  },
+} satisfies Record<string, OpSpec>;

@@ -1,0 +1,35 @@
+// The Winograd kernels inside the networks: a BicycleGAN whose encoder and discriminators are wide enough for
+// the layer dispatch (src/core/conv-dispatch.ts) to take Winograd (encoder blocks: F(2x2, 3x3) in all passes;
+// discriminators' 4x4 stride-2 convs: the phase F(2x2, 2x2)) takes a training step with finite losses, and the
+// inference encoder (BN folded, F(2x2, 3x3) forward) matches the training graph's eval forward.
+import { expect, test } from 'vitest';
+import { compiledModule, loadCore } from '../src/core/load-node.js';
+import { Rng } from '../src/core/rng.js';
+import { BicycleGANInference, convertWeights } from '../src/infer/index.js';
+import { Conv2d } from '../src/nn/conv2d.js';
+import { weightsBytes } from '../src/train/checkpoint.js';
+import { smallModel } from './helpers/infer-model.js';
+
+test('a model with Winograd layers trains a step and its inference encoder matches E.forward(false)', async () => {
+  const core = await loadCore({ build: 'simd' });
+  const model = smallModel(core, 5, { gBase: 4, eBase: 32, dBase: 32 });
+  const kinds = new Set<string>();
+  for (const net of [model.E, model.D_VAE, model.D_LR]) for (const l of net.g.layers) if (l instanceof Conv2d) for (const v of Object.values(l.kern)) kinds.add(v);
+  expect([...kinds].sort()).toEqual(['direct', 'wino3', 'wino_s2']);
+  for (const net of [model.G, model.E, model.D_VAE, model.D_LR]) {
+    for (const e of net.g.store.entries) expect(net.g.store.view(e).every(Number.isFinite), `${e.name} after the step`).toBe(true);
+  }
+  const inf = await BicycleGANInference.create({ module: compiledModule('simd'), build: 'simd', weights: convertWeights(weightsBytes(model, ['G', 'E']), { storage: 'f32' }) });
+  const S = model.cfg.imageSize, C = model.cfg.channels, L = model.cfg.latentDim;
+  const x = new Float32Array(S * S * C);
+  new Rng(4).fillUniform(x, -1, 1);
+  const E = model.E;
+  core.f32(E.image.ptr, E.image.size).fill(0).set(x);
+  E.g.forward(false);
+  const got = inf.encodeInput(x);
+  const want = core.f32(E.mu.ptr, L).slice();
+  expect(want.some((v) => v !== 0)).toBe(true);
+  let d = 0;
+  for (let i = 0; i < L; i++) d = Math.max(d, Math.abs(got.mu[i] - want[i]), Math.abs(got.logvar[i] - core.f32(E.logvar.ptr, L)[i]));
+  expect(d).toBeLessThan(1e-4);
+});

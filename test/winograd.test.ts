@@ -1,0 +1,144 @@
+// Winograd F(2x2, 3x3) (assembly/winograd.ts) and the stride-2 phase F(2x2, 2x2) (assembly/winograd_s2.ts) against
+// the direct conv (conv2d.ts, k3 s1 p1 / k4 s2 p1) on the shapes the op table's small cases cannot reach: the
+// encoder's ResNet layers and the discriminators' layers at batch 1-2 (several tile chunks, full register tiles),
+// odd sizes with channel tails and channel slices, the scratch sized exactly by winograd*_scratch_size with a
+// canary right after it. Tolerance: f32 rounding of the transforms (max |difference| / max |direct| measured
+// 4e-7 .. 3e-6 at fan-ins up to 2048, bench/kernels.bench.ts).
+// Also the dispatch rule, and that a Conv2d layer of a winning shape runs the Winograd kernels.
+import { beforeAll, describe, expect, test } from 'vitest';
+import { loadCore } from '../src/core/load-node.js';
+import type { Core } from '../src/core/loader.js';
+import { convKernels, winograd3Wins, winogradS2Wins } from '../src/core/conv-dispatch.js';
+import { mulberry32 } from './helpers/rng.js';
+
+let core: Core;
+beforeAll(async () => { core = await loadCore({ build: 'simd' }); });
+
+const GUARD = 256;
+
+// |a - b| <= atol + rtol * max|b| over the tensor (differences scale with the sums' magnitude, not per element)
+function maxRelDiff(a: Float32Array, b: Float32Array): number {
+  let d = 0, m = 0;
+  for (let i = 0; i < a.length; i++) { d = Math.max(d, Math.abs(a[i] - b[i])); m = Math.max(m, Math.abs(b[i])); }
+  return d / Math.max(m, 1e-30);
+}
+
+const SHAPES: Array<{ N: number; H: number; W: number; C: number; OC: number; ldx?: number; ldy?: number }> = [
+  { N: 1, H: 32, W: 32, C: 64, OC: 64 }, // resnet layer1 (4 chunks)
+  { N: 2, H: 16, W: 16, C: 128, OC: 128 }, // resnet layer2
+  { N: 1, H: 8, W: 8, C: 256, OC: 256 }, // resnet layer3
+  { N: 3, H: 15, W: 13, C: 37, OC: 45, ldx: 40, ldy: 50 },
+  { N: 1, H: 9, W: 31, C: 6, OC: 70 },
+  { N: 2, H: 11, W: 7, C: 70, OC: 3, ldy: 5 },
+];
+
+// the discriminators' 4x4 stride-2 layers (128 px, batch 1 and 2), odd sizes, tails, slices
+const S2_SHAPES: typeof SHAPES = [
+  { N: 1, H: 64, W: 64, C: 64, OC: 128 }, // patchgan.s0.conv2
+  { N: 2, H: 32, W: 32, C: 128, OC: 256 }, // patchgan.s0.conv3
+  { N: 1, H: 16, W: 16, C: 256, OC: 512 }, // patchgan.s0.conv4
+  { N: 3, H: 15, W: 13, C: 37, OC: 45, ldx: 40, ldy: 50 },
+  { N: 1, H: 9, W: 31, C: 6, OC: 70 },
+  { N: 2, H: 11, W: 7, C: 70, OC: 3, ldy: 5 },
+];
+
+for (const s2 of [false, true]) describe(`${s2 ? 'winograd_s2 vs the direct 4x4 stride-2' : 'winograd3 vs the direct 3x3'} conv`, () => {
+  for (const sh of s2 ? S2_SHAPES : SHAPES) {
+    const { N, H, W, C, OC } = sh;
+    const ldx = sh.ldx ?? C, ldy = sh.ldy ?? OC;
+    const [K, st] = s2 ? [4, 2] : [3, 1];
+    const OH = s2 ? Math.floor((H - 2) / 2) + 1 : H, OW = s2 ? Math.floor((W - 2) / 2) + 1 : W;
+    test(`N${N} ${H}x${W}x${C}(ld${ldx}) -> ${OH}x${OW}x${OC}(ld${ldy})`, () => {
+      const k = core.k, a = core.arena, mark = a.mark();
+      const rnd = mulberry32(H * 1000 + C);
+      const X = N * H * W * ldx, Y = N * OH * OW * ldy, Wn = K * K * C * OC;
+      const S = s2 ? k.winograd_s2_scratch_size(N, H, W, C, OC) : k.winograd3_scratch_size(N, H, W, C, OC);
+      expect(s2 ? k.winograd_s2_forward_scratch_size(N, H, W, C, OC) : k.winograd3_forward_scratch_size(N, H, W, C, OC)).toBeLessThanOrEqual(S);
+      const [wf, wbi, wbw] = s2 ? [k.winograd_s2_forward, k.winograd_s2_backward_input, k.winograd_s2_backward_weight]
+        : [k.winograd3_forward, k.winograd3_backward_input, k.winograd3_backward_weight];
+      const p = { x: a.alloc(X), w: a.alloc(Wn), b: a.alloc(OC), y: a.alloc(Y), y2: a.alloc(Y), dy: a.alloc(Y), dx: a.alloc(X), dx2: a.alloc(X),
+        dw: a.alloc(Wn), dw2: a.alloc(Wn), db: a.alloc(OC), db2: a.alloc(OC), sc: a.alloc(Math.max(S, k.conv2d_scratch_size(N, H, W, C, OC, K, K, st, 1)) + GUARD) };
+      const fill = (q: number, n: number, s = 1) => { const v = core.f32(q, n); for (let i = 0; i < n; i++) v[i] = (rnd() * 2 - 1) * s; };
+      fill(p.x, X); fill(p.w, Wn, 1 / Math.sqrt(K * K * C)); fill(p.b, OC); fill(p.dy, Y);
+      for (const q of [p.y, p.y2]) core.f32(q, Y).fill(7);
+      for (const [q, n] of [[p.dx, X], [p.dx2, X], [p.dw, Wn], [p.dw2, Wn], [p.db, OC], [p.db2, OC]]) core.f32(q, n).fill(0.5); // passes accumulate // untouched lanes of the channel slices must stay
+      const canary = () => core.f32(p.sc + S * 4, GUARD).fill(12345);
+      const intact = (what: string) => expect(core.f32(p.sc + S * 4, GUARD).every((v) => v === 12345), `${what} wrote past its scratch`).toBe(true);
+      k.conv2d_forward(p.y, p.x, p.w, p.b, p.sc, N, H, W, C, OC, K, K, st, 1, ldy, ldx);
+      k.conv2d_backward_input(p.dx, p.dy, p.w, p.sc, N, H, W, C, OC, K, K, st, 1, ldx, ldy);
+      k.conv2d_backward_weight(p.dw, p.db, p.dy, p.x, p.sc, N, H, W, C, OC, K, K, st, 1, ldy, ldx);
+      canary(); wf(p.y2, p.x, p.w, p.b, p.sc, N, H, W, C, OC, ldy, ldx); intact('forward');
+      canary(); wbi(p.dx2, p.dy, p.w, p.sc, N, H, W, C, OC, ldx, ldy); intact('backward-input');
+      canary(); wbw(p.dw2, p.db2, p.dy, p.x, p.sc, N, H, W, C, OC, ldy, ldx); intact('backward-weight');
+      const f = (q: number, n: number) => core.f32(q, n).slice();
+      expect(maxRelDiff(f(p.y2, Y), f(p.y, Y)), 'y').toBeLessThan(5e-6);
+      expect(maxRelDiff(f(p.dx2, X), f(p.dx, X)), 'dx').toBeLessThan(5e-6);
+      expect(maxRelDiff(f(p.dw2, Wn), f(p.dw, Wn)), 'dw').toBeLessThan(5e-6);
+      expect(maxRelDiff(f(p.db2, OC), f(p.db, OC)), 'db').toBeLessThan(1e-6);
+      a.reset(mark);
+    });
+  }
+});
+
+test('winograd3Wins: stride-1 pad-1 3x3, >= 32 channels each side, >= 64 tiles', () => {
+  expect(winograd3Wins(1, 32, 32, 64, 64, 3, 1, 1)).toBe(true);
+  expect(winograd3Wins(1, 16, 16, 128, 128, 3, 1, 1)).toBe(true);
+  expect(winograd3Wins(1, 8, 8, 256, 256, 3, 1, 1)).toBe(false); // 16 tiles
+  expect(winograd3Wins(4, 8, 8, 256, 256, 3, 1, 1)).toBe(true);
+  expect(winograd3Wins(4, 16, 16, 16, 64, 3, 1, 1)).toBe(false);
+  expect(winograd3Wins(4, 16, 16, 64, 64, 3, 2, 1)).toBe(false);
+  expect(winograd3Wins(4, 16, 16, 64, 64, 4, 1, 1)).toBe(false);
+  expect(winograd3Wins(4, 16, 16, 64, 64, 3, 1, 0)).toBe(false);
+});
+
+test('winogradS2Wins: 4x4 stride-2 pad-1; forward and backward-input 32..128 input channels and >= 128 tiles, backward-weight >= 64 tiles', () => {
+  for (const pass of ['fwd', 'bwdIn', 'bwdW'] as const) {
+    expect(winogradS2Wins(pass, 1, 64, 64, 64, 128, 4, 2, 1)).toBe(true); // 256 tiles
+    expect(winogradS2Wins(pass, 2, 32, 32, 128, 256, 4, 2, 1)).toBe(true); // 128 tiles
+    expect(winogradS2Wins(pass, 4, 128, 128, 3, 64, 4, 2, 1)).toBe(false);
+    expect(winogradS2Wins(pass, 4, 64, 64, 64, 128, 3, 2, 1)).toBe(false);
+    expect(winogradS2Wins(pass, 4, 64, 64, 64, 128, 4, 1, 1)).toBe(false);
+    expect(winogradS2Wins(pass, 1, 8, 8, 128, 256, 4, 2, 1)).toBe(false); // 4 tiles
+  }
+  expect(winogradS2Wins('fwd', 1, 32, 32, 128, 256, 4, 2, 1)).toBe(false); // 64 tiles
+  expect(winogradS2Wins('bwdW', 1, 32, 32, 128, 256, 4, 2, 1)).toBe(true);
+  expect(winogradS2Wins('bwdIn', 8, 16, 16, 256, 512, 4, 2, 1)).toBe(false); // 256 input channels
+  expect(winogradS2Wins('bwdW', 8, 16, 16, 256, 512, 4, 2, 1)).toBe(true);
+  expect(convKernels(4, 16, 16, 256, 512, 4, 2, 1)).toEqual({ fwd: 'direct', bwdIn: 'direct', bwdW: 'wino_s2' });
+  expect(convKernels(4, 32, 32, 64, 64, 3, 1, 1)).toEqual({ fwd: 'wino3', bwdIn: 'wino3', bwdW: 'wino3' });
+  expect(convKernels(4, 32, 32, 64, 64, 3, 2, 1)).toEqual({ fwd: 'direct', bwdIn: 'direct', bwdW: 'direct' });
+});
+
+for (const s2 of [false, true]) test(`Conv2d: a winning ${s2 ? '4x4 stride-2' : '3x3'} shape runs Winograd in all three passes, the same function as the direct conv`, async () => {
+  const { Graph } = await import('../src/nn/graph.js');
+  const { Conv2d } = await import('../src/nn/conv2d.js');
+  const [N, H, W, C, OC] = s2 ? [2, 32, 32, 32, 40] : [1, 16, 16, 32, 40];
+  const opts = s2 ? { k: 4, stride: 2, pad: 1, bias: true } : { k: 3, stride: 1, pad: 1, bias: true };
+  const results = [true, false].map((wino) => {
+    const g = new Graph(core, wino ? 'wino' : 'direct');
+    const x = g.tensor(N, H, W, C, 'x');
+    const conv = new Conv2d(g, 'c', x, OC, opts);
+    const kind = s2 ? 'wino_s2' : 'wino3';
+    expect(conv.kern).toEqual({ fwd: kind, bwdIn: kind, bwdW: kind });
+    // the same layer forced onto the direct kernels
+    if (!wino) {
+      (conv as { kern: object }).kern = { fwd: 'direct', bwdIn: 'direct', bwdW: 'direct' };
+      g.needScratch(core.k.conv2d_scratch_size(N, H, W, C, OC, opts.k, opts.k, opts.stride, opts.pad));
+    }
+    g.finalize();
+    const rnd = mulberry32(3);
+    const fill = (a: Float32Array) => a.forEach((_, i) => (a[i] = rnd() * 2 - 1));
+    fill(core.f32(x.ptr, x.size));
+    for (const e of g.store.entries) fill(g.store.view(e));
+    g.forward(true);
+    g.zeroActivationGrads();
+    g.store.zeroGrads();
+    fill(core.f32(conv.y.buf.grad, conv.y.size));
+    g.backward(true);
+    return { y: core.f32(conv.y.ptr, conv.y.size).slice(), dx: core.f32(x.grad, x.size).slice(), dw: g.store.toTorch(g.store.entries[0], 'grad') };
+  });
+  for (const r of results) for (const v of [r.y, r.dx, r.dw as Float32Array]) expect(v.some((e) => e !== 0)).toBe(true);
+  expect(maxRelDiff(results[0].y, results[1].y)).toBeLessThan(5e-6);
+  expect(maxRelDiff(results[0].dx, results[1].dx)).toBeLessThan(5e-6);
+  expect(maxRelDiff(results[0].dw as Float32Array, results[1].dw as Float32Array)).toBeLessThan(5e-6);
+});
