@@ -48,7 +48,7 @@ describe('the shipped model', () => {
   });
 
   test('the CLI takes it by name: info, and sample without a checkpoint path', () => {
-    expect(cli(['info', NAME]).stdout).toMatch(/inference, .*preset official/);
+    expect(cli(['info', NAME]).stdout).toMatch(/models\/edges2shoes-handbags\.int8\.safetensors: .* inference \(int8, G,E\)[\s\S]*preset official/);
     const out = tmp('zoo');
     const input = join(root, 'data/demo/edges2shoes-mini/test');
     const r = cli(['sample', '--checkpoint', NAME, '--input', input, '--direction', 'BtoA', '--out', out, '--n', '3', '--interp', '0', '--limit', '1']);
@@ -70,7 +70,8 @@ describe('the shipped model', () => {
       encErr += l1(enc.data, small) / HELD.length;
       randErr += images.reduce((s, x) => s + l1(x.data, small), 0) / (images.length * HELD.length);
     }
-    // measured at shipping: see README "A model worth running"; thresholds well inside those figures
+    // measured at shipping (README "A model worth running"): spread 0.130, encoded-z 0.086 vs random-z 0.143
+    console.log(`zoo: random-z spread ${spread.toFixed(3)}, encoded-z L1 to the photo ${encErr.toFixed(3)}, random-z ${randErr.toFixed(3)}`);
     expect(spread).toBeGreaterThan(0.04);
     expect(encErr).toBeLessThan(randErr);
   }, 120_000);
