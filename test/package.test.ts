@@ -7,7 +7,7 @@
 //   - the `.` entry bundles for the browser without sharp, piscina, commander or cli-progress;
 //   - the bin: --help, --version, train (a few steps on data/demo, 1 and 2 workers) and sample.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -90,7 +90,7 @@ describe('the tarball', () => {
     const files = packed.files.map((f) => f.path);
     for (const f of ['package.json', 'README.md', 'bin/bicyclegan.mjs', 'dist/src/infer/index.js', 'dist/src/infer/index.d.ts', 'dist/src/cli/node.js',
       'dist/src/cli/node.d.ts', 'dist/src/cli/run.js', 'dist/workers/train-worker.js', 'dist/build/core-simd.wasm', 'dist/build/core-relaxed.wasm',
-      'dist/build/core-threads.wasm', 'dist/build/core-threads-relaxed.wasm'])
+      'dist/build/core-threads.wasm', 'dist/build/core-threads-relaxed.wasm', 'dist/models/edges2shoes-handbags.int8.safetensors'])
       expect(files).toContain(f);
     expect(files.filter((f) => !/^(dist\/|bin\/bicyclegan\.mjs$|package\.json$|README\.md$)/.test(f))).toEqual([]);
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
@@ -102,6 +102,11 @@ describe('inference from the installed package, per runtime (the README snippets
     const r = JSON.parse(run(process.execPath, ['node.mjs'], { cwd: app }).stdout);
     expect(r.build).toBe('relaxed');
     expect(new Uint8Array(readFileSync(join(app, 'node.png')))).toEqual(expected.relaxed);
+  });
+
+  test('the shipped model by name (bicyclegan-wasm/node) and by URL inside the package', () => {
+    const r = JSON.parse(run(process.execPath, ['zoo.mjs'], { cwd: app }).stdout);
+    expect(r).toEqual({ preset: 'official', bytes: statSync(join(root, 'models/edges2shoes-handbags.int8.safetensors')).size, images: 2, url: true });
   });
 
   test('Node with threads: 2: the shipped threads build, the same PNG bytes', () => {
