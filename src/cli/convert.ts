@@ -95,7 +95,8 @@ export async function convertFile(input: unknown, o: { createEngine?: EngineFact
     const nets: InferNet[] | undefined = c.encoder === undefined ? undefined : c.encoder ? ['G', 'E'] : ['G'];
     const out = convertWeights(bytes, { storage: c.storage, nets, bnStats: c.bnStats === 'auto' ? undefined : c.bnStats, chunkFloats: c.chunkFloats, source: c.input });
     const k = readPacked(out, c.output);
-    return done(out, `${k.storage}, nets ${k.nets.join('+')}, ${k.layers.size} layers, ${k.bnStats ?? 'running'} BatchNorm statistics folded`);
+    const hasBn = [...k.layers.values()].some((l) => l.spec.bn || l.spec.layout === 'bn');
+    return done(out, `${k.storage}, nets ${k.nets.join('+')}, ${k.layers.size} layers, ${hasBn ? `${k.bnStats ?? 'running'} BatchNorm statistics folded` : 'no BatchNorm'}`);
   }
   if (c.to === 'checkpoint') {
     // loading is the check: every name, shape and dtype against the networks of this config
