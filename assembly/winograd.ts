@@ -18,6 +18,7 @@
 // Everything temporary lives in `scratch` (winograd3_scratch_size).
 import { bias_backward } from './conv_bias';
 import { gemm_ap_4x8, igemm_4x8, pack_a4, pack_panels } from './gemm';
+import { patchPtrs, tailPtrs } from './winograd_tiles';
 
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
@@ -199,40 +200,16 @@ function weightTransform(U: usize, w: usize, Cin: i32, Cout: i32, bwd: bool, tmp
   store<f32>(base + <usize>(k0 + 3) * ks, c);
 }
 
-// Fills ptr[0..16) with the byte pointers of tile t's 4x4 input patch (row-major), `zero` outside the image.
-// @ts-ignore: decorator
-@inline function patchPtrs(ptr: usize, t: i32, x: usize, ldx: i32, zero: usize, H: i32, W: i32, TH: i32, TW: i32): void {
-  const n = t / (TH * TW), q = t - n * TH * TW, ti = q / TW, tj = q - ti * TW;
-  const ih0 = 2 * ti - 1, iw0 = 2 * tj - 1;
-  for (let i = 0; i < 4; i++) {
-    const ih = ih0 + i;
-    const rowOk = ih >= 0 && ih < H;
-    for (let j = 0; j < 4; j++) {
-      const iw = iw0 + j;
-      store<u32>(ptr + (<usize>(i * 4 + j) << 2), <u32>(rowOk && iw >= 0 && iw < W ? fl(x, ((n * H + ih) * W + iw) * ldx) : zero));
-    }
-  }
-}
-
 // V[k][r][c] = (B^T d B)[k] for tiles t0 + r, r < R, 4 channels at a time; the channel tail (C % 4) goes
 // through tmp (16 zero-padded vectors) so no load passes a pixel's C floats. V rows are Ci = c4(C) floats.
 function inputTransform(V: usize, vk: usize, Ci: i32, x: usize, ldx: i32, zero: usize, ptr: usize, tmp: usize,
   t0: i32, R: i32, H: i32, W: i32, TH: i32, TW: i32, C: i32): void {
   const C4 = C & ~3;
   for (let r = 0; r < R; r++) {
-    patchPtrs(ptr, t0 + r, x, ldx, zero, H, W, TH, TW);
+    patchPtrs(ptr, t0 + r, x, ldx, zero, H, W, TH, TW, 4, 2);
     const vr = fl(V, r * Ci);
     for (let c = 0; c < C4; c += 4) inTile(ptr, <usize>c << 2, vr + (<usize>c << 2), vk);
-    if (C4 < C) {
-      for (let p = 0; p < 16; p++) {
-        const s = <usize>load<u32>(ptr + (<usize>p << 2)) + (<usize>C4 << 2);
-        const d = tmp + (<usize>p << 4);
-        v128.store(d, f32x4.splat(0));
-        for (let c = 0; c < C - C4; c++) store<f32>(d + (<usize>c << 2), load<f32>(s + (<usize>c << 2)));
-        store<u32>(tmp + 256 + (<usize>p << 2), <u32>d);
-      }
-      inTile(tmp + 256, 0, vr + (<usize>C4 << 2), vk);
-    }
+    if (C4 < C) inTile(tailPtrs(ptr, 16, C4, C, tmp), 0, vr + (<usize>C4 << 2), vk);
   }
 }
 

@@ -18,6 +18,7 @@
 // Tiles go in chunks of RC (see winograd.ts). Everything temporary lives in `scratch` (winograd_s2_scratch_size).
 import { bias_backward } from './conv_bias';
 import { gemm_ap_4x8, igemm_4x8, pack_a4, pack_panels } from './gemm';
+import { patchPtrs, tailPtrs } from './winograd_tiles';
 
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
@@ -96,40 +97,12 @@ export function winograd_s2_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32
   }
 }
 
-// For the channel tail [c0, C): copies the tail of each of the np pointers of `tab` into tmp, zero-padded to 4
-// lanes, and returns a table of np pointers to those copies (at tmp + 16*np bytes) for tr3 / dyTile at offset 0.
-function tailPtrs(tab: usize, np: i32, c0: i32, C: i32, tmp: usize): usize {
-  const t2 = tmp + (<usize>np << 4);
-  for (let p = 0; p < np; p++) {
-    const s = <usize>load<u32>(tab + (<usize>p << 2)) + (<usize>c0 << 2);
-    const d = tmp + (<usize>p << 4);
-    v128.store(d, f32x4.splat(0));
-    for (let c = 0; c < C - c0; c++) store<f32>(d + (<usize>c << 2), load<f32>(s + (<usize>c << 2)));
-    store<u32>(t2 + (<usize>p << 2), <u32>d);
-  }
-  return t2;
-}
-
-// ptr[0..36) = the 6x6 input patch of forward tile t (rows 4ti-1 .. 4ti+4), `zero` outside the image.
-function patch6(ptr: usize, t: i32, x: usize, ldx: i32, zero: usize, H: i32, W: i32, TH: i32, TW: i32): void {
-  const n = t / (TH * TW), q = t - n * TH * TW, ti = q / TW, tj = q - ti * TW;
-  const ih0 = 4 * ti - 1, iw0 = 4 * tj - 1;
-  for (let i = 0; i < 6; i++) {
-    const ih = ih0 + i;
-    const rowOk = ih >= 0 && ih < H;
-    for (let j = 0; j < 6; j++) {
-      const iw = iw0 + j;
-      store<u32>(ptr + (<usize>(i * 6 + j) << 2), <u32>(rowOk && iw >= 0 && iw < W ? fl(x, ((n * H + ih) * W + iw) * ldx) : zero));
-    }
-  }
-}
-
 // V[k][r][ph*Ci + c] = (B^T d_ph B)[k] for forward tiles t0 + r, phase ph = 2pr + pc: d_ph[i][j] = patch[pr + 2i][pc + 2j].
 function inputTransform(V: usize, vk: usize, Ci: i32, x: usize, ldx: i32, zero: usize, ptr: usize, tmp: usize,
   t0: i32, R: i32, H: i32, W: i32, TH: i32, TW: i32, C: i32): void {
   const C4 = C & ~3;
   for (let r = 0; r < R; r++) {
-    patch6(ptr, t0 + r, x, ldx, zero, H, W, TH, TW);
+    patchPtrs(ptr, t0 + r, x, ldx, zero, H, W, TH, TW, 6, 4); // rows 4ti-1 .. 4ti+4
     const vr = fl(V, r * 4 * Ci);
     for (let ph = 0; ph < 4; ph++) {
       const pb = ptr + (<usize>((ph >> 1) * 6 + (ph & 1)) << 2);

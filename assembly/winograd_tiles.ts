@@ -1,0 +1,33 @@
+// Tile gathering shared by the Winograd kernels (winograd.ts: 4x4 patches at stride 2; winograd_s2.ts: 6x6
+// patches at stride 4): pointer tables to a tile's input pixels, and zero-padded copies of a channel tail.
+
+// Fills ptr[0..P*P) with the byte pointers of tile t's P x P input patch (row-major; its top-left pixel at
+// (step*ti - 1, step*tj - 1): pad 1), `zero` outside the image. x (N, H, W, C) pixel stride ldx; TH x TW tiles
+// per image.
+// @ts-ignore: decorator
+@inline export function patchPtrs(ptr: usize, t: i32, x: usize, ldx: i32, zero: usize, H: i32, W: i32, TH: i32, TW: i32, P: i32, step: i32): void {
+  const n = t / (TH * TW), q = t - n * TH * TW, ti = q / TW, tj = q - ti * TW;
+  const ih0 = step * ti - 1, iw0 = step * tj - 1;
+  for (let i = 0; i < P; i++) {
+    const ih = ih0 + i;
+    const rowOk = ih >= 0 && ih < H;
+    for (let j = 0; j < P; j++) {
+      const iw = iw0 + j;
+      store<u32>(ptr + (<usize>(i * P + j) << 2), <u32>(rowOk && iw >= 0 && iw < W ? x + (<usize>(((n * H + ih) * W + iw) * ldx) << 2) : zero));
+    }
+  }
+}
+
+// For the channel tail [c0, C): copies the tail of each of the np pointers of `tab` into tmp, zero-padded to 4
+// lanes, and returns a table of np pointers to those copies (at tmp + 16*np bytes), to read at offset 0.
+export function tailPtrs(tab: usize, np: i32, c0: i32, C: i32, tmp: usize): usize {
+  const t2 = tmp + (<usize>np << 4);
+  for (let p = 0; p < np; p++) {
+    const s = <usize>load<u32>(tab + (<usize>p << 2)) + (<usize>c0 << 2);
+    const d = tmp + (<usize>p << 4);
+    v128.store(d, f32x4.splat(0));
+    for (let c = 0; c < C - c0; c++) store<f32>(d + (<usize>c << 2), load<f32>(s + (<usize>c << 2)));
+    store<u32>(t2 + (<usize>p << 2), <u32>d);
+  }
+  return t2;
+}
