@@ -18,7 +18,7 @@
 // Everything temporary lives in `scratch` (winograd3_scratch_size).
 import { bias_backward } from './conv_bias';
 import { gemm_ap_4x8, igemm_4x8, pack_a4, pack_panels } from './gemm';
-import { patchPtrs, tailPtrs } from './winograd_tiles';
+import { patchPtrs, storeTransposed4, tailPtrs } from './winograd_tiles';
 
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
@@ -131,17 +131,7 @@ function weightTransform(U: usize, w: usize, Cin: i32, Cout: i32, bwd: bool, tmp
         for (let k = 0; k < 16; k++) v128.store(row + <usize>k * ks, v128.load(tmp + (<usize>k << 4)));
       } else {
         for (let l = 0; l < 4; l++) gTransform(tmp + (<usize>l << 8), fl(w, (o + l) * Cin + c), tb, true);
-        for (let k = 0; k < 16; k++) {
-          const q = tmp + (<usize>k << 4);
-          const r0 = v128.load(q), r1 = v128.load(q, 256), r2 = v128.load(q, 512), r3 = v128.load(q, 768);
-          const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-          const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-          const d = row + <usize>k * ks;
-          v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
-          v128.store(d, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 32);
-          v128.store(d, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 64);
-          v128.store(d, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 96);
-        }
+        for (let k = 0; k < 16; k++) storeTransposed4(tmp + (<usize>k << 4), 256, row + <usize>k * ks);
       }
     }
   }

@@ -18,7 +18,7 @@
 // Tiles go in chunks of RC (see winograd.ts). Everything temporary lives in `scratch` (winograd_s2_scratch_size).
 import { bias_backward } from './conv_bias';
 import { gemm_ap_4x8, igemm_4x8, pack_a4, pack_panels } from './gemm';
-import { patchPtrs, tailPtrs } from './winograd_tiles';
+import { patchPtrs, storeTransposed4, tailPtrs } from './winograd_tiles';
 
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
@@ -357,17 +357,7 @@ function bwdWeights(U: usize, w: usize, C: i32, Ci: i32, OC: i32, tmp: usize): v
         }
         const col = ph * Ci + c;
         const base = fl(U, ((col >> 3) * OC + o) * 8 + (col & 7));
-        for (let k = 0; k < 9; k++) {
-          const q = tmp + (<usize>k << 4);
-          const r0 = v128.load(q), r1 = v128.load(q, 144), r2 = v128.load(q, 288), r3 = v128.load(q, 432);
-          const a0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), a1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-          const a2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), a3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-          const d = base + <usize>k * ks;
-          v128.store(d, v128.shuffle<f32>(a0, a2, 0, 1, 4, 5));
-          v128.store(d, v128.shuffle<f32>(a0, a2, 2, 3, 6, 7), 32);
-          v128.store(d, v128.shuffle<f32>(a1, a3, 0, 1, 4, 5), 64);
-          v128.store(d, v128.shuffle<f32>(a1, a3, 2, 3, 6, 7), 96);
-        }
+        for (let k = 0; k < 9; k++) storeTransposed4(tmp + (<usize>k << 4), 144, base + <usize>k * ks);
       }
     }
     for (let c = 0; c < C; c++) for (let o = c < C4 ? O4 : 0; o < OC; o++) {

@@ -3,6 +3,7 @@
 // no chunks). x (N, H, W, C) pixel stride ldx; y (N, H, W, OC) pixel stride ldy; w HWIO [3][3][C][OC]; b [OC].
 //   Y = A^T [ sum_c (G g G^T) (.) (B^T d B) ] A per 2x2 output tile, d = the 4x4 input patch at (2ti-1, 2tj-1).
 // Backward passes ACCUMULATE. They take the same scratch argument as the SIMD kernels and ignore it.
+import { put, putTile, px } from './tiles';
 
 // @ts-ignore: decorator
 @inline function at(p: usize, i: i32): usize { return p + (<usize>i << 2); }
@@ -26,11 +27,6 @@ function atm(a: i32, r: i32): f32 {
 
 export function ref_winograd3_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 { return 0; }
 export function ref_winograd3_forward_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 { return 0; }
-
-// x[n][ih][iw][c], zero outside the image
-function px(x: usize, ldx: i32, n: i32, ih: i32, iw: i32, c: i32, H: i32, W: i32): f32 {
-  return ih < 0 || ih >= H || iw < 0 || iw >= W ? 0 : load<f32>(at(x, ((n * H + ih) * W + iw) * ldx + c));
-}
 
 // (B^T d B)[r][s] for channel c of the patch at (ih0, iw0)
 function vt(x: usize, ldx: i32, n: i32, ih0: i32, iw0: i32, c: i32, H: i32, W: i32, r: i32, s: i32): f32 {
@@ -74,18 +70,9 @@ function wconv(y: usize, x: usize, w: usize, b: usize, N: i32, H: i32, W: i32, C
         y10 += atm(1, r) * atm(0, s) * m; y11 += atm(1, r) * atm(1, s) * m;
       }
       const bv: f32 = b != 0 ? load<f32>(at(b, o)) : 0;
-      put(y, ldy, n, 2 * ti, 2 * tj, o, H, W, y00 + bv, acc);
-      put(y, ldy, n, 2 * ti, 2 * tj + 1, o, H, W, y01 + bv, acc);
-      put(y, ldy, n, 2 * ti + 1, 2 * tj, o, H, W, y10 + bv, acc);
-      put(y, ldy, n, 2 * ti + 1, 2 * tj + 1, o, H, W, y11 + bv, acc);
+      putTile(y, ldy, n, 2 * ti, 2 * tj, o, H, W, y00, y01, y10, y11, bv, acc);
     }
   }
-}
-
-function put(y: usize, ldy: i32, n: i32, oh: i32, ow: i32, o: i32, H: i32, W: i32, v: f32, acc: bool): void {
-  if (oh >= H || ow >= W) return;
-  const p = at(y, ((n * H + oh) * W + ow) * ldy + o);
-  store<f32>(p, acc ? load<f32>(p) + v : v);
 }
 
 export function ref_winograd3_forward(y: usize, x: usize, w: usize, b: usize, scratch: usize,

@@ -6,6 +6,7 @@
 //   Y = A^T [ sum_{phases, c} (G g G^T) (.) (B^T d B) ] A,  B^T = [1 -1 0; 0 1 0; 0 -1 1], G = [1 0; 1 1; 0 1],
 //   A^T = [1 1 0; 0 1 1].
 // Backward passes ACCUMULATE. They take the same scratch argument as the SIMD kernels and ignore it.
+import { put, putTile, px } from './tiles';
 
 // @ts-ignore: decorator
 @inline function at(p: usize, i: i32): usize { return p + (<usize>i << 2); }
@@ -16,11 +17,6 @@ function atm(a: i32, r: i32): f32 { return r == 1 ? 1 : (a == 0 ? r == 0 : r == 
 
 export function ref_winograd_s2_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 { return 0; }
 export function ref_winograd_s2_forward_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 { return 0; }
-
-// t[n][h][w][c] of an (N, H, W, *) tensor with pixel stride ld, zero outside the image
-function px(t: usize, ld: i32, n: i32, h: i32, w: i32, c: i32, H: i32, W: i32): f32 {
-  return h < 0 || h >= H || w < 0 || w >= W ? 0 : load<f32>(at(t, ((n * H + h) * W + w) * ld + c));
-}
 
 // (B^T d B)[r][s], d[i][j] = t[n][h0 + i*st][w0 + j*st][c]
 function vt(t: usize, ld: i32, n: i32, h0: i32, w0: i32, st: i32, c: i32, H: i32, W: i32, r: i32, s: i32): f32 {
@@ -42,12 +38,6 @@ function ut(w: usize, c: i32, oc: i32, C: i32, OC: i32, a0: i32, da: i32, b0: i3
   return u;
 }
 
-function put(y: usize, ldy: i32, n: i32, h: i32, w: i32, o: i32, H: i32, W: i32, v: f32, acc: bool): void {
-  if (h < 0 || h >= H || w < 0 || w >= W) return;
-  const p = at(y, ((n * H + h) * W + w) * ldy + o);
-  store<f32>(p, acc ? load<f32>(p) + v : v);
-}
-
 export function ref_winograd_s2_forward(y: usize, x: usize, w: usize, b: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
   const OH = (H - 2) / 2 + 1, OW = (W - 2) / 2 + 1;
@@ -63,10 +53,7 @@ export function ref_winograd_s2_forward(y: usize, x: usize, w: usize, b: usize, 
         y10 += atm(1, r) * atm(0, s) * m; y11 += atm(1, r) * atm(1, s) * m;
       }
       const bv: f32 = b != 0 ? load<f32>(at(b, o)) : 0;
-      put(y, ldy, n, 2 * ti, 2 * tj, o, OH, OW, y00 + bv, false);
-      put(y, ldy, n, 2 * ti, 2 * tj + 1, o, OH, OW, y01 + bv, false);
-      put(y, ldy, n, 2 * ti + 1, 2 * tj, o, OH, OW, y10 + bv, false);
-      put(y, ldy, n, 2 * ti + 1, 2 * tj + 1, o, OH, OW, y11 + bv, false);
+      putTile(y, ldy, n, 2 * ti, 2 * tj, o, OH, OW, y00, y01, y10, y11, bv, false);
     }
   }
 }
