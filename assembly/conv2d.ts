@@ -10,6 +10,7 @@
 // Taps that only see padding are skipped. Everything temporary lives in `scratch` (conv2d_scratch_size).
 // Conv-transpose = backward_input of its dual conv (+ bias_add_forward); linear = 1x1 conv with H = W = 1.
 import { bias_backward } from './conv_bias';
+import { stagedBias } from './simd';
 import { igemm_4x8, igemm_dot_2x4, gemm_ap_4x8, gemm_dwt_4x8, gemm_dot_bt_2x4, pack_a4, pack_panels, pack_panels_t } from './gemm';
 
 // Channel counts below this go through an im2col copy (per row chunk): the tap loop would dominate a short K.
@@ -232,12 +233,7 @@ function forwardImpl(y: usize, x: usize, w: usize, b: usize, scratch: usize,
   const ind = fl(outp, al(RC));
   const colp = fl(ind, al(RC * T));
   memory.fill(zero, 0, <usize>C << 2);
-  let bb: usize = 0;
-  if (b != 0) {
-    memory.fill(bias, 0, <usize>NP << 5);
-    memory.copy(bias, b, <usize>OC << 2);
-    bb = bias;
-  }
+  const bb = stagedBias(bias, b, OC, NP * 8);
   const mode = col || narrow ? 2 : P <= DIRECT_P ? 0 : P <= KBLK_P ? 1 : 2;
   if (narrow) { packDot(bp, 0, w, T * C, OC, OC, 1); padDot(bp, T * C, TC4); }
   else if (mode == 0 && OC8 < OC) pack_panels(bp, fl(w, OC8), T * C, OC - OC8, OC);

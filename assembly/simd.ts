@@ -1,4 +1,4 @@
-// Small SIMD helpers shared by the kernels. `madd` is the one place where the two builds differ:
+// Small helpers shared by the kernels (this module is not re-exported by index.ts, so nothing here is a kernel). `madd` is the one place where the two builds differ:
 // the relaxed build fuses multiply-add (f32x4.relaxed_madd), the SIMD128 build does mul then add.
 // Results of the two builds therefore differ by rounding only.
 
@@ -37,4 +37,14 @@
   // scale by 2^k through the exponent bits
   const e = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(k), i32x4.splat(127)), 23);
   return f32x4.mul(p, e);
+}
+
+// The bias b [OC] copied into dst zero-padded to `padded` floats (GEMM panels read whole vectors); returns dst,
+// or 0 when there is no bias (b == 0).
+// @ts-ignore: decorator
+@inline export function stagedBias(dst: usize, b: usize, OC: i32, padded: i32): usize {
+  if (b == 0) return 0;
+  memory.fill(dst, 0, <usize>padded << 2);
+  memory.copy(dst, b, <usize>OC << 2);
+  return dst;
 }

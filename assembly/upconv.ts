@@ -28,6 +28,7 @@
 // Backward passes accumulate.
 import { conv2d_backward_input_part, conv2d_backward_input, conv2d_forward, conv2d_scratch_size } from './conv2d';
 import { bias_backward } from './conv_bias';
+import { stagedBias } from './simd';
 import { gemm_ap_4x8, gemm_dot_bt_2x4, gemm_dwt_4x8, igemm_4x8, pack_a4, pack_panels, pack_panels_t } from './gemm';
 import { upsample_nearest2x_forward } from './pool';
 
@@ -332,12 +333,7 @@ function phaseForward(y: usize, x: usize, w: usize, packed: usize, b: usize, scr
   const outp = fl(bp, packed != 0 ? 0 : al(4 * C * OC8));
   const ind = fl(outp, al(RC));
   memory.fill(zero, 0, <usize>C << 2);
-  let bb: usize = 0;
-  if (b != 0) {
-    memory.fill(bias, 0, <usize>OC8 << 2);
-    memory.copy(bias, b, <usize>OC << 2);
-    bb = bias;
-  }
+  const bb = stagedBias(bias, b, OC, OC8);
   const pstride = (<usize>4 * C) << 5;
   for (let ph = 0; ph < 4; ph++) {
     const a = ph >> 1, bc = ph & 1;

@@ -77,13 +77,13 @@ export const LINEAR_CASES: Array<{ N: number; IN: number; OUT: number; ldx?: num
 
 const linearTol = { tol: { rtol: 1e-4, atol: 1e-4 }, fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 } };
 
-function clearScratch(k: Kernels, ref: boolean, t: Ptrs, n: number): void {
+export function clearScratch(k: Kernels, ref: boolean, t: Ptrs, n: number): void {
   if (!ref) k.view_zero(t.scratch, 1, n, n);
 }
 
 /** Tensors of a conv or conv-transpose case: x, w, y and their gradients (bias and its gradient when asked),
  * a zeroed scratch of `bound` floats and a guard. */
-function convTensors(X: number, Wn: number, Y: number, OC: number, bias: boolean, bound: number): Pick<OpCase, 'tensors' | 'grads'> {
+export function convTensors(X: number, Wn: number, Y: number, OC: number, bias: boolean, bound: number): Pick<OpCase, 'tensors' | 'grads'> {
   const tensors: OpCase['tensors'] = {
     x: { size: X }, w: { size: Wn }, y: { size: Y }, dx: { size: X }, dw: { size: Wn }, dy: { size: Y },
   };

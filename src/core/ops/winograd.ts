@@ -6,6 +6,7 @@
 // against winograd3_scratch_size) followed by a guard tensor, cleared after the SIMD run.
 import type { Kernels } from '../kernels.gen.js';
 import { pick, type OpCase, type OpSpec, type Ptrs } from '../op-spec.js';
+import { clearScratch, convTensors } from './conv.js';
 
 export interface Wino3Shape { N: number; H: number; W: number; C: number; OC: number; ldx?: number; ldy?: number; bias?: boolean }
 
@@ -44,20 +45,14 @@ function winoCase(sh: Wino3Shape, s2 = false): OpCase {
   const C4 = 4 * (C + 4);
   const bound = 1024 + r(Math.max(C, OC)) + 16 * r(C4 * (OC + 8)) + 16 * r(OC * (C4 + 8)) + 16 * r(Math.min(tiles, 256) * (C4 + OC + 16)) * 2;
   const X = N * H * W * ldx, Y = N * OH * OW * ldy, Wn = (s2 ? 16 : 9) * C * OC;
-  const tensors: OpCase['tensors'] = {
-    x: { size: X }, w: { size: Wn }, y: { size: Y }, dx: { size: X }, dw: { size: Wn }, dy: { size: Y },
-  };
-  const grads: Record<string, string> = { x: 'dx', w: 'dw' };
-  if (bias) { tensors.b = { size: OC }; tensors.db = { size: OC }; grads.b = 'db'; }
-  tensors.scratch = { size: bound, init: 'zero' };
-  tensors.guard = { size: 64 };
+  const { tensors, grads } = convTensors(X, Wn, Y, OC, bias, bound);
   const name = s2 ? 'winograd_s2' : 'winograd3';
   const scratch = (k: Kernels, t: Ptrs): number => {
     const need = s2 ? k.winograd_s2_scratch_size(N, H, W, C, OC) : k.winograd3_scratch_size(N, H, W, C, OC);
     if (need > bound) throw new Error(`${name}: scratch ${need} floats exceeds the test's bound ${bound}`);
     return t.scratch;
   };
-  const clear = (k: Kernels, ref: boolean, t: Ptrs) => { if (!ref) k.view_zero(t.scratch, 1, bound, bound); };
+  const clear = (k: Kernels, ref: boolean, t: Ptrs) => clearScratch(k, ref, t, bound);
   return {
     label: `${name} N${N} ${H}x${W}x${C} -> ${OH}x${OW}x${OC} ldx${ldx} ldy${ldy}${bias ? ' bias' : ''}`,
     tensors, grads, outputs: { y: 'dy' },
