@@ -20,6 +20,21 @@ export function smallWeights(core: Core, seed = 3, nets: ('G' | 'E')[] = ['G', '
   return weightsBytes(smallModel(core, seed, model), nets);
 }
 
+/** The largest |difference| of (mu, logvar) between an inference encoder and the training E in eval mode, on one
+ * seeded random image; `want` is E's mu (the caller checks it is not all zero). */
+export function encoderGap(core: Core, model: BicycleGAN, encodeInput: (x: Float32Array) => { mu: Float32Array; logvar: Float32Array }): { gap: number; want: Float32Array } {
+  const S = model.cfg.imageSize, C = model.cfg.channels, L = model.cfg.latentDim;
+  const x = new Float32Array(S * S * C);
+  new Rng(4).fillUniform(x, -1, 1);
+  const E = model.E;
+  core.f32(E.image.ptr, E.image.size).fill(0).set(x);
+  E.g.forward(false);
+  const got = encodeInput(x), want = core.f32(E.mu.ptr, L).slice(), logvar = core.f32(E.logvar.ptr, L);
+  let gap = 0;
+  for (let i = 0; i < L; i++) gap = Math.max(gap, Math.abs(got.mu[i] - want[i]), Math.abs(got.logvar[i] - logvar[i]));
+  return { gap, want };
+}
+
 /** A deterministic test picture (gradients and blocks), RGBA. */
 export function testPicture(w: number, h: number, seed = 1): { width: number; height: number; data: Uint8ClampedArray } {
   const r = new Rng(seed);
