@@ -190,35 +190,49 @@ interface Op {
 }
 const num = (p: Params, k: string) => p[k] as number;
 
+/** The buffers of a conv2d fixture case, in our layouts (NHWC views, HWIO weights), for `convFixture`. */
+interface ConvIO {
+  N: number; H: number; W: number; C: number; OC: number; K: number; stride: number; pad: number;
+  x: View; y: View; dy: View; dx: View; w: number; dw: number; b: number; db: number;
+}
+
+/** One conv2d fixture case through a kernel family: `passes` runs its forward, backward-input and
+ * backward-weight on the case's buffers; y, dx, dw (and db) are compared with PyTorch's. */
+function convFixture(m: Mem, fx: Safetensors, c: string, p: Params, passes: (io: ConvIO) => void): Cmp[] {
+  const [N, H, W, C, OC, K, stride, pad, OH, OW] = ['N', 'H', 'W', 'C', 'OC', 'K', 'stride', 'pad', 'OH', 'OW'].map((k) => num(p, k));
+  const bias = p.bias as boolean;
+  const x = m.view(nchwToNhwc(t(fx, c, 'x'), N, C, H, W), N * H * W, C);
+  const y = m.out(N * OH * OW, OC);
+  const dy = m.view(nchwToNhwc(t(fx, c, 'dy'), N, OC, OH, OW), N * OH * OW, OC);
+  const dx = m.grad(N * H * W, C);
+  const wn = K * K * C * OC;
+  const w = m.flat(oihwToHwio(t(fx, c, 'w'), OC, C, K, K), wn);
+  const dw = m.flatGrad(wn);
+  const b = bias ? m.flat(t(fx, c, 'b'), OC) : 0;
+  const db = bias ? m.flatGrad(OC) : 0;
+  passes({ N, H, W, C, OC, K, stride, pad, x, y, dy, dx, w, dw, b, db });
+  const out: Cmp[] = [
+    { name: 'y', kind: 'fwd', got: nhwcToNchw(m.read(y, 'y'), N, OC, OH, OW), want: t(fx, c, 'y') },
+    { name: 'dx', kind: 'grad', got: nhwcToNchw(m.readGrad(dx, 'dx'), N, C, H, W), want: t(fx, c, 'dx') },
+    { name: 'dw', kind: 'grad', got: hwioToOihw(m.getGrad(dw, wn), OC, C, K, K), want: t(fx, c, 'dw') },
+  ];
+  if (bias) out.push({ name: 'db', kind: 'grad', got: m.getGrad(db, OC), want: t(fx, c, 'db') });
+  m.read(x, 'x');
+  m.read(dy, 'dy');
+  return out;
+}
+
 const conv2d: Op = {
   file: 'conv2d',
   needs: () => ['conv2d_scratch_size', 'conv2d_forward', 'conv2d_backward_input', 'conv2d_backward_weight'],
-  run(m, fx, c, p) {
-    const [N, H, W, C, OC, K, s, pd, OH, OW] = ['N', 'H', 'W', 'C', 'OC', 'K', 'stride', 'pad', 'OH', 'OW'].map((k) => num(p, k));
-    const bias = p.bias as boolean;
-    const k = m.k;
-    const x = m.view(nchwToNhwc(t(fx, c, 'x'), N, C, H, W), N * H * W, C);
-    const y = m.out(N * OH * OW, OC);
-    const dy = m.view(nchwToNhwc(t(fx, c, 'dy'), N, OC, OH, OW), N * OH * OW, OC);
-    const dx = m.grad(N * H * W, C);
-    const w = m.flat(oihwToHwio(t(fx, c, 'w'), OC, C, K, K), K * K * C * OC);
-    const dw = m.flatGrad(K * K * C * OC);
-    const b = bias ? m.flat(t(fx, c, 'b'), OC) : 0;
-    const db = bias ? m.flatGrad(OC) : 0;
-    const scratch = m.flat(null, k.conv2d_scratch_size(N, H, W, C, OC, K, K, s, pd));
-    k.conv2d_forward(y.ptr, x.ptr, w, b, scratch, N, H, W, C, OC, K, K, s, pd, y.ld, x.ld);
-    k.conv2d_backward_input(dx.ptr, dy.ptr, w, scratch, N, H, W, C, OC, K, K, s, pd, dx.ld, dy.ld);
-    k.conv2d_backward_weight(dw, db, dy.ptr, x.ptr, scratch, N, H, W, C, OC, K, K, s, pd, dy.ld, x.ld);
-    const out: Cmp[] = [
-      { name: 'y', kind: 'fwd', got: nhwcToNchw(m.read(y, 'y'), N, OC, OH, OW), want: t(fx, c, 'y') },
-      { name: 'dx', kind: 'grad', got: nhwcToNchw(m.readGrad(dx, 'dx'), N, C, H, W), want: t(fx, c, 'dx') },
-      { name: 'dw', kind: 'grad', got: hwioToOihw(m.getGrad(dw, K * K * C * OC), OC, C, K, K), want: t(fx, c, 'dw') },
-    ];
-    if (bias) out.push({ name: 'db', kind: 'grad', got: m.getGrad(db, OC), want: t(fx, c, 'db') });
-    m.read(x, 'x');
-    m.read(dy, 'dy');
-    return out;
-  },
+  run: (m, fx, c, p) =>
+    convFixture(m, fx, c, p, ({ N, H, W, C, OC, K, stride: s, pad: pd, x, y, dy, dx, w, dw, b, db }) => {
+      const k = m.k;
+      const scratch = m.flat(null, k.conv2d_scratch_size(N, H, W, C, OC, K, K, s, pd));
+      k.conv2d_forward(y.ptr, x.ptr, w, b, scratch, N, H, W, C, OC, K, K, s, pd, y.ld, x.ld);
+      k.conv2d_backward_input(dx.ptr, dy.ptr, w, scratch, N, H, W, C, OC, K, K, s, pd, dx.ld, dy.ld);
+      k.conv2d_backward_weight(dw, db, dy.ptr, x.ptr, scratch, N, H, W, C, OC, K, K, s, pd, dy.ld, x.ld);
+    }),
 };
 
 // The conv2d fixtures' 3x3 stride-1 pad-1 cases through Winograd F(2x2, 3x3) (assembly/winograd.ts) and the
@@ -229,35 +243,16 @@ function winogradConv2d(s2: boolean): Op {
   return {
     file: 'conv2d',
     needs: () => [`${kn}_scratch_size`, `${kn}_forward`, `${kn}_backward_input`, `${kn}_backward_weight`],
-    run(m, fx, c, p) {
-      const [N, H, W, C, OC, K, OH, OW] = ['N', 'H', 'W', 'C', 'OC', 'K', 'OH', 'OW'].map((k) => num(p, k));
-      const bias = p.bias as boolean;
-      const k = m.k;
-      const x = m.view(nchwToNhwc(t(fx, c, 'x'), N, C, H, W), N * H * W, C);
-      const y = m.out(N * OH * OW, OC);
-      const dy = m.view(nchwToNhwc(t(fx, c, 'dy'), N, OC, OH, OW), N * OH * OW, OC);
-      const dx = m.grad(N * H * W, C);
-      const wn = K * K * C * OC;
-      const w = m.flat(oihwToHwio(t(fx, c, 'w'), OC, C, K, K), wn);
-      const dw = m.flatGrad(wn);
-      const b = bias ? m.flat(t(fx, c, 'b'), OC) : 0;
-      const db = bias ? m.flatGrad(OC) : 0;
-      const scratch = m.flat(null, s2 ? k.winograd_s2_scratch_size(N, H, W, C, OC) : k.winograd3_scratch_size(N, H, W, C, OC));
-      const [fwd, bin, bw] = s2 ? [k.winograd_s2_forward, k.winograd_s2_backward_input, k.winograd_s2_backward_weight]
-        : [k.winograd3_forward, k.winograd3_backward_input, k.winograd3_backward_weight];
-      fwd(y.ptr, x.ptr, w, b, scratch, N, H, W, C, OC, y.ld, x.ld);
-      bin(dx.ptr, dy.ptr, w, scratch, N, H, W, C, OC, dx.ld, dy.ld);
-      bw(dw, db, dy.ptr, x.ptr, scratch, N, H, W, C, OC, dy.ld, x.ld);
-      const out: Cmp[] = [
-        { name: 'y', kind: 'fwd', got: nhwcToNchw(m.read(y, 'y'), N, OC, OH, OW), want: t(fx, c, 'y') },
-        { name: 'dx', kind: 'grad', got: nhwcToNchw(m.readGrad(dx, 'dx'), N, C, H, W), want: t(fx, c, 'dx') },
-        { name: 'dw', kind: 'grad', got: hwioToOihw(m.getGrad(dw, wn), OC, C, K, K), want: t(fx, c, 'dw') },
-      ];
-      if (bias) out.push({ name: 'db', kind: 'grad', got: m.getGrad(db, OC), want: t(fx, c, 'db') });
-      m.read(x, 'x');
-      m.read(dy, 'dy');
-      return out;
-    },
+    run: (m, fx, c, p) =>
+      convFixture(m, fx, c, p, ({ N, H, W, C, OC, x, y, dy, dx, w, dw, b, db }) => {
+        const k = m.k;
+        const scratch = m.flat(null, s2 ? k.winograd_s2_scratch_size(N, H, W, C, OC) : k.winograd3_scratch_size(N, H, W, C, OC));
+        const [fwd, bin, bw] = s2 ? [k.winograd_s2_forward, k.winograd_s2_backward_input, k.winograd_s2_backward_weight]
+          : [k.winograd3_forward, k.winograd3_backward_input, k.winograd3_backward_weight];
+        fwd(y.ptr, x.ptr, w, b, scratch, N, H, W, C, OC, y.ld, x.ld);
+        bin(dx.ptr, dy.ptr, w, scratch, N, H, W, C, OC, dx.ld, dy.ld);
+        bw(dw, db, dy.ptr, x.ptr, scratch, N, H, W, C, OC, dy.ld, x.ld);
+      }),
   };
 }
 
