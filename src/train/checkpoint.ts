@@ -147,7 +147,9 @@ export function loadCheckpoint(m: BicycleGAN, bytes: Uint8Array, o: LoadOptions 
   } catch (e) {
     throw at(e);
   }
-  const which = (o.nets ?? netNames(m)).filter((net) => nets(m)[net]);
+  const s = nets(m);
+  // with sameD there is no separate D_LR: asking for it loads the one D once
+  const which = (o.nets ?? netNames(m)).filter((net) => s[net]);
   if (parsed.metadata.config !== undefined) {
     const cfg = parseMetadataJson(parsed.metadata.config, StoredModelConfigSchema, 'config', source);
     const ours = new Map<string, unknown>(Object.entries(m.cfg));
@@ -156,7 +158,6 @@ export function loadCheckpoint(m: BicycleGAN, bytes: Uint8Array, o: LoadOptions 
       if (mine !== undefined && JSON.stringify(mine) !== JSON.stringify(v)) throw new Error(`${source}: model config ${k} is ${show(v)} in the checkpoint but ${JSON.stringify(mine)} in this model`);
     }
   }
-  const s = nets(m);
   const hasTrain = parsed.metadata.train !== undefined && [...parsed.tensors.keys()].some((n) => n.startsWith('adam.'));
   const withTrain = (o.trainState ?? hasTrain) && hasTrain;
   const train = withTrain ? (parseMetadataJson(parsed.metadata.train, TrainStateSchema, 'train', source) as TrainState) : null;
