@@ -240,12 +240,12 @@ export class BicycleGAN {
     E.g.store.zeroGrads();
 
     // cVAE-GAN: (mu, logvar) = E(B1), z_enc = mu + eps * exp(logvar / 2), fake_B_encoded = G(A1, z_enc) scored by D
-    G.g.dropoutSeed = dropout![0];
+    G.g.dropoutSeed = dropout[0];
     const { gan, l1, kl } = this.cvae(h.A1, h.B1, eps, toD, D, ['z_encoded', 'fake_B_encoded', 'D_VAE.gstep.fake_encoded']);
 
     // cLR-GAN: fake_B_random = G(A1, z_random) scored by D2, and the latent loss |mu(E(fake_B_random)) - z_random|
     this.core.f32(G.z.ptr, zRandom.length).set(zRandom);
-    G.g.dropoutSeed = dropout![1];
+    G.g.dropoutSeed = dropout[1];
     this.generate(this.fakeBRandom, 'fake_B_random', h.A1);
     this.condition(D2, h.A1);
     toD2.forward();
