@@ -10,6 +10,7 @@ import type { Core } from '../src/core/loader.js';
 import { ConfigError, parseTrainConfig } from '../src/train/config.js';
 import { flagName } from '../src/cli/options.js';
 import { BicycleGAN } from '../src/train/bicyclegan.js';
+import { LocalEngine } from '../src/train/engine.js';
 import { nets } from '../src/train/checkpoint.js';
 import { DEFAULT_MODEL, officialNets, type OfficialNets } from '../src/models/config.js';
 import { pyRound } from '../src/models/official/discriminator.js';
@@ -108,6 +109,20 @@ describe('official networks', () => {
       // every network moved
       Object.values(nets(m)).forEach((s, i) => expect(s!.block('value')).not.toEqual(before[i]));
     }
+  });
+});
+
+describe('official preset with a 1-channel input', () => {
+  test('the engine takes RGB A (as luma) and returns RGB outputs', async () => {
+    const core = await loadCore({ build: 'simd' });
+    const e = new LocalEngine(core, { batch: 2, seed: 1, model: { ...DEFAULT_MODEL, preset: 'official', gBase: 4, eBase: 4, dBase: 4, official: officialNets(128, { inputChannels: 1 }) } });
+    const S = 128, rgb = new Float32Array(3 * S * S).map((_, i) => Math.sin(i * 0.01));
+    const out = await e.generate(rgb, new Float32Array(8).fill(0.5), 1);
+    expect(out.length).toBe(S * S * 3);
+    expect(new Set(out).size).toBeGreaterThan(100);
+    // the same as feeding the luma itself
+    const luma = new Float32Array(S * S).map((_, p) => 0.299 * rgb[3 * p] + 0.587 * rgb[3 * p + 1] + 0.114 * rgb[3 * p + 2]);
+    expect(await e.generate(luma, new Float32Array(8).fill(0.5), 1)).toEqual(out);
   });
 });
 

@@ -86,14 +86,15 @@ export class LocalEngine implements TrainEngine {
   /** Runs G in chunks of the networks' rows (its tensors have that batch size). */
   async generate(rgb: Float32Array, z: Float32Array, n: number, batchStats = false): Promise<Float32Array> {
     const { G } = this.model, core = this.core;
-    const per = G.image.size / this.rows, L = this.cfg.latentDim;
+    // per image: A's floats in (1 or 3 channels), B's out (3)
+    const per = G.image.size / this.rows, perOut = G.out.size / this.rows, L = this.cfg.latentDim;
     const images = G.image.C === 1 && rgb.length === 3 * n * per ? lumaOf(rgb) : rgb;
     if (images.length !== n * per || z.length !== n * L) throw new Error(`generate: expected ${n * per} image floats and ${n * L} code floats`);
-    return this.chunked(n, per, batchStats, (i, k) => {
+    return this.chunked(n, perOut, batchStats, (i, k) => {
       core.f32(G.image.ptr, G.image.size).fill(0).set(images.subarray(i * per, (i + k) * per));
       core.f32(G.z.ptr, this.rows * L).fill(0).set(z.subarray(i * L, (i + k) * L));
       G.g.forward(batchStats);
-      return core.f32(G.out.ptr, k * per);
+      return core.f32(G.out.ptr, k * perOut);
     });
   }
 
