@@ -18,6 +18,7 @@
 // Tiles go in chunks of RC (see winograd.ts). Everything temporary lives in `scratch` (winograd_s2_scratch_size).
 import { bias_backward } from './conv_bias';
 import { gemm_ap_4x8, igemm_4x8, pack_a4, pack_panels } from './gemm';
+import { blocks_scratch_size, blocks_weights_size, chunk, phase_blocks, put, setLane, tr3 } from './winograd_blocks';
 import { patchPtrs, storeTransposed4, tailPtrs } from './winograd_tiles';
 
 // @ts-ignore: decorator
@@ -29,23 +30,11 @@ import { patchPtrs, storeTransposed4, tailPtrs } from './winograd_tiles';
 // @ts-ignore: decorator
 @inline function fl(p: usize, n: i32): usize { return p + (<usize>n << 2); }
 
-// Tiles per chunk: 9 * RC * (K + M) floats of V and M (about 2.4 MB), 16 .. 256 tiles. Larger than winograd.ts's:
-// the transformed weights are 36/16 of w and are read once per chunk (16384 measured 1.1-1.3x slower forward on
-// the 128- and 256-channel layers at batch 4).
-const WQ: i32 = 65536;
-// @ts-ignore: decorator
-@inline function chunk(T: i32, K: i32, M: i32): i32 {
-  return min(min(256, max(16, (WQ / max(K + M, 1)) & ~3)), max(T, 1));
-}
-
 // @ts-ignore: decorator
 @inline function outDim(H: i32): i32 { return (H - 2) / 2 + 1; }
 // forward / backward-weight tiles: 2x2 output pixels each
 // @ts-ignore: decorator
 @inline function fwdTiles(N: i32, H: i32, W: i32): i32 { return N * ((outDim(H) + 1) >> 1) * ((outDim(W) + 1) >> 1); }
-// backward-input tiles: 4x4 dx blocks at rows 4ti - 1 .. 4ti + 2
-// @ts-ignore: decorator
-@inline function bwdTiles(N: i32, H: i32, W: i32): i32 { return N * ((H >> 2) + 1) * ((W >> 2) + 1); }
 
 const PTR: i32 = 48; // u32 pointer table (36 used)
 const TMP: i32 = 36 * 4 + 36 + 4 * 9 * 4; // tail vectors + their pointers; or 4 x 9 transformed weight vectors
@@ -55,8 +44,7 @@ function fwdSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
   return al(c4(max(C, OC))) + al(9 * K * c8(OC)) + al(9 * RC * K) + al(9 * RC * c4(OC)) + 2 * al(RC) + al(PTR) + al(TMP);
 }
 function bwdInSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
-  const K = 4 * c4(C), RC = chunk(bwdTiles(N, H, W), c4(OC), K);
-  return al(c4(max(C, OC))) + al(9 * OC * c8(K)) + al(9 * RC * c4(OC)) + al(9 * RC * K) + 2 * al(RC) + al(PTR) + al(TMP);
+  return al(blocks_weights_size(C, OC)) + blocks_scratch_size(N, H, W, C, OC);
 }
 function bwdWSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
   const K = 4 * c4(C), RC = chunk(fwdTiles(N, H, W), K, c4(OC));
@@ -74,28 +62,6 @@ export function winograd_s2_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32
 }
 
 // ---- transforms shared by the passes ----
-
-// 9 outputs of B^T d B for 4 channels: d[i][j] = v128 at (u32 at pb + i*rs + j*cs) + cb; output k = 3i + j at
-// dst + k*vk. B^T rows: d0 - d1, d1, d2 - d1.
-// @ts-ignore: decorator
-@inline function tr3(pb: usize, rs: usize, cs: usize, cb: usize, dst: usize, vk: usize): void {
-  for (let i = 0; i < 3; i++) {
-    let t0: v128, t1: v128, t2: v128;
-    const r1 = pb + rs;
-    const b0 = v128.load(<usize>load<u32>(r1) + cb), b1 = v128.load(<usize>load<u32>(r1 + cs) + cb), b2 = v128.load(<usize>load<u32>(r1 + 2 * cs) + cb);
-    if (i == 1) { t0 = b0; t1 = b1; t2 = b2; }
-    else {
-      const ra = i == 0 ? pb : pb + 2 * rs;
-      const a0 = v128.load(<usize>load<u32>(ra) + cb), a1 = v128.load(<usize>load<u32>(ra + cs) + cb), a2 = v128.load(<usize>load<u32>(ra + 2 * cs) + cb);
-      // row 0: d0 - d1; row 2: d2 - d1
-      t0 = f32x4.sub(a0, b0); t1 = f32x4.sub(a1, b1); t2 = f32x4.sub(a2, b2);
-    }
-    const o = dst + <usize>(3 * i) * vk;
-    v128.store(o, f32x4.sub(t0, t1));
-    v128.store(o + vk, t1);
-    v128.store(o + 2 * vk, f32x4.sub(t2, t1));
-  }
-}
 
 // V[k][r][ph*Ci + c] = (B^T d_ph B)[k] for forward tiles t0 + r, phase ph = 2pr + pc: d_ph[i][j] = patch[pr + 2i][pc + 2j].
 function inputTransform(V: usize, vk: usize, Ci: i32, x: usize, ldx: i32, zero: usize, ptr: usize, tmp: usize,
@@ -229,106 +195,15 @@ function fwdWeights(U: usize, w: usize, C: i32, Ci: i32, OC: i32): void {
   }
 }
 
-// @ts-ignore: decorator
-@inline function setLane(v: v128, l: i32, f: f32): v128 {
-  return l == 0 ? f32x4.replace_lane(v, 0, f) : l == 1 ? f32x4.replace_lane(v, 1, f) : l == 2 ? f32x4.replace_lane(v, 2, f) : f32x4.replace_lane(v, 3, f);
-}
-
-// Stores (or adds) the first n (1..4) lanes of v at o; never touches memory past them.
-// @ts-ignore: decorator
-@inline function put(o: usize, v: v128, n: i32, acc: bool): void {
-  if (n == 4) {
-    v128.store(o, acc ? f32x4.add(v, v128.load(o)) : v);
-    return;
-  }
-  store<f32>(o, f32x4.extract_lane(v, 0) + (acc ? load<f32>(o) : 0));
-  if (n > 1) store<f32>(o, f32x4.extract_lane(v, 1) + (acc ? load<f32>(o, 4) : 0), 4);
-  if (n > 2) store<f32>(o, f32x4.extract_lane(v, 2) + (acc ? load<f32>(o, 8) : 0), 8);
-}
-
 // ---- backward-input ----
 
-// dx += conv4x4s2^T(dy, w), by 4x4 dx blocks (rows 4ti-1 .. 4ti+2): one 3x3 dy patch (rows 2ti-1 .. 2ti+1)
-// per block, its four phases' 2x2 outputs from one GEMM per position over N = 4*Ci columns.
+// dx += conv4x4s2^T(dy, w), by 4x4 dx blocks (winograd_blocks.ts) on the transformed weights U.
 export function winograd_s2_backward_input(dx: usize, dy: usize, w: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldx: i32, ldy: i32): void {
-  const OH = outDim(H), OW = outDim(W);
-  if (N <= 0 || OH <= 0 || OW <= 0 || C <= 0 || OC <= 0) return;
-  const TI = (H >> 2) + 1, TJ = (W >> 2) + 1, T = N * TI * TJ;
-  const Ci = c4(C), K = 4 * Ci, Co = c4(OC), NPk = (K + 7) >> 3;
-  const RC = chunk(T, Co, K);
-  const zero = scratch;
-  const U = fl(zero, al(c4(max(C, OC))));
-  const V = fl(U, al(9 * OC * c8(K)));
-  const M = fl(V, al(9 * RC * Co));
-  const ind = fl(M, al(9 * RC * K));
-  const outp = fl(ind, al(RC));
-  const ptr = fl(outp, al(RC));
-  const tmp = fl(ptr, al(PTR));
-  memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
-  bwdWeights(U, w, C, Ci, OC, tmp);
-  const vk = (<usize>RC * Co) << 2, mk = (<usize>RC * K) << 2;
-  for (let r = 0; r < RC; r++) {
-    store<u32>(ind + (<usize>r << 2), <u32>fl(V, r * Co));
-    store<u32>(outp + (<usize>r << 2), <u32>fl(M, r * K));
-  }
-  const O4 = OC & ~3;
-  for (let t0 = 0; t0 < T; t0 += RC) {
-    const R = min(RC, T - t0);
-    // V[k][r][oc] = (B^T d B)[k] of the dy patch
-    for (let r = 0; r < R; r++) {
-      const t = t0 + r;
-      const n = t / (TI * TJ), q = t - n * TI * TJ, ti = q / TJ, tj = q - ti * TJ;
-      for (let i = 0; i < 3; i++) {
-        const oh = 2 * ti - 1 + i;
-        for (let j = 0; j < 3; j++) {
-          const ow = 2 * tj - 1 + j;
-          store<u32>(ptr + (<usize>(i * 3 + j) << 2), <u32>(oh >= 0 && oh < OH && ow >= 0 && ow < OW ? fl(dy, ((n * OH + oh) * OW + ow) * ldy) : zero));
-        }
-      }
-      const vr = fl(V, r * Co);
-      for (let c = 0; c < O4; c += 4) tr3(ptr, 12, 4, <usize>c << 2, vr + (<usize>c << 2), vk);
-      if (O4 < OC) tr3(tailPtrs(ptr, 9, O4, OC, tmp), 12, 4, 0, vr + (<usize>O4 << 2), vk);
-    }
-    for (let k = 0; k < 9; k++) {
-      igemm_4x8(R, 1, OC, ind, outp, <usize>k * mk, fl(U, k * NPk * 8 * OC), 32, <usize>OC << 5, K, 0, 0, zero, <usize>k * vk);
-    }
-    // dx block += each phase's A^T M A
-    for (let r = 0; r < R; r++) {
-      const t = t0 + r;
-      const n = t / (TI * TJ), q = t - n * TI * TJ, ti = q / TJ, tj = q - ti * TJ;
-      for (let ph = 0; ph < 4; ph++) {
-        const pr = ph >> 1, pc = ph & 1;
-        const ih0 = 4 * ti - 1 + pr, iw0 = 4 * tj - 1 + pc; // outputs at ih0, ih0 + 2 (columns alike)
-        const r0 = ih0 >= 0 && ih0 < H, r1 = ih0 + 2 < H, q0 = iw0 >= 0 && iw0 < W, q1 = iw0 + 2 < W;
-        if (!(r0 || r1) || !(q0 || q1)) continue;
-        const p00 = fl(dx, ((n * H + ih0) * W + iw0) * ldx);
-        const p01 = fl(p00, 2 * ldx), p10 = fl(p00, 2 * W * ldx), p11 = fl(p10, 2 * ldx);
-        const mr = fl(M, r * K + ph * Ci);
-        for (let c = 0; c < C; c += 4) {
-          const cb = <usize>c << 2;
-          outTile4(mr + cb, mk, p00 + cb, p01 + cb, p10 + cb, p11 + cb, r0 && q0, r0 && q1, r1 && q0, r1 && q1, min(4, C - c));
-        }
-      }
-    }
-  }
-}
-
-// outTile for backward-input: any of the four outputs may fall outside the image; always accumulates.
-// @ts-ignore: decorator
-@inline function outTile4(m: usize, mk: usize, y00: usize, y01: usize, y10: usize, y11: usize,
-  k00: bool, k01: bool, k10: bool, k11: bool, nc: i32): void {
-  const m3 = v128.load(m + 3 * mk), m4 = v128.load(m + 4 * mk), m5 = v128.load(m + 5 * mk);
-  if (k00 || k01) {
-    const s00 = f32x4.add(v128.load(m), m3), s01 = f32x4.add(v128.load(m + mk), m4), s02 = f32x4.add(v128.load(m + 2 * mk), m5);
-    if (k00) put(y00, f32x4.add(s00, s01), nc, true);
-    if (k01) put(y01, f32x4.add(s01, s02), nc, true);
-  }
-  if (k10 || k11) {
-    const s10 = f32x4.add(m3, v128.load(m + 6 * mk)), s11 = f32x4.add(m4, v128.load(m + 7 * mk)), s12 = f32x4.add(m5, v128.load(m + 8 * mk));
-    if (k10) put(y10, f32x4.add(s10, s11), nc, true);
-    if (k11) put(y11, f32x4.add(s11, s12), nc, true);
-  }
+  if (N <= 0 || outDim(H) <= 0 || outDim(W) <= 0 || C <= 0 || OC <= 0) return;
+  const U = scratch, tmp = fl(U, al(blocks_weights_size(C, OC)));
+  bwdWeights(U, w, C, c4(C), OC, tmp);
+  phase_blocks(dx, dy, U, 0, true, tmp, N, H, W, C, OC, ldx, ldy);
 }
 
 // U[k] panels for backward-input (8-wide over the 4*Ci columns ph*Ci + c, OC rows): (G g' G^T)[k] with

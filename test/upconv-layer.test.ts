@@ -17,7 +17,7 @@ beforeAll(async () => {
   core = await loadCore({ build: 'simd' });
 });
 
-interface Shape { N: number; H: number; W: number; C: number; OC: number; bias: boolean; slices?: boolean }
+interface Shape { N: number; H: number; W: number; C: number; OC: number; bias: boolean; slices?: boolean; fwd?: 'phases' | 'wino_up' }
 
 /** One network: x (a channel slice of a wider input when `slices`) -> y, written into a slice of a concat when `slices`. */
 function build(sh: Shape, fused: boolean) {
@@ -29,7 +29,9 @@ function build(sh: Shape, fused: boolean) {
   const out = cat ? g.slice(cat, 5, OC, 'y') : undefined;
   let y: Tensor;
   if (fused) {
-    y = new UpsampleConv2d(g, 'up.model.1', x, OC, { bias: sh.bias, out }).y;
+    const up = new UpsampleConv2d(g, 'up.model.1', x, OC, { bias: sh.bias, out });
+    expect(up.fwd, 'the forward kernel the dispatch picks').toBe(sh.fwd ?? 'phases');
+    y = up.y;
   } else {
     const u = new Upsample2x(g, 'up.model.0', x);
     y = new Conv2d(g, 'up.model.1', u.y, OC, { k: 3, stride: 1, pad: 1, bias: sh.bias, out }).y;
@@ -81,6 +83,9 @@ describe('UpsampleConv2d equals Upsample2x + Conv2d', () => {
     { N: 1, H: 2, W: 2, C: 3, OC: 4, bias: true, slices: true },
     { N: 3, H: 4, W: 3, C: 24, OC: 19, bias: true, slices: true },
     { N: 2, H: 5, W: 4, C: 16, OC: 3, bias: true },
+    // >= 256 blocks of 4x4 output pixels and >= 32 output channels: the forward by Winograd F(2x2, 2x2)
+    { N: 1, H: 32, W: 30, C: 8, OC: 40, bias: true, slices: true, fwd: 'wino_up' },
+    { N: 3, H: 21, W: 19, C: 5, OC: 33, bias: false, fwd: 'wino_up' },
   ];
   for (const sh of shapes) {
     test(`N${sh.N} ${sh.H}x${sh.W}x${sh.C} -> ${sh.OC}${sh.bias ? ' bias' : ''}${sh.slices ? ', channel-slice input and output' : ''}`, () => {

@@ -8,7 +8,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { loadCore } from '../src/core/load-node.js';
 import type { Core } from '../src/core/loader.js';
-import { convKernels, winograd3Wins, winogradS2Wins } from '../src/core/conv-dispatch.js';
+import { convKernels, upconvForward, winograd3Wins, winogradS2Wins } from '../src/core/conv-dispatch.js';
 import { mulberry32 } from './helpers/rng.js';
 
 let core: Core;
@@ -78,6 +78,58 @@ for (const s2 of [false, true]) describe(`${s2 ? 'winograd_s2 vs the direct 4x4 
       a.reset(mark);
     });
   }
+});
+
+// The fused upsample + 3x3 conv's forward by F(2x2, 2x2) over 4x4 output blocks (assembly/winograd_up.ts) against
+// its phase GEMMs (upconv.ts): the generator's up5/up6 at 128 px, odd sizes (a block row and column past the
+// image), channel tails and slices; the weights transformed per call and once (upconv_wino_pack: bit-identical).
+const UP_SHAPES: typeof SHAPES = [
+  { N: 1, H: 32, W: 32, C: 256, OC: 64 }, // unet.up6 (289 blocks: 2 chunks)
+  { N: 2, H: 16, W: 16, C: 512, OC: 128 }, // unet.up5 at batch 2
+  { N: 3, H: 15, W: 13, C: 37, OC: 45, ldx: 40, ldy: 50 },
+  { N: 1, H: 9, W: 31, C: 6, OC: 70 },
+  { N: 2, H: 11, W: 7, C: 70, OC: 3, ldy: 5 },
+];
+
+describe('upconv_wino_forward vs the fused phases (upconv_forward)', () => {
+  for (const sh of UP_SHAPES) {
+    const { N, H, W, C, OC } = sh;
+    const ldx = sh.ldx ?? C, ldy = sh.ldy ?? OC;
+    test(`N${N} ${H}x${W}x${C}(ld${ldx}) -> ${2 * H}x${2 * W}x${OC}(ld${ldy})`, () => {
+      const k = core.k, a = core.arena, mark = a.mark();
+      const rnd = mulberry32(H * 1000 + C);
+      const X = N * H * W * ldx, Y = N * 4 * H * W * ldy, Wn = 9 * C * OC, Un = k.upconv_wino_packed_size(C, OC);
+      const S = k.upconv_wino_forward_scratch_size(N, H, W, C, OC);
+      expect(k.upconv_wino_packed_scratch_size(N, H, W, C, OC) + Un).toBeLessThanOrEqual(S);
+      const p = { x: a.alloc(X), w: a.alloc(Wn), b: a.alloc(OC), y: a.alloc(Y), y2: a.alloc(Y), y3: a.alloc(Y), U: a.alloc(Un),
+        sc: a.alloc(Math.max(S, k.upconv_forward_scratch_size(N, H, W, C, OC)) + GUARD) };
+      const fill = (q: number, n: number, s = 1) => { const v = core.f32(q, n); for (let i = 0; i < n; i++) v[i] = (rnd() * 2 - 1) * s; };
+      fill(p.x, X); fill(p.w, Wn, 1 / Math.sqrt(9 * C)); fill(p.b, OC);
+      for (const q of [p.y, p.y2, p.y3]) core.f32(q, Y).fill(7); // untouched lanes of the channel slices must stay
+      const canary = () => core.f32(p.sc + S * 4, GUARD).fill(12345);
+      const intact = (what: string) => expect(core.f32(p.sc + S * 4, GUARD).every((v) => v === 12345), `${what} wrote past its scratch`).toBe(true);
+      k.upconv_forward(p.y, p.x, p.w, p.b, p.sc, N, H, W, C, OC, ldy, ldx);
+      canary(); k.upconv_wino_forward(p.y2, p.x, p.w, p.b, p.sc, N, H, W, C, OC, ldy, ldx); intact('upconv_wino_forward');
+      k.upconv_wino_pack(p.U, p.w, p.sc, C, OC);
+      const PS = k.upconv_wino_packed_scratch_size(N, H, W, C, OC);
+      core.f32(p.sc + PS * 4, GUARD).fill(12345);
+      k.upconv_wino_forward_packed(p.y3, p.x, p.U, p.b, p.sc, N, H, W, C, OC, ldy, ldx);
+      expect(core.f32(p.sc + PS * 4, GUARD).every((v) => v === 12345), 'upconv_wino_forward_packed wrote past its scratch').toBe(true);
+      const f = (q: number) => core.f32(q, Y).slice();
+      expect(maxRelDiff(f(p.y2), f(p.y)), 'y').toBeLessThan(5e-6);
+      expect(f(p.y3)).toEqual(f(p.y2));
+      a.reset(mark);
+    });
+  }
+});
+
+test('upconvForward: Winograd at >= 32 output channels and >= 256 blocks of 4x4 output pixels', () => {
+  expect(upconvForward(1, 32, 32, 256, 64)).toBe('wino_up'); // up6 at 128 px: 17 x 17 blocks
+  expect(upconvForward(1, 16, 16, 512, 128)).toBe('phases'); // up5 at batch 1: 81 blocks
+  expect(upconvForward(4, 16, 16, 512, 128)).toBe('wino_up'); // ... at batch 4: 324
+  expect(upconvForward(8, 8, 8, 1024, 256)).toBe('phases'); // up4 at batch 8: 200
+  expect(upconvForward(4, 64, 64, 128, 3)).toBe('phases'); // final: 3 channels
+  expect(upconvForward(1, 30, 32, 64, 31)).toBe('phases');
 });
 
 test('winograd3Wins: stride-1 pad-1 3x3, >= 32 channels each side, >= 64 tiles', () => {

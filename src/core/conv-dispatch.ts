@@ -31,6 +31,21 @@ export function winogradS2Wins(pass: 'fwd' | 'bwdIn' | 'bwdW', N: number, H: num
   return pass === 'bwdW' ? t >= 64 : C <= 128 && t >= 128;
 }
 
+/** The fused upsample x2 + 3x3 conv's forward (the backward passes are upconv.ts's box sums, 9 MACs per x pixel
+ * already): 'phases' upconv_forward (four 2x2 phase GEMMs, 16 MACs per x pixel and channel pair) or 'wino_up'
+ * upconv_wino_forward (F(2x2, 2x2) by 4x4 output blocks, 9 per x pixel plus a block row and column of border,
+ * assembly/winograd_up.ts). The transformed weights are 36 C OC floats (4x w), made per call: Winograd at >= 32
+ * output channels and >= 256 blocks (N * (H/2 + 1) * (W/2 + 1)). Measured phases / Winograd, interleaved (a
+ * loaded 2-core machine): 32x32x256 -> 64 1.3x at batch 1, 1.5x at 4, 1.25x at 8; 64x64x256 -> 64 1.5-1.9x;
+ * 32x32x512 -> 128 1.3-1.4x; 16x16x512 -> 128 1.1-1.2x at batch 4 and 8 (324, 648 blocks) but 0.5-0.8x at batch 1
+ * (81 blocks); 16x16x1024 -> 256 1.0x at batch 1, 1.3-1.5x at 4 and 8; 8x8x1024 -> 256 0.6-0.8x up to batch 8
+ * (200 blocks: the 38 MB of transformed weights cost more than the MACs saved). */
+export type UpconvKernel = 'phases' | 'wino_up';
+export function upconvForward(N: number, H: number, W: number, C: number, OC: number): UpconvKernel {
+  const blocks = N * (Math.floor(H / 2) + 1) * (Math.floor(W / 2) + 1);
+  return OC >= 32 && C >= 1 && blocks >= 256 ? 'wino_up' : 'phases';
+}
+
 /** The kernel of each pass of a conv layer x (N, H, W, C) -> OC, k x k, stride, pad. */
 export function convKernels(N: number, H: number, W: number, C: number, OC: number, k: number, stride: number, pad: number): ConvKernels {
   if (winograd3Wins(N, H, W, C, OC, k, stride, pad)) return { fwd: 'wino3', bwdIn: 'wino3', bwdW: 'wino3' };

@@ -144,4 +144,16 @@ export interface Kernels {
   ref_winograd_s2_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   ref_winograd_s2_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldx: number, ldy: number): void;
   ref_winograd_s2_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
+  upconv_wino_packed_size(C: number, OC: number): number;
+  upconv_wino_packed_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  upconv_wino_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  upconv_wino_pack(U: number, w: number, scratch: number, C: number, OC: number): void;
+  upconv_wino_forward_packed(y: number, x: number, U: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
+  upconv_wino_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
+  ref_upconv_wino_packed_size(C: number, OC: number): number;
+  ref_upconv_wino_packed_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  ref_upconv_wino_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  ref_upconv_wino_pack(U: number, w: number, scratch: number, C: number, OC: number): void;
+  ref_upconv_wino_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
+  ref_upconv_wino_forward_packed(y: number, x: number, U: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
 }

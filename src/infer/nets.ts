@@ -6,7 +6,7 @@
 // identity, norm and activation in place on the conv (or add) output they follow. A BatchNorm alone (the norm op)
 // is a weight layer of its own: its running statistics folded into a per-channel scale and shift.
 import type { Core } from '../core/loader.js';
-import { convKernels } from '../core/conv-dispatch.js';
+import { convKernels, upconvForward } from '../core/conv-dispatch.js';
 import type { ModelConfig } from '../models/config.js';
 import { describeGenerator } from '../models/generator.js';
 import { describeEncoder } from '../models/encoder.js';
@@ -236,9 +236,11 @@ export class RunBuilder extends InferBuilder {
       : core.k.conv2d_forward(y.ptr + g * OCc * 4, x.ptr, w, b, scratch.conv, x.N, x.H, x.W, x.C, OCc, k, k, stride, pad, y.ld, x.ld));
   }
   protected upLayer(name: string, x: T, OC: number, _o: BlockTail<T>, y: T): void {
-    const { core, scratch } = this;
-    this.weighted(name, OC, (OCc) => core.k.upconv_forward_scratch_size(x.N, x.H, x.W, x.C, OCc),
-      (w, b, g, OCc) => core.k.upconv_forward(y.ptr + g * OCc * 4, x.ptr, w, b, scratch.conv, x.N, x.H, x.W, x.C, OCc, y.ld, x.ld));
+    const { core, scratch } = this, k = core.k;
+    // Winograd F(2x2, 2x2) where it wins (src/core/conv-dispatch.ts), decided for the whole layer
+    const wino = upconvForward(x.N, x.H, x.W, x.C, OC) === 'wino_up';
+    this.weighted(name, OC, (OCc) => wino ? k.upconv_wino_forward_scratch_size(x.N, x.H, x.W, x.C, OCc) : k.upconv_forward_scratch_size(x.N, x.H, x.W, x.C, OCc),
+      (w, b, g, OCc) => (wino ? k.upconv_wino_forward : k.upconv_forward)(y.ptr + g * OCc * 4, x.ptr, w, b, scratch.conv, x.N, x.H, x.W, x.C, OCc, y.ld, x.ld));
   }
   /** A layer's weights, with the shared scratch grown to hold one chunk of them; `chunked` channels (the
    * innermost of the stored layout: output channels, or a conv-transpose's input channels) must be G x OCc. */

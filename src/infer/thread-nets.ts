@@ -14,6 +14,7 @@
 //     first, then each rank runs the same kernels on its share of the rows of every output phase;
 //   - anything else (pools; ops a later builder adds) runs on rank 0 as the one-thread op.
 // One barrier after every op.
+import { upconvForward } from '../core/conv-dispatch.js';
 import type { Core } from '../core/loader.js';
 import type { Activation, BlockTail } from '../nn/builder.js';
 import { RunBuilder, type SharedScratch, type T } from './nets.js';
@@ -167,8 +168,10 @@ export class ThreadedBuilder extends RunBuilder {
   protected override upLayer(name: string, x: T, OC: number, _o: BlockTail<T>, y: T): void {
     const kk = this.core.k;
     if (OC <= 4) return this.narrowUp(name, x, OC, y);
-    this.weightedSplit(name, OC, y, (n) => kk.upconv_forward_scratch_size(x.N, x.H, x.W, x.C, n),
-      (w, b, c0, n, conv) => ['upconv_forward', y.ptr + c0 * 4, x.ptr, w, b, conv, x.N, x.H, x.W, x.C, n, y.ld, x.ld]);
+    // the kernel the one-thread run takes for the whole layer (per output channel the same sums at any share)
+    const wino = upconvForward(x.N, x.H, x.W, x.C, OC) === 'wino_up';
+    this.weightedSplit(name, OC, y, (n) => wino ? kk.upconv_wino_forward_scratch_size(x.N, x.H, x.W, x.C, n) : kk.upconv_forward_scratch_size(x.N, x.H, x.W, x.C, n),
+      (w, b, c0, n, conv) => [wino ? 'upconv_wino_forward' : 'upconv_forward', y.ptr + c0 * 4, x.ptr, w, b, conv, x.N, x.H, x.W, x.C, n, y.ld, x.ld]);
   }
 
   /** A fused upsample + conv with at most 4 output channels (the generator's last layer: an RGB image), which

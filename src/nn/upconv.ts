@@ -6,7 +6,10 @@
 // Parameters are exactly those of the Conv2d it replaces: `${name}.weight` [OC, C, 3, 3] (HWIO in our store),
 // optional `${name}.bias` [OC]; so a state_dict with `up1.model.1.weight` loads into UpsampleConv2d 'up1.model.1'.
 // Saved for backward: nothing beyond x itself (not the (N, 2H, 2W, C) upsampled activation).
+// The forward runs Winograd F(2x2, 2x2) (assembly/winograd_up.ts: 2.25 instead of 4 MACs per output pixel) where
+// src/core/conv-dispatch.ts says it wins; the weights are transformed per call.
 // (Inference with fixed weights can pack them once: upconv_pack + upconv_forward_packed, see assembly/upconv.ts.)
+import { upconvForward, type UpconvKernel } from '../core/conv-dispatch.js';
 import type { Graph, Layer, Tensor } from './graph.js';
 import type { Param } from './params.js';
 
@@ -20,6 +23,8 @@ export class UpsampleConv2d implements Layer {
   readonly y: Tensor;
   readonly w: Param;
   readonly b: Param | null;
+  /** the forward's kernel (by shape) */
+  readonly fwd: UpconvKernel;
   constructor(readonly g: Graph, readonly name: string, readonly x: Tensor, readonly OC: number, readonly o: UpsampleConvOptions) {
     const OH = 2 * x.H, OW = 2 * x.W;
     if (o.out && (o.out.N !== x.N || o.out.H !== OH || o.out.W !== OW || o.out.C !== OC))
@@ -27,13 +32,16 @@ export class UpsampleConv2d implements Layer {
     this.y = o.out ?? g.tensor(x.N, OH, OW, OC, name);
     this.w = g.store.add(`${name}.weight`, [OC, x.C, 3, 3], 'conv');
     this.b = o.bias ? g.store.add(`${name}.bias`, [OC], 'flat') : null;
-    g.needScratch(g.core.k.upconv_scratch_size(x.N, x.H, x.W, x.C, OC));
+    const k = g.core.k;
+    this.fwd = upconvForward(x.N, x.H, x.W, x.C, OC);
+    g.needScratch(Math.max(k.upconv_scratch_size(x.N, x.H, x.W, x.C, OC), this.fwd === 'wino_up' ? k.upconv_wino_forward_scratch_size(x.N, x.H, x.W, x.C, OC) : 0));
     g.add(this);
   }
 
   forward(): void {
     const { x, y, g } = this;
-    g.core.k.upconv_forward(y.ptr, x.ptr, this.w.ptr, this.b ? this.b.ptr : 0, g.scratch, x.N, x.H, x.W, x.C, this.OC, y.ld, x.ld);
+    const run = this.fwd === 'wino_up' ? g.core.k.upconv_wino_forward : g.core.k.upconv_forward;
+    run(y.ptr, x.ptr, this.w.ptr, this.b ? this.b.ptr : 0, g.scratch, x.N, x.H, x.W, x.C, this.OC, y.ld, x.ld);
   }
 
   backward(params: boolean): void {

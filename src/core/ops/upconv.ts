@@ -38,13 +38,19 @@ export const UPCONV_CASES: UpconvShape[] = [
   { N: 3, H: 9, W: 9, C: 300, OC: 5, small: true },
 ];
 
-/** `packed`: the forward packs w into wd (upconv_pack, compared SIMD vs reference as a saved tensor) and runs
- * upconv_forward_packed on it (the backward passes read w). */
-function upconvCase(sh: UpconvShape, packed = false): OpCase {
+/** The forward's kernels: 'phases' upconv_forward; 'packed' packs w into wd (upconv_pack, compared SIMD vs
+ * reference as a saved tensor) and runs upconv_forward_packed on it; 'wino' upconv_wino_forward (Winograd
+ * F(2x2, 2x2) by 4x4 blocks, assembly/winograd_up.ts); 'wino_packed' upconv_wino_pack into wd (compared as a
+ * saved tensor) + upconv_wino_forward_packed. The backward passes are upconv.ts's and read w. */
+type UpconvForward = 'phases' | 'packed' | 'wino' | 'wino_packed';
+function upconvCase(sh: UpconvShape, fwd: UpconvForward = 'phases'): OpCase {
+  const packed = fwd === 'packed', winoPacked = fwd === 'wino_packed';
   const { N, H, W, C, OC } = sh;
   const ldx = sh.ldx ?? C, ldy = sh.ldy ?? OC, bias = sh.bias ?? false;
+  const C4 = 4 * (OC + 4), blocks = N * (Math.floor(H / 2) + 1) * (Math.floor(W / 2) + 1);
+  const winoBound = 1024 + 9 * C * (C4 + 8) + 9 * Math.min(blocks, 256) * (C4 + C + 16) + 16 * (C + OC);
   const bound = Math.max(16 * (C * OC + 16) + 4096 + scratchBound(N, 2 * H, 2 * W, OC, C, 4, 2, 1),
-    N * 4 * H * W * C + 16 + scratchBound(N, 2 * H, 2 * W, C, OC, 3, 1, 1));
+    N * 4 * H * W * C + 16 + scratchBound(N, 2 * H, 2 * W, C, OC, 3, 1, 1), winoBound);
   const X = N * H * W * ldx, Y = N * 4 * H * W * ldy, Wn = 9 * C * OC;
   const tensors: OpCase['tensors'] = {
     x: { size: X }, w: { size: Wn, init: sh.small ? (_i, rnd) => (2 * rnd() - 1) / Math.sqrt(9 * C) : 'randn' }, y: { size: Y }, dx: { size: X }, dw: { size: Wn }, dy: { size: Y },
@@ -52,23 +58,31 @@ function upconvCase(sh: UpconvShape, packed = false): OpCase {
   const grads: Record<string, string> = { x: 'dx', w: 'dw' };
   if (bias) { tensors.b = { size: OC }; tensors.db = { size: OC }; grads.b = 'db'; }
   if (packed) tensors.wd = { size: OC > 4 ? 16 * C * Math.ceil(OC / 8) * 8 : 16 * C * OC, init: 'zero' };
+  if (winoPacked) tensors.wd = { size: 9 * C * Math.ceil((4 * Math.ceil(OC / 4) * 4) / 8) * 8, init: 'zero' };
   tensors.scratch = { size: bound, init: 'zero' };
   tensors.guard = { size: 64 };
   const scratch = (k: Kernels, t: Ptrs): number => {
     if (packed && k.upconv_packed_size(C, OC) !== tensors.wd.size) throw new Error(`upconv: packed size ${k.upconv_packed_size(C, OC)} floats, the test has ${tensors.wd.size}`);
-    const need = Math.max(k.upconv_scratch_size(N, H, W, C, OC), k.upconv_packed_scratch_size(N, H, W, C, OC));
+    if (winoPacked && k.upconv_wino_packed_size(C, OC) !== tensors.wd.size) throw new Error(`upconv: Winograd weights ${k.upconv_wino_packed_size(C, OC)} floats, the test has ${tensors.wd.size}`);
+    const need = Math.max(k.upconv_scratch_size(N, H, W, C, OC), k.upconv_packed_scratch_size(N, H, W, C, OC), k.upconv_wino_forward_scratch_size(N, H, W, C, OC));
     if (need > bound) throw new Error(`upconv: scratch ${need} floats exceeds the test's bound ${bound}`);
     return t.scratch;
   };
   const clear = (k: Kernels, r: boolean, t: Ptrs) => { if (!r) k.view_zero(t.scratch, 1, bound, bound); };
   return {
-    label: `upsample_conv2d${packed ? '_packed' : ''} N${N} ${H}x${W}x${C} -> ${2 * H}x${2 * W}x${OC} ldx${ldx} ldy${ldy}${bias ? ' bias' : ''}`,
-    tensors, grads, outputs: { y: 'dy' }, saved: packed ? ['wd'] : [],
+    label: `upsample_conv2d${fwd === 'phases' ? '' : `_${fwd}`} N${N} ${H}x${W}x${C} -> ${2 * H}x${2 * W}x${OC} ldx${ldx} ldy${ldy}${bias ? ' bias' : ''}`,
+    tensors, grads, outputs: { y: 'dy' }, saved: packed || winoPacked ? ['wd'] : [],
     forward: (k, r, t) => {
       if (packed) {
         pick(k, r, 'upconv_pack')(t.wd, t.w, scratch(k, t), C, OC);
         clear(k, r, t);
         pick(k, r, 'upconv_forward_packed')(t.y, t.x, t.w, t.wd, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
+      } else if (winoPacked) {
+        pick(k, r, 'upconv_wino_pack')(t.wd, t.w, scratch(k, t), C, OC);
+        clear(k, r, t);
+        pick(k, r, 'upconv_wino_forward_packed')(t.y, t.x, t.wd, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
+      } else if (fwd === 'wino') {
+        pick(k, r, 'upconv_wino_forward')(t.y, t.x, t.w, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
       } else {
         pick(k, r, 'upconv_forward')(t.y, t.x, t.w, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
       }
@@ -95,7 +109,25 @@ export const upconvOps = {
   upsample_conv2d_packed: {
     family: 'conv',
     kernels: ['upconv_pack', 'upconv_forward_packed', 'upconv_backward_input', 'upconv_backward_weight'],
-    cases: () => UPCONV_CASES.filter((_, i) => i % 2 === 0).map((sh) => upconvCase(sh, true)),
+    cases: () => UPCONV_CASES.filter((_, i) => i % 2 === 0).map((sh) => upconvCase(sh, 'packed')),
+    tol: { rtol: 1e-4, atol: 1e-4 },
+    fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
+  },
+  // the forward by Winograd F(2x2, 2x2) (training: weights transformed per call), on the odd cases; the two
+  // 300-channel cases (row chunks of upconv.ts's GEMMs) are left to the other ops: the matrix-formula reference
+  // takes a minute on them, and test/winograd.test.ts runs larger shapes against the direct kernels
+  upsample_conv2d_wino: {
+    family: 'conv',
+    kernels: ['upconv_wino_forward', 'upconv_backward_input', 'upconv_backward_weight'],
+    cases: () => UPCONV_CASES.filter((sh, i) => i % 2 === 1 && !sh.small).map((sh) => upconvCase(sh, 'wino')),
+    tol: { rtol: 1e-4, atol: 1e-4 },
+    fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
+  },
+  // ... and on weights transformed once (inference at load), on the even cases
+  upsample_conv2d_wino_packed: {
+    family: 'conv',
+    kernels: ['upconv_wino_pack', 'upconv_wino_forward_packed', 'upconv_backward_input', 'upconv_backward_weight'],
+    cases: () => UPCONV_CASES.filter((sh, i) => i % 2 === 0 && !sh.small).map((sh) => upconvCase(sh, 'wino_packed')),
     tol: { rtol: 1e-4, atol: 1e-4 },
     fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
   },
