@@ -1,34 +1,48 @@
-// The fused nearest-upsample x2 + 3x3 stride-1 pad-1 conv (upconv.ts) forward by Winograd F(2x2, 2x2): the
-// layer is a transposed 4x4 stride-2 conv of x (upconv.ts derives it), run by 4x4 output blocks in
-// winograd_blocks.ts. Per 4x4 block of y: 9 positions x C x 4*OC MACs = 2.25 per output pixel and channel pair,
-// against 4 for upconv.ts's phase GEMMs and 9 for upsample + conv (plus one block row and column of border).
-// x (N, H, W, C) pixel stride ldx -> y (N, 2H, 2W, OC) pixel stride ldy; w HWIO [3][3][C][OC]; b [OC] (0 = none).
-// The forward overwrites y. The backward passes stay upconv.ts's (9 MACs per x pixel on box sums already).
+// The fused nearest-upsample x2 + 3x3 stride-1 pad-1 conv (upconv.ts) forward by Winograd F(2x2, 2x2) on each
+// of its four output phases. x (N, H, W, C) pixel stride ldx -> y (N, 2H, 2W, OC) pixel stride ldy; w HWIO
+// [3][3][C][OC]; b [OC] (0 = none). The forward overwrites y. The backward passes stay upconv.ts's (9 MACs per x
+// pixel on box sums already).
 //
-// The transformed weights U (winograd_blocks.ts's layout, rows c, columns ph*c4(OC) + oc): block phase pr = 0
-// holds y rows 4ti-1 and 4ti+1 (odd: y row 2i+1 reads x rows i, i+1 with the 3x3 rows {0, 1} and {2}), pr = 1
-// rows 4ti and 4ti+2 (even: x rows i-1, i with {0} and {1, 2}). So the phase's 2-tap kernel is g = (w0 + w1, w2)
-// for pr = 0 and (w0, w1 + w2) for pr = 1 (sums of 3x3 rows), and G g = (g0, g0 + g1, g1) at positions i = 0, 1, 2
-// sums the 3x3 rows S(pr, i):  S(0, .) = {0, 1}, {0, 1, 2}, {2};  S(1, .) = {0}, {0, 1, 2}, {1, 2}  (columns
-// alike): U[3i + j][ph*c4(OC) + oc][c] = sum_{kh in S(pr, i), kw in S(pc, j)} w[kh][kw][c][oc]. No fractions: the
-// same sums in any order differ by rounding only.
-import { blocks_scratch_size, blocks_weights_size, loadN, phase_blocks } from './winograd_blocks';
+// Phase (pr, pc): pr = 0 holds the odd y rows 2i + 1, which read x rows i, i + 1 with the 3x3 rows {0, 1} and {2};
+// pr = 1 the even rows 2i, x rows i - 1, i with {0} and {1, 2} (upconv.ts; columns alike). So each phase is a
+// 2x2 stride-1 conv of x whose taps are sums of 3x3 taps, g = (w0 + w1, w2) for pr = 0, (w0, w1 + w2) for pr = 1,
+// and F(2, 2) gives a 2x2 tile of the phase (rows 2ti, 2ti + 1 of i) from the 3x3 x patch at rows 2ti - pr ..
+// 2ti - pr + 2:  m = (G g) (.) (B^T d), out = A^T m,  B^T = [1 -1 0; 0 1 0; 0 -1 1], G = [1 0; 1 1; 0 1],
+// A^T = [1 1 0; 0 1 1]. In 2-D, per tile and phase 9 GEMM positions over C: 9 MACs per 4 output pixels and
+// channel pair, 2.25 per pixel against the phase GEMMs' 4 (exactly, at any size: each phase has its own tiles,
+// no border blocks). G g = (g0, g0 + g1, g1) sums the 3x3 rows S(pr, i):  S(0, .) = {0, 1}, {0, 1, 2}, {2};
+// S(1, .) = {0}, {0, 1, 2}, {1, 2} (columns alike), so the transformed weights are sums of taps, no fractions:
+//   U[ph = 2pr + pc][k = 3i + j] = 8-wide panels [c8(OC) / 8][C][8]: sum_{kh in S(pr, i), kw in S(pc, j)} w[kh][kw][c][oc]
+// (36 C c8(OC) floats, 4x w), made per call in training, once (upconv_wino_pack) by a caller that keeps them.
+import { chunk, loadN, put, tr3 } from './winograd_blocks';
+import { igemm_4x8 } from './gemm';
+import { patchPtrs, tailPtrs } from './winograd_tiles';
 
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
 // @ts-ignore: decorator
 @inline function c4(n: i32): i32 { return (n + 3) & ~3; }
 // @ts-ignore: decorator
+@inline function c8(n: i32): i32 { return (n + 7) & ~7; }
+// @ts-ignore: decorator
 @inline function fl(p: usize, n: i32): usize { return p + (<usize>n << 2); }
+
+const PTR: i32 = 16; // u32 pointer table of a tile's 4x4 x patch
+const TMP: i32 = 16 * 4 + 16 + 120; // tail vectors + their pointers; the pack's column sums
 
 // Floats of U for C -> OC.
 export function upconv_wino_packed_size(C: i32, OC: i32): i32 {
-  return blocks_weights_size(OC, C);
+  return 36 * C * c8(OC);
 }
+
+// tiles per phase over the batch: 2x2 tiles of the phase's H x W grid
+// @ts-ignore: decorator
+@inline function tiles(N: i32, H: i32, W: i32): i32 { return N * ((H + 1) >> 1) * ((W + 1) >> 1); }
 
 // Floats of scratch of upconv_wino_forward_packed (U given).
 export function upconv_wino_packed_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
-  return blocks_scratch_size(N, 2 * H, 2 * W, OC, C);
+  const Ci = c4(C), Co = c4(OC), RC = chunk(tiles(N, H, W), Ci, Co);
+  return al(c4(max(C, OC))) + al(c8(OC)) + al(9 * RC * Ci) + al(9 * RC * Co) + 2 * al(RC) + al(PTR) + al(TMP);
 }
 
 // Floats of scratch of upconv_wino_forward (U made into scratch).
@@ -57,37 +71,31 @@ export function upconv_wino_forward_scratch_size(N: i32, H: i32, W: i32, C: i32,
   return rs == 0 ? f32x4.add(r0, r1) : rs == 1 ? f32x4.add(f32x4.add(r0, r1), r2) : rs == 2 ? r2 : rs == 3 ? r0 : f32x4.add(r1, r2);
 }
 
-// U = the transformed weights of w (scratch: 120 floats). By 8 output channels, the oc loop outside: each of
-// U's 36 (position, phase) streams is then written in order, a 32-byte panel row (two 4-lane pieces: the
-// columns ph*c4(OC) + oc may straddle two panels when c4(OC) is not a multiple of 8) per c, and each read line of
-// w is used whole over two c-loops; a tail group of OC % 4 reads only its channels and writes zeros in the
-// padding columns. (Per 4 channels instead wrote each 64-byte line of U in four visits: measured ~2x slower.)
+// U = the transformed weights of w (scratch: 120 floats). By 8 output channels (one panel), the oc loop
+// outside: each of U's 36 (phase, position) streams is then written in order, one 32-byte panel row per c,
+// and each line of w read is used whole over two c-loops (per 4 channels instead wrote each 64-byte line of U
+// in four visits: ~2x slower); a tail panel reads only its channels and writes zeros past OC.
 export function upconv_wino_pack(U: usize, w: usize, scratch: usize, C: i32, OC: i32): void {
   if (C <= 0 || OC <= 0) return;
-  const Ci = c4(OC), NPk = (4 * Ci + 7) >> 3;
-  const tap = <usize>(C * OC) << 2, ks = (<usize>NPk * 8 * C) << 2;
-  for (let o0 = 0; o0 < Ci; o0 += 8) {
-    const halves = min(2, (Ci - o0) >> 2);
+  const tap = <usize>(C * OC) << 2, ks = (<usize>C * c8(OC)) << 2;
+  for (let o0 = 0; o0 < OC; o0 += 8) {
+    const n0 = min(4, OC - o0), n1 = min(4, max(0, OC - o0 - 4));
     for (let c = 0; c < C; c++) {
-      for (let h = 0; h < halves; h++) {
-        const o = o0 + 4 * h, n = min(4, OC - o);
-        const t = scratch + <usize>h * 240; // 3 rows x 5 column sums
-        const src = fl(w, c * OC + o);
-        for (let r = 0; r < 3; r++) colSums(t + <usize>r * 80, src + <usize>(3 * r) * tap, tap, n);
-      }
+      const src = fl(w, c * OC + o0);
+      // 3 rows x 5 column sums, for channels o0 .. o0 + 3 at scratch and o0 + 4 .. o0 + 7 at + 240 bytes
+      for (let r = 0; r < 3; r++) colSums(scratch + <usize>r * 80, src + <usize>(3 * r) * tap, tap, n0);
+      for (let r = 0; r < 3; r++) colSums(scratch + 240 + <usize>r * 80, src + 16 + <usize>(3 * r) * tap, tap, n1);
+      const d = fl(U, (o0 >> 3) * C * 8 + c * 8);
       for (let ph = 0; ph < 4; ph++) {
         const pr = ph >> 1, pc = ph & 1;
-        for (let h = 0; h < halves; h++) {
-          const col = ph * Ci + o0 + 4 * h;
-          const d = fl(U, ((col >> 3) * C + c) * 8 + (col & 7));
-          const t = scratch + <usize>h * 240;
-          for (let i = 0; i < 3; i++) {
-            // S(pr, i) as a set index: pr = 0: 0, 1, 2; pr = 1: 3, 1, 4
-            const rs = i == 1 ? 1 : pr == 0 ? i : (i == 0 ? 3 : 4);
-            for (let j = 0; j < 3; j++) {
-              const cs = j == 1 ? 1 : pc == 0 ? j : (j == 0 ? 3 : 4);
-              v128.store(d + <usize>(3 * i + j) * ks, rowSum(t, rs, cs));
-            }
+        for (let i = 0; i < 3; i++) {
+          // S(pr, i) as a set index: pr = 0: 0, 1, 2; pr = 1: 3, 1, 4
+          const rs = i == 1 ? 1 : pr == 0 ? i : (i == 0 ? 3 : 4);
+          for (let j = 0; j < 3; j++) {
+            const cs = j == 1 ? 1 : pc == 0 ? j : (j == 0 ? 3 : 4);
+            const q = d + <usize>(ph * 9 + 3 * i + j) * ks;
+            v128.store(q, rowSum(scratch, rs, cs));
+            v128.store(q, rowSum(scratch + 240, rs, cs), 16);
           }
         }
       }
@@ -95,10 +103,13 @@ export function upconv_wino_pack(U: usize, w: usize, scratch: usize, C: i32, OC:
   }
 }
 
-// y = b + upconv(x) with U = upconv_wino_pack(w) given.
+// y = b + upconv(x) with U = upconv_wino_pack(w) given: per chunk of tiles, per phase, the input transforms of
+// the tiles' 3x3 patches (inside one 4x4 patch at rows 2ti - 1 .. 2ti + 2: phase pr's rows start at 1 - pr), 9
+// GEMMs [tiles x C] x [C x OC], and A^T M A + b into the phase's pixels of y.
 export function upconv_wino_forward_packed(y: usize, x: usize, U: usize, b: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
   if (N <= 0 || H <= 0 || W <= 0 || OC <= 0) return;
+  const UW = 2 * W;
   if (C <= 0) {
     for (let p = 0; p < N * 4 * H * W; p++) {
       if (b != 0) memory.copy(fl(y, p * ldy), b, <usize>OC << 2);
@@ -106,7 +117,72 @@ export function upconv_wino_forward_packed(y: usize, x: usize, U: usize, b: usiz
     }
     return;
   }
-  phase_blocks(y, x, U, b, false, scratch, N, 2 * H, 2 * W, OC, C, ldy, ldx);
+  const TH = (H + 1) >> 1, TW = (W + 1) >> 1, T = N * TH * TW;
+  const Ci = c4(C), Co = c4(OC), NP = (OC + 7) >> 3, C4 = C & ~3;
+  const RC = chunk(T, Ci, Co);
+  const zero = scratch;
+  const bias = fl(zero, al(c4(max(C, OC))));
+  const V = fl(bias, al(c8(OC)));
+  const M = fl(V, al(9 * RC * Ci));
+  const ind = fl(M, al(9 * RC * Co));
+  const outp = fl(ind, al(RC));
+  const ptr = fl(outp, al(RC));
+  const tmp = fl(ptr, al(PTR));
+  memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
+  memory.fill(bias, 0, <usize>c8(OC) << 2);
+  if (b != 0) memory.copy(bias, b, <usize>OC << 2);
+  const vk = (<usize>RC * Ci) << 2, mk = (<usize>RC * Co) << 2, ks = (<usize>C * c8(OC)) << 2;
+  for (let r = 0; r < RC; r++) {
+    store<u32>(ind + (<usize>r << 2), <u32>fl(V, r * Ci));
+    store<u32>(outp + (<usize>r << 2), <u32>fl(M, r * Co));
+  }
+  for (let t0 = 0; t0 < T; t0 += RC) {
+    const R = min(RC, T - t0);
+    for (let ph = 0; ph < 4; ph++) {
+      const pr = ph >> 1, pc = ph & 1;
+      // V[k][r][c] = (B^T d B)[k] of tile t0 + r's 3x3 patch of phase ph
+      for (let r = 0; r < R; r++) {
+        patchPtrs(ptr, t0 + r, x, ldx, zero, H, W, TH, TW, 4, 2); // x rows 2ti - 1 .. 2ti + 2
+        const pb = ptr + (<usize>((1 - pr) * 4 + 1 - pc) << 2);
+        const vr = fl(V, r * Ci);
+        for (let c = 0; c < C4; c += 4) tr3(pb, 16, 4, <usize>c << 2, vr + (<usize>c << 2), vk);
+        if (C4 < C) {
+          const t2 = tailPtrs(ptr, 16, C4, C, tmp);
+          tr3(t2 + (<usize>((1 - pr) * 4 + 1 - pc) << 2), 16, 4, 0, vr + (<usize>C4 << 2), vk);
+        }
+      }
+      for (let k = 0; k < 9; k++) {
+        igemm_4x8(R, 1, C, ind, outp, <usize>k * mk, U + <usize>(ph * 9 + k) * ks, 32, <usize>C << 5, OC, 0, 0, zero, <usize>k * vk);
+      }
+      // y = A^T M A + b at rows 2(2ti + i') + 1 - pr, columns alike
+      for (let r = 0; r < R; r++) {
+        const t = t0 + r;
+        const n = t / (TH * TW), q = t - n * TH * TW, ti = q / TW, tj = q - ti * TW;
+        const okR = 2 * ti + 1 < H, okC = 2 * tj + 1 < W;
+        const y00 = fl(y, ((n * 2 * H + 4 * ti + 1 - pr) * UW + 4 * tj + 1 - pc) * ldy);
+        const y01 = fl(y00, 2 * ldy), y10 = fl(y00, 2 * UW * ldy), y11 = fl(y10, 2 * ldy);
+        const mr = fl(M, r * Co);
+        for (let c = 0; c < OC; c += 4) {
+          const cb = <usize>c << 2;
+          outTile(mr + cb, mk, v128.load(bias + cb), y00 + cb, y01 + cb, y10 + cb, y11 + cb, okR, okC, min(4, OC - c));
+        }
+      }
+    }
+  }
+}
+
+// The 2x2 outputs A^T m A + bv of one phase tile, m[k] at m + k*mk (3x3); y00 always inside.
+// @ts-ignore: decorator
+@inline function outTile(m: usize, mk: usize, bv: v128, y00: usize, y01: usize, y10: usize, y11: usize, okR: bool, okC: bool, nc: i32): void {
+  const m3 = v128.load(m + 3 * mk), m4 = v128.load(m + 4 * mk), m5 = v128.load(m + 5 * mk);
+  const s00 = f32x4.add(v128.load(m), m3), s01 = f32x4.add(v128.load(m + mk), m4), s02 = f32x4.add(v128.load(m + 2 * mk), m5);
+  put(y00, f32x4.add(f32x4.add(s00, s01), bv), nc, false);
+  if (okC) put(y01, f32x4.add(f32x4.add(s01, s02), bv), nc, false);
+  if (okR) {
+    const s10 = f32x4.add(m3, v128.load(m + 6 * mk)), s11 = f32x4.add(m4, v128.load(m + 7 * mk)), s12 = f32x4.add(m5, v128.load(m + 8 * mk));
+    put(y10, f32x4.add(f32x4.add(s10, s11), bv), nc, false);
+    if (okC) put(y11, f32x4.add(f32x4.add(s11, s12), bv), nc, false);
+  }
 }
 
 // y = b + upconv(x), U made from w into scratch first.

@@ -123,11 +123,14 @@ describe('upconv_wino_forward vs the fused phases (upconv_forward)', () => {
   }
 });
 
-test('upconvForward: Winograd at >= 32 output channels and >= 256 blocks of 4x4 output pixels', () => {
-  expect(upconvForward(1, 32, 32, 256, 64)).toBe('wino_up'); // up6 at 128 px: 17 x 17 blocks
-  expect(upconvForward(1, 16, 16, 512, 128)).toBe('phases'); // up5 at batch 1: 81 blocks
-  expect(upconvForward(4, 16, 16, 512, 128)).toBe('wino_up'); // ... at batch 4: 324
-  expect(upconvForward(8, 8, 8, 1024, 256)).toBe('phases'); // up4 at batch 8: 200
+test('upconvForward: Winograd at >= 32 output channels and >= 128 tiles per call, >= 16 on packed weights', () => {
+  expect(upconvForward(1, 32, 32, 256, 64)).toBe('wino_up'); // up6 at 128 px: 256 tiles
+  expect(upconvForward(1, 16, 16, 512, 128)).toBe('phases'); // up5 at batch 1: 64 tiles
+  expect(upconvForward(1, 16, 16, 512, 128, true)).toBe('wino_up'); // ... on weights transformed beforehand
+  expect(upconvForward(2, 16, 16, 512, 128)).toBe('wino_up'); // ... at batch 2: 128
+  expect(upconvForward(4, 8, 8, 1024, 256)).toBe('phases'); // up4 at batch 4: 64
+  expect(upconvForward(1, 8, 8, 1024, 256, true)).toBe('wino_up'); // 16 tiles, packed
+  expect(upconvForward(1, 4, 4, 1024, 512, true)).toBe('phases'); // up3 at batch 1: 4 tiles
   expect(upconvForward(4, 64, 64, 128, 3)).toBe('phases'); // final: 3 channels
   expect(upconvForward(1, 30, 32, 64, 31)).toBe('phases');
 });

@@ -33,17 +33,20 @@ export function winogradS2Wins(pass: 'fwd' | 'bwdIn' | 'bwdW', N: number, H: num
 
 /** The fused upsample x2 + 3x3 conv's forward (the backward passes are upconv.ts's box sums, 9 MACs per x pixel
  * already): 'phases' upconv_forward (four 2x2 phase GEMMs, 16 MACs per x pixel and channel pair) or 'wino_up'
- * upconv_wino_forward (F(2x2, 2x2) by 4x4 output blocks, 9 per x pixel plus a block row and column of border,
- * assembly/winograd_up.ts). The transformed weights are 36 C OC floats (4x w), made per call: Winograd at >= 32
- * output channels and >= 256 blocks (N * (H/2 + 1) * (W/2 + 1)). Measured phases / Winograd, interleaved (a
- * loaded 2-core machine): 32x32x256 -> 64 1.3x at batch 1, 1.5x at 4, 1.25x at 8; 64x64x256 -> 64 1.5-1.9x;
- * 32x32x512 -> 128 1.3-1.4x; 16x16x512 -> 128 1.1-1.2x at batch 4 and 8 (324, 648 blocks) but 0.5-0.8x at batch 1
- * (81 blocks); 16x16x1024 -> 256 1.0x at batch 1, 1.3-1.5x at 4 and 8; 8x8x1024 -> 256 0.6-0.8x up to batch 8
- * (200 blocks: the 38 MB of transformed weights cost more than the MACs saved). */
+ * (each phase by F(2x2, 2x2), 9 per x pixel, assembly/winograd_up.ts). Its transformed weights are 36 C OC floats
+ * (4x w; the phases' packed panels 16/9 x w). `packed`: the weights are transformed once beforehand (inference at
+ * load: upconv_wino_forward_packed against upconv_forward_packed) rather than per call (training:
+ * upconv_wino_forward against upconv_forward). Winograd at >= 32 output channels and, per call, >= 128 tiles
+ * (2x2 output pixels of one phase: N * ceil(H/2) * ceil(W/2)), packed >= 16. Measured phases / Winograd,
+ * interleaved on a loaded 2-core machine (ratios only): per call 32x32x256 -> 64 1.35x at batch 1 (256 tiles);
+ * 16x16x512 -> 128 0.95x at batch 1 (64), 1.3x at batch 8; 8x8x1024 -> 256 0.57x at batch 4 (64), 1.16x at
+ * batch 8 (128); 4x4x1024 -> 512 0.76x at batch 8 (32). Packed: 8x8x1024 -> 256 1.18x at batch 1 (16 tiles),
+ * 16x16x512 -> 128 1.26x, 32x32x256 -> 64 1.30x, 4x4x1024 -> 512 0.87x at batch 1 (4) and 1.19x at batch 4 (16),
+ * 2x2x1024 -> 512 0.87-1.01x (4-8). */
 export type UpconvKernel = 'phases' | 'wino_up';
-export function upconvForward(N: number, H: number, W: number, C: number, OC: number): UpconvKernel {
-  const blocks = N * (Math.floor(H / 2) + 1) * (Math.floor(W / 2) + 1);
-  return OC >= 32 && C >= 1 && blocks >= 256 ? 'wino_up' : 'phases';
+export function upconvForward(N: number, H: number, W: number, C: number, OC: number, packed = false): UpconvKernel {
+  const t = N * Math.ceil(H / 2) * Math.ceil(W / 2);
+  return OC >= 32 && C >= 1 && t >= (packed ? 16 : 128) ? 'wino_up' : 'phases';
 }
 
 /** The kernel of each pass of a conv layer x (N, H, W, C) -> OC, k x k, stride, pad. */

@@ -47,8 +47,8 @@ function upconvCase(sh: UpconvShape, fwd: UpconvForward = 'phases'): OpCase {
   const packed = fwd === 'packed', winoPacked = fwd === 'wino_packed';
   const { N, H, W, C, OC } = sh;
   const ldx = sh.ldx ?? C, ldy = sh.ldy ?? OC, bias = sh.bias ?? false;
-  const C4 = 4 * (OC + 4), blocks = N * (Math.floor(H / 2) + 1) * (Math.floor(W / 2) + 1);
-  const winoBound = 1024 + 9 * C * (C4 + 8) + 9 * Math.min(blocks, 256) * (C4 + C + 16) + 16 * (C + OC);
+  const tiles = N * Math.ceil(H / 2) * Math.ceil(W / 2);
+  const winoBound = 1024 + 36 * C * (OC + 8) + 9 * Math.min(tiles, 256) * (C + OC + 16) + 16 * (C + OC);
   const bound = Math.max(16 * (C * OC + 16) + 4096 + scratchBound(N, 2 * H, 2 * W, OC, C, 4, 2, 1),
     N * 4 * H * W * C + 16 + scratchBound(N, 2 * H, 2 * W, C, OC, 3, 1, 1), winoBound);
   const X = N * H * W * ldx, Y = N * 4 * H * W * ldy, Wn = 9 * C * OC;
@@ -58,7 +58,7 @@ function upconvCase(sh: UpconvShape, fwd: UpconvForward = 'phases'): OpCase {
   const grads: Record<string, string> = { x: 'dx', w: 'dw' };
   if (bias) { tensors.b = { size: OC }; tensors.db = { size: OC }; grads.b = 'db'; }
   if (packed) tensors.wd = { size: OC > 4 ? 16 * C * Math.ceil(OC / 8) * 8 : 16 * C * OC, init: 'zero' };
-  if (winoPacked) tensors.wd = { size: 9 * C * Math.ceil((4 * Math.ceil(OC / 4) * 4) / 8) * 8, init: 'zero' };
+  if (winoPacked) tensors.wd = { size: 36 * C * Math.ceil(OC / 8) * 8, init: 'zero' };
   tensors.scratch = { size: bound, init: 'zero' };
   tensors.guard = { size: 64 };
   const scratch = (k: Kernels, t: Ptrs): number => {
