@@ -79,6 +79,7 @@ beforeAll(async () => {
     model: { imageSize: S, channels: C, latentDim: L, gBase: cfg.gBase, eBase: cfg.eBase, dBase: cfg.dBase },
     adam: { lr: LR, beta1: cfg.adam.beta1, beta2: cfg.adam.beta2, eps: cfg.adam.eps },
     lambdas: { pixel: cfg.lambdaPixel, latent: cfg.lambdaLatent, kl: cfg.lambdaKl },
+    separateMemory: true, // the tests read every network's gradients after step 1
   });
   loadWeights('init');
   core.f32(m.realA.ptr, m.realA.size).set(img('input.real_A'));

@@ -80,6 +80,7 @@ function newModel(c: FxConfig): BicycleGAN {
     batch: c.batch, model: modelConfig(c),
     adam: { lr: c.adam.lr, beta1: c.adam.beta1, beta2: c.adam.beta2, eps: c.adam.eps },
     lambdas: { pixel: c.lambdaL1, latent: c.lambdaZ, kl: c.lambdaKl },
+    separateMemory: true, // the tests read every network's gradients after a step
   });
 }
 

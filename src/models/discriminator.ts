@@ -3,8 +3,7 @@
 // 1 channel. Between scales the input is downsampled by AvgPool2d(kernel 3, stride 2, padding 1,
 // count_include_pad=False): the reference writes the kernel as the undefined `in_channels` (a NameError); 3 is
 // the intended literal. The reference also pools after the last scale; that result is unused, so we skip it.
-import { Graph, type Tensor } from '../nn/graph.js';
-import type { SharedParams } from '../nn/params.js';
+import { Graph, type Placement, type Tensor } from '../nn/graph.js';
 import type { NetBuilder, Shape } from '../nn/builder.js';
 import { GraphBuilder } from '../nn/graph-builder.js';
 import type { Core } from '../core/loader.js';
@@ -47,8 +46,8 @@ export class MultiDiscriminator implements DiscriminatorIO<Tensor> {
   readonly image: Tensor;
   readonly outs: Tensor[];
 
-  constructor(core: Core, readonly cfg: ModelConfig, readonly batch: number, name: string, shared?: SharedParams) {
-    this.g = new Graph(core, name, shared);
+  constructor(core: Core, readonly cfg: ModelConfig, readonly batch: number, name: string, place?: Placement) {
+    this.g = new Graph(core, name, place);
     ({ image: this.image, outs: this.outs } = describeDiscriminator(cfg)(new GraphBuilder(this.g), cfg, batch));
     this.g.finalize();
   }

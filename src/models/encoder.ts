@@ -3,8 +3,7 @@
 // `feature_extractor.<index>...` as in nn.Sequential(*list(resnet18().children())[:-3]), plus fc_mu.* and fc_logvar.*.
 // The heads' input size is computed from the image size (the reference hard-codes 256 = one 1x1 pooled map,
 // which only fits 113..240 px); any size whose layer3 map is at least 8x8 (>= 113 px) works here.
-import { Graph, type Tensor } from '../nn/graph.js';
-import type { SharedParams } from '../nn/params.js';
+import { Graph, type Placement, type Tensor } from '../nn/graph.js';
 import type { NetBuilder, Shape } from '../nn/builder.js';
 import { GraphBuilder } from '../nn/graph-builder.js';
 import { convOut } from '../nn/shapes.js';
@@ -61,8 +60,8 @@ export class Encoder implements EncoderIO<Tensor> {
   readonly mu: Tensor;
   readonly logvar: Tensor;
 
-  constructor(core: Core, readonly cfg: ModelConfig, readonly batch: number, name = 'E', shared?: SharedParams) {
-    this.g = new Graph(core, name, shared);
+  constructor(core: Core, readonly cfg: ModelConfig, readonly batch: number, name = 'E', place?: Placement) {
+    this.g = new Graph(core, name, place);
     ({ image: this.image, mu: this.mu, logvar: this.logvar } = describeEncoder(cfg)(new GraphBuilder(this.g), cfg, batch));
     this.image.needsGrad = false;
     this.g.finalize();

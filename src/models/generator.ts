@@ -6,8 +6,7 @@
 // concatenation that consumes it as a skip, each up block into the first half.
 // Names are PyTorch-GAN's state_dict names (down2.model.1.running_mean, up1.model.1.weight, ...); the Upsample
 // of an up block is its module 0, the conv module 1, so upconv `up{k}.model.1` keeps them.
-import { Graph, type Tensor } from '../nn/graph.js';
-import type { SharedParams } from '../nn/params.js';
+import { Graph, type Placement, type Tensor } from '../nn/graph.js';
 import type { NetBuilder, Shape } from '../nn/builder.js';
 import { GraphBuilder } from '../nn/graph-builder.js';
 import type { Core } from '../core/loader.js';
@@ -65,8 +64,8 @@ export class Generator implements GeneratorIO<Tensor> {
   readonly z: Tensor;
   readonly out: Tensor;
 
-  constructor(core: Core, readonly cfg: ModelConfig, readonly batch: number, name = 'G', shared?: SharedParams) {
-    this.g = new Graph(core, name, shared);
+  constructor(core: Core, readonly cfg: ModelConfig, readonly batch: number, name = 'G', place?: Placement) {
+    this.g = new Graph(core, name, place);
     ({ image: this.image, z: this.z, out: this.out } = describeGenerator(cfg)(new GraphBuilder(this.g), cfg, batch));
     this.g.finalize();
   }

@@ -1,7 +1,8 @@
 // A network = a list of layers over tensors laid out in the arena when the network is built.
 // Forward runs the list; backward runs it in reverse (each layer's backward accumulates into the grads of
 // its inputs and parameters). Nothing is allocated per step: activations, their gradients, saved tensors
-// and scratch are placed once, in finalize().
+// and scratch are placed once, in finalize(). A Placement lets the networks of a training step share what
+// is never live in two of them at once (see Placement).
 // Legend: N batch, H/W spatial, C channels, ld pixel stride in floats (ld > C for a channel slice).
 import type { Core } from '../core/loader.js';
 import { ParamStore, type SharedParams } from './params.js';
@@ -71,6 +72,49 @@ export interface ShardSync {
   allReduce(values: Float64Array): void;
 }
 
+/**
+ * Where a graph's memory goes when not in fresh blocks of its own (every field optional). The caller vouches
+ * for the lifetimes: the memory named here must be dead whenever this graph uses it.
+ */
+export interface Placement {
+  /** parameters, Adam state and buffers in existing blocks (a data-parallel worker); gradients stay its own */
+  shared?: SharedParams;
+  /** place the parameter-gradient block here when it fits (else a block of its own): another network's
+   * gradients that are dead whenever this network's are live */
+  grads?: { ptr: number; floats: number };
+  /** one scratch area for several graphs (kernel temporaries never outlive a kernel call) */
+  scratch?: Scratch;
+  /** reuse the activations, saved tensors and activation gradients of an earlier graph of the same topology
+   * (built by the same description with the same sizes) that never runs interleaved with this one */
+  activationsOf?: Graph;
+}
+
+/**
+ * One scratch area for several graphs that run one after the other (the networks of a training step):
+ * each graph declares its need in finalize(); the owner places the area once every graph is built.
+ */
+export class Scratch {
+  private floats = 0;
+  private at = -1;
+
+  constructor(readonly core: Core, readonly name: string) {}
+
+  need(floats: number, by: string): void {
+    if (this.at >= 0 && floats > this.floats) throw new Error(`${by}: needs ${floats} floats of scratch, ${this.name}'s is placed with ${this.floats}`);
+    this.floats = Math.max(this.floats, floats);
+  }
+
+  /** Allocate the area (once), sized by the largest need declared so far. */
+  place(): void {
+    if (this.at < 0) this.at = this.core.arena.alloc(this.floats, `${this.name} scratch`);
+  }
+
+  get ptr(): number {
+    if (this.at < 0) throw new Error(`${this.name} scratch is not placed yet: place() it after the last graph is built`);
+    return this.at;
+  }
+}
+
 export interface Layer {
   readonly name: string;
   forward(train: boolean): void;
@@ -83,8 +127,10 @@ export class Graph {
   readonly layers: Layer[] = [];
   private buffers: Buffer[] = [];
   private scratchFloats = 0;
-  scratch = 0;
+  private ownScratch = 0;
   private gradBlock = { ptr: 0, floats: 0 };
+  /** every tensor() and alloc() in order, for a graph that reuses this one's memory (Placement.activationsOf) */
+  private readonly placed: { floats: number; ptr: number; kind: string }[] = [];
   private built = false;
   /** data-parallel hooks (see ShardSync); null on one thread */
   sync: ShardSync | null = null;
@@ -103,9 +149,30 @@ export class Graph {
     this.rowOffset = v;
   }
 
-  /** `shared`: place the parameters, Adam state and buffers in existing blocks (a data-parallel worker). */
-  constructor(readonly core: Core, readonly name: string, readonly shared?: SharedParams) {
+  constructor(readonly core: Core, readonly name: string, readonly place: Placement = {}) {
     this.store = new ParamStore(core, name);
+    const src = place.activationsOf;
+    if (src && !src.built) throw new Error(`${name}: ${src.name}, whose memory it reuses, is not built yet`);
+  }
+
+  /** Byte offset of the kernels' scratch (shared with other graphs under Placement.scratch). */
+  get scratch(): number {
+    return this.place.scratch ? this.place.scratch.ptr : this.ownScratch;
+  }
+
+  /** `floats` of activation memory (`kind`: a tensor with or without gradient, or plain storage): fresh, or the
+   * same allocation of the graph whose memory this one reuses. */
+  private take(floats: number, what: string, kind: string): number {
+    const src = this.place.activationsOf;
+    let ptr: number;
+    if (src) {
+      const i = this.placed.length, p = src.placed[i];
+      if (!p || p.floats !== floats || p.kind !== kind)
+        throw new Error(`${this.name}.${what}: cannot reuse ${src.name}'s memory, the graphs differ (allocation ${i}: ${kind} of ${floats} floats, ${src.name}'s is ${p ? `${p.kind} of ${p.floats}` : 'missing'})`);
+      ptr = p.ptr;
+    } else ptr = this.core.arena.alloc(floats, `${this.name}.${what}`);
+    this.placed.push({ floats, ptr, kind });
+    return ptr;
   }
 
   /** A new activation tensor (with a gradient buffer unless `grad` is false). */
@@ -113,7 +180,7 @@ export class Graph {
     for (const [k, v] of Object.entries({ N, H, W, C }))
       if (!Number.isInteger(v) || v <= 0) throw new Error(`${this.name}.${name}: ${k} must be a positive integer, got ${v}`);
     const floats = N * H * W * C;
-    const buf: Buffer = { floats, ptr: this.core.arena.alloc(floats, `${this.name}.${name}`), grad: 0, hasGrad: grad, needsGrad: grad };
+    const buf: Buffer = { floats, ptr: this.take(floats, name, grad ? 'tensor with gradient' : 'tensor'), grad: 0, hasGrad: grad, needsGrad: grad };
     this.buffers.push(buf);
     return new Tensor(buf, N, H, W, C, C, 0, `${this.name}.${name}`);
   }
@@ -132,7 +199,7 @@ export class Graph {
 
   /** Floats of plain (gradient-free) storage: saved statistics, masks, indices. */
   alloc(floats: number, what: string): number {
-    return this.core.arena.alloc(floats, `${this.name}.${what}`);
+    return this.take(floats, what, 'storage');
   }
 
   needScratch(floats: number): void {
@@ -148,16 +215,21 @@ export class Graph {
   /** Lay out gradients, scratch and parameters. Called once, after the last layer is added. */
   finalize(): void {
     if (this.built) return;
+    const { scratch, activationsOf: src } = this.place;
     const withGrad = this.buffers.filter((b) => b.hasGrad);
     const floats = withGrad.reduce((s, b) => s + Math.ceil(b.floats / 16) * 16, 0);
-    this.gradBlock = { ptr: this.core.arena.alloc(floats, `${this.name} activation gradients`), floats };
+    if (src && (src.placed.length < this.placed.length || src.gradBlock.floats !== floats))
+      throw new Error(`${this.name}: cannot reuse ${src.name}'s memory, the graphs differ (${floats} floats of activation gradients, ${src.name} has ${src.gradBlock.floats})`);
+    this.gradBlock = { ptr: src ? src.gradBlock.ptr : this.core.arena.alloc(floats, `${this.name} activation gradients`), floats };
     let p = this.gradBlock.ptr;
     for (const b of withGrad) {
       b.grad = p;
       p += Math.ceil(b.floats / 16) * 16 * 4;
     }
-    this.scratch = this.core.arena.alloc(this.scratchFloats, `${this.name} scratch`);
-    this.store.finalize(this.shared);
+    if (scratch) scratch.need(this.scratchFloats, this.name);
+    else if (src && src.scratchFloats >= this.scratchFloats && !src.place.scratch) this.ownScratch = src.ownScratch;
+    else this.ownScratch = this.core.arena.alloc(this.scratchFloats, `${this.name} scratch`);
+    this.store.finalize(this.place.shared, this.place.grads);
     this.built = true;
   }
 

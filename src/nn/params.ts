@@ -79,14 +79,17 @@ export class ParamStore {
     };
   }
 
-  /** Lay the blocks out in the arena, zeroed; with `shared`, only the gradient block is allocated here. */
-  finalize(shared?: SharedParams): void {
+  /** Lay the blocks out in the arena, zeroed; with `shared`, only the gradient block is allocated here. With
+   * `grads`, the gradient block goes there when it fits (memory another network's dead gradients hold: the
+   * caller vouches for the lifetimes); its content is then undefined until zeroGrads(). */
+  finalize(shared?: SharedParams, grads?: { ptr: number; floats: number }): void {
     if (this.finalized) return;
     const a = this.core.arena;
+    const grad = () => (grads && grads.floats >= this.paramFloats ? grads.ptr : a.allocZeroed(this.paramFloats, `${this.net} gradients`));
     if (shared) {
       if (shared.paramFloats !== this.paramFloats || shared.bufferFloats !== this.bufferFloats)
         throw new Error(`${this.net}: shared parameter blocks hold ${shared.paramFloats} + ${shared.bufferFloats} floats, this network needs ${this.paramFloats} + ${this.bufferFloats}`);
-      this.base = { value: shared.value, grad: a.allocZeroed(this.paramFloats, `${this.net} gradients`), m: shared.m, v: shared.v, buffer: shared.buffer };
+      this.base = { value: shared.value, grad: grad(), m: shared.m, v: shared.v, buffer: shared.buffer };
       this.finalized = true;
       return;
     }
@@ -94,7 +97,7 @@ export class ParamStore {
     // stays untouched memory and costs no RSS
     const what = `${this.net} parameters`;
     this.base.value = a.allocZeroed(this.paramFloats, what);
-    this.base.grad = a.allocZeroed(this.paramFloats, `${this.net} gradients`);
+    this.base.grad = grad();
     this.base.m = a.allocZeroed(this.paramFloats, `${this.net} Adam m`);
     this.base.v = a.allocZeroed(this.paramFloats, `${this.net} Adam v`);
     this.base.buffer = a.allocZeroed(this.bufferFloats, `${this.net} buffers`);

@@ -10,7 +10,7 @@
 // (feed.ts) is a pair "G's output into D (or E)" with the gradient flowing back into G.
 import type { Core } from '../core/loader.js';
 import { Rng } from '../core/rng.js';
-import type { Tensor } from '../nn/graph.js';
+import { Scratch, type Tensor } from '../nn/graph.js';
 import type { SharedParams } from '../nn/params.js';
 import { DEFAULT_MODEL, inputChannelsOf, officialNets, type ModelConfig } from '../models/config.js';
 import { Generator } from '../models/generator.js';
@@ -61,6 +61,10 @@ export interface BicycleGANOptions {
   /** Data-parallel worker: place each network's parameters, Adam state and buffers in these existing blocks
    * (the shared copy, already initialised: no init here); gradients and activations stay this model's own. */
   shared?: Record<'G' | 'E' | 'D_VAE' | 'D_LR', SharedParams>;
+  /** Give every network its own scratch, parameter-gradient and activation memory, so that all of a step's
+   * gradients and activations can be read after it (tests). By default the step shares what it never needs
+   * twice at once (see the constructor): same results, less memory. */
+  separateMemory?: boolean;
 }
 
 /**
@@ -127,10 +131,21 @@ export class BicycleGAN {
     // the networks' batch: the official step gives each branch half the batch
     const NB = official ? N / 2 : N;
     const sh = o.shared;
-    this.G = new Generator(core, cfg, NB, 'G', sh?.G);
-    this.E = new Encoder(core, cfg, NB, 'E', sh?.E);
-    this.D_VAE = new MultiDiscriminator(core, cfg, NB, 'D_VAE', sh?.D_VAE);
-    this.D_LR = cfg.official?.sameD ? this.D_VAE : new MultiDiscriminator(core, cfg, NB, 'D_LR', sh?.D_LR);
+    // The memory plan: what the step never needs twice at once is shared (unless separateMemory). One kernel
+    // scratch for the four networks (temporaries of one kernel call). The discriminators' weight gradients go
+    // into G's gradient block: they live only in their own D updates, after G's update and before the next step
+    // zeroes G's (the G-step passes through a D take its input gradient only). D_LR's activations, saved
+    // tensors and activation gradients are D_VAE's: same topology, and the step never interleaves the two.
+    const plan = !o.separateMemory, scratch = plan ? new Scratch(core, 'networks') : undefined;
+    this.G = new Generator(core, cfg, NB, 'G', { shared: sh?.G, scratch });
+    this.E = new Encoder(core, cfg, NB, 'E', { shared: sh?.E, scratch });
+    const gs = this.G.g.store, free = plan ? { ptr: gs.base.grad, floats: gs.paramFloats } : undefined;
+    this.D_VAE = new MultiDiscriminator(core, cfg, NB, 'D_VAE', { shared: sh?.D_VAE, scratch, grads: free });
+    const dv = this.D_VAE.g.store, used = free && dv.base.grad === free.ptr ? Math.ceil(dv.paramFloats / 16) * 16 : 0;
+    const rest = free && { ptr: free.ptr + used * 4, floats: free.floats - used };
+    this.D_LR = cfg.official?.sameD ? this.D_VAE
+      : new MultiDiscriminator(core, cfg, NB, 'D_LR', { shared: sh?.D_LR, scratch, grads: rest, activationsOf: plan ? this.D_VAE.g : undefined });
+    scratch?.place();
     const dVae = new Adam(this.D_VAE.g.store, adam);
     this.opt = {
       G: new Adam(this.G.g.store, adam),
