@@ -206,6 +206,23 @@ describe('weight storage', () => {
     }
   });
 
+  test('f32 files pack the weight-bound small layers once at load: same outputs as weights copied per call (chunked files too); f16 packs nothing', async () => {
+    const img = testPicture(128, 128, 7), z = [0.5, -0.1, 1, 0.3, -2, 0.9, 0, 1.1], x = toModelInput(img, 128);
+    const per = await load(packed.f32, { packWeights: false });
+    expect(per.memory().packedBytes).toBe(0);
+    const want = per.generate(x, z), wantMu = per.encode(img).mu;
+    const sizes: number[] = [];
+    for (const f of [packed.f32, convertWeights(raw, { storage: 'f32', chunkFloats: 256 })]) {
+      const inf = await load(f);
+      sizes.push(inf.memory().packedBytes);
+      expect(maxAbs(inf.generate(x, z), want)).toBeLessThan(1e-5);
+      expect(maxAbs(inf.encode(img).mu, wantMu)).toBeLessThan(1e-5);
+    }
+    expect(sizes[0]).toBeGreaterThan(0);
+    expect(sizes[1]).toBe(sizes[0]); // chunks are whole panels: the same packed layout
+    expect((await load(packed.f16)).memory().packedBytes).toBe(0);
+  });
+
   test('conversion is idempotent between storages and keeps the config; bad files are errors naming the problem', () => {
     const again = convertWeights(packed.int8, { storage: 'int8' });
     expect(again).toEqual(packed.int8);
