@@ -22,6 +22,7 @@ import { discriminator, MultiDiscriminator } from '../src/models/discriminator.j
 import { PlanBuilder, RunBuilder, type SharedScratch, type T as View } from '../src/infer/nets.js';
 import { ThreadedBuilder, type RankScratch } from '../src/infer/thread-nets.js';
 import { chunksOf, layerWeights, type StoredLayer } from '../src/infer/weights.js';
+import { toF16Array } from '../src/infer/f16.js';
 
 let core: Core;
 let model: BicycleGAN;
@@ -224,7 +225,7 @@ describe('weight storage', () => {
     expect((await load(packed.f16)).memory().packedBytes).toBe(0);
   });
 
-  test('packed layers (convs of <= 64 output pixels, the fused upsample + conv of a 1x1 image) equal the per-call kernels: batch 1 and 2, whole and chunked, one thread and split by channels', () => {
+  test('packed layers (convs of <= 64 output pixels, the fused upsample + conv of a 1x1 image) equal the per-call kernels: every storage, batch 1 and 2, whole and chunked, one thread and split by channels', () => {
     // x (N, 1, 1, 24) -> up (N, 2, 2, 48) -> down: k3 s2 (N, 1, 1, 32) -> head: k1 (N, 1, 1, 13); same: k3 s1
     // (N, 2, 2, 20). 48 and 13 channels leave tails of the GEMV's 4-panel groups and of the 8-wide panels
     const net = (b: PlanBuilder | RunBuilder, N: number): View[] => {
@@ -236,19 +237,22 @@ describe('weight storage', () => {
     const plan = new PlanBuilder();
     net(plan, 1);
     const r = new Rng(11);
-    for (const chunkFloats of [1 << 30, 9 * 24 * 8]) {
+    // f32 packs once at load (up too); f16 and int8 dequantise per call into the panels (not up)
+    for (const [storage, chunkFloats] of [['f32', 1 << 30], ['f32', 9 * 24 * 8], ['f16', 9 * 24 * 8], ['int8', 1 << 30]] as const) {
       const layers = new Map<string, StoredLayer>();
       for (const spec of plan.layers) {
-        const w = new Float32Array(spec.k * spec.k * spec.C * spec.OC);
-        r.fillNormal(w, 0, 1 / Math.sqrt(spec.k * spec.k * spec.C));
+        const hwio = new Float32Array(spec.k * spec.k * spec.C * spec.OC);
+        r.fillNormal(hwio, 0, 1 / Math.sqrt(spec.k * spec.k * spec.C));
         const G = chunksOf(spec, chunkFloats);
         if (spec.name !== 'head' && spec.name !== 'same') expect(G > 1).toBe(chunkFloats < 1 << 30);
-        const hwio = w, OCc = spec.OC / G, chunked = new Float32Array(w.length), T = w.length / spec.OC;
-        for (let g = 0; g < G; g++) for (let t = 0; t < T; t++) for (let o = 0; o < OCc; o++) chunked[(g * T + t) * OCc + o] = hwio[t * spec.OC + g * OCc + o];
+        const q = quantiseInt8(hwio, spec.OC);
+        const w = storage === 'f32' ? hwio : storage === 'f16' ? toF16Array(hwio) : q.q;
+        const OCc = spec.OC / G, chunked = new (w.constructor as Float32ArrayConstructor)(w.length), T = w.length / spec.OC;
+        for (let g = 0; g < G; g++) for (let t = 0; t < T; t++) for (let o = 0; o < OCc; o++) chunked[(g * T + t) * OCc + o] = w[t * spec.OC + g * OCc + o];
         const bias = spec.bias ? Float32Array.from({ length: spec.OC }, () => r.uniform() - 0.5) : undefined;
-        layers.set(spec.name, { spec, G, w: chunked, bias });
+        layers.set(spec.name, { spec, G, w: chunked, bias, scale: storage === 'int8' ? q.scale : undefined });
       }
-      const pw = { cfg: model.cfg, storage: 'f32' as const, nets: ['G' as const], layers, bytes: 0, chunkFloats };
+      const pw = { cfg: model.cfg, storage, nets: ['G' as const], layers, bytes: 0, chunkFloats };
       for (const N of [1, 2]) {
         const run = (pack: boolean, threads = 1): Float32Array[] => {
           const scratch: SharedScratch = { wFloats: 0, stageBytes: 0, convFloats: 0, w: 0, stage: 0, conv: 0 };
@@ -265,7 +269,7 @@ describe('weight storage', () => {
           }
           new Rng(12).fillUniform(core.f32(x.ptr, N * 24), -1, 1);
           for (const op of b.ops) op();
-          expect(b.packedBytes > 0).toBe(pack);
+          expect(b.packedBytes > 0).toBe(pack && storage === 'f32');
           return outs.map((o) => core.f32(o.ptr, o.N * o.H * o.W * o.C).slice());
         };
         const mark = core.arena.mark();
@@ -273,7 +277,7 @@ describe('weight storage', () => {
         core.arena.reset(mark);
         want.forEach((w, i) => {
           expect(w.some((v) => Math.abs(v) > 0.1)).toBe(true);
-          expect(maxAbs(got[i], w), `chunkFloats ${chunkFloats} N${N} output ${i}`).toBeLessThan(1e-5);
+          expect(maxAbs(got[i], w), `${storage} chunkFloats ${chunkFloats} N${N} output ${i}`).toBeLessThan(1e-5);
           expect(split[i]).toEqual(got[i]); // channel chunks: the same sums, bit for bit
         });
       }

@@ -129,8 +129,12 @@ export interface Kernels {
   ref_upsample_nearest2x_forward(y: number, x: number, N: number, H: number, W: number, C: number, ldy: number, ldx: number): void;
   ref_upsample_nearest2x_backward(dx: number, dy: number, N: number, H: number, W: number, C: number, ldx: number, ldy: number): void;
   dequant_f16(out: number, src: number, n: number): void;
+  dequant_f16_panels(out: number, src: number, rows: number, OC: number): void;
+  dequant_i8_panels(out: number, src: number, scale: number, rows: number, OC: number): void;
   dequant_i8(out: number, src: number, scale: number, n: number, OC: number): void;
   ref_dequant_f16(out: number, src: number, n: number): void;
+  ref_dequant_f16_panels(out: number, src: number, rows: number, OC: number): void;
+  ref_dequant_i8_panels(out: number, src: number, scale: number, rows: number, OC: number): void;
   ref_dequant_i8(out: number, src: number, scale: number, n: number, OC: number): void;
   winograd3_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   winograd3_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;

@@ -58,9 +58,10 @@ export interface InferenceOptions {
   threads?: number;
   /** where the one warning goes (default: console.warn) */
   onWarning?: (message: string) => void;
-  /** f32 weights only: run the weight-bound small layers (at most 64 output pixels: the generator's deepest down
-   * layers, up1 on its 1x1 image, fc) on weights packed once at load (default true): 1.1-2.3x faster there, at
-   * the cost of an f32 copy of those layers in wasm memory (memory().packedBytes) */
+  /** run the weight-bound small layers (at most 64 output pixels: the generator's deepest down layers, up1 on its
+   * 1x1 image, fc) on weights in the GEMM's panel layout (default true): 1.1-2.3x faster there. f32 files pack
+   * them once at load, at the cost of an f32 copy of those layers in wasm memory (memory().packedBytes); f16 and
+   * int8 files dequantise them per call straight into the panels (no memory cost; not up1). */
   packWeights?: boolean;
 }
 
@@ -98,8 +99,8 @@ export class BicycleGANInference {
     this.weightBytes = packed.bytes;
     const scratch: SharedScratch = { wFloats: 0, stageBytes: 0, convFloats: 0, w: 0, stage: 0, conv: 0 };
     const lw = layerWeights(core, packed);
-    // f32 files: the weight-bound small layers on weights packed once (src/infer/packed.ts)
-    const pack = packed.storage === 'f32' && opts.packWeights !== false;
+    // the weight-bound small layers on packed weights (src/infer/packed.ts)
+    const pack = opts.packWeights !== false;
     const builder = (net: string) => (threads > 1 ? new ThreadedBuilder(core, lw, scratch, net, packed, threads, pack) : new RunBuilder(core, lw, scratch, net, pack));
     const gb = builder('G');
     this.g = { ...describeGenerator(this.cfg)(gb, this.cfg, 1), ops: gb.ops, rank0: gb.ops };

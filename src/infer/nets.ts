@@ -219,8 +219,9 @@ export interface SharedScratch {
 }
 
 /** Lays the tensors out in the arena and records the ops; weights come from `weights` (dequantised per layer).
- * `pack` (f32 files): the weight-bound small layers run on weights packed once (packed.ts), by `packJobs`, which
- * the caller runs once after building, before the first op. */
+ * `pack`: the weight-bound small layers run on packed weights (packed.ts): f32 files packed once, by `packJobs`,
+ * which the caller runs once after building, before the first op; f16 / int8 files dequantised per call straight
+ * into the panels. */
 export class RunBuilder extends InferBuilder {
   readonly ops: (() => void)[] = [];
   readonly packJobs: PackJob[] = [];
@@ -234,7 +235,11 @@ export class RunBuilder extends InferBuilder {
   }
   protected layer(name: string, x: T, OC: number, o: { k: number; stride: number; pad: number }, y: T): void {
     const { k, stride, pad } = o, { core, scratch } = this;
-    if (this.pack && packAtLoad(x.N, x.H, x.W, x.C, OC, k, stride, pad)) return this.packedLayer(name, x, OC, y, k, stride, pad);
+    if (this.pack && packAtLoad(x.N, x.H, x.W, x.C, OC, k, stride, pad)) {
+      const lw = this.weights(name);
+      if (!lw.loadPanels) return this.packedLayer(name, x, OC, y, k, stride, pad);
+      if (lw.OCc > 4) return this.panelLayer(name, x, OC, y, k, stride, pad);
+    }
     // Winograd F(2x2, 3x3) where it wins (src/core/conv-dispatch.ts), per chunk of output channels
     const wino = (OCc: number) => convKernels(x.N, x.H, x.W, x.C, OCc, k, stride, pad).fwd === 'wino3';
     this.weighted(name, OC, (OCc) => wino(OCc) ? core.k.winograd3_forward_scratch_size(x.N, x.H, x.W, x.C, OCc)
@@ -244,7 +249,7 @@ export class RunBuilder extends InferBuilder {
   }
   protected upLayer(name: string, x: T, OC: number, _o: BlockTail<T>, y: T): void {
     const { core, scratch } = this;
-    if (this.pack && upconvPacks1x1(x.H, x.W, OC)) return this.packedUp1x1(name, x, OC, y);
+    if (this.pack && upconvPacks1x1(x.H, x.W, OC) && !this.weights(name).loadPanels) return this.packedUp1x1(name, x, OC, y);
     this.weighted(name, OC, (OCc) => core.k.upconv_forward_scratch_size(x.N, x.H, x.W, x.C, OCc),
       (w, b, g, OCc) => core.k.upconv_forward(y.ptr + g * OCc * 4, x.ptr, w, b, scratch.conv, x.N, x.H, x.W, x.C, OCc, y.ld, x.ld));
   }
@@ -265,6 +270,20 @@ export class RunBuilder extends InferBuilder {
     } });
     scratch.convFloats = Math.max(scratch.convFloats, kk.conv2d_packed_scratch_size(x.N, x.H, x.W, x.C, OC, k, k, stride, pad));
     this.ops.push(() => kk.conv2d_forward_packed(y.ptr, x.ptr, wp, lw.biasPtr, scratch.conv, x.N, x.H, x.W, x.C, OC, k, k, stride, pad, y.ld, x.ld));
+  }
+  /** A conv whose compressed weights are dequantised per call straight into the panels (dequant_*_panels: the
+   * same pass as dequantising into the conv layout), then conv2d_forward_packed per chunk. */
+  private panelLayer(name: string, x: T, OC: number, y: T, k: number, stride: number, pad: number): void {
+    const { core, scratch } = this, kk = core.k;
+    const lw = this.layerWeights(name, OC), { G, OCc } = lw;
+    scratch.wFloats = Math.max(scratch.wFloats, kk.conv2d_packed_size(k, k, x.C, OCc));
+    scratch.convFloats = Math.max(scratch.convFloats, kk.conv2d_packed_scratch_size(x.N, x.H, x.W, x.C, OCc, k, k, stride, pad));
+    this.ops.push(() => {
+      for (let g = 0; g < G; g++) {
+        lw.loadPanels!(g, scratch.w, scratch.stage);
+        kk.conv2d_forward_packed(y.ptr + g * OCc * 4, x.ptr, scratch.w, lw.biasPtr && lw.biasPtr + g * OCc * 4, scratch.conv, x.N, x.H, x.W, x.C, OCc, k, k, stride, pad, y.ld, x.ld);
+      }
+    });
   }
   /** A fused upsample + conv of a 1x1 image: output pixel ph = (a, b) of each image is a 1x1 conv of x with the
    * summed taps of that pixel (upconvPhases1x1), packed once; the images' pixels ph are 4 pixel strides apart. */

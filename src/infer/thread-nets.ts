@@ -13,8 +13,9 @@
 //   - the last layer of the generator (fused upsample + conv to RGB: too few channels to split) gets its bias
 //     first, then each rank runs the same kernels on its share of the rows of every output phase;
 //   - anything else (pools; ops a later builder adds) runs on rank 0 as the one-thread op.
-// f32 files: the layers packAtLoad picks (and a fused upsample + conv of a 1x1 image) keep each chunk only as
-// packed panels (conv2d_pack, run once after building), split the same way.
+// The layers packAtLoad picks run on packed panels, split the same way: f32 files keep each chunk only as its
+// panels (conv2d_pack, run once after building; also a fused upsample + conv of a 1x1 image), f16 / int8 files
+// dequantise each chunk per run straight into the rank's panels.
 // One barrier after every op.
 import type { Core } from '../core/loader.js';
 import type { Activation, BlockTail } from '../nn/builder.js';
@@ -160,7 +161,10 @@ export class ThreadedBuilder extends RunBuilder {
   }
 
   /** A weight layer split by output channels; `run` makes the kernel call of one chunk, `scratchFloats` its size. */
-  private weightedSplit(name: string, OC: number, y: T, scratchFloats: (n: number) => number, run: (w: number, b: number, c0: number, n: number, conv: number) => Call): void {
+  /** `panelFloats` (compressed weights only): dequantise straight into the panel layout of conv2d_pack, of that
+   * many floats for n channels, for a `run` of conv2d_forward_packed. */
+  private weightedSplit(name: string, OC: number, y: T, scratchFloats: (n: number) => number, run: (w: number, b: number, c0: number, n: number, conv: number) => Call,
+    panelFloats?: (n: number) => number): void {
     const l = this.packed.layers.get(name);
     if (!l) throw new Error(`infer: no weights for layer ${name}`);
     if (l.spec.OC !== OC) throw new Error(`infer: ${name} has ${l.spec.OC} output channels, expected ${OC}`);
@@ -174,11 +178,12 @@ export class ThreadedBuilder extends RunBuilder {
     chunks.forEach(({ rank, c0, n }, j) => {
       const { w, scale } = res[j];
       this.need.convFloats = Math.max(this.need.convFloats, scratchFloats(n));
-      if (kind !== 'f32') this.need.wFloats = Math.max(this.need.wFloats, n * K);
+      if (kind !== 'f32') this.need.wFloats = Math.max(this.need.wFloats, panelFloats ? panelFloats(n) : n * K);
       parts[rank].push((s) => {
         const b = bias && bias + c0 * 4;
         if (kind === 'f32') return [run(w, b, c0, n, s.conv)];
-        const deq: Call = kind === 'f16' ? ['dequant_f16', s.w, w, n * K] : ['dequant_i8', s.w, w, scale, n * K, n];
+        const deq: Call = panelFloats ? (kind === 'f16' ? ['dequant_f16_panels', s.w, w, K, n] : ['dequant_i8_panels', s.w, w, scale, K, n])
+          : kind === 'f16' ? ['dequant_f16', s.w, w, n * K] : ['dequant_i8', s.w, w, scale, n * K, n];
         return [deq, run(s.w, b, c0, n, s.conv)];
       });
     });
@@ -188,7 +193,13 @@ export class ThreadedBuilder extends RunBuilder {
 
   protected override layer(name: string, x: T, OC: number, o: { k: number; stride: number; pad: number }, y: T): void {
     const { k, stride, pad } = o, kk = this.core.k;
-    if (this.pack && packAtLoad(x.N, x.H, x.W, x.C, OC, k, stride, pad)) {
+    if (this.pack && packAtLoad(x.N, x.H, x.W, x.C, OC, k, stride, pad) && !(this.packed.storage === 'f32') && OC > 4) {
+      // compressed weights: dequantised per run straight into each chunk's panels (chunks are > 4 channels here)
+      return this.weightedSplit(name, OC, y, (n) => kk.conv2d_packed_scratch_size(x.N, x.H, x.W, x.C, n, k, k, stride, pad),
+        (w, b, c0, n, conv) => ['conv2d_forward_packed', y.ptr + c0 * 4, x.ptr, w, b, conv, x.N, x.H, x.W, x.C, n, k, k, stride, pad, y.ld, x.ld],
+        (n) => kk.conv2d_packed_size(k, k, x.C, n));
+    }
+    if (this.pack && packAtLoad(x.N, x.H, x.W, x.C, OC, k, stride, pad) && this.packed.storage === 'f32') {
       return this.packedSplit(name, OC, y, k, x.C, 1, (w) => [w], (n) => kk.conv2d_packed_scratch_size(x.N, x.H, x.W, x.C, n, k, k, stride, pad),
         ([wp], b, c0, n, conv) => [['conv2d_forward_packed', y.ptr + c0 * 4, x.ptr, wp, b, conv, x.N, x.H, x.W, x.C, n, k, k, stride, pad, y.ld, x.ld]]);
     }
@@ -199,7 +210,7 @@ export class ThreadedBuilder extends RunBuilder {
   protected override upLayer(name: string, x: T, OC: number, _o: BlockTail<T>, y: T): void {
     const kk = this.core.k;
     if (OC <= 4) return this.narrowUp(name, x, OC, y);
-    if (this.pack && upconvPacks1x1(x.H, x.W, OC)) {
+    if (this.pack && upconvPacks1x1(x.H, x.W, OC) && this.packed.storage === 'f32') {
       // output pixel ph of each image: a 1x1 conv on its summed taps (packed.ts), the images 4 pixels apart
       return this.packedSplit(name, OC, y, 1, x.C, 4, (w, n) => upconvPhases1x1(w, x.C, n),
         (n) => kk.conv2d_packed_scratch_size(x.N, 1, 1, x.C, n, 1, 1, 1, 0),
