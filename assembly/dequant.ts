@@ -35,13 +35,18 @@ export function dequant_f16(out: usize, src: usize, n: i32): void {
 // The same, written straight into the 8-wide panels of conv2d_pack (a conv's weights [rows][OC], OC > 4, packed
 // per call where a file keeps its weights compressed): out[j][r][cc] = f32(src[r*OC + 8j + cc]), 0 past OC.
 export function dequant_f16_panels(out: usize, src: usize, rows: i32, OC: i32): void {
-  const NP = (OC + 7) >> 3;
-  for (let r = 0; r < rows; r++) {
-    const s = src + ((<usize>r * OC) << 1);
-    for (let j = 0; j < NP; j++) {
-      const d = out + ((<usize>j * rows + r) << 5), nc = min(8, OC - (j << 3));
-      if (nc == 8) { f16x8(d, s + (<usize>j << 4)); continue; }
-      for (let c = 0; c < 8; c++) store<f32>(d + (<usize>c << 2), c < nc ? f16(s + ((<usize>(j << 3) + c) << 1)) : 0);
+  const NP = (OC + 7) >> 3, ls = <usize>OC << 1;
+  // panels outer: each panel written sequentially, its rows read 2*OC bytes apart
+  for (let j = 0; j < NP; j++) {
+    const nc = min(8, OC - (j << 3));
+    let d = out + ((<usize>j * rows) << 5), s = src + (<usize>j << 4);
+    if (nc == 8) {
+      for (let r = 0; r < rows; r++) { f16x8(d, s); d += 32; s += ls; }
+      continue;
+    }
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < 8; c++) store<f32>(d + (<usize>c << 2), c < nc ? f16(s + (<usize>c << 1)) : 0);
+      d += 32; s += ls;
     }
   }
 }
@@ -49,18 +54,24 @@ export function dequant_f16_panels(out: usize, src: usize, rows: i32, OC: i32): 
 // int8 into the panels of conv2d_pack (see dequant_f16_panels): out[j][r][cc] = src[r*OC + 8j + cc] * scale[8j + cc],
 // 0 past OC.
 export function dequant_i8_panels(out: usize, src: usize, scale: usize, rows: i32, OC: i32): void {
-  const NP = (OC + 7) >> 3;
-  for (let r = 0; r < rows; r++) {
-    const q = src + <usize>r * OC;
-    for (let j = 0; j < NP; j++) {
-      const d = out + ((<usize>j * rows + r) << 5), nc = min(8, OC - (j << 3)), o = <usize>(j << 3);
-      if (nc == 8) {
-        const a = i16x8.extend_low_i8x16_s(v128.load64_zero(q + o));
-        v128.store(d, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(a)), v128.load(scale + (o << 2))));
-        v128.store(d, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(a)), v128.load(scale + (o << 2), 16)), 16);
-        continue;
+  const NP = (OC + 7) >> 3, ls = <usize>OC;
+  // panels outer, as dequant_f16_panels
+  for (let j = 0; j < NP; j++) {
+    const nc = min(8, OC - (j << 3)), o = <usize>(j << 3);
+    let d = out + ((<usize>j * rows) << 5), q = src + o;
+    if (nc == 8) {
+      const s0 = v128.load(scale + (o << 2)), s1 = v128.load(scale + (o << 2), 16);
+      for (let r = 0; r < rows; r++) {
+        const a = i16x8.extend_low_i8x16_s(v128.load64_zero(q));
+        v128.store(d, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(a)), s0));
+        v128.store(d, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(a)), s1), 16);
+        d += 32; q += ls;
       }
-      for (let c = 0; c < 8; c++) store<f32>(d + (<usize>c << 2), c < nc ? <f32>load<i8>(q + o + c) * load<f32>(scale + ((o + c) << 2)) : 0);
+      continue;
+    }
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < 8; c++) store<f32>(d + (<usize>c << 2), c < nc ? <f32>load<i8>(q + c) * load<f32>(scale + ((o + c) << 2)) : 0);
+      d += 32; q += ls;
     }
   }
 }

@@ -13,7 +13,7 @@ import { describeEncoder } from '../models/encoder.js';
 import type { Activation, BatchNormSpec, BlockTail, ConvSpec, NetBuilder, NormTail } from '../nn/builder.js';
 import { convOut, deconvOut } from '../nn/shapes.js';
 import type { LayerWeights } from './weights.js';
-import { packAtLoad, upconvPacks1x1, upconvPhases1x1, type PackJob } from './packed.js';
+import { packAtLoad, panelsPerCall, upconvPacks1x1, upconvPhases1x1, type PackJob } from './packed.js';
 
 /** An NHWC view: (N, H, W, C) at byte offset ptr with pixel stride ld floats (ptr 0 while planning). */
 export interface T {
@@ -238,7 +238,7 @@ export class RunBuilder extends InferBuilder {
     if (this.pack && packAtLoad(x.N, x.H, x.W, x.C, OC, k, stride, pad)) {
       const lw = this.weights(name);
       if (!lw.loadPanels) return this.packedLayer(name, x, OC, y, k, stride, pad);
-      if (lw.OCc > 4) return this.panelLayer(name, x, OC, y, k, stride, pad);
+      if (lw.OCc > 4 && panelsPerCall(lw.size)) return this.panelLayer(name, x, OC, y, k, stride, pad);
     }
     // Winograd F(2x2, 3x3) where it wins (src/core/conv-dispatch.ts), per chunk of output channels
     const wino = (OCc: number) => convKernels(x.N, x.H, x.W, x.C, OCc, k, stride, pad).fwd === 'wino3';

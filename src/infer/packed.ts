@@ -5,6 +5,7 @@
 // that see the pixel (upconvPhases1x1); packed the same way.
 import { convKernels } from '../core/conv-dispatch.js';
 import { convOut } from '../nn/shapes.js';
+import { CHUNK_FLOATS } from './weights.js';
 
 /**
  * Whether an inference conv x (N, H, W, C) -> OC, k x k, runs on weights packed at load: the direct conv
@@ -14,13 +15,26 @@ import { convOut } from '../nn/shapes.js';
  * down4 P=64 1.13x, down5 P=16 1.13x, down6 P=4 2.17x, down7 P=1 1.02x (both on the one-row GEMV tile), the
  * discriminators' conv4 P=16 / 4 1.27x / 2.12x, the encoder's 8x8 layers P=64 1.06-1.11x, fc P=1 1.81x; above
  * 64 pixels conv2d_forward packs the whole w per call and that pass is small against the GEMM (final P=16384:
- * 1.00x), while the packed copy would cost its f32 size in memory. Only f32 files pack (the packed panels replace
- * the copy per run; f16 / int8 files keep their compressed weights: packing them at load would add their f32
- * size, 32 MiB for the pytorch-gan generator at 128 px).
+ * 1.00x), while the packed copy would cost its f32 size in memory. f32 files pack these layers once at load
+ * (the panels replace the copy per run); f16 / int8 files keep their compressed weights (packing them at load would
+ * add their f32 size: 36 MiB for the pytorch-gan generator at 128 px, 44 MiB with the encoder, against a 47 MiB
+ * f16 file) and dequantise them per call straight into the panels where panelsPerCall says.
  */
 export function packAtLoad(N: number, H: number, W: number, C: number, OC: number, k: number, stride: number, pad: number): boolean {
   const P = N * convOut(H, k, stride, pad, 'packAtLoad') * convOut(W, k, stride, pad, 'packAtLoad');
   return P <= 64 && convKernels(N, H, W, C, OC, k, stride, pad).fwd === 'direct';
+}
+
+/**
+ * f16 / int8 files: whether a packAtLoad layer chunk of `floats` weights (f32) is dequantised per call straight into
+ * the panels (dequant_*_panels + conv2d_forward_packed) instead of into the conv layout (dequant_* + conv2d_forward):
+ * at the converter's default chunk size or below. Measured per chunk (CPU time, relaxed build, 9 interleaved
+ * pairs): f16 down4 (128 channels) 1.08x, down5 / down6 / down7 (64 channels) 1.18x / 1.46x / 1.14x; int8 1.02x,
+ * 1.13x, 1.44x, 1.07x; a whole unchunked 512-channel layer 0.75x (down7: the panels take all 9 taps, the conv
+ * skips the 5 that only see padding) to 1.17x.
+ */
+export function panelsPerCall(floats: number): boolean {
+  return floats <= CHUNK_FLOATS;
 }
 
 /** A fused upsample + conv on a 1x1 image, OC > 4 (up1 of the pytorch-gan generator): packed as 4 1x1 convs. */

@@ -22,7 +22,7 @@ import type { Activation, BlockTail } from '../nn/builder.js';
 import { RunBuilder, type SharedScratch, type T } from './nets.js';
 import type { Call } from './threads.js';
 import type { LayerWeights, PackedWeights, StoredLayer } from './weights.js';
-import { packAtLoad, upconvPacks1x1, upconvPhases1x1 } from './packed.js';
+import { packAtLoad, panelsPerCall, upconvPacks1x1, upconvPhases1x1 } from './packed.js';
 
 /** A rank's own scratch: dequantised weights of one chunk, and the conv kernels' scratch. */
 export interface RankScratch {
@@ -193,7 +193,9 @@ export class ThreadedBuilder extends RunBuilder {
 
   protected override layer(name: string, x: T, OC: number, o: { k: number; stride: number; pad: number }, y: T): void {
     const { k, stride, pad } = o, kk = this.core.k;
-    if (this.pack && packAtLoad(x.N, x.H, x.W, x.C, OC, k, stride, pad) && !(this.packed.storage === 'f32') && OC > 4) {
+    const l = this.packed.layers.get(name);
+    // the one-thread builder's choice (by the stored chunk's size), so that threads keep its bits
+    if (this.pack && packAtLoad(x.N, x.H, x.W, x.C, OC, k, stride, pad) && l && !(l.w instanceof Float32Array) && OC > 4 && panelsPerCall(l.w.length / l.G)) {
       // compressed weights: dequantised per run straight into each chunk's panels (chunks are > 4 channels here)
       return this.weightedSplit(name, OC, y, (n) => kk.conv2d_packed_scratch_size(x.N, x.H, x.W, x.C, n, k, k, stride, pad),
         (w, b, c0, n, conv) => ['conv2d_forward_packed', y.ptr + c0 * 4, x.ptr, w, b, conv, x.N, x.H, x.W, x.C, n, k, k, stride, pad, y.ld, x.ld],
