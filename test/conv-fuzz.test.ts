@@ -86,3 +86,27 @@ test('conv2d backward-weight: narrow outputs (OC 1-4) with K*K*C = 7 mod 8 rows'
         runCase(rnd, `narrow K${K} C${C} OC${OC}`, { K, C, OC });
       }
 });
+
+// igemm_4x8 sends a one-row call to its GEMV tile (four panels at a time): each column must get the same sums
+// in the same order as in the 4x8 tile, so an image alone (one row) gives the bits of the same image in a batch
+// of 5 (rows through the 4x8 tile, the fifth repeated in a short block).
+test('igemm GEMV tile (one output row) gives the 4x8 tile bits', () => {
+  const rnd = mulberry32(99);
+  const k = core.k, a = core.arena;
+  for (const [C, OC, K, bias] of [[24, 45, 1, true], [40, 64, 3, false], [8, 37, 1, true], [64, 200, 3, true]] as const) {
+    const mark = a.mark(), N = 5, p = (K - 1) / 2;
+    const x = a.alloc(N * C), w = a.alloc(K * K * C * OC), b = a.alloc(OC), y = a.alloc(N * OC), y1 = a.alloc(OC);
+    const wp = a.alloc(k.conv2d_packed_size(K, K, C, OC)), sc = a.alloc(k.conv2d_scratch_size(N, 1, 1, C, OC, K, K, 1, p));
+    for (const [q, n] of [[x, N * C], [w, K * K * C * OC], [b, OC]]) { const v = core.f32(q, n); for (let i = 0; i < n; i++) v[i] = rnd() * 2 - 1; }
+    k.conv2d_pack(wp, w, K, K, C, OC);
+    // the packed forward (one GEMM over all taps whatever the rows; conv2d_forward picks its mode by row count)
+    const fwd = (yy: number, xx: number, n: number) => k.conv2d_forward_packed(yy, xx, wp, bias ? b : 0, sc, n, 1, 1, C, OC, K, K, 1, p, OC, C);
+    fwd(y, x, N);
+    const all = core.f32(y, N * OC).slice();
+    for (let n = 0; n < N; n++) {
+      fwd(y1, x + n * C * 4, 1);
+      expect(Array.from(core.f32(y1, OC)), `C${C} OC${OC} k${K} image ${n}`).toEqual(Array.from(all.subarray(n * OC, (n + 1) * OC)));
+    }
+    a.reset(mark);
+  }
+});
