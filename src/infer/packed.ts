@@ -10,12 +10,13 @@ import { CHUNK_FLOATS } from './weights.js';
 /**
  * Whether an inference conv x (N, H, W, C) -> OC, k x k, runs on weights packed at load: the direct conv
  * (not Winograd) with at most 64 output pixels. There the GEMM reads each weight about once, so the per-call work
- * (the f32 copy into scratch, and packing or reading w in place) is as large as the GEMM itself. Measured
- * (conv2d_forward / conv2d_forward_packed, relaxed build, 1 thread, 7 interleaved pairs, batch 1 at 128 px):
- * down4 P=64 1.13x, down5 P=16 1.13x, down6 P=4 2.17x, down7 P=1 1.02x (both on the one-row GEMV tile), the
- * discriminators' conv4 P=16 / 4 1.27x / 2.12x, the encoder's 8x8 layers P=64 1.06-1.11x, fc P=1 1.81x; above
- * 64 pixels conv2d_forward packs the whole w per call and that pass is small against the GEMM (final P=16384:
- * 1.00x), while the packed copy would cost its f32 size in memory. f32 files pack these layers once at load
+ * (the f32 copy into scratch, and packing or reading w in place) is as large as the GEMM itself. Measured, time
+ * conv2d_forward / conv2d_forward_packed (relaxed build, 1 thread, CPU time, 9 interleaved pairs, batch 1 at
+ * 128 px; shared 2-core machine): down4 P=64 1.14x, down5 P=16 1.24x, down6 P=4 2.59x, down7 P=1 1.21x (both on
+ * the one-row GEMV tile; 1.02x in an earlier wall-clock run), the discriminators' conv4 P=64 / 16 / 4 1.12x /
+ * 1.27x / 2.34x, the encoder's 8x8 layers P=64 1.06-1.11x, fc P=1 1.80x; above 64 pixels conv2d_forward packs the
+ * whole w per call and that pass is small against the GEMM (final P=16384: 0.99x), while the packed copy would
+ * cost its f32 size in memory. f32 files pack these layers once at load
  * (the panels replace the copy per run); f16 / int8 files keep their compressed weights (packing them at load would
  * add their f32 size: 36 MiB for the pytorch-gan generator at 128 px, 44 MiB with the encoder, against a 47 MiB
  * f16 file) and dequantise them per call straight into the panels where panelsPerCall says.
