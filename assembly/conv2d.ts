@@ -3,6 +3,7 @@
 // weights HWIO [KH][KW][C][OC]; bias [OC] (0 = none); OH = (H + 2*pad - KH) / stride + 1.
 // forward: indirect GEMM, rows = output pixels, one pointer per (pixel, tap) into x or a zero vector; w fed
 //   in place (1-4 rows), K-blocked per tap (<= 64 rows) or packed whole; im2col rows when C is short.
+//   conv2d_pack + conv2d_forward_packed: w packed once by a caller with fixed weights (inference).
 // backward_input: the same igemm per stride phase (s*s classes of input pixels, each with a fixed tap set,
 //   so no FLOP hits a structural zero), B = w^T per tap; 1-4 rows: dot products against w's rows in place.
 // backward_weight: packed GEMM over chunks of 64 pixels (rows = 4 channels of one tap, cols = 8 of dy).
@@ -200,13 +201,47 @@ function startRows(y: usize, P: i32, ldy: i32, n: i32, bias: usize): void {
 // y = conv(x, w) + b, overwriting y's slice.
 export function conv2d_forward(y: usize, x: usize, w: usize, b: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, ldy: i32, ldx: i32): void {
-  forwardImpl(y, x, w, b, scratch, N, H, W, C, OC, KH, KW, stride, pad, ldy, ldx, 0);
+  forwardImpl(y, x, w, b, scratch, N, H, W, C, OC, KH, KW, stride, pad, ldy, ldx, 0, 0);
 }
 
 // y += conv(x, w) (no bias): conv-transpose's backward-input (the forward of its dual conv) must accumulate.
 export function conv2d_forward_acc(y: usize, x: usize, w: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, ldy: i32, ldx: i32): void {
-  forwardImpl(y, x, w, 0, scratch, N, H, W, C, OC, KH, KW, stride, pad, ldy, ldx, 1);
+  forwardImpl(y, x, w, 0, scratch, N, H, W, C, OC, KH, KW, stride, pad, ldy, ldx, 1, 0);
+}
+
+// ---- packed weights: packed once by a caller with fixed weights (inference at load), then every forward is
+// one GEMM over all taps (mode 2 below) with nothing packed per call: the weight-bound small layers (1-64 output
+// pixels, where packing per call costs as much as the GEMM) then read each weight once, from sequential panels.
+
+// Floats of conv2d_pack's output: OC > 4, 8-wide panels [ceil(OC/8)][KH*KW*C][8] (pack_panels of w as a
+// [KH*KW*C][OC] matrix); OC <= 4, the dot-product kernel's [ceil(KH*KW*C/4)][4][4] (packDot).
+export function conv2d_packed_size(KH: i32, KW: i32, C: i32, OC: i32): i32 {
+  const TC = KH * KW * C;
+  return OC <= 4 ? 4 * c4(TC) : ((OC + 7) >> 3) * 8 * TC;
+}
+
+// Floats of scratch conv2d_forward_packed needs (no room for the panels: they are the caller's).
+export function conv2d_packed_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32): i32 {
+  const OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1;
+  const T = KH * KW, P = N * OH * OW, NP = (OC + 7) >> 3;
+  const col = fwdCol(C, OC);
+  const RC = rowChunk(P, col ? T * C : C);
+  return al(C) + al(NP * 8) + al(RC) + al(RC * T) + (col ? al(RC * c4(T * C)) : 0);
+}
+
+// wp = w (HWIO [KH][KW][C][OC]) in the layout conv2d_forward_packed reads (conv2d_packed_size floats).
+export function conv2d_pack(wp: usize, w: usize, KH: i32, KW: i32, C: i32, OC: i32): void {
+  const TC = KH * KW * C;
+  if (TC <= 0 || OC <= 0) return;
+  if (OC <= 4) { packDot(wp, 0, w, TC, OC, OC, 1); padDot(wp, TC, c4(TC)); }
+  else pack_panels(wp, w, TC, OC, OC);
+}
+
+// y = conv(x, w) + b with wp = conv2d_pack(w) (the result of conv2d_forward's whole-w-packed mode, bit for bit).
+export function conv2d_forward_packed(y: usize, x: usize, wp: usize, b: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, ldy: i32, ldx: i32): void {
+  forwardImpl(y, x, 0, b, scratch, N, H, W, C, OC, KH, KW, stride, pad, ldy, ldx, 0, wp);
 }
 
 // w is [T*C][OC] row-major. Four ways to feed it, by the shape:
@@ -217,27 +252,30 @@ export function conv2d_forward_acc(y: usize, x: usize, w: usize, scratch: usize,
 //  2. otherwise the whole of w is packed once into [T*C][8] panels and the rows go in chunks of RC
 //     (also for im2col rows, C short); OC <= 4: the narrow dot-product kernel, w packed by packDot.
 // Modes 0 and 1 accumulate block by block, so y starts as the bias (or zero).
+// packed != 0: w packed already (conv2d_pack), always mode 2, and the scratch has no panel region.
 function forwardImpl(y: usize, x: usize, w: usize, b: usize, scratch: usize,
-  N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, ldy: i32, ldx: i32, acc: i32): void {
+  N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, ldy: i32, ldx: i32, acc: i32, packed: usize): void {
   const OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1;
   const T = KH * KW, P = N * OH * OW, NP = (OC + 7) >> 3;
   if (P <= 0 || OC <= 0) return;
   const col = fwdCol(C, OC), narrow = OC <= 4;
   const RC = rowChunk(P, col ? T * C : C);
   const TC4 = c4(T * C), OC8 = OC & ~7;
-  // scratch: zero vector | bias (padded) | packed w | outp | ind | im2col
+  // scratch: zero vector | bias (padded) | packed w (not when packed) | outp | ind | im2col
   const zero = scratch;
   const bias = fl(zero, al(C));
-  const bp = fl(bias, al(NP * 8));
-  const outp = fl(bp, al(max(NP * 8 * T * C, 4 * TC4)));
+  const bp = packed != 0 ? packed : fl(bias, al(NP * 8));
+  const outp = packed != 0 ? fl(bias, al(NP * 8)) : fl(bp, al(max(NP * 8 * T * C, 4 * TC4)));
   const ind = fl(outp, al(RC));
   const colp = fl(ind, al(RC * T));
   memory.fill(zero, 0, <usize>C << 2);
   const bb = stagedBias(bias, b, OC, NP * 8);
-  const mode = col || narrow ? 2 : P <= DIRECT_P ? 0 : P <= KBLK_P ? 1 : 2;
-  if (narrow) { packDot(bp, 0, w, T * C, OC, OC, 1); padDot(bp, T * C, TC4); }
-  else if (mode == 0 && OC8 < OC) pack_panels(bp, fl(w, OC8), T * C, OC - OC8, OC);
-  else if (mode == 2) pack_panels(bp, w, T * C, OC, OC);
+  const mode = col || narrow || packed != 0 ? 2 : P <= DIRECT_P ? 0 : P <= KBLK_P ? 1 : 2;
+  if (packed == 0) {
+    if (narrow) { packDot(bp, 0, w, T * C, OC, OC, 1); padDot(bp, T * C, TC4); }
+    else if (mode == 0 && OC8 < OC) pack_panels(bp, fl(w, OC8), T * C, OC - OC8, OC);
+    else if (mode == 2) pack_panels(bp, w, T * C, OC, OC);
+  }
   if (acc == 0 && mode < 2) startRows(y, P, ldy, mode == 0 ? OC8 : OC, bb);
   for (let r0 = 0; r0 < P; r0 += RC) {
     const R = min(RC, P - r0);

@@ -46,6 +46,7 @@ import { madd } from './simd';
 // callers hand R in chunks small enough that the rows' input pixels stay in L2 across panels.
 export function igemm_4x8(R: i32, T: i32, K: i32, ind: usize, outp: usize, ooff: usize, bp: usize, ldb: usize, pstride: usize,
   NC: i32, bias: usize, acc: i32, zp: usize, aoff: usize): void {
+  if (R == 1) { igemv_1x32(T, K, ind, outp, ooff, bp, ldb, pstride, NC, bias, acc, zp, aoff); return; }
   const NP = (NC + 7) >> 3;
   const tstride = <usize>R << 2;
   const tapb = <usize>K * ldb;
@@ -90,6 +91,66 @@ export function igemm_4x8(R: i32, T: i32, K: i32, ind: usize, outp: usize, ooff:
       if (mr > 2) rowStore(<usize>load<u32>(outp + o2) + jo, c20, c21, nc, acc);
       if (mr > 3) rowStore(<usize>load<u32>(outp + o3) + jo, c30, c31, nc, acc);
     }
+  }
+}
+
+// igemm_4x8 for one row (GEMV shape: a 1x1 image, one output pixel of a phase), where the 4x8 tile would repeat
+// the row in all four and do 4x the madds: one row against four panels at once (8 accumulators; per k one splat,
+// 8 B loads, 8 madds), the panels past a multiple of 4 one at a time. Same arguments as igemm_4x8 with R = 1;
+// each column sums bias, then the taps and k in the same order as igemm_4x8, so the result is bit for bit the same.
+function igemv_1x32(T: i32, K: i32, ind: usize, outp: usize, ooff: usize, bp: usize, ldb: usize, pstride: usize,
+  NC: i32, bias: usize, acc: i32, zp: usize, aoff: usize): void {
+  const NP = (NC + 7) >> 3;
+  const tapb = <usize>K * ldb;
+  const zero = f32x4.splat(0);
+  const o = <usize>load<u32>(outp) + ooff;
+  let j = 0;
+  for (; j + 4 <= NP; j += 4) {
+    const b0 = bp + <usize>j * pstride, b1 = b0 + pstride, b2 = b1 + pstride, b3 = b2 + pstride;
+    let c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero;
+    if (bias != 0) {
+      const bj = bias + (<usize>j << 5);
+      c00 = v128.load(bj); c01 = v128.load(bj, 16); c10 = v128.load(bj, 32); c11 = v128.load(bj, 48);
+      c20 = v128.load(bj, 64); c21 = v128.load(bj, 80); c30 = v128.load(bj, 96); c31 = v128.load(bj, 112);
+    }
+    let off: usize = 0;
+    for (let t = 0; t < T; t++) {
+      let a = <usize>load<u32>(ind + (<usize>t << 2));
+      if (a == zp) { off += tapb; continue; }
+      a += aoff;
+      const aend = a + (<usize>K << 2);
+      for (; a < aend; a += 4) {
+        const va = v128.load32_splat(a);
+        c00 = madd(va, v128.load(b0 + off), c00); c01 = madd(va, v128.load(b0 + off, 16), c01);
+        c10 = madd(va, v128.load(b1 + off), c10); c11 = madd(va, v128.load(b1 + off, 16), c11);
+        c20 = madd(va, v128.load(b2 + off), c20); c21 = madd(va, v128.load(b2 + off, 16), c21);
+        c30 = madd(va, v128.load(b3 + off), c30); c31 = madd(va, v128.load(b3 + off, 16), c31);
+        off += ldb;
+      }
+    }
+    const jo = o + (<usize>j << 5);
+    rowStore(jo, c00, c01, min(8, NC - (j << 3)), acc);
+    rowStore(jo + 32, c10, c11, min(8, NC - (j << 3) - 8), acc);
+    rowStore(jo + 64, c20, c21, min(8, NC - (j << 3) - 16), acc);
+    rowStore(jo + 96, c30, c31, min(8, NC - (j << 3) - 24), acc);
+  }
+  for (; j < NP; j++) {
+    const bj = bp + <usize>j * pstride;
+    let c0 = zero, c1 = zero;
+    if (bias != 0) { c0 = v128.load(bias + (<usize>j << 5)); c1 = v128.load(bias + (<usize>j << 5), 16); }
+    let bt = bj;
+    for (let t = 0; t < T; t++) {
+      let a = <usize>load<u32>(ind + (<usize>t << 2));
+      if (a == zp) { bt += tapb; continue; }
+      a += aoff;
+      const aend = a + (<usize>K << 2);
+      for (; a < aend; a += 4) {
+        const va = v128.load32_splat(a);
+        c0 = madd(va, v128.load(bt), c0); c1 = madd(va, v128.load(bt, 16), c1);
+        bt += ldb;
+      }
+    }
+    rowStore(o + (<usize>j << 5), c0, c1, min(8, NC - (j << 3)), acc);
   }
 }
 

@@ -3,6 +3,10 @@
 // forward/backward on the official unet_128 decoder shapes; 1 thread, after warm-up (Liftoff -> TurboFan),
 // median of several timed runs. Also a measured SIMD128 peak probe (so every figure is a % of peak) and
 // tfjs-backend-wasm 4.22 (XNNPACK) conv2d / conv2dTranspose on the same shapes in the same run, as the anchor.
+// `packed` (conv rows): the forward on weights packed once beforehand (conv2d_pack + conv2d_forward_packed, what
+// src/infer runs for f32 weights at <= 64 output pixels; tfjs-backend-wasm also keeps its packed weights between
+// calls), and `target`: met when every pass is at >= 70% of the peak or, for a tiny layer (<= 64 output pixels or
+// <= 4 output channels), when its best forward (packed or not) is faster than tfjs.
 // Upconv rows (names upsconv.*): the generator's upsample x2 + 3x3 conv layers (up1..up6, final), fused
 // (upconv_*: per input pixel and channel pair 16 MACs forward, 9 backward) against upsample_nearest2x + conv2d
 // (36 each), both rated by the direct conv's FLOPs ("effective" GFLOP/s), with the time ratio separate / fused,
@@ -25,6 +29,7 @@ import type { Core } from '../src/core/loader.js';
 import { convKernels, upconvForward } from '../src/core/conv-dispatch.js';
 import { CONV_SHAPES, DECONV_SHAPES, UPCONV_SHAPES, WINO_SHAPES, convMacs, deconvMacs, upconvDirectMacs, type BenchConv, type BenchDeconv, type BenchUpconv } from './shapes.js';
 import { median } from './lib/timing.js';
+import { kernelTarget } from './lib/report.js';
 
 const quick = process.argv.includes('--quick');
 const buildArg = process.argv.includes('--build') ? process.argv[process.argv.indexOf('--build') + 1] : 'auto';
@@ -67,6 +72,8 @@ interface Row {
   name: string; kind: 'conv' | 'deconv'; shape: string; count: number; gflop: number;
   fwd: number; bwdIn: number; bwdW: number; // GFLOP/s, ours
   tfjs: number | null; // GFLOP/s, tfjs-wasm forward (conv2d or conv2dTranspose)
+  fwdPacked: number | null; // GFLOP/s, ours on weights packed once (conv rows)
+  tiny: boolean; // <= 64 output pixels or <= 4 output channels
 }
 
 // ---- our kernels ----
@@ -77,14 +84,17 @@ function benchConv(core: Core, sh: BenchConv): Omit<Row, 'tfjs'> {
   const X = H * H * C, Y = OH * OH * OC, Wn = K * K * C * OC;
   const x = a.alloc(X), w = a.alloc(Wn), b = a.alloc(OC), y = a.alloc(Y), dy = a.alloc(Y), dx = a.alloc(X), dw = a.alloc(Wn), db = a.alloc(OC);
   const sc = a.alloc(k.conv2d_scratch_size(1, H, H, C, OC, K, K, s, p));
+  const wp = a.alloc(k.conv2d_packed_size(K, K, C, OC));
   randFill(core, x, X, 1); randFill(core, w, Wn, 2); randFill(core, b, OC, 3); randFill(core, dy, Y, 4);
   const flop = 2 * convMacs(sh);
   const fwd = timeIt(() => k.conv2d_forward(y, x, w, b, sc, 1, H, H, C, OC, K, K, s, p, OC, C));
+  k.conv2d_pack(wp, w, K, K, C, OC);
+  const fwdPacked = timeIt(() => k.conv2d_forward_packed(y, x, wp, b, sc, 1, H, H, C, OC, K, K, s, p, OC, C));
   const bwdIn = timeIt(() => k.conv2d_backward_input(dx, dy, w, sc, 1, H, H, C, OC, K, K, s, p, C, OC));
   const bwdW = timeIt(() => k.conv2d_backward_weight(dw, db, dy, x, sc, 1, H, H, C, OC, K, K, s, p, OC, C));
   a.reset(mark);
   return { name: sh.name, kind: 'conv', shape: `${H}²x${C}->${OH}²x${OC} k${K}s${s}p${p}`, count: sh.count, gflop: flop / 1e9,
-    fwd: flop / fwd / 1e9, bwdIn: flop / bwdIn / 1e9, bwdW: flop / bwdW / 1e9 };
+    fwd: flop / fwd / 1e9, bwdIn: flop / bwdIn / 1e9, bwdW: flop / bwdW / 1e9, fwdPacked: flop / fwdPacked / 1e9, tiny: OH * OH <= 64 || OC <= 4 };
 }
 
 // Conv-transpose x (H, H, C) -> y (Ho, Ho, OC): forward = zero + dual backward_input + bias; backward-input =
@@ -110,7 +120,7 @@ function benchDeconv(core: Core, sh: BenchDeconv): Omit<Row, 'tfjs'> {
   });
   a.reset(mark);
   return { name: sh.name, kind: 'deconv', shape: `${H}²x${IC}->${Ho}²x${OC} k${K}s${s}p${p}`, count: sh.count, gflop: flop / 1e9,
-    fwd: flop / fwd / 1e9, bwdIn: flop / bwdIn / 1e9, bwdW: flop / bwdW / 1e9 };
+    fwd: flop / fwd / 1e9, bwdIn: flop / bwdIn / 1e9, bwdW: flop / bwdW / 1e9, fwdPacked: null, tiny: Ho * Ho <= 64 || OC <= 4 };
 }
 
 // Upsample x2 + 3x3 conv, x (N, H, H, C) -> y (N, 2H, 2H, OC): separate (upsample into a stored tensor, then
@@ -292,10 +302,11 @@ const dshapes = pickShapes(DECONV_SHAPES, 2);
 const rows: Row[] = [];
 const pct = (g: number) => (Number.isFinite(g) ? `${((100 * g) / PEAK).toFixed(0)}%` : '-');
 const f1 = (g: number | null) => (g === null || Number.isNaN(g) ? '-' : g.toFixed(1));
-const head = `${'layer'.padEnd(28)} ${'shape'.padEnd(28)} ${'MFLOP'.padStart(7)} | ${'fwd'.padStart(5)} ${'%pk'.padStart(4)} | ${'bwdIn'.padStart(5)} ${'%pk'.padStart(4)} | ${'bwdW'.padStart(5)} ${'%pk'.padStart(4)} | ${'tfjs'.padStart(5)} ${'x tfjs'.padStart(6)}`;
+const head = `${'layer'.padEnd(28)} ${'shape'.padEnd(28)} ${'MFLOP'.padStart(7)} | ${'fwd'.padStart(5)} ${'%pk'.padStart(4)} | ${'packed'.padStart(6)} ${'%pk'.padStart(4)} | ${'bwdIn'.padStart(5)} ${'%pk'.padStart(4)} | ${'bwdW'.padStart(5)} ${'%pk'.padStart(4)} | ${'tfjs'.padStart(5)} ${'x tfjs'.padStart(6)} ${'xp tfjs'.padStart(7)} | target`;
 console.log(head);
 console.log('-'.repeat(head.length));
-const print = (r: Row) => console.log(`${r.name.padEnd(28)} ${r.shape.padEnd(28)} ${(r.gflop * 1e3).toFixed(1).padStart(7)} | ${f1(r.fwd).padStart(5)} ${pct(r.fwd).padStart(4)} | ${f1(r.bwdIn).padStart(5)} ${pct(r.bwdIn).padStart(4)} | ${f1(r.bwdW).padStart(5)} ${pct(r.bwdW).padStart(4)} | ${f1(r.tfjs).padStart(5)} ${(r.tfjs ? (r.fwd / r.tfjs).toFixed(2) + 'x' : '-').padStart(6)}`);
+const xt = (g: number | null, t: number | null) => (g !== null && t ? (g / t).toFixed(2) + 'x' : '-');
+const print = (r: Row) => console.log(`${r.name.padEnd(28)} ${r.shape.padEnd(28)} ${(r.gflop * 1e3).toFixed(1).padStart(7)} | ${f1(r.fwd).padStart(5)} ${pct(r.fwd).padStart(4)} | ${f1(r.fwdPacked).padStart(6)} ${(r.fwdPacked === null ? '-' : pct(r.fwdPacked)).padStart(4)} | ${f1(r.bwdIn).padStart(5)} ${pct(r.bwdIn).padStart(4)} | ${f1(r.bwdW).padStart(5)} ${pct(r.bwdW).padStart(4)} | ${f1(r.tfjs).padStart(5)} ${xt(r.fwd, r.tfjs).padStart(6)} ${xt(r.fwdPacked, r.tfjs).padStart(7)} | ${kernelTarget(r, PEAK).text}`);
 for (const sh of shapes) {
   const r: Row = { ...benchConv(core, sh), tfjs: tf ? tfConv(tf, sh) : null };
   rows.push(r); print(r);
@@ -321,7 +332,7 @@ console.log('-'.repeat(head.length));
 for (const kd of ['conv', 'deconv'] as const) {
   const t = totals[kd];
   if (!rows.some((r) => r.kind === kd)) continue;
-  console.log(`${('all ' + kd + ' layers, weighted').padEnd(57)} ${''.padStart(7)} | ${f1(t.fwd).padStart(5)} ${pct(t.fwd).padStart(4)} | ${f1(t.bwdIn).padStart(5)} ${pct(t.bwdIn).padStart(4)} | ${f1(t.bwdW).padStart(5)} ${pct(t.bwdW).padStart(4)} | ${f1(t.tfjs).padStart(5)} ${(t.tfjs ? (t.fwd / t.tfjs).toFixed(2) + 'x' : '-').padStart(6)}`);
+  console.log(`${('all ' + kd + ' layers, weighted').padEnd(57)} ${''.padStart(7)} | ${f1(t.fwd).padStart(5)} ${pct(t.fwd).padStart(4)} | ${''.padStart(11)} | ${f1(t.bwdIn).padStart(5)} ${pct(t.bwdIn).padStart(4)} | ${f1(t.bwdW).padStart(5)} ${pct(t.bwdW).padStart(4)} | ${f1(t.tfjs).padStart(5)} ${(t.tfjs ? (t.fwd / t.tfjs).toFixed(2) + 'x' : '-').padStart(6)}`);
 }
 
 // fused upsample + conv vs the two layers (effective GFLOP/s on the direct conv's FLOPs; x = separate time / fused time)

@@ -1,7 +1,7 @@
 // The benchmark's pure parts: the output-agreement check, the timing policy and the Markdown report
 // (skipped anchors appear with their reason, ratios only between measured figures). No timing is asserted.
 import { describe, expect, it } from 'vitest';
-import { compareOutputs, targetRows, toMarkdown, type Measurement, type Report } from '../bench/lib/report.js';
+import { compareOutputs, kernelTarget, targetRows, toMarkdown, type KernelRow, type Measurement, type Report } from '../bench/lib/report.js';
 import { median, timeRuns } from '../bench/lib/timing.js';
 
 describe('compareOutputs', () => {
@@ -104,6 +104,20 @@ describe('toMarkdown', () => {
     expect(t(/batch 8, 1 thread: >= 1.3x/)).toMatchObject({ met: true, figure: 'ours / PyTorch 1.30x' }); // 7.8 s / 6 s
     expect(t(/peak RSS/)).toMatchObject({ met: true, figure: 'worst ours / PyTorch 0.70' });
     expect(md).toContain('## Targets (shared/spec/ANCHORS.md)');
+  });
+  it('kernel target per row: every pass >= 70% of the peak, or a tiny layer whose best forward (packed where measured) beats tfjs', () => {
+    const row = (o: Partial<KernelRow>): KernelRow => ({ name: 'l', kind: 'conv', shape: 's', count: 1, gflop: 1, fwd: 40, bwdIn: 40, bwdW: 40, tfjs: 30, ...o });
+    expect(kernelTarget(row({}), 50)).toEqual({ met: true, text: 'yes (>= 70% of peak)' }); // 40 >= 35
+    expect(kernelTarget(row({ bwdW: 30 }), 50).met).toBe(false); // not tiny: tfjs does not count
+    expect(kernelTarget(row({ bwdW: 30, tiny: true, fwd: 20, fwdPacked: 45 }), 50)).toEqual({ met: true, text: 'yes (tiny, 1.50x tfjs)' });
+    expect(kernelTarget(row({ bwdW: 30, tiny: true, fwd: 20, fwdPacked: null }), 50).met).toBe(false); // 20 < 30
+    expect(kernelTarget(row({ fwd: 20, fwdPacked: 36 }), 50).met).toBe(true); // the packed forward reaches 70%
+    const kernels = { peak: 50, peaks: { relaxed: 50 }, build: 'relaxed', tfjs: 'tfjs', totals: {} as never,
+      rows: [row({ name: 'a' }), row({ name: 'b', bwdIn: 10 }), row({ name: 'c', bwdIn: 10, tiny: true, fwdPacked: 60 })] };
+    const r = { ...report([]), kernels };
+    expect(targetRows(r).find((x) => /kernel table/.test(x.target))).toMatchObject({ met: false, figure: '2 of 3 rows; not: b' });
+    const md = toMarkdown(r);
+    expect(md).toContain('| c | s | 40.0 (80%) | 60.0 (120%) | 10.0 (20%) | 40.0 (80%) | 30.0 | 2.00x | yes (tiny, 2.00x tfjs) |');
   });
   it('compares 1-thread figures by CPU time per run where the CPU share was measured', () => {
     // ours: 0.5 x mean(90, 100, 110) = 50 CPU ms; ort-web: 200 CPU ms -> 4x

@@ -1,7 +1,8 @@
 // Randomised shapes for the conv kernels beyond the op table's fixed cases: SIMD vs reference on all three
 // passes with the scratch buffer sized exactly by conv2d_scratch_size and a canary right after it, so every
 // weight-feeding mode (in place, K-blocked, packed, im2col, narrow), row-chunk and pixel-chunk boundary is
-// exercised and a write past the scratch is caught. Deterministic seed; a few seconds.
+// exercised and a write past the scratch is caught; the same for the forward on packed weights (conv2d_pack
+// into exactly conv2d_packed_size floats, conv2d_forward_packed with exactly conv2d_packed_scratch_size). Deterministic seed; a few seconds.
 import { beforeAll, expect, test } from 'vitest';
 import { loadCore } from '../src/core/load-node.js';
 import type { Core } from '../src/core/loader.js';
@@ -44,10 +45,19 @@ function runCase(rnd: () => number, label: string, fixed?: { K: number; C: numbe
     expect(core.f32(ptr.sc + S * 4, GUARD).every((v) => v === 12345), `${tag}: wrote past its scratch`).toBe(true);
     return { y: core.f32(ptr.y, Y).slice(), dx: core.f32(ptr.dx, X).slice(), dw: core.f32(ptr.dw, Wn).slice(), db: core.f32(ptr.db, OC).slice() };
   };
-  const want = run(true), got = run(false);
+  const want0 = run(true), got0 = run(false);
+  // the forward on weights packed once: packed size and scratch exact, canaries after both
+  const WP = k.conv2d_packed_size(K, K, C, OC), SP = k.conv2d_packed_scratch_size(N, H, W, C, OC, K, K, s, p);
+  const wp = a.alloc(WP + GUARD), sp = a.alloc(SP + GUARD), y2 = a.alloc(Y);
+  core.f32(wp + WP * 4, GUARD).fill(12345); core.f32(sp + SP * 4, GUARD).fill(12345); core.f32(y2, Y).set(init.y);
+  k.conv2d_pack(wp, ptr.w, K, K, C, OC);
+  k.conv2d_forward_packed(y2, ptr.x, wp, ptr.b, sp, N, H, W, C, OC, K, K, s, p, ldy, ldx);
+  expect(core.f32(wp + WP * 4, GUARD).every((v) => v === 12345), `${tag}: conv2d_pack wrote past conv2d_packed_size`).toBe(true);
+  expect(core.f32(sp + SP * 4, GUARD).every((v) => v === 12345), `${tag}: conv2d_forward_packed wrote past its scratch`).toBe(true);
+  const want = { ...want0, yp: want0.y }, got = { ...got0, yp: core.f32(y2, Y).slice() };
   // rounding grows with the reduction length (sums of U(-1,1) products in a different order)
-  const red = { y: K * K * C, dx: K * K * OC, dw: N * OH * OW, db: N * OH * OW };
-  for (const name of ['y', 'dx', 'dw', 'db'] as const) {
+  const red = { y: K * K * C, yp: K * K * C, dx: K * K * OC, dw: N * OH * OW, db: N * OH * OW };
+  for (const name of ['y', 'yp', 'dx', 'dw', 'db'] as const) {
     const e = want[name], g = got[name];
     const atol = 1e-4 * Math.max(1, Math.sqrt(red[name]) / 8);
     for (let i = 0; i < e.length; i++) {
@@ -75,4 +85,28 @@ test('conv2d backward-weight: narrow outputs (OC 1-4) with K*K*C = 7 mod 8 rows'
         expect((K * K * C) % 8).toBe(7);
         runCase(rnd, `narrow K${K} C${C} OC${OC}`, { K, C, OC });
       }
+});
+
+// igemm_4x8 sends a one-row call to its GEMV tile (four panels at a time): each column must get the same sums
+// in the same order as in the 4x8 tile, so an image alone (one row) gives the bits of the same image in a batch
+// of 5 (rows through the 4x8 tile, the fifth repeated in a short block).
+test('igemm GEMV tile (one output row) gives the 4x8 tile bits', () => {
+  const rnd = mulberry32(99);
+  const k = core.k, a = core.arena;
+  for (const [C, OC, K, bias] of [[24, 45, 1, true], [40, 64, 3, false], [8, 37, 1, true], [64, 200, 3, true]] as const) {
+    const mark = a.mark(), N = 5, p = (K - 1) / 2;
+    const x = a.alloc(N * C), w = a.alloc(K * K * C * OC), b = a.alloc(OC), y = a.alloc(N * OC), y1 = a.alloc(OC);
+    const wp = a.alloc(k.conv2d_packed_size(K, K, C, OC)), sc = a.alloc(k.conv2d_scratch_size(N, 1, 1, C, OC, K, K, 1, p));
+    for (const [q, n] of [[x, N * C], [w, K * K * C * OC], [b, OC]]) { const v = core.f32(q, n); for (let i = 0; i < n; i++) v[i] = rnd() * 2 - 1; }
+    k.conv2d_pack(wp, w, K, K, C, OC);
+    // the packed forward (one GEMM over all taps whatever the rows; conv2d_forward picks its mode by row count)
+    const fwd = (yy: number, xx: number, n: number) => k.conv2d_forward_packed(yy, xx, wp, bias ? b : 0, sc, n, 1, 1, C, OC, K, K, 1, p, OC, C);
+    fwd(y, x, N);
+    const all = core.f32(y, N * OC).slice();
+    for (let n = 0; n < N; n++) {
+      fwd(y1, x + n * C * 4, 1);
+      expect(Array.from(core.f32(y1, OC)), `C${C} OC${OC} k${K} image ${n}`).toEqual(Array.from(all.subarray(n * OC, (n + 1) * OC)));
+    }
+    a.reset(mark);
+  }
 });

@@ -19,8 +19,10 @@ import jpeg from 'jpeg-js';
 import { encode as encodeRawPng } from 'fast-png';
 import { encoderGap, smallModel, testPicture } from './helpers/infer-model.js';
 import { discriminator, MultiDiscriminator } from '../src/models/discriminator.js';
-import { PlanBuilder, RunBuilder, type SharedScratch } from '../src/infer/nets.js';
-import { layerWeights, type StoredLayer } from '../src/infer/weights.js';
+import { PlanBuilder, RunBuilder, type SharedScratch, type T as View } from '../src/infer/nets.js';
+import { ThreadedBuilder, type RankScratch } from '../src/infer/thread-nets.js';
+import { chunksOf, layerWeights, type StoredLayer } from '../src/infer/weights.js';
+import { toF16Array } from '../src/infer/f16.js';
 
 let core: Core;
 let model: BicycleGAN;
@@ -203,6 +205,82 @@ describe('weight storage', () => {
       expect(maxAbs(ea, eb)).toBeLessThan(1e-6);
       // and back: unchunked again from the chunked file
       expect(convertWeights(chunked, { storage: s })).toEqual(packed[s]);
+    }
+  });
+
+  test('f32 files pack the weight-bound small layers once at load: same outputs as weights copied per call (chunked files too); f16 packs nothing', async () => {
+    const img = testPicture(128, 128, 7), z = [0.5, -0.1, 1, 0.3, -2, 0.9, 0, 1.1], x = toModelInput(img, 128);
+    const per = await load(packed.f32, { packWeights: false });
+    expect(per.memory().packedBytes).toBe(0);
+    const want = per.generate(x, z), wantMu = per.encode(img).mu;
+    const sizes: number[] = [];
+    for (const f of [packed.f32, convertWeights(raw, { storage: 'f32', chunkFloats: 256 })]) {
+      const inf = await load(f);
+      sizes.push(inf.memory().packedBytes);
+      expect(maxAbs(inf.generate(x, z), want)).toBeLessThan(1e-5);
+      expect(maxAbs(inf.encode(img).mu, wantMu)).toBeLessThan(1e-5);
+    }
+    expect(sizes[0]).toBeGreaterThan(0);
+    expect(sizes[1]).toBe(sizes[0]); // chunks are whole panels: the same packed layout
+    expect((await load(packed.f16)).memory().packedBytes).toBe(0);
+  });
+
+  test('packed layers (convs of <= 64 output pixels, the fused upsample + conv of a 1x1 image) equal the per-call kernels: every storage, batch 1 and 2, whole and chunked, one thread and split by channels', () => {
+    // x (N, 1, 1, 24) -> up (N, 2, 2, 48) -> down: k3 s2 (N, 1, 1, 32) -> head: k1 (N, 1, 1, 13); same: k3 s1
+    // (N, 2, 2, 20). 48 and 13 channels leave tails of the GEMV's 4-panel groups and of the 8-wide panels
+    const net = (b: PlanBuilder | RunBuilder, N: number): View[] => {
+      const x = b.input('x', N, 1, 1, 24);
+      const u = b.upconv('up', x, 48, { bias: true });
+      const d = b.conv('down', u, 32, { k: 3, stride: 2, pad: 1, bias: true });
+      return [x, u, d, b.conv('head', d, 13, { k: 1, stride: 1, pad: 0, bias: true }), b.conv('same', u, 20, { k: 3, stride: 1, pad: 1, bias: false })];
+    };
+    const plan = new PlanBuilder();
+    net(plan, 1);
+    const r = new Rng(11);
+    // f32 packs once at load (up too); f16 and int8 dequantise per call into the panels (not up)
+    for (const [storage, chunkFloats] of [['f32', 1 << 30], ['f32', 9 * 24 * 8], ['f16', 9 * 24 * 8], ['int8', 1 << 30]] as const) {
+      const layers = new Map<string, StoredLayer>();
+      for (const spec of plan.layers) {
+        const hwio = new Float32Array(spec.k * spec.k * spec.C * spec.OC);
+        r.fillNormal(hwio, 0, 1 / Math.sqrt(spec.k * spec.k * spec.C));
+        const G = chunksOf(spec, chunkFloats);
+        if (spec.name !== 'head' && spec.name !== 'same') expect(G > 1).toBe(chunkFloats < 1 << 30);
+        const q = quantiseInt8(hwio, spec.OC);
+        const w = storage === 'f32' ? hwio : storage === 'f16' ? toF16Array(hwio) : q.q;
+        const OCc = spec.OC / G, chunked = new (w.constructor as Float32ArrayConstructor)(w.length), T = w.length / spec.OC;
+        for (let g = 0; g < G; g++) for (let t = 0; t < T; t++) for (let o = 0; o < OCc; o++) chunked[(g * T + t) * OCc + o] = w[t * spec.OC + g * OCc + o];
+        const bias = spec.bias ? Float32Array.from({ length: spec.OC }, () => r.uniform() - 0.5) : undefined;
+        layers.set(spec.name, { spec, G, w: chunked, bias, scale: storage === 'int8' ? q.scale : undefined });
+      }
+      const pw = { cfg: model.cfg, storage, nets: ['G' as const], layers, bytes: 0, chunkFloats };
+      for (const N of [1, 2]) {
+        const run = (pack: boolean, threads = 1): Float32Array[] => {
+          const scratch: SharedScratch = { wFloats: 0, stageBytes: 0, convFloats: 0, w: 0, stage: 0, conv: 0 };
+          const lw = layerWeights(core, pw);
+          const b = threads > 1 ? new ThreadedBuilder(core, lw, scratch, 'P', pw, threads, pack) : new RunBuilder(core, lw, scratch, 'P', pack);
+          const [x, ...outs] = net(b, N);
+          scratch.w = core.arena.alloc(scratch.wFloats, 'w');
+          scratch.conv = core.arena.alloc(scratch.convFloats, 'conv');
+          const tmp = core.arena.alloc(Math.max(0, ...b.packJobs.map((j) => j.floats)), 'tmp');
+          for (const j of b.packJobs) j.run(tmp);
+          if (b instanceof ThreadedBuilder) {
+            const rs: RankScratch[] = Array.from({ length: threads }, () => ({ w: core.arena.alloc(b.need.wFloats, 'w'), conv: core.arena.alloc(b.need.convFloats, 'conv') }));
+            b.materialise(rs);
+          }
+          new Rng(12).fillUniform(core.f32(x.ptr, N * 24), -1, 1);
+          for (const op of b.ops) op();
+          expect(b.packedBytes > 0).toBe(pack && storage === 'f32');
+          return outs.map((o) => core.f32(o.ptr, o.N * o.H * o.W * o.C).slice());
+        };
+        const mark = core.arena.mark();
+        const want = run(false), got = run(true), split = run(true, 3);
+        core.arena.reset(mark);
+        want.forEach((w, i) => {
+          expect(w.some((v) => Math.abs(v) > 0.1)).toBe(true);
+          expect(maxAbs(got[i], w), `${storage} chunkFloats ${chunkFloats} N${N} output ${i}`).toBeLessThan(1e-5);
+          expect(split[i]).toEqual(got[i]); // channel chunks: the same sums, bit for bit
+        });
+      }
     }
   });
 

@@ -119,3 +119,55 @@ export function ref_conv2d_forward_acc(y: usize, x: usize, w: usize, scratch: us
   N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, ldy: i32, ldx: i32): void {
   conv(y, x, w, 0, true, N, H, W, C, OC, KH, KW, stride, pad, ldy, ldx);
 }
+
+// ---- packed weights (conv2d_pack / conv2d_forward_packed) ----
+
+export function ref_conv2d_packed_size(KH: i32, KW: i32, C: i32, OC: i32): i32 {
+  const TC = KH * KW * C;
+  return OC <= 4 ? 4 * ((TC + 3) & ~3) : ((OC + 7) >> 3) * 8 * TC;
+}
+
+export function ref_conv2d_packed_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32): i32 {
+  return 0;
+}
+
+// Index in the packed layout of w's row k = (kh*KW + kw)*C + c (of TC rows), column oc:
+//   OC > 4:  8-wide panels, wp[oc / 8][k][oc % 8] (zero past OC)
+//   OC <= 4: 4-row blocks for the dot-product kernel, wp[k / 4][oc][k % 4], 4 columns (zero past OC),
+//            rows padded with zeros up to a multiple of 4
+// @ts-ignore: decorator
+@inline function packedAt(k: i32, oc: i32, TC: i32, OC: i32): i32 {
+  return OC <= 4 ? (k >> 2) * 16 + oc * 4 + (k & 3) : (oc >> 3) * TC * 8 + k * 8 + (oc & 7);
+}
+
+export function ref_conv2d_pack(wp: usize, w: usize, KH: i32, KW: i32, C: i32, OC: i32): void {
+  const TC = KH * KW * C;
+  const rows = OC <= 4 ? (TC + 3) & ~3 : TC, cols = OC <= 4 ? 4 : (OC + 7) & ~7;
+  for (let k = 0; k < rows; k++) for (let oc = 0; oc < cols; oc++) {
+    const v: f32 = k < TC && oc < OC ? load<f32>(at(w, k * OC + oc)) : 0;
+    store<f32>(at(wp, packedAt(k, oc, TC, OC)), v);
+  }
+}
+
+// The reference conv loop on the packed weights (the packed layout read back element by element).
+export function ref_conv2d_forward_packed(y: usize, x: usize, wp: usize, b: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, ldy: i32, ldx: i32): void {
+  const OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1, TC = KH * KW * C;
+  for (let n = 0; n < N; n++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+    const yp = at(y, ((n * OH + oh) * OW + ow) * ldy);
+    for (let oc = 0; oc < OC; oc++) {
+      let s: f32 = b != 0 ? load<f32>(at(b, oc)) : 0;
+      for (let kh = 0; kh < KH; kh++) {
+        const ih = oh * stride - pad + kh;
+        if (ih < 0 || ih >= H) continue;
+        for (let kw = 0; kw < KW; kw++) {
+          const iw = ow * stride - pad + kw;
+          if (iw < 0 || iw >= W) continue;
+          const xp = at(x, ((n * H + ih) * W + iw) * ldx);
+          for (let c = 0; c < C; c++) s += load<f32>(at(xp, c)) * load<f32>(at(wp, packedAt((kh * KW + kw) * C + c, oc, TC, OC)));
+        }
+      }
+      store<f32>(at(yp, oc), s);
+    }
+  }
+}

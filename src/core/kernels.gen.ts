@@ -29,6 +29,10 @@ export interface Kernels {
   conv2d_scratch_size(N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number): number;
   conv2d_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number, ldy: number, ldx: number): void;
   conv2d_forward_acc(y: number, x: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number, ldy: number, ldx: number): void;
+  conv2d_packed_size(KH: number, KW: number, C: number, OC: number): number;
+  conv2d_packed_scratch_size(N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number): number;
+  conv2d_pack(wp: number, w: number, KH: number, KW: number, C: number, OC: number): void;
+  conv2d_forward_packed(y: number, x: number, wp: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number, ldy: number, ldx: number): void;
   conv2d_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number, ldx: number, ldy: number): void;
   conv2d_backward_input_part(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number, ldx: number, ldy: number, part: number, parts: number): void;
   conv2d_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number, ldy: number, ldx: number): void;
@@ -43,6 +47,10 @@ export interface Kernels {
   ref_bias_backward(db: number, dy: number, P: number, C: number, ldy: number): void;
   ref_view_zero(y: number, P: number, C: number, ldy: number): void;
   ref_conv2d_forward_acc(y: number, x: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number, ldy: number, ldx: number): void;
+  ref_conv2d_packed_size(KH: number, KW: number, C: number, OC: number): number;
+  ref_conv2d_packed_scratch_size(N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number): number;
+  ref_conv2d_pack(wp: number, w: number, KH: number, KW: number, C: number, OC: number): void;
+  ref_conv2d_forward_packed(y: number, x: number, wp: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, stride: number, pad: number, ldy: number, ldx: number): void;
   upconv_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   upconv_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   upconv_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
@@ -121,8 +129,12 @@ export interface Kernels {
   ref_upsample_nearest2x_forward(y: number, x: number, N: number, H: number, W: number, C: number, ldy: number, ldx: number): void;
   ref_upsample_nearest2x_backward(dx: number, dy: number, N: number, H: number, W: number, C: number, ldx: number, ldy: number): void;
   dequant_f16(out: number, src: number, n: number): void;
+  dequant_f16_panels(out: number, src: number, rows: number, OC: number): void;
+  dequant_i8_panels(out: number, src: number, scale: number, rows: number, OC: number): void;
   dequant_i8(out: number, src: number, scale: number, n: number, OC: number): void;
   ref_dequant_f16(out: number, src: number, n: number): void;
+  ref_dequant_f16_panels(out: number, src: number, rows: number, OC: number): void;
+  ref_dequant_i8_panels(out: number, src: number, scale: number, rows: number, OC: number): void;
   ref_dequant_i8(out: number, src: number, scale: number, n: number, OC: number): void;
   winograd3_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   winograd3_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;

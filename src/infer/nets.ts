@@ -13,6 +13,7 @@ import { describeEncoder } from '../models/encoder.js';
 import type { Activation, BatchNormSpec, BlockTail, ConvSpec, NetBuilder, NormTail } from '../nn/builder.js';
 import { convOut, deconvOut } from '../nn/shapes.js';
 import type { LayerWeights } from './weights.js';
+import { packAtLoad, panelsPerCall, upconvPacks1x1, upconvPhases1x1, type PackJob } from './packed.js';
 
 /** An NHWC view: (N, H, W, C) at byte offset ptr with pixel stride ld floats (ptr 0 while planning). */
 export interface T {
@@ -217,10 +218,16 @@ export interface SharedScratch {
   conv: number;
 }
 
-/** Lays the tensors out in the arena and records the ops; weights come from `weights` (dequantised per layer). */
+/** Lays the tensors out in the arena and records the ops; weights come from `weights` (dequantised per layer).
+ * `pack`: the weight-bound small layers run on packed weights (packed.ts): f32 files packed once, by `packJobs`,
+ * which the caller runs once after building, before the first op; f16 / int8 files dequantised per call straight
+ * into the panels. */
 export class RunBuilder extends InferBuilder {
   readonly ops: (() => void)[] = [];
-  constructor(readonly core: Core, readonly weights: (name: string) => LayerWeights, readonly scratch: SharedScratch, readonly net: string) {
+  readonly packJobs: PackJob[] = [];
+  /** bytes of the packed weights allocated */
+  packedBytes = 0;
+  constructor(readonly core: Core, readonly weights: (name: string) => LayerWeights, readonly scratch: SharedScratch, readonly net: string, readonly pack = false) {
     super();
   }
   protected alloc(name: string, N: number, H: number, W: number, C: number): T {
@@ -228,6 +235,11 @@ export class RunBuilder extends InferBuilder {
   }
   protected layer(name: string, x: T, OC: number, o: { k: number; stride: number; pad: number }, y: T): void {
     const { k, stride, pad } = o, { core, scratch } = this;
+    if (this.pack && packAtLoad(x.N, x.H, x.W, x.C, OC, k, stride, pad)) {
+      const lw = this.weights(name);
+      if (!lw.loadPanels) return this.packedLayer(name, x, OC, y, k, stride, pad);
+      if (lw.OCc > 4 && panelsPerCall(lw.size)) return this.panelLayer(name, x, OC, y, k, stride, pad);
+    }
     // Winograd F(2x2, 3x3) where it wins (src/core/conv-dispatch.ts), per chunk of output channels
     const wino = (OCc: number) => convKernels(x.N, x.H, x.W, x.C, OCc, k, stride, pad).fwd === 'wino3';
     this.weighted(name, OC, (OCc) => wino(OCc) ? core.k.winograd3_forward_scratch_size(x.N, x.H, x.W, x.C, OCc)
@@ -237,10 +249,67 @@ export class RunBuilder extends InferBuilder {
   }
   protected upLayer(name: string, x: T, OC: number, _o: BlockTail<T>, y: T): void {
     const { core, scratch } = this, k = core.k;
+    if (this.pack && upconvPacks1x1(x.H, x.W, OC) && !this.weights(name).loadPanels) return this.packedUp1x1(name, x, OC, y);
     // Winograd F(2x2, 2x2) where it wins (src/core/conv-dispatch.ts), decided for the whole layer
     const wino = upconvForward(x.N, x.H, x.W, x.C, OC) === 'wino_up';
     this.weighted(name, OC, (OCc) => wino ? k.upconv_wino_forward_scratch_size(x.N, x.H, x.W, x.C, OCc) : k.upconv_forward_scratch_size(x.N, x.H, x.W, x.C, OCc),
       (w, b, g, OCc) => (wino ? k.upconv_wino_forward : k.upconv_forward)(y.ptr + g * OCc * 4, x.ptr, w, b, scratch.conv, x.N, x.H, x.W, x.C, OCc, y.ld, x.ld));
+  }
+  /** A conv on weights packed once: each chunk's f32 weights packed into its own panels, one after another, which
+   * is the whole layer's panel layout (chunks are multiples of 8 channels); one call runs all of them. */
+  private packedLayer(name: string, x: T, OC: number, y: T, k: number, stride: number, pad: number): void {
+    const { core, scratch } = this, kk = core.k;
+    const lw = this.weights(name);
+    if (lw.G * lw.OCc !== OC) throw new Error(`infer: ${name} has ${lw.G}x${lw.OCc} output channels, expected ${OC}`);
+    const { G, OCc } = lw, per = kk.conv2d_packed_size(k, k, x.C, OCc);
+    const wp = core.arena.alloc(G * per, `${this.net} ${name} packed weights`);
+    this.packedBytes += G * per * 4;
+    this.packJobs.push({ floats: lw.size, run: (tmp) => {
+      for (let g = 0; g < G; g++) {
+        lw.load(g, tmp, scratch.stage);
+        kk.conv2d_pack(wp + g * per * 4, tmp, k, k, x.C, OCc);
+      }
+    } });
+    scratch.convFloats = Math.max(scratch.convFloats, kk.conv2d_packed_scratch_size(x.N, x.H, x.W, x.C, OC, k, k, stride, pad));
+    this.ops.push(() => kk.conv2d_forward_packed(y.ptr, x.ptr, wp, lw.biasPtr, scratch.conv, x.N, x.H, x.W, x.C, OC, k, k, stride, pad, y.ld, x.ld));
+  }
+  /** A conv whose compressed weights are dequantised per call straight into the panels (dequant_*_panels: the
+   * same pass as dequantising into the conv layout), then conv2d_forward_packed per chunk. */
+  private panelLayer(name: string, x: T, OC: number, y: T, k: number, stride: number, pad: number): void {
+    const { core, scratch } = this, kk = core.k;
+    const lw = this.layerWeights(name, OC), { G, OCc } = lw;
+    scratch.wFloats = Math.max(scratch.wFloats, kk.conv2d_packed_size(k, k, x.C, OCc));
+    scratch.convFloats = Math.max(scratch.convFloats, kk.conv2d_packed_scratch_size(x.N, x.H, x.W, x.C, OCc, k, k, stride, pad));
+    this.ops.push(() => {
+      for (let g = 0; g < G; g++) {
+        lw.loadPanels!(g, scratch.w, scratch.stage);
+        kk.conv2d_forward_packed(y.ptr + g * OCc * 4, x.ptr, scratch.w, lw.biasPtr && lw.biasPtr + g * OCc * 4, scratch.conv, x.N, x.H, x.W, x.C, OCc, k, k, stride, pad, y.ld, x.ld);
+      }
+    });
+  }
+  /** A fused upsample + conv of a 1x1 image: output pixel ph = (a, b) of each image is a 1x1 conv of x with the
+   * summed taps of that pixel (upconvPhases1x1), packed once; the images' pixels ph are 4 pixel strides apart. */
+  private packedUp1x1(name: string, x: T, OC: number, y: T): void {
+    const { core, scratch } = this, kk = core.k, C = x.C;
+    const lw = this.weights(name);
+    if (lw.G * lw.OCc !== OC) throw new Error(`infer: ${name} has ${lw.G}x${lw.OCc} output channels, expected ${OC}`);
+    const { G, OCc } = lw, per = kk.conv2d_packed_size(1, 1, C, OCc);
+    const wp = [0, 1, 2, 3].map((ph) => core.arena.alloc(G * per, `${this.net} ${name} packed weights, output pixel ${ph}`));
+    this.packedBytes += 4 * G * per * 4;
+    this.packJobs.push({ floats: lw.size, run: (tmp) => {
+      for (let g = 0; g < G; g++) {
+        lw.load(g, tmp, scratch.stage);
+        const phases = upconvPhases1x1(core.f32(tmp, lw.size), C, OCc);
+        phases.forEach((m, ph) => {
+          core.f32(tmp, m.length).set(m);
+          kk.conv2d_pack(wp[ph] + g * per * 4, tmp, 1, 1, C, OCc);
+        });
+      }
+    } });
+    scratch.convFloats = Math.max(scratch.convFloats, kk.conv2d_packed_scratch_size(x.N, 1, 1, C, OC, 1, 1, 1, 0));
+    this.ops.push(() => {
+      for (let ph = 0; ph < 4; ph++) kk.conv2d_forward_packed(y.ptr + ph * y.ld * 4, x.ptr, wp[ph], lw.biasPtr, scratch.conv, x.N, 1, 1, C, OC, 1, 1, 1, 0, 4 * y.ld, x.ld);
+    });
   }
   /** A layer's weights, with the shared scratch grown to hold one chunk of them; `chunked` channels (the
    * innermost of the stored layout: output channels, or a conv-transpose's input channels) must be G x OCc. */

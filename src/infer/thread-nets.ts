@@ -13,6 +13,9 @@
 //   - the last layer of the generator (fused upsample + conv to RGB: too few channels to split) gets its bias
 //     first, then each rank runs the same kernels on its share of the rows of every output phase;
 //   - anything else (pools; ops a later builder adds) runs on rank 0 as the one-thread op.
+// The layers packAtLoad picks run on packed panels, split the same way: f32 files keep each chunk only as its
+// panels (conv2d_pack, run once after building; also a fused upsample + conv of a 1x1 image), f16 / int8 files
+// dequantise each chunk per run straight into the rank's panels.
 // One barrier after every op.
 import { upconvForward } from '../core/conv-dispatch.js';
 import type { Core } from '../core/loader.js';
@@ -20,6 +23,7 @@ import type { Activation, BlockTail } from '../nn/builder.js';
 import { RunBuilder, type SharedScratch, type T } from './nets.js';
 import type { Call } from './threads.js';
 import type { LayerWeights, PackedWeights, StoredLayer } from './weights.js';
+import { packAtLoad, panelsPerCall, upconvPacks1x1, upconvPhases1x1 } from './packed.js';
 
 /** A rank's own scratch: dequantised weights of one chunk, and the conv kernels' scratch. */
 export interface RankScratch {
@@ -83,8 +87,8 @@ export class ThreadedBuilder extends RunBuilder {
   private calls: Call[][][] = [];
   private last: LastLayer | null = null;
 
-  constructor(core: Core, weights: (name: string) => LayerWeights, scratch: SharedScratch, net: string, readonly packed: PackedWeights, readonly T: number) {
-    super(core, weights, scratch, net);
+  constructor(core: Core, weights: (name: string) => LayerWeights, scratch: SharedScratch, net: string, readonly packed: PackedWeights, readonly T: number, pack = false) {
+    super(core, weights, scratch, net, pack);
   }
 
   /** Per op, per rank: the calls, once each rank's scratch is placed (call once, after building). */
@@ -109,21 +113,46 @@ export class ThreadedBuilder extends RunBuilder {
 
   /** The stored layer's chunks for these output-channel pieces, laid out contiguously in wasm memory once. */
   private resident(name: string, l: StoredLayer, pieces: Chunk[]): { w: number; scale: number }[] {
-    const s = l.spec, K = s.k * s.k * s.C, OCc = s.OC / l.G, src = l.w;
+    const s = l.spec, K = s.k * s.k * s.C, src = l.w;
     const Ctor = src.constructor as { new (b: ArrayBufferLike, o: number, n: number): typeof src; BYTES_PER_ELEMENT: number };
     const scale = l.scale ? this.put(l.scale, `${name}.scale`) : 0;
     return pieces.map(({ c0, n }) => {
       const ptr = this.core.arena.allocBytes(n * K * Ctor.BYTES_PER_ELEMENT, `${this.net} ${name} weights [${c0}, ${c0 + n})`);
-      const dst = new Ctor(this.core.memory.buffer, ptr, n * K);
-      // stored: [G][K][OCc]; chunk: [K][n] for channels c0 .. c0 + n (runs within one stored chunk)
-      for (let kk = 0; kk < K; kk++)
-        for (let o = c0; o < c0 + n; ) {
-          const g = Math.floor(o / OCc), end = Math.min(c0 + n, (g + 1) * OCc), from = (g * K + kk) * OCc + (o - g * OCc);
-          dst.set(src.subarray(from, from + end - o), kk * n + (o - c0));
-          o = end;
-        }
+      copyChannels(l, c0, n, new Ctor(this.core.memory.buffer, ptr, n * K));
       return { w: ptr, scale: scale && scale + c0 * 4 };
     });
+  }
+
+  /** weightedSplit on weights packed once (f32 files): each chunk's [K][n] weights become `derive`'s `subs`
+   * matrices ([kp][kp][C][n] each), each packed into panels of its own by a pack job; `run` makes the chunk's calls. */
+  private packedSplit(name: string, OC: number, y: T, kp: number, C: number, subs: number, derive: (w: Float32Array, n: number) => Float32Array[],
+    scratchFloats: (n: number) => number, run: (wp: number[], b: number, c0: number, n: number, conv: number) => Call[]): void {
+    const l = this.packed.layers.get(name);
+    if (!l) throw new Error(`infer: no weights for layer ${name}`);
+    if (l.spec.OC !== OC) throw new Error(`infer: ${name} has ${l.spec.OC} output channels, expected ${OC}`);
+    if (!(l.w instanceof Float32Array)) throw new Error(`infer: ${name}: only f32 weights are packed at load`);
+    const K = l.spec.k * l.spec.k * l.spec.C, kk = this.core.k;
+    const maxCh = Math.max(8, Math.floor(this.packed.chunkFloats / K / 8) * 8);
+    const chunks: Chunk[] = channelShares(OC, this.T).flatMap(([c0, c1], rank) => (c1 > c0 ? chunksOfShare(c0, c1, maxCh).map(([a, b]) => ({ rank, c0: a, n: b - a })) : []));
+    const bias = l.bias ? this.put(l.bias, `${name}.bias`) : 0;
+    const parts: Part[][] = Array.from({ length: this.T }, () => []);
+    for (const { rank, c0, n } of chunks) {
+      const size = kk.conv2d_packed_size(kp, kp, C, n);
+      const w = Array.from({ length: subs }, (_, i) => this.core.arena.alloc(size, `${this.net} ${name} packed weights ${i} [${c0}, ${c0 + n})`));
+      this.packedBytes += subs * size * 4;
+      this.packJobs.push({ floats: K * n, run: (tmp) => {
+        const f = new Float32Array(K * n);
+        copyChannels(l, c0, n, f);
+        derive(f, n).forEach((m, i) => {
+          this.core.f32(tmp, m.length).set(m);
+          kk.conv2d_pack(w[i], tmp, kp, kp, C, n);
+        });
+      } });
+      this.need.convFloats = Math.max(this.need.convFloats, scratchFloats(n));
+      parts[rank].push((s) => run(w, bias && bias + c0 * 4, c0, n, s.conv));
+    }
+    const index = this.pushSplit(parts);
+    this.last = { index, y, chunks };
   }
 
   private put(a: Float32Array, what: string): number {
@@ -133,7 +162,10 @@ export class ThreadedBuilder extends RunBuilder {
   }
 
   /** A weight layer split by output channels; `run` makes the kernel call of one chunk, `scratchFloats` its size. */
-  private weightedSplit(name: string, OC: number, y: T, scratchFloats: (n: number) => number, run: (w: number, b: number, c0: number, n: number, conv: number) => Call): void {
+  /** `panelFloats` (compressed weights only): dequantise straight into the panel layout of conv2d_pack, of that
+   * many floats for n channels, for a `run` of conv2d_forward_packed. */
+  private weightedSplit(name: string, OC: number, y: T, scratchFloats: (n: number) => number, run: (w: number, b: number, c0: number, n: number, conv: number) => Call,
+    panelFloats?: (n: number) => number): void {
     const l = this.packed.layers.get(name);
     if (!l) throw new Error(`infer: no weights for layer ${name}`);
     if (l.spec.OC !== OC) throw new Error(`infer: ${name} has ${l.spec.OC} output channels, expected ${OC}`);
@@ -147,11 +179,12 @@ export class ThreadedBuilder extends RunBuilder {
     chunks.forEach(({ rank, c0, n }, j) => {
       const { w, scale } = res[j];
       this.need.convFloats = Math.max(this.need.convFloats, scratchFloats(n));
-      if (kind !== 'f32') this.need.wFloats = Math.max(this.need.wFloats, n * K);
+      if (kind !== 'f32') this.need.wFloats = Math.max(this.need.wFloats, panelFloats ? panelFloats(n) : n * K);
       parts[rank].push((s) => {
         const b = bias && bias + c0 * 4;
         if (kind === 'f32') return [run(w, b, c0, n, s.conv)];
-        const deq: Call = kind === 'f16' ? ['dequant_f16', s.w, w, n * K] : ['dequant_i8', s.w, w, scale, n * K, n];
+        const deq: Call = panelFloats ? (kind === 'f16' ? ['dequant_f16_panels', s.w, w, K, n] : ['dequant_i8_panels', s.w, w, scale, K, n])
+          : kind === 'f16' ? ['dequant_f16', s.w, w, n * K] : ['dequant_i8', s.w, w, scale, n * K, n];
         return [deq, run(s.w, b, c0, n, s.conv)];
       });
     });
@@ -161,6 +194,18 @@ export class ThreadedBuilder extends RunBuilder {
 
   protected override layer(name: string, x: T, OC: number, o: { k: number; stride: number; pad: number }, y: T): void {
     const { k, stride, pad } = o, kk = this.core.k;
+    const l = this.packed.layers.get(name);
+    // the one-thread builder's choice (by the stored chunk's size), so that threads keep its bits
+    if (this.pack && packAtLoad(x.N, x.H, x.W, x.C, OC, k, stride, pad) && l && !(l.w instanceof Float32Array) && OC > 4 && panelsPerCall(l.w.length / l.G)) {
+      // compressed weights: dequantised per run straight into each chunk's panels (chunks are > 4 channels here)
+      return this.weightedSplit(name, OC, y, (n) => kk.conv2d_packed_scratch_size(x.N, x.H, x.W, x.C, n, k, k, stride, pad),
+        (w, b, c0, n, conv) => ['conv2d_forward_packed', y.ptr + c0 * 4, x.ptr, w, b, conv, x.N, x.H, x.W, x.C, n, k, k, stride, pad, y.ld, x.ld],
+        (n) => kk.conv2d_packed_size(k, k, x.C, n));
+    }
+    if (this.pack && packAtLoad(x.N, x.H, x.W, x.C, OC, k, stride, pad) && this.packed.storage === 'f32') {
+      return this.packedSplit(name, OC, y, k, x.C, 1, (w) => [w], (n) => kk.conv2d_packed_scratch_size(x.N, x.H, x.W, x.C, n, k, k, stride, pad),
+        ([wp], b, c0, n, conv) => [['conv2d_forward_packed', y.ptr + c0 * 4, x.ptr, wp, b, conv, x.N, x.H, x.W, x.C, n, k, k, stride, pad, y.ld, x.ld]]);
+    }
     this.weightedSplit(name, OC, y, (n) => kk.conv2d_forward_scratch_size(x.N, x.H, x.W, x.C, n, k, k, stride, pad),
       (w, b, c0, n, conv) => ['conv2d_forward', y.ptr + c0 * 4, x.ptr, w, b, conv, x.N, x.H, x.W, x.C, n, k, k, stride, pad, y.ld, x.ld]);
   }
@@ -168,6 +213,12 @@ export class ThreadedBuilder extends RunBuilder {
   protected override upLayer(name: string, x: T, OC: number, _o: BlockTail<T>, y: T): void {
     const kk = this.core.k;
     if (OC <= 4) return this.narrowUp(name, x, OC, y);
+    if (this.pack && upconvPacks1x1(x.H, x.W, OC) && this.packed.storage === 'f32') {
+      // output pixel ph of each image: a 1x1 conv on its summed taps (packed.ts), the images 4 pixels apart
+      return this.packedSplit(name, OC, y, 1, x.C, 4, (w, n) => upconvPhases1x1(w, x.C, n),
+        (n) => kk.conv2d_packed_scratch_size(x.N, 1, 1, x.C, n, 1, 1, 1, 0),
+        (wp, b, c0, n, conv) => wp.map((p, ph): Call => ['conv2d_forward_packed', y.ptr + (ph * y.ld + c0) * 4, x.ptr, p, b, conv, x.N, 1, 1, x.C, n, 1, 1, 1, 0, 4 * y.ld, x.ld]));
+    }
     // the kernel the one-thread run takes for the whole layer (per output channel the same sums at any share)
     const wino = upconvForward(x.N, x.H, x.W, x.C, OC) === 'wino_up';
     this.weightedSplit(name, OC, y, (n) => wino ? kk.upconv_wino_forward_scratch_size(x.N, x.H, x.W, x.C, n) : kk.upconv_forward_scratch_size(x.N, x.H, x.W, x.C, n),
@@ -223,4 +274,16 @@ export class ThreadedBuilder extends RunBuilder {
   private elementwise(P: number, call: (p0: number, np: number) => Call): void {
     this.pushSplit(pixelShares(P, this.T).map(([p0, p1]) => (p1 > p0 ? [() => [call(p0, p1 - p0)]] : [])));
   }
+}
+
+/** Channels [c0, c0 + n) of a stored layer ([G][K][OCc]) as [K][n] into dst (same element type). */
+function copyChannels(l: StoredLayer, c0: number, n: number, dst: Float32Array | Uint16Array | Int8Array): void {
+  const K = l.spec.k * l.spec.k * l.spec.C, OCc = l.spec.OC / l.G, src = l.w;
+  // runs of channels within one stored chunk
+  for (let kk = 0; kk < K; kk++)
+    for (let o = c0; o < c0 + n; ) {
+      const g = Math.floor(o / OCc), end = Math.min(c0 + n, (g + 1) * OCc), from = (g * K + kk) * OCc + (o - g * OCc);
+      dst.set(src.subarray(from, from + end - o) as never, kk * n + (o - c0));
+      o = end;
+    }
 }

@@ -90,6 +90,9 @@ export interface LayerWeights {
   readonly biasPtr: number;
   /** put chunk g's f32 weights at w */
   load(g: number, w: number, stage: number): void;
+  /** compressed storages: put chunk g's f32 weights at w in conv2d_pack's panel layout (dequantised straight
+   * into it), for conv2d_forward_packed; absent for f32 files (they pack once at load instead) */
+  loadPanels?(g: number, w: number, stage: number): void;
 }
 
 export interface PackedWeights {
@@ -445,7 +448,8 @@ export function dequantiser(l: StoredLayer): (out: Float32Array) => void {
 
 /** Put the biases (and int8 scales) into wasm memory and hand out per-layer loaders. The compressed weights
  * stay in the file's bytes: per layer they are copied into the staging area and dequantised there by the
- * wasm kernels (dequant_f16, dequant_i8); f32 weights are copied straight into the scratch. */
+ * wasm kernels (dequant_f16, dequant_i8; or dequant_*_panels into the GEMM's panel layout, for the layers that
+ * run on packed weights); f32 weights are copied straight into the scratch. */
 export function layerWeights(core: Core, packed: PackedWeights): (name: string) => LayerWeights {
   const cache = new Map<string, LayerWeights>();
   const put = (a: Float32Array, what: string) => {
@@ -471,7 +475,18 @@ export function layerWeights(core: Core, packed: PackedWeights): (name: string) 
           new Int8Array(mem.buffer, stage, n).set(w.subarray(g * n, (g + 1) * n));
           k.dequant_i8(dst, stage, scalePtr + g * OCc * 4, n, OCc);
         };
-    lw = { name, size: n, G, OCc, biasPtr, stageBytes: w instanceof Float32Array ? 0 : w.byteLength / G, load };
+    const rows = n / OCc;
+    const loadPanels =
+      w instanceof Float32Array ? undefined
+      : w instanceof Uint16Array ? (g: number, dst: number, stage: number) => {
+          new Uint16Array(mem.buffer, stage, n).set(w.subarray(g * n, (g + 1) * n));
+          k.dequant_f16_panels(dst, stage, rows, OCc);
+        }
+      : (g: number, dst: number, stage: number) => {
+          new Int8Array(mem.buffer, stage, n).set(w.subarray(g * n, (g + 1) * n));
+          k.dequant_i8_panels(dst, stage, scalePtr + g * OCc * 4, rows, OCc);
+        };
+    lw = { name, size: n, G, OCc, biasPtr, stageBytes: w instanceof Float32Array ? 0 : w.byteLength / G, load, loadPanels };
     cache.set(name, lw);
     return lw;
   };

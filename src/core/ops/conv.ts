@@ -119,6 +119,45 @@ function convCase(sh: ConvShape): OpCase {
   };
 }
 
+// The forward on weights packed once (conv2d_pack, inference at load): every conv case plus 1-pixel outputs
+// (igemm_4x8's one-row GEMV path: four panels at a time, then tail panels, a tail column block of 5), and 1x1
+// convs of a 1x1 image (the generator's fc, a linear layer).
+export const CONV_PACKED_CASES: ConvShape[] = [
+  ...CONV_CASES,
+  { N: 1, H: 2, W: 2, C: 24, OC: 45, K: 3, s: 2, p: 1, bias: true },
+  { N: 1, H: 1, W: 1, C: 40, OC: 64, K: 3, s: 1, p: 1, ldy: 70 },
+  { N: 1, H: 1, W: 1, C: 8, OC: 37, K: 1, s: 1, p: 0, bias: true },
+  { N: 2, H: 2, W: 2, C: 32, OC: 70, K: 4, s: 2, p: 1, ldx: 36, bias: true },
+];
+
+/** A conv case whose forward packs w (conv2d_pack; the panels compared SIMD vs reference as a saved tensor) and
+ * runs conv2d_forward_packed on them; the SIMD forward gets exactly conv2d_packed_scratch_size floats of scratch
+ * with a canary after them. The backward passes are conv2d's (they read w). */
+function convPackedCase(sh: ConvShape): OpCase {
+  const c = convCase(sh);
+  const { N, H, W, C, OC, K, s, p } = sh;
+  const ldx = sh.ldx ?? C, ldy = sh.ldy ?? OC, bias = sh.bias ?? false;
+  const TC = K * K * C, WP = OC <= 4 ? 4 * Math.ceil(TC / 4) * 4 : Math.ceil(OC / 8) * 8 * TC;
+  const bound = c.tensors.scratch.size;
+  const tensors = { ...c.tensors, wp: { size: WP, init: 'zero' as const } };
+  return {
+    ...c, tensors, saved: ['wp'],
+    label: c.label.replace(/^conv2d/, 'conv2d_packed'),
+    forward: (k, r, t, mem) => {
+      if (k.conv2d_packed_size(K, K, C, OC) !== WP) throw new Error(`conv2d_packed: packed size ${k.conv2d_packed_size(K, K, C, OC)} floats, the test has ${WP}`);
+      pick(k, r, 'conv2d_pack')(t.wp, t.w, K, K, C, OC);
+      const need = k.conv2d_packed_scratch_size(N, H, W, C, OC, K, K, s, p);
+      if (need + 16 > bound) throw new Error(`conv2d_packed: scratch ${need} floats exceeds the test's bound ${bound}`);
+      const canary = mem.f32(t.scratch + need * 4, 16);
+      canary.fill(12345);
+      pick(k, r, 'conv2d_forward_packed')(t.y, t.x, t.wp, bias ? t.b : 0, t.scratch, N, H, W, C, OC, K, K, s, p, ldy, ldx);
+      if (!canary.every((v) => v === 12345)) throw new Error(`conv2d_forward_packed wrote past conv2d_packed_scratch_size (${need} floats)`);
+      canary.fill(0);
+      clearScratch(k, r, t, bound);
+    },
+  };
+}
+
 // Conv-transpose of x (N, H, W, IC) -> y (N, Ho, Wo, OC), Ho = (H-1)*s - 2p + K; weights are HWIO of the dual
 // conv (y -> x): [K][K][OC][IC]. forward = zero y, dual backward_input, bias; dx += dual forward; dw += dual
 // backward_weight with x and dy swapped; db += sum dy.
@@ -192,6 +231,13 @@ export const convOps = {
     family: 'conv',
     kernels: ['view_zero', 'conv2d_backward_input', 'bias_add_forward', 'conv2d_forward_acc', 'conv2d_backward_weight', 'bias_backward'],
     cases: () => DECONV_CASES.map(deconvCase),
+    ...linearTol,
+  },
+  // the forward on weights packed once (inference at load), conv2d's backward passes
+  conv2d_packed: {
+    family: 'conv',
+    kernels: ['conv2d_pack', 'conv2d_forward_packed', 'conv2d_backward_input', 'conv2d_backward_weight'],
+    cases: () => CONV_PACKED_CASES.map(convPackedCase),
     ...linearTol,
   },
   linear: {
