@@ -19,10 +19,11 @@ import jpeg from 'jpeg-js';
 import { encode as encodeRawPng } from 'fast-png';
 import { encoderGap, smallModel, testPicture } from './helpers/infer-model.js';
 import { discriminator, MultiDiscriminator } from '../src/models/discriminator.js';
-import { PlanBuilder, RunBuilder, type SharedScratch, type T as View } from '../src/infer/nets.js';
+import { PlanBuilder, planOf, RunBuilder, type SharedScratch, type T as View } from '../src/infer/nets.js';
 import { ThreadedBuilder, type RankScratch } from '../src/infer/thread-nets.js';
 import { chunksOf, layerWeights, type StoredLayer } from '../src/infer/weights.js';
 import { toF16Array } from '../src/infer/f16.js';
+import { upconvForward } from '../src/core/conv-dispatch.js';
 
 let core: Core;
 let model: BicycleGAN;
@@ -225,15 +226,21 @@ describe('weight storage', () => {
     expect((await load(packed.f16)).memory().packedBytes).toBe(0);
   });
 
-  test('packed layers (convs of <= 64 output pixels, the fused upsample + conv of a 1x1 image) equal the per-call kernels: every storage, batch 1 and 2, whole and chunked, one thread and split by channels', () => {
+  test('packed layers (convs of <= 64 output pixels, the fused upsample + conv) equal the per-call kernels: every storage, batch 1 and 2, whole and chunked, one thread and split by channels', () => {
     // x (N, 1, 1, 24) -> up (N, 2, 2, 48) -> down: k3 s2 (N, 1, 1, 32) -> head: k1 (N, 1, 1, 13); same: k3 s1
-    // (N, 2, 2, 20). 48 and 13 channels leave tails of the GEMV's 4-panel groups and of the 8-wide panels
+    // (N, 2, 2, 20). 48 and 13 channels leave tails of the GEMV's 4-panel groups and of the 8-wide panels.
+    // up -> up2 (N, 4, 4, 40: 4 input pixels at batch 1, the per-call small path) -> up3 (N, 8, 8, 36: the
+    // phases' packed panels) -> up4 (N, 16, 16, 33: Winograd's transformed weights, 16 tiles at batch 1)
     const net = (b: PlanBuilder | RunBuilder, N: number): View[] => {
       const x = b.input('x', N, 1, 1, 24);
       const u = b.upconv('up', x, 48, { bias: true });
       const d = b.conv('down', u, 32, { k: 3, stride: 2, pad: 1, bias: true });
-      return [x, u, d, b.conv('head', d, 13, { k: 1, stride: 1, pad: 0, bias: true }), b.conv('same', u, 20, { k: 3, stride: 1, pad: 1, bias: false })];
+      const u3 = b.upconv('up3', b.upconv('up2', u, 40, { bias: false }), 36, { bias: true });
+      return [x, u, d, b.conv('head', d, 13, { k: 1, stride: 1, pad: 0, bias: true }), b.conv('same', u, 20, { k: 3, stride: 1, pad: 1, bias: false }),
+        u3, b.upconv('up4', u3, 33, { bias: true })];
     };
+    expect(upconvForward(1, 8, 8, 36, 33, true)).toBe('wino_up');
+    expect(upconvForward(1, 4, 4, 40, 36, true)).toBe('phases');
     const plan = new PlanBuilder();
     net(plan, 1);
     const r = new Rng(11);
@@ -244,7 +251,7 @@ describe('weight storage', () => {
         const hwio = new Float32Array(spec.k * spec.k * spec.C * spec.OC);
         r.fillNormal(hwio, 0, 1 / Math.sqrt(spec.k * spec.k * spec.C));
         const G = chunksOf(spec, chunkFloats);
-        if (spec.name !== 'head' && spec.name !== 'same') expect(G > 1).toBe(chunkFloats < 1 << 30);
+        if (spec.name === 'up' || spec.name === 'down') expect(G > 1).toBe(chunkFloats < 1 << 30);
         const q = quantiseInt8(hwio, spec.OC);
         const w = storage === 'f32' ? hwio : storage === 'f16' ? toF16Array(hwio) : q.q;
         const OCc = spec.OC / G, chunked = new (w.constructor as Float32ArrayConstructor)(w.length), T = w.length / spec.OC;
@@ -262,6 +269,7 @@ describe('weight storage', () => {
           scratch.w = core.arena.alloc(scratch.wFloats, 'w');
           scratch.conv = core.arena.alloc(scratch.convFloats, 'conv');
           const tmp = core.arena.alloc(Math.max(0, ...b.packJobs.map((j) => j.floats)), 'tmp');
+          core.f32(tmp, Math.max(0, ...b.packJobs.map((j) => j.floats))).fill(NaN); // a pack that reads past its weights shows
           for (const j of b.packJobs) j.run(tmp);
           if (b instanceof ThreadedBuilder) {
             const rs: RankScratch[] = Array.from({ length: threads }, () => ({ w: core.arena.alloc(b.need.wFloats, 'w'), conv: core.arena.alloc(b.need.convFloats, 'conv') }));
@@ -281,6 +289,23 @@ describe('weight storage', () => {
           expect(split[i]).toEqual(got[i]); // channel chunks: the same sums, bit for bit
         });
       }
+    }
+  });
+
+  test('profileGenerate: median ms per generator layer (with its norm and activation) in network order; one thread only', async () => {
+    const inf = await load(packed.f32), x = toModelInput(testPicture(128, 128, 8), 128), z = [0.1, 0.2, -0.3, 0, 1, -1, 0.5, 0.2];
+    const p = inf.profileGenerate(x, z, 3);
+    const names = p.map((r) => r.name);
+    const weightLayers = planOf('G', inf.cfg).map((l) => l.name);
+    expect(names.filter((n) => weightLayers.includes(n))).toEqual(weightLayers); // every weight layer, in order
+    for (const r of p) expect(Number.isFinite(r.ms) && r.ms >= 0, r.name).toBe(true);
+    expect(p.reduce((a, r) => a + r.ms, 0)).toBeGreaterThan(0);
+    expect(inf.generate(x, z)).toEqual(inf.generate(x, z)); // the profile leaves the model as it was
+    const two = await BicycleGANInference.create({ weights: packed.f32, threads: 2 });
+    try {
+      expect(() => two.profileGenerate(x, z, 1)).toThrow(/one thread/);
+    } finally {
+      await two.dispose();
     }
   });
 

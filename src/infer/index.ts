@@ -83,7 +83,7 @@ export class BicycleGANInference {
   readonly weightBytes: number;
   /** bytes of weights packed at load (packWeights) */
   readonly packedBytes: number;
-  private g: { image: T; z: T; out: T; ops: (() => void)[]; rank0: (() => void)[] };
+  private g: { image: T; z: T; out: T; ops: (() => void)[]; rank0: (() => void)[]; marks: { at: number; name: string }[] };
   private e: { image: T; mu: T; logvar: T; ops: (() => void)[]; rank0: (() => void)[] } | null = null;
   private pool: ThreadPool | null = null;
   /** per network (G, then E), per rank: the kernel calls of each op, for the worker threads */
@@ -103,7 +103,7 @@ export class BicycleGANInference {
     const pack = opts.packWeights !== false;
     const builder = (net: string) => (threads > 1 ? new ThreadedBuilder(core, lw, scratch, net, packed, threads, pack) : new RunBuilder(core, lw, scratch, net, pack));
     const gb = builder('G');
-    this.g = { ...describeGenerator(this.cfg)(gb, this.cfg, 1), ops: gb.ops, rank0: gb.ops };
+    this.g = { ...describeGenerator(this.cfg)(gb, this.cfg, 1), ops: gb.ops, rank0: gb.ops, marks: gb.marks };
     this.hasEncoder = opts.encoder ?? packed.nets.includes('E');
     let eb: RunBuilder | undefined;
     if (this.hasEncoder) {
@@ -208,6 +208,29 @@ export class BicycleGANInference {
     this.core.f32(zt.ptr, L).set(z);
     this.runOps(this.g, 0);
     return this.core.f32(out.ptr, out.H * out.W * out.C).slice(); // C of B (A may have 1 channel)
+  }
+
+  /**
+   * Where generate's time goes, per layer of the generator (a layer with its norm and activation; names as in
+   * PyTorch's state_dict): generate(input, z) once, then each layer's ops `runs` times in network order (so each
+   * layer reads its real input), median ms per layer. One thread only (split layers wait for each other).
+   */
+  profileGenerate(input: Float32Array, z: ArrayLike<number>, runs = 10): { name: string; ms: number }[] {
+    if (this.pool) throw new Error('profileGenerate: runs on one thread (threads: 1)');
+    this.generate(input, z);
+    const { ops, marks } = this.g;
+    const groups = marks.map((m, i) => ({ name: m.name, ops: ops.slice(m.at, marks[i + 1]?.at ?? ops.length), t: [] as number[] }));
+    const head = ops.slice(0, marks[0]?.at ?? ops.length);
+    for (let r = 0; r < runs; r++) {
+      for (const op of head) op();
+      for (const g of groups) {
+        const t0 = performance.now();
+        for (const op of g.ops) op();
+        g.t.push(performance.now() - t0);
+      }
+    }
+    const median = (v: number[]) => v.sort((a, b) => a - b)[v.length >> 1];
+    return groups.filter((g) => g.ops.length).map((g) => ({ name: g.name, ms: median(g.t) }));
   }
 
   /** Low level: encoder (mu, logvar) of one NHWC [-1, 1] image. */

@@ -13,7 +13,7 @@ import { describeEncoder } from '../models/encoder.js';
 import type { Activation, BatchNormSpec, BlockTail, ConvSpec, NetBuilder, NormTail } from '../nn/builder.js';
 import { convOut, deconvOut } from '../nn/shapes.js';
 import type { LayerWeights } from './weights.js';
-import { packAtLoad, panelsPerCall, upconvPacks1x1, upconvPhases1x1, type PackJob } from './packed.js';
+import { packAtLoad, panelsPerCall, UPCONV_PACK_SCRATCH, upconvPacks, upconvPacks1x1, upconvPhases1x1, type PackJob } from './packed.js';
 
 /** An NHWC view: (N, H, W, C) at byte offset ptr with pixel stride ld floats (ptr 0 while planning). */
 export interface T {
@@ -75,6 +75,8 @@ abstract class InferBuilder implements NetBuilder<T> {
   abstract maxpool(name: string, x: T, k: number, stride: number, pad: number): T;
   abstract avgpool(name: string, x: T, k: number, stride: number, pad: number, countIncludePad: boolean): T;
 
+  /** Where each named op of the description starts among the recorded ops (RunBuilder; profiles use it). */
+  protected mark(_name: string): void {}
   input(name: string, N: number, H: number, W: number, C: number): T {
     return this.alloc(name, N, H, W, C);
   }
@@ -94,6 +96,7 @@ abstract class InferBuilder implements NetBuilder<T> {
     const OH = convOut(x.H, o.k, o.stride, o.pad, name), OW = convOut(x.W, o.k, o.stride, o.pad, name);
     if (o.out && (o.out.N !== x.N || o.out.H !== OH || o.out.W !== OW || o.out.C !== OC)) throw new Error(`infer: ${name} output view has the wrong shape`);
     const y = o.out ?? this.alloc(name, x.N, OH, OW, OC);
+    this.mark(name);
     this.layer(name, x, OC, o, y);
     this.tail(o, y);
     return y;
@@ -104,6 +107,7 @@ abstract class InferBuilder implements NetBuilder<T> {
     if (!(OH >= 1 && OW >= 1 && 2 * o.pad <= o.k)) throw new Error(`infer: ${name}: invalid conv-transpose of a ${x.H}x${x.W} input (kernel ${o.k}, stride ${o.stride}, padding ${o.pad})`);
     if (o.out && (o.out.N !== x.N || o.out.H !== OH || o.out.W !== OW || o.out.C !== OC)) throw new Error(`infer: ${name} output view has the wrong shape`);
     const y = o.out ?? this.alloc(name, x.N, OH, OW, OC);
+    this.mark(name);
     this.tLayer(name, x, OC, o, y);
     this.tail(o, y);
     return y;
@@ -119,6 +123,7 @@ abstract class InferBuilder implements NetBuilder<T> {
   norm(name: string, x: T, o: NormTail): T {
     if (!o.bn === !o.instanceNorm) throw new Error(`infer: ${name}: norm needs bn or instanceNorm, not both`);
     const y = this.alloc(name, x.N, x.H, x.W, x.C);
+    this.mark(name);
     if (o.bn) this.bnLayer(o.bn, x, y);
     else this.instanceNorm(o.instanceNorm!.eps, x, y);
     if (o.act) this.activate(o.act, y, y);
@@ -127,6 +132,7 @@ abstract class InferBuilder implements NetBuilder<T> {
   activation(name: string, x: T, a: Activation, out?: T): T {
     if (out && (out.N * out.H * out.W !== x.N * x.H * x.W || out.C !== x.C)) throw new Error(`infer: ${name} output view has the wrong shape`);
     const y = out ?? this.alloc(name, x.N, x.H, x.W, x.C);
+    this.mark(name);
     this.activate(a, x, y);
     return y;
   }
@@ -138,6 +144,7 @@ abstract class InferBuilder implements NetBuilder<T> {
     const OH = 2 * x.H, OW = 2 * x.W;
     if (o.out && (o.out.N !== x.N || o.out.H !== OH || o.out.W !== OW || o.out.C !== OC)) throw new Error(`infer: ${name} output view has the wrong shape`);
     const y = o.out ?? this.alloc(name, x.N, OH, OW, OC);
+    this.mark(name);
     this.upLayer(name, x, OC, o, y);
     this.tail(o, y);
     return y;
@@ -145,6 +152,7 @@ abstract class InferBuilder implements NetBuilder<T> {
   add(name: string, a: T, b: T, act?: Activation): T {
     if (a.N * a.H * a.W !== b.N * b.H * b.W || a.C !== b.C) throw new Error(`infer: ${name}: cannot add (${a.N}, ${a.H}, ${a.W}, ${a.C}) and (${b.N}, ${b.H}, ${b.W}, ${b.C})`);
     const y = this.alloc(name, a.N, a.H, a.W, a.C);
+    this.mark(name);
     this.addInto(a, b, y);
     if (act) this.activate(act, y, y);
     return y;
@@ -224,6 +232,8 @@ export interface SharedScratch {
  * into the panels. */
 export class RunBuilder extends InferBuilder {
   readonly ops: (() => void)[] = [];
+  /** ops[at ..] up to the next mark run the description's op `name` (a layer with its norm and activation) */
+  readonly marks: { at: number; name: string }[] = [];
   readonly packJobs: PackJob[] = [];
   /** bytes of the packed weights allocated */
   packedBytes = 0;
@@ -232,6 +242,9 @@ export class RunBuilder extends InferBuilder {
   }
   protected alloc(name: string, N: number, H: number, W: number, C: number): T {
     return view(N, H, W, C, C, this.core.arena.alloc(N * H * W * C, `${this.net} ${name}`));
+  }
+  protected override mark(name: string): void {
+    this.marks.push({ at: this.ops.length, name });
   }
   protected layer(name: string, x: T, OC: number, o: { k: number; stride: number; pad: number }, y: T): void {
     const { k, stride, pad } = o, { core, scratch } = this;
@@ -250,6 +263,7 @@ export class RunBuilder extends InferBuilder {
   protected upLayer(name: string, x: T, OC: number, _o: BlockTail<T>, y: T): void {
     const { core, scratch } = this, k = core.k;
     if (this.pack && upconvPacks1x1(x.H, x.W, OC) && !this.weights(name).loadPanels) return this.packedUp1x1(name, x, OC, y);
+    if (this.pack && upconvPacks(x.N, x.H, x.W, OC) && !this.weights(name).loadPanels) return this.packedUp(name, x, OC, y);
     // Winograd F(2x2, 2x2) where it wins (src/core/conv-dispatch.ts), decided for the whole layer
     const wino = upconvForward(x.N, x.H, x.W, x.C, OC) === 'wino_up';
     this.weighted(name, OC, (OCc) => wino ? k.upconv_wino_forward_scratch_size(x.N, x.H, x.W, x.C, OCc) : k.upconv_forward_scratch_size(x.N, x.H, x.W, x.C, OCc),
@@ -284,6 +298,32 @@ export class RunBuilder extends InferBuilder {
       for (let g = 0; g < G; g++) {
         lw.loadPanels!(g, scratch.w, scratch.stage);
         kk.conv2d_forward_packed(y.ptr + g * OCc * 4, x.ptr, scratch.w, lw.biasPtr && lw.biasPtr + g * OCc * 4, scratch.conv, x.N, x.H, x.W, x.C, OCc, k, k, stride, pad, y.ld, x.ld);
+      }
+    });
+  }
+  /** A fused upsample + conv on weights transformed once at load (f32 files, packed.ts upconvPacks): per chunk the
+   * four phases' panels (upconv_pack) or, where Winograd wins on packed weights (conv-dispatch.ts), its
+   * transformed weights (upconv_wino_pack); each run is the packed forward per chunk, nothing copied. */
+  private packedUp(name: string, x: T, OC: number, y: T): void {
+    const { core, scratch } = this, kk = core.k, { N, H, W, C } = x;
+    const lw = this.weights(name);
+    if (lw.G * lw.OCc !== OC) throw new Error(`infer: ${name} has ${lw.G}x${lw.OCc} output channels, expected ${OC}`);
+    const { G, OCc } = lw, wino = upconvForward(N, H, W, C, OC, true) === 'wino_up';
+    const per = wino ? kk.upconv_wino_packed_size(C, OCc) : kk.upconv_packed_size(C, OCc);
+    const wp = core.arena.alloc(G * per, `${this.net} ${name} packed weights`);
+    this.packedBytes += G * per * 4;
+    this.packJobs.push({ floats: lw.size + UPCONV_PACK_SCRATCH, run: (tmp) => {
+      for (let g = 0; g < G; g++) {
+        lw.load(g, tmp, scratch.stage);
+        (wino ? kk.upconv_wino_pack : kk.upconv_pack)(wp + g * per * 4, tmp, tmp + lw.size * 4, C, OCc);
+      }
+    } });
+    scratch.convFloats = Math.max(scratch.convFloats, wino ? kk.upconv_wino_packed_scratch_size(N, H, W, C, OCc) : kk.upconv_packed_scratch_size(N, H, W, C, OCc));
+    this.ops.push(() => {
+      for (let g = 0; g < G; g++) {
+        const yg = y.ptr + g * OCc * 4, bg = lw.biasPtr && lw.biasPtr + g * OCc * 4, wg = wp + g * per * 4;
+        if (wino) kk.upconv_wino_forward_packed(yg, x.ptr, wg, bg, scratch.conv, N, H, W, C, OCc, y.ld, x.ld);
+        else kk.upconv_forward_packed(yg, x.ptr, 0, wg, bg, scratch.conv, N, H, W, C, OCc, y.ld, x.ld); // w unread above 8 pixels
       }
     });
   }
@@ -373,6 +413,7 @@ export class RunBuilder extends InferBuilder {
   }
   tile(name: string, z: T, y: T): void {
     this.checkTile(name, z, y);
+    this.mark(name);
     const k = this.core.k, HW = y.H * y.W;
     // per sample: z's row repeated over the H x W pixels (source stride 0)
     this.ops.push(() => {
@@ -382,6 +423,7 @@ export class RunBuilder extends InferBuilder {
   linear(name: string, x0: T, OUT: number): T {
     const x = x0.H * x0.W === 1 ? x0 : this.reshape(x0, x0.N, 1, 1, x0.H * x0.W * x0.C, `${name}.flatten`);
     const y = this.alloc(name, x.N, 1, 1, OUT);
+    this.mark(name);
     this.layer(name, x, OUT, { k: 1, stride: 1, pad: 0 }, y);
     return y;
   }
@@ -391,7 +433,8 @@ export class RunBuilder extends InferBuilder {
     else if (a === 'tanh') this.ops.push(() => k.tanh_forward(y.ptr, x.ptr, P, x.C, y.ld, x.ld));
     else this.ops.push(() => k.leaky_relu_forward(y.ptr, x.ptr, a.leaky, P, x.C, y.ld, x.ld));
   }
-  copy(_name: string, x: T, y: T): void {
+  copy(name: string, x: T, y: T): void {
+    this.mark(name);
     const k = this.core.k, P = x.N * x.H * x.W;
     this.ops.push(() => k.copy_forward(y.ptr, x.ptr, P, x.C, y.ld, x.ld));
   }

@@ -43,6 +43,20 @@ export function upconvPacks1x1(H: number, W: number, OC: number): boolean {
   return H === 1 && W === 1 && OC > 4;
 }
 
+/**
+ * Whether a fused upsample + conv (OC > 4, f32 file) runs on weights transformed once at load: every size the
+ * packed kernels serve without w (more than 8 input pixels; 1x1 images take upconvPacks1x1). By
+ * upconvForward(..., packed): the four phases' panels (upconv_pack, 16/9 of w) or Winograd's transformed weights
+ * (upconv_wino_pack, 4x w). Measured per layer against the per-call kernels on f32 weights copied per call (loaded
+ * 2-core machine, ratios only): see conv-dispatch.ts and the README.
+ */
+export function upconvPacks(N: number, H: number, W: number, OC: number): boolean {
+  return OC > 4 && N * H * W > 8 && !(H === 1 && W === 1);
+}
+
+/** Floats of scratch the upconv pack kernels need past the weights they read (upconv_wino_pack's column sums). */
+export const UPCONV_PACK_SCRATCH = 128;
+
 /** 3x3 taps (rows, or columns) that see the one pixel of a 1x1 image from upsampled output row (column) a: the
  * output row a of up2(x) (2x2) reads upsampled rows a - 1 .. a + 1 (kh 0..2); rows 0 and 1 are the pixel. */
 const LIVE: readonly (readonly number[])[] = [[1, 2], [0, 1]];

@@ -23,7 +23,7 @@ import type { Activation, BlockTail } from '../nn/builder.js';
 import { RunBuilder, type SharedScratch, type T } from './nets.js';
 import type { Call } from './threads.js';
 import type { LayerWeights, PackedWeights, StoredLayer } from './weights.js';
-import { packAtLoad, panelsPerCall, upconvPacks1x1, upconvPhases1x1 } from './packed.js';
+import { packAtLoad, panelsPerCall, UPCONV_PACK_SCRATCH, upconvPacks, upconvPacks1x1, upconvPhases1x1 } from './packed.js';
 
 /** A rank's own scratch: dequantised weights of one chunk, and the conv kernels' scratch. */
 export interface RankScratch {
@@ -155,6 +155,39 @@ export class ThreadedBuilder extends RunBuilder {
     this.last = { index, y, chunks };
   }
 
+  /** A fused upsample + conv on weights transformed once at load (f32 files), as the one-thread builder's
+   * packedUp: each rank's chunks [K][n] packed by upconv_pack or upconv_wino_pack (the layer's one choice),
+   * each run the packed forward into the chunk's channel slice. */
+  private packedUpSplit(name: string, x: T, OC: number, y: T): void {
+    const l = this.packed.layers.get(name);
+    if (!l) throw new Error(`infer: no weights for layer ${name}`);
+    if (l.spec.OC !== OC) throw new Error(`infer: ${name} has ${l.spec.OC} output channels, expected ${OC}`);
+    if (!(l.w instanceof Float32Array)) throw new Error(`infer: ${name}: only f32 weights are packed at load`);
+    const { N, H, W, C } = x, K = 9 * C, kk = this.core.k;
+    const wino = upconvForward(N, H, W, C, OC, true) === 'wino_up';
+    const maxCh = Math.max(8, Math.floor(this.packed.chunkFloats / K / 8) * 8);
+    const chunks: Chunk[] = channelShares(OC, this.T).flatMap(([c0, c1], rank) => (c1 > c0 ? chunksOfShare(c0, c1, maxCh).map(([a, b]) => ({ rank, c0: a, n: b - a })) : []));
+    const bias = l.bias ? this.put(l.bias, `${name}.bias`) : 0;
+    const parts: Part[][] = Array.from({ length: this.T }, () => []);
+    for (const { rank, c0, n } of chunks) {
+      const size = wino ? kk.upconv_wino_packed_size(C, n) : kk.upconv_packed_size(C, n);
+      const w = this.core.arena.alloc(size, `${this.net} ${name} packed weights [${c0}, ${c0 + n})`);
+      this.packedBytes += size * 4;
+      this.packJobs.push({ floats: K * n + UPCONV_PACK_SCRATCH, run: (tmp) => {
+        copyChannels(l, c0, n, this.core.f32(tmp, K * n));
+        (wino ? kk.upconv_wino_pack : kk.upconv_pack)(w, tmp, tmp + K * n * 4, C, n);
+      } });
+      this.need.convFloats = Math.max(this.need.convFloats, wino ? kk.upconv_wino_packed_scratch_size(N, H, W, C, n) : kk.upconv_packed_scratch_size(N, H, W, C, n));
+      parts[rank].push((s): Call[] => {
+        const yc = y.ptr + c0 * 4, b = bias && bias + c0 * 4;
+        return [wino ? ['upconv_wino_forward_packed', yc, x.ptr, w, b, s.conv, N, H, W, C, n, y.ld, x.ld]
+          : ['upconv_forward_packed', yc, x.ptr, 0, w, b, s.conv, N, H, W, C, n, y.ld, x.ld]];
+      });
+    }
+    const index = this.pushSplit(parts);
+    this.last = { index, y, chunks };
+  }
+
   private put(a: Float32Array, what: string): number {
     const p = this.core.arena.alloc(a.length, `${this.net} ${what}`);
     this.core.f32(p, a.length).set(a);
@@ -219,6 +252,7 @@ export class ThreadedBuilder extends RunBuilder {
         (n) => kk.conv2d_packed_scratch_size(x.N, 1, 1, x.C, n, 1, 1, 1, 0),
         (wp, b, c0, n, conv) => wp.map((p, ph): Call => ['conv2d_forward_packed', y.ptr + (ph * y.ld + c0) * 4, x.ptr, p, b, conv, x.N, 1, 1, x.C, n, 1, 1, 1, 0, 4 * y.ld, x.ld]));
     }
+    if (this.pack && upconvPacks(x.N, x.H, x.W, OC) && this.packed.storage === 'f32') return this.packedUpSplit(name, x, OC, y);
     // the kernel the one-thread run takes for the whole layer (per output channel the same sums at any share)
     const wino = upconvForward(x.N, x.H, x.W, x.C, OC) === 'wino_up';
     this.weightedSplit(name, OC, y, (n) => wino ? kk.upconv_wino_forward_scratch_size(x.N, x.H, x.W, x.C, n) : kk.upconv_forward_scratch_size(x.N, x.H, x.W, x.C, n),
@@ -262,7 +296,8 @@ export class ThreadedBuilder extends RunBuilder {
     this.elementwise(P, (p0, np) => [f, y.ptr + p0 * y.ld * 4, x.ptr + p0 * x.ld * 4, ...pre, np, x.C, y.ld, x.ld]);
   }
 
-  override copy(_name: string, x: T, y: T): void {
+  override copy(name: string, x: T, y: T): void {
+    this.mark(name);
     this.elementwise(x.N * x.H * x.W, (p0, np) => ['copy_forward', y.ptr + p0 * y.ld * 4, x.ptr + p0 * x.ld * 4, np, x.C, y.ld, x.ld]);
   }
 
