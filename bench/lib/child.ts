@@ -101,7 +101,9 @@ interface GenRunner {
 }
 
 async function oursGen(job: Extract<ChildJob, { mode: 'gen' }>, batch: number): Promise<GenRunner> {
-  if (job.threads > 1) return oursThreads(job, batch);
+  // one image: the inference API (what a user runs: BN folded, weights packed once); a batch on one thread:
+  // the training graph in eval mode at that batch (the inference API runs a batch image by image)
+  if (job.threads > 1 || batch === 1) return oursInfer(job, batch);
   const c = await core();
   const cfg = modelAt(job.size);
   const G = new Generator(c, cfg, batch);
@@ -122,10 +124,10 @@ async function oursGen(job: Extract<ChildJob, { mode: 'gen' }>, batch: number): 
   };
 }
 
-/** Ours on `threads` intra-op threads (src/infer: each layer's output channels split over the threads, one
- * shared wasm memory): the inference API on the same weights, converted to an f32 inference file; a batch
- * runs image by image. */
-async function oursThreads(job: Extract<ChildJob, { mode: 'gen' }>, batch: number): Promise<GenRunner> {
+/** Ours through the inference API (src/infer) on the same weights, converted to an f32 inference file (BN folded,
+ * the weights packed once at load); on `threads` intra-op threads (each layer's output channels split over the
+ * threads, one shared wasm memory); a batch runs image by image. */
+async function oursInfer(job: Extract<ChildJob, { mode: 'gen' }>, batch: number): Promise<GenRunner> {
   const { BicycleGANInference, convertWeights } = await import('../../src/infer/index.js');
   const weights = convertWeights(new Uint8Array(readFileSync(job.weights)), { storage: 'f32', config: modelAt(job.size), nets: ['G'] });
   const m = await BicycleGANInference.create({ weights, threads: job.threads, maxMemoryMB: 4096 });
@@ -133,7 +135,7 @@ async function oursThreads(job: Extract<ChildJob, { mode: 'gen' }>, batch: numbe
   const per = job.size * job.size * 3, L = m.cfg.latentDim;
   let xs: Float32Array[] = [], zs: Float32Array[] = [];
   return {
-    info: { build: m.core.build, threads: m.threads, path: 'src/infer (f32, BatchNorm folded)' },
+    info: { build: m.core.build, threads: m.threads, path: 'src/infer (f32, BatchNorm folded, weights packed at load)', packedMiB: m.memory().packedBytes / 2 ** 20 },
     async run(images, z, n) {
       if (n !== batch) throw new Error('ours: batch mismatch');
       xs = Array.from({ length: n }, (_, i) => images.slice(i * per, (i + 1) * per));
