@@ -170,6 +170,8 @@ if (!skipKernels) {
 // ---- 2. same weights everywhere, outputs agree ----
 const measurements: Measurement[] = [];
 const agreement: Agreement[] = [];
+/** ours: max |inference API - training graph| per size and thread count (the check child compares them) */
+const apiAgreement: string[] = [];
 /** per size and runtime: why it is not timed (missing, export failed, outputs disagree) */
 const blocked = new Map<string, string>();
 const key = (size: number, rt: Runtime) => `${size}:${rt}`;
@@ -216,6 +218,8 @@ for (const size of sizes) {
       ? await torch({ mode: 'gen', size, batch: CHECK_N, threads: 1, weights, check }, 1)
       : await node({ mode: 'gen', runtime: rt as GenRuntime, size, batch: CHECK_N, threads: 1, weights, onnx, policy, check });
     if (!r.ok) { blocked.set(key(size, rt), `check run failed: ${r.error}`); continue; }
+    const api = r.res?.info?.apiMaxAbs as Record<string, number> | undefined;
+    if (api) apiAgreement.push(`${size} px: ${Object.entries(api).map(([t, d]) => `${d.toExponential(1)} on ${t} thread${t === '1' ? '' : 's'}`).join(', ')}`);
     const b = readFileSync(out);
     outs.set(rt, new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)));
   }
@@ -277,19 +281,28 @@ for (const [i, c] of trainPlan.entries()) {
   }
 }
 
-// ---- 5. report ----
+// ---- 5. where our time goes (full runs): the per-layer profiles behind the targets ----
+let profile: Report['profile'] = { skipped: quick ? 'not run in the quick pass' : 'not run (--inference-only)' };
+if (!quick && !inferenceOnly) {
+  log('profile: generator layers (inference API, 128 px) and training step layers (batch 1 and 8), 1 thread');
+  const r = await node({ mode: 'profile', size: 128, weights: files(128).weights, batches: [1, 8], runs: 15 });
+  profile = r.ok && r.res?.profile ? r.res.profile : { skipped: `failed: ${r.error}` };
+}
+
+// ---- 6. report ----
 notes.push(
   'ONNX export: `torch.onnx.export` of PyTorch 1.13 (opset 17, dynamic batch, constant folding) from python/bicyclegan_torch/models.Generator after `load_state_dict(strict=True)` of our weights; torch 1.13 writes the ONNX protobuf itself, so the `onnx` Python package is not needed (and is not installed).',
   'Weights: our Generator initialised from our seeded RNG (PyTorch-GAN init), BN running statistics moved by a few train-mode forwards on random inputs so that eval-mode BatchNorm is not near the identity; the fc layer depends on the image size, so each size has its own weights and ONNX file.',
   'Threads: onnxruntime-node intraOpNumThreads (interOp 1), onnxruntime-web env.wasm.numThreads (worker threads in Node), PyTorch torch.set_num_threads + OMP_NUM_THREADS; ours: generator inference at batch 1 through the inference API (src/infer: f32 weights with BatchNorm folded, packed once at load; on 2 threads its intra-op threads, the output channels of each layer split over the threads, one shared wasm memory; a batch image by image), a batch on 1 thread through the training graph in eval mode (src/models/generator.ts), training on 1 thread or on 2 data-parallel workers (src/parallel, one shard of the batch each).',
   'PyTorch runs from Debian python3-torch with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment only; its training step is python/bicyclegan_torch/models.bicycle_step with its test-only gradient clones turned off (so they cost neither time nor RSS).',
-  'Ours: the inference process builds the generator with its training buffers (gradients, Adam state) reserved; the arena zeroes only reused memory, so the buffers inference never writes cost no RSS; every Node child is a plain `node` process running an esbuild bundle (no tsx loader in the RSS).',
+  'Ours: a batch on 1 thread builds the training generator with its training buffers (gradients, Adam state) reserved; the arena zeroes only reused memory, so the buffers inference never writes cost no RSS; every Node child is a plain `node` process running an esbuild bundle (no tsx loader in the RSS).',
 );
+if (apiAgreement.length) notes.push(`Ours' two paths: the agreement table checks our training graph in eval mode against PyTorch; the timed batch-1 rows run the inference API, which the same check run compares with the training graph on the check batch (max |diff|, limit 1e-5): ${apiAgreement.join('; ')}.`);
 const report: Report = {
   command, date: new Date().toISOString(), durationS: (Date.now() - t0) / 1000, quick, machine: machine(), versions,
   policy: { ...policy }, tolerance: TOL,
   onnx: missing.torch ? `none (${missing.torch})` : 'exported from our weights by torch.onnx.export (opset 17), see notes',
-  agreement, measurements, kernels, notes, loadStart, loadEnd: os.loadavg(),
+  agreement, measurements, kernels, notes, loadStart, loadEnd: os.loadavg(), profile,
 };
 const md = toMarkdown(report);
 writeFileSync(join(outDir, 'results.json'), JSON.stringify(report, null, 2));

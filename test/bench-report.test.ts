@@ -1,7 +1,7 @@
 // The benchmark's pure parts: the output-agreement check, the timing policy and the Markdown report
 // (skipped anchors appear with their reason, ratios only between measured figures). No timing is asserted.
 import { describe, expect, it } from 'vitest';
-import { compareOutputs, kernelTarget, targetRows, toMarkdown, type KernelRow, type Measurement, type Report } from '../bench/lib/report.js';
+import { compareOutputs, kernelTarget, profileSection, targetRows, toMarkdown, type KernelRow, type Measurement, type Report } from '../bench/lib/report.js';
 import { median, timeRuns } from '../bench/lib/timing.js';
 
 describe('compareOutputs', () => {
@@ -122,5 +122,19 @@ describe('toMarkdown', () => {
   it('compares 1-thread figures by CPU time per run where the CPU share was measured', () => {
     // ours: 0.5 x mean(90, 100, 110) = 50 CPU ms; ort-web: 200 CPU ms -> 4x
     expect(md).toContain('| generator | 128 | 1 | 50.0 | 200 | - | - | 4.00x | - | - |');
+  });
+});
+
+describe('profileSection', () => {
+  it('lists the generator layers of >= 1% by time with their shares, and per training batch the networks and the 12 largest layer passes', () => {
+    const layers = [{ name: 'down1.model.0', ms: 0.5 }, { name: 'up4.model.1', ms: 60 }, { name: 'up5.model.1', ms: 39.5 }, { name: 'final.1', ms: 0.1 }];
+    const rows = Array.from({ length: 14 }, (_, i) => ({ net: i === 0 ? 'adam' : 'G', layer: i === 0 ? 'G' : `l${i}`, pass: (i === 0 ? 'upd' : 'fwd') as 'upd' | 'fwd', ms: 14 - i }));
+    const md = profileSection({ gen: { size: 128, layers }, train: [{ batch: 8, width: 64, size: 128, total: 120, rows }] }).join('\n');
+    expect(md).toMatch(/sum 100\.1 ms/);
+    expect(md).toMatch(/\| up4\.model\.1 \| 60\.00 \| 60% \|\n\| up5\.model\.1 \| 39\.50 \| 39% \|/);
+    expect(md).not.toMatch(/final\.1/); // under 1%
+    expect(md).toMatch(/batch 8.*Adam \(all four\) 14 ms \(13%\), G 91 ms \(87%\)/);
+    expect(md.split('\n').filter((l) => /^\| (G|adam) \|/.test(l))).toHaveLength(12);
+    expect(profileSection({ skipped: 'not run in the quick pass' }).join('\n')).toMatch(/skipped: not run in the quick pass/);
   });
 });

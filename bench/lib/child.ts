@@ -17,6 +17,7 @@ import { Rng } from '../../src/core/rng.js';
 import { parseSafetensors, serializeSafetensors, toF32 } from '../../src/core/safetensors.js';
 import { DEFAULT_MODEL, type ModelConfig } from '../../src/models/config.js';
 import { Generator } from '../../src/models/generator.js';
+import { profileStep, type StepProfile } from './step-profile.js';
 import { initNetwork } from '../../src/models/init.js';
 import type { ParamStore } from '../../src/nn/params.js';
 import { BicycleGAN } from '../../src/train/bicyclegan.js';
@@ -35,10 +36,13 @@ export interface CheckIO {
 export type ChildJob =
   | { mode: 'prep'; size: number; weights: string; seed: number; passes: number }
   | { mode: 'gen'; runtime: GenRuntime; size: number; batch: number; threads: number; weights: string; onnx: string; policy: RunPolicy; check?: CheckIO }
-  | { mode: 'train'; size: number; batch: number; workers?: number; policy: RunPolicy };
+  | { mode: 'train'; size: number; batch: number; workers?: number; policy: RunPolicy }
+  | { mode: 'profile'; size: number; weights: string; batches: number[]; runs: number };
 
 export interface ChildResult {
   timing?: Timing;
+  /** mode profile: where the time goes (generator inference per layer, training steps per layer and pass) */
+  profile?: ProfileResult;
   /** peak resident set of the process, KiB */
   maxRssKB: number;
   info?: Record<string, unknown>;
@@ -98,6 +102,8 @@ interface GenRunner {
   /** timed call on the inputs already in place */
   timed(): Promise<void> | void;
   info: Record<string, unknown>;
+  /** stop worker threads, if any */
+  dispose?(): Promise<void>;
 }
 
 async function oursGen(job: Extract<ChildJob, { mode: 'gen' }>, batch: number): Promise<GenRunner> {
@@ -136,6 +142,7 @@ async function oursInfer(job: Extract<ChildJob, { mode: 'gen' }>, batch: number)
   let xs: Float32Array[] = [], zs: Float32Array[] = [];
   return {
     info: { build: m.core.build, threads: m.threads, path: 'src/infer (f32, BatchNorm folded, weights packed at load)', packedMiB: m.memory().packedBytes / 2 ** 20 },
+    dispose: () => m.dispose(),
     async run(images, z, n) {
       if (n !== batch) throw new Error('ours: batch mismatch');
       xs = Array.from({ length: n }, (_, i) => images.slice(i * per, (i + 1) * per));
@@ -185,13 +192,30 @@ async function ortGen(job: Extract<ChildJob, { mode: 'gen' }>, runtime: 'ort-nod
   };
 }
 
+/** max |inference API - training graph| on the check batch (both f32; BN folded vs applied: ~1e-7 measured) */
+const API_TOL = 1e-5;
+
 async function gen(job: Extract<ChildJob, { mode: 'gen' }>): Promise<ChildResult> {
   const batch = job.check ? job.check.n : job.batch;
   const r = job.runtime === 'ours' ? await oursGen(job, batch) : await ortGen(job, job.runtime);
   if (job.check) {
-    const out = await r.run(readF32(job.check.image), readF32(job.check.z), job.check.n);
+    const image = readF32(job.check.image), z = readF32(job.check.z), n = job.check.n;
+    const out = await r.run(image, z, n);
     writeFileSync(job.check.out, new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
-    return { maxRssKB: process.resourceUsage().maxRSS, info: r.info };
+    if (job.runtime !== 'ours') return { maxRssKB: process.resourceUsage().maxRSS, info: r.info };
+    // ours: the batch above ran on the training graph; the timed batch-1 rows run the inference API (1 and 2
+    // threads), which must give the same outputs (it is checked against this one, this one against PyTorch)
+    const apiMaxAbs: Record<string, number> = {};
+    for (const threads of [1, 2]) {
+      const api = await oursInfer({ ...job, threads }, n);
+      const o = await api.run(image, z, n);
+      let d = 0;
+      for (let i = 0; i < o.length; i++) d = Math.max(d, Math.abs(o[i] - out[i]));
+      if (!(d <= API_TOL)) throw new Error(`ours: the inference API on ${threads} thread(s) differs from the training graph by ${d} (> ${API_TOL})`);
+      apiMaxAbs[`${threads}`] = d;
+      await api.dispose?.();
+    }
+    return { maxRssKB: process.resourceUsage().maxRSS, info: { ...r.info, apiMaxAbs } };
   }
   if (job.runtime === 'ours') {
     // random inputs in place once; the timed call is the forward alone (as the ORT session.run on fixed feeds)
@@ -235,9 +259,30 @@ async function trainParallel(job: Extract<ChildJob, { mode: 'train' }>, workers:
   }
 }
 
+export interface ProfileResult {
+  /** ours, generator at `size`, batch 1, 1 thread, through the inference API: median ms per layer */
+  gen: { size: number; layers: { name: string; ms: number }[] };
+  /** one-thread training steps at `size`, full widths, per batch */
+  train: StepProfile[];
+}
+
+/** Where our time goes: the generator's layers through the inference API (profileGenerate), and the training
+ * step's layers and passes (bench/lib/step-profile.ts) at each batch. */
+async function profile(job: Extract<ChildJob, { mode: 'profile' }>): Promise<ChildResult> {
+  const { BicycleGANInference, convertWeights } = await import('../../src/infer/index.js');
+  const weights = convertWeights(new Uint8Array(readFileSync(job.weights)), { storage: 'f32', config: modelAt(job.size), nets: ['G'] });
+  const m = await BicycleGANInference.create({ weights, threads: 1, maxMemoryMB: 4096 });
+  const x = lcgFill(new Float32Array(job.size * job.size * 3), 31), z = lcgFill(new Float32Array(m.cfg.latentDim), 32);
+  m.profileGenerate(x, z, 2); // warm-up
+  const gen = { size: job.size, layers: m.profileGenerate(x, z, job.runs) };
+  const train: StepProfile[] = [];
+  for (const batch of job.batches) train.push(await profileStep(await core(), { batch, size: job.size, steps: batch >= 8 ? 1 : 2 }));
+  return { maxRssKB: process.resourceUsage().maxRSS, profile: { gen, train } };
+}
+
 async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2] ?? '') as ChildJob;
-  const res = job.mode === 'prep' ? await prep(job) : job.mode === 'gen' ? await gen(job) : await train(job);
+  const res = job.mode === 'prep' ? await prep(job) : job.mode === 'gen' ? await gen(job) : job.mode === 'profile' ? await profile(job) : await train(job);
   process.stdout.write(`@@RESULT ${JSON.stringify(res)}\n`);
   // onnxruntime-web keeps worker threads alive: leave without waiting for them
   process.exit(0);

@@ -1,6 +1,8 @@
 // The benchmark report: its JSON shape, the output-agreement check and the Markdown rendering (bench/RESULTS.md).
 // Pure functions (no I/O), unit-tested in test/bench-report.test.ts.
 
+import type { ProfileResult } from './child.js';
+
 export type Runtime = 'ours' | 'ort-web' | 'ort-node' | 'torch';
 export const RUNTIMES: Runtime[] = ['ours', 'ort-web', 'ort-node', 'torch'];
 export const RUNTIME_LABEL: Record<Runtime, string> = {
@@ -107,6 +109,8 @@ export interface Report {
   loadEnd: number[];
   /** set when the Markdown was rendered again from this JSON (`bench/run.ts --render`) */
   rendered?: string;
+  /** where our time goes (full runs): generator layers through the inference API, training step layers */
+  profile?: ProfileResult | { skipped: string };
 }
 
 /** Compare out with ref elementwise. A NaN anywhere fails. */
@@ -360,6 +364,8 @@ export function toMarkdown(r: Report): string {
   }
   out.push('');
 
+  if (r.profile) out.push(...profileSection(r.profile));
+
   if (notes.length || r.notes.length) {
     out.push('## Notes');
     out.push('');
@@ -369,4 +375,24 @@ export function toMarkdown(r: Report): string {
     out.push('');
   }
   return out.join('\n');
+}
+
+/** "Where our time goes": the per-layer profiles that say why a target is missed (or met). */
+export function profileSection(p: ProfileResult | { skipped: string }): string[] {
+  const out = ['## Where our time goes (per-layer profiles, 1 thread)', ''];
+  if ('skipped' in p) return [...out, `skipped: ${p.skipped}`, ''];
+  const share = (ms: number, total: number) => `${((100 * ms) / total).toFixed(0)}%`;
+  const g = p.gen, gTotal = g.layers.reduce((a, l) => a + l.ms, 0);
+  out.push(`Generator, ${g.size} px, batch 1, the inference API on 1 thread (\`profileGenerate\`: median ms of each layer with its norm and activation, run in network order; sum ${gTotal.toFixed(1)} ms). Layers of 1% or more:`, '');
+  out.push(table(['layer', 'ms', 'share'], [...g.layers].sort((a, b) => b.ms - a.ms).filter((l) => l.ms >= gTotal / 100).map((l) => [l.name, l.ms.toFixed(2), share(l.ms, gTotal)])));
+  out.push('');
+  for (const t of p.train) {
+    const sum = t.rows.reduce((a, r) => a + r.ms, 0);
+    const nets = new Map<string, number>();
+    for (const r of t.rows) nets.set(r.net, (nets.get(r.net) ?? 0) + r.ms);
+    out.push(`Training step, ${t.size} px, full widths, batch ${t.batch}, 1 thread (\`npm run bench:profile -- --batch ${t.batch}\`: every layer's forward and backward and each Adam update timed; step ${t.total.toFixed(0)} ms with the timers in). Per network: ${[...nets].map(([n, ms]) => `${n === 'adam' ? 'Adam (all four)' : n} ${ms.toFixed(0)} ms (${share(ms, sum)})`).join(', ')}. The 12 largest:`, '');
+    out.push(table(['network', 'layer', 'pass', 'ms', 'share'], t.rows.slice(0, 12).map((r) => [r.net, r.layer, r.pass, r.ms.toFixed(1), share(r.ms, sum)])));
+    out.push('');
+  }
+  return out;
 }
