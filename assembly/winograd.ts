@@ -18,6 +18,7 @@
 // Everything temporary lives in `scratch` (winograd3_scratch_size).
 import { bias_backward } from './conv_bias';
 import { gemm_ap_4x8, igemm_4x8, pack_a4, pack_panels } from './gemm';
+import { put, setLane } from './winograd_blocks';
 import { patchPtrs, storeTransposed4, tailPtrs } from './winograd_tiles';
 
 // @ts-ignore: decorator
@@ -269,23 +270,6 @@ function outputTransform(y: usize, ldy: i32, M: usize, mk: usize, Co: i32, b: us
       }
     }
   }
-}
-
-// @ts-ignore: decorator
-@inline function setLane(v: v128, l: i32, f: f32): v128 {
-  return l == 0 ? f32x4.replace_lane(v, 0, f) : l == 1 ? f32x4.replace_lane(v, 1, f) : l == 2 ? f32x4.replace_lane(v, 2, f) : f32x4.replace_lane(v, 3, f);
-}
-
-// Stores (or adds) the first n (1..4) lanes of v at o; never touches memory past them.
-// @ts-ignore: decorator
-@inline function put(o: usize, v: v128, n: i32, acc: bool): void {
-  if (n == 4) {
-    v128.store(o, acc ? f32x4.add(v, v128.load(o)) : v);
-    return;
-  }
-  store<f32>(o, f32x4.extract_lane(v, 0) + (acc ? load<f32>(o) : 0));
-  if (n > 1) store<f32>(o, f32x4.extract_lane(v, 1) + (acc ? load<f32>(o, 4) : 0), 4);
-  if (n > 2) store<f32>(o, f32x4.extract_lane(v, 2) + (acc ? load<f32>(o, 8) : 0), 8);
 }
 
 // ---- backward-weight ----

@@ -97,6 +97,22 @@ export function blocks_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i3
   if (n > 2) store<f32>(o, f32x4.extract_lane(v, 2) + (acc ? load<f32>(o, 8) : 0), 8);
 }
 
+// The 2x2 outputs A^T m A (+ bv) of one tile, m[k] at m + k*mk (3x3), stored (or added) at the four pixels.
+// @ts-ignore: decorator
+@inline export function outTile(m: usize, mk: usize, bv: v128, y00: usize, y01: usize, y10: usize, y11: usize,
+  okR: bool, okC: bool, nc: i32, acc: bool): void {
+  // s = A^T m: row 0 = m0 + m1, row 1 = m1 + m2 (rows of m)
+  const m3 = v128.load(m + 3 * mk), m4 = v128.load(m + 4 * mk), m5 = v128.load(m + 5 * mk);
+  const s00 = f32x4.add(v128.load(m), m3), s01 = f32x4.add(v128.load(m + mk), m4), s02 = f32x4.add(v128.load(m + 2 * mk), m5);
+  put(y00, f32x4.add(f32x4.add(s00, s01), bv), nc, acc);
+  if (okC) put(y01, f32x4.add(f32x4.add(s01, s02), bv), nc, acc);
+  if (okR) {
+    const s10 = f32x4.add(m3, v128.load(m + 6 * mk)), s11 = f32x4.add(m4, v128.load(m + 7 * mk)), s12 = f32x4.add(m5, v128.load(m + 8 * mk));
+    put(y10, f32x4.add(f32x4.add(s10, s11), bv), nc, acc);
+    if (okC) put(y11, f32x4.add(f32x4.add(s11, s12), bv), nc, acc);
+  }
+}
+
 // out += (acc) or out = b + (b == 0: no bias) the transposed conv of inp by U, block by block.
 export function phase_blocks(out: usize, inp: usize, U: usize, b: usize, acc: bool, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldo: i32, ldi: i32): void {

@@ -18,7 +18,7 @@
 // Tiles go in chunks of RC (see winograd.ts). Everything temporary lives in `scratch` (winograd_s2_scratch_size).
 import { bias_backward } from './conv_bias';
 import { gemm_ap_4x8, igemm_4x8, pack_a4, pack_panels } from './gemm';
-import { blocks_scratch_size, blocks_weights_size, chunk, phase_blocks, put, setLane, tr3 } from './winograd_blocks';
+import { blocks_scratch_size, blocks_weights_size, chunk, outTile, phase_blocks, setLane, tr3 } from './winograd_blocks';
 import { patchPtrs, storeTransposed4, tailPtrs } from './winograd_tiles';
 
 // @ts-ignore: decorator
@@ -139,22 +139,6 @@ export function winograd_s2_forward(y: usize, x: usize, w: usize, b: usize, scra
         outTile(mr + cb, mk, bv, y00 + cb, y01 + cb, y10 + cb, y11 + cb, okR, okC, nc, false);
       }
     }
-  }
-}
-
-// The 2x2 outputs A^T m A (+ bv) of one tile, m[k] at m + k*mk (3x3), stored (or added) at the four pixels.
-// @ts-ignore: decorator
-@inline function outTile(m: usize, mk: usize, bv: v128, y00: usize, y01: usize, y10: usize, y11: usize,
-  okR: bool, okC: bool, nc: i32, acc: bool): void {
-  // s = A^T m: row 0 = m0 + m1, row 1 = m1 + m2 (rows of m)
-  const m3 = v128.load(m + 3 * mk), m4 = v128.load(m + 4 * mk), m5 = v128.load(m + 5 * mk);
-  const s00 = f32x4.add(v128.load(m), m3), s01 = f32x4.add(v128.load(m + mk), m4), s02 = f32x4.add(v128.load(m + 2 * mk), m5);
-  put(y00, f32x4.add(f32x4.add(s00, s01), bv), nc, acc);
-  if (okC) put(y01, f32x4.add(f32x4.add(s01, s02), bv), nc, acc);
-  if (okR) {
-    const s10 = f32x4.add(m3, v128.load(m + 6 * mk)), s11 = f32x4.add(m4, v128.load(m + 7 * mk)), s12 = f32x4.add(m5, v128.load(m + 8 * mk));
-    put(y10, f32x4.add(f32x4.add(s10, s11), bv), nc, acc);
-    if (okC) put(y11, f32x4.add(f32x4.add(s11, s12), bv), nc, acc);
   }
 }
 

@@ -14,7 +14,7 @@
 // S(1, .) = {0}, {0, 1, 2}, {1, 2} (columns alike), so the transformed weights are sums of taps, no fractions:
 //   U[ph = 2pr + pc][k = 3i + j] = 8-wide panels [c8(OC) / 8][C][8]: sum_{kh in S(pr, i), kw in S(pc, j)} w[kh][kw][c][oc]
 // (36 C c8(OC) floats, 4x w), made per call in training, once (upconv_wino_pack) by a caller that keeps them.
-import { chunk, loadN, put, tr3 } from './winograd_blocks';
+import { chunk, loadN, outTile, tr3 } from './winograd_blocks';
 import { igemm_4x8 } from './gemm';
 import { patchPtrs, tailPtrs } from './winograd_tiles';
 
@@ -164,24 +164,10 @@ export function upconv_wino_forward_packed(y: usize, x: usize, U: usize, b: usiz
         const mr = fl(M, r * Co);
         for (let c = 0; c < OC; c += 4) {
           const cb = <usize>c << 2;
-          outTile(mr + cb, mk, v128.load(bias + cb), y00 + cb, y01 + cb, y10 + cb, y11 + cb, okR, okC, min(4, OC - c));
+          outTile(mr + cb, mk, v128.load(bias + cb), y00 + cb, y01 + cb, y10 + cb, y11 + cb, okR, okC, min(4, OC - c), false);
         }
       }
     }
-  }
-}
-
-// The 2x2 outputs A^T m A + bv of one phase tile, m[k] at m + k*mk (3x3); y00 always inside.
-// @ts-ignore: decorator
-@inline function outTile(m: usize, mk: usize, bv: v128, y00: usize, y01: usize, y10: usize, y11: usize, okR: bool, okC: bool, nc: i32): void {
-  const m3 = v128.load(m + 3 * mk), m4 = v128.load(m + 4 * mk), m5 = v128.load(m + 5 * mk);
-  const s00 = f32x4.add(v128.load(m), m3), s01 = f32x4.add(v128.load(m + mk), m4), s02 = f32x4.add(v128.load(m + 2 * mk), m5);
-  put(y00, f32x4.add(f32x4.add(s00, s01), bv), nc, false);
-  if (okC) put(y01, f32x4.add(f32x4.add(s01, s02), bv), nc, false);
-  if (okR) {
-    const s10 = f32x4.add(m3, v128.load(m + 6 * mk)), s11 = f32x4.add(m4, v128.load(m + 7 * mk)), s12 = f32x4.add(m5, v128.load(m + 8 * mk));
-    put(y10, f32x4.add(f32x4.add(s10, s11), bv), nc, false);
-    if (okC) put(y11, f32x4.add(f32x4.add(s11, s12), bv), nc, false);
   }
 }
 
