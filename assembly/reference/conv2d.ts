@@ -14,13 +14,14 @@ export function ref_conv2d_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32,
 // y[n, oh, ow, oc] = b[oc] + sum_{kh, kw, c} x[n, oh*s - pad + kh, ow*s - pad + kw, c] * w[kh, kw, c, oc]
 export function ref_conv2d_forward(y: usize, x: usize, w: usize, b: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, ldy: i32, ldx: i32): void {
-  conv(y, x, w, b, false, N, H, W, C, OC, KH, KW, stride, pad, ldy, ldx);
+  conv(y, x, w, b, false, false, N, H, W, C, OC, KH, KW, stride, pad, ldy, ldx);
 }
 
 // The one reference conv loop: s = bias (or 0) + the taps' dot products; y = s, or y += s when `accumulate`.
-function conv(y: usize, x: usize, w: usize, b: usize, accumulate: bool,
+// w is HWIO, or (`packed`) conv2d_pack's layout read back element by element (packedAt).
+function conv(y: usize, x: usize, w: usize, b: usize, accumulate: bool, packed: bool,
   N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, ldy: i32, ldx: i32): void {
-  const OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1;
+  const OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1, TC = KH * KW * C;
   for (let n = 0; n < N; n++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
     const yp = at(y, ((n * OH + oh) * OW + ow) * ldy);
     for (let oc = 0; oc < OC; oc++) {
@@ -32,8 +33,8 @@ function conv(y: usize, x: usize, w: usize, b: usize, accumulate: bool,
           const iw = ow * stride - pad + kw;
           if (iw < 0 || iw >= W) continue;
           const xp = at(x, ((n * H + ih) * W + iw) * ldx);
-          const wp = at(w, (kh * KW + kw) * C * OC + oc);
-          for (let c = 0; c < C; c++) s += load<f32>(at(xp, c)) * load<f32>(at(wp, c * OC));
+          const row = (kh * KW + kw) * C;
+          for (let c = 0; c < C; c++) s += load<f32>(at(xp, c)) * load<f32>(at(w, packed ? packedAt(row + c, oc, TC, OC) : (row + c) * OC + oc));
         }
       }
       store<f32>(at(yp, oc), accumulate ? load<f32>(at(yp, oc)) + s : s);
@@ -117,7 +118,7 @@ export function ref_view_zero(y: usize, P: i32, C: i32, ldy: i32): void {
 // y[n, oh, ow, oc] += sum_{kh, kw, c} x[...] * w[kh, kw, c, oc]  (conv-transpose's backward-input)
 export function ref_conv2d_forward_acc(y: usize, x: usize, w: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, ldy: i32, ldx: i32): void {
-  conv(y, x, w, 0, true, N, H, W, C, OC, KH, KW, stride, pad, ldy, ldx);
+  conv(y, x, w, 0, true, false, N, H, W, C, OC, KH, KW, stride, pad, ldy, ldx);
 }
 
 // ---- packed weights (conv2d_pack / conv2d_forward_packed) ----
@@ -149,25 +150,8 @@ export function ref_conv2d_pack(wp: usize, w: usize, KH: i32, KW: i32, C: i32, O
   }
 }
 
-// The reference conv loop on the packed weights (the packed layout read back element by element).
+// The reference conv loop on the packed weights.
 export function ref_conv2d_forward_packed(y: usize, x: usize, wp: usize, b: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, ldy: i32, ldx: i32): void {
-  const OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1, TC = KH * KW * C;
-  for (let n = 0; n < N; n++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
-    const yp = at(y, ((n * OH + oh) * OW + ow) * ldy);
-    for (let oc = 0; oc < OC; oc++) {
-      let s: f32 = b != 0 ? load<f32>(at(b, oc)) : 0;
-      for (let kh = 0; kh < KH; kh++) {
-        const ih = oh * stride - pad + kh;
-        if (ih < 0 || ih >= H) continue;
-        for (let kw = 0; kw < KW; kw++) {
-          const iw = ow * stride - pad + kw;
-          if (iw < 0 || iw >= W) continue;
-          const xp = at(x, ((n * H + ih) * W + iw) * ldx);
-          for (let c = 0; c < C; c++) s += load<f32>(at(xp, c)) * load<f32>(at(wp, packedAt((kh * KW + kw) * C + c, oc, TC, OC)));
-        }
-      }
-      store<f32>(at(yp, oc), s);
-    }
-  }
+  conv(y, x, wp, b, false, true, N, H, W, C, OC, KH, KW, stride, pad, ldy, ldx);
 }
