@@ -14,7 +14,7 @@
 // S(1, .) = {0}, {0, 1, 2}, {1, 2} (columns alike), so the transformed weights are sums of taps, no fractions:
 //   U[ph = 2pr + pc][k = 3i + j] = 8-wide panels [c8(OC) / 8][C][8]: sum_{kh in S(pr, i), kw in S(pc, j)} w[kh][kw][c][oc]
 // (36 C c8(OC) floats, 4x w), made per call in training, once (upconv_wino_pack) by a caller that keeps them.
-import { chunk, loadN, outTile, tr3 } from './winograd_blocks';
+import { loadN, outTile, tr3 } from './winograd_blocks';
 import { igemm_4x8 } from './gemm';
 import { patchPtrs, tailPtrs } from './winograd_tiles';
 
@@ -30,6 +30,13 @@ import { patchPtrs, tailPtrs } from './winograd_tiles';
 const PTR: i32 = 16; // u32 pointer table of a tile's 4x4 x patch
 const TMP: i32 = 16 * 4 + 16 + 120; // tail vectors + their pointers; the pack's column sums
 
+// Tiles per chunk: 9 * RC * (C + OC) floats of V and M (about 9.4 MB); U (36 C OC floats) is read once per chunk.
+const WQ_UP: i32 = 262144;
+// @ts-ignore: decorator
+@inline function rows(T: i32, Ci: i32, Co: i32): i32 {
+  return min(min(256, max(16, (WQ_UP / max(Ci + Co, 1)) & ~3)), max(T, 1));
+}
+
 // Floats of U for C -> OC.
 export function upconv_wino_packed_size(C: i32, OC: i32): i32 {
   return 36 * C * c8(OC);
@@ -41,7 +48,7 @@ export function upconv_wino_packed_size(C: i32, OC: i32): i32 {
 
 // Floats of scratch of upconv_wino_forward_packed (U given).
 export function upconv_wino_packed_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
-  const Ci = c4(C), Co = c4(OC), RC = chunk(tiles(N, H, W), Ci, Co);
+  const Ci = c4(C), Co = c4(OC), RC = rows(tiles(N, H, W), Ci, Co);
   return al(c4(max(C, OC))) + al(c8(OC)) + al(9 * RC * Ci) + al(9 * RC * Co) + 2 * al(RC) + al(PTR) + al(TMP);
 }
 
@@ -119,7 +126,7 @@ export function upconv_wino_forward_packed(y: usize, x: usize, U: usize, b: usiz
   }
   const TH = (H + 1) >> 1, TW = (W + 1) >> 1, T = N * TH * TW;
   const Ci = c4(C), Co = c4(OC), NP = (OC + 7) >> 3, C4 = C & ~3;
-  const RC = chunk(T, Ci, Co);
+  const RC = rows(T, Ci, Co);
   const zero = scratch;
   const bias = fl(zero, al(c4(max(C, OC))));
   const V = fl(bias, al(c8(OC)));
