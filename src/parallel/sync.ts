@@ -4,7 +4,7 @@
 // the abort flag the main thread raises when a worker fails, and which worker took which task.
 // Sums are taken in worker order 0, 1, ..., W-1 in every worker, so all workers hold bit-identical results.
 import type { Adam } from '../train/adam.js';
-import type { StepSync } from '../train/bicyclegan.js';
+import type { BranchSync as BranchHooks, StepSync } from '../train/bicyclegan.js';
 import type { Core } from '../core/loader.js';
 import type { SharedParams } from '../nn/params.js';
 
@@ -23,6 +23,9 @@ export const CTL = {
   TOP: 5,
   /** rank + 1 of a worker that failed to start (its message is in the error buffer) */
   FAILED: 6,
+  /** set (with a GEN bump) by a branch-split worker whose step stopped on a non-finite loss: the other worker's
+   * barriers throw STOPPED; the main thread clears it (and the barrier count) before the next task */
+  STOP: 7,
   /** per task slot: rank + 1 of the worker that took it */
   TASK: 8,
   /** per rank and network: gradient block base in ALIGN units (after TASK + MAX_WORKERS) */
@@ -42,6 +45,21 @@ const SPIN = 4000;
 /** Thrown in a worker whose wait was cut short because another worker failed. */
 export const ABORTED = '[aborted]';
 
+/** Thrown in a branch-split worker whose wait was cut short because the other one stopped on a non-finite loss. */
+export class StoppedError extends Error {
+  constructor() {
+    super('[stopped] the other branch stopped the step');
+    this.name = 'StoppedError';
+  }
+}
+
+/** Stop the step in every worker (a branch-split worker that met a non-finite loss). */
+export function stopAll(ctl: Int32Array): void {
+  Atomics.store(ctl, CTL.STOP, 1);
+  Atomics.add(ctl, CTL.GEN, 1);
+  Atomics.notify(ctl, CTL.GEN);
+}
+
 export class Barrier {
   /** barriers passed and milliseconds spent waiting in them (for the step statistics) */
   passed = 0;
@@ -52,6 +70,7 @@ export class Barrier {
   wait(): void {
     const c = this.ctl, t0 = performance.now();
     if (Atomics.load(c, CTL.ABORT) !== 0) throw new Error(`${ABORTED} another worker failed`);
+    if (Atomics.load(c, CTL.STOP) !== 0) throw new StoppedError();
     const gen = Atomics.load(c, CTL.GEN);
     this.passed++;
     if (Atomics.add(c, CTL.COUNT, 1) === this.W - 1) {
@@ -64,6 +83,7 @@ export class Barrier {
     }
     this.waitMs += performance.now() - t0;
     if (Atomics.load(c, CTL.ABORT) !== 0) throw new Error(`${ABORTED} another worker failed`);
+    if (Atomics.load(c, CTL.STOP) !== 0) throw new StoppedError();
   }
 }
 
@@ -178,5 +198,57 @@ export class WorkerSync implements StepSync {
     }
     this.updateMs += performance.now() - t0;
     this.barrier.wait(); // every shard sees the new parameters before it reads them or zeroes its gradients
+  }
+}
+
+/**
+ * The BranchSync of one of the two workers of a branch-split step (BicycleGAN.branchStep): each runs one branch
+ * on the whole batch, so nothing is all-reduced; an update is a barrier, then each worker sums one slice of the
+ * gradient over the listed ranks in list order (into the first rank's block) and takes Adam on that slice, then
+ * a barrier.
+ */
+export class BranchSync implements BranchHooks {
+  private updateMs = 0;
+  private readonly barrier: Barrier;
+
+  constructor(
+    readonly core: Core,
+    readonly ctl: Int32Array,
+    readonly rank: 0 | 1,
+    readonly blocks: Record<Net, SharedParams>,
+    readonly align: number,
+  ) {
+    this.barrier = new Barrier(ctl, 2);
+  }
+
+  takeStats(): SyncStats {
+    const b = this.barrier, r = { barriers: b.passed, waitMs: b.waitMs, updateMs: this.updateMs };
+    b.passed = 0;
+    b.waitMs = 0;
+    this.updateMs = 0;
+    return r;
+  }
+
+  private gradOf(r: number, net: Net): number {
+    return Atomics.load(this.ctl, CTL.GRADS + r * NETS.length + NETS.indexOf(net)) * this.align;
+  }
+
+  update(steps: [opt: Adam, ranks: number[]][], lr?: number): void {
+    const k = this.core.k;
+    this.barrier.wait(); // both branches' gradients are complete
+    const t0 = performance.now();
+    for (const [opt, ranks] of steps) {
+      const net = opt.store.net as Net, b = this.blocks[net];
+      if (!b) throw new Error(`no shared blocks for network ${net}`);
+      const [from, to] = paramRange(b.paramFloats, this.rank, 2);
+      const n = to - from, o = from * 4, sum = this.gradOf(ranks[0], net) + o;
+      opt.step += 1;
+      if (n === 0) continue;
+      for (const r of ranks.slice(1)) k.add_forward(sum, sum, this.gradOf(r, net) + o, 1, n, n, n, n);
+      const { beta1, beta2, eps } = opt.cfg;
+      k.adam_update(b.value + o, sum, b.m + o, b.v + o, lr ?? opt.cfg.lr, beta1, beta2, eps, opt.step, n);
+    }
+    this.updateMs += performance.now() - t0;
+    this.barrier.wait(); // both see the new parameters before reading them or zeroing their gradients
   }
 }
