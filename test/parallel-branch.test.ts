@@ -148,6 +148,26 @@ describe('ParallelEngine, branch split', () => {
     }
   });
 
+  test('bit-reproducible, and resume is bit for bit: 3 steps = 2 steps, checkpoint, restore in a new engine, 1 step', { timeout: 120_000 }, async () => {
+    const { a, b } = data(34, 1, 0);
+    const opts = { batch: 1, model: MODEL, seed: 8, workers: 2, build: 'simd' as const };
+    const run = async (steps: number, from?: Uint8Array) => {
+      const pe = await createParallelEngine(opts);
+      try {
+        if (from) pe.restore(from);
+        pe.setBatch(a, b);
+        const losses: StepLosses[] = [];
+        for (let s = 0; s < steps; s++) losses.push(await pe.step());
+        return { losses, ck: pe.checkpoint({ epoch: 0 }) };
+      } finally {
+        await pe.close();
+      }
+    };
+    const whole = await run(3), part = await run(2), rest = await run(1, part.ck);
+    expect([...part.losses, ...rest.losses]).toEqual(whole.losses);
+    expect(Buffer.from(rest.ck).equals(Buffer.from(whole.ck))).toBe(true);
+  });
+
   test('a non-finite loss on one branch stops both, like one thread; the pool lives on and steps again', { timeout: 120_000 }, async () => {
     const { a, b, noise } = data(32, 1, 2);
     const opts = { batch: 1, model: MODEL, seed: 7 };

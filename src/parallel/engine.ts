@@ -39,7 +39,9 @@ import { BicycleGAN, NonFiniteLossError, type BicycleGANOptions, type StepLosses
 import { checkpointBytes, loadCheckpoint, type LoadOptions, type TrainState } from '../train/checkpoint.js';
 import type { TrainEngine } from '../train/engine.js';
 import type { FaultInjection, Reply, Split, Staging, Task, WorkerInit, WorkerStepStats } from './protocol.js';
-import { ABORTED, CTL, CTL_INTS, ERROR_BYTES, MAX_WORKERS, NETS, abortAll, shardRows, slotFloats, type Net } from './sync.js';
+import { ABORTED, CTL, CTL_INTS, ERROR_BYTES, MAX_WORKERS, NETS, abortAll, chooseSplit, shardRows, slotFloats, type Net } from './sync.js';
+
+export { chooseSplit } from './sync.js';
 
 export interface ParallelEngineOptions extends BicycleGANOptions {
   /** worker threads; more than the batch size is clamped to the batch size (a shard has at least one row) */
@@ -67,21 +69,6 @@ export class ParallelWorkerError extends Error {
     super(`parallel engine: worker ${worker ?? '(unknown)'} failed during ${during}: ${reason.message}; the worker pool was shut down`, { cause: reason });
     this.name = 'ParallelWorkerError';
   }
-}
-
-/** The split of a step: 'auto' is 'branch' where a batch split has nothing to share out (batch 1, pytorch-gan,
- * 2 or more workers) and 'batch' otherwise (at batch 2 and up the batch split is faster: README, Parallel
- * training). 'branch' needs the pytorch-gan preset and 2 or more workers. */
-export function chooseSplit(split: Split | 'auto' | undefined, preset: string | undefined, workers: number, batch: number): Split {
-  const ptg = preset !== 'official';
-  if (split === 'branch') {
-    if (!ptg) throw new Error('the branch split runs the pytorch-gan step only (the official preset has one G+E update)');
-    if (workers < 2) throw new Error(`the branch split needs 2 workers, got ${workers}`);
-    return 'branch';
-  }
-  if (split === undefined || split === 'auto') return ptg && workers >= 2 && batch === 1 ? 'branch' : 'batch';
-  if (split !== 'batch') throw new Error(`split must be batch, branch or auto, got ${JSON.stringify(split)}`);
-  return 'batch';
 }
 
 /** Path of the threads build of a wasm build. */

@@ -7,6 +7,7 @@ import type { Adam } from '../train/adam.js';
 import type { BranchSync as BranchHooks, StepSync } from '../train/bicyclegan.js';
 import type { Core } from '../core/loader.js';
 import type { SharedParams } from '../nn/params.js';
+import type { Split } from './protocol.js';
 
 /** Int32 slots of the control block. */
 export const CTL = {
@@ -94,6 +95,21 @@ export function abortAll(ctl: Int32Array): void {
   Atomics.notify(ctl, CTL.GEN);
   Atomics.add(ctl, CTL.TURN, 0);
   Atomics.notify(ctl, CTL.TURN);
+}
+
+/** The split of a step: 'auto' is 'branch' where a batch split has nothing to share out (batch 1, pytorch-gan,
+ * 2 or more workers) and 'batch' otherwise (at batch 2 and up the batch split is faster: README, Parallel
+ * training). 'branch' needs the pytorch-gan preset and 2 or more workers. */
+export function chooseSplit(split: Split | 'auto' | undefined, preset: string | undefined, workers: number, batch: number): Split {
+  const ptg = preset !== 'official';
+  if (split === 'branch') {
+    if (!ptg) throw new Error('the branch split runs the pytorch-gan step only (the official preset has one G+E update)');
+    if (workers < 2) throw new Error(`the branch split needs 2 workers, got ${workers}`);
+    return 'branch';
+  }
+  if (split === undefined || split === 'auto') return ptg && workers >= 2 && batch === 1 ? 'branch' : 'batch';
+  if (split !== 'batch') throw new Error(`split must be batch, branch or auto, got ${JSON.stringify(split)}`);
+  return 'batch';
 }
 
 /** Rows of each shard: the first batch % W shards take one more. */
