@@ -59,7 +59,12 @@ function start(): Shard | null {
       Atomics.store(ctl, CTL.GRADS + rank * NETS.length + i, s.base.grad / ALIGN);
     }
     let sync: WorkerSync | BranchSync;
-    if (branch) sync = new BranchSync(core, ctl, rank as 0 | 1, init.blocks, ALIGN);
+    if (branch) {
+      const b = sync = new BranchSync(core, ctl, rank as 0 | 1, init.blocks, ALIGN);
+      // rank 1's cLR backward accumulates G's weight gradients into rank 0's block (BicycleGAN.branchStep); its
+      // own G gradient block stays untouched (no RSS). Rank 0 laid out and published its blocks before this turn.
+      if (rank === 1) model.G.g.store.base.grad = b.gradOf(0, 'G');
+    }
     else model.setSync(sync = new WorkerSync(core, ctl, new Float64Array(init.slots), init.slotFloats, rank, W, init.batch, rows[rank], init.blocks, ALIGN));
     core.arena.seal(); // the next worker's range starts here
     Atomics.store(ctl, CTL.TOP, Math.ceil(core.arena.mark() / ALIGN));

@@ -219,9 +219,9 @@ export class WorkerSync implements StepSync {
 
 /**
  * The BranchSync of one of the two workers of a branch-split step (BicycleGAN.branchStep): each runs one branch
- * on the whole batch, so nothing is all-reduced; an update is a barrier, then each worker sums one slice of the
- * gradient over the listed ranks in list order (into the first rank's block) and takes Adam on that slice, then
- * a barrier.
+ * on the whole batch, so nothing is all-reduced and every gradient is complete in one rank's block (G's in rank
+ * 0's, which rank 1 accumulates into); an update is a barrier, Adam on this worker's slice of each network from
+ * that block, a barrier.
  */
 export class BranchSync implements BranchHooks {
   private updateMs = 0;
@@ -245,24 +245,23 @@ export class BranchSync implements BranchHooks {
     return r;
   }
 
-  private gradOf(r: number, net: Net): number {
+  gradOf(r: number, net: Net): number {
     return Atomics.load(this.ctl, CTL.GRADS + r * NETS.length + NETS.indexOf(net)) * this.align;
   }
 
-  update(steps: [opt: Adam, ranks: number[]][], lr?: number): void {
+  update(steps: [opt: Adam, rank: 0 | 1][], lr?: number): void {
     const k = this.core.k;
     this.barrier.wait(); // both branches' gradients are complete
     const t0 = performance.now();
-    for (const [opt, ranks] of steps) {
+    for (const [opt, rank] of steps) {
       const net = opt.store.net as Net, b = this.blocks[net];
       if (!b) throw new Error(`no shared blocks for network ${net}`);
       const [from, to] = paramRange(b.paramFloats, this.rank, 2);
-      const n = to - from, o = from * 4, sum = this.gradOf(ranks[0], net) + o;
+      const n = to - from, o = from * 4;
       opt.step += 1;
       if (n === 0) continue;
-      for (const r of ranks.slice(1)) k.add_forward(sum, sum, this.gradOf(r, net) + o, 1, n, n, n, n);
       const { beta1, beta2, eps } = opt.cfg;
-      k.adam_update(b.value + o, sum, b.m + o, b.v + o, lr ?? opt.cfg.lr, beta1, beta2, eps, opt.step, n);
+      k.adam_update(b.value + o, this.gradOf(rank, net) + o, b.m + o, b.v + o, lr ?? opt.cfg.lr, beta1, beta2, eps, opt.step, n);
     }
     this.updateMs += performance.now() - t0;
     this.barrier.wait(); // both see the new parameters before reading them or zeroing their gradients

@@ -83,9 +83,9 @@ export interface StepSync extends LossSync {
  */
 export interface BranchSync {
   readonly rank: 0 | 1;
-  /** Wait for the other thread, then one Adam step per entry on the shared parameters, from the sum of the
-   * gradients of the listed ranks in that order; returns once both threads see the new parameters. */
-  update(steps: [opt: Adam, ranks: number[]][], lr?: number): void;
+  /** Wait for the other thread, then one Adam step per entry on the shared parameters, from the gradient block
+   * of the given rank; returns once both threads see the new parameters. */
+  update(steps: [opt: Adam, rank: 0 | 1][], lr?: number): void;
 }
 
 /** A D input: B, or (A, B) for a conditional D. */
@@ -234,9 +234,11 @@ export class BicycleGAN {
    * rank 1: G(A, z_random) forward and D_LR's G-step term, D_LR's passes (the fake is detached: D's passes need
    *   nothing from the G step), then after E's update the latent loss through the updated E and G's cLR backward.
    * G's BN running stats take the cVAE pass's update first: rank 1 defers its own until after E's update, by
-   * which time rank 0's G forward is long done. Last, one update of G (rank 0's + rank 1's gradients, in that
-   * order, as ptgStep accumulates them), D_VAE (rank 0's) and D_LR (rank 1's). Returns this rank's losses (ge
-   * needs both: the caller adds it up, see geOf).
+   * which time rank 0's G forward and backward are long done. G's weight gradients: rank 1's G gradient block
+   * IS rank 0's (the worker points it there), so its cLR backward, after E's update, accumulates onto the cVAE
+   * gradients exactly as ptgStep's does; rank 0 alone zeroes it. Every pass thus runs the kernels of ptgStep on
+   * the same values in the same order: the step is ptgStep's bit for bit. Last, one update of G and D_VAE (from
+   * rank 0's blocks) and D_LR (rank 1's). Returns this rank's losses (ge needs both: see geOf).
    * A non-finite loss stops this rank with NonFiniteLossError before the final update (ptgStep's D terms come
    * after G's update); the other rank is released by the caller.
    */
@@ -245,12 +247,12 @@ export class BicycleGAN {
     if (this.halves) throw new Error('the branch split runs the pytorch-gan step only');
     const { eps, zRandom } = this.drawNoise(noise);
     loss.step = this.steps + 1;
-    const last: [Adam, number[]][] = [[opt.G, [0, 1]], [opt.D_VAE, [0]], [opt.D_LR, [1]]];
-    G.g.store.zeroGrads();
+    const last: [Adam, 0 | 1][] = [[opt.G, 0], [opt.D_VAE, 0], [opt.D_LR, 1]];
     if (b.rank === 0) {
+      G.g.store.zeroGrads();
       E.g.store.zeroGrads();
       const { gan, l1, kl } = this.cvae(this.realA, this.realB, eps, toDVae, D_VAE, ['z_enc', 'fake_B', 'D_VAE.gstep.fake_B']);
-      b.update([[opt.E, [0]]], lr);
+      b.update([[opt.E, 0]], lr);
       D_VAE.g.store.zeroGrads();
       const dVae = this.discriminatorPasses(D_VAE, 'd_vae', [[this.realB, 1, 'real_B'], [this.fakeB, 0, 'fake_B']]);
       b.update(last, lr);
@@ -268,7 +270,7 @@ export class BicycleGAN {
       this.core.k.copy_forward(keep.ptr, into.grad, into.P, into.C, keep.ld, into.ld);
       D_LR.g.store.zeroGrads();
       dLr = this.discriminatorPasses(D_LR, 'd_lr', [[this.realB, 1, 'real_B'], [this.fakeBRandom, 0, 'fake_B_random']]);
-      b.update([[opt.E, [0]]], lr);
+      b.update([[opt.E, 0]], lr);
     } catch (e) {
       for (const bn of bns) {
         bn.deferRunning = false;
