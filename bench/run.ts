@@ -276,7 +276,7 @@ for (const [i, c] of trainPlan.entries()) {
     const m: Measurement = { kind: 'train', runtime: rt, size: TRAIN_SIZE, ...c, status: 'skipped', load1: os.loadavg()[0] };
     let res: Measurement;
     if (rt === 'torch' && missing.torch) res = { ...m, reason: missing.torch };
-    // the engine's workers: the branch split (batch 1) runs 2, the batch split at most one per row
+    // the engine's workers: the branch split (batch 1, 2) runs 2, the batch split at most one per row
     else if (rt === 'ours' && c.threads > 1 && (!engineFile || (chooseSplit('auto', 'pytorch-gan', c.threads, c.batch) === 'branch' ? 2 : Math.min(c.batch, c.threads)) < c.threads))
       res = { ...m, reason: engineFile ? `batch ${c.batch} does not split over ${c.threads} data-parallel workers` : oursMulti.replace(/^skipped: /, '') };
     else {
@@ -296,7 +296,7 @@ for (const [i, c] of trainPlan.entries()) {
 notes.push(
   'ONNX export: `torch.onnx.export` of PyTorch 1.13 (opset 17, dynamic batch, constant folding) from python/bicyclegan_torch/models.Generator after `load_state_dict(strict=True)` of our weights; torch 1.13 writes the ONNX protobuf itself, so the `onnx` Python package is not needed (and is not installed).',
   'Weights: our Generator initialised from our seeded RNG (PyTorch-GAN init), BN running statistics moved by a few train-mode forwards on random inputs so that eval-mode BatchNorm is not near the identity; the fc layer depends on the image size, so each size has its own weights and ONNX file.',
-  'Threads: onnxruntime-node intraOpNumThreads (interOp 1), onnxruntime-web env.wasm.numThreads (worker threads in Node), PyTorch torch.set_num_threads + OMP_NUM_THREADS; ours: generator inference on 1 thread with the training graph (src/models/generator.ts), on 2 threads with the intra-op threads of the inference API (src/infer `threads`: the output channels of each layer split over the threads, one shared wasm memory, f32 weights with BatchNorm folded, a batch image by image), training on 1 thread or on 2 data-parallel workers (src/parallel: one shard of the batch each; at batch 1 the branch split, one branch of the step each: cVAE-GAN + D_VAE, cLR-GAN + D_LR).',
+  'Threads: onnxruntime-node intraOpNumThreads (interOp 1), onnxruntime-web env.wasm.numThreads (worker threads in Node), PyTorch torch.set_num_threads + OMP_NUM_THREADS; ours: generator inference on 1 thread with the training graph (src/models/generator.ts), on 2 threads with the intra-op threads of the inference API (src/infer `threads`: the output channels of each layer split over the threads, one shared wasm memory, f32 weights with BatchNorm folded, a batch image by image), training on 1 thread or on 2 data-parallel workers (src/parallel: one shard of the batch each; at batch 1 and 2 the branch split, one branch of the step each: cVAE-GAN + D_VAE, cLR-GAN + D_LR).',
   'PyTorch runs from Debian python3-torch with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment only; its training step is python/bicyclegan_torch/models.bicycle_step with its test-only gradient clones turned off (so they cost neither time nor RSS).',
   'Ours: the inference process builds the generator with its training buffers (gradients, Adam state) reserved; the arena zeroes only reused memory, so the buffers inference never writes cost no RSS; every Node child is a plain `node` process running an esbuild bundle (no tsx loader in the RSS).',
 );

@@ -65,10 +65,12 @@ function compareLosses(a: StepLosses, b: StepLosses): void {
 }
 
 describe('ParallelEngine, branch split', () => {
-  test('the split: auto is branch at batch 1 (pytorch-gan, 2+ workers), batch otherwise; bad requests are named', () => {
+  test('the split: auto is branch at batch 1 and 2 (pytorch-gan, 2+ workers), batch otherwise; bad requests are named', () => {
     expect(chooseSplit('auto', undefined, 2, 1)).toBe('branch');
     expect(chooseSplit(undefined, 'pytorch-gan', 4, 1)).toBe('branch');
-    expect(chooseSplit('auto', 'pytorch-gan', 2, 2)).toBe('batch');
+    expect(chooseSplit('auto', 'pytorch-gan', 2, 2)).toBe('branch');
+    expect(chooseSplit('auto', 'pytorch-gan', 2, 3)).toBe('batch');
+    expect(chooseSplit('batch', 'pytorch-gan', 2, 2)).toBe('batch');
     expect(chooseSplit('auto', 'pytorch-gan', 1, 1)).toBe('batch');
     expect(chooseSplit('auto', 'official', 2, 2)).toBe('batch');
     expect(chooseSplit('branch', 'pytorch-gan', 2, 8)).toBe('branch');

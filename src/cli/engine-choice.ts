@@ -4,7 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { hasRelaxedSimd } from '../core/features.js';
 import { resolveBuild } from '../core/load-node.js';
-import { chooseSplit } from '../parallel/sync.js';
+import { BRANCH_MAX_BATCH, chooseSplit } from '../parallel/sync.js';
 import type { TrainConfig } from '../train/config.js';
 import type { TrainEngine } from '../train/engine.js';
 import { localEngine, type EngineFactory, type EngineRequest } from '../train/trainer.js';
@@ -28,7 +28,7 @@ export const MIN_WORKER_SHARE_S = 0.25;
 export function defaultWorkers(c?: Pick<TrainConfig, 'batch' | 'imageSize' | 'gBase' | 'eBase' | 'dBase'> & Partial<Pick<TrainConfig, 'preset' | 'parallel'>>): number {
   const cores = availableParallelism();
   if (!c) return cores;
-  const branch = c.preset !== 'official' && c.parallel !== 'batch' && (c.batch === 1 || c.parallel === 'branch');
+  const branch = c.preset !== 'official' && c.parallel !== 'batch' && (c.batch <= BRANCH_MAX_BATCH || c.parallel === 'branch');
   return Math.max(1, Math.min(cores, branch ? 2 : c.batch, Math.floor(stepCpuSeconds(c) / MIN_WORKER_SHARE_S)));
 }
 

@@ -17,10 +17,10 @@
 // optimizer step (E mid-step, then G, then D_VAE and D_LR) is: barrier, each worker sums one slice of the
 // gradient in worker order 0..W-1 (into worker 0's block), Adam on that slice, barrier.
 //
-// The branch split (split 'branch', and 'auto' at batch 1): two workers, each with the networks of the whole
-// batch, run the two branches of the pytorch-gan step side by side (BicycleGAN.branchStep, BranchSync in
-// sync.ts): the only split there is for a batch of one image. Measured on this 2-core machine at full widths,
-// 128 px: see README (Parallel training).
+// The branch split (split 'branch', and 'auto' at batch 1 and 2): two workers, each with the networks of the
+// whole batch, run the two branches of the pytorch-gan step side by side (BicycleGAN.branchStep, BranchSync in
+// sync.ts): the only split there is for a batch of one image, and bit-identical to one thread. Measured on this
+// 2-core machine at full widths, 128 px: see README (Data-parallel training).
 //
 // Failure: a worker that throws or dies rejects its task; the engine raises the abort flag (every worker
 // waiting at or arriving at a barrier throws), waits for the other tasks to end, destroys the pool and
@@ -47,7 +47,7 @@ export interface ParallelEngineOptions extends BicycleGANOptions {
   /** worker threads; more than the batch size is clamped to the batch size (a shard has at least one row) */
   workers: number;
   /** 'batch': shards of the rows over the workers; 'branch': the two branches of the pytorch-gan step on two
-   * workers (more workers are clamped to 2); 'auto' (default): 'branch' at batch 1 with 2 or more workers, else
+   * workers (more workers are clamped to 2); 'auto' (default): 'branch' at batch 1 and 2 with 2 or more workers, else
    * 'batch' (see chooseSplit) */
   split?: Split | 'auto';
   /** wasm build: 'auto' picks relaxed SIMD where the runtime has it (threads variant of the build) */

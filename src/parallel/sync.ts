@@ -97,9 +97,14 @@ export function abortAll(ctl: Int32Array): void {
   Atomics.notify(ctl, CTL.TURN);
 }
 
-/** The split of a step: 'auto' is 'branch' where a batch split has nothing to share out (batch 1, pytorch-gan,
- * 2 or more workers) and 'batch' otherwise (at batch 2 and up the batch split is faster: README, Parallel
- * training). 'branch' needs the pytorch-gan preset and 2 or more workers. */
+/** Largest batch 'auto' runs with the branch split: at batch 1 a batch split has nothing to share out; at
+ * batch 2 both use 2 workers and the branch split's 4 barriers a step (the batch split's ~225) measured faster
+ * on this shared 2-core machine (README, Data-parallel training); from batch 3 the batch split can use more
+ * workers than two, and at batch 8 it keeps the two cores busy (1.77x one thread in bench/RESULTS.md). */
+export const BRANCH_MAX_BATCH = 2;
+
+/** The split of a step: 'auto' is 'branch' for the pytorch-gan preset on 2 or more workers up to batch
+ * BRANCH_MAX_BATCH, else 'batch'. 'branch' needs the pytorch-gan preset and 2 or more workers. */
 export function chooseSplit(split: Split | 'auto' | undefined, preset: string | undefined, workers: number, batch: number): Split {
   const ptg = preset !== 'official';
   if (split === 'branch') {
@@ -107,7 +112,7 @@ export function chooseSplit(split: Split | 'auto' | undefined, preset: string | 
     if (workers < 2) throw new Error(`the branch split needs 2 workers, got ${workers}`);
     return 'branch';
   }
-  if (split === undefined || split === 'auto') return ptg && workers >= 2 && batch === 1 ? 'branch' : 'batch';
+  if (split === undefined || split === 'auto') return ptg && workers >= 2 && batch <= BRANCH_MAX_BATCH ? 'branch' : 'batch';
   if (split !== 'batch') throw new Error(`split must be batch, branch or auto, got ${JSON.stringify(split)}`);
   return 'batch';
 }

@@ -61,7 +61,7 @@ export const TrainConfigSchema = z
     /** worker threads for the step (1 = this thread); default: number of cores */
     workers: posInt('workers').optional(),
     /** how worker threads share a step: batch (shards of the rows), branch (the pytorch-gan step's two branches
-     * on 2 workers), auto (branch at batch 1, else batch) */
+     * on 2 workers), auto (branch at batch 1 and 2, else batch) */
     parallel: z.enum(['auto', 'batch', 'branch'], { error: 'parallel must be auto, batch or branch' }).default('auto'),
     build: z.enum(['auto', 'simd', 'relaxed'], { error: 'build must be auto, simd or relaxed' }).default('auto'),
     skipBad: z.boolean().default(false),
