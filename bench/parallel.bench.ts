@@ -8,7 +8,7 @@
 // Inputs are random images in [-1, 1] (the step's cost does not depend on the pixel values).
 // Usage: npm run bench:parallel [-- --quick] [-- --workers 1,2,4] [-- --batch 8] [-- --width 64] [-- --size 128]
 //        [-- --steps 3] [-- --rounds 3] [-- --build simd|relaxed] [-- --no-local] [-- --no-control]
-//        [-- --out FILE]. Writes bench/out/parallel.json unless --out names another file.
+//        [-- --split auto|batch|branch] [-- --out FILE]. Writes bench/out/parallel.json unless --out names another file.
 // The control (skip it with --no-control) runs W independent one-thread processes on the shards at once: the
 // machine's own ceiling for W workers, apart from anything our synchronisation costs.
 import { spawn } from 'node:child_process';
@@ -32,6 +32,8 @@ const width = Number(arg('width', '64'));
 const size = Number(arg('size', '128'));
 const steps = Number(arg('steps', quick ? '2' : '3'));
 const build = resolveBuild(arg('build', 'auto') as 'auto');
+/** how the workers split the step (ParallelEngineOptions.split): auto is branch at batch 1, else batch */
+const split = arg('split', 'auto') as 'auto' | 'batch' | 'branch';
 const here = dirname(fileURLToPath(import.meta.url));
 
 interface Result {
@@ -57,7 +59,7 @@ async function child(config: string): Promise<void> {
   let engine: TrainEngine;
   let pe: ParallelEngine | null = null;
   if (config === 'local') engine = new LocalEngine(await loadCore({ build }), opts);
-  else engine = pe = await createParallelEngine({ ...opts, workers: Number(config), build });
+  else engine = pe = await createParallelEngine({ ...opts, workers: Number(config), build, split });
   const startS = (performance.now() - t0) / 1000;
   const rng = new Rng(5), n = batch * size * size * 3;
   const a = new Float32Array(n), b = new Float32Array(n);
@@ -171,9 +173,10 @@ function describe(c: string, smp: Sample): string {
 async function main(): Promise<void> {
   const workers = arg('workers', '1,2').split(',').map(Number);
   const rounds = Number(arg('rounds', quick ? '1' : '3'));
-  const controls = argv.includes('--no-control') ? [] : workers.filter((w) => w > 1 && w <= availableParallelism());
+  // the control shards the rows: nothing to compare with at batch 1 or with the branch split
+  const controls = argv.includes('--no-control') || batch === 1 || split === 'branch' ? [] : workers.filter((w) => w > 1 && w <= availableParallelism());
   const configs = [...(argv.includes('--no-local') ? [] : ['local']), ...workers.map(String), ...controls.map((w) => `control ${w}`)];
-  console.log(`parallel training benchmark: ${size}x${size}, batch ${batch}, widths ${width}, build ${build}; ${rounds} round(s) of every configuration, ` +
+  console.log(`parallel training benchmark: ${size}x${size}, batch ${batch}, widths ${width}, build ${build}, split ${split}; ${rounds} round(s) of every configuration, ` +
     `each ${steps} timed steps after 1 warm-up in its own process`);
   const topo = topology();
   console.log(`machine: ${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'}${topo ? `; ${topo.cores} cores x ${topo.threadsPerCore} threads per core as the OS sees them` : ''}), Node ${process.version}`);

@@ -10,6 +10,8 @@
 // reported as skipped with the reason. Writes bench/out/results.{json,md}; a full run also writes bench/RESULTS.{md,json}.
 // --inference-only: generator inference at batch 1 only (128 and 256 px, 1 and 2 threads; no kernels, no
 // training), a short look that never writes bench/RESULTS.*.
+// --only-train B:T[,B:T...]: only the training rows of batch B on T threads (ours and PyTorch), e.g. 1:2; no
+// kernels, no inference; never writes bench/RESULTS.*.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,14 +21,16 @@ import { build as esbuild } from 'esbuild';
 import { torchPython } from '../test/helpers/python.js';
 import type { ChildJob, ChildResult, GenRuntime } from './lib/child.js';
 import { machine } from './lib/machine.js';
+import { chooseSplit } from '../src/parallel/sync.js';
 import { compareOutputs, RUNTIMES, toMarkdown, type Agreement, type KernelsResult, type Measurement, type Report, type Runtime } from './lib/report.js';
 import { FULL_POLICY, QUICK_POLICY, type RunPolicy } from './lib/timing.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const inferenceOnly = argv.includes('--inference-only');
-const skipKernels = argv.includes('--skip-kernels') || inferenceOnly;
-const writeResults = !inferenceOnly && (argv.includes('--write-results') || (!quick && !argv.includes('--no-write-results')));
+const onlyTrain = argv.includes('--only-train') ? argv[argv.indexOf('--only-train') + 1] ?? '' : null;
+const skipKernels = argv.includes('--skip-kernels') || inferenceOnly || onlyTrain !== null;
+const writeResults = !inferenceOnly && onlyTrain === null && (argv.includes('--write-results') || (!quick && !argv.includes('--no-write-results')));
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'bench', 'out');
 const childJs = join(root, 'build', 'bench', 'child.mjs');
@@ -61,6 +65,15 @@ if (quick) trainPlan.push({ batch: 1, threads: 1 }, { batch: 1, threads: 2 }, { 
 else {
   for (const batch of [1, 8]) for (const threads of [1, 2]) trainPlan.push({ batch, threads });
   trainPlan.push({ batch: 2, threads: 1 }, { batch: 4, threads: 1 });
+}
+if (onlyTrain !== null) {
+  genPlan.length = 0;
+  trainPlan.length = 0;
+  for (const bt of onlyTrain.split(',')) {
+    const [batch, threads] = bt.split(':').map(Number);
+    if (!(Number.isInteger(batch) && batch > 0 && Number.isInteger(threads) && threads > 0)) throw new Error(`--only-train: expected BATCH:THREADS[,...], e.g. 1:2, got ${JSON.stringify(onlyTrain)}`);
+    trainPlan.push({ batch, threads });
+  }
 }
 if (inferenceOnly) {
   genPlan.length = 0;
@@ -267,7 +280,9 @@ for (const [i, c] of trainPlan.entries()) {
     const m: Measurement = { kind: 'train', runtime: rt, size: TRAIN_SIZE, ...c, status: 'skipped', load1: os.loadavg()[0] };
     let res: Measurement;
     if (rt === 'torch' && missing.torch) res = { ...m, reason: missing.torch };
-    else if (rt === 'ours' && c.threads > 1 && (!engineFile || c.batch < c.threads)) res = { ...m, reason: engineFile ? `batch ${c.batch} does not split over ${c.threads} data-parallel workers` : oursMulti.replace(/^skipped: /, '') };
+    // the engine's workers: the branch split (batch 1, 2) runs 2, the batch split at most one per row
+    else if (rt === 'ours' && c.threads > 1 && (!engineFile || (chooseSplit('auto', 'pytorch-gan', c.threads, c.batch) === 'branch' ? 2 : Math.min(c.batch, c.threads)) < c.threads))
+      res = { ...m, reason: engineFile ? `batch ${c.batch} does not split over ${c.threads} data-parallel workers` : oursMulti.replace(/^skipped: /, '') };
     else {
       const r = rt === 'torch'
         ? await torch({ mode: 'train', size: TRAIN_SIZE, ...c, policy: trainPolicy(c.batch) }, c.threads)
@@ -293,7 +308,7 @@ if (!quick && !inferenceOnly) {
 notes.push(
   'ONNX export: `torch.onnx.export` of PyTorch 1.13 (opset 17, dynamic batch, constant folding) from python/bicyclegan_torch/models.Generator after `load_state_dict(strict=True)` of our weights; torch 1.13 writes the ONNX protobuf itself, so the `onnx` Python package is not needed (and is not installed).',
   'Weights: our Generator initialised from our seeded RNG (PyTorch-GAN init), BN running statistics moved by a few train-mode forwards on random inputs so that eval-mode BatchNorm is not near the identity; the fc layer depends on the image size, so each size has its own weights and ONNX file.',
-  'Threads: onnxruntime-node intraOpNumThreads (interOp 1), onnxruntime-web env.wasm.numThreads (worker threads in Node), PyTorch torch.set_num_threads + OMP_NUM_THREADS; ours: generator inference at batch 1 through the inference API (src/infer: f32 weights with BatchNorm folded, packed once at load; on 2 threads its intra-op threads, the output channels of each layer split over the threads, one shared wasm memory; a batch image by image), a batch on 1 thread through the training graph in eval mode (src/models/generator.ts), training on 1 thread or on 2 data-parallel workers (src/parallel, one shard of the batch each).',
+  'Threads: onnxruntime-node intraOpNumThreads (interOp 1), onnxruntime-web env.wasm.numThreads (worker threads in Node), PyTorch torch.set_num_threads + OMP_NUM_THREADS; ours: generator inference at batch 1 through the inference API (src/infer: f32 weights with BatchNorm folded, packed once at load; on 2 threads its intra-op threads, the output channels of each layer split over the threads, one shared wasm memory; a batch image by image), a batch on 1 thread through the training graph in eval mode (src/models/generator.ts), training on 1 thread or on 2 data-parallel workers (src/parallel: one shard of the batch each; at batch 1 and 2 the branch split, one branch of the step each: cVAE-GAN + D_VAE, cLR-GAN + D_LR).',
   'PyTorch runs from Debian python3-torch with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment only; its training step is python/bicyclegan_torch/models.bicycle_step with its test-only gradient clones turned off (so they cost neither time nor RSS).',
   'Ours: a batch on 1 thread builds the training generator with its training buffers (gradients, Adam state) reserved; the arena zeroes only reused memory, so the buffers inference never writes cost no RSS; every Node child is a plain `node` process running an esbuild bundle (no tsx loader in the RSS).',
 );

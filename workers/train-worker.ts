@@ -2,13 +2,14 @@
 // to lay out its arena in the ONE shared wasm memory, instantiates the core once and builds the BicycleGAN of
 // its shard (parameters, Adam state and BN buffers point at the main thread's shared blocks; activations and
 // gradients are its own). Tasks then carry only small messages; the batch and noise are read from the shared
-// staging area. Run as TypeScript through tsx (the engine passes `--import tsx`) or as compiled JavaScript.
+// staging area. With the branch split (init.split) the two workers each build the whole batch and run one
+// branch of the step (BicycleGAN.branchStep) through a BranchSync. Run as TypeScript through tsx (the engine passes `--import tsx`) or as compiled JavaScript.
 import { workerData } from 'node:worker_threads'; // Piscina hands its workerData through unchanged
 import { createCoreSync } from '../src/core/loader.js';
 import { ALIGN } from '../src/core/memory.js';
 import { BicycleGAN, NonFiniteLossError, type StepNoise } from '../src/train/bicyclegan.js';
 import { recalibrationPass } from '../src/train/recalibrate.js';
-import { CTL, NETS, WorkerSync, shardRows, type Net } from '../src/parallel/sync.js';
+import { BranchSync, CTL, NETS, StoppedError, WorkerSync, shardRows, stopAll, type Net } from '../src/parallel/sync.js';
 import type { Reply, Task, WorkerInit } from '../src/parallel/protocol.js';
 
 const init = workerData as WorkerInit;
@@ -18,7 +19,8 @@ const W = init.workers;
 
 interface Shard {
   model: BicycleGAN;
-  sync: WorkerSync;
+  /** batch split: the shard's StepSync (set on the model); branch split: the step's BranchSync */
+  sync: WorkerSync | BranchSync;
   row0: number;
   rows: number;
 }
@@ -47,15 +49,23 @@ function start(): Shard | null {
   try {
     const core = createCoreSync({ build: init.build, module: init.module },
       { memory: init.memory, maxMemoryMB: init.maxMemoryMB, arenaBase: Atomics.load(ctl, CTL.TOP) * ALIGN });
-    const rows = shardRows(init.batch, W);
-    const row0 = rows.slice(0, rank).reduce((a, b) => a + b, 0);
-    const model = new BicycleGAN(core, { ...init.model, batch: rows[rank], shared: init.blocks });
+    const branch = init.split === 'branch';
+    // the branch split runs both workers on the whole batch
+    const rows = branch ? [init.batch, init.batch] : shardRows(init.batch, W);
+    const row0 = branch ? 0 : rows.slice(0, rank).reduce((a, b) => a + b, 0);
+    const model = new BicycleGAN(core, { ...init.model, batch: rows[rank], shared: init.blocks, branch });
     for (const [i, net] of NETS.entries()) {
       const s = { G: model.G, E: model.E, D_VAE: model.D_VAE, D_LR: model.D_LR }[net].g.store;
       Atomics.store(ctl, CTL.GRADS + rank * NETS.length + i, s.base.grad / ALIGN);
     }
-    const sync = new WorkerSync(core, ctl, new Float64Array(init.slots), init.slotFloats, rank, W, init.batch, rows[rank], init.blocks, ALIGN);
-    model.setSync(sync);
+    let sync: WorkerSync | BranchSync;
+    if (branch) {
+      const b = sync = new BranchSync(core, ctl, rank as 0 | 1, init.blocks, ALIGN);
+      // rank 1's cLR backward accumulates G's weight gradients into rank 0's block (BicycleGAN.branchStep); its
+      // own G gradient block stays untouched (no RSS). Rank 0 laid out and published its blocks before this turn.
+      if (rank === 1) model.G.g.store.base.grad = b.gradOf(0, 'G');
+    }
+    else model.setSync(sync = new WorkerSync(core, ctl, new Float64Array(init.slots), init.slotFloats, rank, W, init.batch, rows[rank], init.blocks, ALIGN));
     core.arena.seal(); // the next worker's range starts here
     Atomics.store(ctl, CTL.TOP, Math.ceil(core.arena.mark() / ALIGN));
     Atomics.store(ctl, CTL.TURN, rank + 1);
@@ -100,12 +110,17 @@ function step(s: Shard, t: Extract<Task, { kind: 'step' }>): Reply {
     if (f.kind === 'hang') for (;;); // only terminating the thread ends this
     throw new Error(`injected fault at step ${t.step}`);
   }
+  const sync = s.sync;
   try {
-    const losses = m.step({ eps, zRandom }, t.lr);
-    const stats = { rank, rows, taskMs: performance.now() - t0, ...s.sync.takeStats() };
+    const losses = sync instanceof BranchSync ? m.branchStep(sync, { eps, zRandom }, t.lr) : m.step({ eps, zRandom }, t.lr);
+    const stats = { rank, rows, taskMs: performance.now() - t0, ...sync.takeStats() };
     return { kind: 'step', rank, losses, adamSteps: adamSteps(m), stats };
   } catch (e) {
-    if (e instanceof NonFiniteLossError) return { kind: 'nonfinite', rank, term: e.term, value: e.value, adamSteps: adamSteps(m) };
+    if (e instanceof NonFiniteLossError) {
+      if (sync instanceof BranchSync) stopAll(ctl); // the other branch is (or will be) waiting for this one
+      return { kind: 'nonfinite', rank, term: e.term, value: e.value, adamSteps: adamSteps(m) };
+    }
+    if (e instanceof StoppedError) return { kind: 'stopped', rank, adamSteps: adamSteps(m) };
     throw e;
   }
 }

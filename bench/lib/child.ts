@@ -253,7 +253,7 @@ async function trainParallel(job: Extract<ChildJob, { mode: 'train' }>, workers:
       last = (await e.step()) as unknown as Record<string, number>;
     }, job.policy);
     for (const [k, v] of Object.entries(last)) if (!Number.isFinite(v)) throw new Error(`train: loss ${k} = ${v}`);
-    return { timing, maxRssKB: process.resourceUsage().maxRSS, info: { workers: e.workers, steps: e.steps, losses: last } };
+    return { timing, maxRssKB: process.resourceUsage().maxRSS, info: { workers: e.workers, split: e.split, steps: e.steps, losses: last } };
   } finally {
     await e.close();
   }

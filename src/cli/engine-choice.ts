@@ -4,6 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { hasRelaxedSimd } from '../core/features.js';
 import { resolveBuild } from '../core/load-node.js';
+import { BRANCH_MAX_BATCH, chooseSplit } from '../parallel/sync.js';
 import type { TrainConfig } from '../train/config.js';
 import type { TrainEngine } from '../train/engine.js';
 import { localEngine, type EngineFactory, type EngineRequest } from '../train/trainer.js';
@@ -22,11 +23,13 @@ export function stepCpuSeconds(c: Pick<TrainConfig, 'batch' | 'imageSize' | 'gBa
 export const MIN_WORKER_SHARE_S = 0.25;
 
 /** The default --workers: as many as the model's step keeps busy (each worker's share at least
- * MIN_WORKER_SHARE_S), at most the cores and the batch; without a config, the cores. */
-export function defaultWorkers(c?: Pick<TrainConfig, 'batch' | 'imageSize' | 'gBase' | 'eBase' | 'dBase'>): number {
+ * MIN_WORKER_SHARE_S), at most the cores and the batch, or 2 at batch 1 where the step's two branches run side
+ * by side (--parallel auto or branch, pytorch-gan); without a config, the cores. */
+export function defaultWorkers(c?: Pick<TrainConfig, 'batch' | 'imageSize' | 'gBase' | 'eBase' | 'dBase'> & Partial<Pick<TrainConfig, 'preset' | 'parallel'>>): number {
   const cores = availableParallelism();
   if (!c) return cores;
-  return Math.max(1, Math.min(cores, c.batch, Math.floor(stepCpuSeconds(c) / MIN_WORKER_SHARE_S)));
+  const branch = c.preset !== 'official' && c.parallel !== 'batch' && (c.batch <= BRANCH_MAX_BATCH || c.parallel === 'branch');
+  return Math.max(1, Math.min(cores, branch ? 2 : c.batch, Math.floor(stepCpuSeconds(c) / MIN_WORKER_SHARE_S)));
 }
 
 /** The workers and the concrete wasm build of a run (both stored in its checkpoints). On --resume the stored
@@ -36,6 +39,7 @@ export function chooseEngine(c: TrainConfig, stored: Record<string, unknown> | n
   // the official step splits the batch into two branches, which the shard layout of src/parallel does not know yet
   if (c.preset === 'official' && (c.workers ?? 1) > 1) notice(`--workers ${c.workers}: the official preset trains on one thread for now (the data-parallel engine shards the pytorch-gan step)`);
   const workers = c.preset === 'official' ? 1 : c.workers ?? defaultWorkers(c);
+  if (c.parallel === 'branch' && workers < 2) throw new Error(`--parallel branch runs the step on 2 workers: give --workers 2 (${c.workers === undefined ? `the default for this model is ${workers}` : `got ${workers}`})`);
   let build = resolveBuild(c.build) as 'simd' | 'relaxed';
   if (!stored) return { workers, build };
   const was = (v: unknown) => (v === undefined || v === 'auto' ? `${v ?? 'nothing'} stored, the checkpoint is older than this check` : String(v));
@@ -45,7 +49,20 @@ export function chooseEngine(c: TrainConfig, stored: Record<string, unknown> | n
   } else if (stored.build !== build) notice(`warning: resuming on the ${build} build (trained on: ${was(stored.build)}); the run continues to float rounding, not bit for bit`);
   if (stored.workers !== workers)
     notice(`warning: resuming on ${workers} worker(s) (trained on: ${was(stored.workers)}); the run continues to float rounding, not bit for bit`);
+  else if (workers > 1 && splitOf(stored.parallel, c, workers) !== splitOf(c.parallel, c, workers))
+    notice(`warning: resuming with the ${splitOf(c.parallel, c, workers)} split (trained with the ${splitOf(stored.parallel, c, workers)} split); the run continues to float rounding, not bit for bit`);
   return { workers, build };
+}
+
+/** The split a parallel engine makes of the step (src/parallel/sync.ts chooseSplit; a checkpoint older than the
+ * option was trained with 'batch', the only split then). */
+function splitOf(parallel: unknown, c: TrainConfig, workers: number): string {
+  if (parallel === undefined) return 'batch';
+  try {
+    return chooseSplit(parallel as TrainConfig['parallel'], c.preset, workers, c.batch);
+  } catch {
+    return String(parallel);
+  }
 }
 
 type ParallelModule = {

@@ -56,6 +56,7 @@ const TRAIN_FLAGS: FlagTable = [
   ['eBase', 'number', 'encoder base width [64]'],
   ['dBase', 'number', 'discriminator base width [64]'],
   ['workers', 'number', `threads for the step; 1 = this thread [by model size, at most the cores (${defaultWorkers()}) and the batch: 1 for widths 16 at batch 4, all for widths 64]`],
+  ['parallel', 'string', "how --workers share a step: batch (rows) | branch (the step's two branches, 2 workers) | auto (branch at batch 1 and 2) [auto]"],
   ['build', 'string', 'wasm build: auto | simd | relaxed [auto]'],
   ['skipBad', 'bool', 'report and skip unreadable or malformed images instead of stopping'],
   ['checkpointEvery', 'number', 'write a checkpoint every N steps (0: only at the end and on stop) [500]'],

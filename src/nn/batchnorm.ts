@@ -3,6 +3,9 @@
 // Saved for backward: per-channel mean and rstd (and the mode of the last forward).
 // Data-parallel shards (graph.sync set) exchange the per-channel partial sums of forward and backward, so every
 // shard normalises with the statistics of the whole batch, exactly as one thread on the whole batch would.
+// A branch-split step (src/parallel) runs one network's two train-mode passes on two threads at once: the
+// second pass sets deferRunning, normalises with its batch statistics as usual, and applies its running-stats
+// update later (applyDeferredRunning), once the first pass's update is in: the same updates in the same order.
 // eps is a parameter: the pytorch-gan preset's BatchNorm2d(n, 0.8) passes 0.8 as eps.
 // bnLayers(graph) lists a network's BatchNorm layers (for passes over their statistics, e.g. recalibration).
 import type { Graph, Layer, ShardSync, Tensor } from './graph.js';
@@ -23,6 +26,9 @@ export class BatchNorm2d implements Layer {
   private rstd: number;
   private sums: number; // f64[2C]
   private trained = true;
+  /** train-mode forwards leave the running stats alone until applyDeferredRunning (see the header) */
+  deferRunning = false;
+  private deferred = false;
 
   /** `momentum`: weight of the new batch in the running stats; BN recalibration sets 1/k for the k-th batch (a
    * plain average, PyTorch's momentum=None) */
@@ -45,9 +51,27 @@ export class BatchNorm2d implements Layer {
     this.trained = train;
     const sync = this.g.sync;
     if (sync && train) return this.forwardShard(sync);
-    this.g.core.k.batchnorm_forward(y.ptr, this.mean, this.rstd, this.runMean.ptr, this.runVar.ptr, this.sums, x.ptr,
+    const defer = train && this.deferRunning;
+    if (defer && this.deferred) throw new Error(`${this.name}: a deferred running-stats update is still pending`);
+    this.g.core.k.batchnorm_forward(y.ptr, this.mean, this.rstd, defer ? 0 : this.runMean.ptr, defer ? 0 : this.runVar.ptr, this.sums, x.ptr,
       this.gamma.ptr, this.beta.ptr, this.eps, this.momentum, train ? 1 : 0, x.P, x.C, y.ld, x.ld);
-    if (train) this.g.core.f32(this.tracked.ptr, 1)[0] += 1;
+    if (defer) this.deferred = true;
+    else if (train) this.g.core.f32(this.tracked.ptr, 1)[0] += 1;
+  }
+
+  /** The running-stats update a deferred train-mode forward skipped, from the batch sums it left in `sums`
+   * (call before this layer's backward, which reuses them): the same kernel, so the same values as undeferred. */
+  applyDeferredRunning(): void {
+    if (!this.deferred) return;
+    const x = this.x;
+    this.g.core.k.batchnorm_stats_finish(this.mean, this.rstd, this.runMean.ptr, this.runVar.ptr, this.sums, x.P, this.eps, this.momentum, x.C);
+    this.g.core.f32(this.tracked.ptr, 1)[0] += 1;
+    this.deferred = false;
+  }
+
+  /** Forget a deferred update (the step it belonged to was stopped). */
+  dropDeferredRunning(): void {
+    this.deferred = false;
   }
 
   private sumsView(C: number): Float64Array {

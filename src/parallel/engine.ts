@@ -17,6 +17,11 @@
 // optimizer step (E mid-step, then G, then D_VAE and D_LR) is: barrier, each worker sums one slice of the
 // gradient in worker order 0..W-1 (into worker 0's block), Adam on that slice, barrier.
 //
+// The branch split (split 'branch', and 'auto' at batch 1 and 2): two workers, each with the networks of the
+// whole batch, run the two branches of the pytorch-gan step side by side (BicycleGAN.branchStep, BranchSync in
+// sync.ts): the only split there is for a batch of one image, and bit-identical to one thread. Measured on this
+// 2-core machine at full widths, 128 px: see README (Data-parallel training).
+//
 // Failure: a worker that throws or dies rejects its task; the engine raises the abort flag (every worker
 // waiting at or arriving at a barrier throws), waits for the other tasks to end, destroys the pool and
 // rejects with a ParallelWorkerError naming the worker and the cause. The engine is closed afterwards.
@@ -33,12 +38,18 @@ import type { SharedParams } from '../nn/params.js';
 import { BicycleGAN, NonFiniteLossError, type BicycleGANOptions, type StepLosses, type StepNoise } from '../train/bicyclegan.js';
 import { checkpointBytes, loadCheckpoint, type LoadOptions, type TrainState } from '../train/checkpoint.js';
 import type { TrainEngine } from '../train/engine.js';
-import type { FaultInjection, Reply, Staging, Task, WorkerInit, WorkerStepStats } from './protocol.js';
-import { ABORTED, CTL, CTL_INTS, ERROR_BYTES, MAX_WORKERS, NETS, abortAll, shardRows, slotFloats, type Net } from './sync.js';
+import type { FaultInjection, Reply, Split, Staging, Task, WorkerInit, WorkerStepStats } from './protocol.js';
+import { ABORTED, CTL, CTL_INTS, ERROR_BYTES, MAX_WORKERS, NETS, abortAll, chooseSplit, shardRows, slotFloats, type Net } from './sync.js';
+
+export { chooseSplit } from './sync.js';
 
 export interface ParallelEngineOptions extends BicycleGANOptions {
   /** worker threads; more than the batch size is clamped to the batch size (a shard has at least one row) */
   workers: number;
+  /** 'batch': shards of the rows over the workers; 'branch': the two branches of the pytorch-gan step on two
+   * workers (more workers are clamped to 2); 'auto' (default): 'branch' at batch 1 and 2 with 2 or more workers, else
+   * 'batch' (see chooseSplit) */
+  split?: Split | 'auto';
   /** wasm build: 'auto' picks relaxed SIMD where the runtime has it (threads variant of the build) */
   build?: Build | 'auto';
   /** upper bound of the shared memory in MiB (default 4096, the wasm32 ceiling) */
@@ -91,6 +102,7 @@ export class ParallelEngine implements TrainEngine {
     readonly model: BicycleGAN,
     readonly workers: number,
     readonly batch: number,
+    readonly split: Split,
     private readonly pool: Piscina,
     private readonly ctl: Int32Array,
     private readonly staging: Staging,
@@ -106,7 +118,8 @@ export class ParallelEngine implements TrainEngine {
     if (!Number.isInteger(batch) || batch < 1) throw new Error(`batch size must be a positive integer, got ${batch}`);
     if (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > MAX_WORKERS)
       throw new Error(`workers must be an integer in [1, ${MAX_WORKERS}], got ${o.workers}`);
-    const W = Math.min(o.workers, batch);
+    const split = chooseSplit(o.split, o.model?.preset, o.workers, batch);
+    const W = split === 'branch' ? 2 : Math.min(o.workers, batch);
     const build = resolveBuild(o.build);
     const path = threadsWasmPath(build);
     if (!existsSync(path)) throw new Error(`parallel engine: ${path} is missing; run \`npm run asbuild\` first`);
@@ -116,7 +129,7 @@ export class ParallelEngine implements TrainEngine {
     const maximum = Math.floor((maxMemoryMB * 2 ** 20) / PAGE);
     const memory = new WebAssembly.Memory({ initial: 16, maximum, shared: true });
     const core = await createCore({ build, module }, { memory, maxMemoryMB });
-    const { workers: _w, build: _b, maxMemoryMB: _m, startTimeoutS, stepTimeoutS: _t, fault, ...modelOpts } = o;
+    const { workers: _w, split: _s, build: _b, maxMemoryMB: _m, startTimeoutS, stepTimeoutS: _t, fault, ...modelOpts } = o;
     const model = new BicycleGAN(core, { ...modelOpts, batch: 1 });
     const cfg = model.cfg, px = batch * cfg.imageSize * cfg.imageSize * cfg.channels, L = batch * cfg.latentDim;
     const a = core.arena;
@@ -131,7 +144,7 @@ export class ParallelEngine implements TrainEngine {
     const slot = slotFloats(8 * Math.max(cfg.gBase, cfg.eBase, cfg.dBase));
     const init: WorkerInit = {
       build, module, memory, maxMemoryMB, ctl: ctlBuf, slots: new SharedArrayBuffer(2 * W * slot * 8), slotFloats: slot,
-      errors: new SharedArrayBuffer(ERROR_BYTES), workers: W, batch,
+      errors: new SharedArrayBuffer(ERROR_BYTES), workers: W, batch, split,
       model: { model: o.model, adam: o.adam, lambdas: o.lambdas, seed: o.seed }, blocks, staging, fault,
     };
     const pool = new Piscina({
@@ -157,7 +170,7 @@ export class ParallelEngine implements TrainEngine {
       }
       await sleep(5);
     }
-    return new ParallelEngine(core, model, W, batch, pool, ctl, staging, o.stepTimeoutS ?? 0);
+    return new ParallelEngine(core, model, W, batch, split, pool, ctl, staging, o.stepTimeoutS ?? 0);
   }
 
   get cfg(): ModelConfig {
@@ -203,21 +216,31 @@ export class ParallelEngine implements TrainEngine {
     this.stageNoise(noise ?? { eps: this.eps, zRandom: this.zRandom });
     const stepNo = m.steps + 1;
     const adamSteps = { G: m.opt.G.step, E: m.opt.E.step, D_VAE: m.opt.D_VAE.step, D_LR: m.opt.D_LR.step };
-    const replies = await this.runAll(`step ${stepNo}`, (slot) => ({ kind: 'step', slot, step: stepNo, adamSteps, lr }));
-    const r = replies[0];
-    if (r.kind !== 'step' && r.kind !== 'nonfinite') throw new Error(`parallel engine: unexpected reply ${r.kind} to a step`);
+    const replies = (await this.runAll(`step ${stepNo}`, (slot) => ({ kind: 'step', slot, step: stepNo, adamSteps, lr }))).sort((x, y) => x.rank - y.rank);
+    for (const r of replies) if (r.kind !== 'step' && r.kind !== 'nonfinite' && r.kind !== 'stopped') throw new Error(`parallel engine: unexpected reply ${r.kind} to a step`);
+    const r = replies[0] as Extract<Reply, { adamSteps: unknown }>;
     for (const net of NETS) m.opt[net].step = r.adamSteps[net];
-    this.lastStepStats = replies.flatMap((x) => (x.kind === 'step' ? [x.stats] : [])).sort((x, y) => x.rank - y.rank);
-    if (r.kind === 'nonfinite') throw new NonFiniteLossError(r.term, r.value, stepNo);
+    this.lastStepStats = replies.flatMap((x) => (x.kind === 'step' ? [x.stats] : []));
+    // the first rank's non-finite loss (a branch split's rank 0 holds the terms ptgStep computes first)
+    const bad = replies.find((x) => x.kind === 'nonfinite');
+    if (bad) {
+      // a branch-split worker stopped the other: clear the flag and the barrier it left half passed
+      Atomics.store(this.ctl, CTL.STOP, 0);
+      Atomics.store(this.ctl, CTL.COUNT, 0);
+      throw new NonFiniteLossError(bad.term, bad.value, stepNo);
+    }
     m.steps = stepNo;
-    return r.losses;
+    const losses = Object.assign({}, ...replies.map((x) => (x.kind === 'step' ? x.losses : {}))) as StepLosses;
+    if (this.split === 'branch') losses.ge = m.geOf(losses);
+    return losses;
   }
 
   /** Every worker runs the pass on its rows; BatchNorm sums the shards' statistics as in the step. */
   async recalibrationPass(k: number, noise: StepNoise): Promise<void> {
     this.check('recalibrate');
     this.stageNoise(noise);
-    await this.runAll(`recalibration pass ${k}`, (slot) => ({ kind: 'recalibrate', slot, k }));
+    // branch split: every worker holds the whole batch, so one runs the pass (two would update the stats twice)
+    await this.runAll(`recalibration pass ${k}`, (slot) => ({ kind: 'recalibrate', slot, k }), this.split === 'branch' ? 1 : this.workers);
   }
 
   async generate(images: Float32Array, z: Float32Array, n: number, batchStats = false): Promise<Float32Array> {

@@ -12,6 +12,10 @@ export interface FaultInjection {
   kind: 'throw' | 'exit' | 'hang';
 }
 
+/** How a step is spread: 'batch' gives each worker a shard of the rows (any worker count); 'branch' gives each
+ * of two workers one branch of the pytorch-gan step on the whole batch (BicycleGAN.branchStep). */
+export type Split = 'batch' | 'branch';
+
 /** Where the main thread puts a step's inputs in the shared memory (byte offsets, whole batch). */
 export interface Staging {
   a: number;
@@ -32,6 +36,7 @@ export interface WorkerInit {
   errors: SharedArrayBuffer;
   workers: number;
   batch: number;
+  split: Split;
   model: Omit<BicycleGANOptions, 'batch' | 'shared'>;
   /** per network: the main thread's shared parameter blocks (each worker's gradients are its own) */
   blocks: Record<Net, SharedParams>;
@@ -54,8 +59,11 @@ export interface WorkerStepStats extends SyncStats {
 }
 
 export type Reply =
-  | { kind: 'step'; rank: number; losses: StepLosses; adamSteps: Record<Net, number>; stats: WorkerStepStats }
+  /** batch split: every rank has all the losses; branch split: each rank its branch's (ge from both) */
+  | { kind: 'step'; rank: number; losses: Partial<StepLosses>; adamSteps: Record<Net, number>; stats: WorkerStepStats }
   | { kind: 'recalibrate'; rank: number }
   | { kind: 'nonfinite'; rank: number; term: string; value: number; adamSteps: Record<Net, number> }
+  /** branch split: the other rank stopped the step (non-finite loss) */
+  | { kind: 'stopped'; rank: number; adamSteps: Record<Net, number> }
   | { kind: 'generate'; rank: number; out: Float32Array }
   | { kind: 'encode'; rank: number; out: Float32Array };

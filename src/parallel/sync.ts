@@ -4,9 +4,10 @@
 // the abort flag the main thread raises when a worker fails, and which worker took which task.
 // Sums are taken in worker order 0, 1, ..., W-1 in every worker, so all workers hold bit-identical results.
 import type { Adam } from '../train/adam.js';
-import type { StepSync } from '../train/bicyclegan.js';
+import type { BranchSync as BranchHooks, StepSync } from '../train/bicyclegan.js';
 import type { Core } from '../core/loader.js';
 import type { SharedParams } from '../nn/params.js';
+import type { Split } from './protocol.js';
 
 /** Int32 slots of the control block. */
 export const CTL = {
@@ -23,6 +24,9 @@ export const CTL = {
   TOP: 5,
   /** rank + 1 of a worker that failed to start (its message is in the error buffer) */
   FAILED: 6,
+  /** set (with a GEN bump) by a branch-split worker whose step stopped on a non-finite loss: the other worker's
+   * barriers throw STOPPED; the main thread clears it (and the barrier count) before the next task */
+  STOP: 7,
   /** per task slot: rank + 1 of the worker that took it */
   TASK: 8,
   /** per rank and network: gradient block base in ALIGN units (after TASK + MAX_WORKERS) */
@@ -42,6 +46,21 @@ const SPIN = 4000;
 /** Thrown in a worker whose wait was cut short because another worker failed. */
 export const ABORTED = '[aborted]';
 
+/** Thrown in a branch-split worker whose wait was cut short because the other one stopped on a non-finite loss. */
+export class StoppedError extends Error {
+  constructor() {
+    super('[stopped] the other branch stopped the step');
+    this.name = 'StoppedError';
+  }
+}
+
+/** Stop the step in every worker (a branch-split worker that met a non-finite loss). */
+export function stopAll(ctl: Int32Array): void {
+  Atomics.store(ctl, CTL.STOP, 1);
+  Atomics.add(ctl, CTL.GEN, 1);
+  Atomics.notify(ctl, CTL.GEN);
+}
+
 export class Barrier {
   /** barriers passed and milliseconds spent waiting in them (for the step statistics) */
   passed = 0;
@@ -52,6 +71,7 @@ export class Barrier {
   wait(): void {
     const c = this.ctl, t0 = performance.now();
     if (Atomics.load(c, CTL.ABORT) !== 0) throw new Error(`${ABORTED} another worker failed`);
+    if (Atomics.load(c, CTL.STOP) !== 0) throw new StoppedError();
     const gen = Atomics.load(c, CTL.GEN);
     this.passed++;
     if (Atomics.add(c, CTL.COUNT, 1) === this.W - 1) {
@@ -64,6 +84,7 @@ export class Barrier {
     }
     this.waitMs += performance.now() - t0;
     if (Atomics.load(c, CTL.ABORT) !== 0) throw new Error(`${ABORTED} another worker failed`);
+    if (Atomics.load(c, CTL.STOP) !== 0) throw new StoppedError();
   }
 }
 
@@ -74,6 +95,26 @@ export function abortAll(ctl: Int32Array): void {
   Atomics.notify(ctl, CTL.GEN);
   Atomics.add(ctl, CTL.TURN, 0);
   Atomics.notify(ctl, CTL.TURN);
+}
+
+/** Largest batch 'auto' runs with the branch split: at batch 1 a batch split has nothing to share out; at
+ * batch 2 both use 2 workers and the branch split's 4 barriers a step (the batch split's ~225) measured faster
+ * on this shared 2-core machine (README, Data-parallel training); from batch 3 the batch split can use more
+ * workers than two, and at batch 8 it keeps the two cores busy (1.77x one thread in bench/RESULTS.md). */
+export const BRANCH_MAX_BATCH = 2;
+
+/** The split of a step: 'auto' is 'branch' for the pytorch-gan preset on 2 or more workers up to batch
+ * BRANCH_MAX_BATCH, else 'batch'. 'branch' needs the pytorch-gan preset and 2 or more workers. */
+export function chooseSplit(split: Split | 'auto' | undefined, preset: string | undefined, workers: number, batch: number): Split {
+  const ptg = preset !== 'official';
+  if (split === 'branch') {
+    if (!ptg) throw new Error('the branch split runs the pytorch-gan step only (the official preset has one G+E update)');
+    if (workers < 2) throw new Error(`the branch split needs 2 workers, got ${workers}`);
+    return 'branch';
+  }
+  if (split === undefined || split === 'auto') return ptg && workers >= 2 && batch <= BRANCH_MAX_BATCH ? 'branch' : 'batch';
+  if (split !== 'batch') throw new Error(`split must be batch, branch or auto, got ${JSON.stringify(split)}`);
+  return 'batch';
 }
 
 /** Rows of each shard: the first batch % W shards take one more. */
@@ -178,5 +219,56 @@ export class WorkerSync implements StepSync {
     }
     this.updateMs += performance.now() - t0;
     this.barrier.wait(); // every shard sees the new parameters before it reads them or zeroes its gradients
+  }
+}
+
+/**
+ * The BranchSync of one of the two workers of a branch-split step (BicycleGAN.branchStep): each runs one branch
+ * on the whole batch, so nothing is all-reduced and every gradient is complete in one rank's block (G's in rank
+ * 0's, which rank 1 accumulates into); an update is a barrier, Adam on this worker's slice of each network from
+ * that block, a barrier.
+ */
+export class BranchSync implements BranchHooks {
+  private updateMs = 0;
+  private readonly barrier: Barrier;
+
+  constructor(
+    readonly core: Core,
+    readonly ctl: Int32Array,
+    readonly rank: 0 | 1,
+    readonly blocks: Record<Net, SharedParams>,
+    readonly align: number,
+  ) {
+    this.barrier = new Barrier(ctl, 2);
+  }
+
+  takeStats(): SyncStats {
+    const b = this.barrier, r = { barriers: b.passed, waitMs: b.waitMs, updateMs: this.updateMs };
+    b.passed = 0;
+    b.waitMs = 0;
+    this.updateMs = 0;
+    return r;
+  }
+
+  gradOf(r: number, net: Net): number {
+    return Atomics.load(this.ctl, CTL.GRADS + r * NETS.length + NETS.indexOf(net)) * this.align;
+  }
+
+  update(steps: [opt: Adam, rank: 0 | 1][], lr?: number): void {
+    const k = this.core.k;
+    this.barrier.wait(); // both branches' gradients are complete
+    const t0 = performance.now();
+    for (const [opt, rank] of steps) {
+      const net = opt.store.net as Net, b = this.blocks[net];
+      if (!b) throw new Error(`no shared blocks for network ${net}`);
+      const [from, to] = paramRange(b.paramFloats, this.rank, 2);
+      const n = to - from, o = from * 4;
+      opt.step += 1;
+      if (n === 0) continue;
+      const { beta1, beta2, eps } = opt.cfg;
+      k.adam_update(b.value + o, this.gradOf(rank, net) + o, b.m + o, b.v + o, lr ?? opt.cfg.lr, beta1, beta2, eps, opt.step, n);
+    }
+    this.updateMs += performance.now() - t0;
+    this.barrier.wait(); // both see the new parameters before reading them or zeroing their gradients
   }
 }

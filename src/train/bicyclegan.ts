@@ -18,6 +18,7 @@ import { Encoder } from '../models/encoder.js';
 import { MultiDiscriminator } from '../models/discriminator.js';
 import { initNetwork } from '../models/init.js';
 import { Reparameterize } from '../nn/reparam.js';
+import { bnLayers } from '../nn/batchnorm.js';
 import { Dropout } from '../nn/dropout.js';
 import { Adam, DEFAULT_ADAM, type AdamConfig } from './adam.js';
 import { Losses, type LossSync } from './losses.js';
@@ -65,6 +66,8 @@ export interface BicycleGANOptions {
    * gradients and activations can be read after it (tests). By default the step shares what it never needs
    * twice at once (see the constructor): same results, less memory. */
   separateMemory?: boolean;
+  /** Branch-split worker (src/parallel): also allocate what branchStep needs (a copy of D_LR's input gradient). */
+  branch?: boolean;
 }
 
 /**
@@ -76,6 +79,17 @@ export interface StepSync extends LossSync {
   /** Sum the gradients of `opt`'s network over all shards (fixed shard order), take one Adam step on the shared
    * parameters; returns once every shard sees the updated parameters. */
   update(opt: Adam, lr?: number): void;
+}
+
+/**
+ * Hooks of a branch-split step (src/parallel): two threads share the parameters and each runs one branch of the
+ * pytorch-gan step on the whole batch, rank 0 the cVAE-GAN branch and D_VAE, rank 1 the cLR-GAN branch and D_LR.
+ */
+export interface BranchSync {
+  readonly rank: 0 | 1;
+  /** Wait for the other thread, then one Adam step per entry on the shared parameters, from the gradient block
+   * of the given rank; returns once both threads see the new parameters. */
+  update(steps: [opt: Adam, rank: 0 | 1][], lr?: number): void;
 }
 
 /** A D input: B, or (A, B) for a conditional D. */
@@ -118,6 +132,8 @@ export class BicycleGAN {
   private readonly toE: Feed;
   private eps: Float32Array;
   private zRandom: Float32Array;
+  /** branch-split rank 1: D_LR's input gradient from the G step, kept while D_LR's own step reuses its buffers */
+  private readonly dLrInputGrad: Tensor | null = null;
 
   constructor(readonly core: Core, o: BicycleGANOptions) {
     const cfg: ModelConfig = { ...DEFAULT_MODEL, ...o.model };
@@ -136,10 +152,12 @@ export class BicycleGAN {
     // into G's gradient block: they live only in their own D updates, after G's update and before the next step
     // zeroes G's (the G-step passes through a D take its input gradient only). D_LR's activations, saved
     // tensors and activation gradients are D_VAE's: same topology, and the step never interleaves the two.
+    // A branch-split worker (o.branch) keeps the discriminators' gradients apart: rank 0 runs D_VAE's passes
+    // while G's gradients are still live (rank 1's cLR backward and G's update come after them).
     const plan = !o.separateMemory, scratch = plan ? new Scratch(core, 'networks') : undefined;
     this.G = new Generator(core, cfg, NB, 'G', { shared: sh?.G, scratch });
     this.E = new Encoder(core, cfg, NB, 'E', { shared: sh?.E, scratch });
-    const gs = this.G.g.store, free = plan ? { ptr: gs.base.grad, floats: gs.paramFloats } : undefined;
+    const gs = this.G.g.store, free = plan && !o.branch ? { ptr: gs.base.grad, floats: gs.paramFloats } : undefined;
     this.D_VAE = new MultiDiscriminator(core, cfg, NB, 'D_VAE', { shared: sh?.D_VAE, scratch, grads: free });
     const dv = this.D_VAE.g.store, used = free && dv.base.grad === free.ptr ? Math.ceil(dv.paramFloats / 16) * 16 : 0;
     const rest = free && { ptr: free.ptr + used * 4, floats: free.floats - used };
@@ -176,6 +194,7 @@ export class BicycleGAN {
     this.toE = new Feed(core, this.G.out, this.E);
     this.eps = new Float32Array(NB * cfg.latentDim);
     this.zRandom = new Float32Array(NB * cfg.latentDim);
+    if (o.branch) this.dLrInputGrad = io.tensor(NB, S, S, C, 'D_LR.image.grad', false);
     this.rng = new Rng(o.seed ?? 0);
     if (sh) return; // the shared copy is initialised (or restored) by its owner
     const nets = [this.G, this.E, this.D_VAE, ...(this.D_LR === this.D_VAE ? [] : [this.D_LR])];
@@ -200,7 +219,7 @@ export class BicycleGAN {
 
   /** The pytorch-gan step (spec §7.1): both branches on the whole batch, E stepped before the latent loss. */
   private ptgStep(noise?: StepNoise, lr?: number): StepLosses {
-    const { G, E, D_VAE, D_LR, lambdas: lam, loss, toDVae, toDLr, toE } = this;
+    const { G, E, D_VAE, D_LR, loss, toDVae, toDLr } = this;
     const { eps, zRandom } = this.drawNoise(noise);
     loss.step = this.steps + 1;
     G.g.store.zeroGrads();
@@ -210,25 +229,12 @@ export class BicycleGAN {
     const { gan: vaeGan, l1: pixel, kl } = this.cvae(this.realA, this.realB, eps, toDVae, D_VAE, ['z_enc', 'fake_B', 'D_VAE.gstep.fake_B']);
 
     // cLR-GAN: fake_B_random = G(A, z_random) scored by D_LR; G's gradient from it waits for the latent loss
-    this.core.f32(G.z.ptr, zRandom.length).set(zRandom);
-    this.generate(this.fakeBRandom, 'fake_B_random');
-    toDLr.forward();
-    this.traceOuts(D_LR, 'D_LR.gstep.fake_B_random');
-    const lrGan = loss.lsgan('lr_gan', D_LR.outs, 1);
-    const ge = loss.total([1, vaeGan], [1, lrGan], [lam.pixel, pixel], [lam.kl, kl]);
-    toDLr.backward(() => loss.lsganBackward(1, D_LR.outs, 1));
+    const lrGan = this.clrForward(zRandom);
+    const ge = this.geOf({ vae_gan: vaeGan, lr_gan: lrGan, pixel, kl });
 
     // E steps on loss_GE; then the latent loss |E(fake_B_random) - z_random| through the UPDATED E, into G only
     this.update(this.opt.E, lr);
-    toE.forward();
-    this.trace?.('mu2', E.mu);
-    this.trace?.('logvar2', E.logvar);
-    const latent = loss.total([lam.latent, loss.l1('latent', E.mu, G.z)]); // G.z still holds z_random
-    toE.backward(() => loss.l1Backward(lam.latent, E.mu, G.z)); // E's weight gradients from it are not taken
-    G.g.backwardFrom(() => {
-      toDLr.addGrad(); // the cLR-GAN term of loss_GE, held since G's cLR forward
-      toE.addGrad();
-    });
+    const latent = this.latentBackward(() => toDLr.addGrad()); // the cLR-GAN term of loss_GE, held since G's cLR forward
     this.update(this.opt.G, lr);
 
     // the discriminators: real_B vs the detached fakes (made before G's update), separate forward passes
@@ -236,6 +242,99 @@ export class BicycleGAN {
     const dLr = this.discriminatorStep(D_LR, 'd_lr', [[this.realB, 1, 'real_B'], [this.fakeBRandom, 0, 'fake_B_random']], this.opt.D_LR, lr);
     this.steps += 1;
     return { vae_gan: vaeGan, lr_gan: lrGan, pixel, kl, ge, latent, d_vae: dVae, d_lr: dLr };
+  }
+
+  /**
+   * The pytorch-gan step split over two threads by branch (src/parallel/sync.ts BranchSync), each on the whole
+   * batch: the same passes, updates and BN running-stats updates as ptgStep, in an order the two can overlap.
+   * rank 0: E(B) and G(A, z_enc) forward and backward (cVAE-GAN), E's update, then D_VAE's passes.
+   * rank 1: G(A, z_random) forward and D_LR's G-step term, D_LR's passes (the fake is detached: D's passes need
+   *   nothing from the G step), then after E's update the latent loss through the updated E and G's cLR backward.
+   * G's BN running stats take the cVAE pass's update first: rank 1 defers its own until after E's update, by
+   * which time rank 0's G forward and backward are long done. G's weight gradients: rank 1's G gradient block
+   * IS rank 0's (the worker points it there), so its cLR backward, after E's update, accumulates onto the cVAE
+   * gradients exactly as ptgStep's does; rank 0 alone zeroes it. Every pass thus runs the kernels of ptgStep on
+   * the same values in the same order: the step is ptgStep's bit for bit. Last, one update of G and D_VAE (from
+   * rank 0's blocks) and D_LR (rank 1's). Returns this rank's losses (ge needs both: see geOf).
+   * A non-finite loss stops this rank with NonFiniteLossError before the final update (ptgStep's D terms come
+   * after G's update); the other rank is released by the caller.
+   */
+  branchStep(b: BranchSync, noise: StepNoise, lr?: number): Partial<StepLosses> {
+    const { G, E, D_VAE, D_LR, loss, toDVae, toDLr, opt } = this;
+    if (this.halves) throw new Error('the branch split runs the pytorch-gan step only');
+    const { eps, zRandom } = this.drawNoise(noise);
+    loss.step = this.steps + 1;
+    const last: [Adam, 0 | 1][] = [[opt.G, 0], [opt.D_VAE, 0], [opt.D_LR, 1]];
+    if (b.rank === 0) {
+      G.g.store.zeroGrads();
+      E.g.store.zeroGrads();
+      const { gan, l1, kl } = this.cvae(this.realA, this.realB, eps, toDVae, D_VAE, ['z_enc', 'fake_B', 'D_VAE.gstep.fake_B']);
+      b.update([[opt.E, 0]], lr);
+      D_VAE.g.store.zeroGrads();
+      const dVae = this.discriminatorPasses(D_VAE, 'd_vae', [[this.realB, 1, 'real_B'], [this.fakeB, 0, 'fake_B']]);
+      b.update(last, lr);
+      return { vae_gan: gan, pixel: l1, kl, d_vae: dVae };
+    }
+    const keep = this.dLrInputGrad;
+    if (!keep) throw new Error('branchStep rank 1 needs a model built with branch: true');
+    const bns = bnLayers(G.g);
+    let lrGan: number, dLr: number;
+    try {
+      for (const bn of bns) bn.deferRunning = true;
+      lrGan = this.clrForward(zRandom);
+      for (const bn of bns) bn.deferRunning = false;
+      const into = toDLr.into;
+      this.core.k.copy_forward(keep.ptr, into.grad, into.P, into.C, keep.ld, into.ld);
+      D_LR.g.store.zeroGrads();
+      dLr = this.discriminatorPasses(D_LR, 'd_lr', [[this.realB, 1, 'real_B'], [this.fakeBRandom, 0, 'fake_B_random']]);
+      b.update([[opt.E, 0]], lr);
+    } catch (e) {
+      for (const bn of bns) {
+        bn.deferRunning = false;
+        bn.dropDeferredRunning(); // the step stopped: its running-stats update with it
+      }
+      throw e;
+    }
+    for (const bn of bns) bn.applyDeferredRunning(); // after rank 0's cVAE pass (done before E's update)
+    const latent = this.latentBackward(() => this.core.k.copy_backward(G.out.grad, keep.ptr, keep.P, keep.C, G.out.ld, keep.ld));
+    b.update(last, lr);
+    return { lr_gan: lrGan, latent, d_lr: dLr };
+  }
+
+  /** loss_GE of ptgStep from its terms (a branch-split step has them on two threads). */
+  geOf(l: Pick<StepLosses, 'vae_gan' | 'lr_gan' | 'pixel' | 'kl'>): number {
+    const lam = this.lambdas;
+    return this.loss.total([1, l.vae_gan], [1, l.lr_gan], [lam.pixel, l.pixel], [lam.kl, l.kl]);
+  }
+
+  /** cLR-GAN forward: fake_B_random = G(A, z_random) scored by D_LR; D_LR's input gradient of the GAN term is
+   * left in its input's gradient for G's backward (latentBackward). Returns lr_gan. */
+  private clrForward(zRandom: Float32Array): number {
+    const { G, D_LR, loss, toDLr } = this;
+    this.core.f32(G.z.ptr, zRandom.length).set(zRandom);
+    this.generate(this.fakeBRandom, 'fake_B_random');
+    toDLr.forward();
+    this.traceOuts(D_LR, 'D_LR.gstep.fake_B_random');
+    const lrGan = loss.lsgan('lr_gan', D_LR.outs, 1);
+    toDLr.backward(() => loss.lsganBackward(1, D_LR.outs, 1));
+    return lrGan;
+  }
+
+  /** The latent loss |E(fake_B_random) - z_random| through the (updated) E, then G's cLR backward with the
+   * GAN term's gradient (`ganGrad` adds it into G's output gradient) and the latent loss's, into G only.
+   * Returns the weighted latent loss. */
+  private latentBackward(ganGrad: () => void): number {
+    const { G, E, lambdas: lam, loss, toE } = this;
+    toE.forward();
+    this.trace?.('mu2', E.mu);
+    this.trace?.('logvar2', E.logvar);
+    const latent = loss.total([lam.latent, loss.l1('latent', E.mu, G.z)]); // G.z still holds z_random
+    toE.backward(() => loss.l1Backward(lam.latent, E.mu, G.z)); // E's weight gradients from it are not taken
+    G.g.backwardFrom(() => {
+      ganGrad();
+      toE.addGrad();
+    });
+    return latent;
   }
 
   /**
@@ -247,7 +346,7 @@ export class BicycleGAN {
    * Loss names: vae_gan = G_GAN, lr_gan = G_GAN2, pixel = G_L1, kl, latent = z_L1, d_vae = D, d_lr = D2.
    */
   private officialStep(h: NonNullable<BicycleGAN['halves']>, noise?: StepNoise, lr?: number): StepLosses {
-    const { G, E, D_VAE: D, D_LR: D2, lambdas: lam, loss, toDVae: toD, toDLr: toD2, toE } = this;
+    const { G, E, D_VAE: D, D_LR: D2, lambdas: lam, loss, toDVae: toD, toDLr: toD2 } = this;
     const { eps, zRandom, dropout } = this.drawNoise(noise);
     loss.step = this.steps + 1;
     this.splitBatch(h);
@@ -267,15 +366,7 @@ export class BicycleGAN {
     this.traceOuts(D2, `${D2.g.name}.gstep.fake_random`);
     const gan2 = loss.lsgan('lr_gan', D2.outs, 1);
     toD2.backward(() => loss.lsganBackward(1, D2.outs, 1));
-    toE.forward();
-    this.trace?.('mu2', E.mu);
-    this.trace?.('logvar2', E.logvar);
-    const latent = loss.total([lam.latent, loss.l1('latent', E.mu, G.z)]); // G.z still holds z_random
-    toE.backward(() => loss.l1Backward(lam.latent, E.mu, G.z)); // E's weight gradients from it are not taken
-    G.g.backwardFrom(() => {
-      toD2.addGrad();
-      toE.addGrad();
-    });
+    const latent = this.latentBackward(() => toD2.addGrad()); // through E before its update (the authors' order)
     const ge = loss.total([1, gan], [1, gan2], [lam.kl, kl], [lam.pixel, l1]);
     this.update(this.opt.E, lr);
     this.update(this.opt.G, lr);

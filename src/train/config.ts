@@ -60,6 +60,9 @@ export const TrainConfigSchema = z
     dBase: posInt('dBase').default(64),
     /** worker threads for the step (1 = this thread); default: number of cores */
     workers: posInt('workers').optional(),
+    /** how worker threads share a step: batch (shards of the rows), branch (the pytorch-gan step's two branches
+     * on 2 workers), auto (branch at batch 1 and 2, else batch) */
+    parallel: z.enum(['auto', 'batch', 'branch'], { error: 'parallel must be auto, batch or branch' }).default('auto'),
     build: z.enum(['auto', 'simd', 'relaxed'], { error: 'build must be auto, simd or relaxed' }).default('auto'),
     skipBad: z.boolean().default(false),
     checkpointEvery: nonNegInt('checkpointEvery').default(500),
@@ -85,6 +88,8 @@ export const TrainConfigSchema = z
   .strict()
   .superRefine((c, ctx) => {
     const set = OFFICIAL_FIELDS.filter((k) => c[k] !== undefined);
+    if (c.preset === 'official' && c.parallel === 'branch')
+      ctx.addIssue({ code: 'custom', path: ['parallel'], message: 'branch splits the pytorch-gan step (the official preset trains on one thread)' });
     if (c.preset === 'pytorch-gan') {
       for (const k of set) ctx.addIssue({ code: 'custom', path: [k], message: `is an option of the official preset (add --preset official)` });
     } else {

@@ -23,11 +23,19 @@ import { recalibrate, withEvalStats } from './recalibrate.js';
 export interface EngineRequest extends BicycleGANOptions {
   build: TrainConfig['build'];
   workers: number;
+  /** how a multi-worker engine splits the step (src/parallel: batch | branch | auto); one thread ignores it */
+  split?: 'auto' | 'batch' | 'branch';
   /** seconds a step on worker threads may take (0: no limit); engines on this thread ignore it */
   stepTimeoutS?: number;
 }
 
 export type EngineFactory = (o: EngineRequest) => Promise<TrainEngine>;
+
+/** The engine in the start event: its class, and a parallel engine's workers and split. */
+function engineName(e: TrainEngine): string {
+  const p = e as TrainEngine & { workers?: number; split?: string };
+  return e.constructor.name + (p.workers !== undefined && p.split !== undefined ? ` (${p.workers} workers, ${p.split} split)` : '');
+}
 
 export const localEngine: EngineFactory = async (o) => new LocalEngine(await loadCore({ build: o.build }), o);
 
@@ -121,6 +129,7 @@ export async function train(input: TrainConfig | TrainConfigInput, o: TrainOptio
     lambdas: { pixel: c.lambdaPixel, latent: c.lambdaLatent, kl: c.lambdaKl },
     build: c.build,
     workers: c.workers ?? 1,
+    split: c.parallel,
     stepTimeoutS: c.stepTimeout,
   });
   try {
@@ -152,7 +161,7 @@ export async function train(input: TrainConfig | TrainConfigInput, o: TrainOptio
     const fixed = await loadFixedPairs(sampleFiles, aug);
     const samples: SampleSet = makeSampleSet(fixed.a, fixed.b, sampleFiles.length, c.latentDim, c.sampleZ, c.seed);
 
-    emit({ type: 'start', step: engine.steps, total, files: files.length, stepsPerEpoch: loader.stepsPerEpoch, resumedFrom: resumePath, engine: engine.constructor.name });
+    emit({ type: 'start', step: engine.steps, total, files: files.length, stepsPerEpoch: loader.stepsPerEpoch, resumedFrom: resumePath, engine: engineName(engine) });
 
     let lastCkpt: string | null = resumePath;
     const save = (reason: 'every' | 'stop' | 'end') => {
