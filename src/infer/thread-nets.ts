@@ -123,66 +123,32 @@ export class ThreadedBuilder extends RunBuilder {
     });
   }
 
-  /** weightedSplit on weights packed once (f32 files): each chunk's [K][n] weights become `derive`'s `subs`
-   * matrices ([kp][kp][C][n] each), each packed into panels of its own by a pack job; `run` makes the chunk's calls. */
-  private packedSplit(name: string, OC: number, y: T, kp: number, C: number, subs: number, derive: (w: Float32Array, n: number) => Float32Array[],
-    scratchFloats: (n: number) => number, run: (wp: number[], b: number, c0: number, n: number, conv: number) => Call[]): void {
+  /** weightedSplit on weights packed once (f32 files): each chunk's [K][n] f32 weights, staged in wasm memory (with
+   * UPCONV_PACK_SCRATCH floats after them), are packed by `pack` into `subs` buffers of `size(n)` floats (a pack
+   * job, run once after building); `run` makes the chunk's calls on them. */
+  private packedSplit(name: string, OC: number, y: T, o: {
+    subs?: number; size: (n: number) => number; pack: (w: number[], tmp: number, n: number) => void;
+    scratchFloats: (n: number) => number; run: (wp: number[], b: number, c0: number, n: number, conv: number) => Call[];
+  }): void {
     const l = this.packed.layers.get(name);
     if (!l) throw new Error(`infer: no weights for layer ${name}`);
     if (l.spec.OC !== OC) throw new Error(`infer: ${name} has ${l.spec.OC} output channels, expected ${OC}`);
     if (!(l.w instanceof Float32Array)) throw new Error(`infer: ${name}: only f32 weights are packed at load`);
-    const K = l.spec.k * l.spec.k * l.spec.C, kk = this.core.k;
+    const K = l.spec.k * l.spec.k * l.spec.C, subs = o.subs ?? 1;
     const maxCh = Math.max(8, Math.floor(this.packed.chunkFloats / K / 8) * 8);
     const chunks: Chunk[] = channelShares(OC, this.T).flatMap(([c0, c1], rank) => (c1 > c0 ? chunksOfShare(c0, c1, maxCh).map(([a, b]) => ({ rank, c0: a, n: b - a })) : []));
     const bias = l.bias ? this.put(l.bias, `${name}.bias`) : 0;
     const parts: Part[][] = Array.from({ length: this.T }, () => []);
     for (const { rank, c0, n } of chunks) {
-      const size = kk.conv2d_packed_size(kp, kp, C, n);
+      const size = o.size(n);
       const w = Array.from({ length: subs }, (_, i) => this.core.arena.alloc(size, `${this.net} ${name} packed weights ${i} [${c0}, ${c0 + n})`));
       this.packedBytes += subs * size * 4;
-      this.packJobs.push({ floats: K * n, run: (tmp) => {
-        const f = new Float32Array(K * n);
-        copyChannels(l, c0, n, f);
-        derive(f, n).forEach((m, i) => {
-          this.core.f32(tmp, m.length).set(m);
-          kk.conv2d_pack(w[i], tmp, kp, kp, C, n);
-        });
-      } });
-      this.need.convFloats = Math.max(this.need.convFloats, scratchFloats(n));
-      parts[rank].push((s) => run(w, bias && bias + c0 * 4, c0, n, s.conv));
-    }
-    const index = this.pushSplit(parts);
-    this.last = { index, y, chunks };
-  }
-
-  /** A fused upsample + conv on weights transformed once at load (f32 files), as the one-thread builder's
-   * packedUp: each rank's chunks [K][n] packed by upconv_pack or upconv_wino_pack (the layer's one choice),
-   * each run the packed forward into the chunk's channel slice. */
-  private packedUpSplit(name: string, x: T, OC: number, y: T): void {
-    const l = this.packed.layers.get(name);
-    if (!l) throw new Error(`infer: no weights for layer ${name}`);
-    if (l.spec.OC !== OC) throw new Error(`infer: ${name} has ${l.spec.OC} output channels, expected ${OC}`);
-    if (!(l.w instanceof Float32Array)) throw new Error(`infer: ${name}: only f32 weights are packed at load`);
-    const { N, H, W, C } = x, K = 9 * C, kk = this.core.k;
-    const wino = upconvForward(N, H, W, C, OC, true) === 'wino_up';
-    const maxCh = Math.max(8, Math.floor(this.packed.chunkFloats / K / 8) * 8);
-    const chunks: Chunk[] = channelShares(OC, this.T).flatMap(([c0, c1], rank) => (c1 > c0 ? chunksOfShare(c0, c1, maxCh).map(([a, b]) => ({ rank, c0: a, n: b - a })) : []));
-    const bias = l.bias ? this.put(l.bias, `${name}.bias`) : 0;
-    const parts: Part[][] = Array.from({ length: this.T }, () => []);
-    for (const { rank, c0, n } of chunks) {
-      const size = wino ? kk.upconv_wino_packed_size(C, n) : kk.upconv_packed_size(C, n);
-      const w = this.core.arena.alloc(size, `${this.net} ${name} packed weights [${c0}, ${c0 + n})`);
-      this.packedBytes += size * 4;
       this.packJobs.push({ floats: K * n + UPCONV_PACK_SCRATCH, run: (tmp) => {
         copyChannels(l, c0, n, this.core.f32(tmp, K * n));
-        (wino ? kk.upconv_wino_pack : kk.upconv_pack)(w, tmp, tmp + K * n * 4, C, n);
+        o.pack(w, tmp, n);
       } });
-      this.need.convFloats = Math.max(this.need.convFloats, wino ? kk.upconv_wino_packed_scratch_size(N, H, W, C, n) : kk.upconv_packed_scratch_size(N, H, W, C, n));
-      parts[rank].push((s): Call[] => {
-        const yc = y.ptr + c0 * 4, b = bias && bias + c0 * 4;
-        return [wino ? ['upconv_wino_forward_packed', yc, x.ptr, w, b, s.conv, N, H, W, C, n, y.ld, x.ld]
-          : ['upconv_forward_packed', yc, x.ptr, 0, w, b, s.conv, N, H, W, C, n, y.ld, x.ld]];
-      });
+      this.need.convFloats = Math.max(this.need.convFloats, o.scratchFloats(n));
+      parts[rank].push((s) => o.run(w, bias && bias + c0 * 4, c0, n, s.conv));
     }
     const index = this.pushSplit(parts);
     this.last = { index, y, chunks };
@@ -236,8 +202,12 @@ export class ThreadedBuilder extends RunBuilder {
         (n) => kk.conv2d_packed_size(k, k, x.C, n));
     }
     if (this.pack && packAtLoad(x.N, x.H, x.W, x.C, OC, k, stride, pad) && this.packed.storage === 'f32') {
-      return this.packedSplit(name, OC, y, k, x.C, 1, (w) => [w], (n) => kk.conv2d_packed_scratch_size(x.N, x.H, x.W, x.C, n, k, k, stride, pad),
-        ([wp], b, c0, n, conv) => [['conv2d_forward_packed', y.ptr + c0 * 4, x.ptr, wp, b, conv, x.N, x.H, x.W, x.C, n, k, k, stride, pad, y.ld, x.ld]]);
+      return this.packedSplit(name, OC, y, {
+        size: (n) => kk.conv2d_packed_size(k, k, x.C, n),
+        pack: ([wp], tmp, n) => kk.conv2d_pack(wp, tmp, k, k, x.C, n),
+        scratchFloats: (n) => kk.conv2d_packed_scratch_size(x.N, x.H, x.W, x.C, n, k, k, stride, pad),
+        run: ([wp], b, c0, n, conv) => [['conv2d_forward_packed', y.ptr + c0 * 4, x.ptr, wp, b, conv, x.N, x.H, x.W, x.C, n, k, k, stride, pad, y.ld, x.ld]],
+      });
     }
     this.weightedSplit(name, OC, y, (n) => kk.conv2d_forward_scratch_size(x.N, x.H, x.W, x.C, n, k, k, stride, pad),
       (w, b, c0, n, conv) => ['conv2d_forward', y.ptr + c0 * 4, x.ptr, w, b, conv, x.N, x.H, x.W, x.C, n, k, k, stride, pad, y.ld, x.ld]);
@@ -248,11 +218,28 @@ export class ThreadedBuilder extends RunBuilder {
     if (OC <= 4) return this.narrowUp(name, x, OC, y);
     if (this.pack && upconvPacks1x1(x.H, x.W, OC) && this.packed.storage === 'f32') {
       // output pixel ph of each image: a 1x1 conv on its summed taps (packed.ts), the images 4 pixels apart
-      return this.packedSplit(name, OC, y, 1, x.C, 4, (w, n) => upconvPhases1x1(w, x.C, n),
-        (n) => kk.conv2d_packed_scratch_size(x.N, 1, 1, x.C, n, 1, 1, 1, 0),
-        (wp, b, c0, n, conv) => wp.map((p, ph): Call => ['conv2d_forward_packed', y.ptr + (ph * y.ld + c0) * 4, x.ptr, p, b, conv, x.N, 1, 1, x.C, n, 1, 1, 1, 0, 4 * y.ld, x.ld]));
+      return this.packedSplit(name, OC, y, {
+        subs: 4,
+        size: (n) => kk.conv2d_packed_size(1, 1, x.C, n),
+        pack: (wp, tmp, n) => upconvPhases1x1(this.core.f32(tmp, 9 * x.C * n).slice(), x.C, n).forEach((m, ph) => {
+          this.core.f32(tmp, m.length).set(m);
+          kk.conv2d_pack(wp[ph], tmp, 1, 1, x.C, n);
+        }),
+        scratchFloats: (n) => kk.conv2d_packed_scratch_size(x.N, 1, 1, x.C, n, 1, 1, 1, 0),
+        run: (wp, b, c0, n, conv) => wp.map((p, ph): Call => ['conv2d_forward_packed', y.ptr + (ph * y.ld + c0) * 4, x.ptr, p, b, conv, x.N, 1, 1, x.C, n, 1, 1, 1, 0, 4 * y.ld, x.ld]),
+      });
     }
-    if (this.pack && upconvPacks(x.N, x.H, x.W, OC) && this.packed.storage === 'f32') return this.packedUpSplit(name, x, OC, y);
+    if (this.pack && upconvPacks(x.N, x.H, x.W, OC) && this.packed.storage === 'f32') {
+      // the four phases' panels, or Winograd's transformed weights: the one-thread builder's packedUp per chunk
+      const { N, H, W, C } = x, wino = upconvForward(N, H, W, C, OC, true) === 'wino_up';
+      return this.packedSplit(name, OC, y, {
+        size: (n) => wino ? kk.upconv_wino_packed_size(C, n) : kk.upconv_packed_size(C, n),
+        pack: ([wp], tmp, n) => (wino ? kk.upconv_wino_pack : kk.upconv_pack)(wp, tmp, tmp + 9 * C * n * 4, C, n),
+        scratchFloats: (n) => wino ? kk.upconv_wino_packed_scratch_size(N, H, W, C, n) : kk.upconv_packed_scratch_size(N, H, W, C, n),
+        run: ([wp], b, c0, n, conv) => [wino ? ['upconv_wino_forward_packed', y.ptr + c0 * 4, x.ptr, wp, b, conv, N, H, W, C, n, y.ld, x.ld]
+          : ['upconv_forward_packed', y.ptr + c0 * 4, x.ptr, 0, wp, b, conv, N, H, W, C, n, y.ld, x.ld]],
+      });
+    }
     // the kernel the one-thread run takes for the whole layer (per output channel the same sums at any share)
     const wino = upconvForward(x.N, x.H, x.W, x.C, OC) === 'wino_up';
     this.weightedSplit(name, OC, y, (n) => wino ? kk.upconv_wino_forward_scratch_size(x.N, x.H, x.W, x.C, n) : kk.upconv_forward_scratch_size(x.N, x.H, x.W, x.C, n),
