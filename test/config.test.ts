@@ -27,6 +27,12 @@ describe('train config', () => {
     expect(totalSteps(parseTrainConfig({ data: 'd', steps: 700, epochs: 2 }), 50)).toBe(100);
   });
 
+  test('--parallel: auto by default; a bad value, or branch with the official preset, is named', () => {
+    expect(parseTrainConfig({ data: 'd' }).parallel).toBe('auto');
+    expect(messages({ data: 'd', parallel: 'rows' })).toEqual(['--parallel: parallel must be auto, batch or branch (got "rows")']);
+    expect(messages({ data: 'd', preset: 'official', batch: 2, parallel: 'branch' })).toEqual(['--parallel: branch splits the pytorch-gan step (the official preset trains on one thread) (got "branch")']);
+  });
+
   test('every bad value is named with its flag and the value given', () => {
     expect(messages({})).toEqual(['--data: required: the dataset folder']);
     expect(messages({ data: 'd', batch: 0, lr: 'abc', imageSize: 100, direction: 'up', beta1: 1, seed: -1, workers: 1.5, keep: 0 })).toEqual([

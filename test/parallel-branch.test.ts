@@ -170,14 +170,18 @@ describe('ParallelEngine, branch split', () => {
     }
   });
 
-  test('a worker that throws fails the step naming it; the pool is torn down', { timeout: 60_000 }, async () => {
-    const { a, b } = data(33, 1, 0);
-    const pe = await createParallelEngine({ batch: 1, model: MODEL, workers: 2, build: 'simd', fault: { worker: 1, step: 2, kind: 'throw' } });
-    pe.setBatch(a, b);
-    await pe.step();
-    const err = await pe.step().then(() => null, (e: unknown) => e);
-    expect(err).toBeInstanceOf(ParallelWorkerError);
-    expect((err as Error).message).toMatch(/^parallel engine: worker 1 failed during step 2: injected fault at step 2/);
-    await expect(pe.step()).rejects.toThrow(/cannot step: parallel engine: worker 1 failed/);
-  });
+  for (const [kind, worker] of [['throw', 1], ['exit', 0]] as const) {
+    test(`a worker that ${kind === 'throw' ? 'throws' : 'exits'} fails the step naming it; the pool is torn down`, { timeout: 60_000 }, async () => {
+      const { a, b } = data(33, 1, 0);
+      const pe = await createParallelEngine({ batch: 1, model: MODEL, workers: 2, build: 'simd', fault: { worker, step: 2, kind } });
+      pe.setBatch(a, b);
+      await pe.step();
+      const err = await pe.step().then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(ParallelWorkerError);
+      expect((err as Error).message).toMatch(new RegExp(`^parallel engine: worker ${worker} failed during step 2: `));
+      expect((err as Error).message).toMatch(kind === 'throw' ? /injected fault at step 2/ : /exit|code 70/i);
+      expect((err as Error).message).not.toMatch(/\[aborted\]/);
+      await expect(pe.step()).rejects.toThrow(new RegExp(`cannot step: parallel engine: worker ${worker} failed`));
+    });
+  }
 });
