@@ -62,9 +62,18 @@ export function stopAll(ctl: Int32Array): void {
 }
 
 export class Barrier {
-  /** barriers passed and milliseconds spent waiting in them (for the step statistics) */
+  /** barriers passed and milliseconds spent waiting in them, and in the updates between them (the step
+   * statistics of the sync that owns this barrier) */
   passed = 0;
   waitMs = 0;
+  updateMs = 0;
+
+  /** The statistics since the last call, and start counting afresh. */
+  takeStats(): SyncStats {
+    const r = { barriers: this.passed, waitMs: this.waitMs, updateMs: this.updateMs };
+    this.passed = this.waitMs = this.updateMs = 0;
+    return r;
+  }
 
   constructor(readonly ctl: Int32Array, readonly W: number) {}
 
@@ -146,7 +155,6 @@ export class WorkerSync implements StepSync {
   /** batch-global index of this worker's first row (its shard is rows [row0, row0 + rows)) */
   readonly row0: number;
   private calls = 0;
-  private updateMs = 0;
   private readonly barrier: Barrier;
 
   constructor(
@@ -173,11 +181,7 @@ export class WorkerSync implements StepSync {
 
   /** The statistics since the last call, and start counting afresh. */
   takeStats(): SyncStats {
-    const b = this.barrier, r = { barriers: b.passed, waitMs: b.waitMs, updateMs: this.updateMs };
-    b.passed = 0;
-    b.waitMs = 0;
-    this.updateMs = 0;
-    return r;
+    return this.barrier.takeStats();
   }
 
   allReduce(values: Float64Array): void {
@@ -217,7 +221,7 @@ export class WorkerSync implements StepSync {
       const { beta1, beta2, eps } = opt.cfg;
       k.adam_update(b.value + o, sum, b.m + o, b.v + o, lr ?? opt.cfg.lr, beta1, beta2, eps, opt.step, n);
     }
-    this.updateMs += performance.now() - t0;
+    this.barrier.updateMs += performance.now() - t0;
     this.barrier.wait(); // every shard sees the new parameters before it reads them or zeroes its gradients
   }
 }
@@ -229,7 +233,6 @@ export class WorkerSync implements StepSync {
  * that block, a barrier.
  */
 export class BranchSync implements BranchHooks {
-  private updateMs = 0;
   private readonly barrier: Barrier;
 
   constructor(
@@ -243,11 +246,7 @@ export class BranchSync implements BranchHooks {
   }
 
   takeStats(): SyncStats {
-    const b = this.barrier, r = { barriers: b.passed, waitMs: b.waitMs, updateMs: this.updateMs };
-    b.passed = 0;
-    b.waitMs = 0;
-    this.updateMs = 0;
-    return r;
+    return this.barrier.takeStats();
   }
 
   gradOf(r: number, net: Net): number {
@@ -268,7 +267,7 @@ export class BranchSync implements BranchHooks {
       const { beta1, beta2, eps } = opt.cfg;
       k.adam_update(b.value + o, this.gradOf(rank, net) + o, b.m + o, b.v + o, lr ?? opt.cfg.lr, beta1, beta2, eps, opt.step, n);
     }
-    this.updateMs += performance.now() - t0;
+    this.barrier.updateMs += performance.now() - t0;
     this.barrier.wait(); // both see the new parameters before reading them or zeroing their gradients
   }
 }
