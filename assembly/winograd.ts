@@ -385,27 +385,10 @@ function dyTransform(Md: usize, mk: usize, Co: i32, dy: usize, ldy: i32, zero: u
   t0: i32, R: i32, H: i32, W: i32, TH: i32, TW: i32, OC: i32): void {
   const O4 = OC & ~3;
   for (let r = 0; r < R; r++) {
-    const t = t0 + r;
-    const n = t / (TH * TW), q = t - n * TH * TW, ti = q / TW, tj = q - ti * TW;
-    const oh = 2 * ti, ow = 2 * tj;
-    const okR = oh + 1 < H, okC = ow + 1 < W;
-    const p00 = fl(dy, ((n * H + oh) * W + ow) * ldy);
-    store<u32>(ptr, <u32>p00);
-    store<u32>(ptr, <u32>(okC ? fl(p00, ldy) : zero), 4);
-    store<u32>(ptr, <u32>(okR ? fl(p00, W * ldy) : zero), 8);
-    store<u32>(ptr, <u32>(okR && okC ? fl(p00, (W + 1) * ldy) : zero), 12);
+    patchPtrs(ptr, t0 + r, dy, ldy, zero, H, W, TH, TW, 2, 2, 0); // the tile's 2x2 dy pixels
     const mr = fl(Md, r * Co);
     for (let c = 0; c < O4; c += 4) dyTile(ptr, <usize>c << 2, mr + (<usize>c << 2), mk);
-    if (O4 < OC) {
-      for (let p = 0; p < 4; p++) {
-        const s = <usize>load<u32>(ptr + (<usize>p << 2)) + (<usize>O4 << 2);
-        const d = tmp + (<usize>p << 4);
-        v128.store(d, f32x4.splat(0));
-        for (let c = 0; c < OC - O4; c++) store<f32>(d + (<usize>c << 2), load<f32>(s + (<usize>c << 2)));
-        store<u32>(tmp + 64 + (<usize>p << 2), <u32>d);
-      }
-      dyTile(tmp + 64, 0, mr + (<usize>O4 << 2), mk);
-    }
+    if (O4 < OC) dyTile(tailPtrs(ptr, 4, O4, OC, tmp), 0, mr + (<usize>O4 << 2), mk);
   }
 }
 

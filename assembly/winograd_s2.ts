@@ -263,15 +263,7 @@ export function winograd_s2_backward_weight(dw: usize, db: usize, dy: usize, x: 
     inputTransform(V, vk, Ci, x, ldx, zero, ptr, tmp, t0, R, H, W, TH, TW, C);
     // Md[k][r] = (A dY A^T)[k], dY the tile's 2x2 dy (zero outside), A = [1 0; 1 1; 0 1]
     for (let r = 0; r < R; r++) {
-      const t = t0 + r;
-      const n = t / (TH * TW), q = t - n * TH * TW, ti = q / TW, tj = q - ti * TW;
-      const oh = 2 * ti, ow = 2 * tj;
-      const okR = oh + 1 < OH, okC = ow + 1 < OW;
-      const p00 = fl(dy, ((n * OH + oh) * OW + ow) * ldy);
-      store<u32>(ptr, <u32>p00);
-      store<u32>(ptr, <u32>(okC ? fl(p00, ldy) : zero), 4);
-      store<u32>(ptr, <u32>(okR ? fl(p00, OW * ldy) : zero), 8);
-      store<u32>(ptr, <u32>(okR && okC ? fl(p00, (OW + 1) * ldy) : zero), 12);
+      patchPtrs(ptr, t0 + r, dy, ldy, zero, OH, OW, TH, TW, 2, 2, 0); // the tile's 2x2 dy pixels
       const mr = fl(Md, r * Co);
       for (let c = 0; c < O4; c += 4) dyTile(ptr, <usize>c << 2, mr + (<usize>c << 2), mk);
       if (O4 < OC) dyTile(tailPtrs(ptr, 4, O4, OC, tmp), 0, mr + (<usize>O4 << 2), mk);

@@ -1,14 +1,15 @@
-// Tile gathering shared by the Winograd kernels (winograd.ts: 4x4 patches at stride 2; winograd_s2.ts: 6x6
-// patches at stride 4): pointer tables to a tile's input pixels, zero-padded copies of a channel tail, and the
-// 4x4 transpose that writes transformed weights into the 8-wide GEMM panels.
+// Tile gathering shared by the Winograd kernels (winograd.ts and winograd_up.ts: 4x4 patches at stride 2;
+// winograd_s2.ts: 6x6 patches at stride 4; the backward-weight passes: a tile's 2x2 output-gradient pixels):
+// pointer tables to a tile's pixels, zero-padded copies of a channel tail, and the 4x4 transpose that writes
+// transformed weights into the 8-wide GEMM panels.
 
-// Fills ptr[0..P*P) with the byte pointers of tile t's P x P input patch (row-major; its top-left pixel at
-// (step*ti - 1, step*tj - 1): pad 1), `zero` outside the image. x (N, H, W, C) pixel stride ldx; TH x TW tiles
+// Fills ptr[0..P*P) with the byte pointers of tile t's P x P patch (row-major; its top-left pixel at
+// (step*ti - pad, step*tj - pad)), `zero` outside the image. x (N, H, W, C) pixel stride ldx; TH x TW tiles
 // per image.
 // @ts-ignore: decorator
-@inline export function patchPtrs(ptr: usize, t: i32, x: usize, ldx: i32, zero: usize, H: i32, W: i32, TH: i32, TW: i32, P: i32, step: i32): void {
+@inline export function patchPtrs(ptr: usize, t: i32, x: usize, ldx: i32, zero: usize, H: i32, W: i32, TH: i32, TW: i32, P: i32, step: i32, pad: i32 = 1): void {
   const n = t / (TH * TW), q = t - n * TH * TW, ti = q / TW, tj = q - ti * TW;
-  const ih0 = step * ti - 1, iw0 = step * tj - 1;
+  const ih0 = step * ti - pad, iw0 = step * tj - pad;
   for (let i = 0; i < P; i++) {
     const ih = ih0 + i;
     const rowOk = ih >= 0 && ih < H;
