@@ -19,7 +19,7 @@
 import { bias_backward } from './conv_bias';
 import { gemm_ap_4x8, igemm_4x8, pack_a4, pack_panels } from './gemm';
 import { put, setLane } from './winograd_blocks';
-import { patchPtrs, storeTransposed4, tailPtrs } from './winograd_tiles';
+import { patchPtrs, rowTables, storeTransposed4, tailPtrs } from './winograd_tiles';
 
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
@@ -96,10 +96,7 @@ function run(y: usize, x: usize, w: usize, b: usize, scratch: usize,
   memory.fill(zero, 0, <usize>c4(max(Cin, Cout)) << 2);
   if (Cin > 0) weightTransform(U, w, Cin, Cout, bwd, tmp);
   const vk = (<usize>RC * Ci) << 2, mk = (<usize>RC * Co) << 2;
-  for (let r = 0; r < RC; r++) {
-    store<u32>(ind + (<usize>r << 2), <u32>fl(V, r * Ci));
-    store<u32>(outp + (<usize>r << 2), <u32>fl(M, r * Co));
-  }
+  rowTables(ind, V, Ci, outp, M, Co, RC);
   for (let t0 = 0; t0 < T; t0 += RC) {
     const R = min(RC, T - t0);
     if (Cin > 0) {

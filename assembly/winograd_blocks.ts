@@ -11,7 +11,7 @@
 // U: 9 positions, each 8-wide panels over the 4*c4(C) columns ph*c4(C) + c (ph = 2pr + pc), OC rows:
 // U[k][col >> 3][row][col & 7] (blocks_weights_size floats; padding columns zero).
 import { igemm_4x8 } from './gemm';
-import { tailPtrs } from './winograd_tiles';
+import { rowTables, tailPtrs } from './winograd_tiles';
 
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
@@ -130,10 +130,7 @@ export function phase_blocks(out: usize, inp: usize, U: usize, b: usize, acc: bo
   const tmp = fl(ptr, al(PTR));
   memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
   const vk = (<usize>RC * Co) << 2, mk = (<usize>RC * K) << 2;
-  for (let r = 0; r < RC; r++) {
-    store<u32>(ind + (<usize>r << 2), <u32>fl(V, r * Co));
-    store<u32>(outp + (<usize>r << 2), <u32>fl(M, r * K));
-  }
+  rowTables(ind, V, Co, outp, M, K, RC);
   const O4 = OC & ~3, NPk = (K + 7) >> 3;
   for (let t0 = 0; t0 < T; t0 += RC) {
     const R = min(RC, T - t0);

@@ -19,7 +19,7 @@
 import { bias_backward } from './conv_bias';
 import { gemm_ap_4x8, igemm_4x8, pack_a4, pack_panels } from './gemm';
 import { blocks_scratch_size, blocks_weights_size, chunk, outTile, phase_blocks, setLane, tr3 } from './winograd_blocks';
-import { patchPtrs, storeTransposed4, tailPtrs } from './winograd_tiles';
+import { patchPtrs, rowTables, storeTransposed4, tailPtrs } from './winograd_tiles';
 
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
@@ -105,10 +105,7 @@ export function winograd_s2_forward(y: usize, x: usize, w: usize, b: usize, scra
   memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
   fwdWeights(U, w, C, Ci, OC);
   const vk = (<usize>RC * K) << 2, mk = (<usize>RC * Co) << 2;
-  for (let r = 0; r < RC; r++) {
-    store<u32>(ind + (<usize>r << 2), <u32>fl(V, r * K));
-    store<u32>(outp + (<usize>r << 2), <u32>fl(M, r * Co));
-  }
+  rowTables(ind, V, K, outp, M, Co, RC);
   for (let t0 = 0; t0 < T; t0 += RC) {
     const R = min(RC, T - t0);
     if (C > 0) {

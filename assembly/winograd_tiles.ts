@@ -1,6 +1,6 @@
 // Tile gathering shared by the Winograd kernels (winograd.ts and winograd_up.ts: 4x4 patches at stride 2;
 // winograd_s2.ts: 6x6 patches at stride 4; the backward-weight passes: a tile's 2x2 output-gradient pixels):
-// pointer tables to a tile's pixels, zero-padded copies of a channel tail, and the 4x4 transpose that writes
+// pointer tables to a tile's pixels and to the GEMM's rows, zero-padded copies of a channel tail, and the 4x4 transpose that writes
 // transformed weights into the 8-wide GEMM panels.
 
 // Fills ptr[0..P*P) with the byte pointers of tile t's P x P patch (row-major; its top-left pixel at
@@ -17,6 +17,15 @@
       const iw = iw0 + j;
       store<u32>(ptr + (<usize>(i * P + j) << 2), <u32>(rowOk && iw >= 0 && iw < W ? x + (<usize>(((n * H + ih) * W + iw) * ldx) << 2) : zero));
     }
+  }
+}
+
+// The GEMM row tables of one chunk of R tiles: ind[r] = the tile's transformed-input row (V + r*ldv floats), outp[r]
+// = its product row (M + r*ldm floats); igemm_4x8 adds each transform position's offset to both.
+export function rowTables(ind: usize, V: usize, ldv: i32, outp: usize, M: usize, ldm: i32, R: i32): void {
+  for (let r = 0; r < R; r++) {
+    store<u32>(ind + (<usize>r << 2), <u32>(V + (<usize>(r * ldv) << 2)));
+    store<u32>(outp + (<usize>r << 2), <u32>(M + (<usize>(r * ldm) << 2)));
   }
 }
 

@@ -16,7 +16,7 @@
 // (36 C c8(OC) floats, 4x w), made per call in training, once (upconv_wino_pack) by a caller that keeps them.
 import { loadN, outTile, tr3 } from './winograd_blocks';
 import { igemm_4x8 } from './gemm';
-import { patchPtrs, tailPtrs } from './winograd_tiles';
+import { patchPtrs, rowTables, tailPtrs } from './winograd_tiles';
 
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
@@ -139,10 +139,7 @@ export function upconv_wino_forward_packed(y: usize, x: usize, U: usize, b: usiz
   memory.fill(bias, 0, <usize>c8(OC) << 2);
   if (b != 0) memory.copy(bias, b, <usize>OC << 2);
   const vk = (<usize>RC * Ci) << 2, mk = (<usize>RC * Co) << 2, ks = (<usize>C * c8(OC)) << 2;
-  for (let r = 0; r < RC; r++) {
-    store<u32>(ind + (<usize>r << 2), <u32>fl(V, r * Ci));
-    store<u32>(outp + (<usize>r << 2), <u32>fl(M, r * Co));
-  }
+  rowTables(ind, V, Ci, outp, M, Co, RC);
   for (let t0 = 0; t0 < T; t0 += RC) {
     const R = min(RC, T - t0);
     for (let ph = 0; ph < 4; ph++) {
