@@ -13,6 +13,8 @@
 // Where SharedArrayBuffer, a shared WebAssembly.Memory or a way to start workers is missing (Cloudflare
 // Workers, pages without cross-origin isolation) threadSupport() says why and inference runs on one thread.
 
+import { SPIN_MS, waitWhile } from '../core/wait.js';
+
 /** One kernel call: the export's name and its numeric arguments. */
 export type Call = [string, ...number[]];
 /** A network's program for one rank: per step, the calls (then a barrier). */
@@ -21,7 +23,6 @@ export type RankProgram = Call[][];
 /** Int32 slots of the control block. */
 const CTL = { COUNT: 0, GEN: 1, SEQ: 2, PROG: 3, FAILED: 4 } as const;
 const CTL_INTS = 8;
-const SPIN = 4000;
 /** PROG value that makes the workers leave their loop */
 const EXIT = -1;
 
@@ -29,6 +30,12 @@ const EXIT = -1;
 const WORKER_SOURCE = `
 const port = NODE ? require('node:worker_threads').parentPort : self;
 let ctl, T;
+// src/core/wait.ts's spin: true once slot i no longer holds v, false when SPIN_MS ran out first
+function spin(i, v) {
+  const end = performance.now() + ${SPIN_MS};
+  for (let n = 1; Atomics.load(ctl, i) === v; n++) if ((n & 255) === 0 && performance.now() > end) return false;
+  return true;
+}
 function barrier() {
   if (Atomics.load(ctl, ${CTL.FAILED}) !== 0) throw new Error('aborted');
   const gen = Atomics.load(ctl, ${CTL.GEN});
@@ -37,8 +44,7 @@ function barrier() {
     Atomics.add(ctl, ${CTL.GEN}, 1);
     Atomics.notify(ctl, ${CTL.GEN});
   } else {
-    for (let i = 0; i < ${SPIN} && Atomics.load(ctl, ${CTL.GEN}) === gen; i++);
-    while (Atomics.load(ctl, ${CTL.GEN}) === gen) Atomics.wait(ctl, ${CTL.GEN}, gen, 1000);
+    if (!spin(${CTL.GEN}, gen)) while (Atomics.load(ctl, ${CTL.GEN}) === gen) Atomics.wait(ctl, ${CTL.GEN}, gen, 1000);
   }
   if (Atomics.load(ctl, ${CTL.FAILED}) !== 0) throw new Error('aborted');
 }
@@ -58,8 +64,7 @@ function start(m) {
   port.postMessage({ ready: true });
   let seq = 0;
   for (;;) {
-    for (let i = 0; i < ${SPIN} && Atomics.load(ctl, ${CTL.SEQ}) === seq; i++);
-    while (Atomics.load(ctl, ${CTL.SEQ}) === seq) Atomics.wait(ctl, ${CTL.SEQ}, seq, 1000);
+    if (!spin(${CTL.SEQ}, seq)) while (Atomics.load(ctl, ${CTL.SEQ}) === seq) Atomics.wait(ctl, ${CTL.SEQ}, seq, 1000);
     seq = Atomics.load(ctl, ${CTL.SEQ});
     const p = Atomics.load(ctl, ${CTL.PROG});
     if (p === ${EXIT}) break;
@@ -276,11 +281,7 @@ export class ThreadPool {
       Atomics.add(c, CTL.GEN, 1);
       Atomics.notify(c, CTL.GEN);
     } else {
-      for (let i = 0; i < SPIN && Atomics.load(c, CTL.GEN) === gen; i++);
-      while (Atomics.load(c, CTL.GEN) === gen) {
-        if (this.block) Atomics.wait(c, CTL.GEN, gen, 1000);
-        if (Atomics.load(c, CTL.FAILED) !== 0) break;
-      }
+      waitWhile(c, CTL.GEN, gen, this.block, () => Atomics.load(c, CTL.FAILED) !== 0);
     }
     const f = Atomics.load(c, CTL.FAILED);
     if (f !== 0) {

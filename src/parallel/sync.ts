@@ -8,6 +8,7 @@ import type { BranchSync as BranchHooks, StepSync } from '../train/bicyclegan.js
 import type { Core } from '../core/loader.js';
 import type { SharedParams } from '../nn/params.js';
 import type { Split } from './protocol.js';
+import { waitWhile } from '../core/wait.js';
 
 /** Int32 slots of the control block. */
 export const CTL = {
@@ -41,7 +42,6 @@ export function slotFloats(maxChannels: number): number {
   return Math.ceil((2 * maxChannels) / 8) * 8;
 }
 export const ERROR_BYTES = 4096;
-const SPIN = 4000;
 
 /** Thrown in a worker whose wait was cut short because another worker failed. */
 export const ABORTED = '[aborted]';
@@ -88,8 +88,7 @@ export class Barrier {
       Atomics.add(c, CTL.GEN, 1);
       Atomics.notify(c, CTL.GEN);
     } else {
-      for (let i = 0; i < SPIN && Atomics.load(c, CTL.GEN) === gen; i++);
-      while (Atomics.load(c, CTL.GEN) === gen) Atomics.wait(c, CTL.GEN, gen, 1000);
+      waitWhile(c, CTL.GEN, gen);
     }
     this.waitMs += performance.now() - t0;
     if (Atomics.load(c, CTL.ABORT) !== 0) throw new Error(`${ABORTED} another worker failed`);
