@@ -169,10 +169,11 @@ function colRows(col: usize, ind: usize, outp: usize, p0: i32, R: i32, x: usize,
 function tapTable(ind: usize, outp: usize, p0: i32, R: i32, x: usize, ldx: i32, y: usize, ldy: i32, zero: usize,
   H: i32, W: i32, OH: i32, OW: i32, KH: i32, KW: i32, stride: i32, pad: i32): void {
   const ohw = OH * OW;
-  for (let r = 0; r < R; r++) {
-    const p = p0 + r;
-    const n = p / ohw, q = p - n * ohw, oh = q / OW, ow = q - oh * OW;
-    if (outp != 0) store<u32>(outp + (<usize>r << 2), <u32>fl(y, p * ldy));
+  // (n, oh, ow) of pixel p0, then stepped (no divisions per row)
+  let n = p0 / ohw, oh = (p0 - n * ohw) / OW, ow = p0 - n * ohw - oh * OW;
+  for (let r = 0; r < R; r++, ow++) {
+    if (ow == OW) { ow = 0; if (++oh == OH) { oh = 0; n++; } }
+    if (outp != 0) store<u32>(outp + (<usize>r << 2), <u32>fl(y, (p0 + r) * ldy));
     const ih0 = oh * stride - pad, iw0 = ow * stride - pad;
     let t = 0;
     for (let kh = 0; kh < KH; kh++) {
@@ -193,20 +194,21 @@ function tapTable(ind: usize, outp: usize, p0: i32, R: i32, x: usize, ldx: i32, 
 function phaseTable(ind: usize, outp: usize, r0: i32, R: i32, dx: usize, ldx: i32, dy: usize, ldy: i32, zero: usize,
   H: i32, W: i32, OH: i32, OW: i32, ph: i32, pw: i32, nh: i32, nw: i32, kh0: i32, kw0: i32, nkh: i32, nkw: i32,
   s: i32, pad: i32): void {
-  for (let r = 0; r < R; r++) {
-    const p = r0 + r;
-    const n = p / (nh * nw), q = p - n * nh * nw, i = q / nw, jw = q - i * nw;
+  // ih + pad - kh = s * (qh + i - th) for kh = kh0 + th*s, as kh0 = (ph + pad) mod s: oh = qh + i - th exactly
+  const qh = (ph + pad - kh0) / s, qw = (pw + pad - kw0) / s;
+  // (n, i, jw) of row r0, then stepped (no divisions per row)
+  let n = r0 / (nh * nw), i = (r0 - n * nh * nw) / nw, jw = r0 - n * nh * nw - i * nw;
+  for (let r = 0; r < R; r++, jw++) {
+    if (jw == nw) { jw = 0; if (++i == nh) { i = 0; n++; } }
     const ih = ph + i * s, iw = pw + jw * s;
     store<u32>(outp + (<usize>r << 2), <u32>fl(dx, ((n * H + ih) * W + iw) * ldx));
     let t = 0;
     for (let th = 0; th < nkh; th++) {
-      const u = ih + pad - (kh0 + th * s); // = s * oh when >= 0
-      const oh = u / s;
-      const rowOk = u >= 0 && oh < OH;
+      const oh = qh + i - th;
+      const rowOk = oh >= 0 && oh < OH;
       for (let tw = 0; tw < nkw; tw++) {
-        const v = iw + pad - (kw0 + tw * s);
-        const ow = v / s;
-        const a = rowOk && v >= 0 && ow < OW ? fl(dy, ((n * OH + oh) * OW + ow) * ldy) : zero;
+        const ow = qw + jw - tw;
+        const a = rowOk && ow >= 0 && ow < OW ? fl(dy, ((n * OH + oh) * OW + ow) * ldy) : zero;
         store<u32>(ind + ((<usize>t * R + r) << 2), <u32>a);
         t++;
       }
