@@ -74,7 +74,8 @@ function bwdInSize(N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, st
   const Th = (KH + stride - 1) / stride, Tw = (KW + stride - 1) / stride, Tp = Th * Tw;
   const col = bwdCol(C, OC);
   const RC = rowChunk(Rmax, col ? Tp * OC : OC);
-  return al(OC) + al(max(NPc * 8 * Tp * OC, 4 * c4(Tp * OC))) + al(RC) + al(RC * Tp) + (col ? al(RC * c4(Tp * OC)) : 0);
+  const phases = al(OC) + al(max(NPc * 8 * Tp * OC, 4 * c4(Tp * OC))) + al(RC) + al(RC * Tp) + (col ? al(RC * c4(Tp * OC)) : 0);
+  return colBack(C, OC) ? max(phases, colBackSize(N, H, W, C, OC, KH, KW, stride, pad)) : phases;
 }
 
 function bwdWSize(N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32): i32 {
@@ -377,7 +378,75 @@ function feedBlocked(R: i32, T: i32, C: i32, OC: i32, ind: usize, outp: usize, w
 // structural zero; each phase is a GEMM with K = OC over its taps and B = w transposed per tap.
 export function conv2d_backward_input(dx: usize, dy: usize, w: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, ldx: i32, ldy: i32): void {
-  conv2d_backward_input_part(dx, dy, w, scratch, N, H, W, C, OC, KH, KW, stride, pad, ldx, ldy, 0, 1);
+  if (colBack(C, OC)) colBackwardInput(dx, dy, w, scratch, N, H, W, C, OC, KH, KW, stride, pad, ldx, ldy);
+  else conv2d_backward_input_part(dx, dy, w, scratch, N, H, W, C, OC, KH, KW, stride, pad, ldx, ldy, 0, 1);
+}
+
+// Rows of dy per chunk of colBackwardInput: its columns (up to 49 taps x 4 channels) stay in L2.
+const ZR: i32 = 256;
+
+// Backward-input through col2im where dx has 1-4 channels (the first layers' RGB input) and dy many: the
+// phase GEMMs would be dot products into 1-4 columns; instead Z = dy . w^T is one wide GEMM (rows = dy pixels,
+// K = OC, T*C columns: each pixel's contribution to every tap's input pixel), then Z is added into dx
+// (col2im: a kernel row's KW taps are KW*C contiguous floats of dx, added as vectors). Measured against the
+// phase GEMMs (interleaved, relaxed build): 34.6 -> 42.6 GFLOP/s patchgan conv1, 35.6 -> 38.7 unet.down1,
+// 36.8 -> 43.3 resnet.conv1 (k7); with scalar adds it was no faster. Not split into parts
+// (neighbouring dy pixels add into the same dx pixels): conv2d_backward_input_part keeps the phase GEMMs.
+// @ts-ignore: decorator
+@inline function colBack(C: i32, OC: i32): bool { return C <= 4 && OC >= COL_K; }
+
+function colBackSize(N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32): i32 {
+  const TC = KH * KW * C;
+  return al(((TC + 7) >> 3) * 8 * OC) + 2 * al(ZR) + al(ZR * TC);
+}
+
+function colBackwardInput(dx: usize, dy: usize, w: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32, ldx: i32, ldy: i32): void {
+  const OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1;
+  const P = N * OH * OW, TC = KH * KW * C;
+  if (P <= 0 || C <= 0) return;
+  // scratch: w^T panels (K = OC, TC columns) | outp | ind | Z (ZR rows of TC floats)
+  const bp = scratch;
+  const outp = fl(bp, al(((TC + 7) >> 3) * 8 * OC));
+  const ind = fl(outp, al(ZR));
+  const z = fl(ind, al(ZR));
+  pack_panels_t(bp, w, OC, TC, OC, (<usize>OC) << 5);
+  const ohw = OH * OW, cb = <usize>C << 2;
+  for (let p0 = 0; p0 < P; p0 += ZR) {
+    const R = min(ZR, P - p0);
+    for (let r = 0; r < R; r++) {
+      store<u32>(ind + (<usize>r << 2), <u32>fl(dy, (p0 + r) * ldy));
+      store<u32>(outp + (<usize>r << 2), <u32>fl(z, r * TC));
+    }
+    igemm_4x8(R, 1, OC, ind, outp, 0, bp, 32, (<usize>OC) << 5, TC, 0, 0, 0, 0);
+    // col2im: row r (dy pixel (n, oh, ow)) adds its tap t's C floats into input pixel (oh*s - pad + kh, ...)
+    let n = p0 / ohw, oh = (p0 - n * ohw) / OW, ow = p0 - n * ohw - oh * OW;
+    for (let r = 0; r < R; r++, ow++) {
+      if (ow == OW) { ow = 0; if (++oh == OH) { oh = 0; n++; } }
+      const ih0 = oh * stride - pad, iw0 = ow * stride - pad;
+      let zr = fl(z, r * TC);
+      for (let kh = 0; kh < KH; kh++) {
+        const ih = ih0 + kh;
+        if (ih < 0 || ih >= H) { zr += <usize>KW * cb; continue; }
+        const row = fl(dx, (n * H + ih) * W * ldx);
+        if (ldx == C && iw0 >= 0 && iw0 + KW <= W) {
+          // the kernel row's KW taps land on KW*C contiguous floats of dx
+          const d = fl(row, iw0 * C), e = <usize>KW * cb;
+          let c: usize = 0;
+          for (; c + 16 <= e; c += 16) v128.store(d + c, f32x4.add(v128.load(d + c), v128.load(zr + c)));
+          for (; c < e; c += 4) store<f32>(d + c, load<f32>(d + c) + load<f32>(zr + c));
+          zr += e;
+          continue;
+        }
+        for (let kw = 0; kw < KW; kw++, zr += cb) {
+          const iw = iw0 + kw;
+          if (iw < 0 || iw >= W) continue;
+          const d = fl(row, iw * ldx);
+          for (let c: usize = 0; c < cb; c += 4) store<f32>(d + c, load<f32>(d + c) + load<f32>(zr + c));
+        }
+      }
+    }
+  }
 }
 
 // Part `part` of `parts` of backward-input: in every phase, rows [Rp*part/parts, Rp*(part+1)/parts) of its Rp

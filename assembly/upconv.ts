@@ -364,7 +364,7 @@ function fusedForward(y: usize, x: usize, wd: usize, b: usize, sc: usize,
     if (b != 0) memory.copy(fl(y, p * ldy), b, <usize>OC << 2);
     else memory.fill(fl(y, p * ldy), 0, <usize>OC << 2);
   }
-  if (C > 0) conv2d_backward_input(y, x, wd, sc, N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1, ldy, ldx);
+  if (C > 0) conv2d_backward_input_part(y, x, wd, sc, N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1, ldy, ldx, 0, 1); // the phase GEMMs, as upconv_forward_part
 }
 
 // Small image: u = up2(x) in scratch, then the direct conv.
