@@ -163,6 +163,40 @@ function colRows(col: usize, ind: usize, outp: usize, p0: i32, R: i32, x: usize,
   }
 }
 
+// colRows for backward-weight, written straight in pack_a4's layout (A panels [m/4][q][m%4], m = t*C + c) when a
+// kernel row's KW*C floats are whole groups of 4: each group of 4 contiguous floats of x is one store.
+function colPanels(ap: usize, p0: i32, Q: i32, x: usize, H: i32, W: i32, OH: i32, OW: i32, C: i32, KH: i32, KW: i32,
+  stride: i32, pad: i32): void {
+  const ohw = OH * OW, seg = KW * C, qb = <usize>Q << 4, zero = f32x4.splat(0);
+  let n = p0 / ohw, oh = (p0 - n * ohw) / OW, ow = p0 - n * ohw - oh * OW;
+  for (let q = 0; q < Q; q++, ow++) {
+    if (ow == OW) { ow = 0; if (++oh == OH) { oh = 0; n++; } }
+    const ih0 = oh * stride - pad, iw0 = ow * stride - pad;
+    const inside = iw0 >= 0 && iw0 + KW <= W;
+    // panel m/4 of row q; the panels of one kernel row are seg/4 apart
+    let d = ap + (<usize>q << 4);
+    for (let kh = 0; kh < KH; kh++) {
+      const ih = ih0 + kh;
+      if (ih < 0 || ih >= H) {
+        for (let m = 0; m < seg; m += 4, d += qb) v128.store(d, zero);
+        continue;
+      }
+      const src = fl(x, ((n * H + ih) * W + iw0) * C);
+      if (inside) {
+        for (let m = 0; m < seg; m += 4, d += qb) v128.store(d, v128.load(fl(src, m)));
+        continue;
+      }
+      // a border pixel: element by element, zero where the tap falls in the padding
+      for (let m = 0; m < seg; m += 4, d += qb) {
+        for (let e = 0; e < 4; e++) {
+          const kw = (m + e) / C, iw = iw0 + kw;
+          store<f32>(d + (<usize>e << 2), iw >= 0 && iw < W ? load<f32>(fl(src, m + e)) : 0);
+        }
+      }
+    }
+  }
+}
+
 // ---- pointer tables and packing shared by the passes ----
 
 // For output pixels p in [p0, p0 + R): ind[t][r] = byte pointer of input pixel (n, oh*s - pad + kh, ow*s - pad + kw)
@@ -547,6 +581,12 @@ export function conv2d_backward_weight(dw: usize, db: usize, dy: usize, x: usize
     const dyq = fl(dy, p0 * ldy);
     if (!narrow) pack_panels(bp, dyq, Q, OC, ldy);
     // im2col: the rows of dw are (t, c) flattened, one tap of T*C channels
+    if (col && !narrow && ldx == C && (KW * C) % 4 == 0) {
+      // straight into pack_a4's panels (what colRows + pack_a4 would give)
+      colPanels(ap, p0, Q, x, H, W, OH, OW, C, KH, KW, stride, pad);
+      gemm_ap_4x8(T * C, Q, ap, bp, OC, dw, OC);
+      continue;
+    }
     if (col && ldx == C) colRows(colp, ind, 0, p0, Q, x, 0, 0, H, W, OH, OW, C, KH, KW, stride, pad, T * C);
     else {
       tapTable(ind, 0, p0, Q, x, ldx, 0, 0, zero, H, W, OH, OW, KH, KW, stride, pad);
