@@ -139,6 +139,7 @@ function gatherRows(col: usize, ind: usize, R: i32, T: i32, K: i32, rowLen: i32)
 function colRows(col: usize, ind: usize, outp: usize, p0: i32, R: i32, x: usize, y: usize, ldy: i32,
   H: i32, W: i32, OH: i32, OW: i32, C: i32, KH: i32, KW: i32, stride: i32, pad: i32, rowLen: i32): void {
   const ohw = OH * OW, seg = KW * C, rowBytes = <usize>rowLen << 2, segBytes = <usize>seg << 2, cb = <usize>C << 2;
+  const xRow = <usize>(W * C) << 2;
   // (n, oh, ow) of pixel p0, then stepped (no divisions per row)
   let n = p0 / ohw, oh = (p0 - n * ohw) / OW, ow = p0 - n * ohw - oh * OW;
   for (let r = 0; r < R; r++, ow++) {
@@ -149,10 +150,11 @@ function colRows(col: usize, ind: usize, outp: usize, p0: i32, R: i32, x: usize,
     const ih0 = oh * stride - pad, iw0 = ow * stride - pad;
     const inside = iw0 >= 0 && iw0 + KW <= W;
     let d = row;
-    for (let kh = 0; kh < KH; kh++, d += segBytes) {
+    // x at (n, ih0, iw0), then one image row further per kh
+    let src = fl(x, ((n * H + ih0) * W + iw0) * C);
+    for (let kh = 0; kh < KH; kh++, d += segBytes, src += xRow) {
       const ih = ih0 + kh;
       if (ih < 0 || ih >= H) { memory.fill(d, 0, segBytes); continue; }
-      const src = fl(x, ((n * H + ih) * W + iw0) * C);
       if (inside) { copyFloats(d, src, seg); continue; }
       for (let kw = 0; kw < KW; kw++) {
         const iw = iw0 + kw, dk = d + <usize>kw * cb;
