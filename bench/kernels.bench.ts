@@ -176,7 +176,7 @@ function benchUpconv(core: Core, sh: BenchUpconv, N: number): UpRow {
     k.upconv_wino_forward(y2, x, w, b, sc, N, H, H, C, OC, OC, C);
     const err = maxRel(core.f32(y2, Y), core.f32(y, Y));
     const fwd = g(timeIt(() => k.upconv_wino_forward(y, x, w, b, sc, N, H, H, C, OC, OC, C)));
-    k.upconv_wino_pack(wd, w, sc, C, OC);
+    k.upconv_wino_pack(wd, w, sc, C, OC, OC, 0);
     wino = { ...wino, fwd, err, packed: g(timeIt(() => k.upconv_wino_forward_packed(y, x, wd, b, sc, N, H, H, C, OC, OC, C))) };
   }
   a.reset(mark);

@@ -110,7 +110,7 @@ describe('upconv_wino_forward vs the fused phases (upconv_forward)', () => {
       const intact = (what: string) => expect(core.f32(p.sc + S * 4, GUARD).every((v) => v === 12345), `${what} wrote past its scratch`).toBe(true);
       k.upconv_forward(p.y, p.x, p.w, p.b, p.sc, N, H, W, C, OC, ldy, ldx);
       canary(); k.upconv_wino_forward(p.y2, p.x, p.w, p.b, p.sc, N, H, W, C, OC, ldy, ldx); intact('upconv_wino_forward');
-      k.upconv_wino_pack(p.U, p.w, p.sc, C, OC);
+      k.upconv_wino_pack(p.U, p.w, p.sc, C, OC, OC, 0);
       const PS = k.upconv_wino_packed_scratch_size(N, H, W, C, OC);
       core.f32(p.sc + PS * 4, GUARD).fill(12345);
       k.upconv_wino_forward_packed(p.y3, p.x, p.U, p.b, p.sc, N, H, W, C, OC, ldy, ldx);
@@ -121,6 +121,28 @@ describe('upconv_wino_forward vs the fused phases (upconv_forward)', () => {
       a.reset(mark);
     });
   }
+});
+
+// A layer stored in chunks of output channels is packed chunk by chunk into one U (src/infer: the forward then
+// runs once per layer): the parts must give the whole pack's bytes, SIMD and reference, tail chunk included.
+test('upconv_wino_pack in output-channel parts (c0, OCt) = the whole pack, SIMD and reference', () => {
+  const k = core.k, a = core.arena, mark = a.mark();
+  const C = 13, OCt = 45, rnd = mulberry32(45);
+  const w = a.alloc(9 * C * OCt), part = a.alloc(9 * C * OCt), sc = a.alloc(256), n = k.upconv_wino_packed_size(C, OCt);
+  core.f32(w, 9 * C * OCt).set(Array.from({ length: 9 * C * OCt }, () => rnd() * 2 - 1));
+  for (const [pack, name] of [[k.upconv_wino_pack, 'simd'], [k.ref_upconv_wino_pack, 'reference']] as const) {
+    const whole = a.alloc(n), parts = a.alloc(n);
+    core.f32(whole, n).fill(7); core.f32(parts, n).fill(9);
+    pack(whole, w, sc, C, OCt, OCt, 0);
+    for (const [c0, m] of [[0, 16], [16, 8], [24, 21]]) {
+      // the chunk's [3][3][C][m] weights, as a stored chunk holds them
+      const src = core.f32(w, 9 * C * OCt), dst = core.f32(part, 9 * C * m);
+      for (let t = 0; t < 9 * C; t++) for (let o = 0; o < m; o++) dst[t * m + o] = src[t * OCt + c0 + o];
+      pack(parts, part, sc, C, m, OCt, c0);
+    }
+    expect(core.f32(parts, n).slice(), name).toEqual(core.f32(whole, n).slice());
+  }
+  a.reset(mark);
 });
 
 test('upconvForward: Winograd at >= 32 output channels and >= 128 tiles per call, >= 16 on packed weights', () => {

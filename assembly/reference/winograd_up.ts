@@ -39,11 +39,13 @@ export function ref_upconv_wino_packed_size(C: i32, OC: i32): i32 {
 export function ref_upconv_wino_packed_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 { return 0; }
 export function ref_upconv_wino_forward_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 { return 0; }
 
-// U[ph = 2pr + pc][k = 3r + s][oc >> 3][c][oc & 7] = (G g G^T)[r][s] of phase ph (0 for oc past OC)
-export function ref_upconv_wino_pack(U: usize, w: usize, scratch: usize, C: i32, OC: i32): void {
-  const O8 = (OC + 7) & ~7;
-  for (let ph = 0; ph < 4; ph++) for (let r = 0; r < 3; r++) for (let s = 0; s < 3; s++) for (let oc = 0; oc < O8; oc++) for (let c = 0; c < C; c++) {
-    const v: f32 = oc < OC ? ut(w, c, oc, C, OC, ph >> 1, ph & 1, r, s) : 0;
+// U[ph = 2pr + pc][k = 3r + s][oc >> 3][c][oc & 7] = (G g G^T)[r][s] of phase ph (0 for oc past OCt), U laid out
+// for OCt channels, w's OC channels at c0 .. c0 + OC - 1 of it
+export function ref_upconv_wino_pack(U: usize, w: usize, scratch: usize, C: i32, OC: i32, OCt: i32, c0: i32): void {
+  const O8 = (OCt + 7) & ~7;
+  const end = c0 + OC == OCt ? O8 : c0 + OC;
+  for (let ph = 0; ph < 4; ph++) for (let r = 0; r < 3; r++) for (let s = 0; s < 3; s++) for (let oc = c0; oc < end; oc++) for (let c = 0; c < C; c++) {
+    const v: f32 = oc < c0 + OC ? ut(w, c, oc - c0, C, OC, ph >> 1, ph & 1, r, s) : 0;
     store<f32>(at(U, ((ph * 9 + 3 * r + s) * O8 + (oc & ~7)) * C + c * 8 + (oc & 7)), v);
   }
 }

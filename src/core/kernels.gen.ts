@@ -159,13 +159,13 @@ export interface Kernels {
   upconv_wino_packed_size(C: number, OC: number): number;
   upconv_wino_packed_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   upconv_wino_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
-  upconv_wino_pack(U: number, w: number, scratch: number, C: number, OC: number): void;
+  upconv_wino_pack(U: number, w: number, scratch: number, C: number, OC: number, OCt: number, c0: number): void;
   upconv_wino_forward_packed(y: number, x: number, U: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   upconv_wino_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   ref_upconv_wino_packed_size(C: number, OC: number): number;
   ref_upconv_wino_packed_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   ref_upconv_wino_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
-  ref_upconv_wino_pack(U: number, w: number, scratch: number, C: number, OC: number): void;
+  ref_upconv_wino_pack(U: number, w: number, scratch: number, C: number, OC: number, OCt: number, c0: number): void;
   ref_upconv_wino_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   ref_upconv_wino_forward_packed(y: number, x: number, U: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
 }

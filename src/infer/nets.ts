@@ -302,28 +302,36 @@ export class RunBuilder extends InferBuilder {
     });
   }
   /** A fused upsample + conv on weights transformed once at load (f32 files, packed.ts upconvPacks): per chunk the
-   * four phases' panels (upconv_pack) or, where Winograd wins on packed weights (conv-dispatch.ts), its
-   * transformed weights (upconv_wino_pack); each run is the packed forward per chunk, nothing copied. */
+   * four phases' panels (upconv_pack), each run the packed forward per chunk; or, where Winograd wins on packed
+   * weights (conv-dispatch.ts), its transformed weights of every chunk in ONE U (upconv_wino_pack at the chunk's
+   * channel offset) and one forward call, so the input transform runs once per layer, not once per chunk. Nothing
+   * is copied per run. */
   private packedUp(name: string, x: T, OC: number, y: T): void {
     const { core, scratch } = this, kk = core.k, { N, H, W, C } = x;
     const lw = this.weights(name);
     if (lw.G * lw.OCc !== OC) throw new Error(`infer: ${name} has ${lw.G}x${lw.OCc} output channels, expected ${OC}`);
     const { G, OCc } = lw, wino = upconvForward(N, H, W, C, OC, true) === 'wino_up';
-    const per = wino ? kk.upconv_wino_packed_size(C, OCc) : kk.upconv_packed_size(C, OCc);
-    const wp = core.arena.alloc(G * per, `${this.net} ${name} packed weights`);
-    this.packedBytes += G * per * 4;
+    if (wino && G > 1 && OCc % 8 !== 0) throw new Error(`infer: ${name}: chunks of ${OCc} output channels, not whole 8-channel panels`);
+    const per = wino ? kk.upconv_wino_packed_size(C, OC) : kk.upconv_packed_size(C, OCc);
+    const total = wino ? per : G * per;
+    const wp = core.arena.alloc(total, `${this.net} ${name} packed weights`);
+    this.packedBytes += total * 4;
     this.packJobs.push({ floats: lw.size + UPCONV_PACK_SCRATCH, run: (tmp) => {
       for (let g = 0; g < G; g++) {
         lw.load(g, tmp, scratch.stage);
-        (wino ? kk.upconv_wino_pack : kk.upconv_pack)(wp + g * per * 4, tmp, tmp + lw.size * 4, C, OCc);
+        if (wino) kk.upconv_wino_pack(wp, tmp, tmp + lw.size * 4, C, OCc, OC, g * OCc);
+        else kk.upconv_pack(wp + g * per * 4, tmp, tmp + lw.size * 4, C, OCc);
       }
     } });
-    scratch.convFloats = Math.max(scratch.convFloats, wino ? kk.upconv_wino_packed_scratch_size(N, H, W, C, OCc) : kk.upconv_packed_scratch_size(N, H, W, C, OCc));
+    scratch.convFloats = Math.max(scratch.convFloats, wino ? kk.upconv_wino_packed_scratch_size(N, H, W, C, OC) : kk.upconv_packed_scratch_size(N, H, W, C, OCc));
+    if (wino) {
+      this.ops.push(() => kk.upconv_wino_forward_packed(y.ptr, x.ptr, wp, lw.biasPtr, scratch.conv, N, H, W, C, OC, y.ld, x.ld));
+      return;
+    }
     this.ops.push(() => {
       for (let g = 0; g < G; g++) {
-        const yg = y.ptr + g * OCc * 4, bg = lw.biasPtr && lw.biasPtr + g * OCc * 4, wg = wp + g * per * 4;
-        if (wino) kk.upconv_wino_forward_packed(yg, x.ptr, wg, bg, scratch.conv, N, H, W, C, OCc, y.ld, x.ld);
-        else kk.upconv_forward_packed(yg, x.ptr, 0, wg, bg, scratch.conv, N, H, W, C, OCc, y.ld, x.ld); // w unread above 8 pixels
+        const yg = y.ptr + g * OCc * 4, bg = lw.biasPtr && lw.biasPtr + g * OCc * 4;
+        kk.upconv_forward_packed(yg, x.ptr, 0, wp + g * per * 4, bg, scratch.conv, N, H, W, C, OCc, y.ld, x.ld); // w unread above 8 pixels
       }
     });
   }

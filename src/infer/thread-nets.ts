@@ -125,9 +125,11 @@ export class ThreadedBuilder extends RunBuilder {
 
   /** weightedSplit on weights packed once (f32 files): each chunk's [K][n] f32 weights, staged in wasm memory (with
    * UPCONV_PACK_SCRATCH floats after them), are packed by `pack` into `subs` buffers of `size(n)` floats (a pack
-   * job, run once after building); `run` makes the chunk's calls on them. */
+   * job, run once after building); `run` makes the chunk's calls on them. `whole`: a rank's share is one chunk,
+   * one buffer of `size(share)` floats that `pack` fills from the share's staged pieces (`at`: a piece's first
+   * channel within the share, a multiple of 8; `width`: the share's channels). */
   private packedSplit(name: string, OC: number, y: T, o: {
-    subs?: number; size: (n: number) => number; pack: (w: number[], tmp: number, n: number) => void;
+    subs?: number; whole?: boolean; size: (n: number) => number; pack: (w: number[], tmp: number, n: number, at: number, width: number) => void;
     scratchFloats: (n: number) => number; run: (wp: number[], b: number, c0: number, n: number, conv: number) => Call[];
   }): void {
     const l = this.packed.layers.get(name);
@@ -136,17 +138,23 @@ export class ThreadedBuilder extends RunBuilder {
     if (!(l.w instanceof Float32Array)) throw new Error(`infer: ${name}: only f32 weights are packed at load`);
     const K = l.spec.k * l.spec.k * l.spec.C, subs = o.subs ?? 1;
     const maxCh = Math.max(8, Math.floor(this.packed.chunkFloats / K / 8) * 8);
-    const chunks: Chunk[] = channelShares(OC, this.T).flatMap(([c0, c1], rank) => (c1 > c0 ? chunksOfShare(c0, c1, maxCh).map(([a, b]) => ({ rank, c0: a, n: b - a })) : []));
+    const shares = channelShares(OC, this.T).map(([c0, c1], rank) => ({ rank, c0, c1 })).filter((r) => r.c1 > r.c0);
+    // the pieces staged one at a time (at most chunkFloats floats each), per chunk that runs
+    const chunks: (Chunk & { pieces: [number, number][] })[] = shares.flatMap(({ rank, c0, c1 }) => o.whole
+      ? [{ rank, c0, n: c1 - c0, pieces: chunksOfShare(c0, c1, maxCh) }]
+      : chunksOfShare(c0, c1, maxCh).map(([a, b]) => ({ rank, c0: a, n: b - a, pieces: [[a, b] as [number, number]] })));
     const bias = l.bias ? this.put(l.bias, `${name}.bias`) : 0;
     const parts: Part[][] = Array.from({ length: this.T }, () => []);
-    for (const { rank, c0, n } of chunks) {
+    for (const { rank, c0, n, pieces } of chunks) {
       const size = o.size(n);
       const w = Array.from({ length: subs }, (_, i) => this.core.arena.alloc(size, `${this.net} ${name} packed weights ${i} [${c0}, ${c0 + n})`));
       this.packedBytes += subs * size * 4;
-      this.packJobs.push({ floats: K * n + UPCONV_PACK_SCRATCH, run: (tmp) => {
-        copyChannels(l, c0, n, this.core.f32(tmp, K * n));
-        o.pack(w, tmp, n);
-      } });
+      for (const [a, b] of pieces) {
+        this.packJobs.push({ floats: K * (b - a) + UPCONV_PACK_SCRATCH, run: (tmp) => {
+          copyChannels(l, a, b - a, this.core.f32(tmp, K * (b - a)));
+          o.pack(w, tmp, b - a, a - c0, n);
+        } });
+      }
       this.need.convFloats = Math.max(this.need.convFloats, o.scratchFloats(n));
       parts[rank].push((s) => o.run(w, bias && bias + c0 * 4, c0, n, s.conv));
     }
@@ -232,9 +240,11 @@ export class ThreadedBuilder extends RunBuilder {
     if (this.pack && upconvPacks(x.N, x.H, x.W, OC) && this.packed.storage === 'f32') {
       // the four phases' panels, or Winograd's transformed weights: the one-thread builder's packedUp per chunk
       const { N, H, W, C } = x, wino = upconvForward(N, H, W, C, OC, true) === 'wino_up';
+      // Winograd: a rank's share in one U (the input transform once per rank, as the one-thread run's once per layer)
       return this.packedSplit(name, OC, y, {
+        whole: wino,
         size: (n) => wino ? kk.upconv_wino_packed_size(C, n) : kk.upconv_packed_size(C, n),
-        pack: ([wp], tmp, n) => (wino ? kk.upconv_wino_pack : kk.upconv_pack)(wp, tmp, tmp + 9 * C * n * 4, C, n),
+        pack: ([wp], tmp, n, at, width) => wino ? kk.upconv_wino_pack(wp, tmp, tmp + 9 * C * n * 4, C, n, width, at) : kk.upconv_pack(wp, tmp, tmp + 9 * C * n * 4, C, n),
         scratchFloats: (n) => wino ? kk.upconv_wino_packed_scratch_size(N, H, W, C, n) : kk.upconv_packed_scratch_size(N, H, W, C, n),
         run: ([wp], b, c0, n, conv) => [wino ? ['upconv_wino_forward_packed', y.ptr + c0 * 4, x.ptr, wp, b, conv, N, H, W, C, n, y.ld, x.ld]
           : ['upconv_forward_packed', y.ptr + c0 * 4, x.ptr, 0, wp, b, conv, N, H, W, C, n, y.ld, x.ld]],

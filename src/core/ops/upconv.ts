@@ -78,7 +78,7 @@ function upconvCase(sh: UpconvShape, fwd: UpconvForward = 'phases'): OpCase {
         clear(k, r, t);
         pick(k, r, 'upconv_forward_packed')(t.y, t.x, t.w, t.wd, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
       } else if (winoPacked) {
-        pick(k, r, 'upconv_wino_pack')(t.wd, t.w, scratch(k, t), C, OC);
+        pick(k, r, 'upconv_wino_pack')(t.wd, t.w, scratch(k, t), C, OC, OC, 0);
         clear(k, r, t);
         pick(k, r, 'upconv_wino_forward_packed')(t.y, t.x, t.wd, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
       } else if (fwd === 'wino') {
