@@ -10,6 +10,8 @@ import type { Build } from '../src/core/features.js';
 import { BicycleGANInference, convertWeights, type Storage } from '../src/infer/index.js';
 import { channelShares, chunksOfShare, pixelShares } from '../src/infer/thread-nets.js';
 import { resetThreadWarning, ThreadPool, type Call } from '../src/infer/threads.js';
+import { availableParallelism } from 'node:os';
+import { hardwareThreads, SPIN_MS, spinFor, waitWhile } from '../src/core/wait.js';
 import { smallWeights, testPicture } from './helpers/infer-model.js';
 
 // widths 16 (G) and 8 (E): layers of 16..128 channels, so most are split; chunks of 4096 floats, so the
@@ -131,6 +133,25 @@ describe('shares', () => {
       }
       expect(at).toBe(P);
     }));
+  });
+});
+
+describe('waiting (src/core/wait.ts)', () => {
+  test('spin while every thread can have a core, not beyond', () => {
+    expect(hardwareThreads()).toBe(availableParallelism());
+    expect(spinFor(1)).toBe(SPIN_MS);
+    expect(spinFor(hardwareThreads())).toBe(SPIN_MS);
+    expect(spinFor(hardwareThreads() + 1)).toBe(0);
+  });
+  test('waitWhile returns once the slot changes, or when stop() says so', () => {
+    const ctl = new Int32Array(new SharedArrayBuffer(8));
+    ctl[0] = 1;
+    waitWhile(ctl, 0, 0); // already changed
+    let n = 0;
+    const t0 = performance.now();
+    waitWhile(ctl, 0, 1, false, () => ++n > 2, 0); // never changes: stop() ends it (no sleeping: block false)
+    expect(n).toBe(3);
+    expect(performance.now() - t0).toBeLessThan(1000);
   });
 });
 

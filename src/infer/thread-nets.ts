@@ -238,7 +238,7 @@ export class ThreadedBuilder extends RunBuilder {
       });
     }
     if (this.pack && upconvPacks(x.N, x.H, x.W, OC) && this.packed.storage === 'f32') {
-      // the four phases' panels, or Winograd's transformed weights: the one-thread builder's packedUp per chunk
+      // the four phases' panels per chunk, or Winograd's transformed weights: as the one-thread builder's packedUp
       const { N, H, W, C } = x, wino = upconvForward(N, H, W, C, OC, true) === 'wino_up';
       // Winograd: a rank's share in one U (the input transform once per rank, as the one-thread run's once per layer)
       return this.packedSplit(name, OC, y, {

@@ -13,7 +13,7 @@
 // Where SharedArrayBuffer, a shared WebAssembly.Memory or a way to start workers is missing (Cloudflare
 // Workers, pages without cross-origin isolation) threadSupport() says why and inference runs on one thread.
 
-import { SPIN_MS, waitWhile } from '../core/wait.js';
+import { spinFor, waitWhile } from '../core/wait.js';
 
 /** One kernel call: the export's name and its numeric arguments. */
 export type Call = [string, ...number[]];
@@ -29,10 +29,10 @@ const EXIT = -1;
 // The worker script (plain JavaScript: it runs unbundled and untranspiled in every runtime). NODE is prepended.
 const WORKER_SOURCE = `
 const port = NODE ? require('node:worker_threads').parentPort : self;
-let ctl, T;
-// src/core/wait.ts's spin: true once slot i no longer holds v, false when SPIN_MS ran out first
+let ctl, T, spinMs;
+// src/core/wait.ts's spin: true once slot i no longer holds v, false when spinMs ran out first
 function spin(i, v) {
-  const end = performance.now() + ${SPIN_MS};
+  const end = performance.now() + spinMs;
   for (let n = 1; Atomics.load(ctl, i) === v; n++) if ((n & 255) === 0 && performance.now() > end) return false;
   return true;
 }
@@ -51,6 +51,7 @@ function barrier() {
 function start(m) {
   ctl = new Int32Array(m.ctl);
   T = m.T;
+  spinMs = m.spinMs;
   let k;
   try {
     const env = { memory: m.memory, abort(_m, _f, line, col) { throw new Error('wasm assertion failed at ' + line + ':' + col); } };
@@ -180,6 +181,7 @@ export class ThreadPool {
   private closed = false;
   private failed: string | null = null;
   private readonly block: boolean;
+  private readonly spinMs: number;
 
   private constructor(
     readonly T: number,
@@ -188,6 +190,7 @@ export class ThreadPool {
     private readonly errors: string[],
   ) {
     this.block = canBlock(ctl);
+    this.spinMs = spinFor(T);
   }
 
   static async start(o: PoolOptions): Promise<ThreadPool> {
@@ -230,7 +233,7 @@ export class ThreadPool {
           workers.push(w);
           ThreadPool.live++;
         }));
-        workers[workers.length - 1].postMessage({ module: o.module, memory: o.memory, ctl: ctl.buffer, rank, T: o.T, programs: o.programs.map((p) => p[rank]) });
+        workers[workers.length - 1].postMessage({ module: o.module, memory: o.memory, ctl: ctl.buffer, rank, T: o.T, spinMs: spinFor(o.T), programs: o.programs.map((p) => p[rank]) });
       }
       const timeout = (o.startTimeoutS ?? 60) * 1000;
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -281,7 +284,7 @@ export class ThreadPool {
       Atomics.add(c, CTL.GEN, 1);
       Atomics.notify(c, CTL.GEN);
     } else {
-      waitWhile(c, CTL.GEN, gen, this.block, () => Atomics.load(c, CTL.FAILED) !== 0);
+      waitWhile(c, CTL.GEN, gen, this.block, () => Atomics.load(c, CTL.FAILED) !== 0, this.spinMs);
     }
     const f = Atomics.load(c, CTL.FAILED);
     if (f !== 0) {

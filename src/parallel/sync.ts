@@ -8,7 +8,7 @@ import type { BranchSync as BranchHooks, StepSync } from '../train/bicyclegan.js
 import type { Core } from '../core/loader.js';
 import type { SharedParams } from '../nn/params.js';
 import type { Split } from './protocol.js';
-import { waitWhile } from '../core/wait.js';
+import { spinFor, waitWhile } from '../core/wait.js';
 
 /** Int32 slots of the control block. */
 export const CTL = {
@@ -75,7 +75,12 @@ export class Barrier {
     return r;
   }
 
-  constructor(readonly ctl: Int32Array, readonly W: number) {}
+  /** ms to spin before sleeping: SPIN_MS while every worker can have a core */
+  private readonly spinMs: number;
+
+  constructor(readonly ctl: Int32Array, readonly W: number) {
+    this.spinMs = spinFor(W);
+  }
 
   wait(): void {
     const c = this.ctl, t0 = performance.now();
@@ -88,7 +93,7 @@ export class Barrier {
       Atomics.add(c, CTL.GEN, 1);
       Atomics.notify(c, CTL.GEN);
     } else {
-      waitWhile(c, CTL.GEN, gen);
+      waitWhile(c, CTL.GEN, gen, true, undefined, this.spinMs);
     }
     this.waitMs += performance.now() - t0;
     if (Atomics.load(c, CTL.ABORT) !== 0) throw new Error(`${ABORTED} another worker failed`);
