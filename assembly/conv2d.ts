@@ -13,7 +13,7 @@
 // Conv-transpose = backward_input of its dual conv (+ bias_add_forward); linear = 1x1 conv with H = W = 1.
 import { bias_backward } from './conv_bias';
 import { stagedBias } from './simd';
-import { igemm_4x8, igemm_dot_2x4, gemm_ap_4x8, gemm_dwt_4x8, gemm_dot_bt_2x4, pack_a4, pack_panels, pack_panels_t } from './gemm';
+import { igemm_4x8, igemm_dot_2x4, gemm_ap_4x8, gemm_dwt_4x8, gemm_dot_bt_2x4, pack_a4, pack_panels, pack_panels_t, pack_rows4 } from './gemm';
 
 // Channel counts below this go through an im2col copy (per row chunk): the tap loop would dominate a short K.
 const COL_K: i32 = 16;
@@ -40,6 +40,10 @@ const KCD: i32 = 8;
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
 // @ts-ignore: decorator
 @inline function c4(n: i32): i32 { return (n + 3) & ~3; }
+// The forward's im2col rows packed 4 at a time for gemm_ap_4x8 (one A pointer per k step instead of four):
+// short channel vectors, an unstrided x, an output wider than 4 channels and T*C a multiple of 4.
+// @ts-ignore: decorator
+@inline function rowPanels(T: i32, C: i32, OC: i32, ldx: i32): bool { return C < COL_K && OC > 4 && ldx == C && (T * C) % 4 == 0; }
 // im2col for the forward: short channel vectors, or a narrow output (the dot kernel needs K % 4 == 0)
 // @ts-ignore: decorator
 @inline function fwdCol(C: i32, OC: i32): bool { return C < COL_K || (OC <= 4 && (C & 3) != 0); }
@@ -64,7 +68,7 @@ function fwdSize(N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stri
   const T = KH * KW, P = N * OH * OW, NP = (OC + 7) >> 3;
   const col = fwdCol(C, OC);
   const RC = rowChunk(P, col ? T * C : C);
-  return al(C) + al(NP * 8) + al(max(NP * 8 * T * C, 4 * c4(T * C))) + al(RC) + al(RC * T) + (col ? al(RC * c4(T * C)) : 0);
+  return al(C) + al(NP * 8) + al(max(NP * 8 * T * C, 4 * c4(T * C))) + al(RC) + al(RC * T) + (col ? 2 * al(c4(RC) * c4(T * C)) : 0);
 }
 
 function bwdInSize(N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, stride: i32, pad: i32): i32 {
@@ -316,7 +320,7 @@ export function conv2d_packed_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i
   const T = KH * KW, P = N * OH * OW, NP = (OC + 7) >> 3;
   const col = fwdCol(C, OC);
   const RC = rowChunk(P, col ? T * C : C);
-  return al(C) + al(NP * 8) + al(RC) + al(RC * T) + (col ? al(RC * c4(T * C)) : 0);
+  return al(C) + al(NP * 8) + al(RC) + al(RC * T) + (col ? 2 * al(c4(RC) * c4(T * C)) : 0);
 }
 
 // wp = w (HWIO [KH][KW][C][OC]) in the layout conv2d_forward_packed reads (conv2d_packed_size floats).
@@ -357,6 +361,7 @@ function forwardImpl(y: usize, x: usize, w: usize, b: usize, scratch: usize,
   const outp = packed != 0 ? fl(bias, al(NP * 8)) : fl(bp, al(max(NP * 8 * T * C, 4 * TC4)));
   const ind = fl(outp, al(RC));
   const colp = fl(ind, al(RC * T));
+  const ap = fl(colp, al(c4(RC) * TC4)); // pack_rows4's panels (rowPanels)
   memory.fill(zero, 0, <usize>C << 2);
   const bb = stagedBias(bias, b, OC, NP * 8);
   const mode = col || narrow || packed != 0 ? 2 : P <= DIRECT_P ? 0 : P <= KBLK_P ? 1 : 2;
@@ -368,6 +373,12 @@ function forwardImpl(y: usize, x: usize, w: usize, b: usize, scratch: usize,
   if (acc == 0 && mode < 2) startRows(y, P, ldy, mode == 0 ? OC8 : OC, bb);
   for (let r0 = 0; r0 < P; r0 += RC) {
     const R = min(RC, P - r0);
+    if (rowPanels(T, C, OC, ldx)) {
+      colRows(colp, ind, outp, r0, R, x, y, ldy, H, W, OH, OW, C, KH, KW, stride, pad, TC4);
+      pack_rows4(ap, ind, R, TC4);
+      gemm_ap_4x8(R, TC4, ap, bp, OC, fl(y, r0 * ldy), ldy, bb, acc);
+      continue;
+    }
     if (col && ldx == C) colRows(colp, ind, outp, r0, R, x, y, ldy, H, W, OH, OW, C, KH, KW, stride, pad, TC4);
     else {
       tapTable(ind, outp, r0, R, x, ldx, y, ldy, zero, H, W, OH, OW, KH, KW, stride, pad);

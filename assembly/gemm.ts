@@ -280,12 +280,15 @@ export function gemm_dot_bt_2x4(R: i32, K: i32, ind: usize, outp: usize, w: usiz
   return f32x4.add(v128.shuffle<f32>(ab, cd, 0, 1, 4, 5), v128.shuffle<f32>(ab, cd, 2, 3, 6, 7));
 }
 
-// Packed GEMM for the weight gradient, rows m in [0, M), columns in [0, NC), accumulating:
+// Packed GEMM, rows m in [0, M), columns in [0, NC), accumulating (the weight gradients):
 //   Y[m][0:NC] += sum_{q < Q} A[q][m] * B[q][0:NC]
-// ap: A packed by pack_a4 in ceil(M/4) panels of [Q][4] floats; bp: B packed in ceil(NC/8) panels of [Q][8];
-// Y row m at y + m*ldy floats. Row blocks outer, panels inner: the 4 dw rows are walked left to right
-// (whole cache lines), the A panel (Q*16 bytes) stays in L1 and the Q x NC B block in L2.
-export function gemm_ap_4x8(M: i32, Q: i32, ap: usize, bp: usize, NC: i32, y: usize, ldy: i32): void {
+// or, acc = 0, Y[m][0:NC] = bias + the sum (the first layers' forward on im2col rows packed by pack_rows4: the
+// same madds in the same order as igemm_4x8 on those rows, so the same bits, with one A pointer instead of four).
+// ap: A packed by pack_a4 / pack_rows4 in ceil(M/4) panels of [Q][4] floats; bp: B packed in ceil(NC/8) panels of
+// [Q][8]; bias: ceil(NC/8)*8 floats or 0; Y row m at y + m*ldy floats. Row blocks outer, panels inner: the 4 dw
+// rows are walked left to right (whole cache lines), the A panel (Q*16 bytes) stays in L1 and the Q x NC B block
+// in L2.
+export function gemm_ap_4x8(M: i32, Q: i32, ap: usize, bp: usize, NC: i32, y: usize, ldy: i32, bias: usize = 0, acc: i32 = 1): void {
   const NP = (NC + 7) >> 3;
   const zero = f32x4.splat(0);
   const ld = <usize>ldy << 2;
@@ -297,7 +300,9 @@ export function gemm_ap_4x8(M: i32, Q: i32, ap: usize, bp: usize, NC: i32, y: us
     for (let j = 0; j < NP; j++) {
       const nc = min(8, NC - (j << 3));
       let bt = bp + ((<usize>j * Q) << 5);
-      let c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero;
+      let bias0 = zero, bias1 = zero;
+      if (bias != 0) { bias0 = v128.load(bias + (<usize>j << 5)); bias1 = v128.load(bias + (<usize>j << 5), 16); }
+      let c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1;
       for (let a = am; a < aend; a += 16) {
         const b0 = v128.load(bt), b1 = v128.load(bt, 16);
         let va = v128.load32_splat(a);
@@ -311,10 +316,10 @@ export function gemm_ap_4x8(M: i32, Q: i32, ap: usize, bp: usize, NC: i32, y: us
         bt += 32;
       }
       const yr = y + ((<usize>m * ldy) << 2) + (<usize>j << 5);
-      rowStore(yr, c00, c01, nc, 1);
-      if (mr > 1) rowStore(yr + ld, c10, c11, nc, 1);
-      if (mr > 2) rowStore(yr + 2 * ld, c20, c21, nc, 1);
-      if (mr > 3) rowStore(yr + 3 * ld, c30, c31, nc, 1);
+      rowStore(yr, c00, c01, nc, acc);
+      if (mr > 1) rowStore(yr + ld, c10, c11, nc, acc);
+      if (mr > 2) rowStore(yr + 2 * ld, c20, c21, nc, acc);
+      if (mr > 3) rowStore(yr + 3 * ld, c30, c31, nc, acc);
     }
   }
 }
@@ -391,6 +396,28 @@ export function gemm_dwt_4x8(M: i32, Q: i32, aptr: usize, dyp: usize, ldy: i32, 
   if (n > 5) store<f32>(y + 5 * ld, load<f32>(y + 5 * ld) + f32x4.extract_lane(v1, 1));
   if (n > 6) store<f32>(y + 6 * ld, load<f32>(y + 6 * ld) + f32x4.extract_lane(v1, 2));
   if (n > 7) store<f32>(y + 7 * ld, load<f32>(y + 7 * ld) + f32x4.extract_lane(v1, 3));
+}
+
+// Packs rows for gemm_ap_4x8: dst[rb][q][i] = ind[4rb + i][q] for q < Q4 (Q4 a multiple of 4, the rows at least
+// that long), rows past R repeating row 4rb (their results are not stored); 4x4 blocks through register transposes.
+export function pack_rows4(dst: usize, ind: usize, R: i32, Q4: i32): void {
+  const qb = <usize>Q4 << 4;
+  for (let r = 0; r < R; r += 4) {
+    const s0 = <usize>load<u32>(ind + (<usize>r << 2));
+    const s1 = r + 1 < R ? <usize>load<u32>(ind + (<usize>(r + 1) << 2)) : s0;
+    const s2 = r + 2 < R ? <usize>load<u32>(ind + (<usize>(r + 2) << 2)) : s0;
+    const s3 = r + 3 < R ? <usize>load<u32>(ind + (<usize>(r + 3) << 2)) : s0;
+    let d = dst + <usize>(r >> 2) * qb;
+    for (let q: usize = 0; q < (<usize>Q4 << 2); q += 16, d += 64) {
+      const a = v128.load(s0 + q), b = v128.load(s1 + q), c = v128.load(s2 + q), e = v128.load(s3 + q);
+      const t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5), t1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+      const t2 = v128.shuffle<f32>(c, e, 0, 4, 1, 5), t3 = v128.shuffle<f32>(c, e, 2, 6, 3, 7);
+      v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+      v128.store(d, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 16);
+      v128.store(d, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 32);
+      v128.store(d, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 48);
+    }
+  }
 }
 
 // Packs A for gemm_ap_4x8: dst[mb][q][0:4] = aptr[q][4mb : 4mb+4] for q < Q, where aptr[q] (u32 table) points

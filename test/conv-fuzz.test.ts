@@ -110,3 +110,33 @@ test('igemm GEMV tile (one output row) gives the 4x8 tile bits', () => {
     a.reset(mark);
   }
 });
+
+// The first layers (1-15 input channels) on an unstrided x take their own im2col (colRows: a kernel row in one
+// copy; rowPanels + gemm_ap_4x8 for the forward; colPanels for the weight gradient): they must give the bits of
+// the general path, which a strided x (ldx = C + 1) takes, on every pass, padding and batch included.
+test('first-layer im2col paths on an unstrided x give the strided path bits (all three passes)', () => {
+  const rnd = mulberry32(314);
+  const k = core.k, a = core.arena;
+  for (const [N, H, C, OC, K, s, p] of [[2, 33, 3, 64, 4, 2, 1], [1, 40, 4, 19, 3, 2, 1], [1, 17, 4, 70, 3, 1, 1], [2, 21, 3, 64, 7, 2, 3], [1, 12, 5, 9, 3, 1, 0]] as const) {
+    const mark = a.mark(), OH = Math.floor((H + 2 * p - K) / s) + 1, P = N * H * H, Y = N * OH * OH * OC, Wn = K * K * C * OC;
+    const x = a.alloc(P * C), xs = a.alloc(P * (C + 1)), w = a.alloc(Wn), b = a.alloc(OC), dy = a.alloc(Y);
+    const out = Array.from({ length: 2 }, () => ({ y: a.alloc(Y), dx: a.alloc(P * (C + 1)), dw: a.alloc(Wn) }));
+    for (const o of out) { core.f32(o.dx, P * (C + 1)).fill(0); core.f32(o.dw, Wn).fill(0); } // both backward passes accumulate
+    const sc = a.alloc(k.conv2d_scratch_size(N, H, H, C, OC, K, K, s, p));
+    for (const [q, n] of [[x, P * C], [w, Wn], [b, OC], [dy, Y]]) { const v = core.f32(q, n); for (let i = 0; i < n; i++) v[i] = rnd() * 2 - 1; }
+    const xv = core.f32(x, P * C), xsv = core.f32(xs, P * (C + 1));
+    for (let i = 0; i < P; i++) for (let c = 0; c < C; c++) xsv[i * (C + 1) + c] = xv[i * C + c];
+    [[x, C], [xs, C + 1]].forEach(([xp, ldx], i) => {
+      const o = out[i];
+      k.conv2d_forward(o.y, xp, w, b, sc, N, H, H, C, OC, K, K, s, p, OC, ldx);
+      k.conv2d_backward_input(o.dx, dy, w, sc, N, H, H, C, OC, K, K, s, p, ldx, OC);
+      k.conv2d_backward_weight(o.dw, 0, dy, xp, sc, N, H, H, C, OC, K, K, s, p, OC, ldx);
+    });
+    const tag = `N${N} ${H}x${C} -> ${OC} k${K} s${s} p${p}`;
+    expect(Array.from(core.f32(out[0].y, Y)), `${tag}: y`).toEqual(Array.from(core.f32(out[1].y, Y)));
+    expect(Array.from(core.f32(out[0].dw, Wn)), `${tag}: dw`).toEqual(Array.from(core.f32(out[1].dw, Wn)));
+    const dx0 = core.f32(out[0].dx, P * C), dx1 = core.f32(out[1].dx, P * (C + 1));
+    expect(Array.from({ length: P * C }, (_, i) => dx0[i]), `${tag}: dx`).toEqual(Array.from({ length: P * C }, (_, i) => dx1[Math.floor(i / C) * (C + 1) + (i % C)]));
+    a.reset(mark);
+  }
+});
