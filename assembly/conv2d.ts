@@ -87,7 +87,7 @@ function bwdWSize(N: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, str
   const T = KH * KW, NPo = (OC + 7) >> 3;
   const col = C < COL_K;
   const M = col ? T * C : C;
-  return al(C) + al(NPo * 8 * KB) + al(T * KB) + (col ? al(KB * T * C) : 0) + al(((M + 3) & ~3) * KB);
+  return al(C) + al(NPo * 8 * KB) + al(T * KB) + (col ? al(KB * T * C) : 0) + al(((M + 3) & ~3) * KB) + al(NPo * 8);
 }
 
 // Floats of scratch the forward alone needs (inference: no backward buffers).
@@ -579,6 +579,43 @@ function backwardPhase(dx: usize, dy: usize, w: usize, zero: usize, bp: usize, o
   }
 }
 
+// s[c] += dy[p, c] for p < P in order, a running sum per channel (bias_backward in pieces: sums carried from one
+// piece of dy to the next give its bits; then add_into(db, s)).
+function sum_rows(s: usize, dy: usize, P: i32, C: i32, ldy: i32): void {
+  const ld = <usize>ldy << 2;
+  let c = 0;
+  for (; c + 16 <= C; c += 16) {
+    const o = s + (<usize>c << 2);
+    let s0 = v128.load(o), s1 = v128.load(o, 16), s2 = v128.load(o, 32), s3 = v128.load(o, 48);
+    let q = dy + (<usize>c << 2);
+    for (let p = 0; p < P; p++) {
+      s0 = f32x4.add(s0, v128.load(q)); s1 = f32x4.add(s1, v128.load(q, 16));
+      s2 = f32x4.add(s2, v128.load(q, 32)); s3 = f32x4.add(s3, v128.load(q, 48));
+      q += ld;
+    }
+    v128.store(o, s0); v128.store(o, s1, 16); v128.store(o, s2, 32); v128.store(o, s3, 48);
+  }
+  for (; c + 4 <= C; c += 4) {
+    const o = s + (<usize>c << 2);
+    let s0 = v128.load(o);
+    let q = dy + (<usize>c << 2);
+    for (let p = 0; p < P; p++) { s0 = f32x4.add(s0, v128.load(q)); q += ld; }
+    v128.store(o, s0);
+  }
+  for (; c < C; c++) {
+    const o = s + (<usize>c << 2);
+    let v = load<f32>(o);
+    let q = dy + (<usize>c << 2);
+    for (let p = 0; p < P; p++) { v += load<f32>(q); q += ld; }
+    store<f32>(o, v);
+  }
+}
+
+// db[c] += s[c] for c < C.
+function add_into(db: usize, s: usize, C: i32): void {
+  for (let c = 0; c < C; c++) store<f32>(db + (<usize>c << 2), load<f32>(db + (<usize>c << 2)) + load<f32>(s + (<usize>c << 2)));
+}
+
 // dw[kh][kw][c][oc] += sum_pixels x[pixel at tap (kh, kw), c] * dy[pixel, oc]; db[oc] += sum_pixels dy[pixel, oc].
 // K (pixels) is cut into chunks: dy's chunk is packed into 8-wide panels, each tap's input pixels (found through
 // a pointer table, zeros for padding) into 4-channel panels, and gemm_ap accumulates the chunk into dw.
@@ -588,21 +625,28 @@ export function conv2d_backward_weight(dw: usize, db: usize, dy: usize, x: usize
   const OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1;
   const T = KH * KW, P = N * OH * OW, NPo = (OC + 7) >> 3;
   if (P <= 0 || OC <= 0) return;
-  if (db != 0) bias_backward(db, dy, P, OC, ldy);
-  if (C <= 0) return;
   const col = C < COL_K, narrow = OC <= 4;
-  // scratch: zero vector | packed dy chunk | ind | im2col | packed A
+  // db: the packed path sums each chunk of dy while it is in L1 from packing (running sums, so the same bits as
+  // bias_backward's pass over all of dy, which the narrow path and C = 0 still make)
+  const chunkDb = db != 0 && C > 0 && !narrow;
+  if (db != 0 && !chunkDb) bias_backward(db, dy, P, OC, ldy);
+  if (C <= 0) return;
+  // scratch: zero vector | packed dy chunk | ind | im2col | packed A | db's running sums
   const zero = scratch;
   const bp = fl(zero, al(C));
   const ind = fl(bp, al(NPo * 8 * KB));
   const colp = fl(ind, al(T * KB));
   const ap = fl(colp, col ? al(KB * T * C) : 0);
+  const sums = fl(ap, al((((col ? T * C : C) + 3) & ~3) * KB));
   memory.fill(zero, 0, <usize>C << 2);
+  if (chunkDb) memory.fill(sums, 0, <usize>OC << 2);
   const kb = narrow ? KB : KB_PACKED;
   for (let p0 = 0; p0 < P; p0 += kb) {
     const Q = min(kb, P - p0);
     const dyq = fl(dy, p0 * ldy);
     if (!narrow) pack_panels(bp, dyq, Q, OC, ldy);
+    if (chunkDb) sum_rows(sums, dyq, Q, OC, ldy);
+    if (chunkDb && p0 + Q >= P) add_into(db, sums, OC);
     // im2col: the rows of dw are (t, c) flattened, one tap of T*C channels
     if (col && !narrow && ldx == C && (KW * C) % 4 == 0) {
       // straight into pack_a4's panels (what colRows + pack_a4 would give)

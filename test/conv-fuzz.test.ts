@@ -140,3 +140,21 @@ test('first-layer im2col paths on an unstrided x give the strided path bits (all
     a.reset(mark);
   }
 });
+
+// The weight gradient's packed path sums db one chunk of dy at a time, carrying the running sums, so db must have
+// the bits of bias_backward's one pass over dy (the narrow path still makes that pass).
+test('backward-weight db (chunked running sums) gives bias_backward bits', () => {
+  const rnd = mulberry32(2718);
+  const k = core.k, a = core.arena;
+  for (const [N, H, C, OC, K, s, p] of [[2, 33, 3, 64, 4, 2, 1], [1, 19, 24, 37, 3, 1, 1], [3, 9, 40, 70, 1, 1, 0], [1, 12, 8, 3, 3, 1, 1]] as const) {
+    const mark = a.mark(), OH = Math.floor((H + 2 * p - K) / s) + 1, P = N * OH * OH;
+    const x = a.alloc(N * H * H * C), dy = a.alloc(P * OC), dw = a.alloc(K * K * C * OC), db = a.alloc(OC), db2 = a.alloc(OC);
+    const sc = a.alloc(k.conv2d_scratch_size(N, H, H, C, OC, K, K, s, p));
+    for (const [q, n] of [[x, N * H * H * C], [dy, P * OC], [db, OC]]) { const v = core.f32(q, n); for (let i = 0; i < n; i++) v[i] = rnd() * 2 - 1; }
+    core.f32(db2, OC).set(core.f32(db, OC));
+    k.conv2d_backward_weight(dw, db, dy, x, sc, N, H, H, C, OC, K, K, s, p, OC, C);
+    k.bias_backward(db2, dy, P, OC, OC);
+    expect(Array.from(core.f32(db, OC)), `N${N} ${H}x${C} -> ${OC} k${K}`).toEqual(Array.from(core.f32(db2, OC)));
+    a.reset(mark);
+  }
+});
