@@ -190,6 +190,21 @@ function colPanels(ap: usize, p0: i32, Q: i32, x: usize, H: i32, W: i32, OH: i32
     const inside = iw0 >= 0 && iw0 + KW <= W;
     // panel m/4 of row q; the panels of one kernel row are seg/4 apart
     let d = ap + (<usize>q << 4);
+    if (inside && ih0 >= 0 && ih0 + KH <= H) {
+      // inside the image (most pixels): KH runs of seg floats, one image row apart; 12 floats unrolled
+      let src = fl(x, ((n * H + ih0) * W + iw0) * C);
+      const xr = <usize>(W * C) << 2;
+      if (seg == 12) {
+        for (let kh = 0; kh < KH; kh++, src += xr, d += 3 * qb) {
+          v128.store(d, v128.load(src)); v128.store(d + qb, v128.load(src, 16)); v128.store(d + 2 * qb, v128.load(src, 32));
+        }
+        continue;
+      }
+      for (let kh = 0; kh < KH; kh++, src += xr) {
+        for (let m = 0; m < seg; m += 4, d += qb) v128.store(d, v128.load(fl(src, m)));
+      }
+      continue;
+    }
     for (let kh = 0; kh < KH; kh++) {
       const ih = ih0 + kh;
       if (ih < 0 || ih >= H) {
@@ -201,11 +216,14 @@ function colPanels(ap: usize, p0: i32, Q: i32, x: usize, H: i32, W: i32, OH: i32
         for (let m = 0; m < seg; m += 4, d += qb) v128.store(d, v128.load(fl(src, m)));
         continue;
       }
-      // a border pixel: element by element, zero where the tap falls in the padding
+      // a border pixel: element by element (tap kw, channel c stepped, no divisions), zero where the tap falls
+      // in the padding
+      let kw = 0, c = 0;
       for (let m = 0; m < seg; m += 4, d += qb) {
         for (let e = 0; e < 4; e++) {
-          const kw = (m + e) / C, iw = iw0 + kw;
+          const iw = iw0 + kw;
           store<f32>(d + (<usize>e << 2), iw >= 0 && iw < W ? load<f32>(fl(src, m + e)) : 0);
+          if (++c == C) { c = 0; kw++; }
         }
       }
     }
@@ -446,15 +464,17 @@ const ZR: i32 = 256;
 // K = OC, T*C columns: each pixel's contribution to every tap's input pixel), then Z is added into dx
 // (col2im: a kernel row's KW taps are KW*C contiguous floats of dx, added as vectors). Measured against the
 // phase GEMMs (interleaved, relaxed build): 34.6 -> 42.6 GFLOP/s patchgan conv1, 35.6 -> 38.7 unet.down1,
-// 36.8 -> 43.3 resnet.conv1 (k7); with scalar adds it was no faster. Not split into parts
-// (neighbouring dy pixels add into the same dx pixels): conv2d_backward_input_part keeps the phase GEMMs.
+// 36.8 -> 43.3 resnet.conv1 (k7); with scalar adds it was no faster. Then (same way): dy rows packed by 4 for
+// gemm_ap_4x8 (its 8x4 tail for unet.down1's 36 columns), col2im without per-tap branches: unet.down1 37 -> 43,
+// patchgan conv1 41 -> 45, resnet.conv1 43 -> 47. Not split into parts (neighbouring dy pixels add into the
+// same dx pixels): conv2d_backward_input_part keeps the phase GEMMs.
 // @ts-ignore: decorator
 @inline function colBack(C: i32, OC: i32): bool { return C <= 4 && OC >= COL_K; }
 
 // Floats of scratch colBackwardInput needs.
 function colBackSize(C: i32, OC: i32, KH: i32, KW: i32): i32 {
   const TC = KH * KW * C;
-  return al(((TC + 7) >> 3) * 8 * OC) + 2 * al(ZR) + al(ZR * TC);
+  return al(((TC + 7) >> 3) * 8 * OC) + 2 * al(ZR) + al(ZR * TC) + al(ZR * c4(OC));
 }
 
 function colBackwardInput(dx: usize, dy: usize, w: usize, scratch: usize,
@@ -462,48 +482,79 @@ function colBackwardInput(dx: usize, dy: usize, w: usize, scratch: usize,
   const OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1;
   const P = N * OH * OW, TC = KH * KW * C;
   if (P <= 0 || C <= 0) return;
-  // scratch: w^T panels (K = OC, TC columns) | outp | ind | Z (ZR rows of TC floats)
+  // scratch: w^T panels (K = OC, TC columns) | outp | ind | Z (ZR rows of TC floats) | dy rows packed by 4
   const bp = scratch;
   const outp = fl(bp, al(((TC + 7) >> 3) * 8 * OC));
   const ind = fl(outp, al(ZR));
   const z = fl(ind, al(ZR));
+  const ap = fl(z, al(ZR * TC));
+  // pack_rows4 takes rows of whole 4-float groups (the same sums as igemm_4x8 on the rows in place)
+  const packed = (OC & 3) == 0;
   pack_panels_t(bp, w, OC, TC, OC, (<usize>OC) << 5);
-  const ohw = OH * OW, cb = <usize>C << 2;
+  const ohw = OH * OW;
   for (let p0 = 0; p0 < P; p0 += ZR) {
     const R = min(ZR, P - p0);
     for (let r = 0; r < R; r++) {
       store<u32>(ind + (<usize>r << 2), <u32>fl(dy, (p0 + r) * ldy));
       store<u32>(outp + (<usize>r << 2), <u32>fl(z, r * TC));
     }
-    igemm_4x8(R, 1, OC, ind, outp, 0, bp, 32, (<usize>OC) << 5, TC, 0, 0, 0, 0);
-    // col2im: row r (dy pixel (n, oh, ow)) adds its tap t's C floats into input pixel (oh*s - pad + kh, ...)
+    if (packed) {
+      pack_rows4(ap, ind, R, OC);
+      gemm_ap_4x8(R, OC, ap, bp, TC, z, TC, 0, 0);
+    } else igemm_4x8(R, 1, OC, ind, outp, 0, bp, 32, (<usize>OC) << 5, TC, 0, 0, 0, 0);
+    // col2im, rows in order: row r is dy pixel (n, oh, ow)
     let n = p0 / ohw, oh = (p0 - n * ohw) / OW, ow = p0 - n * ohw - oh * OW;
     for (let r = 0; r < R; r++, ow++) {
       if (ow == OW) { ow = 0; if (++oh == OH) { oh = 0; n++; } }
-      const ih0 = oh * stride - pad, iw0 = ow * stride - pad;
-      let zr = fl(z, r * TC);
-      for (let kh = 0; kh < KH; kh++) {
-        const ih = ih0 + kh;
-        if (ih < 0 || ih >= H) { zr += <usize>KW * cb; continue; }
-        const row = fl(dx, (n * H + ih) * W * ldx);
-        if (ldx == C && iw0 >= 0 && iw0 + KW <= W) {
-          // the kernel row's KW taps land on KW*C contiguous floats of dx
-          const d = fl(row, iw0 * C), e = <usize>KW * cb;
-          let c: usize = 0;
-          for (; c + 16 <= e; c += 16) v128.store(d + c, f32x4.add(v128.load(d + c), v128.load(zr + c)));
-          for (; c < e; c += 4) store<f32>(d + c, load<f32>(d + c) + load<f32>(zr + c));
-          zr += e;
-          continue;
-        }
-        for (let kw = 0; kw < KW; kw++, zr += cb) {
-          const iw = iw0 + kw;
-          if (iw < 0 || iw >= W) continue;
-          const d = fl(row, iw * ldx);
-          for (let c: usize = 0; c < cb; c += 4) store<f32>(d + c, load<f32>(d + c) + load<f32>(zr + c));
-        }
-      }
+      col2imRow(dx, fl(z, r * TC), n, oh, ow, H, W, C, KH, KW, stride, pad, ldx);
     }
   }
+}
+
+// dx += one row of Z: dy pixel (n, oh, ow)'s tap (kh, kw) adds its C floats zr[(kh*KW + kw)*C ...] into input
+// pixel (oh*s - pad + kh, ow*s - pad + kw) where that falls inside the image.
+function col2imRow(dx: usize, zr: usize, n: i32, oh: i32, ow: i32, H: i32, W: i32, C: i32, KH: i32, KW: i32,
+  stride: i32, pad: i32, ldx: i32): void {
+  const cb = <usize>C << 2, seg = <usize>KW * cb;
+  const ih0 = oh * stride - pad, iw0 = ow * stride - pad;
+  if (ldx == C && ih0 >= 0 && ih0 + KH <= H && iw0 >= 0 && iw0 + KW <= W) {
+    // inside the image (most pixels): KH runs of KW*C floats, one image row apart; 12 floats (k4 or k3 over 3
+    // or 4 channels) unrolled (the branch-free form: unet.down1 37 -> 40, patchgan conv1 41 -> 44 GFLOP/s)
+    const xr = <usize>W * cb;
+    let d = fl(dx, ((n * H + ih0) * W + iw0) * C);
+    if (seg == 48) {
+      for (let kh = 0; kh < KH; kh++, d += xr, zr += 48) {
+        v128.store(d, f32x4.add(v128.load(d), v128.load(zr)));
+        v128.store(d, f32x4.add(v128.load(d, 16), v128.load(zr, 16)), 16);
+        v128.store(d, f32x4.add(v128.load(d, 32), v128.load(zr, 32)), 32);
+      }
+      return;
+    }
+    for (let kh = 0; kh < KH; kh++, d += xr, zr += seg) addFloats(d, zr, seg);
+    return;
+  }
+  // a border pixel: the taps kw in [kw0, kw1) fall inside the image
+  const kw0 = max(0, -iw0), kw1 = min(KW, W - iw0);
+  if (kw1 <= kw0) return;
+  for (let kh = 0; kh < KH; kh++, zr += seg) {
+    const ih = ih0 + kh;
+    if (ih < 0 || ih >= H) continue;
+    const row = fl(dx, (n * H + ih) * W * ldx);
+    if (ldx == C) {
+      // they land on contiguous floats of dx
+      addFloats(fl(row, (iw0 + kw0) * C), zr + <usize>kw0 * cb, <usize>(kw1 - kw0) * cb);
+      continue;
+    }
+    for (let kw = kw0; kw < kw1; kw++) addFloats(fl(row, (iw0 + kw) * ldx), zr + <usize>kw * cb, cb);
+  }
+}
+
+// d[0:b) += s[0:b) (b bytes, a multiple of 4).
+// @ts-ignore: decorator
+@inline function addFloats(d: usize, s: usize, b: usize): void {
+  let c: usize = 0;
+  for (; c + 16 <= b; c += 16) v128.store(d + c, f32x4.add(v128.load(d + c), v128.load(s + c)));
+  for (; c < b; c += 4) store<f32>(d + c, load<f32>(d + c) + load<f32>(s + c));
 }
 
 // Part `part` of `parts` of backward-input: in every phase, rows [Rp*part/parts, Rp*(part+1)/parts) of its Rp
@@ -644,14 +695,20 @@ export function conv2d_backward_weight(dw: usize, db: usize, dy: usize, x: usize
   for (let p0 = 0; p0 < P; p0 += kb) {
     const Q = min(kb, P - p0);
     const dyq = fl(dy, p0 * ldy);
-    if (!narrow) pack_panels(bp, dyq, Q, OC, ldy);
+    const fast = col && !narrow && ldx == C && (KW * C) % 4 == 0;
+    // the first layers' dy (64 channels: its 64-pixel chunk is 16 KiB, in L1) read in place as gemm_ap's B
+    // (row stride ldy, 8-column panels 32 bytes apart) instead of packed: the same sums, 2-4% faster; wider dy
+    // rows would map a panel's column to few cache sets
+    const inplace = fast && (OC & 7) == 0 && ldy <= 64;
+    if (!narrow && !inplace) pack_panels(bp, dyq, Q, OC, ldy);
     if (chunkDb) sum_rows(sums, dyq, Q, OC, ldy);
     if (chunkDb && p0 + Q >= P) add_into(db, sums, OC);
     // im2col: the rows of dw are (t, c) flattened, one tap of T*C channels
-    if (col && !narrow && ldx == C && (KW * C) % 4 == 0) {
+    if (fast) {
       // straight into pack_a4's panels (what colRows + pack_a4 would give)
       colPanels(ap, p0, Q, x, H, W, OH, OW, C, KH, KW, stride, pad);
-      gemm_ap_4x8(T * C, Q, ap, bp, OC, dw, OC);
+      if (inplace) gemm_ap_4x8(T * C, Q, ap, dyq, OC, dw, OC, 0, 1, <usize>ldy << 2, 32);
+      else gemm_ap_4x8(T * C, Q, ap, bp, OC, dw, OC);
       continue;
     }
     if (col && ldx == C) colRows(colp, ind, 0, p0, Q, x, 0, 0, H, W, OH, OW, C, KH, KW, stride, pad, T * C);

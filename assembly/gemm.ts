@@ -282,24 +282,31 @@ export function gemm_dot_bt_2x4(R: i32, K: i32, ind: usize, outp: usize, w: usiz
 
 // Packed GEMM, rows m in [0, M), columns in [0, NC), accumulating (the weight gradients):
 //   Y[m][0:NC] += sum_{q < Q} A[q][m] * B[q][0:NC]
-// or, acc = 0, Y[m][0:NC] = bias + the sum (the first layers' forward on im2col rows packed by pack_rows4: the
-// same madds in the same order as igemm_4x8 on those rows, so the same bits, with one A pointer instead of four).
-// ap: A packed by pack_a4 / pack_rows4 in ceil(M/4) panels of [Q][4] floats; bp: B packed in ceil(NC/8) panels of
-// [Q][8]; bias: ceil(NC/8)*8 floats or 0; Y row m at y + m*ldy floats. Row blocks outer, panels inner: the 4 dw
-// rows are walked left to right (whole cache lines), the A panel (Q*16 bytes) stays in L1 and the Q x NC B block
-// in L2.
-export function gemm_ap_4x8(M: i32, Q: i32, ap: usize, bp: usize, NC: i32, y: usize, ldy: i32, bias: usize = 0, acc: i32 = 1): void {
+// or, acc = 0, Y[m][0:NC] = bias + the sum (the first layers' forward on im2col rows packed by pack_rows4, and
+// their input gradient Z = dy . w^T: the same madds in the same order as igemm_4x8 on those rows, so the same
+// bits, with one A pointer instead of four).
+// ap: A packed by pack_a4 / pack_rows4 in ceil(M/4) panels of [Q][4] floats; B in ceil(NC/8) panels of 8
+// columns, row q of panel j at bp + j*bps + q*bld bytes: packed [Q][8] (bld = 32, bps = 0 meaning Q*32), or a
+// row-major matrix read in place (bld = its row bytes, bps = 32; NC a multiple of 8). bias: ceil(NC/8)*8 floats
+// or 0; Y row m at y + m*ldy floats. Row blocks outer, panels inner: the 4 dw rows are walked left to right
+// (whole cache lines), the A panel (Q*16 bytes) stays in L1 and the Q x NC B block in L2. A last panel of 1-4
+// columns runs a half tile (4 accumulators, one B load per q): no madd on its empty half, the same sums.
+export function gemm_ap_4x8(M: i32, Q: i32, ap: usize, bp: usize, NC: i32, y: usize, ldy: i32, bias: usize = 0, acc: i32 = 1,
+  bld: usize = 32, bps: usize = 0): void {
   const NP = (NC + 7) >> 3;
   const zero = f32x4.splat(0);
   const ld = <usize>ldy << 2;
   const abytes = <usize>Q << 4;
+  const pst = bps != 0 ? bps : <usize>Q << 5;
+  // a last panel of 1-4 columns goes to the 8x4 tile below
+  const tail = NC & 7, NPf = tail != 0 && tail <= 4 ? NP - 1 : NP;
   for (let m = 0; m < M; m += 4) {
     const mr = min(4, M - m);
     const am = ap + <usize>(m >> 2) * abytes;
     const aend = am + abytes;
-    for (let j = 0; j < NP; j++) {
+    for (let j = 0; j < NPf; j++) {
       const nc = min(8, NC - (j << 3));
-      let bt = bp + ((<usize>j * Q) << 5);
+      let bt = bp + <usize>j * pst;
       let bias0 = zero, bias1 = zero;
       if (bias != 0) { bias0 = v128.load(bias + (<usize>j << 5)); bias1 = v128.load(bias + (<usize>j << 5), 16); }
       let c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1;
@@ -313,7 +320,7 @@ export function gemm_ap_4x8(M: i32, Q: i32, ap: usize, bp: usize, NC: i32, y: us
         c20 = madd(va, b0, c20); c21 = madd(va, b1, c21);
         va = v128.load32_splat(a, 12);
         c30 = madd(va, b0, c30); c31 = madd(va, b1, c31);
-        bt += 32;
+        bt += bld;
       }
       const yr = y + ((<usize>m * ldy) << 2) + (<usize>j << 5);
       rowStore(yr, c00, c01, nc, acc);
@@ -322,6 +329,53 @@ export function gemm_ap_4x8(M: i32, Q: i32, ap: usize, bp: usize, NC: i32, y: us
       if (mr > 3) rowStore(yr + 3 * ld, c30, c31, nc, acc);
     }
   }
+  if (NPf < NP) apTail8x4(M, Q, ap, bp + <usize>NPf * pst, tail, y + (<usize>NPf << 5), ld, bias != 0 ? bias + (<usize>NPf << 5) : 0, acc, bld);
+}
+
+// gemm_ap_4x8's last panel when it has 1-4 columns (nc): 8 rows (two A panels) x 4 columns held transposed (an
+// accumulator per column and 4-row block: A's 4 rows are one load, B's value is splatted), so a q step is 2 A
+// loads, 4 splats and 8 madds, as dense as the 4x8 tile, with no madd on the panel's empty half (8 row splats
+// per q measured slower: the splats are shuffles). Transposed back 4x4 at the store; per column the same sums in
+// the same order as the 4x8 tile.
+function apTail8x4(M: i32, Q: i32, ap: usize, bt0: usize, nc: i32, y: usize, ld: usize, bias: usize, acc: i32, bld: usize): void {
+  const abytes = <usize>Q << 4;
+  const b0 = bias != 0 ? f32x4.splat(load<f32>(bias)) : f32x4.splat(0);
+  const b1 = bias != 0 ? f32x4.splat(load<f32>(bias, 4)) : f32x4.splat(0);
+  const b2 = bias != 0 ? f32x4.splat(load<f32>(bias, 8)) : f32x4.splat(0);
+  const b3 = bias != 0 ? f32x4.splat(load<f32>(bias, 12)) : f32x4.splat(0);
+  for (let m = 0; m < M; m += 8) {
+    const mr = min(8, M - m);
+    const a0 = ap + <usize>(m >> 2) * abytes;
+    // a block of 4 or fewer rows reads its own panel twice and stores 4
+    const a1 = mr > 4 ? a0 + abytes : a0, aend = a0 + abytes;
+    let c0 = b0, c1 = b1, c2 = b2, c3 = b3, c4 = b0, c5 = b1, c6 = b2, c7 = b3;
+    let bt = bt0;
+    for (let a = a0, e = a1; a < aend; a += 16, e += 16) {
+      const u = v128.load(a), v = v128.load(e);
+      let s = v128.load32_splat(bt);
+      c0 = madd(u, s, c0); c4 = madd(v, s, c4);
+      s = v128.load32_splat(bt, 4);
+      c1 = madd(u, s, c1); c5 = madd(v, s, c5);
+      s = v128.load32_splat(bt, 8);
+      c2 = madd(u, s, c2); c6 = madd(v, s, c6);
+      s = v128.load32_splat(bt, 12);
+      c3 = madd(u, s, c3); c7 = madd(v, s, c7);
+      bt += bld;
+    }
+    tailStore(y + <usize>m * ld, ld, c0, c1, c2, c3, nc, min(4, mr), acc);
+    if (mr > 4) tailStore(y + <usize>(m + 4) * ld, ld, c4, c5, c6, c7, nc, mr - 4, acc);
+  }
+}
+
+// Rows i < mr of the 4x4 block held by columns (c0..c3: lane i = row i) stored as rows of nc lanes, ld bytes apart.
+// @ts-ignore: decorator
+@inline function tailStore(y: usize, ld: usize, c0: v128, c1: v128, c2: v128, c3: v128, nc: i32, mr: i32, acc: i32): void {
+  const t0 = v128.shuffle<f32>(c0, c1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(c0, c1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(c2, c3, 0, 4, 1, 5), t3 = v128.shuffle<f32>(c2, c3, 2, 6, 3, 7);
+  laneStore(y, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5), nc, acc);
+  if (mr > 1) laneStore(y + ld, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), nc, acc);
+  if (mr > 2) laneStore(y + 2 * ld, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), nc, acc);
+  if (mr > 3) laneStore(y + 3 * ld, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), nc, acc);
 }
 
 // Weight gradient for a narrow output (OC <= 4: final RGB conv, patch logits), transposed so the 8-wide side is
