@@ -31,6 +31,9 @@ function runCase(rnd: () => number, label: string, fixed?: { K: number; C: numbe
   const ptr = { x: a.alloc(X), w: a.alloc(Wn), b: a.alloc(OC), y: a.alloc(Y), dy: a.alloc(Y), dx: a.alloc(X), dw: a.alloc(Wn), db: a.alloc(OC), sc: a.alloc(S + GUARD) };
   const fill = (q: number, n: number) => { const v = core.f32(q, n); for (let i = 0; i < n; i++) v[i] = rnd() * 2 - 1; };
   fill(ptr.x, X); fill(ptr.w, Wn); fill(ptr.b, OC); fill(ptr.dy, Y);
+  // the outputs (the backward passes accumulate) start from fixed finite values, not from what the arena held
+  // (an earlier case's scratch: any bit pattern, NaN included); no draws from rnd, so the shapes stay the same
+  for (const [q, n] of [[ptr.y, Y], [ptr.dx, X], [ptr.dw, Wn], [ptr.db, OC]]) { const v = core.f32(q, n); for (let i = 0; i < n; i++) v[i] = ((i * 7919) % 1999) / 1999 - 0.5; }
   const init = { y: core.f32(ptr.y, Y).slice(), dx: core.f32(ptr.dx, X).slice(), dw: core.f32(ptr.dw, Wn).slice(), db: core.f32(ptr.db, OC).slice() };
   const tag = `${label}: N${N} ${H}x${W}x${C}(ld${ldx}) -> ${OH}x${OW}x${OC}(ld${ldy}) k${K} s${s} p${p}`;
   const run = (ref: boolean) => {
@@ -112,12 +115,15 @@ test('igemm GEMV tile (one output row) gives the 4x8 tile bits', () => {
 });
 
 // The first layers (1-15 input channels) on an unstrided x take their own im2col (colRows: a kernel row in one
-// copy; rowPanels + gemm_ap_4x8 for the forward; colPanels for the weight gradient): they must give the bits of
-// the general path, which a strided x (ldx = C + 1) takes, on every pass, padding and batch included.
+// copy; rowPanels + gemm_ap_4x8 for the forward, its panels written by colPack4 when a kernel row is whole
+// groups of 4 floats; colPanels for the weight gradient): they must give the bits of the general path, which a
+// strided x (ldx = C + 1) takes, on every pass, padding and batch included (the last two shapes: 4-pixel blocks
+// across output rows and images, and a last block of 2).
 test('first-layer im2col paths on an unstrided x give the strided path bits (all three passes)', () => {
   const rnd = mulberry32(314);
   const k = core.k, a = core.arena;
-  for (const [N, H, C, OC, K, s, p] of [[2, 33, 3, 64, 4, 2, 1], [1, 40, 4, 19, 3, 2, 1], [1, 17, 4, 70, 3, 1, 1], [2, 21, 3, 64, 7, 2, 3], [1, 12, 5, 9, 3, 1, 0]] as const) {
+  for (const [N, H, C, OC, K, s, p] of [[2, 33, 3, 64, 4, 2, 1], [1, 40, 4, 19, 3, 2, 1], [1, 17, 4, 70, 3, 1, 1], [2, 21, 3, 64, 7, 2, 3], [1, 12, 5, 9, 3, 1, 0],
+    [2, 19, 4, 24, 3, 2, 1], [2, 17, 4, 16, 3, 2, 1]] as const) {
     const mark = a.mark(), OH = Math.floor((H + 2 * p - K) / s) + 1, P = N * H * H, Y = N * OH * OH * OC, Wn = K * K * C * OC;
     const x = a.alloc(P * C), xs = a.alloc(P * (C + 1)), w = a.alloc(Wn), b = a.alloc(OC), dy = a.alloc(Y);
     const out = Array.from({ length: 2 }, () => ({ y: a.alloc(Y), dx: a.alloc(P * (C + 1)), dw: a.alloc(Wn) }));
