@@ -12,7 +12,7 @@
 // Taps that only see padding are skipped. Everything temporary lives in `scratch` (conv2d_scratch_size).
 // Conv-transpose = backward_input of its dual conv (+ bias_add_forward); linear = 1x1 conv with H = W = 1.
 import { bias_backward } from './conv_bias';
-import { stagedBias } from './simd';
+import { stagedBias, storeT4 } from './simd';
 import { igemm_4x8, igemm_dot_2x4, gemm_ap_4x8, gemm_dwt_4x8, gemm_dot_bt_2x4, pack_a4, pack_panels, pack_panels_t, pack_rows4 } from './gemm';
 
 // Channel counts below this go through an im2col copy (per row chunk): the tap loop would dominate a short K.
@@ -219,13 +219,7 @@ function colPack4(ap: usize, tmp: usize, pix: usize, p0: i32, R: i32, x: usize, 
       const a2 = runOf(tmp + 2 * segB, pix + 32, kh, H, W, C, KW, xRow, segB);
       const a3 = runOf(tmp + 3 * segB, pix + 48, kh, H, W, C, KW, xRow, segB);
       for (let g: usize = 0; g < segB; g += 16, d += 64) {
-        const a = v128.load(a0 + g), b = v128.load(a1 + g), c = v128.load(a2 + g), e = v128.load(a3 + g);
-        const t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5), t1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
-        const t2 = v128.shuffle<f32>(c, e, 0, 4, 1, 5), t3 = v128.shuffle<f32>(c, e, 2, 6, 3, 7);
-        v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
-        v128.store(d, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 16);
-        v128.store(d, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 32);
-        v128.store(d, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 48);
+        storeT4(d, 16, v128.load(a0 + g), v128.load(a1 + g), v128.load(a2 + g), v128.load(a3 + g));
       }
     }
   }

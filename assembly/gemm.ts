@@ -6,7 +6,7 @@
 // gemm_ap_4x8 is the fully packed form (weight gradient); igemm_dot_2x4 / gemm_dot_bt_2x4 are dot-product
 // tiles for narrow outputs and for B^T read in place; gemm_dwt_4x8 is the narrow weight gradient. No kernel
 // allocates or reads past the vectors it is given; all accumulate or overwrite as documented per function.
-import { madd } from './simd';
+import { madd, storeT4 } from './simd';
 
 // @ts-ignore: decorator
 @inline function rowStore(o: usize, v0: v128, v1: v128, nc: i32, acc: i32): void {
@@ -463,13 +463,7 @@ export function pack_rows4(dst: usize, ind: usize, R: i32, Q4: i32): void {
     const s3 = r + 3 < R ? <usize>load<u32>(ind + (<usize>(r + 3) << 2)) : s0;
     let d = dst + <usize>(r >> 2) * qb;
     for (let q: usize = 0; q < (<usize>Q4 << 2); q += 16, d += 64) {
-      const a = v128.load(s0 + q), b = v128.load(s1 + q), c = v128.load(s2 + q), e = v128.load(s3 + q);
-      const t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5), t1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
-      const t2 = v128.shuffle<f32>(c, e, 0, 4, 1, 5), t3 = v128.shuffle<f32>(c, e, 2, 6, 3, 7);
-      v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
-      v128.store(d, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 16);
-      v128.store(d, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 32);
-      v128.store(d, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 48);
+      storeT4(d, 16, v128.load(s0 + q), v128.load(s1 + q), v128.load(s2 + q), v128.load(s3 + q));
     }
   }
 }

@@ -39,6 +39,18 @@
   return f32x4.mul(p, e);
 }
 
+// The 4x4 block of rows a, b, c, e stored transposed: lane i of each row, in order, at d + i*ds bytes
+// (pack_rows4's and colPack4's panels: ds = 16; the Winograd tiles' 8-float panels: ds = 32).
+// @ts-ignore: decorator
+@inline export function storeT4(d: usize, ds: usize, a: v128, b: v128, c: v128, e: v128): void {
+  const t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5), t1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(c, e, 0, 4, 1, 5), t3 = v128.shuffle<f32>(c, e, 2, 6, 3, 7);
+  v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+  v128.store(d + ds, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+  v128.store(d + 2 * ds, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+  v128.store(d + 3 * ds, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+}
+
 // The bias b [OC] copied into dst zero-padded to `padded` floats (GEMM panels read whole vectors); returns dst,
 // or 0 when there is no bias (b == 0).
 // @ts-ignore: decorator

@@ -2,6 +2,7 @@
 // winograd_s2.ts: 6x6 patches at stride 4; the backward-weight passes: a tile's 2x2 output-gradient pixels):
 // pointer tables to a tile's pixels and to the GEMM's rows, zero-padded copies of a channel tail, and the 4x4 transpose that writes
 // transformed weights into the 8-wide GEMM panels.
+import { storeT4 } from './simd';
 
 // Fills ptr[0..P*P) with the byte pointers of tile t's P x P patch (row-major; its top-left pixel at
 // (step*ti - pad, step*tj - pad)), `zero` outside the image. x (N, H, W, C) pixel stride ldx; TH x TW tiles
@@ -47,11 +48,5 @@ export function tailPtrs(tab: usize, np: i32, c0: i32, C: i32, tmp: usize): usiz
 // transpose at d, d + 32, d + 64, d + 96 (consecutive rows of an 8-float panel: lanes 0-3 of each).
 // @ts-ignore: decorator
 @inline export function storeTransposed4(q: usize, stride: usize, d: usize): void {
-  const r0 = v128.load(q), r1 = v128.load(q + stride), r2 = v128.load(q + 2 * stride), r3 = v128.load(q + 3 * stride);
-  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-  const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-  v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
-  v128.store(d, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 32);
-  v128.store(d, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 64);
-  v128.store(d, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 96);
+  storeT4(d, 32, v128.load(q), v128.load(q + stride), v128.load(q + 2 * stride), v128.load(q + 3 * stride));
 }
