@@ -557,7 +557,7 @@ function colBackwardInput(dx: usize, dy: usize, w: usize, scratch: usize,
   const z = fl(ind, al(ZR));
   const ap = fl(z, al(ZR * TC));
   // pack_rows4 takes rows of whole 4-float groups (the same sums as igemm_4x8 on the rows in place)
-  const packed = (OC & 3) == 0;
+  const byRows4 = (OC & 3) == 0;
   pack_panels_t(bp, w, OC, TC, OC, (<usize>OC) << 5);
   const ohw = OH * OW;
   for (let p0 = 0; p0 < P; p0 += ZR) {
@@ -566,7 +566,7 @@ function colBackwardInput(dx: usize, dy: usize, w: usize, scratch: usize,
       store<u32>(ind + (<usize>r << 2), <u32>fl(dy, (p0 + r) * ldy));
       store<u32>(outp + (<usize>r << 2), <u32>fl(z, r * TC));
     }
-    if (packed) {
+    if (byRows4) {
       pack_rows4(ap, ind, R, OC);
       gemm_ap_4x8(R, OC, ap, bp, TC, z, TC, 0, 0);
     } else igemm_4x8(R, 1, OC, ind, outp, 0, bp, 32, (<usize>OC) << 5, TC, 0, 0, 0, 0);
@@ -760,14 +760,15 @@ export function conv2d_backward_weight(dw: usize, db: usize, dy: usize, x: usize
   memory.fill(zero, 0, <usize>C << 2);
   if (chunkDb) memory.fill(sums, 0, <usize>OC << 2);
   const kb = narrow ? KB : KB_PACKED;
+  // the first layers (im2col, KW*C whole groups of 4, unstrided x): im2col straight into pack_a4's panels
+  const fast = col && !narrow && ldx == C && (KW * C) % 4 == 0;
+  // their dy (64 channels: its 64-pixel chunk is 16 KiB, in L1) read in place as gemm_ap's B (row stride ldy,
+  // 8-column panels 32 bytes apart) instead of packed: the same sums, 2-4% faster; wider dy rows would map a
+  // panel's column to few cache sets
+  const inplace = fast && (OC & 7) == 0 && ldy <= 64;
   for (let p0 = 0; p0 < P; p0 += kb) {
     const Q = min(kb, P - p0);
     const dyq = fl(dy, p0 * ldy);
-    const fast = col && !narrow && ldx == C && (KW * C) % 4 == 0;
-    // the first layers' dy (64 channels: its 64-pixel chunk is 16 KiB, in L1) read in place as gemm_ap's B
-    // (row stride ldy, 8-column panels 32 bytes apart) instead of packed: the same sums, 2-4% faster; wider dy
-    // rows would map a panel's column to few cache sets
-    const inplace = fast && (OC & 7) == 0 && ldy <= 64;
     if (!narrow && !inplace) pack_panels(bp, dyq, Q, OC, ldy);
     if (chunkDb) sum_rows(sums, dyq, Q, OC, ldy);
     if (chunkDb && p0 + Q >= P) add_into(db, sums, OC);
