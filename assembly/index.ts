@@ -30,5 +30,5 @@ export * from './winograd';
 export * from './reference/winograd';
 export * from './winograd_s2';
 export * from './reference/winograd_s2';
-export * from './winograd_up';
-export * from './reference/winograd_up';
+export * from './winograd_split';
+export * from './reference/winograd_split';

@@ -31,6 +31,7 @@ import { bias_backward } from './conv_bias';
 import { stagedBias } from './simd';
 import { gemm_ap_4x8, gemm_dot_bt_2x4, gemm_dwt_4x8, igemm_4x8, pack_a4, pack_panels, pack_panels_t } from './gemm';
 import { upsample_nearest2x_forward } from './pool';
+import { boxSums } from './box';
 
 // Low-resolution pixels (N*H*W) up to which the forward upsamples into scratch and runs the direct 3x3 conv:
 // there the layer is bound by weight traffic, and packing the four phases' summed taps (16/9 of w) costs more
@@ -396,38 +397,6 @@ function boxSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
   const Q = OC <= 4 ? KBQ_NARROW : KBQ;
   const bw = al(Q) + al(c4(C) * Q) + al(Q * OC) + al(c8(OC) * Q);
   return al(N * (2 * H + 1) * (2 * W + 1) * OC) + max(bin, bw);
-}
-
-// D[n][r][s] = sum of dy[n][r-1 .. r][s-1 .. s] inside the 2H x 2W image, for r <= 2H, s <= 2W (OC floats each).
-function boxSums(d: usize, dy: usize, N: i32, H: i32, W: i32, OC: i32, ldy: i32): void {
-  const UH = 2 * H, UW = 2 * W, OC4 = OC & ~3;
-  const ld = <usize>ldy << 2, row = <usize>UW * ld;
-  let o = d;
-  for (let n = 0; n < N; n++) for (let r = 0; r <= UH; r++) for (let s = 0; s <= UW; s++) {
-    // the 1, 2 or 4 dy pixels; a missing one repeats the first and is masked by its weight 0
-    const r0 = r > 0 ? r - 1 : r, s0 = s > 0 ? s - 1 : s;
-    const p = dy + <usize>((n * UH + r0) * UW + s0) * ld;
-    const dr = r > 0 && r < UH, ds = s > 0 && s < UW;
-    let c = 0;
-    for (; c < OC4; c += 4) {
-      const q = p + (<usize>c << 2);
-      let v = v128.load(q);
-      if (ds) v = f32x4.add(v, v128.load(q + ld));
-      if (dr) {
-        v = f32x4.add(v, v128.load(q + row));
-        if (ds) v = f32x4.add(v, v128.load(q + row + ld));
-      }
-      v128.store(o + (<usize>c << 2), v);
-    }
-    for (; c < OC; c++) {
-      const q = p + (<usize>c << 2);
-      let v = load<f32>(q);
-      if (ds) v += load<f32>(q + ld);
-      if (dr) { v += load<f32>(q + row); if (ds) v += load<f32>(q + row + ld); }
-      store<f32>(o + (<usize>c << 2), v);
-    }
-    o += <usize>OC << 2;
-  }
 }
 
 // Byte pointer of D's pixel for x pixel p and tap (kh, kw): D[n][2i + 2 - kh][2j + 2 - kw], always inside.

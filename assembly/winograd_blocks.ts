@@ -1,6 +1,6 @@
 // The transposed 4x4 stride-2 pad-1 conv by Winograd F(2x2, 2x2), by 4x4 output blocks: the backward-input of
 // the discriminators' 4x4 stride-2 convs (winograd_s2.ts). Also the transforms, chunking and stores the F(2x2, 2x2)
-// kernels share (winograd_s2.ts, winograd_up.ts).
+// kernels share (winograd_s2.ts, winograd_split.ts).
 //
 // out (N, H, W, C) pixel stride ldo (the 4x4 conv's input grid), inp (N, OH, OW, OC) pixel stride ldi, OH =
 // (H - 2) / 2 + 1. The 4x4 block at out rows 4ti-1 .. 4ti+2 (columns alike) reads the 3x3 inp patch at rows

@@ -1,4 +1,4 @@
-// Tile gathering shared by the Winograd kernels (winograd.ts and winograd_up.ts: 4x4 patches at stride 2;
+// Tile gathering shared by the Winograd kernels (winograd.ts: 4x4 patches at stride 2; winograd_split.ts: 3x3 at stride 2;
 // winograd_s2.ts: 6x6 patches at stride 4; the backward-weight passes: a tile's 2x2 output-gradient pixels):
 // pointer tables to a tile's pixels and to the GEMM's rows, zero-padded copies of a channel tail, and the 4x4 transpose that writes
 // transformed weights into the 8-wide GEMM panels.

@@ -131,10 +131,10 @@ interface UpRow {
   sep: { fwd: number; bwdIn: number; bwdW: number }; fused: { fwd: number; bwdIn: number; bwdW: number };
   /** the forward on weights packed beforehand (upconv_pack: inference at load) */
   packed: { fwd: number };
-  /** the forward by Winograd F(2x2, 2x2) over 4x4 blocks (upconv_wino_forward: weights transformed per call;
-   * packed: upconv_wino_forward_packed on weights transformed beforehand), its max |diff| / max |fused output|,
-   * and whether the layer dispatch (upconvForward) takes it at this shape */
-  wino: { fwd: number; packed: number; err: number; wired: boolean };
+  /** the forward with the taps split by parity (upconv_split_forward: weights transformed per call; packed:
+   * upconv_split_forward_packed on weights transformed beforehand), its max |diff| / max |fused output|, and
+   * whether the layer dispatch (upconvForward) takes it at this shape, per call and packed */
+  split: { fwd: number; packed: number; err: number; wired: boolean; wiredPacked: boolean };
 }
 function benchUpconv(core: Core, sh: BenchUpconv, N: number): UpRow {
   const { H, C, OC } = sh, U = 2 * H;
@@ -143,8 +143,8 @@ function benchUpconv(core: Core, sh: BenchUpconv, N: number): UpRow {
   const x = a.alloc(X), u = a.alloc(UX), du = a.alloc(UX), w = a.alloc(Wn), b = a.alloc(OC), y = a.alloc(Y), dy = a.alloc(Y);
   const dx = a.alloc(X), dw = a.alloc(Wn), db = a.alloc(OC);
   const sc = a.alloc(Math.max(k.conv2d_scratch_size(N, U, U, C, OC, 3, 3, 1, 1), k.upconv_scratch_size(N, H, H, C, OC),
-    k.upconv_packed_scratch_size(N, H, H, C, OC), k.upconv_wino_forward_scratch_size(N, H, H, C, OC)));
-  const wd = a.alloc(Math.max(k.upconv_packed_size(C, OC), k.upconv_wino_packed_size(C, OC))), y2 = a.alloc(Y);
+    k.upconv_packed_scratch_size(N, H, H, C, OC), k.upconv_split_forward_scratch_size(N, H, H, C, OC)));
+  const wd = a.alloc(Math.max(k.upconv_packed_size(C, OC), k.upconv_split_packed_size(C, OC))), y2 = a.alloc(Y);
   randFill(core, x, X, 1); randFill(core, w, Wn, 2); randFill(core, b, OC, 3); randFill(core, dy, Y, 4);
   k.upsample_nearest2x_forward(u, x, N, H, H, C, C, C);
   const flop = 2 * N * upconvDirectMacs(sh);
@@ -170,17 +170,17 @@ function benchUpconv(core: Core, sh: BenchUpconv, N: number): UpRow {
   const packed = {
     fwd: g(timeIt(() => k.upconv_forward_packed(y, x, w, wd, b, sc, N, H, H, C, OC, OC, C))),
   };
-  let wino = { fwd: 0, packed: 0, err: 0, wired: upconvForward(N, H, H, C, OC) === 'wino_up' };
+  let split = { fwd: 0, packed: 0, err: 0, wired: upconvForward(N, H, H, C, OC) === 'split', wiredPacked: upconvForward(N, H, H, C, OC, true) === 'split' };
   if (OC > 4) {
     k.upconv_forward(y, x, w, b, sc, N, H, H, C, OC, OC, C);
-    k.upconv_wino_forward(y2, x, w, b, sc, N, H, H, C, OC, OC, C);
+    k.upconv_split_forward(y2, x, w, b, sc, N, H, H, C, OC, OC, C);
     const err = maxRel(core.f32(y2, Y), core.f32(y, Y));
-    const fwd = g(timeIt(() => k.upconv_wino_forward(y, x, w, b, sc, N, H, H, C, OC, OC, C)));
-    k.upconv_wino_pack(wd, w, sc, C, OC, OC, 0);
-    wino = { ...wino, fwd, err, packed: g(timeIt(() => k.upconv_wino_forward_packed(y, x, wd, b, sc, N, H, H, C, OC, OC, C))) };
+    const fwd = g(timeIt(() => k.upconv_split_forward(y, x, w, b, sc, N, H, H, C, OC, OC, C)));
+    k.upconv_split_pack(wd, w, sc, C, OC, OC, 0);
+    split = { ...split, fwd, err, packed: g(timeIt(() => k.upconv_split_forward_packed(y, x, wd, b, sc, N, H, H, C, OC, OC, C))) };
   }
   a.reset(mark);
-  return { name: sh.name, shape: `${H}²x${C}->${U}²x${OC}`, N, count: sh.count, gflop: flop / 1e9, sep, fused, packed, wino };
+  return { name: sh.name, shape: `${H}²x${C}->${U}²x${OC}`, N, count: sh.count, gflop: flop / 1e9, sep, fused, packed, split };
 }
 
 // Direct conv against Winograd on one layer at batch N (3x3 stride 1: F(2x2, 3x3); 4x4 stride 2: F(2x2, 2x2) over
@@ -346,14 +346,14 @@ if (upShapes.length) {
   benchUpconv(core, { name: 'warm', H: 8, C: 64, OC: 64, count: 1 }, 1);
   console.log('\nupsample x2 + conv3x3, effective GFLOP/s (direct conv FLOPs / time): sep = upsample_nearest2x + conv2d, fused = upconv_*,\n' +
     'packed = upconv_forward_packed on weights packed beforehand (x: separate time / fused time);\n' +
-    'wino = upconv_wino_forward (Winograd F(2x2, 2x2) by 4x4 blocks, weights transformed per call), winoP = on weights transformed beforehand\n' +
-    '(x: fused time / Winograd time, packed / winoP), err = max |wino - fused| / max |fused|, wired = the layer dispatch takes Winograd');
-  const uh = `${'layer'.padEnd(28)} ${'N shape'.padEnd(28)} ${'MFLOP'.padStart(7)} | ${'fwd sep'.padStart(7)} ${'fused'.padStart(6)} ${'x'.padStart(5)} ${'packed'.padStart(6)} ${'x'.padStart(5)} | ${'bwdIn sep'.padStart(9)} ${'fused'.padStart(6)} ${'x'.padStart(5)} | ${'bwdW sep'.padStart(8)} ${'fused'.padStart(6)} ${'x'.padStart(5)} | ${'wino'.padStart(6)} ${'x'.padStart(5)} ${'winoP'.padStart(6)} ${'x'.padStart(5)} ${'err'.padStart(8)} wired`;
+    'split = upconv_split_forward (the taps split by parity, weights transformed per call), splitP = on weights transformed beforehand\n' +
+    '(x: fused time / split time, packed / splitP), err = max |split - fused| / max |fused|, wired = the layer dispatch takes split (per call, packed)');
+  const uh = `${'layer'.padEnd(28)} ${'N shape'.padEnd(28)} ${'MFLOP'.padStart(7)} | ${'fwd sep'.padStart(7)} ${'fused'.padStart(6)} ${'x'.padStart(5)} ${'packed'.padStart(6)} ${'x'.padStart(5)} | ${'bwdIn sep'.padStart(9)} ${'fused'.padStart(6)} ${'x'.padStart(5)} | ${'bwdW sep'.padStart(8)} ${'fused'.padStart(6)} ${'x'.padStart(5)} | ${'split'.padStart(6)} ${'x'.padStart(5)} ${'splitP'.padStart(6)} ${'x'.padStart(5)} ${'err'.padStart(8)} wired`;
   console.log(uh);
   console.log('-'.repeat(uh.length));
   const cell = (sep: number, fu: number, w: number) => `${f1(sep).padStart(w)} ${f1(fu).padStart(6)} ${(fu / sep).toFixed(2).padStart(5)}`;
   const pk = (sep: number, p: number) => `${f1(p).padStart(6)} ${(p / sep).toFixed(2).padStart(5)}`;
-  const wn = (r: UpRow) => r.wino.fwd ? `${pk(r.fused.fwd, r.wino.fwd)} ${pk(r.packed.fwd, r.wino.packed)} ${r.wino.err.toExponential(1).padStart(8)} ${r.wino.wired ? 'yes' : 'no'}` : '-';
+  const wn = (r: UpRow) => r.split.fwd ? `${pk(r.fused.fwd, r.split.fwd)} ${pk(r.packed.fwd, r.split.packed)} ${r.split.err.toExponential(1).padStart(8)} ${r.split.wired ? 'yes' : 'no'}, ${r.split.wiredPacked ? 'yes' : 'no'}` : '-';
   const printUp = (r: UpRow) => console.log(`${r.name.padEnd(28)} ${(`N${r.N} ` + r.shape).padEnd(28)} ${(r.gflop * 1e3).toFixed(1).padStart(7)} | ${cell(r.sep.fwd, r.fused.fwd, 7)} ${pk(r.sep.fwd, r.packed.fwd)} | ${cell(r.sep.bwdIn, r.fused.bwdIn, 9)} | ${cell(r.sep.bwdW, r.fused.bwdW, 8)} | ${wn(r)}`);
   for (const N of upBatch > 1 ? [1, upBatch] : [1]) {
     const these: UpRow[] = [];

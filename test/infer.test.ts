@@ -229,18 +229,19 @@ describe('weight storage', () => {
   test('packed layers (convs of <= 64 output pixels, the fused upsample + conv) equal the per-call kernels: every storage, batch 1 and 2, whole and chunked, one thread and split by channels', () => {
     // x (N, 1, 1, 24) -> up (N, 2, 2, 48) -> down: k3 s2 (N, 1, 1, 32) -> head: k1 (N, 1, 1, 13); same: k3 s1
     // (N, 2, 2, 20). 48 and 13 channels leave tails of the GEMV's 4-panel groups and of the 8-wide panels.
-    // up -> up2 (N, 4, 4, 40: 4 input pixels at batch 1, the per-call small path) -> up3 (N, 8, 8, 36: the
-    // phases' packed panels) -> up4 (N, 16, 16, 33: Winograd's transformed weights, 16 tiles at batch 1)
+    // up -> up2 (N, 4, 4, 40: 4 input pixels, the split taps' matrices) -> up3 (N, 8, 8, 12: 12 output channels, the
+    // phases' packed panels) -> up4 (N, 16, 16, 33: 12 input channels, the phases' panels again)
     const net = (b: PlanBuilder | RunBuilder, N: number): View[] => {
       const x = b.input('x', N, 1, 1, 24);
       const u = b.upconv('up', x, 48, { bias: true });
       const d = b.conv('down', u, 32, { k: 3, stride: 2, pad: 1, bias: true });
-      const u3 = b.upconv('up3', b.upconv('up2', u, 40, { bias: false }), 36, { bias: true });
+      const u3 = b.upconv('up3', b.upconv('up2', u, 40, { bias: false }), 12, { bias: true });
       return [x, u, d, b.conv('head', d, 13, { k: 1, stride: 1, pad: 0, bias: true }), b.conv('same', u, 20, { k: 3, stride: 1, pad: 1, bias: false }),
         u3, b.upconv('up4', u3, 33, { bias: true })];
     };
-    expect(upconvForward(1, 8, 8, 36, 33, true)).toBe('wino_up');
-    expect(upconvForward(1, 4, 4, 40, 36, true)).toBe('phases');
+    expect(upconvForward(1, 2, 2, 48, 40, true)).toBe('split');
+    expect(upconvForward(1, 4, 4, 40, 12, true)).toBe('phases');
+    expect(upconvForward(2, 8, 8, 12, 33, true)).toBe('phases');
     const plan = new PlanBuilder();
     net(plan, 1);
     const r = new Rng(11);

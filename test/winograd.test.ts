@@ -8,7 +8,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { loadCore } from '../src/core/load-node.js';
 import type { Core } from '../src/core/loader.js';
-import { convKernels, upconvForward, winograd3Wins, winogradS2Wins } from '../src/core/conv-dispatch.js';
+import { convKernels, upconvBackwardInput, upconvForward, winograd3Wins, winogradS2Wins } from '../src/core/conv-dispatch.js';
 import { mulberry32 } from './helpers/rng.js';
 
 let core: Core;
@@ -80,27 +80,31 @@ for (const s2 of [false, true]) describe(`${s2 ? 'winograd_s2 vs the direct 4x4 
   }
 });
 
-// The fused upsample + 3x3 conv's forward by F(2x2, 2x2) over 4x4 output blocks (assembly/winograd_up.ts) against
-// its phase GEMMs (upconv.ts): the generator's up5/up6 at 128 px, odd sizes (a block row and column past the
-// image), channel tails and slices; the weights transformed per call and once (upconv_wino_pack: bit-identical).
+// The fused upsample + 3x3 conv's forward with the taps split by parity (assembly/winograd_split.ts) against its phase
+// GEMMs (upconv.ts): the generator's up3..up6 at 128 px (2 tile chunks at up6), odd sizes (a tile with one E row or
+// column and no P), channel tails and slices; the weights transformed per call and once (upconv_split_pack:
+// bit-identical).
 const UP_SHAPES: typeof SHAPES = [
-  { N: 1, H: 32, W: 32, C: 256, OC: 64 }, // unet.up6 (289 blocks: 2 chunks)
+  { N: 1, H: 32, W: 32, C: 256, OC: 64 }, // unet.up6 (289 tiles: 2 chunks)
   { N: 2, H: 16, W: 16, C: 512, OC: 128 }, // unet.up5 at batch 2
+  { N: 1, H: 8, W: 8, C: 1024, OC: 256 }, // unet.up4
+  { N: 1, H: 4, W: 4, C: 1024, OC: 512 }, // unet.up3
+  { N: 1, H: 2, W: 2, C: 1024, OC: 512 }, // unet.up2
   { N: 3, H: 15, W: 13, C: 37, OC: 45, ldx: 40, ldy: 50 },
   { N: 1, H: 9, W: 31, C: 6, OC: 70 },
   { N: 2, H: 11, W: 7, C: 70, OC: 3, ldy: 5 },
 ];
 
-describe('upconv_wino_forward vs the fused phases (upconv_forward)', () => {
+describe('upconv_split_forward vs the fused phases (upconv_forward)', () => {
   for (const sh of UP_SHAPES) {
     const { N, H, W, C, OC } = sh;
     const ldx = sh.ldx ?? C, ldy = sh.ldy ?? OC;
     test(`N${N} ${H}x${W}x${C}(ld${ldx}) -> ${2 * H}x${2 * W}x${OC}(ld${ldy})`, () => {
       const k = core.k, a = core.arena, mark = a.mark();
       const rnd = mulberry32(H * 1000 + C);
-      const X = N * H * W * ldx, Y = N * 4 * H * W * ldy, Wn = 9 * C * OC, Un = k.upconv_wino_packed_size(C, OC);
-      const S = k.upconv_wino_forward_scratch_size(N, H, W, C, OC);
-      expect(k.upconv_wino_packed_scratch_size(N, H, W, C, OC) + Un).toBeLessThanOrEqual(S);
+      const X = N * H * W * ldx, Y = N * 4 * H * W * ldy, Wn = 9 * C * OC, Un = k.upconv_split_packed_size(C, OC);
+      const S = k.upconv_split_forward_scratch_size(N, H, W, C, OC);
+      expect(k.upconv_split_packed_scratch_size(N, H, W, C, OC) + Un).toBeLessThanOrEqual(S);
       const p = { x: a.alloc(X), w: a.alloc(Wn), b: a.alloc(OC), y: a.alloc(Y), y2: a.alloc(Y), y3: a.alloc(Y), U: a.alloc(Un),
         sc: a.alloc(Math.max(S, k.upconv_forward_scratch_size(N, H, W, C, OC)) + GUARD) };
       const fill = (q: number, n: number, s = 1) => { const v = core.f32(q, n); for (let i = 0; i < n; i++) v[i] = (rnd() * 2 - 1) * s; };
@@ -109,12 +113,12 @@ describe('upconv_wino_forward vs the fused phases (upconv_forward)', () => {
       const canary = () => core.f32(p.sc + S * 4, GUARD).fill(12345);
       const intact = (what: string) => expect(core.f32(p.sc + S * 4, GUARD).every((v) => v === 12345), `${what} wrote past its scratch`).toBe(true);
       k.upconv_forward(p.y, p.x, p.w, p.b, p.sc, N, H, W, C, OC, ldy, ldx);
-      canary(); k.upconv_wino_forward(p.y2, p.x, p.w, p.b, p.sc, N, H, W, C, OC, ldy, ldx); intact('upconv_wino_forward');
-      k.upconv_wino_pack(p.U, p.w, p.sc, C, OC, OC, 0);
-      const PS = k.upconv_wino_packed_scratch_size(N, H, W, C, OC);
+      canary(); k.upconv_split_forward(p.y2, p.x, p.w, p.b, p.sc, N, H, W, C, OC, ldy, ldx); intact('upconv_split_forward');
+      k.upconv_split_pack(p.U, p.w, p.sc, C, OC, OC, 0);
+      const PS = k.upconv_split_packed_scratch_size(N, H, W, C, OC);
       core.f32(p.sc + PS * 4, GUARD).fill(12345);
-      k.upconv_wino_forward_packed(p.y3, p.x, p.U, p.b, p.sc, N, H, W, C, OC, ldy, ldx);
-      expect(core.f32(p.sc + PS * 4, GUARD).every((v) => v === 12345), 'upconv_wino_forward_packed wrote past its scratch').toBe(true);
+      k.upconv_split_forward_packed(p.y3, p.x, p.U, p.b, p.sc, N, H, W, C, OC, ldy, ldx);
+      expect(core.f32(p.sc + PS * 4, GUARD).every((v) => v === 12345), 'upconv_split_forward_packed wrote past its scratch').toBe(true);
       const f = (q: number) => core.f32(q, Y).slice();
       expect(maxRelDiff(f(p.y2), f(p.y)), 'y').toBeLessThan(5e-6);
       expect(f(p.y3)).toEqual(f(p.y2));
@@ -123,14 +127,39 @@ describe('upconv_wino_forward vs the fused phases (upconv_forward)', () => {
   }
 });
 
+// The backward-input with the taps split by parity against upconv.ts's box sums on the same shapes: accumulated into
+// a dx that already holds values, the channel slices' other lanes untouched, nothing written past its scratch.
+describe('upconv_split_backward_input vs the box sums (upconv_backward_input)', () => {
+  for (const sh of UP_SHAPES) {
+    const { N, H, W, C, OC } = sh;
+    const ldx = sh.ldx ?? C, ldy = sh.ldy ?? OC;
+    test(`N${N} ${H}x${W}x${C}(ld${ldx}) <- ${2 * H}x${2 * W}x${OC}(ld${ldy})`, () => {
+      const k = core.k, a = core.arena, mark = a.mark();
+      const rnd = mulberry32(H * 1000 + C + 7);
+      const X = N * H * W * ldx, Y = N * 4 * H * W * ldy, Wn = 9 * C * OC;
+      const S = k.upconv_split_scratch_size(N, H, W, C, OC);
+      const p = { dy: a.alloc(Y), w: a.alloc(Wn), dx: a.alloc(X), dx2: a.alloc(X), sc: a.alloc(Math.max(S, k.upconv_scratch_size(N, H, W, C, OC)) + GUARD) };
+      const fill = (q: number, n: number, s = 1) => { const v = core.f32(q, n); for (let i = 0; i < n; i++) v[i] = (rnd() * 2 - 1) * s; };
+      fill(p.dy, Y); fill(p.w, Wn, 1 / Math.sqrt(9 * C)); fill(p.dx, X);
+      core.f32(p.dx2, X).set(core.f32(p.dx, X));
+      k.upconv_backward_input(p.dx, p.dy, p.w, p.sc, N, H, W, C, OC, ldx, ldy);
+      core.f32(p.sc + S * 4, GUARD).fill(12345);
+      k.upconv_split_backward_input(p.dx2, p.dy, p.w, p.sc, N, H, W, C, OC, ldx, ldy);
+      expect(core.f32(p.sc + S * 4, GUARD).every((v) => v === 12345), 'upconv_split_backward_input wrote past its scratch').toBe(true);
+      expect(maxRelDiff(core.f32(p.dx2, X).slice(), core.f32(p.dx, X).slice()), 'dx').toBeLessThan(5e-6);
+      a.reset(mark);
+    });
+  }
+});
+
 // A layer stored in chunks of output channels is packed chunk by chunk into one U (src/infer: the forward then
 // runs once per layer): the parts must give the whole pack's bytes, SIMD and reference, tail chunk included.
-test('upconv_wino_pack in output-channel parts (c0, OCt) = the whole pack, SIMD and reference', () => {
+test('upconv_split_pack in output-channel parts (c0, OCt) = the whole pack, SIMD and reference', () => {
   const k = core.k, a = core.arena, mark = a.mark();
   const C = 13, OCt = 45, rnd = mulberry32(45);
-  const w = a.alloc(9 * C * OCt), part = a.alloc(9 * C * OCt), sc = a.alloc(256), n = k.upconv_wino_packed_size(C, OCt);
+  const w = a.alloc(9 * C * OCt), part = a.alloc(9 * C * OCt), sc = a.alloc(256), n = k.upconv_split_packed_size(C, OCt);
   core.f32(w, 9 * C * OCt).set(Array.from({ length: 9 * C * OCt }, () => rnd() * 2 - 1));
-  for (const [pack, name] of [[k.upconv_wino_pack, 'simd'], [k.ref_upconv_wino_pack, 'reference']] as const) {
+  for (const [pack, name] of [[k.upconv_split_pack, 'simd'], [k.ref_upconv_split_pack, 'reference']] as const) {
     const whole = a.alloc(n), parts = a.alloc(n);
     core.f32(whole, n).fill(7); core.f32(parts, n).fill(9);
     pack(whole, w, sc, C, OCt, OCt, 0);
@@ -145,16 +174,29 @@ test('upconv_wino_pack in output-channel parts (c0, OCt) = the whole pack, SIMD 
   a.reset(mark);
 });
 
-test('upconvForward: Winograd at >= 32 output channels and >= 128 tiles per call, >= 16 on packed weights', () => {
-  expect(upconvForward(1, 32, 32, 256, 64)).toBe('wino_up'); // up6 at 128 px: 256 tiles
-  expect(upconvForward(1, 16, 16, 512, 128)).toBe('phases'); // up5 at batch 1: 64 tiles
-  expect(upconvForward(1, 16, 16, 512, 128, true)).toBe('wino_up'); // ... on weights transformed beforehand
-  expect(upconvForward(2, 16, 16, 512, 128)).toBe('wino_up'); // ... at batch 2: 128
-  expect(upconvForward(4, 8, 8, 1024, 256)).toBe('phases'); // up4 at batch 4: 64
-  expect(upconvForward(1, 8, 8, 1024, 256, true)).toBe('wino_up'); // 16 tiles, packed
-  expect(upconvForward(1, 4, 4, 1024, 512, true)).toBe('phases'); // up3 at batch 1: 4 tiles
+test('upconvForward: the split taps from 2x2 images, 16 channels each side; per call from 16 x pixels at >= 128 input channels, 64 below', () => {
+  expect(upconvForward(1, 32, 32, 256, 64)).toBe('split'); // up6 at 128 px
+  expect(upconvForward(1, 16, 16, 512, 128)).toBe('split'); // up5
+  expect(upconvForward(1, 8, 8, 1024, 256)).toBe('split'); // up4
+  expect(upconvForward(1, 4, 4, 1024, 512)).toBe('split'); // up3: 16 x pixels
+  expect(upconvForward(1, 2, 2, 1024, 512)).toBe('phases'); // up2 per call: the pack of 16 C OC floats costs more
+  expect(upconvForward(1, 2, 2, 1024, 512, true)).toBe('split'); // ... on weights transformed beforehand
+  expect(upconvForward(4, 2, 2, 1024, 512)).toBe('split'); // ... at batch 4: 16 x pixels
+  expect(upconvForward(1, 4, 4, 64, 64)).toBe('phases'); // 16 x pixels at 64 channels
+  expect(upconvForward(1, 8, 8, 32, 64)).toBe('split'); // 64 x pixels
+  expect(upconvForward(8, 1, 1, 512, 512, true)).toBe('phases'); // up1: 1x1 images
   expect(upconvForward(4, 64, 64, 128, 3)).toBe('phases'); // final: 3 channels
-  expect(upconvForward(1, 30, 32, 64, 31)).toBe('phases');
+  expect(upconvForward(1, 64, 64, 64, 8, true)).toBe('phases'); // 8 output channels
+  expect(upconvForward(1, 30, 32, 8, 31, true)).toBe('phases'); // 8 input channels
+});
+
+test('upconvBackwardInput: the split taps from 128 x pixels at >= 128 input channels', () => {
+  expect(upconvBackwardInput(1, 32, 32, 256, 64)).toBe('split'); // up6 at 128 px
+  expect(upconvBackwardInput(1, 16, 16, 512, 128)).toBe('split'); // up5
+  expect(upconvBackwardInput(1, 8, 8, 1024, 256)).toBe('box'); // up4 at batch 1: 64 x pixels
+  expect(upconvBackwardInput(8, 4, 4, 1024, 512)).toBe('split'); // up3 at batch 8
+  expect(upconvBackwardInput(8, 1, 1, 512, 512)).toBe('box'); // up1
+  expect(upconvBackwardInput(1, 32, 32, 32, 32)).toBe('box'); // 32 input channels
 });
 
 test('winograd3Wins: stride-1 pad-1 3x3, >= 32 channels each side, >= 64 tiles', () => {

@@ -31,22 +31,34 @@ export function winogradS2Wins(pass: 'fwd' | 'bwdIn' | 'bwdW', N: number, H: num
   return pass === 'bwdW' ? t >= 64 : C <= 128 && t >= 128;
 }
 
-/** The fused upsample x2 + 3x3 conv's forward (the backward passes are upconv.ts's box sums, 9 MACs per x pixel
- * already): 'phases' upconv_forward (four 2x2 phase GEMMs, 16 MACs per x pixel and channel pair) or 'wino_up'
- * (each phase by F(2x2, 2x2), 9 per x pixel, assembly/winograd_up.ts). Its transformed weights are 36 C OC floats
- * (4x w; the phases' packed panels 16/9 x w). `packed`: the weights are transformed once beforehand (inference at
- * load: upconv_wino_forward_packed against upconv_forward_packed) rather than per call (training:
- * upconv_wino_forward against upconv_forward). Winograd at >= 32 output channels and, per call, >= 128 tiles
- * (2x2 output pixels of one phase: N * ceil(H/2) * ceil(W/2)), packed >= 16. Measured phases / Winograd,
- * interleaved on a loaded 2-core machine (ratios only): per call 32x32x256 -> 64 1.35x at batch 1 (256 tiles);
- * 16x16x512 -> 128 0.95x at batch 1 (64), 1.3x at batch 8; 8x8x1024 -> 256 0.57x at batch 4 (64), 1.16x at
- * batch 8 (128); 4x4x1024 -> 512 0.76x at batch 8 (32). Packed: 8x8x1024 -> 256 1.18x at batch 1 (16 tiles),
- * 16x16x512 -> 128 1.26x, 32x32x256 -> 64 1.30x, 4x4x1024 -> 512 0.87x at batch 1 (4) and 1.19x at batch 4 (16),
- * 2x2x1024 -> 512 0.87-1.01x (4-8). */
-export type UpconvKernel = 'phases' | 'wino_up';
+/** The fused upsample x2 + 3x3 conv's forward (the backward passes are upconv.ts's box sums, 9 MACs per x pixel):
+ * 'phases' upconv_forward (four 2x2 phase GEMMs, 16 MACs per x pixel and channel pair; at most 8 x pixels the
+ * upsampled image and the direct conv, reading w once) or 'split' (the taps split by parity, assembly/winograd_split.ts:
+ * 6.25 per x pixel, on 16 transformed weight matrices, 16/9 of w as the phases' panels). `packed`: the weights are
+ * transformed once beforehand (inference at load: upconv_split_forward_packed against upconv_forward_packed) rather
+ * than per call (training: upconv_split_forward against upconv_forward). Measured phases / split (relaxed build,
+ * one thread, Zen 5): on packed weights 1.3-2.1x on the generator's up2..up6 at batch 1 (2x2x1024 -> 512 1.95x,
+ * 4x4x1024 -> 512 1.31x, 8x8 -> 256 1.77x, 16x16x512 -> 128 2.08x, 32x32x256 -> 64 1.83x), 1.3x on 64x64x128 -> 16,
+ * 1.1x on 32x32x32 -> 32, 0.97x with 16 input or 8 output channels, 0.83x on 2x2x64 -> 64 at batch 4, 0.3x on 1x1
+ * images (no tile has more than one E row); per call 1.25-2.0x from 16 x pixels at 1024 input channels and from
+ * 64 at 24-32, 0.5-0.85x below (the pack of 16 C OC floats per call: 2x2x1024 -> 512 at batch 1 0.52x, 4x4x64 ->
+ * 64 0.85x); with 3-4 output channels 0.4-0.5x (upconv.ts's narrow dot-product kernels). */
+export type UpconvKernel = 'phases' | 'split';
 export function upconvForward(N: number, H: number, W: number, C: number, OC: number, packed = false): UpconvKernel {
-  const t = N * Math.ceil(H / 2) * Math.ceil(W / 2);
-  return OC >= 32 && C >= 1 && t >= (packed ? 16 : 128) ? 'wino_up' : 'phases';
+  const P = N * H * W;
+  if (H < 2 || W < 2 || C < 16 || OC < 16) return 'phases';
+  return packed || P >= 64 || (P >= 16 && C >= 128) ? 'split' : 'phases';
+}
+
+/** The fused upsample x2 + 3x3 conv's backward-input: 'box' upconv_backward_input (the box sums D of dy, then 9 MACs
+ * per x pixel on w as it is) or 'split' upconv_split_backward_input (the same D, then the taps split by parity: 6.25
+ * per x pixel, on 16 matrices packed from w per call, 16 OC C floats). Measured box / split (relaxed build, one
+ * thread, Zen 5): 1.21-1.25x on up5 and up6 at 128 px batch 1 (256 and 1024 x pixels), 1.14-1.29x on up3..up6 at
+ * batch 8; 0.89x on up4 at batch 1 (64 x pixels: the pack costs more than it saves), 0.4-0.6x on up2, up3 at batch 1,
+ * 0.94-0.96x with 32-64 input channels. */
+export type UpconvBackwardKernel = 'box' | 'split';
+export function upconvBackwardInput(N: number, H: number, W: number, C: number, OC: number): UpconvBackwardKernel {
+  return H >= 2 && W >= 2 && N * H * W >= 128 && C >= 128 && OC >= 16 ? 'split' : 'box';
 }
 
 /** The kernel of each pass of a conv layer x (N, H, W, C) -> OC, k x k, stride, pad. */

@@ -13,7 +13,7 @@ import { describeEncoder } from '../models/encoder.js';
 import type { Activation, BatchNormSpec, BlockTail, ConvSpec, NetBuilder, NormTail } from '../nn/builder.js';
 import { convOut, deconvOut } from '../nn/shapes.js';
 import type { LayerWeights } from './weights.js';
-import { packAtLoad, panelsPerCall, UPCONV_PACK_SCRATCH, upconvPacks, upconvPacks1x1, upconvPhases1x1, type PackJob } from './packed.js';
+import { packAtLoad, panelsPerCall, upconvPacks, upconvPacks1x1, upconvPhases1x1, type PackJob } from './packed.js';
 
 /** An NHWC view: (N, H, W, C) at byte offset ptr with pixel stride ld floats (ptr 0 while planning). */
 export interface T {
@@ -263,11 +263,11 @@ export class RunBuilder extends InferBuilder {
   protected upLayer(name: string, x: T, OC: number, _o: BlockTail<T>, y: T): void {
     const { core, scratch } = this, k = core.k;
     if (this.pack && upconvPacks1x1(x.H, x.W, OC) && !this.weights(name).loadPanels) return this.packedUp1x1(name, x, OC, y);
-    if (this.pack && upconvPacks(x.N, x.H, x.W, OC) && !this.weights(name).loadPanels) return this.packedUp(name, x, OC, y);
-    // Winograd F(2x2, 2x2) where it wins (src/core/conv-dispatch.ts), decided for the whole layer
-    const wino = upconvForward(x.N, x.H, x.W, x.C, OC) === 'wino_up';
-    this.weighted(name, OC, (OCc) => wino ? k.upconv_wino_forward_scratch_size(x.N, x.H, x.W, x.C, OCc) : k.upconv_forward_scratch_size(x.N, x.H, x.W, x.C, OCc),
-      (w, b, g, OCc) => (wino ? k.upconv_wino_forward : k.upconv_forward)(y.ptr + g * OCc * 4, x.ptr, w, b, scratch.conv, x.N, x.H, x.W, x.C, OCc, y.ld, x.ld));
+    if (this.pack && upconvPacks(x.N, x.H, x.W, x.C, OC) && !this.weights(name).loadPanels) return this.packedUp(name, x, OC, y);
+    // the taps split by parity where it wins (src/core/conv-dispatch.ts), decided for the whole layer
+    const split = upconvForward(x.N, x.H, x.W, x.C, OC) === 'split';
+    this.weighted(name, OC, (OCc) => split ? k.upconv_split_forward_scratch_size(x.N, x.H, x.W, x.C, OCc) : k.upconv_forward_scratch_size(x.N, x.H, x.W, x.C, OCc),
+      (w, b, g, OCc) => (split ? k.upconv_split_forward : k.upconv_forward)(y.ptr + g * OCc * 4, x.ptr, w, b, scratch.conv, x.N, x.H, x.W, x.C, OCc, y.ld, x.ld));
   }
   /** A conv on weights packed once: each chunk's f32 weights packed into its own panels, one after another, which
    * is the whole layer's panel layout (chunks are multiples of 8 channels); one call runs all of them. */
@@ -302,30 +302,30 @@ export class RunBuilder extends InferBuilder {
     });
   }
   /** A fused upsample + conv on weights transformed once at load (f32 files, packed.ts upconvPacks): per chunk the
-   * four phases' panels (upconv_pack), each run the packed forward per chunk; or, where Winograd wins on packed
-   * weights (conv-dispatch.ts), its transformed weights of every chunk in ONE U (upconv_wino_pack at the chunk's
-   * channel offset) and one forward call, so the input transform runs once per layer, not once per chunk. Nothing
+   * four phases' panels (upconv_pack), each run the packed forward per chunk; or, where the split taps win on packed
+   * weights (conv-dispatch.ts), the transformed weights of every chunk in ONE U (upconv_split_pack at the chunk's
+   * channel offset) and one forward call, so the input transforms run once per layer, not once per chunk. Nothing
    * is copied per run. */
   private packedUp(name: string, x: T, OC: number, y: T): void {
     const { core, scratch } = this, kk = core.k, { N, H, W, C } = x;
     const lw = this.weights(name);
     if (lw.G * lw.OCc !== OC) throw new Error(`infer: ${name} has ${lw.G}x${lw.OCc} output channels, expected ${OC}`);
-    const { G, OCc } = lw, wino = upconvForward(N, H, W, C, OC, true) === 'wino_up';
-    if (wino && G > 1 && OCc % 8 !== 0) throw new Error(`infer: ${name}: chunks of ${OCc} output channels, not whole 8-channel panels`);
-    const per = wino ? kk.upconv_wino_packed_size(C, OC) : kk.upconv_packed_size(C, OCc);
-    const total = wino ? per : G * per;
+    const { G, OCc } = lw, split = upconvForward(N, H, W, C, OC, true) === 'split';
+    if (split && G > 1 && OCc % 8 !== 0) throw new Error(`infer: ${name}: chunks of ${OCc} output channels, not whole 8-channel panels`);
+    const per = split ? kk.upconv_split_packed_size(C, OC) : kk.upconv_packed_size(C, OCc);
+    const total = split ? per : G * per;
     const wp = core.arena.alloc(total, `${this.net} ${name} packed weights`);
     this.packedBytes += total * 4;
-    this.packJobs.push({ floats: lw.size + UPCONV_PACK_SCRATCH, run: (tmp) => {
+    this.packJobs.push({ floats: lw.size, run: (tmp) => {
       for (let g = 0; g < G; g++) {
         lw.load(g, tmp, scratch.stage);
-        if (wino) kk.upconv_wino_pack(wp, tmp, tmp + lw.size * 4, C, OCc, OC, g * OCc);
-        else kk.upconv_pack(wp + g * per * 4, tmp, tmp + lw.size * 4, C, OCc);
+        if (split) kk.upconv_split_pack(wp, tmp, 0, C, OCc, OC, g * OCc);
+        else kk.upconv_pack(wp + g * per * 4, tmp, 0, C, OCc);
       }
     } });
-    scratch.convFloats = Math.max(scratch.convFloats, wino ? kk.upconv_wino_packed_scratch_size(N, H, W, C, OC) : kk.upconv_packed_scratch_size(N, H, W, C, OCc));
-    if (wino) {
-      this.ops.push(() => kk.upconv_wino_forward_packed(y.ptr, x.ptr, wp, lw.biasPtr, scratch.conv, N, H, W, C, OC, y.ld, x.ld));
+    scratch.convFloats = Math.max(scratch.convFloats, split ? kk.upconv_split_packed_scratch_size(N, H, W, C, OC) : kk.upconv_packed_scratch_size(N, H, W, C, OCc));
+    if (split) {
+      this.ops.push(() => kk.upconv_split_forward_packed(y.ptr, x.ptr, wp, lw.biasPtr, scratch.conv, N, H, W, C, OC, y.ld, x.ld));
       return;
     }
     this.ops.push(() => {

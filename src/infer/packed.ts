@@ -3,7 +3,7 @@
 // over all taps, nothing copied or packed per call. Which layers, by shape: see packAtLoad. A fused upsample +
 // conv on a 1x1 image (the generator's up1) is four 1x1 convs, one per output pixel, each on the sum of the taps
 // that see the pixel (upconvPhases1x1); packed the same way.
-import { convKernels } from '../core/conv-dispatch.js';
+import { convKernels, upconvForward } from '../core/conv-dispatch.js';
 import { convOut } from '../nn/shapes.js';
 import { CHUNK_FLOATS } from './weights.js';
 
@@ -44,18 +44,16 @@ export function upconvPacks1x1(H: number, W: number, OC: number): boolean {
 }
 
 /**
- * Whether a fused upsample + conv (OC > 4, f32 file) runs on weights transformed once at load: every size the
- * packed kernels serve without w (more than 8 input pixels; 1x1 images take upconvPacks1x1). By
- * upconvForward(..., packed): the four phases' panels (upconv_pack, 16/9 of w) or Winograd's transformed weights
- * (upconv_wino_pack, 4x w). Measured per layer against the per-call kernels on f32 weights copied per call (loaded
- * 2-core machine, ratios only): see conv-dispatch.ts and the README.
+ * Whether a fused upsample + conv (OC > 4, f32 file) runs on weights transformed once at load. By
+ * upconvForward(..., packed): the split taps' 16 matrices (upconv_split_pack, 16/9 of w) wherever they win, or else
+ * the four phases' panels (upconv_pack, 16/9 of w) at every size those serve without w (more than 8 input pixels;
+ * at most 8 the phases upsample and run the direct conv on w itself). 1x1 images take upconvPacks1x1. Measured per
+ * layer against the per-call kernels: see conv-dispatch.ts and the README.
  */
-export function upconvPacks(N: number, H: number, W: number, OC: number): boolean {
-  return OC > 4 && N * H * W > 8 && !(H === 1 && W === 1);
+export function upconvPacks(N: number, H: number, W: number, C: number, OC: number): boolean {
+  if (OC <= 4 || (H === 1 && W === 1)) return false;
+  return N * H * W > 8 || upconvForward(N, H, W, C, OC, true) === 'split';
 }
-
-/** Floats of scratch the upconv pack kernels need past the weights they read (upconv_wino_pack's column sums). */
-export const UPCONV_PACK_SCRATCH = 128;
 
 /** 3x3 taps (rows, or columns) that see the one pixel of a 1x1 image from upsampled output row (column) a: the
  * output row a of up2(x) (2x2) reads upsampled rows a - 1 .. a + 1 (kh 0..2); rows 0 and 1 are the pixel. */

@@ -23,7 +23,7 @@ import type { Activation, BlockTail } from '../nn/builder.js';
 import { RunBuilder, type SharedScratch, type T } from './nets.js';
 import type { Call } from './threads.js';
 import type { LayerWeights, PackedWeights, StoredLayer } from './weights.js';
-import { packAtLoad, panelsPerCall, UPCONV_PACK_SCRATCH, upconvPacks, upconvPacks1x1, upconvPhases1x1 } from './packed.js';
+import { packAtLoad, panelsPerCall, upconvPacks, upconvPacks1x1, upconvPhases1x1 } from './packed.js';
 
 /** A rank's own scratch: dequantised weights of one chunk, and the conv kernels' scratch. */
 export interface RankScratch {
@@ -124,7 +124,7 @@ export class ThreadedBuilder extends RunBuilder {
   }
 
   /** weightedSplit on weights packed once (f32 files): each chunk's [K][n] f32 weights, staged in wasm memory (with
-   * UPCONV_PACK_SCRATCH floats after them), are packed by `pack` into `subs` buffers of `size(n)` floats (a pack
+   * nothing after them), are packed by `pack` into `subs` buffers of `size(n)` floats (a pack
    * job, run once after building); `run` makes the chunk's calls on them. `whole`: a rank's share is one chunk,
    * one buffer of `size(share)` floats that `pack` fills from the share's staged pieces (`at`: a piece's first
    * channel within the share, a multiple of 8; `width`: the share's channels). */
@@ -150,7 +150,7 @@ export class ThreadedBuilder extends RunBuilder {
       const w = Array.from({ length: subs }, (_, i) => this.core.arena.alloc(size, `${this.net} ${name} packed weights ${i} [${c0}, ${c0 + n})`));
       this.packedBytes += subs * size * 4;
       for (const [a, b] of pieces) {
-        this.packJobs.push({ floats: K * (b - a) + UPCONV_PACK_SCRATCH, run: (tmp) => {
+        this.packJobs.push({ floats: K * (b - a), run: (tmp) => {
           copyChannels(l, a, b - a, this.core.f32(tmp, K * (b - a)));
           o.pack(w, tmp, b - a, a - c0, n);
         } });
@@ -237,23 +237,23 @@ export class ThreadedBuilder extends RunBuilder {
         run: (wp, b, c0, n, conv) => wp.map((p, ph): Call => ['conv2d_forward_packed', y.ptr + (ph * y.ld + c0) * 4, x.ptr, p, b, conv, x.N, 1, 1, x.C, n, 1, 1, 1, 0, 4 * y.ld, x.ld]),
       });
     }
-    if (this.pack && upconvPacks(x.N, x.H, x.W, OC) && this.packed.storage === 'f32') {
-      // the four phases' panels per chunk, or Winograd's transformed weights: as the one-thread builder's packedUp
-      const { N, H, W, C } = x, wino = upconvForward(N, H, W, C, OC, true) === 'wino_up';
-      // Winograd: a rank's share in one U (the input transform once per rank, as the one-thread run's once per layer)
+    if (this.pack && upconvPacks(x.N, x.H, x.W, x.C, OC) && this.packed.storage === 'f32') {
+      // the four phases' panels per chunk, or the split taps' matrices: as the one-thread builder's packedUp
+      const { N, H, W, C } = x, split = upconvForward(N, H, W, C, OC, true) === 'split';
+      // split: a rank's share in one U (the input transforms once per rank, as the one-thread run's once per layer)
       return this.packedSplit(name, OC, y, {
-        whole: wino,
-        size: (n) => wino ? kk.upconv_wino_packed_size(C, n) : kk.upconv_packed_size(C, n),
-        pack: ([wp], tmp, n, at, width) => wino ? kk.upconv_wino_pack(wp, tmp, tmp + 9 * C * n * 4, C, n, width, at) : kk.upconv_pack(wp, tmp, tmp + 9 * C * n * 4, C, n),
-        scratchFloats: (n) => wino ? kk.upconv_wino_packed_scratch_size(N, H, W, C, n) : kk.upconv_packed_scratch_size(N, H, W, C, n),
-        run: ([wp], b, c0, n, conv) => [wino ? ['upconv_wino_forward_packed', y.ptr + c0 * 4, x.ptr, wp, b, conv, N, H, W, C, n, y.ld, x.ld]
+        whole: split,
+        size: (n) => split ? kk.upconv_split_packed_size(C, n) : kk.upconv_packed_size(C, n),
+        pack: ([wp], tmp, n, at, width) => split ? kk.upconv_split_pack(wp, tmp, 0, C, n, width, at) : kk.upconv_pack(wp, tmp, 0, C, n),
+        scratchFloats: (n) => split ? kk.upconv_split_packed_scratch_size(N, H, W, C, n) : kk.upconv_packed_scratch_size(N, H, W, C, n),
+        run: ([wp], b, c0, n, conv) => [split ? ['upconv_split_forward_packed', y.ptr + c0 * 4, x.ptr, wp, b, conv, N, H, W, C, n, y.ld, x.ld]
           : ['upconv_forward_packed', y.ptr + c0 * 4, x.ptr, 0, wp, b, conv, N, H, W, C, n, y.ld, x.ld]],
       });
     }
     // the kernel the one-thread run takes for the whole layer (per output channel the same sums at any share)
-    const wino = upconvForward(x.N, x.H, x.W, x.C, OC) === 'wino_up';
-    this.weightedSplit(name, OC, y, (n) => wino ? kk.upconv_wino_forward_scratch_size(x.N, x.H, x.W, x.C, n) : kk.upconv_forward_scratch_size(x.N, x.H, x.W, x.C, n),
-      (w, b, c0, n, conv) => [wino ? 'upconv_wino_forward' : 'upconv_forward', y.ptr + c0 * 4, x.ptr, w, b, conv, x.N, x.H, x.W, x.C, n, y.ld, x.ld]);
+    const split = upconvForward(x.N, x.H, x.W, x.C, OC) === 'split';
+    this.weightedSplit(name, OC, y, (n) => split ? kk.upconv_split_forward_scratch_size(x.N, x.H, x.W, x.C, n) : kk.upconv_forward_scratch_size(x.N, x.H, x.W, x.C, n),
+      (w, b, c0, n, conv) => [split ? 'upconv_split_forward' : 'upconv_forward', y.ptr + c0 * 4, x.ptr, w, b, conv, x.N, x.H, x.W, x.C, n, y.ld, x.ld]);
   }
 
   /** A fused upsample + conv with at most 4 output channels (the generator's last layer: an RGB image), which

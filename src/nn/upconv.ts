@@ -6,10 +6,10 @@
 // Parameters are exactly those of the Conv2d it replaces: `${name}.weight` [OC, C, 3, 3] (HWIO in our store),
 // optional `${name}.bias` [OC]; so a state_dict with `up1.model.1.weight` loads into UpsampleConv2d 'up1.model.1'.
 // Saved for backward: nothing beyond x itself (not the (N, 2H, 2W, C) upsampled activation).
-// The forward runs Winograd F(2x2, 2x2) (assembly/winograd_up.ts: 2.25 instead of 4 MACs per output pixel) where
-// src/core/conv-dispatch.ts says it wins; the weights are transformed per call.
+// The forward and the backward-input split the taps by parity (assembly/winograd_split.ts: 6.25 instead of 16 and 9
+// MACs per input pixel) where src/core/conv-dispatch.ts says it wins; the weights are transformed per call.
 // (Inference with fixed weights can pack them once: upconv_pack + upconv_forward_packed, see assembly/upconv.ts.)
-import { upconvForward, type UpconvKernel } from '../core/conv-dispatch.js';
+import { upconvBackwardInput, upconvForward, type UpconvBackwardKernel, type UpconvKernel } from '../core/conv-dispatch.js';
 import type { Graph, Layer, Tensor } from './graph.js';
 import type { Param } from './params.js';
 
@@ -23,8 +23,9 @@ export class UpsampleConv2d implements Layer {
   readonly y: Tensor;
   readonly w: Param;
   readonly b: Param | null;
-  /** the forward's kernel (by shape) */
+  /** the forward's and the backward-input's kernels (by shape) */
   readonly fwd: UpconvKernel;
+  readonly bwdIn: UpconvBackwardKernel;
   constructor(readonly g: Graph, readonly name: string, readonly x: Tensor, readonly OC: number, readonly o: UpsampleConvOptions) {
     const OH = 2 * x.H, OW = 2 * x.W;
     if (o.out && (o.out.N !== x.N || o.out.H !== OH || o.out.W !== OW || o.out.C !== OC))
@@ -34,13 +35,14 @@ export class UpsampleConv2d implements Layer {
     this.b = o.bias ? g.store.add(`${name}.bias`, [OC], 'flat') : null;
     const k = g.core.k;
     this.fwd = upconvForward(x.N, x.H, x.W, x.C, OC);
-    g.needScratch(Math.max(k.upconv_scratch_size(x.N, x.H, x.W, x.C, OC), this.fwd === 'wino_up' ? k.upconv_wino_forward_scratch_size(x.N, x.H, x.W, x.C, OC) : 0));
+    this.bwdIn = upconvBackwardInput(x.N, x.H, x.W, x.C, OC);
+    g.needScratch(Math.max(k.upconv_scratch_size(x.N, x.H, x.W, x.C, OC), this.fwd === 'split' || this.bwdIn === 'split' ? k.upconv_split_scratch_size(x.N, x.H, x.W, x.C, OC) : 0));
     g.add(this);
   }
 
   forward(): void {
     const { x, y, g } = this;
-    const run = this.fwd === 'wino_up' ? g.core.k.upconv_wino_forward : g.core.k.upconv_forward;
+    const run = this.fwd === 'split' ? g.core.k.upconv_split_forward : g.core.k.upconv_forward;
     run(y.ptr, x.ptr, this.w.ptr, this.b ? this.b.ptr : 0, g.scratch, x.N, x.H, x.W, x.C, this.OC, y.ld, x.ld);
   }
 
@@ -50,6 +52,6 @@ export class UpsampleConv2d implements Layer {
     if (params) {
       k.upconv_backward_weight(this.w.grad, this.b ? this.b.grad : 0, y.grad, x.ptr, g.scratch, x.N, x.H, x.W, x.C, this.OC, y.ld, x.ld);
     }
-    if (x.needsGrad) k.upconv_backward_input(x.grad, y.grad, this.w.ptr, g.scratch, x.N, x.H, x.W, x.C, this.OC, x.ld, y.ld);
+    if (x.needsGrad) (this.bwdIn === 'split' ? k.upconv_split_backward_input : k.upconv_backward_input)(x.grad, y.grad, this.w.ptr, g.scratch, x.N, x.H, x.W, x.C, this.OC, x.ld, y.ld);
   }
 }

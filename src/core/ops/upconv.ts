@@ -39,18 +39,20 @@ export const UPCONV_CASES: UpconvShape[] = [
 ];
 
 /** The forward's kernels: 'phases' upconv_forward; 'packed' packs w into wd (upconv_pack, compared SIMD vs
- * reference as a saved tensor) and runs upconv_forward_packed on it; 'wino' upconv_wino_forward (Winograd
- * F(2x2, 2x2) by 4x4 blocks, assembly/winograd_up.ts); 'wino_packed' upconv_wino_pack into wd (compared as a
- * saved tensor) + upconv_wino_forward_packed. The backward passes are upconv.ts's and read w. */
-type UpconvForward = 'phases' | 'packed' | 'wino' | 'wino_packed';
+ * reference as a saved tensor) and runs upconv_forward_packed on it; 'split' upconv_split_forward (the taps split by parity, EE/EP/PE/PP by
+ * F(2, 2), assembly/winograd_split.ts); 'split_packed' upconv_split_pack into wd + upconv_split_forward_packed.
+ * The backward passes are upconv.ts's and read w. */
+type UpconvForward = 'phases' | 'packed' | 'split' | 'split_packed';
 function upconvCase(sh: UpconvShape, fwd: UpconvForward = 'phases'): OpCase {
-  const packed = fwd === 'packed', winoPacked = fwd === 'wino_packed';
+  const packed = fwd === 'packed', splitPacked = fwd === 'split_packed', split = fwd === 'split' || splitPacked;
   const { N, H, W, C, OC } = sh;
   const ldx = sh.ldx ?? C, ldy = sh.ldy ?? OC, bias = sh.bias ?? false;
-  const tiles = N * Math.ceil(H / 2) * Math.ceil(W / 2);
-  const winoBound = 1024 + 36 * C * (OC + 8) + 9 * Math.min(tiles, 256) * (C + OC + 16) + 16 * (C + OC);
-  const bound = Math.max(16 * (C * OC + 16) + 4096 + scratchBound(N, 2 * H, 2 * W, OC, C, 4, 2, 1),
-    N * 4 * H * W * C + 16 + scratchBound(N, 2 * H, 2 * W, C, OC, 3, 1, 1), winoBound);
+  const splitTiles = N * (Math.floor(H / 2) + 1) * (Math.floor(W / 2) + 1);
+  const splitIn = N * Math.ceil(H / 2) * Math.ceil(W / 2);
+  const splitBound = 1024 + 16 * C * (OC + 8) + Math.min(splitTiles, 256) * (17 * (C + 4) + 25 * (OC + 4) + 80) + 16 * (C + OC)
+    + N * (2 * H + 1) * (2 * W + 1) * OC + 16 * OC * (C + 8) + Math.min(splitIn, 256) * (17 * (OC + 4) + 25 * (C + 4) + 80);
+  const bound = Math.max(splitBound, 16 * (C * OC + 16) + 4096 + scratchBound(N, 2 * H, 2 * W, OC, C, 4, 2, 1),
+    N * 4 * H * W * C + 16 + scratchBound(N, 2 * H, 2 * W, C, OC, 3, 1, 1));
   const X = N * H * W * ldx, Y = N * 4 * H * W * ldy, Wn = 9 * C * OC;
   const tensors: OpCase['tensors'] = {
     x: { size: X }, w: { size: Wn, init: sh.small ? (_i, rnd) => (2 * rnd() - 1) / Math.sqrt(9 * C) : 'randn' }, y: { size: Y }, dx: { size: X }, dw: { size: Wn }, dy: { size: Y },
@@ -58,38 +60,39 @@ function upconvCase(sh: UpconvShape, fwd: UpconvForward = 'phases'): OpCase {
   const grads: Record<string, string> = { x: 'dx', w: 'dw' };
   if (bias) { tensors.b = { size: OC }; tensors.db = { size: OC }; grads.b = 'db'; }
   if (packed) tensors.wd = { size: OC > 4 ? 16 * C * Math.ceil(OC / 8) * 8 : 16 * C * OC, init: 'zero' };
-  if (winoPacked) tensors.wd = { size: 36 * C * Math.ceil(OC / 8) * 8, init: 'zero' };
+  if (splitPacked) tensors.wd = { size: 16 * C * Math.ceil(OC / 8) * 8, init: 'zero' };
   tensors.scratch = { size: bound, init: 'zero' };
   tensors.guard = { size: 64 };
   const scratch = (k: Kernels, t: Ptrs): number => {
     if (packed && k.upconv_packed_size(C, OC) !== tensors.wd.size) throw new Error(`upconv: packed size ${k.upconv_packed_size(C, OC)} floats, the test has ${tensors.wd.size}`);
-    if (winoPacked && k.upconv_wino_packed_size(C, OC) !== tensors.wd.size) throw new Error(`upconv: Winograd weights ${k.upconv_wino_packed_size(C, OC)} floats, the test has ${tensors.wd.size}`);
-    const need = Math.max(k.upconv_scratch_size(N, H, W, C, OC), k.upconv_packed_scratch_size(N, H, W, C, OC), k.upconv_wino_forward_scratch_size(N, H, W, C, OC));
+    if (splitPacked && k.upconv_split_packed_size(C, OC) !== tensors.wd.size) throw new Error(`upconv: split weights ${k.upconv_split_packed_size(C, OC)} floats, the test has ${tensors.wd.size}`);
+    const need = Math.max(k.upconv_scratch_size(N, H, W, C, OC), k.upconv_packed_scratch_size(N, H, W, C, OC), 
+      k.upconv_split_scratch_size(N, H, W, C, OC));
     if (need > bound) throw new Error(`upconv: scratch ${need} floats exceeds the test's bound ${bound}`);
     return t.scratch;
   };
   const clear = (k: Kernels, r: boolean, t: Ptrs) => { if (!r) k.view_zero(t.scratch, 1, bound, bound); };
   return {
     label: `upsample_conv2d${fwd === 'phases' ? '' : `_${fwd}`} N${N} ${H}x${W}x${C} -> ${2 * H}x${2 * W}x${OC} ldx${ldx} ldy${ldy}${bias ? ' bias' : ''}`,
-    tensors, grads, outputs: { y: 'dy' }, saved: packed || winoPacked ? ['wd'] : [],
+    tensors, grads, outputs: { y: 'dy' }, saved: packed || splitPacked ? ['wd'] : [],
     forward: (k, r, t) => {
       if (packed) {
         pick(k, r, 'upconv_pack')(t.wd, t.w, scratch(k, t), C, OC);
         clear(k, r, t);
         pick(k, r, 'upconv_forward_packed')(t.y, t.x, t.w, t.wd, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
-      } else if (winoPacked) {
-        pick(k, r, 'upconv_wino_pack')(t.wd, t.w, scratch(k, t), C, OC, OC, 0);
+      } else if (splitPacked) {
+        pick(k, r, 'upconv_split_pack')(t.wd, t.w, scratch(k, t), C, OC, OC, 0);
         clear(k, r, t);
-        pick(k, r, 'upconv_wino_forward_packed')(t.y, t.x, t.wd, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
-      } else if (fwd === 'wino') {
-        pick(k, r, 'upconv_wino_forward')(t.y, t.x, t.w, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
+        pick(k, r, 'upconv_split_forward_packed')(t.y, t.x, t.wd, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
+      } else if (fwd === 'split') {
+        pick(k, r, 'upconv_split_forward')(t.y, t.x, t.w, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
       } else {
         pick(k, r, 'upconv_forward')(t.y, t.x, t.w, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
       }
       clear(k, r, t);
     },
     backward: (k, r, t) => {
-      pick(k, r, 'upconv_backward_input')(t.dx, t.dy, t.w, scratch(k, t), N, H, W, C, OC, ldx, ldy);
+      pick(k, r, split ? 'upconv_split_backward_input' : 'upconv_backward_input')(t.dx, t.dy, t.w, scratch(k, t), N, H, W, C, OC, ldx, ldy);
       clear(k, r, t);
       pick(k, r, 'upconv_backward_weight')(t.dw, bias ? t.db : 0, t.dy, t.x, scratch(k, t), N, H, W, C, OC, ldy, ldx);
       clear(k, r, t);
@@ -113,21 +116,20 @@ export const upconvOps = {
     tol: { rtol: 1e-4, atol: 1e-4 },
     fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
   },
-  // the forward by Winograd F(2x2, 2x2) (training: weights transformed per call), on the odd cases; the two
-  // 300-channel cases (row chunks of upconv.ts's GEMMs) are left to the other ops: the matrix-formula reference
-  // takes a minute on them, and test/winograd.test.ts runs larger shapes against the direct kernels
-  upsample_conv2d_wino: {
+  // the forward and backward-input with the taps split by parity (training: weights transformed per call), on every
+  // case but the two 300-channel ones (the matrix-formula reference takes a minute on them; test/winograd.test.ts runs
+  // larger shapes against the phases), half with the forward on weights transformed per call and half once (inference)
+  upsample_conv2d_split: {
     family: 'conv',
-    kernels: ['upconv_wino_forward', 'upconv_backward_input', 'upconv_backward_weight'],
-    cases: () => UPCONV_CASES.filter((sh, i) => i % 2 === 1 && !sh.small).map((sh) => upconvCase(sh, 'wino')),
+    kernels: ['upconv_split_forward', 'upconv_split_backward_input', 'upconv_backward_weight'],
+    cases: () => UPCONV_CASES.filter((sh, i) => i % 2 === 1 && !sh.small).map((sh) => upconvCase(sh, 'split')),
     tol: { rtol: 1e-4, atol: 1e-4 },
     fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
   },
-  // ... and on weights transformed once (inference at load), on the even cases
-  upsample_conv2d_wino_packed: {
+  upsample_conv2d_split_packed: {
     family: 'conv',
-    kernels: ['upconv_wino_pack', 'upconv_wino_forward_packed', 'upconv_backward_input', 'upconv_backward_weight'],
-    cases: () => UPCONV_CASES.filter((sh, i) => i % 2 === 0 && !sh.small).map((sh) => upconvCase(sh, 'wino_packed')),
+    kernels: ['upconv_split_pack', 'upconv_split_forward_packed', 'upconv_split_backward_input', 'upconv_backward_weight'],
+    cases: () => UPCONV_CASES.filter((sh, i) => i % 2 === 0 && !sh.small).map((sh) => upconvCase(sh, 'split_packed')),
     tol: { rtol: 1e-4, atol: 1e-4 },
     fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
   },

@@ -1,0 +1,498 @@
+// The fused nearest-upsample x2 + 3x3 stride-1 pad-1 conv (upconv.ts) forward with its 3x3 taps split by parity:
+// 6.25 MACs per x pixel and channel pair instead of the phases' GEMMs' 16 (or 9 with each phase by Winograd F(2x2, 2x2)).
+// x (N, H, W, C) pixel stride ldx -> y (N, 2H, 2W, OC) pixel stride ldy; w HWIO [3][3][C][OC]; b [OC] (0 = none).
+// The forward overwrites y.
+//
+// Why. Rows (columns alike): y[2i] = w0 x[i-1] + (w1 + w2) x[i], y[2i+1] = (w0 + w1) x[i] + w2 x[i+1] (upconv.ts).
+// Keep the even taps {0, 2} apart from the odd tap 1:
+//   E[m] = w0 x[m-1] + w2 x[m]  (m = 0 .. H, x zero outside),   P[i] = w1 x[i]  (i < H),
+//   y[2i] = E[i] + P[i],  y[2i+1] = E[i+1] + P[i].
+// E is a 2-tap conv, by F(2, 2) 3 products per 2 outputs; P one product per output: 2.5 per x row against the
+// phases' 3 (each phase has its own summed taps, so each needs its own F(2, 2)). In 2-D the four parts EE, EP, PE,
+// PP (the row part times the column part) make 2.5^2 = 6.25 per x pixel, and y[2i+a][2j+b] = EE[i+a][j+b] +
+// EP[i+a][j] + PE[i][j+b] + PP[i][j].
+//
+// Tiles: tile (tm, tn), tm = 0 .. H/2 (floor; columns alike), owns E rows 2tm, 2tm+1 (those <= H) and P rows
+// 2tm, 2tm+1 (those < H). Its E rows come from the x rows 2tm-1 .. 2tm+1 by
+//   m = (G g) (.) (B^T d), E = A^T m,  B^T = [1 -1 0; 0 1 0; 0 -1 1], G = [1 0; 1 1; 0 1], A^T = [1 1 0; 0 1 1],
+// g = (w0, w2) (no fractions: the transforms are exact sums). A last tile with 2tm = H owns E[H] = w0 x[H-1] alone:
+// there d1 = d2 = 0, so only position 0 is computed. Per tile 25 GEMM slots (products m of one transform position and
+// C-vector each):
+//   EE (ki, kj) slot 3ki + kj (B^T d B of the 3x3 x patch),      EP (col j, ki) slot 9 + 3j + ki (B^T on the rows),
+//   PE (row i, kj) slot 15 + 3i + kj (B on the columns),          PP (i, j) slot 21 + 2i + j (the x pixel itself),
+// on 16 transformed weight matrices (sums of taps):
+//   u = 3ki + kj: (G g G^T)[ki][kj] of g = w[{0, 2}][{0, 2}];  u = 9 + ki: (G g)[ki] of w[{0, 2}][1];
+//   u = 12 + kj: (G g)[kj] of w[1][{0, 2}];  u = 15: w[1][1]
+// (16/9 of w, as the phases' panels; F(2x2, 2x2) on the phases would need 4x w). Per u one GEMM [rows x C] x [C x OC] over the
+// chunk's tiles (EP's two columns and PP's four pixels are rows of the same GEMM). The middle positions of EP, PE
+// and PP read x in place. Each tile's slots then give a 5x5 block of y (rows 4tm-1 .. 4tm+3, columns alike):
+//   rows from (E0, E1, P0, P1) = (m0 + m1, m1 + m2, P[2tm], P[2tm+1]):  E0, E0 + P0, E1 + P0, E1 + P1, P1,
+// added to y (first set to b), since neighbouring tiles share a row and a column of it.
+import { boxSums } from './box';
+import { igemm_4x8 } from './gemm';
+import { storeT4 } from './simd';
+import { loadN, put, tr3 } from './winograd_blocks';
+import { patchPtrs, tailPtrs } from './winograd_tiles';
+
+// @ts-ignore: decorator
+@inline function al(n: i32): i32 { return (n + 15) & ~15; }
+// @ts-ignore: decorator
+@inline function c4(n: i32): i32 { return (n + 3) & ~3; }
+// @ts-ignore: decorator
+@inline function c8(n: i32): i32 { return (n + 7) & ~7; }
+// @ts-ignore: decorator
+@inline function fl(p: usize, n: i32): usize { return p + (<usize>n << 2); }
+
+const NU: i32 = 16; // transformed weight matrices
+const NV: i32 = 17; // stored transformed inputs per tile: EE 9, EP 2 x 2, PE 2 x 2 (the middle positions read x)
+const NS: i32 = 25; // GEMM output slots per tile
+const PTR: i32 = 16; // u32 pointer table of a tile's 3x3 x patch (9 used)
+const TMP: i32 = 128; // tail vectors + their pointers (45 floats); the 5x5 block's column pass (100)
+
+// Tiles per chunk: RC * (17 c4(C) + 25 c4(OC)) floats of V and M (about 9.4 MB), 16 .. 256.
+const WQ: i32 = 2359296;
+// @ts-ignore: decorator
+@inline function rows(T: i32, Ci: i32, Co: i32): i32 {
+  return min(min(256, max(16, (WQ / max(NV * Ci + NS * Co, 1)) & ~3)), max(T, 1));
+}
+
+// @ts-ignore: decorator
+@inline function tiles(N: i32, H: i32, W: i32): i32 { return N * ((H >> 1) + 1) * ((W >> 1) + 1); }
+
+// Floats of U for C -> OC.
+export function upconv_split_packed_size(C: i32, OC: i32): i32 {
+  return NU * C * c8(OC);
+}
+
+// Floats of scratch of upconv_split_forward_packed (U given).
+export function upconv_split_packed_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
+  const Ci = c4(C), Co = c4(OC), RC = rows(tiles(N, H, W), Ci, Co);
+  return al(c4(max(C, OC))) + al(c8(OC)) + al(NV * RC * Ci) + al(NS * RC * Co) + 2 * al(NS * RC) + al(4 * RC) + al(RC) + al(PTR) + al(TMP);
+}
+
+// Floats of scratch of upconv_split_forward (U made into scratch).
+export function upconv_split_forward_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
+  return al(upconv_split_packed_size(C, OC)) + upconv_split_packed_scratch_size(N, H, W, C, OC);
+}
+
+// U[u] = the 16 transformed weight matrices of w, 8-wide panels [c8(OCt) / 8][C][8] each, ks = C c8(OCt) floats
+// apart. By 8 output channels (one panel), the oc loop outside (each U stream written in order, a line of w used
+// whole over the two 4-channel halves): w holds OC output channels and
+// they are U's channels c0 .. c0 + OC - 1 (c0 a multiple of 8; OC too unless c0 + OC == OCt), so a layer stored in
+// chunks of output channels is packed chunk by chunk into ONE U. A tail panel writes zeros past OC.
+export function upconv_split_pack(U: usize, w: usize, scratch: usize, C: i32, OC: i32, OCt: i32, c0: i32): void {
+  if (C <= 0 || OC <= 0) return;
+  const tap = <usize>(C * OC) << 2, ks = (<usize>C * c8(OCt)) << 2;
+  for (let o0 = 0; o0 < OC; o0 += 8) {
+    for (let c = 0; c < C; c++) {
+      const d = fl(U, ((c0 + o0) >> 3) * C * 8 + c * 8);
+      for (let h = 0; h < 2; h++) {
+        const n = min(4, max(0, OC - o0 - 4 * h)), src = fl(w, c * OC + o0 + 4 * h), dh = d + (<usize>h << 4);
+        const w00 = loadN(src, n), w01 = loadN(src + tap, n), w02 = loadN(src + 2 * tap, n);
+        const w10 = loadN(src + 3 * tap, n), w11 = loadN(src + 4 * tap, n), w12 = loadN(src + 5 * tap, n);
+        const w20 = loadN(src + 6 * tap, n), w21 = loadN(src + 7 * tap, n), w22 = loadN(src + 8 * tap, n);
+        // G on the columns of rows 0, 2 (even taps) and of row 1
+        const a1 = f32x4.add(w00, w02), b1 = f32x4.add(w20, w22);
+        v128.store(dh, w00);
+        v128.store(dh + ks, a1);
+        v128.store(dh + 2 * ks, w02);
+        v128.store(dh + 3 * ks, f32x4.add(w00, w20));
+        v128.store(dh + 4 * ks, f32x4.add(a1, b1));
+        v128.store(dh + 5 * ks, f32x4.add(w02, w22));
+        v128.store(dh + 6 * ks, w20);
+        v128.store(dh + 7 * ks, b1);
+        v128.store(dh + 8 * ks, w22);
+        v128.store(dh + 9 * ks, w01);
+        v128.store(dh + 10 * ks, f32x4.add(w01, w21));
+        v128.store(dh + 11 * ks, w21);
+        v128.store(dh + 12 * ks, w10);
+        v128.store(dh + 13 * ks, f32x4.add(w10, w12));
+        v128.store(dh + 14 * ks, w12);
+        v128.store(dh + 15 * ks, w11);
+      }
+    }
+  }
+}
+
+// The stored transforms of one tile for 4 channels at byte offset cb of the patch pointers pb (3x3, row-major):
+// EE's 9 (tr3) at V slots 0 .. 8, EP's rows d0 - d1, d2 - d1 of column 1 + j at slots 9 + 2j, 10 + 2j, PE's of
+// row 1 + i at 13 + 2i, 14 + 2i; slot s of this tile at dst + s*vk.
+// @ts-ignore: decorator
+@inline function inputs(pb: usize, cb: usize, dst: usize, vk: usize): void {
+  tr3(pb, 12, 4, cb, dst, vk);
+  for (let j = 0; j < 2; j++) {
+    const d0 = v128.load(<usize>load<u32>(pb + (<usize>(1 + j) << 2)) + cb);
+    const d1 = v128.load(<usize>load<u32>(pb + (<usize>(4 + j) << 2)) + cb);
+    const d2 = v128.load(<usize>load<u32>(pb + (<usize>(7 + j) << 2)) + cb);
+    v128.store(dst + <usize>(9 + 2 * j) * vk, f32x4.sub(d0, d1));
+    v128.store(dst + <usize>(10 + 2 * j) * vk, f32x4.sub(d2, d1));
+  }
+  for (let i = 0; i < 2; i++) {
+    const r = pb + (<usize>(3 * (1 + i)) << 2);
+    const d0 = v128.load(<usize>load<u32>(r) + cb), d1 = v128.load(<usize>load<u32>(r + 4) + cb), d2 = v128.load(<usize>load<u32>(r + 8) + cb);
+    v128.store(dst + <usize>(13 + 2 * i) * vk, f32x4.sub(d0, d1));
+    v128.store(dst + <usize>(14 + 2 * i) * vk, f32x4.sub(d2, d1));
+  }
+}
+
+// Tile flags: bit 0 the tile's E rows are 2 (2tm + 1 <= H, all three row positions), bits 1, 2 its P rows 2tm,
+// 2tm + 1 exist; bits 3, 4, 5 the same for columns.
+// @ts-ignore: decorator
+@inline function rowBits(t: i32, H: i32): i32 {
+  return (2 * t + 1 <= H ? 1 : 0) | (2 * t < H ? 2 : 0) | (2 * t + 1 < H ? 4 : 0);
+}
+
+// Is slot s computed for a tile with flags f.
+function slotOk(s: i32, f: i32): bool {
+  const eR = (f & 1) != 0, eC = (f & 8) != 0;
+  if (s < 9) { const ki = s / 3, kj = s - 3 * ki; return (ki == 0 || eR) && (kj == 0 || eC); }
+  if (s < 15) { const j = (s - 9) / 3, ki = s - 9 - 3 * j; return (ki == 0 || eR) && (f & (16 << j)) != 0; }
+  if (s < 21) { const i = (s - 15) / 3, kj = s - 15 - 3 * i; return (f & (2 << i)) != 0 && (kj == 0 || eC); }
+  const i = (s - 21) >> 1, j = (s - 21) & 1;
+  return (f & (2 << i)) != 0 && (f & (16 << j)) != 0;
+}
+
+// Bit s set: the tile with flags f has slot s.
+function slotMask(f: i32): i32 {
+  let m = 0;
+  for (let s = 0; s < NS; s++) if (slotOk(s, f)) m |= 1 << s;
+  return m;
+}
+
+// The GEMM's A row of slot s of tile r: a stored transform in V, or (the middle positions) the x pixel itself,
+// from the tile's 4 pixel pointers raw[r] = x at patch (1 + i, 1 + j), index 2i + j.
+// @ts-ignore: decorator
+@inline function aRow(s: i32, r: i32, V: usize, vk: usize, rowB: usize, raw: usize): usize {
+  const rp = raw + (<usize>(4 * r) << 2);
+  if (s < 9) return V + <usize>s * vk + <usize>r * rowB;
+  if (s < 15) {
+    const j = (s - 9) / 3, ki = s - 9 - 3 * j;
+    return ki == 1 ? <usize>load<u32>(rp + (<usize>j << 2)) : V + <usize>(9 + 2 * j + (ki >> 1)) * vk + <usize>r * rowB;
+  }
+  if (s < 21) {
+    const i = (s - 15) / 3, kj = s - 15 - 3 * i;
+    return kj == 1 ? <usize>load<u32>(rp + (<usize>(2 * i) << 2)) : V + <usize>(13 + 2 * i + (kj >> 1)) * vk + <usize>r * rowB;
+  }
+  return <usize>load<u32>(rp + (<usize>(s - 21) << 2));
+}
+
+// The slots whose products use weight matrix u: first slot, count, step.
+// @ts-ignore: decorator
+@inline function slot0(u: i32): i32 { return u < 9 ? u : u < 12 ? u : u < 15 ? u + 3 : 21; }
+// @ts-ignore: decorator
+@inline function slotN(u: i32): i32 { return u < 9 ? 1 : u < 15 ? 2 : 4; }
+// @ts-ignore: decorator
+@inline function slotStep(u: i32): i32 { return u < 15 ? 3 : 1; }
+// Table entries before matrix u's (its rows are at most slotN(u) * RC).
+// @ts-ignore: decorator
+@inline function listAt(u: i32, RC: i32): i32 { return (u < 9 ? u : u < 15 ? 9 + 2 * (u - 9) : 21) * RC; }
+
+// m of slot s (4 channels at byte offset cb), zero when the tile (slot mask f) has no such slot.
+// @ts-ignore: decorator
+@inline function mv(M: usize, s: i32, mk: usize, f: i32, cb: usize): v128 {
+  return (f >> s) & 1 ? v128.load(M + <usize>s * mk + cb) : f32x4.splat(0);
+}
+
+// The five y values along one axis from the E positions' m0, m1, m2 and the P values p0, p1 (see the header):
+// stored at d, d + step, ..
+// @ts-ignore: decorator
+@inline function combine5(m0: v128, m1: v128, m2: v128, p0: v128, p1: v128, d: usize, step: usize): void {
+  const e0 = f32x4.add(m0, m1), e1 = f32x4.add(m1, m2);
+  v128.store(d, e0);
+  v128.store(d + step, f32x4.add(e0, p0));
+  v128.store(d + 2 * step, f32x4.add(e1, p0));
+  v128.store(d + 3 * step, f32x4.add(e1, p1));
+  v128.store(d + 4 * step, p1);
+}
+
+// y = b + upconv(x) with U = upconv_split_pack(w) given: y set to b; per chunk of tiles the stored input
+// transforms, 16 GEMMs (one per weight matrix, over the slots the chunk's tiles have), and each tile's 5x5 y block
+// added.
+export function upconv_split_forward_packed(y: usize, x: usize, U: usize, b: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
+  if (N <= 0 || H <= 0 || W <= 0 || OC <= 0) return;
+  const YH = 2 * H, YW = 2 * W;
+  for (let p = 0; p < N * YH * YW; p++) {
+    if (b != 0) memory.copy(fl(y, p * ldy), b, <usize>OC << 2);
+    else memory.fill(fl(y, p * ldy), 0, <usize>OC << 2);
+  }
+  if (C <= 0) return;
+  const TR = (H >> 1) + 1, TC = (W >> 1) + 1, T = N * TR * TC;
+  const Ci = c4(C), Co = c4(OC), C4 = C & ~3;
+  const RC = rows(T, Ci, Co);
+  const zero = scratch;
+  const V = fl(zero, al(c4(max(C, OC))) + al(c8(OC)));
+  const M = fl(V, al(NV * RC * Ci));
+  const ind = fl(M, al(NS * RC * Co));
+  const outp = fl(ind, al(NS * RC));
+  const raw = fl(outp, al(NS * RC));
+  const flags = fl(raw, al(4 * RC));
+  const ptr = fl(flags, al(RC));
+  const tmp = fl(ptr, al(PTR));
+  memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
+  const vk = (<usize>RC * Ci) << 2, mk = (<usize>RC * Co) << 2, ks = (<usize>C * c8(OC)) << 2;
+  const rowB = <usize>Ci << 2, rowM = <usize>Co << 2;
+  for (let t0 = 0; t0 < T; t0 += RC) {
+    const R = min(RC, T - t0);
+    // the stored transforms, the middle positions' pixel pointers and the slot mask of each tile
+    for (let r = 0; r < R; r++) {
+      const t = t0 + r, q = t % (TR * TC), tm = q / TC, tn = q - tm * TC;
+      patchPtrs(ptr, t, x, ldx, zero, H, W, TR, TC, 3, 2); // x rows 2tm - 1 .. 2tm + 1
+      store<i32>(flags + (<usize>r << 2), slotMask(rowBits(tm, H) | (rowBits(tn, W) << 3)));
+      const rp = raw + (<usize>(4 * r) << 2);
+      store<u32>(rp, load<u32>(ptr, 16));
+      store<u32>(rp, load<u32>(ptr, 20), 4);
+      store<u32>(rp, load<u32>(ptr, 28), 8);
+      store<u32>(rp, load<u32>(ptr, 32), 12);
+      const vr = V + <usize>r * rowB;
+      for (let c = 0; c < C4; c += 4) inputs(ptr, <usize>c << 2, vr + (<usize>c << 2), vk);
+      if (C4 < C) inputs(tailPtrs(ptr, 9, C4, C, tmp), 0, vr + (<usize>C4 << 2), vk);
+    }
+    // per weight matrix: the rows of the slots that use it, one GEMM
+    for (let u = 0; u < NU; u++) {
+      const s0 = slot0(u), ns = slotN(u), st = slotStep(u), at = <usize>listAt(u, RC) << 2;
+      let n = 0;
+      for (let r = 0; r < R; r++) {
+        const f = load<i32>(flags + (<usize>r << 2));
+        for (let e = 0; e < ns; e++) {
+          const s = s0 + e * st;
+          if (((f >> s) & 1) == 0) continue;
+          store<u32>(ind + at + (<usize>n << 2), <u32>aRow(s, r, V, vk, rowB, raw));
+          store<u32>(outp + at + (<usize>n << 2), <u32>(M + <usize>s * mk + <usize>r * rowM));
+          n++;
+        }
+      }
+      igemm_4x8(n, 1, C, ind + at, outp + at, 0, U + <usize>u * ks, 32, <usize>C << 5, OC, 0, 0, zero, 0);
+    }
+    // each tile's 5x5 block: the column pass per row source (E positions 0 .. 2, P rows 0, 1) into tmp, then the
+    // row pass, added into y where the block is inside it
+    for (let r = 0; r < R; r++) {
+      const t = t0 + r, n = t / (TR * TC), q = t - n * TR * TC, tm = q / TC, tn = q - tm * TC;
+      const f = load<i32>(flags + (<usize>r << 2));
+      const mr = M + <usize>r * rowM;
+      const h0 = 4 * tm - 1, w0 = 4 * tn - 1;
+      for (let c = 0; c < OC; c += 4) {
+        const cb = <usize>c << 2, nc = min(4, OC - c);
+        for (let ki = 0; ki < 3; ki++) {
+          combine5(mv(mr, 3 * ki, mk, f, cb), mv(mr, 3 * ki + 1, mk, f, cb), mv(mr, 3 * ki + 2, mk, f, cb),
+            mv(mr, 9 + ki, mk, f, cb), mv(mr, 12 + ki, mk, f, cb), tmp + (<usize>ki << 4), 80);
+        }
+        for (let i = 0; i < 2; i++) {
+          combine5(mv(mr, 15 + 3 * i, mk, f, cb), mv(mr, 16 + 3 * i, mk, f, cb), mv(mr, 17 + 3 * i, mk, f, cb),
+            mv(mr, 21 + 2 * i, mk, f, cb), mv(mr, 22 + 2 * i, mk, f, cb), tmp + (<usize>(3 + i) << 4), 80);
+        }
+        // tmp[col q'][row source] (16 bytes each, 80 per column): the row pass per column inside y
+        for (let qc = 0; qc < 5; qc++) {
+          const yc = w0 + qc;
+          if (yc < 0 || yc >= YW) continue;
+          const s = tmp + <usize>qc * 80;
+          const e0 = f32x4.add(v128.load(s), v128.load(s, 16)), e1 = f32x4.add(v128.load(s, 16), v128.load(s, 32));
+          const p0 = v128.load(s, 48), p1 = v128.load(s, 64);
+          const col = fl(y, ((n * YH) * YW + yc) * ldy) + cb, rs = <usize>(YW * ldy) << 2;
+          if (h0 >= 0) put(col + <usize>h0 * rs, e0, nc, true);
+          if (h0 + 1 < YH) put(col + <usize>(h0 + 1) * rs, f32x4.add(e0, p0), nc, true);
+          if (h0 + 2 < YH) put(col + <usize>(h0 + 2) * rs, f32x4.add(e1, p0), nc, true);
+          if (h0 + 3 < YH) put(col + <usize>(h0 + 3) * rs, f32x4.add(e1, p1), nc, true);
+          if (h0 + 4 < YH) put(col + <usize>(h0 + 4) * rs, p1, nc, true);
+        }
+      }
+    }
+  }
+}
+
+// y = b + upconv(x), U made from w into scratch first.
+export function upconv_split_forward(y: usize, x: usize, w: usize, b: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
+  const sc = fl(scratch, al(upconv_split_packed_size(C, OC)));
+  upconv_split_pack(scratch, w, sc, C, OC, OC, 0);
+  upconv_split_forward_packed(y, x, scratch, b, sc, N, H, W, C, OC, ldy, ldx);
+}
+
+// ---- backward-input: dx += upconv^T(dy) ----
+// From the forward's parts: dE[m] = D[2m] and dP[i] = D[2i + 1] per axis, D = the box sums of dy (box.ts: D[r] =
+// dy[r-1] + dy[r], rows 0 .. 2H), and dx[i] = w2 dE[i] + w0 dE[i+1] + w1 dP[i]. The E part is F(2, 2) again, on d =
+// dE[2t .. 2t+2] with g = (w2, w0); so tile (tm, tn) (a 2x2 block of dx) reads the 5x5 patch of D at rows 4tm ..
+// 4tm + 4 (even rows: dE, odd: dP; columns alike) and has the forward's 25 slots, on the forward's matrices
+// transposed and flipped: U'[u] = U[flip(u)]^T, flip = 8 - u (EE), 20 - u (EP), 26 - u (PE), 15 (PP). Per tile the
+// slots give dx rows a = 0, 1 as (m0 + m1, m1 + m2) + (P0, P1) along each axis; no tile shares a dx pixel.
+
+// Ut[u] = U[flip(u)]^T, packed straight from w: 8-wide panels over C, [c8(C) / 8][OC][8] per matrix (zeros past C),
+// kt = OC c8(C) floats apart. By 4 input channels (half a panel) outer and 4 output channels inner, so each of w's
+// 36 rows (9 taps x 4 channels) and each of Ut's 16 streams is walked in order: the 16 sums of one input channel
+// for 4 output channels go to tmp (16 vectors), then four channels' tmp are written transposed (storeT4).
+function packIn(Ut: usize, w: usize, tmp: usize, C: i32, OC: i32): void {
+  const tap = <usize>(C * OC) << 2, kt = (<usize>OC * c8(C)) << 2;
+  if (C & 7) memory.fill(Ut, 0, <usize>NU * kt);
+  for (let c0 = 0; c0 < C; c0 += 4) {
+    const nc = min(4, C - c0);
+    for (let o = 0; o < OC; o += 4) {
+      const no = min(4, OC - o);
+      for (let i = 0; i < 4; i++) {
+        const t = tmp + (<usize>(i * NU) << 4);
+        if (i >= nc) { memory.fill(t, 0, <usize>NU << 4); continue; }
+        const src = fl(w, (c0 + i) * OC + o);
+        const w00 = loadN(src, no), w01 = loadN(src + tap, no), w02 = loadN(src + 2 * tap, no);
+        const w10 = loadN(src + 3 * tap, no), w11 = loadN(src + 4 * tap, no), w12 = loadN(src + 5 * tap, no);
+        const w20 = loadN(src + 6 * tap, no), w21 = loadN(src + 7 * tap, no), w22 = loadN(src + 8 * tap, no);
+        const a1 = f32x4.add(w00, w02), b1 = f32x4.add(w20, w22);
+        // the forward's matrices (upconv_split_pack) at flip(u)
+        v128.store(t, w22); v128.store(t, b1, 16); v128.store(t, w20, 32);
+        v128.store(t, f32x4.add(w02, w22), 48); v128.store(t, f32x4.add(a1, b1), 64); v128.store(t, f32x4.add(w00, w20), 80);
+        v128.store(t, w02, 96); v128.store(t, a1, 112); v128.store(t, w00, 128);
+        v128.store(t, w21, 144); v128.store(t, f32x4.add(w01, w21), 160); v128.store(t, w01, 176);
+        v128.store(t, w12, 192); v128.store(t, f32x4.add(w10, w12), 208); v128.store(t, w10, 224);
+        v128.store(t, w11, 240);
+      }
+      for (let u = 0; u < NU; u++) {
+        const dp = Ut + <usize>u * kt + (<usize>((c0 >> 3) * OC * 8 + o * 8 + (c0 & 7)) << 2);
+        const q = tmp + (<usize>u << 4), r = <usize>NU << 4;
+        if (no == 4) { storeT4(dp, 32, v128.load(q), v128.load(q + r), v128.load(q + 2 * r), v128.load(q + 3 * r)); continue; }
+        for (let oo = 0; oo < no; oo++) for (let i = 0; i < nc; i++) {
+          store<f32>(dp + (<usize>(oo * 8 + i) << 2), load<f32>(q + <usize>i * r + (<usize>oo << 2)));
+        }
+      }
+    }
+  }
+}
+
+const PTR5: i32 = 32; // u32 pointer table of a tile's 5x5 D patch (25 used)
+const TMP5: i32 = 256; // tail vectors + their pointers (125 floats); packIn's 4 x 16 vectors (256)
+
+// @ts-ignore: decorator
+@inline function tilesIn(N: i32, H: i32, W: i32): i32 { return N * ((H + 1) >> 1) * ((W + 1) >> 1); }
+
+function bwdInSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
+  const Ci = c4(C), Co = c4(OC), RC = rows(tilesIn(N, H, W), Co, Ci);
+  return al(c4(max(C, OC))) + al(N * (2 * H + 1) * (2 * W + 1) * OC) + al(NU * OC * c8(C))
+    + al(NV * RC * Co) + al(NS * RC * Ci) + 2 * al(NS * RC) + al(8 * RC) + al(PTR5) + al(TMP5);
+}
+
+// Floats of scratch any pass of the split kernels needs for this shape (training: forward and backward-input).
+export function upconv_split_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
+  return max(upconv_split_forward_scratch_size(N, H, W, C, OC), bwdInSize(N, H, W, C, OC));
+}
+
+// The stored transforms of one backward tile for 4 channels at byte offset cb of the 5x5 patch pointers pb: EE's 9
+// from rows and columns 0, 2, 4 (tr3), EP's d0 - d1, d2 - d1 of column 1 + 2j (rows 0, 2, 4) at slots 9 + 2j,
+// 10 + 2j, PE's of row 1 + 2i (columns 0, 2, 4) at 13 + 2i, 14 + 2i.
+// @ts-ignore: decorator
+@inline function inputsIn(pb: usize, cb: usize, dst: usize, vk: usize): void {
+  tr3(pb, 40, 8, cb, dst, vk);
+  for (let j = 0; j < 2; j++) {
+    const q = pb + (<usize>(1 + 2 * j) << 2);
+    const d0 = v128.load(<usize>load<u32>(q) + cb), d1 = v128.load(<usize>load<u32>(q + 40) + cb), d2 = v128.load(<usize>load<u32>(q + 80) + cb);
+    v128.store(dst + <usize>(9 + 2 * j) * vk, f32x4.sub(d0, d1));
+    v128.store(dst + <usize>(10 + 2 * j) * vk, f32x4.sub(d2, d1));
+  }
+  for (let i = 0; i < 2; i++) {
+    const q = pb + (<usize>(5 * (1 + 2 * i)) << 2);
+    const d0 = v128.load(<usize>load<u32>(q) + cb), d1 = v128.load(<usize>load<u32>(q + 8) + cb), d2 = v128.load(<usize>load<u32>(q + 16) + cb);
+    v128.store(dst + <usize>(13 + 2 * i) * vk, f32x4.sub(d0, d1));
+    v128.store(dst + <usize>(14 + 2 * i) * vk, f32x4.sub(d2, d1));
+  }
+}
+
+// The backward GEMM's A row of slot s of tile r: a stored transform, or one of the tile's 8 raw D pointers
+// (raw[r]: EP middles j = 0, 1 at patch (2, 1 + 2j); PE middles i at (1 + 2i, 2); PP (i, j) at (1 + 2i, 1 + 2j)).
+// @ts-ignore: decorator
+@inline function aRowIn(s: i32, r: i32, V: usize, vk: usize, rowB: usize, raw: usize): usize {
+  const rp = raw + (<usize>(8 * r) << 2);
+  if (s < 9) return V + <usize>s * vk + <usize>r * rowB;
+  if (s < 15) {
+    const j = (s - 9) / 3, ki = s - 9 - 3 * j;
+    return ki == 1 ? <usize>load<u32>(rp + (<usize>j << 2)) : V + <usize>(9 + 2 * j + (ki >> 1)) * vk + <usize>r * rowB;
+  }
+  if (s < 21) {
+    const i = (s - 15) / 3, kj = s - 15 - 3 * i;
+    return kj == 1 ? <usize>load<u32>(rp + (<usize>(2 + i) << 2)) : V + <usize>(13 + 2 * i + (kj >> 1)) * vk + <usize>r * rowB;
+  }
+  return <usize>load<u32>(rp + (<usize>(4 + s - 21) << 2));
+}
+
+// dx += upconv^T(dy) (the forward of dy through the transposed, flipped matrices), accumulated.
+export function upconv_split_backward_input(dx: usize, dy: usize, w: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, ldx: i32, ldy: i32): void {
+  if (N <= 0 || H <= 0 || W <= 0 || C <= 0 || OC <= 0) return;
+  const TR = (H + 1) >> 1, TC = (W + 1) >> 1, T = N * TR * TC;
+  const Ci = c4(C), Co = c4(OC), O4 = OC & ~3;
+  const RC = rows(T, Co, Ci);
+  const zero = scratch;
+  const D = fl(zero, al(c4(max(C, OC))));
+  const Ut = fl(D, al(N * (2 * H + 1) * (2 * W + 1) * OC));
+  const V = fl(Ut, al(NU * OC * c8(C)));
+  const M = fl(V, al(NV * RC * Co));
+  const ind = fl(M, al(NS * RC * Ci));
+  const outp = fl(ind, al(NS * RC));
+  const raw = fl(outp, al(NS * RC));
+  const ptr = fl(raw, al(8 * RC));
+  const tmp = fl(ptr, al(PTR5));
+  memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
+  boxSums(D, dy, N, H, W, OC, ldy);
+  packIn(Ut, w, tmp, C, OC);
+  const vk = (<usize>RC * Co) << 2, mk = (<usize>RC * Ci) << 2, kt = (<usize>OC * c8(C)) << 2;
+  const rowB = <usize>Co << 2, rowM = <usize>Ci << 2;
+  const DH = 2 * H + 1, DW = 2 * W + 1;
+  for (let t0 = 0; t0 < T; t0 += RC) {
+    const R = min(RC, T - t0);
+    for (let r = 0; r < R; r++) {
+      patchPtrs(ptr, t0 + r, D, OC, zero, DH, DW, TR, TC, 5, 4, 0); // D rows 4tm .. 4tm + 4
+      const rp = raw + (<usize>(8 * r) << 2);
+      store<u32>(rp, load<u32>(ptr, 44)); // (2, 1)
+      store<u32>(rp, load<u32>(ptr, 52), 4); // (2, 3)
+      store<u32>(rp, load<u32>(ptr, 28), 8); // (1, 2)
+      store<u32>(rp, load<u32>(ptr, 68), 12); // (3, 2)
+      store<u32>(rp, load<u32>(ptr, 24), 16); // (1, 1)
+      store<u32>(rp, load<u32>(ptr, 32), 20); // (1, 3)
+      store<u32>(rp, load<u32>(ptr, 64), 24); // (3, 1)
+      store<u32>(rp, load<u32>(ptr, 72), 28); // (3, 3)
+      const vr = V + <usize>r * rowB;
+      for (let c = 0; c < O4; c += 4) inputsIn(ptr, <usize>c << 2, vr + (<usize>c << 2), vk);
+      if (O4 < OC) inputsIn(tailPtrs(ptr, 25, O4, OC, tmp), 0, vr + (<usize>O4 << 2), vk);
+    }
+    for (let u = 0; u < NU; u++) {
+      const s0 = slot0(u), ns = slotN(u), st = slotStep(u), at = <usize>listAt(u, RC) << 2;
+      let n = 0;
+      for (let r = 0; r < R; r++) {
+        for (let e = 0; e < ns; e++) {
+          const s = s0 + e * st;
+          store<u32>(ind + at + (<usize>n << 2), <u32>aRowIn(s, r, V, vk, rowB, raw));
+          store<u32>(outp + at + (<usize>n << 2), <u32>(M + <usize>s * mk + <usize>r * rowM));
+          n++;
+        }
+      }
+      igemm_4x8(n, 1, OC, ind + at, outp + at, 0, Ut + <usize>u * kt, 32, <usize>OC << 5, C, 0, 0, zero, 0);
+    }
+    // dx rows 2tm + a, columns 2tn + b: per row source (E positions, P rows) the two column values, then the rows
+    for (let r = 0; r < R; r++) {
+      const t = t0 + r, n = t / (TR * TC), q = t - n * TR * TC, tm = q / TC, tn = q - tm * TC;
+      const mr = M + <usize>r * rowM;
+      const okR = 2 * tm + 1 < H, okC = 2 * tn + 1 < W;
+      const x00 = fl(dx, ((n * H + 2 * tm) * W + 2 * tn) * ldx), x01 = fl(x00, ldx), x10 = fl(x00, W * ldx), x11 = fl(x10, ldx);
+      for (let c = 0; c < C; c += 4) {
+        const cb = <usize>c << 2, nc = min(4, C - c);
+        // column pass: c[ρ][b] for ρ = E positions 0 .. 2, P rows 0, 1
+        let e00 = f32x4.splat(0), e01 = e00, e10 = e00, e11 = e00, e20 = e00, e21 = e00, p00 = e00, p01 = e00, p10 = e00, p11 = e00;
+        for (let k = 0; k < 5; k++) {
+          let m0: v128, m1: v128, m2: v128, q0: v128, q1: v128;
+          if (k < 3) {
+            m0 = v128.load(mr + <usize>(3 * k) * mk + cb); m1 = v128.load(mr + <usize>(3 * k + 1) * mk + cb); m2 = v128.load(mr + <usize>(3 * k + 2) * mk + cb);
+            q0 = v128.load(mr + <usize>(9 + k) * mk + cb); q1 = v128.load(mr + <usize>(12 + k) * mk + cb);
+          } else {
+            const i = k - 3;
+            m0 = v128.load(mr + <usize>(15 + 3 * i) * mk + cb); m1 = v128.load(mr + <usize>(16 + 3 * i) * mk + cb); m2 = v128.load(mr + <usize>(17 + 3 * i) * mk + cb);
+            q0 = v128.load(mr + <usize>(21 + 2 * i) * mk + cb); q1 = v128.load(mr + <usize>(22 + 2 * i) * mk + cb);
+          }
+          const c0 = f32x4.add(f32x4.add(m0, m1), q0), c1 = f32x4.add(f32x4.add(m1, m2), q1);
+          if (k == 0) { e00 = c0; e01 = c1; } else if (k == 1) { e10 = c0; e11 = c1; } else if (k == 2) { e20 = c0; e21 = c1; }
+          else if (k == 3) { p00 = c0; p01 = c1; } else { p10 = c0; p11 = c1; }
+        }
+        put(x00 + cb, f32x4.add(f32x4.add(e00, e10), p00), nc, true);
+        if (okC) put(x01 + cb, f32x4.add(f32x4.add(e01, e11), p01), nc, true);
+        if (okR) {
+          put(x10 + cb, f32x4.add(f32x4.add(e10, e20), p10), nc, true);
+          if (okC) put(x11 + cb, f32x4.add(f32x4.add(e11, e21), p11), nc, true);
+        }
+      }
+    }
+  }
+}
