@@ -29,7 +29,8 @@
 //   rows from (E0, E1, P0, P1) = (m0 + m1, m1 + m2, P[2tm], P[2tm+1]):  E0, E0 + P0, E1 + P0, E1 + P1, P1,
 // added to y (first set to b), since neighbouring tiles share a row and a column of it.
 import { boxSums } from './box';
-import { igemm_4x8 } from './gemm';
+import { bias_backward } from './conv_bias';
+import { gemm_ap_4x8, igemm_4x8 } from './gemm';
 import { storeT4 } from './simd';
 import { loadN, put, tr3 } from './winograd_blocks';
 import { patchPtrs, tailPtrs } from './winograd_tiles';
@@ -367,10 +368,6 @@ function bwdInSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
     + al(NV * RC * Co) + al(NS * RC * Ci) + 2 * al(NS * RC) + al(8 * RC) + al(PTR5) + al(TMP5);
 }
 
-// Floats of scratch any pass of the split kernels needs for this shape (training: forward and backward-input).
-export function upconv_split_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
-  return max(upconv_split_forward_scratch_size(N, H, W, C, OC), bwdInSize(N, H, W, C, OC));
-}
 
 // The stored transforms of one backward tile for 4 channels at byte offset cb of the 5x5 patch pointers pb: EE's 9
 // from rows and columns 0, 2, 4 (tr3), EP's d0 - d1, d2 - d1 of column 1 + 2j (rows 0, 2, 4) at slots 9 + 2j,
@@ -495,4 +492,172 @@ export function upconv_split_backward_input(dx: usize, dy: usize, w: usize, scra
       }
     }
   }
+}
+
+// ---- backward-weight: dw += d(upconv)/dw . dy, db += sum dy ----
+// The forward's tiles and slots again: slot s of tile (tm, tn) made m_s = V_s . U_u(s), so dU_u += sum over the
+// tiles' slots of u V_s^T dM_s, with V_s the forward's transformed inputs (the same masks: a slot the forward does
+// not compute is not summed) and dM_s the forward's output combination transposed, which the box sums D of dy
+// give directly: along each axis dm = (D[4t], D[4t] + D[4t+2], D[4t+2]) for the E positions and dP = (D[4t+1],
+// D[4t+3]); the D block of tile (tm, tn) is rows 4tm .. 4tm + 3, columns alike (tiles do not overlap). Per u one
+// GEMM [C x rows] x [rows x OC] (gemm_ap_4x8 on the rows packed), then dw from the 16 dU by the pack's sums:
+//   dw00 = dU0 + dU1 + dU3 + dU4, dw02 = dU1 + dU2 + dU4 + dU5, dw20 = dU3 + dU4 + dU6 + dU7,
+//   dw22 = dU4 + dU5 + dU7 + dU8, dw01 = dU9 + dU10, dw21 = dU10 + dU11, dw10 = dU12 + dU13, dw12 = dU13 + dU14,
+//   dw11 = dU15.
+
+// dM of slot s (4 channels at byte offset cb) from the tile's 4x4 D pointers pd (row-major), stored at dst.
+// @ts-ignore: decorator
+@inline function dmRow(s: i32, pd: usize, cb: usize, dst: usize): void {
+  // along an axis: E position k reads D offsets {0} (k = 0), {0, 2} (k = 1), {2} (k = 2); P row i reads 1 + 2i
+  let r0 = 0, r1 = 0, c0 = 0, c1 = 0; // first and last D row (column) offsets, equal when one
+  if (s < 9) { const ki = s / 3, kj = s - 3 * ki; r0 = ki == 2 ? 2 : 0; r1 = ki == 0 ? 0 : 2; c0 = kj == 2 ? 2 : 0; c1 = kj == 0 ? 0 : 2; }
+  else if (s < 15) { const j = (s - 9) / 3, ki = s - 9 - 3 * j; r0 = ki == 2 ? 2 : 0; r1 = ki == 0 ? 0 : 2; c0 = 1 + 2 * j; c1 = c0; }
+  else if (s < 21) { const i = (s - 15) / 3, kj = s - 15 - 3 * i; r0 = 1 + 2 * i; r1 = r0; c0 = kj == 2 ? 2 : 0; c1 = kj == 0 ? 0 : 2; }
+  else { const i = (s - 21) >> 1, j = (s - 21) & 1; r0 = 1 + 2 * i; r1 = r0; c0 = 1 + 2 * j; c1 = c0; }
+  let v = v128.load(<usize>load<u32>(pd + (<usize>(4 * r0 + c0) << 2)) + cb);
+  if (c1 != c0) v = f32x4.add(v, v128.load(<usize>load<u32>(pd + (<usize>(4 * r0 + c1) << 2)) + cb));
+  if (r1 != r0) {
+    v = f32x4.add(v, v128.load(<usize>load<u32>(pd + (<usize>(4 * r1 + c0) << 2)) + cb));
+    if (c1 != c0) v = f32x4.add(v, v128.load(<usize>load<u32>(pd + (<usize>(4 * r1 + c1) << 2)) + cb));
+  }
+  v128.store(dst, v);
+}
+
+function bwdWSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
+  const Ci = c4(C), Co = c4(OC), RC = rows(tiles(N, H, W), Ci, Co);
+  return al(c4(max(C, OC))) + al(N * (2 * H + 1) * (2 * W + 1) * OC) + al(NU * C * OC) + al(9 * RC) + al(16 * RC) + al(RC)
+    + al(Ci * 4 * RC) + al(c8(OC) * 4 * RC) + al(TMP);
+}
+
+// The forward's transformed input of slot s (4 channels at byte offset cb) from the tile's 3x3 x pointers pt: along
+// each axis an E position k reads d_k minus d_1 unless k = 1 (B^T), a P row i reads d_{1+i}.
+// @ts-ignore: decorator
+@inline function xv(pt: usize, i: i32, j: i32, cb: usize): v128 { return v128.load(<usize>load<u32>(pt + (<usize>(3 * i + j) << 2)) + cb); }
+// @ts-ignore: decorator
+@inline function vRow(s: i32, pt: usize, cb: usize, dst: usize): void {
+  let rp = 0, cp = 0, rs = false, cs = false;
+  if (s < 9) { const ki = s / 3, kj = s - 3 * ki; rp = ki; rs = ki != 1; cp = kj; cs = kj != 1; }
+  else if (s < 15) { const j = (s - 9) / 3, ki = s - 9 - 3 * j; rp = ki; rs = ki != 1; cp = 1 + j; }
+  else if (s < 21) { const i = (s - 15) / 3, kj = s - 15 - 3 * i; rp = 1 + i; cp = kj; cs = kj != 1; }
+  else { rp = 1 + ((s - 21) >> 1); cp = 1 + ((s - 21) & 1); }
+  let v = xv(pt, rp, cp, cb);
+  if (cs) v = f32x4.sub(v, xv(pt, rp, 1, cb));
+  if (rs) {
+    let m = xv(pt, 1, cp, cb);
+    if (cs) m = f32x4.sub(m, xv(pt, 1, 1, cb));
+    v = f32x4.sub(v, m);
+  }
+  v128.store(dst, v);
+}
+
+// @ts-ignore: decorator
+@inline function du(p: usize, k: usize, i: i32): f32 { return load<f32>(p + <usize>i * k); }
+
+// dw[kh][kw] += sum of dU over the matrices that hold tap (kh, kw) (see above), for the C*OC entries of each tap.
+function dUToW(dw: usize, dU: usize, n: i32): void {
+  const k = <usize>n << 2, n4 = n & ~3;
+  for (let e = 0; e < n; e += 4) {
+    const o = <usize>e << 2;
+    if (e < n4) {
+      const u0 = v128.load(dU + o), u1 = v128.load(dU + k + o), u2 = v128.load(dU + 2 * k + o), u3 = v128.load(dU + 3 * k + o);
+      const u4 = v128.load(dU + 4 * k + o), u5 = v128.load(dU + 5 * k + o), u6 = v128.load(dU + 6 * k + o), u7 = v128.load(dU + 7 * k + o);
+      const u8 = v128.load(dU + 8 * k + o), u9 = v128.load(dU + 9 * k + o), u10 = v128.load(dU + 10 * k + o), u11 = v128.load(dU + 11 * k + o);
+      const u12 = v128.load(dU + 12 * k + o), u13 = v128.load(dU + 13 * k + o), u14 = v128.load(dU + 14 * k + o), u15 = v128.load(dU + 15 * k + o);
+      const t00 = f32x4.add(f32x4.add(u0, u1), f32x4.add(u3, u4)), t02 = f32x4.add(f32x4.add(u1, u2), f32x4.add(u4, u5));
+      const t20 = f32x4.add(f32x4.add(u3, u4), f32x4.add(u6, u7)), t22 = f32x4.add(f32x4.add(u4, u5), f32x4.add(u7, u8));
+      const d = dw + o;
+      v128.store(d, f32x4.add(v128.load(d), t00));
+      v128.store(d + k, f32x4.add(v128.load(d + k), f32x4.add(u9, u10)));
+      v128.store(d + 2 * k, f32x4.add(v128.load(d + 2 * k), t02));
+      v128.store(d + 3 * k, f32x4.add(v128.load(d + 3 * k), f32x4.add(u12, u13)));
+      v128.store(d + 4 * k, f32x4.add(v128.load(d + 4 * k), u15));
+      v128.store(d + 5 * k, f32x4.add(v128.load(d + 5 * k), f32x4.add(u13, u14)));
+      v128.store(d + 6 * k, f32x4.add(v128.load(d + 6 * k), t20));
+      v128.store(d + 7 * k, f32x4.add(v128.load(d + 7 * k), f32x4.add(u10, u11)));
+      v128.store(d + 8 * k, f32x4.add(v128.load(d + 8 * k), t22));
+      continue;
+    }
+    for (let q = e; q < n; q++) {
+      const p = dU + (<usize>q << 2), d = dw + (<usize>q << 2);
+      store<f32>(d, load<f32>(d) + ((du(p, k, 0) + du(p, k, 1)) + (du(p, k, 3) + du(p, k, 4))));
+      store<f32>(d + k, load<f32>(d + k) + (du(p, k, 9) + du(p, k, 10)));
+      store<f32>(d + 2 * k, load<f32>(d + 2 * k) + ((du(p, k, 1) + du(p, k, 2)) + (du(p, k, 4) + du(p, k, 5))));
+      store<f32>(d + 3 * k, load<f32>(d + 3 * k) + (du(p, k, 12) + du(p, k, 13)));
+      store<f32>(d + 4 * k, load<f32>(d + 4 * k) + du(p, k, 15));
+      store<f32>(d + 5 * k, load<f32>(d + 5 * k) + (du(p, k, 13) + du(p, k, 14)));
+      store<f32>(d + 6 * k, load<f32>(d + 6 * k) + ((du(p, k, 3) + du(p, k, 4)) + (du(p, k, 6) + du(p, k, 7))));
+      store<f32>(d + 7 * k, load<f32>(d + 7 * k) + (du(p, k, 10) + du(p, k, 11)));
+      store<f32>(d + 8 * k, load<f32>(d + 8 * k) + ((du(p, k, 4) + du(p, k, 5)) + (du(p, k, 7) + du(p, k, 8))));
+    }
+  }
+}
+
+// dw += the weight gradient, db += sum dy (db == 0: no bias); accumulated. Per chunk of tiles and per u, the rows
+// (a tile's slot of u) are written straight into gemm_ap_4x8's packed A (the transformed x, [c4(C) / 4][rows][4]) and
+// packed B (dM, [c8(OC) / 8][rows][8]): no intermediate copy of either.
+export function upconv_split_backward_weight(dw: usize, db: usize, dy: usize, x: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
+  if (N <= 0 || H <= 0 || W <= 0 || OC <= 0) return;
+  if (db != 0) bias_backward(db, dy, N * 4 * H * W, OC, ldy);
+  if (C <= 0) return;
+  const TR = (H >> 1) + 1, TC = (W >> 1) + 1, T = N * TR * TC;
+  const Ci = c4(C), Co = c4(OC), C4 = C & ~3, O4 = OC & ~3;
+  const RC = rows(T, Ci, Co);
+  const zero = scratch;
+  const D = fl(zero, al(c4(max(C, OC))));
+  const dU = fl(D, al(N * (2 * H + 1) * (2 * W + 1) * OC));
+  const xtab = fl(dU, al(NU * C * OC));
+  const dtab = fl(xtab, al(9 * RC));
+  const flags = fl(dtab, al(16 * RC));
+  const ap = fl(flags, al(RC));
+  const bp = fl(ap, al(Ci * 4 * RC));
+  const tmp = fl(bp, al(c8(OC) * 4 * RC));
+  memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
+  boxSums(D, dy, N, H, W, OC, ldy);
+  const DH = 2 * H + 1, DW = 2 * W + 1;
+  let written = 0; // bit u: dU_u holds a sum (the first GEMM into it overwrites: no pass zeroing 16 C OC floats)
+  for (let t0 = 0; t0 < T; t0 += RC) {
+    const R = min(RC, T - t0);
+    // per tile: the 3x3 x pointers (x rows 2tm - 1 .. 2tm + 1), the 4x4 D pointers (rows 4tm .. 4tm + 3), the slot mask
+    for (let r = 0; r < R; r++) {
+      const t = t0 + r, q = t % (TR * TC), tm = q / TC, tn = q - tm * TC;
+      patchPtrs(xtab + (<usize>(9 * r) << 2), t, x, ldx, zero, H, W, TR, TC, 3, 2);
+      patchPtrs(dtab + (<usize>(16 * r) << 2), t, D, OC, zero, DH, DW, TR, TC, 4, 4, 0);
+      store<i32>(flags + (<usize>r << 2), slotMask(rowBits(tm, H) | (rowBits(tn, W) << 3)));
+    }
+    for (let u = 0; u < NU; u++) {
+      const s0 = slot0(u), ns = slotN(u), st = slotStep(u);
+      let n = 0;
+      for (let r = 0; r < R; r++) {
+        const f = load<i32>(flags + (<usize>r << 2));
+        for (let e = 0; e < ns; e++) if (((f >> (s0 + e * st)) & 1) != 0) n++;
+      }
+      if (n == 0) continue;
+      let q = 0;
+      for (let r = 0; r < R; r++) {
+        const f = load<i32>(flags + (<usize>r << 2));
+        const pt = xtab + (<usize>(9 * r) << 2), pd = dtab + (<usize>(16 * r) << 2);
+        for (let e = 0; e < ns; e++) {
+          const s = s0 + e * st;
+          if (((f >> s) & 1) == 0) continue;
+          // A row q: [c / 4][q][4]; B row q: [oc / 8][q][8]
+          const aq = ap + (<usize>q << 4), bq = bp + (<usize>q << 5), ab = <usize>n << 4, bb = <usize>n << 5;
+          for (let c = 0; c < C4; c += 4) vRow(s, pt, <usize>c << 2, aq + <usize>(c >> 2) * ab);
+          if (C4 < C) vRow(s, tailPtrs(pt, 9, C4, C, tmp), 0, aq + <usize>(C4 >> 2) * ab);
+          for (let o = 0; o < O4; o += 4) dmRow(s, pd, <usize>o << 2, bq + <usize>(o >> 3) * bb + (<usize>(o & 4) << 2));
+          if (O4 < OC) dmRow(s, tailPtrs(pd, 16, O4, OC, tmp), 0, bq + <usize>(O4 >> 3) * bb + (<usize>(O4 & 4) << 2));
+          q++;
+        }
+      }
+      gemm_ap_4x8(C, n, ap, bp, OC, fl(dU, u * C * OC), OC, 0, (written >> u) & 1);
+      written |= 1 << u;
+    }
+  }
+  for (let u = 0; u < NU; u++) if (((written >> u) & 1) == 0) memory.fill(fl(dU, u * C * OC), 0, <usize>(C * OC) << 2);
+  dUToW(dw, dU, C * OC);
+}
+
+// Floats of scratch any pass of the split kernels needs for this shape (training).
+export function upconv_split_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
+  return max(upconv_split_forward_scratch_size(N, H, W, C, OC), max(bwdInSize(N, H, W, C, OC), bwdWSize(N, H, W, C, OC)));
 }

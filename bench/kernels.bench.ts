@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { loadCore, resolveBuild } from '../src/core/load-node.js';
 import { hasRelaxedSimd } from '../src/core/features.js';
 import type { Core } from '../src/core/loader.js';
-import { convKernels, upconvForward } from '../src/core/conv-dispatch.js';
+import { convKernels, upconvBackwardInput, upconvBackwardWeight, upconvForward } from '../src/core/conv-dispatch.js';
 import { CONV_SHAPES, DECONV_SHAPES, UPCONV_SHAPES, WINO_SHAPES, convMacs, deconvMacs, upconvDirectMacs, type BenchConv, type BenchDeconv, type BenchUpconv } from './shapes.js';
 import { median } from './lib/timing.js';
 import { kernelTarget } from './lib/report.js';
@@ -134,7 +134,7 @@ interface UpRow {
   /** the forward with the taps split by parity (upconv_split_forward: weights transformed per call; packed:
    * upconv_split_forward_packed on weights transformed beforehand), its max |diff| / max |fused output|, and
    * whether the layer dispatch (upconvForward) takes it at this shape, per call and packed */
-  split: { fwd: number; packed: number; err: number; wired: boolean; wiredPacked: boolean };
+  split: { fwd: number; packed: number; err: number; wired: boolean; wiredPacked: boolean; bwdIn: number; bwdW: number; wiredIn: boolean; wiredW: boolean };
 }
 function benchUpconv(core: Core, sh: BenchUpconv, N: number): UpRow {
   const { H, C, OC } = sh, U = 2 * H;
@@ -143,7 +143,7 @@ function benchUpconv(core: Core, sh: BenchUpconv, N: number): UpRow {
   const x = a.alloc(X), u = a.alloc(UX), du = a.alloc(UX), w = a.alloc(Wn), b = a.alloc(OC), y = a.alloc(Y), dy = a.alloc(Y);
   const dx = a.alloc(X), dw = a.alloc(Wn), db = a.alloc(OC);
   const sc = a.alloc(Math.max(k.conv2d_scratch_size(N, U, U, C, OC, 3, 3, 1, 1), k.upconv_scratch_size(N, H, H, C, OC),
-    k.upconv_packed_scratch_size(N, H, H, C, OC), k.upconv_split_forward_scratch_size(N, H, H, C, OC)));
+    k.upconv_packed_scratch_size(N, H, H, C, OC), k.upconv_split_scratch_size(N, H, H, C, OC)));
   const wd = a.alloc(Math.max(k.upconv_packed_size(C, OC), k.upconv_split_packed_size(C, OC))), y2 = a.alloc(Y);
   randFill(core, x, X, 1); randFill(core, w, Wn, 2); randFill(core, b, OC, 3); randFill(core, dy, Y, 4);
   k.upsample_nearest2x_forward(u, x, N, H, H, C, C, C);
@@ -170,14 +170,17 @@ function benchUpconv(core: Core, sh: BenchUpconv, N: number): UpRow {
   const packed = {
     fwd: g(timeIt(() => k.upconv_forward_packed(y, x, w, wd, b, sc, N, H, H, C, OC, OC, C))),
   };
-  let split = { fwd: 0, packed: 0, err: 0, wired: upconvForward(N, H, H, C, OC) === 'split', wiredPacked: upconvForward(N, H, H, C, OC, true) === 'split' };
+  let split = { fwd: 0, packed: 0, err: 0, wired: upconvForward(N, H, H, C, OC) === 'split', wiredPacked: upconvForward(N, H, H, C, OC, true) === 'split',
+    bwdIn: 0, bwdW: 0, wiredIn: upconvBackwardInput(N, H, H, C, OC) === 'split', wiredW: upconvBackwardWeight(N, H, H, C, OC) === 'split' };
   if (OC > 4) {
     k.upconv_forward(y, x, w, b, sc, N, H, H, C, OC, OC, C);
     k.upconv_split_forward(y2, x, w, b, sc, N, H, H, C, OC, OC, C);
     const err = maxRel(core.f32(y2, Y), core.f32(y, Y));
     const fwd = g(timeIt(() => k.upconv_split_forward(y, x, w, b, sc, N, H, H, C, OC, OC, C)));
     k.upconv_split_pack(wd, w, sc, C, OC, OC, 0);
-    split = { ...split, fwd, err, packed: g(timeIt(() => k.upconv_split_forward_packed(y, x, wd, b, sc, N, H, H, C, OC, OC, C))) };
+    split = { ...split, fwd, err, packed: g(timeIt(() => k.upconv_split_forward_packed(y, x, wd, b, sc, N, H, H, C, OC, OC, C))),
+      bwdIn: g(timeIt(() => k.upconv_split_backward_input(dx, dy, w, sc, N, H, H, C, OC, C, OC))),
+      bwdW: g(timeIt(() => k.upconv_split_backward_weight(dw, db, dy, x, sc, N, H, H, C, OC, OC, C))) };
   }
   a.reset(mark);
   return { name: sh.name, shape: `${H}²x${C}->${U}²x${OC}`, N, count: sh.count, gflop: flop / 1e9, sep, fused, packed, split };
@@ -347,13 +350,15 @@ if (upShapes.length) {
   console.log('\nupsample x2 + conv3x3, effective GFLOP/s (direct conv FLOPs / time): sep = upsample_nearest2x + conv2d, fused = upconv_*,\n' +
     'packed = upconv_forward_packed on weights packed beforehand (x: separate time / fused time);\n' +
     'split = upconv_split_forward (the taps split by parity, weights transformed per call), splitP = on weights transformed beforehand\n' +
-    '(x: fused time / split time, packed / splitP), err = max |split - fused| / max |fused|, wired = the layer dispatch takes split (per call, packed)');
-  const uh = `${'layer'.padEnd(28)} ${'N shape'.padEnd(28)} ${'MFLOP'.padStart(7)} | ${'fwd sep'.padStart(7)} ${'fused'.padStart(6)} ${'x'.padStart(5)} ${'packed'.padStart(6)} ${'x'.padStart(5)} | ${'bwdIn sep'.padStart(9)} ${'fused'.padStart(6)} ${'x'.padStart(5)} | ${'bwdW sep'.padStart(8)} ${'fused'.padStart(6)} ${'x'.padStart(5)} | ${'split'.padStart(6)} ${'x'.padStart(5)} ${'splitP'.padStart(6)} ${'x'.padStart(5)} ${'err'.padStart(8)} wired`;
+    '(x: fused time / split time, packed / splitP), err = max |split - fused| / max |fused|, wired = the layer dispatch takes split (per call, packed);\n' +
+    'splitIn, splitW = upconv_split_backward_input / _weight (x: fused time / split time), wired: taken in training');
+  const uh = `${'layer'.padEnd(28)} ${'N shape'.padEnd(28)} ${'MFLOP'.padStart(7)} | ${'fwd sep'.padStart(7)} ${'fused'.padStart(6)} ${'x'.padStart(5)} ${'packed'.padStart(6)} ${'x'.padStart(5)} | ${'bwdIn sep'.padStart(9)} ${'fused'.padStart(6)} ${'x'.padStart(5)} | ${'bwdW sep'.padStart(8)} ${'fused'.padStart(6)} ${'x'.padStart(5)} | ${'split'.padStart(6)} ${'x'.padStart(5)} ${'splitP'.padStart(6)} ${'x'.padStart(5)} ${'err'.padStart(8)} wired    | ${'splitIn'.padStart(7)} ${'x'.padStart(5)} ${'splitW'.padStart(6)} ${'x'.padStart(5)} wired`;
   console.log(uh);
   console.log('-'.repeat(uh.length));
   const cell = (sep: number, fu: number, w: number) => `${f1(sep).padStart(w)} ${f1(fu).padStart(6)} ${(fu / sep).toFixed(2).padStart(5)}`;
   const pk = (sep: number, p: number) => `${f1(p).padStart(6)} ${(p / sep).toFixed(2).padStart(5)}`;
-  const wn = (r: UpRow) => r.split.fwd ? `${pk(r.fused.fwd, r.split.fwd)} ${pk(r.packed.fwd, r.split.packed)} ${r.split.err.toExponential(1).padStart(8)} ${r.split.wired ? 'yes' : 'no'}, ${r.split.wiredPacked ? 'yes' : 'no'}` : '-';
+  const yn = (b: boolean) => (b ? 'yes' : 'no');
+  const wn = (r: UpRow) => r.split.fwd ? `${pk(r.fused.fwd, r.split.fwd)} ${pk(r.packed.fwd, r.split.packed)} ${r.split.err.toExponential(1).padStart(8)} ${`${yn(r.split.wired)}, ${yn(r.split.wiredPacked)}`.padEnd(8)} | ${pk(r.fused.bwdIn, r.split.bwdIn).padStart(13)} ${pk(r.fused.bwdW, r.split.bwdW)} ${yn(r.split.wiredIn)}, ${yn(r.split.wiredW)}` : '-';
   const printUp = (r: UpRow) => console.log(`${r.name.padEnd(28)} ${(`N${r.N} ` + r.shape).padEnd(28)} ${(r.gflop * 1e3).toFixed(1).padStart(7)} | ${cell(r.sep.fwd, r.fused.fwd, 7)} ${pk(r.sep.fwd, r.packed.fwd)} | ${cell(r.sep.bwdIn, r.fused.bwdIn, 9)} | ${cell(r.sep.bwdW, r.fused.bwdW, 8)} | ${wn(r)}`);
   for (const N of upBatch > 1 ? [1, upBatch] : [1]) {
     const these: UpRow[] = [];
@@ -397,7 +402,9 @@ if (UPCONV_SHAPES.length) {
   for (const s of UPCONV_SHAPES) {
     upF += N * 4 * s.H * s.H * s.C;
     scSep = Math.max(scSep, core.k.conv2d_scratch_size(N, 2 * s.H, 2 * s.H, s.C, s.OC, 3, 3, 1, 1));
-    scFused = Math.max(scFused, core.k.upconv_scratch_size(N, s.H, s.H, s.C, s.OC));
+    const split = upconvForward(N, s.H, s.H, s.C, s.OC) === 'split' || upconvBackwardInput(N, s.H, s.H, s.C, s.OC) === 'split'
+      || upconvBackwardWeight(N, s.H, s.H, s.C, s.OC) === 'split';
+    scFused = Math.max(scFused, core.k.upconv_scratch_size(N, s.H, s.H, s.C, s.OC), split ? core.k.upconv_split_scratch_size(N, s.H, s.H, s.C, s.OC) : 0);
   }
   console.log(`memory, generator up1..up6 + final at 128 px, batch 8: separate layers store ${MiB(upF)} of upsampled activations + ` +
     `${MiB(upF)} of their gradients; the fused layers store none and need ${MiB(scFused)} of scratch (the separate convs ${MiB(scSep)}): ` +

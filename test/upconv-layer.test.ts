@@ -17,7 +17,7 @@ beforeAll(async () => {
   core = await loadCore({ build: 'simd' });
 });
 
-interface Shape { N: number; H: number; W: number; C: number; OC: number; bias: boolean; slices?: boolean; fwd?: 'phases' | 'split'; bwdIn?: 'box' | 'split' }
+interface Shape { N: number; H: number; W: number; C: number; OC: number; bias: boolean; slices?: boolean; fwd?: 'phases' | 'split'; bwdIn?: 'box' | 'split'; bwdW?: 'box' | 'split' }
 
 /** One network: x (a channel slice of a wider input when `slices`) -> y, written into a slice of a concat when `slices`. */
 function build(sh: Shape, fused: boolean) {
@@ -32,6 +32,7 @@ function build(sh: Shape, fused: boolean) {
     const up = new UpsampleConv2d(g, 'up.model.1', x, OC, { bias: sh.bias, out });
     expect(up.fwd, 'the forward kernel the dispatch picks').toBe(sh.fwd ?? 'phases');
     expect(up.bwdIn, 'the backward-input kernel the dispatch picks').toBe(sh.bwdIn ?? 'box');
+    expect(up.bwdW, 'the backward-weight kernel the dispatch picks').toBe(sh.bwdW ?? 'box');
     y = up.y;
   } else {
     const u = new Upsample2x(g, 'up.model.0', x);
@@ -87,9 +88,11 @@ describe('UpsampleConv2d equals Upsample2x + Conv2d', () => {
     // >= 64 x pixels and >= 16 channels each side: the forward with the taps split by parity
     { N: 1, H: 32, W: 30, C: 16, OC: 40, bias: true, slices: true, fwd: 'split' },
     { N: 3, H: 15, W: 13, C: 17, OC: 33, bias: false, fwd: 'split' },
-    { N: 1, H: 4, W: 4, C: 128, OC: 24, bias: true, fwd: 'split' },
-    // >= 128 x pixels and >= 128 input channels: the backward-input split too (an odd width: a half tile)
+    { N: 4, H: 4, W: 4, C: 128, OC: 24, bias: true, fwd: 'split' },
+    // >= 128 x pixels and >= 128 input channels: the backward-input split too (an odd width: a half tile); >= 256
+    // pixels and channels: all three passes
     { N: 2, H: 8, W: 9, C: 128, OC: 20, bias: true, slices: true, fwd: 'split', bwdIn: 'split' },
+    { N: 1, H: 16, W: 17, C: 256, OC: 18, bias: true, slices: true, fwd: 'split', bwdIn: 'split', bwdW: 'split' },
   ];
   for (const sh of shapes) {
     test(`N${sh.N} ${sh.H}x${sh.W}x${sh.C} -> ${sh.OC}${sh.bias ? ' bias' : ''}${sh.slices ? ', channel-slice input and output' : ''}`, () => {

@@ -8,7 +8,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { loadCore } from '../src/core/load-node.js';
 import type { Core } from '../src/core/loader.js';
-import { convKernels, upconvBackwardInput, upconvForward, winograd3Wins, winogradS2Wins } from '../src/core/conv-dispatch.js';
+import { convKernels, upconvBackwardInput, upconvBackwardWeight, upconvForward, winograd3Wins, winogradS2Wins } from '../src/core/conv-dispatch.js';
 import { mulberry32 } from './helpers/rng.js';
 
 let core: Core;
@@ -152,6 +152,32 @@ describe('upconv_split_backward_input vs the box sums (upconv_backward_input)', 
   }
 });
 
+// The backward-weight with the taps split by parity against the box sums' (upconv_backward_weight), accumulated into
+// dw and db that already hold values.
+describe('upconv_split_backward_weight vs the box sums (upconv_backward_weight)', () => {
+  for (const sh of UP_SHAPES) {
+    const { N, H, W, C, OC } = sh;
+    const ldx = sh.ldx ?? C, ldy = sh.ldy ?? OC;
+    test(`N${N} ${H}x${W}x${C}(ld${ldx}) -> ${2 * H}x${2 * W}x${OC}(ld${ldy})`, () => {
+      const k = core.k, a = core.arena, mark = a.mark();
+      const rnd = mulberry32(H * 1000 + C + 11);
+      const X = N * H * W * ldx, Y = N * 4 * H * W * ldy, Wn = 9 * C * OC;
+      const S = k.upconv_split_scratch_size(N, H, W, C, OC);
+      const p = { dy: a.alloc(Y), x: a.alloc(X), dw: a.alloc(Wn), dw2: a.alloc(Wn), db: a.alloc(OC), db2: a.alloc(OC), sc: a.alloc(Math.max(S, k.upconv_scratch_size(N, H, W, C, OC)) + GUARD) };
+      const fill = (q: number, n: number, s = 1) => { const v = core.f32(q, n); for (let i = 0; i < n; i++) v[i] = (rnd() * 2 - 1) * s; };
+      fill(p.dy, Y); fill(p.x, X); fill(p.dw, Wn); fill(p.db, OC);
+      core.f32(p.dw2, Wn).set(core.f32(p.dw, Wn)); core.f32(p.db2, OC).set(core.f32(p.db, OC));
+      k.upconv_backward_weight(p.dw, p.db, p.dy, p.x, p.sc, N, H, W, C, OC, ldy, ldx);
+      core.f32(p.sc + S * 4, GUARD).fill(12345);
+      k.upconv_split_backward_weight(p.dw2, p.db2, p.dy, p.x, p.sc, N, H, W, C, OC, ldy, ldx);
+      expect(core.f32(p.sc + S * 4, GUARD).every((v) => v === 12345), 'upconv_split_backward_weight wrote past its scratch').toBe(true);
+      expect(maxRelDiff(core.f32(p.dw2, Wn).slice(), core.f32(p.dw, Wn).slice()), 'dw').toBeLessThan(5e-6);
+      expect(core.f32(p.db2, OC).slice()).toEqual(core.f32(p.db, OC).slice());
+      a.reset(mark);
+    });
+  }
+});
+
 // A layer stored in chunks of output channels is packed chunk by chunk into one U (src/infer: the forward then
 // runs once per layer): the parts must give the whole pack's bytes, SIMD and reference, tail chunk included.
 test('upconv_split_pack in output-channel parts (c0, OCt) = the whole pack, SIMD and reference', () => {
@@ -174,14 +200,15 @@ test('upconv_split_pack in output-channel parts (c0, OCt) = the whole pack, SIMD
   a.reset(mark);
 });
 
-test('upconvForward: the split taps from 2x2 images, 16 channels each side; per call from 16 x pixels at >= 128 input channels, 64 below', () => {
+test('upconvForward: the split taps from 2x2 images, 16 channels each side; per call from 64 x pixels', () => {
   expect(upconvForward(1, 32, 32, 256, 64)).toBe('split'); // up6 at 128 px
   expect(upconvForward(1, 16, 16, 512, 128)).toBe('split'); // up5
   expect(upconvForward(1, 8, 8, 1024, 256)).toBe('split'); // up4
-  expect(upconvForward(1, 4, 4, 1024, 512)).toBe('split'); // up3: 16 x pixels
+  expect(upconvForward(1, 4, 4, 1024, 512)).toBe('phases'); // up3 per call: 16 x pixels
+  expect(upconvForward(1, 4, 4, 1024, 512, true)).toBe('split'); // ... on weights transformed beforehand
   expect(upconvForward(1, 2, 2, 1024, 512)).toBe('phases'); // up2 per call: the pack of 16 C OC floats costs more
   expect(upconvForward(1, 2, 2, 1024, 512, true)).toBe('split'); // ... on weights transformed beforehand
-  expect(upconvForward(4, 2, 2, 1024, 512)).toBe('split'); // ... at batch 4: 16 x pixels
+  expect(upconvForward(16, 2, 2, 1024, 512)).toBe('split'); // ... at batch 16: 64 x pixels
   expect(upconvForward(1, 4, 4, 64, 64)).toBe('phases'); // 16 x pixels at 64 channels
   expect(upconvForward(1, 8, 8, 32, 64)).toBe('split'); // 64 x pixels
   expect(upconvForward(8, 1, 1, 512, 512, true)).toBe('phases'); // up1: 1x1 images
@@ -197,6 +224,15 @@ test('upconvBackwardInput: the split taps from 128 x pixels at >= 128 input chan
   expect(upconvBackwardInput(8, 4, 4, 1024, 512)).toBe('split'); // up3 at batch 8
   expect(upconvBackwardInput(8, 1, 1, 512, 512)).toBe('box'); // up1
   expect(upconvBackwardInput(1, 32, 32, 32, 32)).toBe('box'); // 32 input channels
+});
+
+test('upconvBackwardWeight: the split taps from 256 x pixels at >= 256 input channels', () => {
+  expect(upconvBackwardWeight(1, 32, 32, 256, 64)).toBe('split'); // up6 at 128 px
+  expect(upconvBackwardWeight(1, 16, 16, 512, 128)).toBe('split'); // up5
+  expect(upconvBackwardWeight(1, 8, 8, 1024, 256)).toBe('box'); // up4 at batch 1: 64 x pixels
+  expect(upconvBackwardWeight(8, 8, 8, 1024, 256)).toBe('split'); // ... at batch 8
+  expect(upconvBackwardWeight(8, 4, 4, 1024, 512)).toBe('box'); // up3 at batch 8: 128
+  expect(upconvBackwardWeight(1, 32, 32, 128, 64)).toBe('box'); // 128 input channels
 });
 
 test('winograd3Wins: stride-1 pad-1 3x3, >= 32 channels each side, >= 64 tiles', () => {

@@ -170,3 +170,65 @@ export function ref_upconv_split_backward_input(dx: usize, dy: usize, w: usize, 
     }
   }
 }
+
+// Backward-weight: dU_u = sum over the forward's tiles and the slots s of u of V_s(c) dM_s(oc), where V_s is the
+// forward's transformed input (slot) and dM_s its output combination transposed: along each axis the box sums
+// D[4t] (E position 0), D[4t] + D[4t+2] (1), D[4t+2] (2), D[4t + 1 + 2i] (P row i). Then dw from dU by the pack's
+// sums (w[kh][kw] is in U_u with coefficient 1 when the sum defining U_u includes it).
+function dRows(kind: i32, rowAxis: bool, set: i32): i32 {
+  // kind 0 EE (p = ki, q = kj), 1 EP (ki, j), 2 PE (i, kj), 3 PP (i, j); bit k: D offset k along the axis
+  const e = rowAxis ? kind < 2 : kind == 0 || kind == 2;
+  if (e) return set == 0 ? 1 : set == 1 ? 5 : 4;
+  return 2 << (2 * set);
+}
+function dmv(dy: usize, ldy: i32, n: i32, tm: i32, tn: i32, kind: i32, p: i32, q: i32, oc: i32, H: i32, W: i32): f32 {
+  const rm = dRows(kind, true, p), cm = dRows(kind, false, q);
+  let v: f32 = 0;
+  for (let a = 0; a < 4; a++) for (let b = 0; b < 4; b++) {
+    if (((rm >> a) & 1) != 0 && ((cm >> b) & 1) != 0) v += box(dy, ldy, n, 4 * tm + a, 4 * tn + b, oc, H, W);
+  }
+  return v;
+}
+// the forward's transformed input of slot (kind, p, q) at channel c
+function vin(x: usize, ldx: i32, n: i32, tm: i32, tn: i32, kind: i32, p: i32, q: i32, c: i32, H: i32, W: i32): f32 {
+  const r0 = 2 * tm - 1, s0 = 2 * tn - 1;
+  let v: f32 = 0;
+  if (kind == 0) { for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) v += bt(p, i) * bt(q, j) * px(x, ldx, n, r0 + i, s0 + j, c, H, W); }
+  else if (kind == 1) { for (let i = 0; i < 3; i++) v += bt(p, i) * px(x, ldx, n, r0 + i, s0 + 1 + q, c, H, W); }
+  else if (kind == 2) { for (let j = 0; j < 3; j++) v += bt(q, j) * px(x, ldx, n, r0 + 1 + p, s0 + j, c, H, W); }
+  else v = px(x, ldx, n, r0 + 1 + p, s0 + 1 + q, c, H, W);
+  return v;
+}
+function uOf(kind: i32, p: i32, q: i32): i32 { return kind == 0 ? 3 * p + q : kind == 1 ? 9 + p : kind == 2 ? 12 + q : 15; }
+// is tap (kh, kw) one of the summands of U_u
+function inU(u: i32, kh: i32, kw: i32): bool {
+  if (u < 9) {
+    const ki = u / 3, kj = u % 3;
+    return kh != 1 && kw != 1 && gm(ki, kh >> 1) != 0 && gm(kj, kw >> 1) != 0;
+  }
+  if (u < 12) return kw == 1 && kh != 1 && gm(u - 9, kh >> 1) != 0;
+  if (u < 15) return kh == 1 && kw != 1 && gm(u - 12, kw >> 1) != 0;
+  return kh == 1 && kw == 1;
+}
+
+export function ref_upconv_split_backward_weight(dw: usize, db: usize, dy: usize, x: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
+  if (db != 0) for (let o = 0; o < OC; o++) {
+    let s: f32 = 0;
+    for (let n = 0; n < N; n++) for (let h = 0; h < 2 * H; h++) for (let v = 0; v < 2 * W; v++) s += px(dy, ldy, n, h, v, o, 2 * H, 2 * W);
+    store<f32>(at(db, o), load<f32>(at(db, o)) + s);
+  }
+  for (let c = 0; c < C; c++) for (let o = 0; o < OC; o++) for (let kh = 0; kh < 3; kh++) for (let kw = 0; kw < 3; kw++) {
+    let g: f32 = 0;
+    for (let n = 0; n < N; n++) for (let tm = 0; tm <= H / 2; tm++) for (let tn = 0; tn <= W / 2; tn++) {
+      for (let kind = 0; kind < 4; kind++) {
+        const np = kind == 0 || kind == 1 ? 3 : 2, nq = kind == 0 || kind == 2 ? 3 : 2;
+        for (let p = 0; p < np; p++) for (let q = 0; q < nq; q++) {
+          if (inU(uOf(kind, p, q), kh, kw)) g += vin(x, ldx, n, tm, tn, kind, p, q, c, H, W) * dmv(dy, ldy, n, tm, tn, kind, p, q, o, H, W);
+        }
+      }
+    }
+    const a = at(dw, ((kh * 3 + kw) * C + c) * OC + o);
+    store<f32>(a, load<f32>(a) + g);
+  }
+}

@@ -42,12 +42,15 @@ export function winogradS2Wins(pass: 'fwd' | 'bwdIn' | 'bwdW', N: number, H: num
  * 1.1x on 32x32x32 -> 32, 0.97x with 16 input or 8 output channels, 0.83x on 2x2x64 -> 64 at batch 4, 0.3x on 1x1
  * images (no tile has more than one E row); per call 1.25-2.0x from 16 x pixels at 1024 input channels and from
  * 64 at 24-32, 0.5-0.85x below (the pack of 16 C OC floats per call: 2x2x1024 -> 512 at batch 1 0.52x, 4x4x64 ->
- * 64 0.85x); with 3-4 output channels 0.4-0.5x (upconv.ts's narrow dot-product kernels). */
+ * 64 0.85x); with 3-4 output channels 0.4-0.5x (upconv.ts's narrow dot-product kernels). Per call it is taken from
+ * 64 x pixels only: below, the 16 C OC floats in scratch would set the training graph's scratch (up3 at batch 1:
+ * 33 MiB against the phases' 18) for 1.25x on a 12 ms layer, and batch-1 training with 2 workers sits just under
+ * its memory target (bench/RESULTS.md). */
 export type UpconvKernel = 'phases' | 'split';
 export function upconvForward(N: number, H: number, W: number, C: number, OC: number, packed = false): UpconvKernel {
   const P = N * H * W;
   if (H < 2 || W < 2 || C < 16 || OC < 16) return 'phases';
-  return packed || P >= 64 || (P >= 16 && C >= 128) ? 'split' : 'phases';
+  return packed || P >= 64 ? 'split' : 'phases';
 }
 
 /** The fused upsample x2 + 3x3 conv's backward-input: 'box' upconv_backward_input (the box sums D of dy, then 9 MACs
@@ -59,6 +62,16 @@ export function upconvForward(N: number, H: number, W: number, C: number, OC: nu
 export type UpconvBackwardKernel = 'box' | 'split';
 export function upconvBackwardInput(N: number, H: number, W: number, C: number, OC: number): UpconvBackwardKernel {
   return H >= 2 && W >= 2 && N * H * W >= 128 && C >= 128 && OC >= 16 ? 'split' : 'box';
+}
+
+/** Its backward-weight: 'box' upconv_backward_weight (D, then 9 MACs per x pixel) or 'split'
+ * upconv_split_backward_weight (D, then the forward's 25 slots per tile: 6.25 per x pixel, 16 GEMMs on rows packed
+ * straight from x and D, then dw from the 16 matrix gradients). Measured box / split (relaxed build, one thread,
+ * Zen 5): 1.16x on up5 at batch 1, 1.14-1.18x on up4, up5 at batch 8, 1.05-1.08x on up6 (256 input channels);
+ * 0.98-1.02x on up3 at batch 8 and up4 at batch 1, 0.4-0.6x on up2, up3 at batch 1 (the 16 C OC matrix gradients
+ * are written and summed whatever the image size), 0.87-0.89x with 32-64 input channels. */
+export function upconvBackwardWeight(N: number, H: number, W: number, C: number, OC: number): UpconvBackwardKernel {
+  return H >= 2 && W >= 2 && N * H * W >= 256 && C >= 256 && OC >= 16 ? 'split' : 'box';
 }
 
 /** The kernel of each pass of a conv layer x (N, H, W, C) -> OC, k x k, stride, pad. */

@@ -162,8 +162,9 @@ export interface Kernels {
   upconv_split_pack(U: number, w: number, scratch: number, C: number, OC: number, OCt: number, c0: number): void;
   upconv_split_forward_packed(y: number, x: number, U: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   upconv_split_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
-  upconv_split_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   upconv_split_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldx: number, ldy: number): void;
+  upconv_split_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
+  upconv_split_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   ref_upconv_split_packed_size(C: number, OC: number): number;
   ref_upconv_split_packed_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   ref_upconv_split_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
@@ -172,4 +173,5 @@ export interface Kernels {
   ref_upconv_split_forward_packed(y: number, x: number, U: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   ref_upconv_split_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   ref_upconv_split_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldx: number, ldy: number): void;
+  ref_upconv_split_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
 }

@@ -6,10 +6,10 @@
 // Parameters are exactly those of the Conv2d it replaces: `${name}.weight` [OC, C, 3, 3] (HWIO in our store),
 // optional `${name}.bias` [OC]; so a state_dict with `up1.model.1.weight` loads into UpsampleConv2d 'up1.model.1'.
 // Saved for backward: nothing beyond x itself (not the (N, 2H, 2W, C) upsampled activation).
-// The forward and the backward-input split the taps by parity (assembly/winograd_split.ts: 6.25 instead of 16 and 9
-// MACs per input pixel) where src/core/conv-dispatch.ts says it wins; the weights are transformed per call.
+// Each pass splits the taps by parity (assembly/winograd_split.ts: 6.25 MACs per input pixel instead of 16 in the
+// forward, 9 in the backward passes) where src/core/conv-dispatch.ts says it wins; the weights are transformed per call.
 // (Inference with fixed weights can pack them once: upconv_pack + upconv_forward_packed, see assembly/upconv.ts.)
-import { upconvBackwardInput, upconvForward, type UpconvBackwardKernel, type UpconvKernel } from '../core/conv-dispatch.js';
+import { upconvBackwardInput, upconvBackwardWeight, upconvForward, type UpconvBackwardKernel, type UpconvKernel } from '../core/conv-dispatch.js';
 import type { Graph, Layer, Tensor } from './graph.js';
 import type { Param } from './params.js';
 
@@ -23,9 +23,10 @@ export class UpsampleConv2d implements Layer {
   readonly y: Tensor;
   readonly w: Param;
   readonly b: Param | null;
-  /** the forward's and the backward-input's kernels (by shape) */
+  /** each pass's kernel (by shape) */
   readonly fwd: UpconvKernel;
   readonly bwdIn: UpconvBackwardKernel;
+  readonly bwdW: UpconvBackwardKernel;
   constructor(readonly g: Graph, readonly name: string, readonly x: Tensor, readonly OC: number, readonly o: UpsampleConvOptions) {
     const OH = 2 * x.H, OW = 2 * x.W;
     if (o.out && (o.out.N !== x.N || o.out.H !== OH || o.out.W !== OW || o.out.C !== OC))
@@ -36,7 +37,9 @@ export class UpsampleConv2d implements Layer {
     const k = g.core.k;
     this.fwd = upconvForward(x.N, x.H, x.W, x.C, OC);
     this.bwdIn = upconvBackwardInput(x.N, x.H, x.W, x.C, OC);
-    g.needScratch(Math.max(k.upconv_scratch_size(x.N, x.H, x.W, x.C, OC), this.fwd === 'split' || this.bwdIn === 'split' ? k.upconv_split_scratch_size(x.N, x.H, x.W, x.C, OC) : 0));
+    this.bwdW = upconvBackwardWeight(x.N, x.H, x.W, x.C, OC);
+    const split = this.fwd === 'split' || this.bwdIn === 'split' || this.bwdW === 'split';
+    g.needScratch(Math.max(k.upconv_scratch_size(x.N, x.H, x.W, x.C, OC), split ? k.upconv_split_scratch_size(x.N, x.H, x.W, x.C, OC) : 0));
     g.add(this);
   }
 
@@ -50,7 +53,7 @@ export class UpsampleConv2d implements Layer {
     const { x, y, g } = this;
     const k = g.core.k;
     if (params) {
-      k.upconv_backward_weight(this.w.grad, this.b ? this.b.grad : 0, y.grad, x.ptr, g.scratch, x.N, x.H, x.W, x.C, this.OC, y.ld, x.ld);
+      (this.bwdW === 'split' ? k.upconv_split_backward_weight : k.upconv_backward_weight)(this.w.grad, this.b ? this.b.grad : 0, y.grad, x.ptr, g.scratch, x.N, x.H, x.W, x.C, this.OC, y.ld, x.ld);
     }
     if (x.needsGrad) (this.bwdIn === 'split' ? k.upconv_split_backward_input : k.upconv_backward_input)(x.grad, y.grad, this.w.ptr, g.scratch, x.N, x.H, x.W, x.C, this.OC, x.ld, y.ld);
   }

@@ -41,7 +41,7 @@ export const UPCONV_CASES: UpconvShape[] = [
 /** The forward's kernels: 'phases' upconv_forward; 'packed' packs w into wd (upconv_pack, compared SIMD vs
  * reference as a saved tensor) and runs upconv_forward_packed on it; 'split' upconv_split_forward (the taps split by parity, EE/EP/PE/PP by
  * F(2, 2), assembly/winograd_split.ts); 'split_packed' upconv_split_pack into wd + upconv_split_forward_packed.
- * The backward passes are upconv.ts's and read w. */
+ * The backward passes are upconv.ts's for 'phases' and 'packed', winograd_split.ts's for the split cases. */
 type UpconvForward = 'phases' | 'packed' | 'split' | 'split_packed';
 function upconvCase(sh: UpconvShape, fwd: UpconvForward = 'phases'): OpCase {
   const packed = fwd === 'packed', splitPacked = fwd === 'split_packed', split = fwd === 'split' || splitPacked;
@@ -50,7 +50,8 @@ function upconvCase(sh: UpconvShape, fwd: UpconvForward = 'phases'): OpCase {
   const splitTiles = N * (Math.floor(H / 2) + 1) * (Math.floor(W / 2) + 1);
   const splitIn = N * Math.ceil(H / 2) * Math.ceil(W / 2);
   const splitBound = 1024 + 16 * C * (OC + 8) + Math.min(splitTiles, 256) * (17 * (C + 4) + 25 * (OC + 4) + 80) + 16 * (C + OC)
-    + N * (2 * H + 1) * (2 * W + 1) * OC + 16 * OC * (C + 8) + Math.min(splitIn, 256) * (17 * (OC + 4) + 25 * (C + 4) + 80);
+    + N * (2 * H + 1) * (2 * W + 1) * OC + 16 * OC * (C + 8) + Math.min(splitIn, 256) * (17 * (OC + 4) + 25 * (C + 4) + 80)
+    + 16 * C * OC + Math.min(splitTiles, 256) * (17 * (C + 4) + 4 * (OC + 4) + 4 * (C + 4) + 4 * (OC + 8) + 40);
   const bound = Math.max(splitBound, 16 * (C * OC + 16) + 4096 + scratchBound(N, 2 * H, 2 * W, OC, C, 4, 2, 1),
     N * 4 * H * W * C + 16 + scratchBound(N, 2 * H, 2 * W, C, OC, 3, 1, 1));
   const X = N * H * W * ldx, Y = N * 4 * H * W * ldy, Wn = 9 * C * OC;
@@ -94,7 +95,7 @@ function upconvCase(sh: UpconvShape, fwd: UpconvForward = 'phases'): OpCase {
     backward: (k, r, t) => {
       pick(k, r, split ? 'upconv_split_backward_input' : 'upconv_backward_input')(t.dx, t.dy, t.w, scratch(k, t), N, H, W, C, OC, ldx, ldy);
       clear(k, r, t);
-      pick(k, r, 'upconv_backward_weight')(t.dw, bias ? t.db : 0, t.dy, t.x, scratch(k, t), N, H, W, C, OC, ldy, ldx);
+      pick(k, r, split ? 'upconv_split_backward_weight' : 'upconv_backward_weight')(t.dw, bias ? t.db : 0, t.dy, t.x, scratch(k, t), N, H, W, C, OC, ldy, ldx);
       clear(k, r, t);
     },
   };
@@ -116,19 +117,19 @@ export const upconvOps = {
     tol: { rtol: 1e-4, atol: 1e-4 },
     fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
   },
-  // the forward and backward-input with the taps split by parity (training: weights transformed per call), on every
+  // the three passes with the taps split by parity (training: weights transformed per call), on every
   // case but the two 300-channel ones (the matrix-formula reference takes a minute on them; test/winograd.test.ts runs
   // larger shapes against the phases), half with the forward on weights transformed per call and half once (inference)
   upsample_conv2d_split: {
     family: 'conv',
-    kernels: ['upconv_split_forward', 'upconv_split_backward_input', 'upconv_backward_weight'],
+    kernels: ['upconv_split_forward', 'upconv_split_backward_input', 'upconv_split_backward_weight'],
     cases: () => UPCONV_CASES.filter((sh, i) => i % 2 === 1 && !sh.small).map((sh) => upconvCase(sh, 'split')),
     tol: { rtol: 1e-4, atol: 1e-4 },
     fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
   },
   upsample_conv2d_split_packed: {
     family: 'conv',
-    kernels: ['upconv_split_pack', 'upconv_split_forward_packed', 'upconv_split_backward_input', 'upconv_backward_weight'],
+    kernels: ['upconv_split_pack', 'upconv_split_forward_packed', 'upconv_split_backward_input', 'upconv_split_backward_weight'],
     cases: () => UPCONV_CASES.filter((sh, i) => i % 2 === 0 && !sh.small).map((sh) => upconvCase(sh, 'split_packed')),
     tol: { rtol: 1e-4, atol: 1e-4 },
     fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
