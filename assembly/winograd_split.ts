@@ -1,7 +1,8 @@
-// The fused nearest-upsample x2 + 3x3 stride-1 pad-1 conv (upconv.ts) forward with its 3x3 taps split by parity:
-// 6.25 MACs per x pixel and channel pair instead of the phases' GEMMs' 16 (or 9 with each phase by Winograd F(2x2, 2x2)).
+// The fused nearest-upsample x2 + 3x3 stride-1 pad-1 conv (upconv.ts) with its 3x3 taps split by parity: forward,
+// backward-input and backward-weight at 6.25 MACs per x pixel and channel pair, against the phases' GEMMs' 16 in the
+// forward (9 with each phase by Winograd F(2x2, 2x2)) and the box sums' 9 in the backward passes.
 // x (N, H, W, C) pixel stride ldx -> y (N, 2H, 2W, OC) pixel stride ldy; w HWIO [3][3][C][OC]; b [OC] (0 = none).
-// The forward overwrites y.
+// The forward overwrites y; the backward passes accumulate.
 //
 // Why. Rows (columns alike): y[2i] = w0 x[i-1] + (w1 + w2) x[i], y[2i+1] = (w0 + w1) x[i] + w2 x[i+1] (upconv.ts).
 // Keep the even taps {0, 2} apart from the odd tap 1:
@@ -23,9 +24,9 @@
 // on 16 transformed weight matrices (sums of taps):
 //   u = 3ki + kj: (G g G^T)[ki][kj] of g = w[{0, 2}][{0, 2}];  u = 9 + ki: (G g)[ki] of w[{0, 2}][1];
 //   u = 12 + kj: (G g)[kj] of w[1][{0, 2}];  u = 15: w[1][1]
-// (16/9 of w, as the phases' panels; F(2x2, 2x2) on the phases would need 4x w). Per u one GEMM [rows x C] x [C x OC] over the
-// chunk's tiles (EP's two columns and PP's four pixels are rows of the same GEMM). The middle positions of EP, PE
-// and PP read x in place. Each tile's slots then give a 5x5 block of y (rows 4tm-1 .. 4tm+3, columns alike):
+// (16/9 of w, as the phases' panels; F(2x2, 2x2) on the phases would need 4x w). Per u one GEMM [rows x C] x
+// [C x OC] over the chunk's tiles (EP's two columns and PP's four pixels are rows of the same GEMM). The middle
+// positions of EP, PE and PP read x in place. Each tile's slots then give a 5x5 block of y (rows 4tm-1 .. 4tm+3, columns alike):
 //   rows from (E0, E1, P0, P1) = (m0 + m1, m1 + m2, P[2tm], P[2tm+1]):  E0, E0 + P0, E1 + P0, E1 + P1, P1,
 // added to y (first set to b), since neighbouring tiles share a row and a column of it.
 import { boxSums } from './box';
@@ -68,7 +69,7 @@ export function upconv_split_packed_size(C: i32, OC: i32): i32 {
 // Floats of scratch of upconv_split_forward_packed (U given).
 export function upconv_split_packed_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
   const Ci = c4(C), Co = c4(OC), RC = rows(tiles(N, H, W), Ci, Co);
-  return al(c4(max(C, OC))) + al(c8(OC)) + al(NV * RC * Ci) + al(NS * RC * Co) + 2 * al(NS * RC) + al(4 * RC) + al(RC) + al(PTR) + al(TMP);
+  return al(c4(max(C, OC))) + al(NV * RC * Ci) + al(NS * RC * Co) + 2 * al(NS * RC) + al(8 * RC) + al(RC) + al(PTR) + al(TMP);
 }
 
 // Output channels per call of the per-call forward's pack: U of a group is 16 C c8(group) floats, at most 2^20 (4 MiB)
@@ -177,11 +178,12 @@ function slotMask(f: i32): i32 {
   return m;
 }
 
-// The GEMM's A row of slot s of tile r: a stored transform in V, or (the middle positions) the x pixel itself,
-// from the tile's 4 pixel pointers raw[r] = x at patch (1 + i, 1 + j), index 2i + j.
+// The GEMM's A row of slot s of tile r: a stored transform in V, or (the middle positions) a pixel read in place,
+// from the tile's 8 pointers raw[r]: the EP middles j = 0, 1, the PE middles i = 0, 1, then PP (i, j) at 4 + 2i + j
+// (the forward's are x pixels, four of them the PP ones again; the backward-input's the box sums D).
 // @ts-ignore: decorator
 @inline function aRow(s: i32, r: i32, V: usize, vk: usize, rowB: usize, raw: usize): usize {
-  const rp = raw + (<usize>(4 * r) << 2);
+  const rp = raw + (<usize>(8 * r) << 2);
   if (s < 9) return V + <usize>s * vk + <usize>r * rowB;
   if (s < 15) {
     const j = (s - 9) / 3, ki = s - 9 - 3 * j;
@@ -189,9 +191,9 @@ function slotMask(f: i32): i32 {
   }
   if (s < 21) {
     const i = (s - 15) / 3, kj = s - 15 - 3 * i;
-    return kj == 1 ? <usize>load<u32>(rp + (<usize>(2 * i) << 2)) : V + <usize>(13 + 2 * i + (kj >> 1)) * vk + <usize>r * rowB;
+    return kj == 1 ? <usize>load<u32>(rp + (<usize>(2 + i) << 2)) : V + <usize>(13 + 2 * i + (kj >> 1)) * vk + <usize>r * rowB;
   }
-  return <usize>load<u32>(rp + (<usize>(s - 21) << 2));
+  return <usize>load<u32>(rp + (<usize>(4 + s - 21) << 2));
 }
 
 // The slots whose products use weight matrix u: first slot, count, step.
@@ -223,6 +225,28 @@ function slotMask(f: i32): i32 {
   v128.store(d + 4 * step, p1);
 }
 
+// Per weight matrix u, one igemm_4x8 [rows x K] x [K x NC] over the chunk's R tiles' slots of u: a slot s of tile r
+// reads A row aRow and writes M + s*mk + r*rowM; B = Ub + u*kb (8-wide panels). masks: the tiles' slot masks (u32
+// each), or 0: every slot of every tile.
+function slotGemms(R: i32, RC: i32, masks: usize, V: usize, vk: usize, rowB: usize, raw: usize, M: usize, mk: usize, rowM: usize,
+  ind: usize, outp: usize, Ub: usize, kb: usize, K: i32, NC: i32, zero: usize): void {
+  for (let u = 0; u < NU; u++) {
+    const s0 = slot0(u), ns = slotN(u), st = slotStep(u), at = <usize>listAt(u, RC) << 2;
+    let n = 0;
+    for (let r = 0; r < R; r++) {
+      const f = masks != 0 ? load<i32>(masks + (<usize>r << 2)) : -1;
+      for (let e = 0; e < ns; e++) {
+        const s = s0 + e * st;
+        if (((f >> s) & 1) == 0) continue;
+        store<u32>(ind + at + (<usize>n << 2), <u32>aRow(s, r, V, vk, rowB, raw));
+        store<u32>(outp + at + (<usize>n << 2), <u32>(M + <usize>s * mk + <usize>r * rowM));
+        n++;
+      }
+    }
+    igemm_4x8(n, 1, K, ind + at, outp + at, 0, Ub + <usize>u * kb, 32, <usize>K << 5, NC, 0, 0, zero, 0);
+  }
+}
+
 // y = b + upconv(x) with U = upconv_split_pack(w) given: y set to b; per chunk of tiles the stored input
 // transforms, 16 GEMMs (one per weight matrix, over the slots the chunk's tiles have), and each tile's 5x5 y block
 // added.
@@ -239,12 +263,12 @@ export function upconv_split_forward_packed(y: usize, x: usize, U: usize, b: usi
   const Ci = c4(C), Co = c4(OC), C4 = C & ~3;
   const RC = rows(T, Ci, Co);
   const zero = scratch;
-  const V = fl(zero, al(c4(max(C, OC))) + al(c8(OC)));
+  const V = fl(zero, al(c4(max(C, OC))));
   const M = fl(V, al(NV * RC * Ci));
   const ind = fl(M, al(NS * RC * Co));
   const outp = fl(ind, al(NS * RC));
   const raw = fl(outp, al(NS * RC));
-  const flags = fl(raw, al(4 * RC));
+  const flags = fl(raw, al(8 * RC));
   const ptr = fl(flags, al(RC));
   const tmp = fl(ptr, al(PTR));
   memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
@@ -257,31 +281,17 @@ export function upconv_split_forward_packed(y: usize, x: usize, U: usize, b: usi
       const t = t0 + r, q = t % (TR * TC), tm = q / TC, tn = q - tm * TC;
       patchPtrs(ptr, t, x, ldx, zero, H, W, TR, TC, 3, 2); // x rows 2tm - 1 .. 2tm + 1
       store<i32>(flags + (<usize>r << 2), slotMask(rowBits(tm, H) | (rowBits(tn, W) << 3)));
-      const rp = raw + (<usize>(4 * r) << 2);
-      store<u32>(rp, load<u32>(ptr, 16));
-      store<u32>(rp, load<u32>(ptr, 20), 4);
-      store<u32>(rp, load<u32>(ptr, 28), 8);
-      store<u32>(rp, load<u32>(ptr, 32), 12);
+      // patch (1, 1), (1, 2), (2, 1), (2, 2) at bytes 16, 20, 28, 32: EP middles, PE middles, PP (see aRow)
+      const rp = raw + (<usize>(8 * r) << 2);
+      store<u32>(rp, load<u32>(ptr, 16)); store<u32>(rp, load<u32>(ptr, 20), 4);
+      store<u32>(rp, load<u32>(ptr, 16), 8); store<u32>(rp, load<u32>(ptr, 28), 12);
+      store<u32>(rp, load<u32>(ptr, 16), 16); store<u32>(rp, load<u32>(ptr, 20), 20);
+      store<u32>(rp, load<u32>(ptr, 28), 24); store<u32>(rp, load<u32>(ptr, 32), 28);
       const vr = V + <usize>r * rowB;
       for (let c = 0; c < C4; c += 4) inputs(ptr, <usize>c << 2, vr + (<usize>c << 2), vk);
       if (C4 < C) inputs(tailPtrs(ptr, 9, C4, C, tmp), 0, vr + (<usize>C4 << 2), vk);
     }
-    // per weight matrix: the rows of the slots that use it, one GEMM
-    for (let u = 0; u < NU; u++) {
-      const s0 = slot0(u), ns = slotN(u), st = slotStep(u), at = <usize>listAt(u, RC) << 2;
-      let n = 0;
-      for (let r = 0; r < R; r++) {
-        const f = load<i32>(flags + (<usize>r << 2));
-        for (let e = 0; e < ns; e++) {
-          const s = s0 + e * st;
-          if (((f >> s) & 1) == 0) continue;
-          store<u32>(ind + at + (<usize>n << 2), <u32>aRow(s, r, V, vk, rowB, raw));
-          store<u32>(outp + at + (<usize>n << 2), <u32>(M + <usize>s * mk + <usize>r * rowM));
-          n++;
-        }
-      }
-      igemm_4x8(n, 1, C, ind + at, outp + at, 0, U + <usize>u * ks, 32, <usize>C << 5, OC, 0, 0, zero, 0);
-    }
+    slotGemms(R, RC, flags, V, vk, rowB, raw, M, mk, rowM, ind, outp, U, ks, C, OC, zero);
     // each tile's 5x5 block: the column pass per row source (E positions 0 .. 2, P rows 0, 1) into tmp, then the
     // row pass, added into y where the block is inside it
     for (let r = 0; r < R; r++) {
@@ -410,23 +420,6 @@ function bwdInSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
   }
 }
 
-// The backward GEMM's A row of slot s of tile r: a stored transform, or one of the tile's 8 raw D pointers
-// (raw[r]: EP middles j = 0, 1 at patch (2, 1 + 2j); PE middles i at (1 + 2i, 2); PP (i, j) at (1 + 2i, 1 + 2j)).
-// @ts-ignore: decorator
-@inline function aRowIn(s: i32, r: i32, V: usize, vk: usize, rowB: usize, raw: usize): usize {
-  const rp = raw + (<usize>(8 * r) << 2);
-  if (s < 9) return V + <usize>s * vk + <usize>r * rowB;
-  if (s < 15) {
-    const j = (s - 9) / 3, ki = s - 9 - 3 * j;
-    return ki == 1 ? <usize>load<u32>(rp + (<usize>j << 2)) : V + <usize>(9 + 2 * j + (ki >> 1)) * vk + <usize>r * rowB;
-  }
-  if (s < 21) {
-    const i = (s - 15) / 3, kj = s - 15 - 3 * i;
-    return kj == 1 ? <usize>load<u32>(rp + (<usize>(2 + i) << 2)) : V + <usize>(13 + 2 * i + (kj >> 1)) * vk + <usize>r * rowB;
-  }
-  return <usize>load<u32>(rp + (<usize>(4 + s - 21) << 2));
-}
-
 // dx += upconv^T(dy) (the forward of dy through the transposed, flipped matrices), accumulated.
 export function upconv_split_backward_input(dx: usize, dy: usize, w: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldx: i32, ldy: i32): void {
@@ -467,19 +460,7 @@ export function upconv_split_backward_input(dx: usize, dy: usize, w: usize, scra
       for (let c = 0; c < O4; c += 4) inputsIn(ptr, <usize>c << 2, vr + (<usize>c << 2), vk);
       if (O4 < OC) inputsIn(tailPtrs(ptr, 25, O4, OC, tmp), 0, vr + (<usize>O4 << 2), vk);
     }
-    for (let u = 0; u < NU; u++) {
-      const s0 = slot0(u), ns = slotN(u), st = slotStep(u), at = <usize>listAt(u, RC) << 2;
-      let n = 0;
-      for (let r = 0; r < R; r++) {
-        for (let e = 0; e < ns; e++) {
-          const s = s0 + e * st;
-          store<u32>(ind + at + (<usize>n << 2), <u32>aRowIn(s, r, V, vk, rowB, raw));
-          store<u32>(outp + at + (<usize>n << 2), <u32>(M + <usize>s * mk + <usize>r * rowM));
-          n++;
-        }
-      }
-      igemm_4x8(n, 1, OC, ind + at, outp + at, 0, Ut + <usize>u * kt, 32, <usize>OC << 5, C, 0, 0, zero, 0);
-    }
+    slotGemms(R, RC, 0, V, vk, rowB, raw, M, mk, rowM, ind, outp, Ut, kt, OC, C, zero);
     // dx rows 2tm + a, columns 2tn + b: per row source (E positions, P rows) the two column values, then the rows
     for (let r = 0; r < R; r++) {
       const t = t0 + r, n = t / (TR * TC), q = t - n * TR * TC, tm = q / TC, tn = q - tm * TC;
