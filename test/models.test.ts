@@ -88,6 +88,47 @@ describe('BatchNorm layers of a network (recalibration passes)', () => {
   });
 });
 
+describe('the pytorch-gan D update on the G step\'s fake forward (keepStats / replayRunning)', () => {
+  test('a D whose fake forward is kept and replayed ends with the running stats, counters and weight gradients of running it again', () => {
+    const cfg = { ...DEFAULT_MODEL, dBase: 4 };
+    const real = new Float32Array(2 * 128 * 128 * 3).map((_, i) => Math.sin(i * 0.37)), fake = real.map((v, i) => Math.cos(v + i * 0.11));
+    const run = (reuse: boolean) => {
+      const D = new MultiDiscriminator(core, cfg, 2, 'D');
+      D.g.store.entries.forEach((e, i) => { const v = D.g.store.view(e); for (let j = 0; j < v.length; j++) v[j] = e.name.endsWith('running_var') ? 1 : 0.05 * Math.sin(i + j * 0.7); });
+      const img = core.f32(D.image.ptr, D.image.size), bns = bnLayers(D.g);
+      const forward = (x: Float32Array) => { img.set(x); D.g.forward(true); };
+      const backward = (seedScale: number, params: boolean) => D.g.backwardFrom(() => D.outs.forEach((o) => core.f32(o.grad, o.size).fill(seedScale)), params);
+      const pass = (x: Float32Array, seedScale: number, params: boolean) => { if (x.length) forward(x); backward(seedScale, params); };
+      D.image.needsGrad = true;
+      forward(fake); // the G step: D on the fake, input gradient only
+      if (reuse) bns.forEach((b) => b.keepStats()); // before the backward, which reuses the batch sums
+      backward(1, false);
+      D.image.needsGrad = false;
+      D.g.store.zeroGrads();
+      if (reuse) {
+        pass(new Float32Array(0), -1, true); // the fake's backward on the kept activations
+        pass(real, 1, true);
+        bns.forEach((b) => b.replayRunning());
+      } else {
+        pass(real, 1, true);
+        pass(fake, -1, true);
+      }
+      const buf = D.g.store.entries.filter((e) => e.name.includes('running') || e.name.includes('num_batches')).map((e) => Array.from(D.g.store.view(e)));
+      const grads = D.g.store.entries.filter((e) => e.kind === 'param').map((e) => Array.from(D.g.store.view(e, 'grad')));
+      return { buf, grads };
+    };
+    const a = run(false), b = run(true);
+    expect(b.buf).toEqual(a.buf); // the same running-stats updates in the same order, bit for bit
+    // the fake's part added first: rounding only. Relative per tensor, and against the largest gradient for the conv
+    // biases before a BN, whose gradient is 0 up to rounding
+    const M = Math.max(...a.grads.map((g) => Math.max(...g.map(Math.abs))));
+    for (let i = 0; i < a.grads.length; i++) {
+      const d = Math.max(...a.grads[i].map((v, j) => Math.abs(v - b.grads[i][j]))), m = Math.max(...a.grads[i].map(Math.abs));
+      expect(d, `gradient ${i}`).toBeLessThanOrEqual(1e-5 * m + 1e-4 * M);
+    }
+  });
+});
+
 describe('initialisation (PyTorch-GAN weights_init_normal for G and D, torchvision for E), seeded', () => {
   test('same seed, same weights; another seed, other weights', () => {
     const opts = { batch: 1, model: { gBase: 2, eBase: 4, dBase: 2 } };

@@ -6,6 +6,9 @@
 // A branch-split step (src/parallel) runs one network's two train-mode passes on two threads at once: the
 // second pass sets deferRunning, normalises with its batch statistics as usual, and applies its running-stats
 // update later (applyDeferredRunning), once the first pass's update is in: the same updates in the same order.
+// A step that would run a train-mode forward again on the same input with the same weights (the pytorch-gan D
+// update's pass on the fake, which the G step already ran) keeps that forward's batch sums (keepStats) and later
+// applies its running-stats update once more (replayRunning): the update the repeated forward would have made.
 // eps is a parameter: the pytorch-gan preset's BatchNorm2d(n, 0.8) passes 0.8 as eps.
 // bnLayers(graph) lists a network's BatchNorm layers (for passes over their statistics, e.g. recalibration).
 import type { Graph, Layer, ShardSync, Tensor } from './graph.js';
@@ -25,6 +28,8 @@ export class BatchNorm2d implements Layer {
   private mean: number;
   private rstd: number;
   private sums: number; // f64[2C]
+  private kept: number; // f64[2C]: the batch sums keepStats saved
+  private keptCount = 0;
   private trained = true;
   /** train-mode forwards leave the running stats alone until applyDeferredRunning (see the header) */
   deferRunning = false;
@@ -43,6 +48,7 @@ export class BatchNorm2d implements Layer {
     this.mean = g.alloc(C, `${name}.mean`);
     this.rstd = g.alloc(C, `${name}.rstd`);
     this.sums = g.alloc(4 * C, `${name}.sums`);
+    this.kept = g.alloc(4 * C, `${name}.kept`);
     g.add(this);
   }
 
@@ -67,6 +73,27 @@ export class BatchNorm2d implements Layer {
     this.g.core.k.batchnorm_stats_finish(this.mean, this.rstd, this.runMean.ptr, this.runVar.ptr, this.sums, x.P, this.eps, this.momentum, x.C);
     this.g.core.f32(this.tracked.ptr, 1)[0] += 1;
     this.deferred = false;
+  }
+
+  /** Keep the last train-mode forward's batch sums (over the whole batch when sharded) for replayRunning. Call
+   * before this layer's backward, which reuses `sums`. */
+  keepStats(): void {
+    const C = this.x.C, sync = this.g.sync;
+    this.keptCount = sync ? this.x.H * this.x.W * sync.batch : this.x.P;
+    this.g.core.f32(this.kept, 4 * C).set(this.g.core.f32(this.sums, 4 * C));
+  }
+
+  /** The running-stats update of the forward keepStats saw, once more (on a shard: the leader's, as in the
+   * forward): the same kernel on the same sums, so the values a second identical forward would give. Overwrites
+   * mean and rstd: call after this layer's last backward on them. */
+  replayRunning(): void {
+    if (this.keptCount === 0) throw new Error(`${this.name}: replayRunning without keepStats`);
+    const sync = this.g.sync;
+    if (!sync || sync.leader) {
+      this.g.core.k.batchnorm_stats_finish(this.mean, this.rstd, this.runMean.ptr, this.runVar.ptr, this.kept, this.keptCount, this.eps, this.momentum, this.x.C);
+      this.g.core.f32(this.tracked.ptr, 1)[0] += 1;
+    }
+    this.keptCount = 0;
   }
 
   /** Forget a deferred update (the step it belonged to was stopped). */

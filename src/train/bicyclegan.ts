@@ -150,8 +150,10 @@ export class BicycleGAN {
     // The memory plan: what the step never needs twice at once is shared (unless separateMemory). One kernel
     // scratch for the four networks (temporaries of one kernel call). The discriminators' weight gradients go
     // into G's gradient block: they live only in their own D updates, after G's update and before the next step
-    // zeroes G's (the G-step passes through a D take its input gradient only). D_LR's activations, saved
-    // tensors and activation gradients are D_VAE's: same topology, and the step never interleaves the two.
+    // zeroes G's (the G-step passes through a D take its input gradient only). In the official step D_LR's
+    // activations, saved tensors and activation gradients are D_VAE's: same topology, and the step never
+    // interleaves the two. The pytorch-gan step keeps each D's G-step activations for its D update (reuseFake), so
+    // the two have their own.
     // A branch-split worker (o.branch) keeps the discriminators' gradients apart: rank 0 runs D_VAE's passes
     // while G's gradients are still live (rank 1's cLR backward and G's update come after them).
     const plan = !o.separateMemory, scratch = plan ? new Scratch(core, 'networks') : undefined;
@@ -162,7 +164,7 @@ export class BicycleGAN {
     const dv = this.D_VAE.g.store, used = free && dv.base.grad === free.ptr ? Math.ceil(dv.paramFloats / 16) * 16 : 0;
     const rest = free && { ptr: free.ptr + used * 4, floats: free.floats - used };
     this.D_LR = cfg.official?.sameD ? this.D_VAE
-      : new MultiDiscriminator(core, cfg, NB, 'D_LR', { shared: sh?.D_LR, scratch, grads: rest, activationsOf: plan ? this.D_VAE.g : undefined });
+      : new MultiDiscriminator(core, cfg, NB, 'D_LR', { shared: sh?.D_LR, scratch, grads: rest, activationsOf: plan && official ? this.D_VAE.g : undefined });
     scratch?.place();
     const dVae = new Adam(this.D_VAE.g.store, adam);
     this.opt = {
@@ -237,9 +239,10 @@ export class BicycleGAN {
     const latent = this.latentBackward(() => toDLr.addGrad()); // the cLR-GAN term of loss_GE, held since G's cLR forward
     this.update(this.opt.G, lr);
 
-    // the discriminators: real_B vs the detached fakes (made before G's update), separate forward passes
-    const dVae = this.discriminatorStep(D_VAE, 'd_vae', [[this.realB, 1, 'real_B'], [this.fakeB, 0, 'fake_B']], this.opt.D_VAE, lr);
-    const dLr = this.discriminatorStep(D_LR, 'd_lr', [[this.realB, 1, 'real_B'], [this.fakeBRandom, 0, 'fake_B_random']], this.opt.D_LR, lr);
+    // the discriminators: real_B vs the detached fakes (made before G's update); each fake's forward is the G step's
+    // (the same input and D weights: nothing changed D since), only real_B's runs again (see discriminatorPasses)
+    const dVae = this.discriminatorStep(D_VAE, 'd_vae', [[this.realB, 1, 'real_B'], [this.fakeB, 0, 'fake_B']], this.opt.D_VAE, lr, true);
+    const dLr = this.discriminatorStep(D_LR, 'd_lr', [[this.realB, 1, 'real_B'], [this.fakeBRandom, 0, 'fake_B_random']], this.opt.D_LR, lr, true);
     this.steps += 1;
     return { vae_gan: vaeGan, lr_gan: lrGan, pixel, kl, ge, latent, d_vae: dVae, d_lr: dLr };
   }
@@ -271,7 +274,7 @@ export class BicycleGAN {
       const { gan, l1, kl } = this.cvae(this.realA, this.realB, eps, toDVae, D_VAE, ['z_enc', 'fake_B', 'D_VAE.gstep.fake_B']);
       b.update([[opt.E, 0]], lr);
       D_VAE.g.store.zeroGrads();
-      const dVae = this.discriminatorPasses(D_VAE, 'd_vae', [[this.realB, 1, 'real_B'], [this.fakeB, 0, 'fake_B']]);
+      const dVae = this.discriminatorPasses(D_VAE, 'd_vae', [[this.realB, 1, 'real_B'], [this.fakeB, 0, 'fake_B']], true);
       b.update(last, lr);
       return { vae_gan: gan, pixel: l1, kl, d_vae: dVae };
     }
@@ -286,7 +289,7 @@ export class BicycleGAN {
       const into = toDLr.into;
       this.core.k.copy_forward(keep.ptr, into.grad, into.P, into.C, keep.ld, into.ld);
       D_LR.g.store.zeroGrads();
-      dLr = this.discriminatorPasses(D_LR, 'd_lr', [[this.realB, 1, 'real_B'], [this.fakeBRandom, 0, 'fake_B_random']]);
+      dLr = this.discriminatorPasses(D_LR, 'd_lr', [[this.realB, 1, 'real_B'], [this.fakeBRandom, 0, 'fake_B_random']], true);
       b.update([[opt.E, 0]], lr);
     } catch (e) {
       for (const bn of bns) {
@@ -314,6 +317,7 @@ export class BicycleGAN {
     this.core.f32(G.z.ptr, zRandom.length).set(zRandom);
     this.generate(this.fakeBRandom, 'fake_B_random');
     toDLr.forward();
+    this.keepStats(D_LR);
     this.traceOuts(D_LR, 'D_LR.gstep.fake_B_random');
     const lrGan = loss.lsgan('lr_gan', D_LR.outs, 1);
     toDLr.backward(() => loss.lsganBackward(1, D_LR.outs, 1));
@@ -403,6 +407,7 @@ export class BicycleGAN {
     this.generate(this.fakeB, names[1], A);
     this.condition(D, A);
     toD.forward();
+    if (!this.halves) this.keepStats(D);
     this.traceOuts(D, names[2]);
     const gan = loss.lsgan('vae_gan', D.outs, 1), l1 = loss.l1('pixel', G.out, B), kl = loss.kl('kl', E.mu, E.logvar);
     toD.backward(() => loss.lsganBackward(1, D.outs, 1));
@@ -477,18 +482,39 @@ export class BicycleGAN {
   }
 
   /** One D update: LSGAN on each (image, target) pair (real_B 1, the detached fake 0), one forward/backward each. */
-  private discriminatorStep(D: MultiDiscriminator, term: string, terms: DTerm[], opt: Adam, lr?: number): number {
+  private discriminatorStep(D: MultiDiscriminator, term: string, terms: DTerm[], opt: Adam, lr?: number, reuseFake = false): number {
     D.g.store.zeroGrads();
-    const v = this.discriminatorPasses(D, term, terms);
+    const v = this.discriminatorPasses(D, term, terms, reuseFake);
     this.update(opt, lr);
     return v;
   }
 
-  /** The forward/backward passes of a D update (gradients accumulate); returns the summed loss. */
-  private discriminatorPasses(D: MultiDiscriminator, term: string, terms: DTerm[]): number {
+  /** A D's BatchNorm batch sums of the G step's forward on a fake, for the D update that reuses it. */
+  private keepStats(D: MultiDiscriminator): void {
+    for (const bn of bnLayers(D.g)) bn.keepStats();
+  }
+
+  /**
+   * The forward/backward passes of a D update (gradients accumulate); returns the summed loss. `reuseFake`: the
+   * last term is the fake whose forward D ran in the G step, with the same weights, and whose activations are
+   * still in D (the pytorch-gan step: D changes only in its own update, after both). Its backward runs first, on
+   * those activations; then the other terms' passes; then the fake forward's BatchNorm running-stats update once
+   * more (keepStats, replayRunning), so the running stats see the reference's three forwards in its order (G step
+   * fake, real, fake). The weight gradients add the fake's part before the real's instead of after: the same sum,
+   * rounded in the other order. One D forward fewer per D and step.
+   */
+  private discriminatorPasses(D: MultiDiscriminator, term: string, terms: DTerm[], reuseFake = false): number {
     D.image.needsGrad = false;
     const parts: [number, number][] = [];
-    for (const [img, target, what] of terms) {
+    const fresh = reuseFake ? terms.slice(0, -1) : terms;
+    let fake: [number, number] | null = null;
+    if (reuseFake) {
+      const [, target, what] = terms[terms.length - 1];
+      this.traceOuts(D, `${D.g.name}.dstep.${what}`);
+      fake = [1, this.loss.lsgan(term, D.outs, target)];
+      D.g.backwardFrom(() => this.loss.lsganBackward(1, D.outs, target));
+    }
+    for (const [img, target, what] of fresh) {
       if ('A' in img) {
         copyInto(this.core, img.A, D.g.slice(D.image, 0, img.A.C, 'image.A'));
         copyInto(this.core, img.B, D.g.slice(D.image, img.A.C, img.B.C, 'image.B'));
@@ -497,6 +523,10 @@ export class BicycleGAN {
       this.traceOuts(D, `${D.g.name}.dstep.${what}`);
       parts.push([1, this.loss.lsgan(term, D.outs, target)]);
       D.g.backwardFrom(() => this.loss.lsganBackward(1, D.outs, target));
+    }
+    if (fake) {
+      parts.push(fake);
+      for (const bn of bnLayers(D.g)) bn.replayRunning();
     }
     return this.loss.total(...parts);
   }
