@@ -98,6 +98,38 @@ export function upconv_split_pack(U: usize, w: usize, scratch: usize, C: i32, OC
   packRange(U, w, C, OC, 0, OC, OCt, c0);
 }
 
+// The 16 matrices' entries for up to 4 output channels (n lanes, zeros past them) of one input channel, from w's 9
+// taps at src + k*tap: U[u] stored at d + u*step, or (flipped, the backward-input's order) at d + flip(u)*step with
+// flip = 8 - u (EE), 20 - u (EP), 26 - u (PE), 15 (PP). G on the columns of rows 0, 2 (the even taps) and of row 1.
+// @ts-ignore: decorator
+@inline function pos(u: i32, flipped: bool): usize {
+  const f: i32 = u < 9 ? 8 - u : u < 12 ? 20 - u : u < 15 ? 26 - u : 15;
+  return <usize>(flipped ? f : u);
+}
+// @ts-ignore: decorator
+@inline function tapSums(src: usize, tap: usize, n: i32, d: usize, step: usize, flipped: bool): void {
+  const w00 = loadN(src, n), w01 = loadN(src + tap, n), w02 = loadN(src + 2 * tap, n);
+  const w10 = loadN(src + 3 * tap, n), w11 = loadN(src + 4 * tap, n), w12 = loadN(src + 5 * tap, n);
+  const w20 = loadN(src + 6 * tap, n), w21 = loadN(src + 7 * tap, n), w22 = loadN(src + 8 * tap, n);
+  const a1 = f32x4.add(w00, w02), b1 = f32x4.add(w20, w22);
+  v128.store(d + pos(0, flipped) * step, w00);
+  v128.store(d + pos(1, flipped) * step, a1);
+  v128.store(d + pos(2, flipped) * step, w02);
+  v128.store(d + pos(3, flipped) * step, f32x4.add(w00, w20));
+  v128.store(d + pos(4, flipped) * step, f32x4.add(a1, b1));
+  v128.store(d + pos(5, flipped) * step, f32x4.add(w02, w22));
+  v128.store(d + pos(6, flipped) * step, w20);
+  v128.store(d + pos(7, flipped) * step, b1);
+  v128.store(d + pos(8, flipped) * step, w22);
+  v128.store(d + pos(9, flipped) * step, w01);
+  v128.store(d + pos(10, flipped) * step, f32x4.add(w01, w21));
+  v128.store(d + pos(11, flipped) * step, w21);
+  v128.store(d + pos(12, flipped) * step, w10);
+  v128.store(d + pos(13, flipped) * step, f32x4.add(w10, w12));
+  v128.store(d + pos(14, flipped) * step, w12);
+  v128.store(d + pos(15, flipped) * step, w11);
+}
+
 // upconv_split_pack of w's channels o0 .. o0 + OC - 1, w holding OCw channels.
 function packRange(U: usize, w: usize, C: i32, OCw: i32, o0: i32, OC: i32, OCt: i32, c0: i32): void {
   if (C <= 0 || OC <= 0) return;
@@ -107,52 +139,46 @@ function packRange(U: usize, w: usize, C: i32, OCw: i32, o0: i32, OC: i32, OCt: 
       const d = fl(U, ((c0 + p0) >> 3) * C * 8 + c * 8);
       for (let h = 0; h < 2; h++) {
         const n = min(4, max(0, OC - p0 - 4 * h)), src = fl(w, c * OCw + o0 + p0 + 4 * h), dh = d + (<usize>h << 4);
-        const w00 = loadN(src, n), w01 = loadN(src + tap, n), w02 = loadN(src + 2 * tap, n);
-        const w10 = loadN(src + 3 * tap, n), w11 = loadN(src + 4 * tap, n), w12 = loadN(src + 5 * tap, n);
-        const w20 = loadN(src + 6 * tap, n), w21 = loadN(src + 7 * tap, n), w22 = loadN(src + 8 * tap, n);
-        // G on the columns of rows 0, 2 (even taps) and of row 1
-        const a1 = f32x4.add(w00, w02), b1 = f32x4.add(w20, w22);
-        v128.store(dh, w00);
-        v128.store(dh + ks, a1);
-        v128.store(dh + 2 * ks, w02);
-        v128.store(dh + 3 * ks, f32x4.add(w00, w20));
-        v128.store(dh + 4 * ks, f32x4.add(a1, b1));
-        v128.store(dh + 5 * ks, f32x4.add(w02, w22));
-        v128.store(dh + 6 * ks, w20);
-        v128.store(dh + 7 * ks, b1);
-        v128.store(dh + 8 * ks, w22);
-        v128.store(dh + 9 * ks, w01);
-        v128.store(dh + 10 * ks, f32x4.add(w01, w21));
-        v128.store(dh + 11 * ks, w21);
-        v128.store(dh + 12 * ks, w10);
-        v128.store(dh + 13 * ks, f32x4.add(w10, w12));
-        v128.store(dh + 14 * ks, w12);
-        v128.store(dh + 15 * ks, w11);
+        tapSums(src, tap, n, dh, ks, false);
       }
     }
   }
 }
 
-// The stored transforms of one tile for 4 channels at byte offset cb of the patch pointers pb (3x3, row-major):
-// EE's 9 (tr3) at V slots 0 .. 8, EP's rows d0 - d1, d2 - d1 of column 1 + j at slots 9 + 2j, 10 + 2j, PE's of
-// row 1 + i at 13 + 2i, 14 + 2i; slot s of this tile at dst + s*vk.
+// A tile's patch of pointers (row-major, n per row) holds its E positions k = 0, 1, 2 at rows (columns) k*st and its
+// P lines i = 0, 1 at 1 + i*st: the forward's 3x3 x patch (n = 3, st = 1: P are x rows 2tm, 2tm + 1, the middle
+// and last E rows) and the backward-input's 5x5 box-sum patch (n = 5, st = 2: even rows dE, odd rows dP).
+// The stored transforms for 4 channels at byte offset cb: EE's 9 (tr3) at V slots 0 .. 8, EP's d0 - d1, d2 - d1 of
+// P column j at slots 9 + 2j, 10 + 2j, PE's of P row i at 13 + 2i, 14 + 2i; slot s of this tile at dst + s*vk.
 // @ts-ignore: decorator
-@inline function inputs(pb: usize, cb: usize, dst: usize, vk: usize): void {
-  tr3(pb, 12, 4, cb, dst, vk);
+@inline function inputs(pb: usize, n: i32, st: i32, cb: usize, dst: usize, vk: usize): void {
+  const rE = <usize>(st * n) << 2, cE = <usize>st << 2;
+  tr3(pb, rE, cE, cb, dst, vk);
   for (let j = 0; j < 2; j++) {
-    const d0 = v128.load(<usize>load<u32>(pb + (<usize>(1 + j) << 2)) + cb);
-    const d1 = v128.load(<usize>load<u32>(pb + (<usize>(4 + j) << 2)) + cb);
-    const d2 = v128.load(<usize>load<u32>(pb + (<usize>(7 + j) << 2)) + cb);
+    const q = pb + (<usize>(1 + j * st) << 2);
+    const d0 = v128.load(<usize>load<u32>(q) + cb), d1 = v128.load(<usize>load<u32>(q + rE) + cb), d2 = v128.load(<usize>load<u32>(q + 2 * rE) + cb);
     v128.store(dst + <usize>(9 + 2 * j) * vk, f32x4.sub(d0, d1));
     v128.store(dst + <usize>(10 + 2 * j) * vk, f32x4.sub(d2, d1));
   }
   for (let i = 0; i < 2; i++) {
-    const r = pb + (<usize>(3 * (1 + i)) << 2);
-    const d0 = v128.load(<usize>load<u32>(r) + cb), d1 = v128.load(<usize>load<u32>(r + 4) + cb), d2 = v128.load(<usize>load<u32>(r + 8) + cb);
+    const q = pb + (<usize>((1 + i * st) * n) << 2);
+    const d0 = v128.load(<usize>load<u32>(q) + cb), d1 = v128.load(<usize>load<u32>(q + cE) + cb), d2 = v128.load(<usize>load<u32>(q + 2 * cE) + cb);
     v128.store(dst + <usize>(13 + 2 * i) * vk, f32x4.sub(d0, d1));
     v128.store(dst + <usize>(14 + 2 * i) * vk, f32x4.sub(d2, d1));
   }
 }
+
+// The 8 pointers of a tile that aRow reads in place, from its patch pointers pb (see inputs): the EP middles (E row
+// 1, P column j), the PE middles (P row i, E column 1), then PP (i, j); stored at rp.
+// @ts-ignore: decorator
+@inline function rawPtrs(rp: usize, pb: usize, n: i32, st: i32): void {
+  for (let j = 0; j < 2; j++) store<u32>(rp + (<usize>j << 2), ptrAt(pb, n, st, 1 + j * st));
+  for (let i = 0; i < 2; i++) store<u32>(rp + (<usize>(2 + i) << 2), ptrAt(pb, n, 1 + i * st, st));
+  for (let i = 0; i < 2; i++) for (let j = 0; j < 2; j++) store<u32>(rp + (<usize>(4 + 2 * i + j) << 2), ptrAt(pb, n, 1 + i * st, 1 + j * st));
+}
+
+// @ts-ignore: decorator
+@inline function ptrAt(pb: usize, n: i32, r: i32, c: i32): u32 { return load<u32>(pb + (<usize>(r * n + c) << 2)); }
 
 // Tile flags: bit 0 the tile's E rows are 2 (2tm + 1 <= H, all three row positions), bits 1, 2 its P rows 2tm,
 // 2tm + 1 exist; bits 3, 4, 5 the same for columns.
@@ -198,7 +224,7 @@ function slotMask(f: i32): i32 {
 
 // The slots whose products use weight matrix u: first slot, count, step.
 // @ts-ignore: decorator
-@inline function slot0(u: i32): i32 { return u < 9 ? u : u < 12 ? u : u < 15 ? u + 3 : 21; }
+@inline function slot0(u: i32): i32 { return u < 12 ? u : u < 15 ? u + 3 : 21; }
 // @ts-ignore: decorator
 @inline function slotN(u: i32): i32 { return u < 9 ? 1 : u < 15 ? 2 : 4; }
 // @ts-ignore: decorator
@@ -281,15 +307,10 @@ export function upconv_split_forward_packed(y: usize, x: usize, U: usize, b: usi
       const t = t0 + r, q = t % (TR * TC), tm = q / TC, tn = q - tm * TC;
       patchPtrs(ptr, t, x, ldx, zero, H, W, TR, TC, 3, 2); // x rows 2tm - 1 .. 2tm + 1
       store<i32>(flags + (<usize>r << 2), slotMask(rowBits(tm, H) | (rowBits(tn, W) << 3)));
-      // patch (1, 1), (1, 2), (2, 1), (2, 2) at bytes 16, 20, 28, 32: EP middles, PE middles, PP (see aRow)
-      const rp = raw + (<usize>(8 * r) << 2);
-      store<u32>(rp, load<u32>(ptr, 16)); store<u32>(rp, load<u32>(ptr, 20), 4);
-      store<u32>(rp, load<u32>(ptr, 16), 8); store<u32>(rp, load<u32>(ptr, 28), 12);
-      store<u32>(rp, load<u32>(ptr, 16), 16); store<u32>(rp, load<u32>(ptr, 20), 20);
-      store<u32>(rp, load<u32>(ptr, 28), 24); store<u32>(rp, load<u32>(ptr, 32), 28);
+      rawPtrs(raw + (<usize>(8 * r) << 2), ptr, 3, 1);
       const vr = V + <usize>r * rowB;
-      for (let c = 0; c < C4; c += 4) inputs(ptr, <usize>c << 2, vr + (<usize>c << 2), vk);
-      if (C4 < C) inputs(tailPtrs(ptr, 9, C4, C, tmp), 0, vr + (<usize>C4 << 2), vk);
+      for (let c = 0; c < C4; c += 4) inputs(ptr, 3, 1, <usize>c << 2, vr + (<usize>c << 2), vk);
+      if (C4 < C) inputs(tailPtrs(ptr, 9, C4, C, tmp), 3, 1, 0, vr + (<usize>C4 << 2), vk);
     }
     slotGemms(R, RC, flags, V, vk, rowB, raw, M, mk, rowM, ind, outp, U, ks, C, OC, zero);
     // each tile's 5x5 block: the column pass per row source (E positions 0 .. 2, P rows 0, 1) into tmp, then the
@@ -362,18 +383,7 @@ function packIn(Ut: usize, w: usize, tmp: usize, C: i32, OC: i32): void {
       for (let i = 0; i < 4; i++) {
         const t = tmp + (<usize>(i * NU) << 4);
         if (i >= nc) { memory.fill(t, 0, <usize>NU << 4); continue; }
-        const src = fl(w, (c0 + i) * OC + o);
-        const w00 = loadN(src, no), w01 = loadN(src + tap, no), w02 = loadN(src + 2 * tap, no);
-        const w10 = loadN(src + 3 * tap, no), w11 = loadN(src + 4 * tap, no), w12 = loadN(src + 5 * tap, no);
-        const w20 = loadN(src + 6 * tap, no), w21 = loadN(src + 7 * tap, no), w22 = loadN(src + 8 * tap, no);
-        const a1 = f32x4.add(w00, w02), b1 = f32x4.add(w20, w22);
-        // the forward's matrices (upconv_split_pack) at flip(u)
-        v128.store(t, w22); v128.store(t, b1, 16); v128.store(t, w20, 32);
-        v128.store(t, f32x4.add(w02, w22), 48); v128.store(t, f32x4.add(a1, b1), 64); v128.store(t, f32x4.add(w00, w20), 80);
-        v128.store(t, w02, 96); v128.store(t, a1, 112); v128.store(t, w00, 128);
-        v128.store(t, w21, 144); v128.store(t, f32x4.add(w01, w21), 160); v128.store(t, w01, 176);
-        v128.store(t, w12, 192); v128.store(t, f32x4.add(w10, w12), 208); v128.store(t, w10, 224);
-        v128.store(t, w11, 240);
+        tapSums(fl(w, (c0 + i) * OC + o), tap, no, t, 16, true);
       }
       for (let u = 0; u < NU; u++) {
         const dp = Ut + <usize>u * kt + (<usize>((c0 >> 3) * OC * 8 + o * 8 + (c0 & 7)) << 2);
@@ -399,26 +409,6 @@ function bwdInSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
     + al(NV * RC * Co) + al(NS * RC * Ci) + 2 * al(NS * RC) + al(8 * RC) + al(PTR5) + al(TMP5);
 }
 
-
-// The stored transforms of one backward tile for 4 channels at byte offset cb of the 5x5 patch pointers pb: EE's 9
-// from rows and columns 0, 2, 4 (tr3), EP's d0 - d1, d2 - d1 of column 1 + 2j (rows 0, 2, 4) at slots 9 + 2j,
-// 10 + 2j, PE's of row 1 + 2i (columns 0, 2, 4) at 13 + 2i, 14 + 2i.
-// @ts-ignore: decorator
-@inline function inputsIn(pb: usize, cb: usize, dst: usize, vk: usize): void {
-  tr3(pb, 40, 8, cb, dst, vk);
-  for (let j = 0; j < 2; j++) {
-    const q = pb + (<usize>(1 + 2 * j) << 2);
-    const d0 = v128.load(<usize>load<u32>(q) + cb), d1 = v128.load(<usize>load<u32>(q + 40) + cb), d2 = v128.load(<usize>load<u32>(q + 80) + cb);
-    v128.store(dst + <usize>(9 + 2 * j) * vk, f32x4.sub(d0, d1));
-    v128.store(dst + <usize>(10 + 2 * j) * vk, f32x4.sub(d2, d1));
-  }
-  for (let i = 0; i < 2; i++) {
-    const q = pb + (<usize>(5 * (1 + 2 * i)) << 2);
-    const d0 = v128.load(<usize>load<u32>(q) + cb), d1 = v128.load(<usize>load<u32>(q + 8) + cb), d2 = v128.load(<usize>load<u32>(q + 16) + cb);
-    v128.store(dst + <usize>(13 + 2 * i) * vk, f32x4.sub(d0, d1));
-    v128.store(dst + <usize>(14 + 2 * i) * vk, f32x4.sub(d2, d1));
-  }
-}
 
 // dx += upconv^T(dy) (the forward of dy through the transposed, flipped matrices), accumulated.
 export function upconv_split_backward_input(dx: usize, dy: usize, w: usize, scratch: usize,
@@ -447,18 +437,10 @@ export function upconv_split_backward_input(dx: usize, dy: usize, w: usize, scra
     const R = min(RC, T - t0);
     for (let r = 0; r < R; r++) {
       patchPtrs(ptr, t0 + r, D, OC, zero, DH, DW, TR, TC, 5, 4, 0); // D rows 4tm .. 4tm + 4
-      const rp = raw + (<usize>(8 * r) << 2);
-      store<u32>(rp, load<u32>(ptr, 44)); // (2, 1)
-      store<u32>(rp, load<u32>(ptr, 52), 4); // (2, 3)
-      store<u32>(rp, load<u32>(ptr, 28), 8); // (1, 2)
-      store<u32>(rp, load<u32>(ptr, 68), 12); // (3, 2)
-      store<u32>(rp, load<u32>(ptr, 24), 16); // (1, 1)
-      store<u32>(rp, load<u32>(ptr, 32), 20); // (1, 3)
-      store<u32>(rp, load<u32>(ptr, 64), 24); // (3, 1)
-      store<u32>(rp, load<u32>(ptr, 72), 28); // (3, 3)
+      rawPtrs(raw + (<usize>(8 * r) << 2), ptr, 5, 2);
       const vr = V + <usize>r * rowB;
-      for (let c = 0; c < O4; c += 4) inputsIn(ptr, <usize>c << 2, vr + (<usize>c << 2), vk);
-      if (O4 < OC) inputsIn(tailPtrs(ptr, 25, O4, OC, tmp), 0, vr + (<usize>O4 << 2), vk);
+      for (let c = 0; c < O4; c += 4) inputs(ptr, 5, 2, <usize>c << 2, vr + (<usize>c << 2), vk);
+      if (O4 < OC) inputs(tailPtrs(ptr, 25, O4, OC, tmp), 5, 2, 0, vr + (<usize>O4 << 2), vk);
     }
     slotGemms(R, RC, 0, V, vk, rowB, raw, M, mk, rowM, ind, outp, Ut, kt, OC, C, zero);
     // dx rows 2tm + a, columns 2tn + b: per row source (E positions, P rows) the two column values, then the rows
