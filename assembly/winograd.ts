@@ -117,7 +117,7 @@ function run(y: usize, x: usize, w: usize, b: usize, scratch: usize,
 // blocks transposed in registers so each panel row is still one store. Tails one pair at a time.
 function weightTransform(U: usize, w: usize, Cin: i32, Cout: i32, bwd: bool, tmp: usize): void {
   const NP = (Cout + 7) >> 3;
-  memory.fill(U, 0, (<usize>16 * NP * 8 * Cin) << 2);
+  if (Cout & 7) memory.fill(U, 0, (<usize>16 * NP * 8 * Cin) << 2); // the lanes past Cout; every other float is written
   const tap = Cin * Cout, tb = <usize>tap << 2;
   const ks = (<usize>NP * 8 * Cin) << 2;
   const O4 = Cout & ~3, I4 = bwd ? Cin & ~3 : Cin;

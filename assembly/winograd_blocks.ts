@@ -3,13 +3,16 @@
 // kernels share (winograd_s2.ts, winograd_split.ts).
 //
 // out (N, H, W, C) pixel stride ldo (the 4x4 conv's input grid), inp (N, OH, OW, OC) pixel stride ldi, OH =
-// (H - 2) / 2 + 1. The 4x4 block at out rows 4ti-1 .. 4ti+2 (columns alike) reads the 3x3 inp patch at rows
-// 2ti-1 .. 2ti+1: its phase pr (rows 4ti-1+pr and 4ti+1+pr) is F(2, 2) of the patch's three rows,
+// (H - 2) / 2 + 1. Phase pr holds the out rows of parity 1 - pr; along each axis it is F(2, 2) of three inp rows,
 //   m = (G g) (.) (B^T d), out = A^T m,  B^T = [1 -1 0; 0 1 0; 0 -1 1], G = [1 0; 1 1; 0 1], A^T = [1 1 0; 0 1 1]
-// with a phase's 2-tap kernel g (the caller's weights, transformed into U). One inp patch gives all four phases'
-// 2x2 outputs: at each of the 9 positions one GEMM [tiles x OC] x [OC x 4*c4(C)].
-// U: 9 positions, each 8-wide panels over the 4*c4(C) columns ph*c4(C) + c (ph = 2pr + pc), OC rows:
-// U[k][col >> 3][row][col & 7] (blocks_weights_size floats; padding columns zero).
+// with a phase's 2-tap kernel g (the caller's weights, transformed into U). Each phase has its own tiles, aligned
+// to its rows: block ti's phase pr gives out rows 4ti + 1 - pr and 4ti + 3 - pr from inp rows 2ti - pr .. 2ti - pr
+// + 2, so the four phases tile the out block at rows 4ti .. 4ti + 3 (columns alike) and no tile overhangs the
+// image by more than the last block's rows. (One inp patch per block for all four phases, blocks at 4ti - 1 ..
+// 4ti + 2, needed (H / 4 + 1)^2 blocks: 25 on a 16x16 grid against 16, 1.56x the multiply-adds.) Per block and
+// phase, at each of the 9 positions, one GEMM [tiles x OC] x [OC x c4(C)].
+// U: 9 positions, each 4 phases of c8(C) / 8 panels 8 wide over C, OC rows:
+// U[k][ph * c8(C) / 8 + (c >> 3)][row][c & 7] (blocks_weights_size floats; padding columns zero).
 import { igemm_4x8 } from './gemm';
 import { rowTables, tailPtrs } from './winograd_tiles';
 
@@ -34,19 +37,19 @@ const WQ: i32 = 65536;
 const PTR: i32 = 48; // u32 pointer table (9 used)
 const TMP: i32 = 36 * 4 + 36; // tail vectors + their pointers
 
-// Blocks over the batch: 4x4 out blocks at rows 4ti - 1 .. 4ti + 2, ti = 0 .. H / 4 (every out pixel in one).
+// Blocks over the batch: 4x4 out blocks at rows 4ti .. 4ti + 3, ti < ceil(H / 4) (every out pixel in one).
 // @ts-ignore: decorator
-@inline function blocks(N: i32, H: i32, W: i32): i32 { return N * ((H >> 2) + 1) * ((W >> 2) + 1); }
+@inline function blocks(N: i32, H: i32, W: i32): i32 { return N * ((H + 3) >> 2) * ((W + 3) >> 2); }
 
 // Floats of U for out channels C and inp channels OC.
 export function blocks_weights_size(C: i32, OC: i32): i32 {
-  return 9 * OC * c8(4 * c4(C));
+  return 9 * OC * 4 * c8(C);
 }
 
 // Floats of scratch phase_blocks needs (U not included).
 export function blocks_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
-  const K = 4 * c4(C), RC = chunk(blocks(N, H, W), c4(OC), K);
-  return al(c4(max(C, OC))) + al(9 * RC * c4(OC)) + al(9 * RC * K) + 2 * al(RC) + al(PTR) + al(TMP);
+  const RC = chunk(blocks(N, H, W), c4(OC), c4(C));
+  return al(c4(max(C, OC))) + al(9 * RC * c4(OC)) + al(9 * RC * c4(C)) + 2 * al(RC) + al(PTR) + al(TMP);
 }
 
 // 9 outputs of B^T d B for 4 channels: d[i][j] = v128 at (u32 at pb + i*rs + j*cs) + cb; output k = 3i + j at
@@ -113,61 +116,62 @@ export function blocks_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i3
   }
 }
 
-// out += (acc) or out = b + (b == 0: no bias) the transposed conv of inp by U, block by block.
-export function phase_blocks(out: usize, inp: usize, U: usize, b: usize, acc: bool, scratch: usize,
+// out += the transposed conv of inp by U, block by block and phase by phase.
+export function phase_blocks(out: usize, inp: usize, U: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldo: i32, ldi: i32): void {
   const OH = (H - 2) / 2 + 1, OW = (W - 2) / 2 + 1;
   if (N <= 0 || OH <= 0 || OW <= 0 || C <= 0 || OC <= 0) return;
-  const TI = (H >> 2) + 1, TJ = (W >> 2) + 1, T = N * TI * TJ;
-  const Ci = c4(C), K = 4 * Ci, Co = c4(OC);
-  const RC = chunk(T, Co, K);
+  const TI = (H + 3) >> 2, TJ = (W + 3) >> 2, T = N * TI * TJ;
+  const Ci = c4(C), Co = c4(OC), NPc = (C + 7) >> 3;
+  const RC = chunk(T, Co, Ci);
   const zero = scratch;
   const V = fl(zero, al(c4(max(C, OC))));
   const M = fl(V, al(9 * RC * Co));
-  const ind = fl(M, al(9 * RC * K));
+  const ind = fl(M, al(9 * RC * Ci));
   const outp = fl(ind, al(RC));
   const ptr = fl(outp, al(RC));
   const tmp = fl(ptr, al(PTR));
   memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
-  const vk = (<usize>RC * Co) << 2, mk = (<usize>RC * K) << 2;
-  rowTables(ind, V, Co, outp, M, K, RC);
-  const O4 = OC & ~3, NPk = (K + 7) >> 3;
+  const vk = (<usize>RC * Co) << 2, mk = (<usize>RC * Ci) << 2;
+  const uk = <usize>4 * NPc * 8 * OC, uph = <usize>NPc * 8 * OC; // floats between positions, between phases
+  rowTables(ind, V, Co, outp, M, Ci, RC);
+  const O4 = OC & ~3, bv = f32x4.splat(0);
   for (let t0 = 0; t0 < T; t0 += RC) {
     const R = min(RC, T - t0);
-    // V[k][r][oc] = (B^T d B)[k] of the inp patch
-    for (let r = 0; r < R; r++) {
-      const t = t0 + r;
-      const n = t / (TI * TJ), q = t - n * TI * TJ, ti = q / TJ, tj = q - ti * TJ;
-      for (let i = 0; i < 3; i++) {
-        const oh = 2 * ti - 1 + i;
-        for (let j = 0; j < 3; j++) {
-          const ow = 2 * tj - 1 + j;
-          store<u32>(ptr + (<usize>(i * 3 + j) << 2), <u32>(oh >= 0 && oh < OH && ow >= 0 && ow < OW ? fl(inp, ((n * OH + oh) * OW + ow) * ldi) : zero));
+    for (let ph = 0; ph < 4; ph++) {
+      const pr = ph >> 1, pc = ph & 1;
+      // V[k][r][oc] = (B^T d B)[k] of the phase's inp patch at rows 2ti - pr .., columns 2tj - pc ..
+      for (let r = 0; r < R; r++) {
+        const t = t0 + r;
+        const n = t / (TI * TJ), q = t - n * TI * TJ, ti = q / TJ, tj = q - ti * TJ;
+        for (let i = 0; i < 3; i++) {
+          const oh = 2 * ti - pr + i;
+          for (let j = 0; j < 3; j++) {
+            const ow = 2 * tj - pc + j;
+            store<u32>(ptr + (<usize>(i * 3 + j) << 2), <u32>(oh >= 0 && oh < OH && ow >= 0 && ow < OW ? fl(inp, ((n * OH + oh) * OW + ow) * ldi) : zero));
+          }
         }
+        const vr = fl(V, r * Co);
+        for (let c = 0; c < O4; c += 4) tr3(ptr, 12, 4, <usize>c << 2, vr + (<usize>c << 2), vk);
+        if (O4 < OC) tr3(tailPtrs(ptr, 9, O4, OC, tmp), 12, 4, 0, vr + (<usize>O4 << 2), vk);
       }
-      const vr = fl(V, r * Co);
-      for (let c = 0; c < O4; c += 4) tr3(ptr, 12, 4, <usize>c << 2, vr + (<usize>c << 2), vk);
-      if (O4 < OC) tr3(tailPtrs(ptr, 9, O4, OC, tmp), 12, 4, 0, vr + (<usize>O4 << 2), vk);
-    }
-    for (let k = 0; k < 9; k++) {
-      igemm_4x8(R, 1, OC, ind, outp, <usize>k * mk, fl(U, k * NPk * 8 * OC), 32, <usize>OC << 5, K, 0, 0, zero, <usize>k * vk);
-    }
-    // out block (+)= each phase's A^T M A (+ b)
-    for (let r = 0; r < R; r++) {
-      const t = t0 + r;
-      const n = t / (TI * TJ), q = t - n * TI * TJ, ti = q / TJ, tj = q - ti * TJ;
-      for (let ph = 0; ph < 4; ph++) {
-        const pr = ph >> 1, pc = ph & 1;
-        const ih0 = 4 * ti - 1 + pr, iw0 = 4 * tj - 1 + pc; // outputs at ih0, ih0 + 2 (columns alike)
-        const r0 = ih0 >= 0 && ih0 < H, r1 = ih0 + 2 < H, q0 = iw0 >= 0 && iw0 < W, q1 = iw0 + 2 < W;
-        if (!(r0 || r1) || !(q0 || q1)) continue;
+      const Up = U + (uph * ph << 2);
+      for (let k = 0; k < 9; k++) {
+        igemm_4x8(R, 1, OC, ind, outp, <usize>k * mk, Up + (uk * k << 2), 32, <usize>OC << 5, C, 0, 0, zero, <usize>k * vk);
+      }
+      // out += the phase's A^T M A at rows ih0, ih0 + 2, columns iw0, iw0 + 2
+      for (let r = 0; r < R; r++) {
+        const t = t0 + r;
+        const n = t / (TI * TJ), q = t - n * TI * TJ, ti = q / TJ, tj = q - ti * TJ;
+        const ih0 = 4 * ti + 1 - pr, iw0 = 4 * tj + 1 - pc;
+        const r0 = ih0 < H, r1 = ih0 + 2 < H, q0 = iw0 < W, q1 = iw0 + 2 < W;
+        if (!r0 || !q0) continue;
         const p00 = fl(out, ((n * H + ih0) * W + iw0) * ldo);
         const p01 = fl(p00, 2 * ldo), p10 = fl(p00, 2 * W * ldo), p11 = fl(p10, 2 * ldo);
-        const mr = fl(M, r * K + ph * Ci);
+        const mr = fl(M, r * Ci);
         for (let c = 0; c < C; c += 4) {
           const cb = <usize>c << 2, nc = min(4, C - c);
-          const bv = b != 0 ? loadN(b + cb, nc) : f32x4.splat(0);
-          outTile4(mr + cb, mk, bv, p00 + cb, p01 + cb, p10 + cb, p11 + cb, r0 && q0, r0 && q1, r1 && q0, r1 && q1, nc, acc);
+          outTile4(mr + cb, mk, bv, p00 + cb, p01 + cb, p10 + cb, p11 + cb, true, q1, r1, r1 && q1, nc, true);
         }
       }
     }

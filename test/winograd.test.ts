@@ -40,6 +40,7 @@ const S2_SHAPES: typeof SHAPES = [
   { N: 3, H: 15, W: 13, C: 37, OC: 45, ldx: 40, ldy: 50 },
   { N: 1, H: 9, W: 31, C: 6, OC: 70 },
   { N: 2, H: 11, W: 7, C: 70, OC: 3, ldy: 5 },
+  { N: 2, H: 10, W: 18, C: 44, OC: 36, ldx: 48 }, // half a panel of padding per phase in backward-input's U
 ];
 
 for (const s2 of [false, true]) describe(`${s2 ? 'winograd_s2 vs the direct 4x4 stride-2' : 'winograd3 vs the direct 3x3'} conv`, () => {
@@ -245,20 +246,21 @@ test('winograd3Wins: stride-1 pad-1 3x3, >= 32 channels each side, >= 64 tiles',
   expect(winograd3Wins(4, 16, 16, 64, 64, 3, 1, 0)).toBe(false);
 });
 
-test('winogradS2Wins: 4x4 stride-2 pad-1; forward and backward-input 32..128 input channels and >= 128 tiles, backward-weight >= 64 tiles', () => {
+test('winogradS2Wins: 4x4 stride-2 pad-1, >= 32 channels each side; forward and backward-weight >= 16 tiles, backward-input >= 32', () => {
   for (const pass of ['fwd', 'bwdIn', 'bwdW'] as const) {
     expect(winogradS2Wins(pass, 1, 64, 64, 64, 128, 4, 2, 1)).toBe(true); // 256 tiles
     expect(winogradS2Wins(pass, 2, 32, 32, 128, 256, 4, 2, 1)).toBe(true); // 128 tiles
+    expect(winogradS2Wins(pass, 8, 8, 8, 512, 512, 4, 2, 1)).toBe(true); // 32 tiles, 512 channels
     expect(winogradS2Wins(pass, 4, 128, 128, 3, 64, 4, 2, 1)).toBe(false);
     expect(winogradS2Wins(pass, 4, 64, 64, 64, 128, 3, 2, 1)).toBe(false);
     expect(winogradS2Wins(pass, 4, 64, 64, 64, 128, 4, 1, 1)).toBe(false);
-    expect(winogradS2Wins(pass, 1, 8, 8, 128, 256, 4, 2, 1)).toBe(false); // 4 tiles
+    expect(winogradS2Wins(pass, 2, 8, 8, 128, 256, 4, 2, 1)).toBe(false); // 8 tiles
   }
-  expect(winogradS2Wins('fwd', 1, 32, 32, 128, 256, 4, 2, 1)).toBe(false); // 64 tiles
-  expect(winogradS2Wins('bwdW', 1, 32, 32, 128, 256, 4, 2, 1)).toBe(true);
-  expect(winogradS2Wins('bwdIn', 8, 16, 16, 256, 512, 4, 2, 1)).toBe(false); // 256 input channels
-  expect(winogradS2Wins('bwdW', 8, 16, 16, 256, 512, 4, 2, 1)).toBe(true);
-  expect(convKernels(4, 16, 16, 256, 512, 4, 2, 1)).toEqual({ fwd: 'direct', bwdIn: 'direct', bwdW: 'wino_s2' });
+  expect(winogradS2Wins('fwd', 1, 16, 16, 256, 512, 4, 2, 1)).toBe(true); // 16 tiles
+  expect(winogradS2Wins('bwdW', 1, 16, 16, 256, 512, 4, 2, 1)).toBe(true);
+  expect(winogradS2Wins('bwdIn', 1, 16, 16, 256, 512, 4, 2, 1)).toBe(false);
+  expect(convKernels(1, 16, 16, 256, 512, 4, 2, 1)).toEqual({ fwd: 'wino_s2', bwdIn: 'direct', bwdW: 'wino_s2' });
+  expect(convKernels(4, 16, 16, 256, 512, 4, 2, 1)).toEqual({ fwd: 'wino_s2', bwdIn: 'wino_s2', bwdW: 'wino_s2' });
   expect(convKernels(4, 32, 32, 64, 64, 3, 1, 1)).toEqual({ fwd: 'wino3', bwdIn: 'wino3', bwdW: 'wino3' });
   expect(convKernels(4, 32, 32, 64, 64, 3, 2, 1)).toEqual({ fwd: 'direct', bwdIn: 'direct', bwdW: 'direct' });
 });

@@ -58,23 +58,23 @@ export function ref_winograd_s2_forward(y: usize, x: usize, w: usize, b: usize, 
   }
 }
 
-// dx phase (pr, pc) at rows 4ti - 1 + pr + 2i' (i' = 0, 1): F(2x2, 2x2) of the dy patch at rows 2ti - 1 + i
+// dx phase (pr, pc) at rows 4ti + 1 - pr + 2i' (i' = 0, 1): F(2x2, 2x2) of the dy patch at rows 2ti - pr + i
 // (i < 3) with g'[a][b] = w[2(1-a) + pr][2(1-b) + pc]
 export function ref_winograd_s2_backward_input(dx: usize, dy: usize, w: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldx: i32, ldy: i32): void {
   const OH = (H - 2) / 2 + 1, OW = (W - 2) / 2 + 1;
-  for (let n = 0; n < N; n++) for (let ti = 0; ti <= H / 4; ti++) for (let tj = 0; tj <= W / 4; tj++) {
+  for (let n = 0; n < N; n++) for (let ti = 0; ti < (H + 3) / 4; ti++) for (let tj = 0; tj < (W + 3) / 4; tj++) {
     for (let pr = 0; pr < 2; pr++) for (let pc = 0; pc < 2; pc++) for (let c = 0; c < C; c++) {
       let y00: f32 = 0, y01: f32 = 0, y10: f32 = 0, y11: f32 = 0;
       for (let r = 0; r < 3; r++) for (let s = 0; s < 3; s++) {
         let m: f32 = 0;
         for (let o = 0; o < OC; o++) {
-          m += ut(w, c, o, C, OC, 2 + pr, -2, 2 + pc, -2, r, s) * vt(dy, ldy, n, 2 * ti - 1, 2 * tj - 1, 1, o, OH, OW, r, s);
+          m += ut(w, c, o, C, OC, 2 + pr, -2, 2 + pc, -2, r, s) * vt(dy, ldy, n, 2 * ti - pr, 2 * tj - pc, 1, o, OH, OW, r, s);
         }
         y00 += atm(0, r) * atm(0, s) * m; y01 += atm(0, r) * atm(1, s) * m;
         y10 += atm(1, r) * atm(0, s) * m; y11 += atm(1, r) * atm(1, s) * m;
       }
-      const h0 = 4 * ti - 1 + pr, w0 = 4 * tj - 1 + pc;
+      const h0 = 4 * ti + 1 - pr, w0 = 4 * tj + 1 - pc;
       put(dx, ldx, n, h0, w0, c, H, W, y00, true);
       put(dx, ldx, n, h0, w0 + 2, c, H, W, y01, true);
       put(dx, ldx, n, h0 + 2, w0, c, H, W, y10, true);

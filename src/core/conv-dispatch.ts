@@ -19,16 +19,16 @@ export function winograd3Wins(N: number, H: number, W: number, C: number, OC: nu
   return k === 3 && stride === 1 && pad === 1 && Math.min(C, OC) >= 32 && tiles(N, H, W) >= 64;
 }
 
-/** The 4x4 stride-2 pad-1 conv by phases and F(2x2, 2x2), per pass. Forward and backward-input: 32 to 128 input
- * channels, >= 32 output channels, >= 128 output tiles (measured 64x64x64 -> 128 batch 1 and 4: 1.4-1.6 / 1.1-1.3x;
- * 32x32x128 -> 256 batch 2 and 4: 1.4-1.6 / 1.1-1.2x; 32x32x64 -> 128 batch 4: 1.2-1.5 / 1.0-1.3x). With 256 input
- * channels backward-input loses at any batch (0.5-0.8x: its GEMM has 4 * 256 columns of transformed weights) and
- * the forward gains at most 1.2x; at 64 tiles they measured 0.8-1.1x. Backward-weight: >= 32 channels each side
- * and >= 64 tiles (1.2-2.0x there, 0.9-1.2x at 16 tiles). */
+/** The 4x4 stride-2 pad-1 conv by phases and F(2x2, 2x2), per pass: >= 32 channels each side, and >= 16 output
+ * tiles (forward, backward-weight) or >= 32 (backward-input). The transformed weights (36 C OC floats) are written per
+ * call, so the GEMMs must outweigh that pass. Measured direct / Winograd (relaxed build, one thread, Zen 5, 7
+ * interleaved pairs) on the discriminators' layers, batch 1 to 8: from 32 tiles 1.13-1.68x in every pass (64 -> 128
+ * to 512 -> 512 channels); at 16 tiles forward 1.04-1.39x, backward-weight 1.19-1.41x, backward-input 0.94-1.19x;
+ * at 8 tiles forward 0.88-1.10x, backward-weight 0.89-0.94x, backward-input 0.66-0.87x; below 0.2-0.9x. */
 export function winogradS2Wins(pass: 'fwd' | 'bwdIn' | 'bwdW', N: number, H: number, W: number, C: number, OC: number, k: number, stride: number, pad: number): boolean {
   if (k !== 4 || stride !== 2 || pad !== 1 || H < 2 || W < 2 || C < 32 || OC < 32) return false;
   const t = tiles(N, Math.floor((H - 2) / 2) + 1, Math.floor((W - 2) / 2) + 1);
-  return pass === 'bwdW' ? t >= 64 : C <= 128 && t >= 128;
+  return t >= (pass === 'bwdIn' ? 32 : 16);
 }
 
 /** The fused upsample x2 + 3x3 conv's forward (the backward passes are upconv.ts's box sums, 9 MACs per x pixel):
