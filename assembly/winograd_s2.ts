@@ -39,21 +39,41 @@ import { patchPtrs, rowTables, storeTransposed4, tailPtrs } from './winograd_til
 const PTR: i32 = 48; // u32 pointer table (36 used)
 const TMP: i32 = 36 * 4 + 36 + 4 * 9 * 4; // tail vectors + their pointers; or 4 x 9 transformed weight vectors
 
+// Output channels per group in the forward and backward-weight: a group's transformed weights (9 K og floats, or
+// their gradients) stay within 4 MiB, so the scratch these passes touch does not grow with C OC (256 -> 512 channels
+// would take 18.9 MiB at once, and batch-1 training on 2 workers is within 1% of its memory target).
+const UQ: i32 = 1 << 20;
+// @ts-ignore: decorator
+@inline function og(K: i32, OC: i32): i32 { return 9 * K * c8(OC) <= UQ ? OC : max(8, (UQ / (9 * K)) & ~7); }
+
 function fwdSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
-  const K = 4 * c4(C), RC = chunk(fwdTiles(N, H, W), K, c4(OC));
-  return al(c4(max(C, OC))) + al(9 * K * c8(OC)) + al(9 * RC * K) + al(9 * RC * c4(OC)) + 2 * al(RC) + al(PTR) + al(TMP);
+  const K = 4 * c4(C), G = og(K, OC), RC = chunk(fwdTiles(N, H, W), K, c4(G));
+  return al(c4(max(C, OC))) + al(9 * K * c8(G)) + al(9 * RC * K) + al(9 * RC * c4(G)) + 2 * al(RC) + al(PTR) + al(TMP);
 }
 function bwdInSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
   return al(blocks_weights_size(C, OC)) + blocks_scratch_size(N, H, W, C, OC);
 }
+// backward-weight: groups (og) only where all tiles fit one chunk, which then transforms and packs x once for all
+// groups and sums each group's dU whole before the next; over several chunks each group would redo them (0.8x
+// at 32 tiles of 8x8x512 -> 512), so dU is whole there.
+// @ts-ignore: decorator
+@inline function bwdWGroup(T: i32, K: i32, OC: i32): i32 { return T <= chunk(T, K, c4(og(K, OC))) ? og(K, OC) : OC; }
 function bwdWSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
-  const K = 4 * c4(C), RC = chunk(fwdTiles(N, H, W), K, c4(OC));
-  return al(c4(max(C, OC))) + al(9 * K * OC) + al(9 * RC * K) + al(9 * RC * c4(OC)) + al(RC) + al(K * RC) + al(c8(OC) * RC) + al(PTR) + al(TMP);
+  const T = fwdTiles(N, H, W), K = 4 * c4(C), G = bwdWGroup(T, K, OC), RC = chunk(T, K, c4(G));
+  return al(c4(max(C, OC))) + al(9 * K * G) + al(9 * RC * K) + al(9 * RC * c4(G)) + al(RC) + al(9 * K * RC) + al(c8(G) * RC) + al(PTR) + al(TMP);
 }
 
 // Floats of scratch the forward alone needs (inference).
 export function winograd_s2_forward_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
   return fwdSize(N, H, W, C, OC);
+}
+
+// Floats of scratch each backward pass alone needs (a layer asks only for the passes it runs Winograd in).
+export function winograd_s2_backward_input_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
+  return bwdInSize(N, H, W, C, OC);
+}
+export function winograd_s2_backward_weight_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
+  return bwdWSize(N, H, W, C, OC);
 }
 
 // Floats of scratch any of the three passes needs for this shape.
@@ -86,67 +106,71 @@ function inputTransform(V: usize, vk: usize, Ci: i32, x: usize, ldx: i32, zero: 
 
 // ---- forward ----
 
-// y = conv4x4s2(x, w) + b, overwriting y's slice.
+// y = conv4x4s2(x, w) + b, overwriting y's slice; by groups of output channels (og), each on its own U.
 export function winograd_s2_forward(y: usize, x: usize, w: usize, b: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
   const OH = outDim(H), OW = outDim(W);
   if (N <= 0 || OH <= 0 || OW <= 0 || OC <= 0) return;
   const TH = (OH + 1) >> 1, TW = (OW + 1) >> 1, T = N * TH * TW;
-  const Ci = c4(C), K = 4 * Ci, Co = c4(OC), NP = (OC + 7) >> 3;
-  const RC = chunk(T, K, Co);
+  const Ci = c4(C), K = 4 * Ci, G = og(K, OC), Go = c4(G);
+  const RC = chunk(T, K, Go);
   const zero = scratch;
   const U = fl(zero, al(c4(max(C, OC))));
-  const V = fl(U, al(9 * K * c8(OC)));
+  const V = fl(U, al(9 * K * c8(G)));
   const M = fl(V, al(9 * RC * K));
-  const ind = fl(M, al(9 * RC * Co));
+  const ind = fl(M, al(9 * RC * Go));
   const outp = fl(ind, al(RC));
   const ptr = fl(outp, al(RC));
   const tmp = fl(ptr, al(PTR));
   memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
-  fwdWeights(U, w, C, Ci, OC);
-  const vk = (<usize>RC * K) << 2, mk = (<usize>RC * Co) << 2;
-  rowTables(ind, V, K, outp, M, Co, RC);
-  for (let t0 = 0; t0 < T; t0 += RC) {
-    const R = min(RC, T - t0);
-    if (C > 0) {
-      inputTransform(V, vk, Ci, x, ldx, zero, ptr, tmp, t0, R, H, W, TH, TW, C);
-      for (let k = 0; k < 9; k++) {
-        igemm_4x8(R, 1, K, ind, outp, <usize>k * mk, fl(U, k * K * NP * 8), 32, <usize>K << 5, OC, 0, 0, zero, <usize>k * vk);
-      }
-    } else {
-      memory.fill(M, 0, <usize>9 * mk);
-    }
-    // y = A^T M A (+ b), 4 channels at a time
-    for (let r = 0; r < R; r++) {
-      const t = t0 + r;
-      const n = t / (TH * TW), q = t - n * TH * TW, ti = q / TW, tj = q - ti * TW;
-      const oh = 2 * ti, ow = 2 * tj;
-      const okR = oh + 1 < OH, okC = ow + 1 < OW;
-      const y00 = fl(y, ((n * OH + oh) * OW + ow) * ldy);
-      const y01 = fl(y00, ldy), y10 = fl(y00, OW * ldy), y11 = fl(y10, ldy);
-      const mr = fl(M, r * Co);
-      for (let c = 0; c < OC; c += 4) {
-        const cb = <usize>c << 2;
-        const nc = min(4, OC - c);
-        let bv = f32x4.splat(0);
-        if (b != 0) {
-          if (nc == 4) bv = v128.load(b + cb);
-          else for (let l = 0; l < nc; l++) bv = setLane(bv, l, load<f32>(b + cb + (<usize>l << 2)));
+  const vk = (<usize>RC * K) << 2, mk = (<usize>RC * Go) << 2;
+  rowTables(ind, V, K, outp, M, Go, RC);
+  for (let o0 = 0; o0 < OC; o0 += G) {
+    const no = min(G, OC - o0), NP = (no + 7) >> 3;
+    fwdWeights(U, w, C, Ci, OC, o0, no);
+    for (let t0 = 0; t0 < T; t0 += RC) {
+      const R = min(RC, T - t0);
+      if (C > 0) {
+        inputTransform(V, vk, Ci, x, ldx, zero, ptr, tmp, t0, R, H, W, TH, TW, C);
+        for (let k = 0; k < 9; k++) {
+          igemm_4x8(R, 1, K, ind, outp, <usize>k * mk, fl(U, k * K * NP * 8), 32, <usize>K << 5, no, 0, 0, zero, <usize>k * vk);
         }
-        outTile(mr + cb, mk, bv, y00 + cb, y01 + cb, y10 + cb, y11 + cb, okR, okC, nc, false);
+      } else {
+        memory.fill(M, 0, <usize>9 * mk);
+      }
+      // y = A^T M A (+ b), 4 channels at a time
+      for (let r = 0; r < R; r++) {
+        const t = t0 + r;
+        const n = t / (TH * TW), q = t - n * TH * TW, ti = q / TW, tj = q - ti * TW;
+        const oh = 2 * ti, ow = 2 * tj;
+        const okR = oh + 1 < OH, okC = ow + 1 < OW;
+        const y00 = fl(y, ((n * OH + oh) * OW + ow) * ldy + o0);
+        const y01 = fl(y00, ldy), y10 = fl(y00, OW * ldy), y11 = fl(y10, ldy);
+        const mr = fl(M, r * Go);
+        for (let c = 0; c < no; c += 4) {
+          const cb = <usize>c << 2, bb = b + (<usize>o0 << 2) + cb;
+          const nc = min(4, no - c);
+          let bv = f32x4.splat(0);
+          if (b != 0) {
+            if (nc == 4) bv = v128.load(bb);
+            else for (let l = 0; l < nc; l++) bv = setLane(bv, l, load<f32>(bb + (<usize>l << 2)));
+          }
+          outTile(mr + cb, mk, bv, y00 + cb, y01 + cb, y10 + cb, y11 + cb, okR, okC, nc, false);
+        }
       }
     }
   }
 }
 
-// U[k] panels (8-wide over oc, K = 4*Ci rows): row ph*Ci + c = (G g G^T)[k], g[a][b] = w[2a + pr][2b + pc][c][oc];
+// U[k] panels (8-wide over oc, K = 4*Ci rows) of w's output channels oc0 .. oc0 + OC - 1 (w holds OCw): row ph*Ci
+// + c = (G g G^T)[k], g[a][b] = w[2a + pr][2b + pc][c][oc];
 // rows of the channel padding and columns past OC stay zero. Panel by panel: the 9 destinations then advance 32
 // bytes per channel (9 sequential write streams); c outermost scattered each channel's stores over 9 * OC / 8
 // lines 32 KiB apart: 18.8 ms for 256 -> 512 channels, about 2 ms now (TLB and write-allocate misses).
-function fwdWeights(U: usize, w: usize, C: i32, Ci: i32, OC: i32): void {
+function fwdWeights(U: usize, w: usize, C: i32, Ci: i32, OCw: i32, oc0: i32, OC: i32): void {
   const K = 4 * Ci, NP = (OC + 7) >> 3;
   if (Ci != C || (OC & 7) != 0) memory.fill(U, 0, (<usize>9 * NP * 8 * K) << 2);
-  const tap = C * OC, ks = (<usize>NP * 8 * K) << 2;
+  const tap = C * OCw, ks = (<usize>NP * 8 * K) << 2;
   for (let j = 0; j < NP; j++) {
     const o0 = j << 3, n = min(8, OC - o0);
     for (let ph = 0; ph < 4; ph++) {
@@ -157,7 +181,7 @@ function fwdWeights(U: usize, w: usize, C: i32, Ci: i32, OC: i32): void {
         const db = fl(U, (j * K + rowK) * 8);
         let o = 0;
         for (; o + 4 <= n; o += 4) {
-          const e = c * OC + o0 + o;
+          const e = c * OCw + oc0 + o0 + o;
           const g00 = v128.load(fl(w, t00 * tap + e)), g01 = v128.load(fl(w, t01 * tap + e));
           const g10 = v128.load(fl(w, t10 * tap + e)), g11 = v128.load(fl(w, t11 * tap + e));
           const d = db + (<usize>o << 2);
@@ -168,7 +192,7 @@ function fwdWeights(U: usize, w: usize, C: i32, Ci: i32, OC: i32): void {
           v128.store(d + 6 * ks, g10); v128.store(d + 7 * ks, f32x4.add(g10, g11)); v128.store(d + 8 * ks, g11);
         }
         for (; o < n; o++) {
-          const e = c * OC + o0 + o;
+          const e = c * OCw + oc0 + o0 + o;
           const g00 = load<f32>(fl(w, t00 * tap + e)), g01 = load<f32>(fl(w, t01 * tap + e));
           const g10 = load<f32>(fl(w, t10 * tap + e)), g11 = load<f32>(fl(w, t11 * tap + e));
           const d = db + (<usize>o << 2);
@@ -237,7 +261,8 @@ function bwdWeights(U: usize, w: usize, C: i32, OC: i32, tmp: usize): void {
 
 // ---- backward-weight ----
 
-// dw[kh][kw][c][oc] += sum over output pixels of x[tap pixel][c] * dy[pixel][oc]; db[oc] += sum dy.
+// dw[kh][kw][c][oc] += sum over output pixels of x[tap pixel][c] * dy[pixel][oc]; db[oc] += sum dy. In groups of
+// output channels where all tiles fit one chunk (bwdWGroup): each group's dU is whole before it goes into dw.
 export function winograd_s2_backward_weight(dw: usize, db: usize, dy: usize, x: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
   const OH = outDim(H), OW = outDim(W);
@@ -245,48 +270,59 @@ export function winograd_s2_backward_weight(dw: usize, db: usize, dy: usize, x: 
   if (db != 0) bias_backward(db, dy, N * OH * OW, OC, ldy);
   if (C <= 0) return;
   const TH = (OH + 1) >> 1, TW = (OW + 1) >> 1, T = N * TH * TW;
-  const Ci = c4(C), K = 4 * Ci, Co = c4(OC);
-  const RC = chunk(T, K, Co);
+  const Ci = c4(C), K = 4 * Ci, G = bwdWGroup(T, K, OC), Go = c4(G);
+  const RC = chunk(T, K, Go);
   const zero = scratch;
   const dU = fl(zero, al(c4(max(C, OC))));
-  const V = fl(dU, al(9 * K * OC));
+  const V = fl(dU, al(9 * K * G));
   const Md = fl(V, al(9 * RC * K));
-  const aptr = fl(Md, al(9 * RC * Co));
+  const aptr = fl(Md, al(9 * RC * Go));
   const ap = fl(aptr, al(RC));
-  const bp = fl(ap, al(K * RC));
-  const ptr = fl(bp, al(c8(OC) * RC));
+  const bp = fl(ap, al(9 * K * RC));
+  const ptr = fl(bp, al(c8(G) * RC));
   const tmp = fl(ptr, al(PTR));
   memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
-  memory.fill(dU, 0, (<usize>9 * K * OC) << 2);
-  const vk = (<usize>RC * K) << 2, mk = (<usize>RC * Co) << 2;
-  const O4 = OC & ~3;
+  const vk = (<usize>RC * K) << 2, mk = (<usize>RC * Go) << 2, ak = (<usize>K * RC) << 2;
+  if (G == OC) memory.fill(dU, 0, (<usize>9 * K * OC) << 2);
   for (let t0 = 0; t0 < T; t0 += RC) {
     const R = min(RC, T - t0);
     inputTransform(V, vk, Ci, x, ldx, zero, ptr, tmp, t0, R, H, W, TH, TW, C);
-    // Md[k][r] = (A dY A^T)[k], dY the tile's 2x2 dy (zero outside), A = [1 0; 1 1; 0 1]
-    for (let r = 0; r < R; r++) {
-      patchPtrs(ptr, t0 + r, dy, ldy, zero, OH, OW, TH, TW, 2, 2, 0); // the tile's 2x2 dy pixels
-      const mr = fl(Md, r * Co);
-      for (let c = 0; c < O4; c += 4) dyTile(ptr, <usize>c << 2, mr + (<usize>c << 2), mk);
-      if (O4 < OC) dyTile(tailPtrs(ptr, 4, O4, OC, tmp), 0, mr + (<usize>O4 << 2), mk);
-    }
     for (let k = 0; k < 9; k++) {
       for (let q = 0; q < R; q++) store<u32>(aptr + (<usize>q << 2), <u32>(V + <usize>k * vk + ((<usize>q * K) << 2)));
-      pack_a4(ap, aptr, R, K);
-      pack_panels(bp, Md + <usize>k * mk, R, OC, Co);
-      gemm_ap_4x8(K, R, ap, bp, OC, fl(dU, k * K * OC), OC);
+      pack_a4(ap + <usize>k * ak, aptr, R, K);
+    }
+    for (let o0 = 0; o0 < OC; o0 += G) {
+      const no = min(G, OC - o0), n4 = no & ~3;
+      if (G < OC) memory.fill(dU, 0, (<usize>9 * K * no) << 2);
+      // Md[k][r] = (A dY A^T)[k], dY the tile's 2x2 dy (zero outside), A = [1 0; 1 1; 0 1]
+      for (let r = 0; r < R; r++) {
+        patchPtrs(ptr, t0 + r, dy + (<usize>o0 << 2), ldy, zero, OH, OW, TH, TW, 2, 2, 0); // the tile's 2x2 dy pixels
+        const mr = fl(Md, r * Go);
+        for (let c = 0; c < n4; c += 4) dyTile(ptr, <usize>c << 2, mr + (<usize>c << 2), mk);
+        if (n4 < no) dyTile(tailPtrs(ptr, 4, n4, no, tmp), 0, mr + (<usize>n4 << 2), mk);
+      }
+      for (let k = 0; k < 9; k++) {
+        pack_panels(bp, Md + <usize>k * mk, R, no, Go);
+        gemm_ap_4x8(K, R, ap + <usize>k * ak, bp, no, fl(dU, k * K * no), no);
+      }
+      if (G < OC) dwFromDU(dw + (<usize>o0 << 2), dU, C, Ci, OC, no);
     }
   }
-  // dw += G^T dU G per phase: rows h0 = u0 + u1, h1 = u1 + u2 (rows of the 3x3 u), then the same on columns
-  const ks = <usize>(K * OC) << 2, tap = C * OC;
+  if (G == OC) dwFromDU(dw, dU, C, Ci, OC, OC);
+}
+
+// dw[.][.][c][0 .. no) += G^T dU G per phase (dw's rows OC floats apart, dU's no): rows h0 = u0 + u1, h1 = u1 + u2
+// (rows of the 3x3 u), then the same on columns.
+function dwFromDU(dw: usize, dU: usize, C: i32, Ci: i32, OC: i32, no: i32): void {
+  const K = 4 * Ci, ks = <usize>(K * no) << 2, tap = C * OC;
   for (let ph = 0; ph < 4; ph++) {
     const pr = ph >> 1, pc = ph & 1;
     const t00 = pr * 4 + pc;
     for (let c = 0; c < C; c++) {
-      const u = fl(dU, (ph * Ci + c) * OC);
+      const u = fl(dU, (ph * Ci + c) * no);
       const d = fl(dw, c * OC);
       let o = 0;
-      for (; o + 4 <= OC; o += 4) {
+      for (; o + 4 <= no; o += 4) {
         const ob = <usize>o << 2;
         const u0 = v128.load(u + ob), u1 = v128.load(u + ks + ob), u2 = v128.load(u + 2 * ks + ob);
         const u3 = v128.load(u + 3 * ks + ob), u4 = v128.load(u + 4 * ks + ob), u5 = v128.load(u + 5 * ks + ob);
@@ -298,7 +334,7 @@ export function winograd_s2_backward_weight(dw: usize, db: usize, dy: usize, x: 
         addv(fl(d, (t00 + 8) * tap) + ob, f32x4.add(h10, h11));
         addv(fl(d, (t00 + 10) * tap) + ob, f32x4.add(h11, h12));
       }
-      for (; o < OC; o++) {
+      for (; o < no; o++) {
         const ob = <usize>o << 2;
         const u0 = load<f32>(u + ob), u1 = load<f32>(u + ks + ob), u2 = load<f32>(u + 2 * ks + ob);
         const u3 = load<f32>(u + 3 * ks + ob), u4 = load<f32>(u + 4 * ks + ob), u5 = load<f32>(u + 5 * ks + ob);

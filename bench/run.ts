@@ -116,6 +116,10 @@ function torchEnv(threads: number): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads) };
   delete env.OPENBLAS_CORETYPE; // ANCHORS.md: these cap OpenBLAS (AVX2, cache size): unset for the PyTorch run only
   delete env.OPENBLAS_L2_SIZE;
+  // glibc keeps freed blocks instead of unmapping them (and faulting them in again next step): on a VM where a page
+  // fault is dear, PyTorch's default took 3.3 s for a batch-1 training step against 0.80 s with these (2026-12-01)
+  env.MALLOC_MMAP_THRESHOLD_ = String(1 << 30);
+  env.MALLOC_TRIM_THRESHOLD_ = String(2 ** 32);
   return env;
 }
 const torch = (job: Record<string, unknown>, threads = 1) =>
@@ -309,7 +313,7 @@ notes.push(
   'ONNX export: `torch.onnx.export` of PyTorch 1.13 (opset 17, dynamic batch, constant folding) from python/bicyclegan_torch/models.Generator after `load_state_dict(strict=True)` of our weights; torch 1.13 writes the ONNX protobuf itself, so the `onnx` Python package is not needed (and is not installed).',
   'Weights: our Generator initialised from our seeded RNG (PyTorch-GAN init), BN running statistics moved by a few train-mode forwards on random inputs so that eval-mode BatchNorm is not near the identity; the fc layer depends on the image size, so each size has its own weights and ONNX file.',
   'Threads: onnxruntime-node intraOpNumThreads (interOp 1), onnxruntime-web env.wasm.numThreads (worker threads in Node), PyTorch torch.set_num_threads + OMP_NUM_THREADS; ours: generator inference at batch 1 through the inference API (src/infer: f32 weights with BatchNorm folded, packed once at load; on 2 threads its intra-op threads, the output channels of each layer split over the threads, one shared wasm memory; a batch image by image), a batch on 1 thread through the training graph in eval mode (src/models/generator.ts), training on 1 thread or on 2 data-parallel workers (src/parallel: one shard of the batch each; at batch 1 and 2 the branch split, one branch of the step each: cVAE-GAN + D_VAE, cLR-GAN + D_LR).',
-  'PyTorch runs from Debian python3-torch with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment only; its training step is python/bicyclegan_torch/models.bicycle_step with its test-only gradient clones turned off (so they cost neither time nor RSS).',
+  'PyTorch runs from Debian python3-torch with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment only and glibc told to keep freed memory mapped (MALLOC_MMAP_THRESHOLD_=2^30, MALLOC_TRIM_THRESHOLD_=2^32: with the defaults each step unmapped and faulted its buffers in again, which on some VMs made the step 3-4x slower); its training step is python/bicyclegan_torch/models.bicycle_step with its test-only gradient clones turned off (so they cost neither time nor RSS).',
   'Ours: a batch on 1 thread builds the training generator with its training buffers (gradients, Adam state) reserved; the arena zeroes only reused memory, so the buffers inference never writes cost no RSS; every Node child is a plain `node` process running an esbuild bundle (no tsx loader in the RSS).',
 );
 if (apiAgreement.length) notes.push(`Ours' two paths: the agreement table checks our training graph in eval mode against PyTorch; the timed batch-1 rows run the inference API, which the same check run compares with the training graph on the check batch (max |diff|, limit 1e-5): ${apiAgreement.join('; ')}.`);

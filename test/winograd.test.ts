@@ -41,6 +41,7 @@ const S2_SHAPES: typeof SHAPES = [
   { N: 1, H: 9, W: 31, C: 6, OC: 70 },
   { N: 2, H: 11, W: 7, C: 70, OC: 3, ldy: 5 },
   { N: 2, H: 10, W: 18, C: 44, OC: 36, ldx: 48 }, // half a panel of padding per phase in backward-input's U
+  { N: 1, H: 8, W: 6, C: 130, OC: 250, ldy: 256 }, // forward and backward-weight in groups of 216 + 34 output channels
 ];
 
 for (const s2 of [false, true]) describe(`${s2 ? 'winograd_s2 vs the direct 4x4 stride-2' : 'winograd3 vs the direct 3x3'} conv`, () => {

@@ -147,6 +147,8 @@ export interface Kernels {
   ref_winograd3_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldx: number, ldy: number): void;
   ref_winograd3_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   winograd_s2_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  winograd_s2_backward_input_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  winograd_s2_backward_weight_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   winograd_s2_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   winograd_s2_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   winograd_s2_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldx: number, ldy: number): void;

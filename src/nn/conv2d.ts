@@ -35,7 +35,9 @@ export class Conv2d implements Layer {
     const kk = g.core.k, used = Object.values(this.kern);
     g.needScratch(Math.max(used.includes('direct') ? kk.conv2d_scratch_size(x.N, x.H, x.W, x.C, OC, k, k, stride, pad) : 0,
       used.includes('wino3') ? kk.winograd3_scratch_size(x.N, x.H, x.W, x.C, OC) : 0,
-      used.includes('wino_s2') ? kk.winograd_s2_scratch_size(x.N, x.H, x.W, x.C, OC) : 0));
+      this.kern.fwd === 'wino_s2' ? kk.winograd_s2_forward_scratch_size(x.N, x.H, x.W, x.C, OC) : 0,
+      this.kern.bwdIn === 'wino_s2' ? kk.winograd_s2_backward_input_scratch_size(x.N, x.H, x.W, x.C, OC) : 0,
+      this.kern.bwdW === 'wino_s2' ? kk.winograd_s2_backward_weight_scratch_size(x.N, x.H, x.W, x.C, OC) : 0));
     g.add(this);
   }
 

@@ -38,8 +38,11 @@ export class UpsampleConv2d implements Layer {
     this.fwd = upconvForward(x.N, x.H, x.W, x.C, OC);
     this.bwdIn = upconvBackwardInput(x.N, x.H, x.W, x.C, OC);
     this.bwdW = upconvBackwardWeight(x.N, x.H, x.W, x.C, OC);
-    const split = this.fwd === 'split' || this.bwdIn === 'split' || this.bwdW === 'split';
-    g.needScratch(Math.max(k.upconv_scratch_size(x.N, x.H, x.W, x.C, OC), split ? k.upconv_split_scratch_size(x.N, x.H, x.W, x.C, OC) : 0));
+    // the split forward alone packs U in groups (a few MiB); the split backward passes need their whole matrices
+    const splitBwd = this.bwdIn === 'split' || this.bwdW === 'split';
+    g.needScratch(Math.max(k.upconv_scratch_size(x.N, x.H, x.W, x.C, OC),
+      this.fwd === 'split' ? k.upconv_split_forward_scratch_size(x.N, x.H, x.W, x.C, OC) : 0,
+      splitBwd ? k.upconv_split_scratch_size(x.N, x.H, x.W, x.C, OC) : 0));
     g.add(this);
   }
 
