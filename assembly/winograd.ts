@@ -18,7 +18,7 @@
 // Everything temporary lives in `scratch` (winograd3_scratch_size).
 import { bias_backward } from './conv_bias';
 import { gemm_ap_4x8, igemm_4x8, pack_a4, pack_panels } from './gemm';
-import { put, setLane } from './winograd_blocks';
+import { loadN, put } from './winograd_blocks';
 import { patchPtrs, rowTables, storeTransposed4, tailPtrs } from './winograd_tiles';
 
 // @ts-ignore: decorator
@@ -254,9 +254,7 @@ function outputTransform(y: usize, ldy: i32, M: usize, mk: usize, Co: i32, b: us
       let v10 = f32x4.add(f32x4.add(s10, s11), s12), v11 = f32x4.sub(f32x4.sub(s11, s12), s13);
       const nc = min(4, Cout - c);
       if (b != 0) {
-        let bv = f32x4.splat(0);
-        if (nc == 4) bv = v128.load(b + cb);
-        else for (let l = 0; l < nc; l++) bv = setLane(bv, l, load<f32>(b + cb + (<usize>l << 2)));
+        const bv = loadN(b + cb, nc);
         v00 = f32x4.add(v00, bv); v01 = f32x4.add(v01, bv); v10 = f32x4.add(v10, bv); v11 = f32x4.add(v11, bv);
       }
       put(y00 + cb, v00, nc, acc);

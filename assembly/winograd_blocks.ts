@@ -75,7 +75,7 @@ export function blocks_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i3
 }
 
 // @ts-ignore: decorator
-@inline export function setLane(v: v128, l: i32, f: f32): v128 {
+@inline function setLane(v: v128, l: i32, f: f32): v128 {
   return l == 0 ? f32x4.replace_lane(v, 0, f) : l == 1 ? f32x4.replace_lane(v, 1, f) : l == 2 ? f32x4.replace_lane(v, 2, f) : f32x4.replace_lane(v, 3, f);
 }
 
@@ -164,33 +164,16 @@ export function phase_blocks(out: usize, inp: usize, U: usize, scratch: usize,
         const t = t0 + r;
         const n = t / (TI * TJ), q = t - n * TI * TJ, ti = q / TJ, tj = q - ti * TJ;
         const ih0 = 4 * ti + 1 - pr, iw0 = 4 * tj + 1 - pc;
-        const r0 = ih0 < H, r1 = ih0 + 2 < H, q0 = iw0 < W, q1 = iw0 + 2 < W;
-        if (!r0 || !q0) continue;
+        if (ih0 >= H || iw0 >= W) continue;
+        const r1 = ih0 + 2 < H, q1 = iw0 + 2 < W;
         const p00 = fl(out, ((n * H + ih0) * W + iw0) * ldo);
         const p01 = fl(p00, 2 * ldo), p10 = fl(p00, 2 * W * ldo), p11 = fl(p10, 2 * ldo);
         const mr = fl(M, r * Ci);
         for (let c = 0; c < C; c += 4) {
           const cb = <usize>c << 2, nc = min(4, C - c);
-          outTile4(mr + cb, mk, bv, p00 + cb, p01 + cb, p10 + cb, p11 + cb, true, q1, r1, r1 && q1, nc, true);
+          outTile(mr + cb, mk, bv, p00 + cb, p01 + cb, p10 + cb, p11 + cb, r1, q1, nc, true);
         }
       }
     }
-  }
-}
-
-// The 2x2 outputs A^T m A (+ bv) of one phase, m[k] at m + k*mk (3x3); any of the four may fall outside the image.
-// @ts-ignore: decorator
-@inline function outTile4(m: usize, mk: usize, bv: v128, y00: usize, y01: usize, y10: usize, y11: usize,
-  k00: bool, k01: bool, k10: bool, k11: bool, nc: i32, acc: bool): void {
-  const m3 = v128.load(m + 3 * mk), m4 = v128.load(m + 4 * mk), m5 = v128.load(m + 5 * mk);
-  if (k00 || k01) {
-    const s00 = f32x4.add(v128.load(m), m3), s01 = f32x4.add(v128.load(m + mk), m4), s02 = f32x4.add(v128.load(m + 2 * mk), m5);
-    if (k00) put(y00, f32x4.add(f32x4.add(s00, s01), bv), nc, acc);
-    if (k01) put(y01, f32x4.add(f32x4.add(s01, s02), bv), nc, acc);
-  }
-  if (k10 || k11) {
-    const s10 = f32x4.add(m3, v128.load(m + 6 * mk)), s11 = f32x4.add(m4, v128.load(m + 7 * mk)), s12 = f32x4.add(m5, v128.load(m + 8 * mk));
-    if (k10) put(y10, f32x4.add(f32x4.add(s10, s11), bv), nc, acc);
-    if (k11) put(y11, f32x4.add(f32x4.add(s11, s12), bv), nc, acc);
   }
 }

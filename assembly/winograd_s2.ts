@@ -18,7 +18,7 @@
 // Tiles go in chunks of RC (see winograd.ts). Everything temporary lives in `scratch` (winograd_s2_scratch_size).
 import { bias_backward } from './conv_bias';
 import { gemm_ap_4x8, igemm_4x8, pack_a4, pack_panels } from './gemm';
-import { blocks_scratch_size, blocks_weights_size, chunk, outTile, phase_blocks, setLane, tr3 } from './winograd_blocks';
+import { blocks_scratch_size, blocks_weights_size, chunk, loadN, outTile, phase_blocks, tr3 } from './winograd_blocks';
 import { patchPtrs, rowTables, storeTransposed4, tailPtrs } from './winograd_tiles';
 
 // @ts-ignore: decorator
@@ -148,13 +148,8 @@ export function winograd_s2_forward(y: usize, x: usize, w: usize, b: usize, scra
         const y01 = fl(y00, ldy), y10 = fl(y00, OW * ldy), y11 = fl(y10, ldy);
         const mr = fl(M, r * Go);
         for (let c = 0; c < no; c += 4) {
-          const cb = <usize>c << 2, bb = b + (<usize>o0 << 2) + cb;
-          const nc = min(4, no - c);
-          let bv = f32x4.splat(0);
-          if (b != 0) {
-            if (nc == 4) bv = v128.load(bb);
-            else for (let l = 0; l < nc; l++) bv = setLane(bv, l, load<f32>(bb + (<usize>l << 2)));
-          }
+          const cb = <usize>c << 2, nc = min(4, no - c);
+          const bv = b != 0 ? loadN(b + (<usize>o0 << 2) + cb, nc) : f32x4.splat(0);
           outTile(mr + cb, mk, bv, y00 + cb, y01 + cb, y10 + cb, y11 + cb, okR, okC, nc, false);
         }
       }

@@ -43,9 +43,10 @@ export function winogradS2Wins(pass: 'fwd' | 'bwdIn' | 'bwdW', N: number, H: num
  * images (no tile has more than one E row); per call 1.25-2.0x from 16 x pixels at 1024 input channels and from
  * 64 at 24-32, 0.5-0.85x below (the pack of 16 C OC floats per call: 2x2x1024 -> 512 at batch 1 0.52x, 4x4x64 ->
  * 64 0.85x); with 3-4 output channels 0.4-0.5x (upconv.ts's narrow dot-product kernels). Per call it is taken from
- * 64 x pixels, and from 16 at >= 256 input channels: re-measured since the per-call forward packs U in groups of output channels (its scratch is 4-7 MiB
- * where the phases' is 18 on up3), 1.13-1.31x at 16 x pixels (4x4x1024 -> 512 and 4x4x512 -> 512 at batch 1,
- * 2x2x1024 -> 512 at batch 4, 4x4x256 -> 256), 0.77x at 8 (2x2x1024 -> 512 at batch 2). */
+ * 64 x pixels, and from 16 at >= 256 input channels: re-measured since the per-call forward packs U in groups of
+ * output channels (its scratch is 4-7 MiB where the phases' is 18 on up3), 1.13-1.31x at 16 x pixels (4x4x1024 ->
+ * 512 and 4x4x512 -> 512 at batch 1, 2x2x1024 -> 512 at batch 4, 4x4x256 -> 256), 0.77x at 8 (2x2x1024 -> 512 at
+ * batch 2). */
 export type UpconvKernel = 'phases' | 'split';
 export function upconvForward(N: number, H: number, W: number, C: number, OC: number, packed = false): UpconvKernel {
   const P = N * H * W;
