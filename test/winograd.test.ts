@@ -64,14 +64,19 @@ for (const s2 of [false, true]) describe(`${s2 ? 'winograd_s2 vs the direct 4x4 
       fill(p.x, X); fill(p.w, Wn, 1 / Math.sqrt(K * K * C)); fill(p.b, OC); fill(p.dy, Y);
       for (const q of [p.y, p.y2]) core.f32(q, Y).fill(7);
       for (const [q, n] of [[p.dx, X], [p.dx2, X], [p.dw, Wn], [p.dw2, Wn], [p.db, OC], [p.db2, OC]]) core.f32(q, n).fill(0.5); // passes accumulate // untouched lanes of the channel slices must stay
-      const canary = () => core.f32(p.sc + S * 4, GUARD).fill(12345);
-      const intact = (what: string) => expect(core.f32(p.sc + S * 4, GUARD).every((v) => v === 12345), `${what} wrote past its scratch`).toBe(true);
+      // each pass within the scratch it declares (a layer asks only for the passes it runs): the guard right after it
+      const own = s2 ? { forward: k.winograd_s2_forward_scratch_size(N, H, W, C, OC), 'backward-input': k.winograd_s2_backward_input_scratch_size(N, H, W, C, OC),
+        'backward-weight': k.winograd_s2_backward_weight_scratch_size(N, H, W, C, OC) } : { forward: S, 'backward-input': S, 'backward-weight': S };
+      type Pass = keyof typeof own;
+      for (const n of Object.values(own)) expect(n).toBeLessThanOrEqual(S);
+      const canary = (what: Pass) => core.f32(p.sc + own[what] * 4, GUARD).fill(12345);
+      const intact = (what: Pass) => expect(core.f32(p.sc + own[what] * 4, GUARD).every((v) => v === 12345), `${what} wrote past its scratch`).toBe(true);
       k.conv2d_forward(p.y, p.x, p.w, p.b, p.sc, N, H, W, C, OC, K, K, st, 1, ldy, ldx);
       k.conv2d_backward_input(p.dx, p.dy, p.w, p.sc, N, H, W, C, OC, K, K, st, 1, ldx, ldy);
       k.conv2d_backward_weight(p.dw, p.db, p.dy, p.x, p.sc, N, H, W, C, OC, K, K, st, 1, ldy, ldx);
-      canary(); wf(p.y2, p.x, p.w, p.b, p.sc, N, H, W, C, OC, ldy, ldx); intact('forward');
-      canary(); wbi(p.dx2, p.dy, p.w, p.sc, N, H, W, C, OC, ldx, ldy); intact('backward-input');
-      canary(); wbw(p.dw2, p.db2, p.dy, p.x, p.sc, N, H, W, C, OC, ldy, ldx); intact('backward-weight');
+      canary('forward'); wf(p.y2, p.x, p.w, p.b, p.sc, N, H, W, C, OC, ldy, ldx); intact('forward');
+      canary('backward-input'); wbi(p.dx2, p.dy, p.w, p.sc, N, H, W, C, OC, ldx, ldy); intact('backward-input');
+      canary('backward-weight'); wbw(p.dw2, p.db2, p.dy, p.x, p.sc, N, H, W, C, OC, ldy, ldx); intact('backward-weight');
       const f = (q: number, n: number) => core.f32(q, n).slice();
       expect(maxRelDiff(f(p.y2, Y), f(p.y, Y)), 'y').toBeLessThan(5e-6);
       expect(maxRelDiff(f(p.dx2, X), f(p.dx, X)), 'dx').toBeLessThan(5e-6);
