@@ -30,5 +30,15 @@ export * from './winograd';
 export * from './reference/winograd';
 export * from './winograd_s2';
 export * from './reference/winograd_s2';
-export * from './winograd_split';
-export * from './reference/winograd_split';
+export {
+  upconv_split_packed_size, upconv_split_packed_scratch_size, upconv_split_forward_scratch_size, upconv_split_pack,
+  upconv_split_forward_packed, upconv_split_forward, upconv_split_backward_input, upconv_split_backward_weight,
+  upconv_split_scratch_size,
+} from './winograd_split';
+export * from './conv3s2_split';
+export {
+  ref_upconv_split_packed_size, ref_upconv_split_packed_scratch_size, ref_upconv_split_forward_scratch_size,
+  ref_upconv_split_pack, ref_upconv_split_forward, ref_upconv_split_forward_packed, ref_upconv_split_scratch_size,
+  ref_upconv_split_backward_input, ref_upconv_split_backward_weight,
+} from './reference/winograd_split';
+export * from './reference/conv3s2_split';

@@ -79,13 +79,13 @@ export function upconv_split_packed_scratch_size(N: i32, H: i32, W: i32, C: i32,
 // layer's U 953 MiB, groups of 8 MiB 941, of 4 MiB 936; up4's per-call forward at batch 8 then takes 45.6 ms
 // against 40.7 (8 MiB) and 41.3 (whole): 0.1% of the step.
 // @ts-ignore: decorator
-@inline function group(C: i32, OC: i32): i32 {
+@inline export function splitGroup(C: i32, OC: i32): i32 {
   return 16 * C * c8(OC) <= 1048576 ? OC : max(8, (1048576 / max(16 * C, 1)) & ~7);
 }
 
 // Floats of scratch of upconv_split_forward (a group's U made into scratch).
 export function upconv_split_forward_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
-  const G = group(C, OC);
+  const G = splitGroup(C, OC);
   return al(upconv_split_packed_size(C, G)) + upconv_split_packed_scratch_size(N, H, W, C, G);
 }
 
@@ -131,7 +131,7 @@ export function upconv_split_pack(U: usize, w: usize, scratch: usize, C: i32, OC
 }
 
 // upconv_split_pack of w's channels o0 .. o0 + OC - 1, w holding OCw channels.
-function packRange(U: usize, w: usize, C: i32, OCw: i32, o0: i32, OC: i32, OCt: i32, c0: i32): void {
+export function packRange(U: usize, w: usize, C: i32, OCw: i32, o0: i32, OC: i32, OCt: i32, c0: i32): void {
   if (C <= 0 || OC <= 0) return;
   const tap = <usize>(C * OCw) << 2, ks = (<usize>C * c8(OCt)) << 2;
   for (let p0 = 0; p0 < OC; p0 += 8) {
@@ -349,10 +349,10 @@ export function upconv_split_forward_packed(y: usize, x: usize, U: usize, b: usi
   }
 }
 
-// y = b + upconv(x), U made from w into scratch first, by groups of output channels (group()).
+// y = b + upconv(x), U made from w into scratch first, by groups of output channels (splitGroup()).
 export function upconv_split_forward(y: usize, x: usize, w: usize, b: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
-  const G = group(C, OC);
+  const G = splitGroup(C, OC);
   const sc = fl(scratch, al(upconv_split_packed_size(C, G)));
   for (let o0 = 0; o0 < OC; o0 += G) {
     const n = min(G, OC - o0);
@@ -404,53 +404,71 @@ const TMP5: i32 = 256; // tail vectors + their pointers (125 floats); packIn's 4
 @inline function tilesIn(N: i32, H: i32, W: i32): i32 { return N * ((H + 1) >> 1) * ((W + 1) >> 1); }
 
 function bwdInSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
-  const Ci = c4(C), Co = c4(OC), RC = rows(tilesIn(N, H, W), Co, Ci);
-  return al(c4(max(C, OC))) + al(N * (2 * H + 1) * (2 * W + 1) * OC) + al(NU * OC * c8(C))
-    + al(NV * RC * Co) + al(NS * RC * Ci) + 2 * al(NS * RC) + al(8 * RC) + al(PTR5) + al(TMP5);
+  return al(c4(max(C, OC))) + al(N * (2 * H + 1) * (2 * W + 1) * OC) + al(NU * OC * c8(C)) + strideTwoSize(tilesIn(N, H, W), OC, C);
 }
 
-
-// dx += upconv^T(dy) (the forward of dy through the transposed, flipped matrices), accumulated.
+// dx += upconv^T(dy) (the forward of dy through the transposed, flipped matrices), accumulated: the stride-2
+// correlation of strideTwoTiles on D, g = (w2, w1, w0) per axis.
 export function upconv_split_backward_input(dx: usize, dy: usize, w: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldx: i32, ldy: i32): void {
   if (N <= 0 || H <= 0 || W <= 0 || C <= 0 || OC <= 0) return;
-  const TR = (H + 1) >> 1, TC = (W + 1) >> 1, T = N * TR * TC;
-  const Ci = c4(C), Co = c4(OC), O4 = OC & ~3;
-  const RC = rows(T, Co, Ci);
   const zero = scratch;
   const D = fl(zero, al(c4(max(C, OC))));
   const Ut = fl(D, al(N * (2 * H + 1) * (2 * W + 1) * OC));
-  const V = fl(Ut, al(NU * OC * c8(C)));
-  const M = fl(V, al(NV * RC * Co));
-  const ind = fl(M, al(NS * RC * Ci));
+  const work = fl(Ut, al(NU * OC * c8(C)));
+  memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
+  boxSums(D, dy, N, H, W, OC, ldy);
+  packIn(Ut, w, work, C, OC); // its 256 floats of tmp: the work area, unused until the tiles
+  strideTwoTiles(dx, ldx, H, W, D, OC, 2 * H + 1, 2 * W + 1, 0, Ut, (<usize>OC * c8(C)) << 2, OC, C, N, 0, true, zero, work);
+}
+
+// Floats of strideTwoTiles' work area for T tiles, K -> NC channels.
+export function strideTwoSize(T: i32, K: i32, NC: i32): i32 {
+  const RC = rows(T, c4(K), c4(NC));
+  return al(NV * RC * c4(K)) + al(NS * RC * c4(NC)) + 2 * al(NS * RC) + al(8 * RC) + al(PTR5) + al(TMP5);
+}
+
+// The stride-2 3-tap correlation per axis, out[o] = g0 s[2o - pad] + g1 s[2o + 1 - pad] + g2 s[2o + 2 - pad], in
+// 2-D over the 3x3 taps g (the 16 matrices of the split taps, Ub, kb bytes apart, 8-wide panels over NC; K rows
+// each): the conv3x3 stride-2 forward on x (conv3s2_split.ts: pad 1, U = upconv_split_pack(w)) and the backward-input
+// above (D, pad 0, the flipped transposed U'). Along each axis the E part is F(2, 2) of (g0, g2) on the even
+// samples, the P part g1 on the odd ones: tile (tm, tn) reads the 5x5 patch of s at rows 4tm - pad .. 4tm + 4 - pad
+// (E positions at patch rows 0, 2, 4; P lines at 1, 3), has the forward's 25 slots, and gives out rows 2tm, 2tm + 1
+// as (m0 + m1, m1 + m2) + (P0, P1), columns alike; no tile shares an out pixel. s (N, SH, SW, K) pixel stride lds;
+// out (N, OH, OW, NC) pixel stride ldo, accumulated (acc) or set to b + the sum (b == 0: none). zero: c4(max(K, NC))
+// zeros; work: strideTwoSize(T, K, NC) floats.
+export function strideTwoTiles(out: usize, ldo: i32, OH: i32, OW: i32, s: usize, lds: i32, SH: i32, SW: i32, pad: i32,
+  Ub: usize, kb: usize, K: i32, NC: i32, N: i32, b: usize, acc: bool, zero: usize, work: usize): void {
+  const TR = (OH + 1) >> 1, TC = (OW + 1) >> 1, T = N * TR * TC;
+  const Ck = c4(K), Cn = c4(NC), K4 = K & ~3;
+  const RC = rows(T, Ck, Cn);
+  const V = work;
+  const M = fl(V, al(NV * RC * Ck));
+  const ind = fl(M, al(NS * RC * Cn));
   const outp = fl(ind, al(NS * RC));
   const raw = fl(outp, al(NS * RC));
   const ptr = fl(raw, al(8 * RC));
   const tmp = fl(ptr, al(PTR5));
-  memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
-  boxSums(D, dy, N, H, W, OC, ldy);
-  packIn(Ut, w, tmp, C, OC);
-  const vk = (<usize>RC * Co) << 2, mk = (<usize>RC * Ci) << 2, kt = (<usize>OC * c8(C)) << 2;
-  const rowB = <usize>Co << 2, rowM = <usize>Ci << 2;
-  const DH = 2 * H + 1, DW = 2 * W + 1;
+  const vk = (<usize>RC * Ck) << 2, mk = (<usize>RC * Cn) << 2;
+  const rowB = <usize>Ck << 2, rowM = <usize>Cn << 2;
   for (let t0 = 0; t0 < T; t0 += RC) {
     const R = min(RC, T - t0);
     for (let r = 0; r < R; r++) {
-      patchPtrs(ptr, t0 + r, D, OC, zero, DH, DW, TR, TC, 5, 4, 0); // D rows 4tm .. 4tm + 4
+      patchPtrs(ptr, t0 + r, s, lds, zero, SH, SW, TR, TC, 5, 4, pad); // s rows 4tm - pad .. 4tm + 4 - pad
       rawPtrs(raw + (<usize>(8 * r) << 2), ptr, 5, 2);
       const vr = V + <usize>r * rowB;
-      for (let c = 0; c < O4; c += 4) inputs(ptr, 5, 2, <usize>c << 2, vr + (<usize>c << 2), vk);
-      if (O4 < OC) inputs(tailPtrs(ptr, 25, O4, OC, tmp), 5, 2, 0, vr + (<usize>O4 << 2), vk);
+      for (let c = 0; c < K4; c += 4) inputs(ptr, 5, 2, <usize>c << 2, vr + (<usize>c << 2), vk);
+      if (K4 < K) inputs(tailPtrs(ptr, 25, K4, K, tmp), 5, 2, 0, vr + (<usize>K4 << 2), vk);
     }
-    slotGemms(R, RC, 0, V, vk, rowB, raw, M, mk, rowM, ind, outp, Ut, kt, OC, C, zero);
-    // dx rows 2tm + a, columns 2tn + b: per row source (E positions, P rows) the two column values, then the rows
+    slotGemms(R, RC, 0, V, vk, rowB, raw, M, mk, rowM, ind, outp, Ub, kb, K, NC, zero);
+    // out rows 2tm + a, columns 2tn + b: per row source (E positions, P rows) the two column values, then the rows
     for (let r = 0; r < R; r++) {
       const t = t0 + r, n = t / (TR * TC), q = t - n * TR * TC, tm = q / TC, tn = q - tm * TC;
       const mr = M + <usize>r * rowM;
-      const okR = 2 * tm + 1 < H, okC = 2 * tn + 1 < W;
-      const x00 = fl(dx, ((n * H + 2 * tm) * W + 2 * tn) * ldx), x01 = fl(x00, ldx), x10 = fl(x00, W * ldx), x11 = fl(x10, ldx);
-      for (let c = 0; c < C; c += 4) {
-        const cb = <usize>c << 2, nc = min(4, C - c);
+      const okR = 2 * tm + 1 < OH, okC = 2 * tn + 1 < OW;
+      const o00 = fl(out, ((n * OH + 2 * tm) * OW + 2 * tn) * ldo), o01 = fl(o00, ldo), o10 = fl(o00, OW * ldo), o11 = fl(o10, ldo);
+      for (let c = 0; c < NC; c += 4) {
+        const cb = <usize>c << 2, nc = min(4, NC - c);
         // column pass: c[ρ][b] for ρ = E positions 0 .. 2, P rows 0, 1
         let e00 = f32x4.splat(0), e01 = e00, e10 = e00, e11 = e00, e20 = e00, e21 = e00, p00 = e00, p01 = e00, p10 = e00, p11 = e00;
         for (let k = 0; k < 5; k++) {
@@ -467,11 +485,12 @@ export function upconv_split_backward_input(dx: usize, dy: usize, w: usize, scra
           if (k == 0) { e00 = c0; e01 = c1; } else if (k == 1) { e10 = c0; e11 = c1; } else if (k == 2) { e20 = c0; e21 = c1; }
           else if (k == 3) { p00 = c0; p01 = c1; } else { p10 = c0; p11 = c1; }
         }
-        put(x00 + cb, f32x4.add(f32x4.add(e00, e10), p00), nc, true);
-        if (okC) put(x01 + cb, f32x4.add(f32x4.add(e01, e11), p01), nc, true);
+        const bv = b != 0 ? loadN(b + cb, nc) : f32x4.splat(0);
+        put(o00 + cb, f32x4.add(f32x4.add(f32x4.add(e00, e10), p00), bv), nc, acc);
+        if (okC) put(o01 + cb, f32x4.add(f32x4.add(f32x4.add(e01, e11), p01), bv), nc, acc);
         if (okR) {
-          put(x10 + cb, f32x4.add(f32x4.add(e10, e20), p10), nc, true);
-          if (okC) put(x11 + cb, f32x4.add(f32x4.add(e11, e21), p11), nc, true);
+          put(o10 + cb, f32x4.add(f32x4.add(f32x4.add(e10, e20), p10), bv), nc, acc);
+          if (okC) put(o11 + cb, f32x4.add(f32x4.add(f32x4.add(e11, e21), p11), bv), nc, acc);
         }
       }
     }
@@ -508,27 +527,33 @@ export function upconv_split_backward_input(dx: usize, dy: usize, w: usize, scra
 }
 
 function bwdWSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
-  const Ci = c4(C), Co = c4(OC), RC = rows(tiles(N, H, W), Ci, Co);
-  return al(c4(max(C, OC))) + al(N * (2 * H + 1) * (2 * W + 1) * OC) + al(NU * C * OC) + al(9 * RC) + al(16 * RC) + al(RC)
-    + al(Ci * 4 * RC) + al(c8(OC) * 4 * RC) + al(TMP);
+  return al(c4(max(C, OC))) + al(N * (2 * H + 1) * (2 * W + 1) * OC) + weightGradsSize(tiles(N, H, W), 3, C, OC);
 }
 
-// The forward's transformed input of slot s (4 channels at byte offset cb) from the tile's 3x3 x pointers pt: along
-// each axis an E position k reads d_k minus d_1 unless k = 1 (B^T), a P row i reads d_{1+i}.
+// Floats of weightGrads' work area: dU, the pointer tables, the packed rows.
+export function weightGradsSize(T: i32, P: i32, C: i32, OC: i32): i32 {
+  const RC = rows(T, c4(C), c4(OC));
+  return al(NU * C * OC) + al(P * P * RC) + al(16 * RC) + al(RC) + al(c4(C) * 4 * RC) + al(c8(OC) * 4 * RC) + al(TMP);
+}
+
+// The forward's transformed input of slot s (4 channels at byte offset cb) from the tile's x patch pointers pt (n
+// per row; E positions k at rows and columns k*st, P lines i at 1 + i*st: the upconv's 3x3 patch n = 3, st = 1, the
+// stride-2 conv's 5x5 n = 5, st = 2): along each axis an E position k reads d_k minus the middle one unless k = 1
+// (B^T), a P line reads its own.
 // @ts-ignore: decorator
-@inline function xv(pt: usize, i: i32, j: i32, cb: usize): v128 { return v128.load(<usize>load<u32>(pt + (<usize>(3 * i + j) << 2)) + cb); }
+@inline function xv(pt: usize, n: i32, i: i32, j: i32, cb: usize): v128 { return v128.load(<usize>load<u32>(pt + (<usize>(n * i + j) << 2)) + cb); }
 // @ts-ignore: decorator
-@inline function vRow(s: i32, pt: usize, cb: usize, dst: usize): void {
+@inline function vRow(s: i32, pt: usize, n: i32, st: i32, cb: usize, dst: usize): void {
   let rp = 0, cp = 0, rs = false, cs = false;
-  if (s < 9) { const ki = s / 3, kj = s - 3 * ki; rp = ki; rs = ki != 1; cp = kj; cs = kj != 1; }
-  else if (s < 15) { const j = (s - 9) / 3, ki = s - 9 - 3 * j; rp = ki; rs = ki != 1; cp = 1 + j; }
-  else if (s < 21) { const i = (s - 15) / 3, kj = s - 15 - 3 * i; rp = 1 + i; cp = kj; cs = kj != 1; }
-  else { rp = 1 + ((s - 21) >> 1); cp = 1 + ((s - 21) & 1); }
-  let v = xv(pt, rp, cp, cb);
-  if (cs) v = f32x4.sub(v, xv(pt, rp, 1, cb));
+  if (s < 9) { const ki = s / 3, kj = s - 3 * ki; rp = ki * st; rs = ki != 1; cp = kj * st; cs = kj != 1; }
+  else if (s < 15) { const j = (s - 9) / 3, ki = s - 9 - 3 * j; rp = ki * st; rs = ki != 1; cp = 1 + j * st; }
+  else if (s < 21) { const i = (s - 15) / 3, kj = s - 15 - 3 * i; rp = 1 + i * st; cp = kj * st; cs = kj != 1; }
+  else { rp = 1 + ((s - 21) >> 1) * st; cp = 1 + ((s - 21) & 1) * st; }
+  let v = xv(pt, n, rp, cp, cb);
+  if (cs) v = f32x4.sub(v, xv(pt, n, rp, st, cb));
   if (rs) {
-    let m = xv(pt, 1, cp, cb);
-    if (cs) m = f32x4.sub(m, xv(pt, 1, 1, cb));
+    let m = xv(pt, n, st, cp, cb);
+    if (cs) m = f32x4.sub(m, xv(pt, n, st, st, cb));
     v = f32x4.sub(v, m);
   }
   v128.store(dst, v);
@@ -576,58 +601,82 @@ function dUToW(dw: usize, dU: usize, n: i32): void {
   }
 }
 
-// dw += the weight gradient, db += sum dy (db == 0: no bias); accumulated. Per chunk of tiles and per u, the rows
-// (a tile's slot of u) are written straight into gemm_ap_4x8's packed A (the transformed x, [c4(C) / 4][rows][4]) and
-// packed B (dM, [c8(OC) / 8][rows][8]): no intermediate copy of either.
+// dw += the weight gradient, db += sum dy (db == 0: no bias); accumulated: weightGrads on D.
 export function upconv_split_backward_weight(dw: usize, db: usize, dy: usize, x: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
   if (N <= 0 || H <= 0 || W <= 0 || OC <= 0) return;
   if (db != 0) bias_backward(db, dy, N * 4 * H * W, OC, ldy);
   if (C <= 0) return;
-  const TR = (H >> 1) + 1, TC = (W >> 1) + 1, T = N * TR * TC;
-  const Ci = c4(C), Co = c4(OC), C4 = C & ~3, O4 = OC & ~3;
-  const RC = rows(T, Ci, Co);
   const zero = scratch;
   const D = fl(zero, al(c4(max(C, OC))));
-  const dU = fl(D, al(N * (2 * H + 1) * (2 * W + 1) * OC));
+  memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
+  boxSums(D, dy, N, H, W, OC, ldy);
+  weightGrads(dw, x, ldx, H, W, N, (H >> 1) + 1, (W >> 1) + 1, 3, D, OC, 2 * H + 1, 2 * W + 1, C, OC, zero, fl(D, al(N * (2 * H + 1) * (2 * W + 1) * OC)));
+}
+
+// dw += the weight gradient of the split taps' forward, over N x TR x TC tiles. The forward made m_s = V_s . U_u(s)
+// per slot s of each tile, so dU_u += sum over the tiles' slots of u of V_s^T dM_s: V_s the forward's transformed
+// input (vRow) of the tile's P x P x patch (P = 3: the upconv's x rows 2tm - 1 .. 2tm + 1, only the slots its
+// forward computes; P = 5: the stride-2 conv's x rows 4tm - 1 .. 4tm + 3, every slot), dM_s from a 4x4 table of
+// pointers (dmRow: the upconv's D rows 4tm .. 4tm + 3 of the box sums src (SH x SW, pixel stride lds); the stride-2
+// conv's 2x2 dy block at rows 2tm, 2tm + 1 of src = dy (SH x SW = its output size), each pointer twice along each
+// axis, so that dmRow's (0, 0 + 2, 2) and (1, 3) read (dy0, dy0 + dy1, dy1) and (dy0, dy1): the transpose of
+// strideTwoTiles' (m0 + m1, m1 + m2) + (P0, P1)). Per chunk of tiles and per u, the rows (a tile's slot of u) are
+// written straight into gemm_ap_4x8's packed A (the transformed x, [c4(C) / 4][rows][4]) and packed B (dM,
+// [c8(OC) / 8][rows][8]): no intermediate copy of either. Then dw from the 16 dU by the pack's sums (dUToW).
+// zero: c4(max(C, OC)) zeros; work: weightGradsSize(N TR TC, P, C, OC) floats.
+export function weightGrads(dw: usize, x: usize, ldx: i32, H: i32, W: i32, N: i32, TR: i32, TC: i32, P: i32,
+  src: usize, lds: i32, SH: i32, SW: i32, C: i32, OC: i32, zero: usize, work: usize): void {
+  const T = N * TR * TC, down = P == 5, st = P >> 1, PP = P * P;
+  const Ci = c4(C), Co = c4(OC), C4 = C & ~3, O4 = OC & ~3;
+  const RC = rows(T, Ci, Co);
+  const dU = work;
   const xtab = fl(dU, al(NU * C * OC));
-  const dtab = fl(xtab, al(9 * RC));
+  const dtab = fl(xtab, al(PP * RC));
   const flags = fl(dtab, al(16 * RC));
   const ap = fl(flags, al(RC));
   const bp = fl(ap, al(Ci * 4 * RC));
   const tmp = fl(bp, al(c8(OC) * 4 * RC));
-  memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
-  boxSums(D, dy, N, H, W, OC, ldy);
-  const DH = 2 * H + 1, DW = 2 * W + 1;
   let written = 0; // bit u: dU_u holds a sum (the first GEMM into it overwrites: no pass zeroing 16 C OC floats)
   for (let t0 = 0; t0 < T; t0 += RC) {
     const R = min(RC, T - t0);
-    // per tile: the 3x3 x pointers (x rows 2tm - 1 .. 2tm + 1), the 4x4 D pointers (rows 4tm .. 4tm + 3), the slot mask
+    // per tile: the x pointers, the 4x4 dM pointers, the slot mask
     for (let r = 0; r < R; r++) {
       const t = t0 + r, q = t % (TR * TC), tm = q / TC, tn = q - tm * TC;
-      patchPtrs(xtab + (<usize>(9 * r) << 2), t, x, ldx, zero, H, W, TR, TC, 3, 2);
-      patchPtrs(dtab + (<usize>(16 * r) << 2), t, D, OC, zero, DH, DW, TR, TC, 4, 4, 0);
-      store<i32>(flags + (<usize>r << 2), slotMask(rowBits(tm, H) | (rowBits(tn, W) << 3)));
+      const pd = dtab + (<usize>(16 * r) << 2);
+      if (down) {
+        patchPtrs(xtab + (<usize>(PP * r) << 2), t, x, ldx, zero, H, W, TR, TC, 5, 4);
+        patchPtrs(pd, t, src, lds, zero, SH, SW, TR, TC, 2, 2, 0);
+        const p00 = load<u32>(pd), p01 = load<u32>(pd, 4), p10 = load<u32>(pd, 8), p11 = load<u32>(pd, 12);
+        for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) {
+          store<u32>(pd + (<usize>(4 * i + j) << 2), i < 2 ? (j < 2 ? p00 : p01) : j < 2 ? p10 : p11);
+        }
+        store<i32>(flags + (<usize>r << 2), (1 << NS) - 1);
+      } else {
+        patchPtrs(xtab + (<usize>(PP * r) << 2), t, x, ldx, zero, H, W, TR, TC, 3, 2);
+        patchPtrs(pd, t, src, lds, zero, SH, SW, TR, TC, 4, 4, 0);
+        store<i32>(flags + (<usize>r << 2), slotMask(rowBits(tm, H) | (rowBits(tn, W) << 3)));
+      }
     }
     for (let u = 0; u < NU; u++) {
-      const s0 = slot0(u), ns = slotN(u), st = slotStep(u);
+      const s0 = slot0(u), ns = slotN(u), ss = slotStep(u);
       let n = 0;
       for (let r = 0; r < R; r++) {
         const f = load<i32>(flags + (<usize>r << 2));
-        for (let e = 0; e < ns; e++) if (((f >> (s0 + e * st)) & 1) != 0) n++;
+        for (let e = 0; e < ns; e++) if (((f >> (s0 + e * ss)) & 1) != 0) n++;
       }
       if (n == 0) continue;
       let q = 0;
       for (let r = 0; r < R; r++) {
         const f = load<i32>(flags + (<usize>r << 2));
-        const pt = xtab + (<usize>(9 * r) << 2), pd = dtab + (<usize>(16 * r) << 2);
+        const pt = xtab + (<usize>(PP * r) << 2), pd = dtab + (<usize>(16 * r) << 2);
         for (let e = 0; e < ns; e++) {
-          const s = s0 + e * st;
+          const s = s0 + e * ss;
           if (((f >> s) & 1) == 0) continue;
           // A row q: [c / 4][q][4]; B row q: [oc / 8][q][8]
           const aq = ap + (<usize>q << 4), bq = bp + (<usize>q << 5), ab = <usize>n << 4, bb = <usize>n << 5;
-          for (let c = 0; c < C4; c += 4) vRow(s, pt, <usize>c << 2, aq + <usize>(c >> 2) * ab);
-          if (C4 < C) vRow(s, tailPtrs(pt, 9, C4, C, tmp), 0, aq + <usize>(C4 >> 2) * ab);
+          for (let c = 0; c < C4; c += 4) vRow(s, pt, P, st, <usize>c << 2, aq + <usize>(c >> 2) * ab);
+          if (C4 < C) vRow(s, tailPtrs(pt, PP, C4, C, tmp), P, st, 0, aq + <usize>(C4 >> 2) * ab);
           for (let o = 0; o < O4; o += 4) dmRow(s, pd, <usize>o << 2, bq + <usize>(o >> 3) * bb + (<usize>(o & 4) << 2));
           if (O4 < OC) dmRow(s, tailPtrs(pd, 16, O4, OC, tmp), 0, bq + <usize>(O4 >> 3) * bb + (<usize>(O4 & 4) << 2));
           q++;

@@ -237,7 +237,9 @@ const conv2d: Op = {
 
 // The conv2d fixtures' 3x3 stride-1 pad-1 cases through Winograd F(2x2, 3x3) (assembly/winograd.ts) and the
 // 4x4 stride-2 pad-1 cases through F(2x2, 2x2) over the phases (assembly/winograd_s2.ts): the kernels conv layers
-// of those shapes run where src/core/conv-dispatch.ts says so (other cases skipped below).
+// of those shapes run where src/core/conv-dispatch.ts says so (other cases skipped below). The 3x3 stride-2 pad-1
+// cases through the split taps (assembly/conv3s2_split.ts): forward on weights transformed per call and once,
+// the direct backward-input, the split backward-weight.
 function winogradConv2d(s2: boolean): Op {
   const kn = s2 ? 'winograd_s2' : 'winograd3';
   return {
@@ -614,8 +616,27 @@ const tensorOps: Op = {
   },
 };
 
+const splitS2Conv2d: Op = {
+  file: 'conv2d',
+  needs: () => ['conv3s2_split_forward_scratch_size', 'conv3s2_split_forward', 'conv3s2_split_forward_packed', 'upconv_split_pack', 'conv2d_backward_input', 'conv3s2_split_backward_weight'],
+  run: (m, fx, c, p) =>
+    convFixture(m, fx, c, p, ({ N, H, W, C, OC, x, y, dy, dx, w, dw, b, db }) => {
+      const k = m.k;
+      const scratch = m.flat(null, Math.max(k.conv3s2_split_forward_scratch_size(N, H, W, C, OC), k.conv3s2_split_packed_scratch_size(N, H, W, C, OC),
+        k.conv3s2_split_backward_weight_scratch_size(N, H, W, C, OC), k.conv2d_scratch_size(N, H, W, C, OC, 3, 3, 2, 1)));
+      const U = m.flat(null, k.upconv_split_packed_size(C, OC));
+      k.conv3s2_split_forward(y.ptr, x.ptr, w, b, scratch, N, H, W, C, OC, y.ld, x.ld);
+      const once = m.out(N * Math.ceil(H / 2) * Math.ceil(W / 2), OC);
+      k.upconv_split_pack(U, w, scratch, C, OC, OC, 0);
+      k.conv3s2_split_forward_packed(once.ptr, x.ptr, U, b, scratch, N, H, W, C, OC, once.ld, x.ld);
+      if (!m.read(once, 'y once').every((v, i) => v === m.read(y, 'y')[i])) throw new Error('conv3s2_split_forward_packed differs from the per-call forward');
+      k.conv2d_backward_input(dx.ptr, dy.ptr, w, scratch, N, H, W, C, OC, 3, 3, 2, 1, dx.ld, dy.ld);
+      k.conv3s2_split_backward_weight(dw, db, dy.ptr, x.ptr, scratch, N, H, W, C, OC, dy.ld, x.ld);
+    }),
+};
+
 const OPS: Record<string, Op> = {
-  conv2d, winograd3_conv2d: winogradConv2d(false), winograd_s2_conv2d: winogradConv2d(true), conv_transpose2d: convTranspose2d, upsample_conv2d: upsampleConv2d(false), upsample_conv2d_split: upsampleConv2d(true), linear, batch_norm: batchNorm, batch_norm_sharded: batchNormSharded,
+  split_s2_conv2d: splitS2Conv2d, conv2d, winograd3_conv2d: winogradConv2d(false), winograd_s2_conv2d: winogradConv2d(true), conv_transpose2d: convTranspose2d, upsample_conv2d: upsampleConv2d(false), upsample_conv2d_split: upsampleConv2d(true), linear, batch_norm: batchNorm, batch_norm_sharded: batchNormSharded,
   instance_norm: instanceNorm, act, pool, upsample, loss, adam, tensor: tensorOps,
 };
 
@@ -721,6 +742,7 @@ for (const [opName, op] of Object.entries(OPS)) {
       if (opName === 'batch_norm_sharded' && num(p, 'N') < 2) continue;
       if (opName === 'winograd3_conv2d' && !(num(p, 'K') === 3 && num(p, 'stride') === 1 && num(p, 'pad') === 1)) continue;
       if (opName === 'winograd_s2_conv2d' && !(num(p, 'K') === 4 && num(p, 'stride') === 2 && num(p, 'pad') === 1)) continue;
+      if (opName === 'split_s2_conv2d' && !(num(p, 'K') === 3 && num(p, 'stride') === 2 && num(p, 'pad') === 1)) continue;
       const missing = op.needs(p).filter((n) => typeof (cores.simd.k as unknown as K)[n] !== 'function');
       if (missing.length) {
         // a fixture without its kernel is a failure, not a silent skip (a dropped export would hide its check)

@@ -1,7 +1,8 @@
 // The Winograd kernels inside the networks: a BicycleGAN whose encoder and discriminators are wide enough for
 // the layer dispatch (src/core/conv-dispatch.ts) to take Winograd (encoder blocks: F(2x2, 3x3) in all passes;
-// discriminators' 4x4 stride-2 convs: the phase F(2x2, 2x2)) takes a training step with finite losses, and the
-// inference encoder (BN folded, F(2x2, 3x3) forward) matches the training graph's eval forward.
+// discriminators' 4x4 stride-2 convs: the phase F(2x2, 2x2); the encoder's 3x3 stride-2 convs: the split taps)
+// takes a training step with finite losses, and the inference encoder (BN folded, the same forward kernels)
+// matches the training graph's eval forward.
 import { expect, test } from 'vitest';
 import { compiledModule, loadCore } from '../src/core/load-node.js';
 import { BicycleGANInference, convertWeights } from '../src/infer/index.js';
@@ -14,7 +15,7 @@ test('a model with Winograd layers trains a step and its inference encoder match
   const model = smallModel(core, 5, { gBase: 4, eBase: 32, dBase: 32 });
   const kinds = new Set<string>();
   for (const net of [model.E, model.D_VAE, model.D_LR]) for (const l of net.g.layers) if (l instanceof Conv2d) for (const v of Object.values(l.kern)) kinds.add(v);
-  expect([...kinds].sort()).toEqual(['direct', 'wino3', 'wino_s2']);
+  expect([...kinds].sort()).toEqual(['direct', 'split_s2', 'wino3', 'wino_s2']);
   for (const net of [model.G, model.E, model.D_VAE, model.D_LR]) {
     for (const e of net.g.store.entries) expect(net.g.store.view(e).every(Number.isFinite), `${e.name} after the step`).toBe(true);
   }

@@ -8,7 +8,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { loadCore } from '../src/core/load-node.js';
 import type { Core } from '../src/core/loader.js';
-import { convKernels, upconvBackwardInput, upconvBackwardWeight, upconvForward, winograd3Wins, winogradS2Wins } from '../src/core/conv-dispatch.js';
+import { convKernels, splitS2Wins, upconvBackwardInput, upconvBackwardWeight, upconvForward, winograd3Wins, winogradS2Wins } from '../src/core/conv-dispatch.js';
 import { mulberry32 } from './helpers/rng.js';
 
 let core: Core;
@@ -80,6 +80,57 @@ for (const s2 of [false, true]) describe(`${s2 ? 'winograd_s2 vs the direct 4x4 
       const f = (q: number, n: number) => core.f32(q, n).slice();
       expect(maxRelDiff(f(p.y2, Y), f(p.y, Y)), 'y').toBeLessThan(5e-6);
       expect(maxRelDiff(f(p.dx2, X), f(p.dx, X)), 'dx').toBeLessThan(5e-6);
+      expect(maxRelDiff(f(p.dw2, Wn), f(p.dw, Wn)), 'dw').toBeLessThan(5e-6);
+      expect(maxRelDiff(f(p.db2, OC), f(p.db, OC)), 'db').toBeLessThan(1e-6);
+      a.reset(mark);
+    });
+  }
+});
+
+// The 3x3 stride-2 pad-1 conv with its taps split by parity (assembly/conv3s2_split.ts) against the direct conv: the
+// generator's down2..down5 at 128 px (down2: 2 tile chunks), the encoder's strided convs, odd sizes (a last tile
+// with one output row or column, H odd: its last E tap reads the padding), channel tails and slices; the forward on
+// U made per call (in groups of output channels at 130 -> 250) and once (upconv_split_pack: bit-identical).
+const DOWN_SHAPES: typeof SHAPES = [
+  { N: 1, H: 64, W: 64, C: 64, OC: 128 }, // unet.down2
+  { N: 2, H: 32, W: 32, C: 128, OC: 256 }, // unet.down3 at batch 2
+  { N: 1, H: 16, W: 16, C: 256, OC: 512 }, // unet.down4
+  { N: 1, H: 8, W: 8, C: 512, OC: 512 }, // unet.down5
+  { N: 3, H: 15, W: 13, C: 37, OC: 45, ldx: 40, ldy: 50 },
+  { N: 1, H: 9, W: 31, C: 6, OC: 70 },
+  { N: 2, H: 11, W: 7, C: 70, OC: 3, ldy: 5 },
+  { N: 1, H: 8, W: 6, C: 130, OC: 250, ldy: 256 },
+];
+
+describe('conv3s2_split vs the direct 3x3 stride-2 conv', () => {
+  for (const sh of DOWN_SHAPES) {
+    const { N, H, W, C, OC } = sh;
+    const ldx = sh.ldx ?? C, ldy = sh.ldy ?? OC, OH = Math.ceil(H / 2), OW = Math.ceil(W / 2);
+    test(`N${N} ${H}x${W}x${C}(ld${ldx}) -> ${OH}x${OW}x${OC}(ld${ldy})`, () => {
+      const k = core.k, a = core.arena, mark = a.mark();
+      const rnd = mulberry32(H * 1000 + C + 3);
+      const X = N * H * W * ldx, Y = N * OH * OW * ldy, Wn = 9 * C * OC, Un = k.upconv_split_packed_size(C, OC);
+      const own = { forward: k.conv3s2_split_forward_scratch_size(N, H, W, C, OC), packed: k.conv3s2_split_packed_scratch_size(N, H, W, C, OC),
+        'backward-weight': k.conv3s2_split_backward_weight_scratch_size(N, H, W, C, OC) };
+      const S = Math.max(...Object.values(own), k.conv2d_scratch_size(N, H, W, C, OC, 3, 3, 2, 1));
+      const p = { x: a.alloc(X), w: a.alloc(Wn), b: a.alloc(OC), y: a.alloc(Y), y2: a.alloc(Y), y3: a.alloc(Y), dy: a.alloc(Y), U: a.alloc(Un),
+        dw: a.alloc(Wn), dw2: a.alloc(Wn), db: a.alloc(OC), db2: a.alloc(OC), sc: a.alloc(S + GUARD) };
+      const fill = (q: number, n: number, s = 1) => { const v = core.f32(q, n); for (let i = 0; i < n; i++) v[i] = (rnd() * 2 - 1) * s; };
+      fill(p.x, X); fill(p.w, Wn, 1 / Math.sqrt(9 * C)); fill(p.b, OC); fill(p.dy, Y);
+      for (const q of [p.y, p.y2, p.y3]) core.f32(q, Y).fill(7); // untouched lanes of the channel slices must stay
+      for (const [q, n] of [[p.dw, Wn], [p.dw2, Wn], [p.db, OC], [p.db2, OC]]) core.f32(q, n).fill(0.5); // accumulated
+      type Pass = keyof typeof own;
+      const canary = (what: Pass) => core.f32(p.sc + own[what] * 4, GUARD).fill(12345);
+      const intact = (what: Pass) => expect(core.f32(p.sc + own[what] * 4, GUARD).every((v) => v === 12345), `${what} wrote past its scratch`).toBe(true);
+      k.conv2d_forward(p.y, p.x, p.w, p.b, p.sc, N, H, W, C, OC, 3, 3, 2, 1, ldy, ldx);
+      k.conv2d_backward_weight(p.dw, p.db, p.dy, p.x, p.sc, N, H, W, C, OC, 3, 3, 2, 1, ldy, ldx);
+      canary('forward'); k.conv3s2_split_forward(p.y2, p.x, p.w, p.b, p.sc, N, H, W, C, OC, ldy, ldx); intact('forward');
+      k.upconv_split_pack(p.U, p.w, p.sc, C, OC, OC, 0);
+      canary('packed'); k.conv3s2_split_forward_packed(p.y3, p.x, p.U, p.b, p.sc, N, H, W, C, OC, ldy, ldx); intact('packed');
+      canary('backward-weight'); k.conv3s2_split_backward_weight(p.dw2, p.db2, p.dy, p.x, p.sc, N, H, W, C, OC, ldy, ldx); intact('backward-weight');
+      const f = (q: number, n: number) => core.f32(q, n).slice();
+      expect(maxRelDiff(f(p.y2, Y), f(p.y, Y)), 'y').toBeLessThan(5e-6);
+      expect(f(p.y3, Y)).toEqual(f(p.y2, Y));
       expect(maxRelDiff(f(p.dw2, Wn), f(p.dw, Wn)), 'dw').toBeLessThan(5e-6);
       expect(maxRelDiff(f(p.db2, OC), f(p.db, OC)), 'db').toBeLessThan(1e-6);
       a.reset(mark);
@@ -270,20 +321,46 @@ test('winogradS2Wins: 4x4 stride-2 pad-1, >= 32 channels each side; forward and 
   expect(convKernels(1, 16, 16, 256, 512, 4, 2, 1)).toEqual({ fwd: 'wino_s2', bwdIn: 'direct', bwdW: 'wino_s2' });
   expect(convKernels(4, 16, 16, 256, 512, 4, 2, 1)).toEqual({ fwd: 'wino_s2', bwdIn: 'wino_s2', bwdW: 'wino_s2' });
   expect(convKernels(4, 32, 32, 64, 64, 3, 1, 1)).toEqual({ fwd: 'wino3', bwdIn: 'wino3', bwdW: 'wino3' });
-  expect(convKernels(4, 32, 32, 64, 64, 3, 2, 1)).toEqual({ fwd: 'direct', bwdIn: 'direct', bwdW: 'direct' });
+  expect(convKernels(4, 32, 32, 64, 64, 3, 2, 1)).toEqual({ fwd: 'split_s2', bwdIn: 'direct', bwdW: 'split_s2' });
 });
 
-for (const s2 of [false, true]) test(`Conv2d: a winning ${s2 ? '4x4 stride-2' : '3x3'} shape runs Winograd in all three passes, the same function as the direct conv`, async () => {
+test('splitS2Wins: 3x3 stride-2 pad-1, >= 64 channels each side; forward per call >= 128 tiles (>= 64 at >= 128 input channels), packed >= 4, backward-weight >= 16', () => {
+  expect(splitS2Wins('fwd', 1, 64, 64, 64, 128, 3, 2, 1)).toBe(true); // down2 at 128 px: 256 tiles
+  expect(splitS2Wins('fwd', 1, 32, 32, 64, 128, 3, 2, 1)).toBe(false); // 64 tiles at 64 input channels
+  expect(splitS2Wins('fwd', 1, 32, 32, 128, 256, 3, 2, 1)).toBe(true); // down3: 64 tiles at 128
+  expect(splitS2Wins('fwd', 1, 16, 16, 256, 512, 3, 2, 1)).toBe(false); // down4: 16 tiles, the pack per call
+  expect(splitS2Wins('fwd', 1, 16, 16, 256, 512, 3, 2, 1, true)).toBe(true); // packed at load
+  expect(splitS2Wins('fwd', 1, 8, 8, 512, 512, 3, 2, 1, true)).toBe(true); // down5: 4 tiles
+  expect(splitS2Wins('fwd', 1, 4, 4, 512, 512, 3, 2, 1, true)).toBe(false); // down6: 1 tile
+  expect(splitS2Wins('bwdW', 1, 16, 16, 256, 512, 3, 2, 1)).toBe(true);
+  expect(splitS2Wins('bwdW', 2, 8, 8, 512, 512, 3, 2, 1)).toBe(false); // 8 tiles
+  for (const pass of ['fwd', 'bwdW'] as const) {
+    expect(splitS2Wins(pass, 8, 128, 128, 11, 64, 3, 2, 1)).toBe(false); // down1: 11 input channels
+    expect(splitS2Wins(pass, 8, 64, 64, 32, 64, 3, 2, 1)).toBe(false);
+    expect(splitS2Wins(pass, 8, 64, 64, 64, 128, 3, 1, 1)).toBe(false);
+    expect(splitS2Wins(pass, 8, 64, 64, 64, 128, 3, 2, 0)).toBe(false);
+    expect(splitS2Wins(pass, 8, 64, 64, 64, 128, 4, 2, 1)).toBe(false);
+  }
+  expect(convKernels(1, 16, 16, 256, 512, 3, 2, 1)).toEqual({ fwd: 'direct', bwdIn: 'direct', bwdW: 'split_s2' });
+  expect(convKernels(1, 16, 16, 256, 512, 3, 2, 1, true)).toEqual({ fwd: 'split_s2', bwdIn: 'direct', bwdW: 'split_s2' });
+});
+
+const LAYER_CASES = [
+  { kind: 'wino3', what: '3x3 stride-1 shape runs Winograd F(2x2, 3x3) in all three passes', shape: [1, 16, 16, 32, 40], opts: { k: 3, stride: 1, pad: 1 } },
+  { kind: 'wino_s2', what: '4x4 stride-2 shape runs the phase Winograd in all three passes', shape: [2, 32, 32, 32, 40], opts: { k: 4, stride: 2, pad: 1 } },
+  { kind: 'split_s2', what: '3x3 stride-2 shape runs the split taps forward and backward-weight', shape: [2, 32, 32, 64, 72], opts: { k: 3, stride: 2, pad: 1 } },
+] as const;
+for (const lc of LAYER_CASES) test(`Conv2d: a winning ${lc.what}, the same function as the direct conv`, async () => {
   const { Graph } = await import('../src/nn/graph.js');
   const { Conv2d } = await import('../src/nn/conv2d.js');
-  const [N, H, W, C, OC] = s2 ? [2, 32, 32, 32, 40] : [1, 16, 16, 32, 40];
-  const opts = s2 ? { k: 4, stride: 2, pad: 1, bias: true } : { k: 3, stride: 1, pad: 1, bias: true };
+  const [N, H, W, C, OC] = lc.shape;
+  const opts = { ...lc.opts, bias: true };
   const results = [true, false].map((wino) => {
     const g = new Graph(core, wino ? 'wino' : 'direct');
     const x = g.tensor(N, H, W, C, 'x');
     const conv = new Conv2d(g, 'c', x, OC, opts);
-    const kind = s2 ? 'wino_s2' : 'wino3';
-    expect(conv.kern).toEqual({ fwd: kind, bwdIn: kind, bwdW: kind });
+    const kind = lc.kind;
+    expect(conv.kern).toEqual({ fwd: kind, bwdIn: kind === 'split_s2' ? 'direct' : kind, bwdW: kind });
     // the same layer forced onto the direct kernels
     if (!wino) {
       (conv as { kern: object }).kern = { fwd: 'direct', bwdIn: 'direct', bwdW: 'direct' };

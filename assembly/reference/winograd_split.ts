@@ -12,9 +12,9 @@ import { put, px } from './tiles';
 // @ts-ignore: decorator
 @inline function at(p: usize, i: i32): usize { return p + (<usize>i << 2); }
 
-function bt(r: i32, i: i32): f32 { return r == 1 ? (i == 1 ? 1 : 0) : i == 1 ? -1 : (r == 0 ? i == 0 : i == 2) ? 1 : 0; }
-function gm(r: i32, a: i32): f32 { return r == 1 ? 1 : (r == 0 ? a == 0 : a == 1) ? 1 : 0; }
-function atm(a: i32, r: i32): f32 { return r == 1 ? 1 : (a == 0 ? r == 0 : r == 2) ? 1 : 0; }
+export function bt(r: i32, i: i32): f32 { return r == 1 ? (i == 1 ? 1 : 0) : i == 1 ? -1 : (r == 0 ? i == 0 : i == 2) ? 1 : 0; }
+export function gm(r: i32, a: i32): f32 { return r == 1 ? 1 : (r == 0 ? a == 0 : a == 1) ? 1 : 0; }
+export function atm(a: i32, r: i32): f32 { return r == 1 ? 1 : (a == 0 ? r == 0 : r == 2) ? 1 : 0; }
 
 // w[kh][kw][c][oc]
 function wt(w: usize, kh: i32, kw: i32, c: i32, oc: i32, C: i32, OC: i32): f32 {
@@ -52,32 +52,32 @@ export function ref_upconv_split_pack(U: usize, w: usize, scratch: usize, C: i32
 }
 
 // weight matrix u's entry (c, oc): from w (U == 0) or read from U
-function wu(w: usize, U: usize, c: i32, oc: i32, C: i32, OC: i32, u: i32): f32 {
+export function wu(w: usize, U: usize, c: i32, oc: i32, C: i32, OC: i32, u: i32): f32 {
   if (U == 0) return uw(w, c, oc, C, OC, u);
   const O8 = (OC + 7) & ~7;
   return load<f32>(at(U, (u * O8 + (oc & ~7)) * C + c * 8 + (oc & 7)));
 }
 
-// sum_c U[u][c][o] * v(c), v the transformed input: EE (ki, kj) of the 3x3 patch at (r0, s0) = (2tm - 1, 2tn - 1),
-// EP (ki) of column s0 + 1 + j, PE (kj) of row r0 + 1 + i, PP the pixel (r0 + 1 + i, s0 + 1 + j)
-function slot(x: usize, ldx: i32, w: usize, U: usize, n: i32, r0: i32, s0: i32, kind: i32, p: i32, q: i32, o: i32,
+// the transformed input of slot (kind, p, q) at channel c, of the patch at (r0, s0) with E positions r0 + st*k and P
+// lines r0 + 1 + st*i (see slot): EE (p = ki, q = kj), EP (ki, P column j), PE (P row i, kj), PP (i, j)
+export function vin(x: usize, ldx: i32, n: i32, r0: i32, s0: i32, st: i32, kind: i32, p: i32, q: i32, c: i32, H: i32, W: i32): f32 {
+  let v: f32 = 0;
+  if (kind == 0) { for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) v += bt(p, i) * bt(q, j) * px(x, ldx, n, r0 + st * i, s0 + st * j, c, H, W); }
+  else if (kind == 1) { for (let i = 0; i < 3; i++) v += bt(p, i) * px(x, ldx, n, r0 + st * i, s0 + 1 + st * q, c, H, W); }
+  else if (kind == 2) { for (let j = 0; j < 3; j++) v += bt(q, j) * px(x, ldx, n, r0 + 1 + st * p, s0 + st * j, c, H, W); }
+  else v = px(x, ldx, n, r0 + 1 + st * p, s0 + 1 + st * q, c, H, W);
+  return v;
+}
+export function uOf(kind: i32, p: i32, q: i32): i32 { return kind == 0 ? 3 * p + q : kind == 1 ? 9 + p : kind == 2 ? 12 + q : 15; }
+
+// sum_c U[u][c][o] * v(c), v the transformed input of the patch at (r0, s0) whose E positions k are rows (columns)
+// r0 + st*k and P lines i rows r0 + 1 + st*i: EE (ki, kj), EP (ki) of P column j, PE (kj) of P row i, PP the pixel
+// (P row i, P column j). The upconv's 3x3 patch at (2tm - 1, 2tn - 1), st = 1; the stride-2 conv's 5x5 at (4tm - 1,
+// 4tn - 1), st = 2.
+export function slot(x: usize, ldx: i32, w: usize, U: usize, n: i32, r0: i32, s0: i32, st: i32, kind: i32, p: i32, q: i32, o: i32,
   H: i32, W: i32, C: i32, OC: i32): f32 {
   let m: f32 = 0;
-  for (let c = 0; c < C; c++) {
-    let v: f32 = 0;
-    let u = 15;
-    if (kind == 0) { // EE, p = ki, q = kj
-      for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) v += bt(p, i) * bt(q, j) * px(x, ldx, n, r0 + i, s0 + j, c, H, W);
-      u = 3 * p + q;
-    } else if (kind == 1) { // EP, p = ki, q = j
-      for (let i = 0; i < 3; i++) v += bt(p, i) * px(x, ldx, n, r0 + i, s0 + 1 + q, c, H, W);
-      u = 9 + p;
-    } else if (kind == 2) { // PE, p = i, q = kj
-      for (let j = 0; j < 3; j++) v += bt(q, j) * px(x, ldx, n, r0 + 1 + p, s0 + j, c, H, W);
-      u = 12 + q;
-    } else v = px(x, ldx, n, r0 + 1 + p, s0 + 1 + q, c, H, W); // PP, p = i, q = j
-    m += wu(w, U, c, o, C, OC, u) * v;
-  }
+  for (let c = 0; c < C; c++) m += wu(w, U, c, o, C, OC, uOf(kind, p, q)) * vin(x, ldx, n, r0, s0, st, kind, p, q, c, H, W);
   return m;
 }
 
@@ -98,11 +98,11 @@ function splitForward(y: usize, x: usize, w: usize, U: usize, b: usize, N: i32, 
     for (let a = 0; a < 2; a++) for (let bb = 0; bb < 2; bb++) {
       let ee: f32 = 0, ep: f32 = 0, pe: f32 = 0;
       for (let ki = 0; ki < 3; ki++) {
-        for (let kj = 0; kj < 3; kj++) ee += atm(a, ki) * atm(bb, kj) * slot(x, ldx, w, U, n, r0, s0, 0, ki, kj, o, H, W, C, OC);
-        ep += atm(a, ki) * slot(x, ldx, w, U, n, r0, s0, 1, ki, bb, o, H, W, C, OC);
-        pe += atm(bb, ki) * slot(x, ldx, w, U, n, r0, s0, 2, a, ki, o, H, W, C, OC);
+        for (let kj = 0; kj < 3; kj++) ee += atm(a, ki) * atm(bb, kj) * slot(x, ldx, w, U, n, r0, s0, 1, 0, ki, kj, o, H, W, C, OC);
+        ep += atm(a, ki) * slot(x, ldx, w, U, n, r0, s0, 1, 1, ki, bb, o, H, W, C, OC);
+        pe += atm(bb, ki) * slot(x, ldx, w, U, n, r0, s0, 1, 2, a, ki, o, H, W, C, OC);
       }
-      const pp = slot(x, ldx, w, U, n, r0, s0, 3, a, bb, o, H, W, C, OC);
+      const pp = slot(x, ldx, w, U, n, r0, s0, 1, 3, a, bb, o, H, W, C, OC);
       scatter(y, ldy, n, 2 * tm + a, true, 2 * tn + bb, true, o, YH, YW, ee); // EE[2tm + a][2tn + bb]
       scatter(y, ldy, n, 2 * tm + a, true, 2 * tn + bb, false, o, YH, YW, ep); // EP[2tm + a][2tn + bb]
       scatter(y, ldy, n, 2 * tm + a, false, 2 * tn + bb, true, o, YH, YW, pe); // PE[2tm + a][2tn + bb]
@@ -189,19 +189,8 @@ function dmv(dy: usize, ldy: i32, n: i32, tm: i32, tn: i32, kind: i32, p: i32, q
   }
   return v;
 }
-// the forward's transformed input of slot (kind, p, q) at channel c
-function vin(x: usize, ldx: i32, n: i32, tm: i32, tn: i32, kind: i32, p: i32, q: i32, c: i32, H: i32, W: i32): f32 {
-  const r0 = 2 * tm - 1, s0 = 2 * tn - 1;
-  let v: f32 = 0;
-  if (kind == 0) { for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) v += bt(p, i) * bt(q, j) * px(x, ldx, n, r0 + i, s0 + j, c, H, W); }
-  else if (kind == 1) { for (let i = 0; i < 3; i++) v += bt(p, i) * px(x, ldx, n, r0 + i, s0 + 1 + q, c, H, W); }
-  else if (kind == 2) { for (let j = 0; j < 3; j++) v += bt(q, j) * px(x, ldx, n, r0 + 1 + p, s0 + j, c, H, W); }
-  else v = px(x, ldx, n, r0 + 1 + p, s0 + 1 + q, c, H, W);
-  return v;
-}
-function uOf(kind: i32, p: i32, q: i32): i32 { return kind == 0 ? 3 * p + q : kind == 1 ? 9 + p : kind == 2 ? 12 + q : 15; }
 // is tap (kh, kw) one of the summands of U_u
-function inU(u: i32, kh: i32, kw: i32): bool {
+export function inU(u: i32, kh: i32, kw: i32): bool {
   if (u < 9) {
     const ki = u / 3, kj = u % 3;
     return kh != 1 && kw != 1 && gm(ki, kh >> 1) != 0 && gm(kj, kw >> 1) != 0;
@@ -224,7 +213,7 @@ export function ref_upconv_split_backward_weight(dw: usize, db: usize, dy: usize
       for (let kind = 0; kind < 4; kind++) {
         const np = kind == 0 || kind == 1 ? 3 : 2, nq = kind == 0 || kind == 2 ? 3 : 2;
         for (let p = 0; p < np; p++) for (let q = 0; q < nq; q++) {
-          if (inU(uOf(kind, p, q), kh, kw)) g += vin(x, ldx, n, tm, tn, kind, p, q, c, H, W) * dmv(dy, ldy, n, tm, tn, kind, p, q, o, H, W);
+          if (inU(uOf(kind, p, q), kh, kw)) g += vin(x, ldx, n, 2 * tm - 1, 2 * tn - 1, 1, kind, p, q, c, H, W) * dmv(dy, ldy, n, tm, tn, kind, p, q, o, H, W);
         }
       }
     }

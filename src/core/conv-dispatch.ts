@@ -4,8 +4,9 @@
 // batch 1 and 4; time direct / Winograd quoted below as forward / backward-input / backward-weight).
 
 /** 'direct': conv2d_* (assembly/conv2d.ts); 'wino3': Winograd F(2x2, 3x3), winograd3_* (assembly/winograd.ts);
- * 'wino_s2': four phase 2x2 convs by Winograd F(2x2, 2x2), winograd_s2_* (assembly/winograd_s2.ts). */
-export type ConvKernel = 'direct' | 'wino3' | 'wino_s2';
+ * 'wino_s2': four phase 2x2 convs by Winograd F(2x2, 2x2), winograd_s2_* (assembly/winograd_s2.ts); 'split_s2': the
+ * 3x3 stride-2 conv with its taps split by parity, conv3s2_split_* (assembly/conv3s2_split.ts). */
+export type ConvKernel = 'direct' | 'wino3' | 'wino_s2' | 'split_s2';
 export interface ConvKernels { fwd: ConvKernel; bwdIn: ConvKernel; bwdW: ConvKernel }
 
 /** Output tiles of 2x2 pixels over the batch. */
@@ -29,6 +30,23 @@ export function winogradS2Wins(pass: 'fwd' | 'bwdIn' | 'bwdW', N: number, H: num
   if (k !== 4 || stride !== 2 || pad !== 1 || H < 2 || W < 2 || C < 32 || OC < 32) return false;
   const t = tiles(N, Math.floor((H - 2) / 2) + 1, Math.floor((W - 2) / 2) + 1);
   return t >= (pass === 'bwdIn' ? 32 : 16);
+}
+
+/** The 3x3 stride-2 pad-1 conv with its taps split by parity (the generator's down2..down5, the encoder's strided
+ * 3x3 convs), per pass: 6.25 multiply-adds per output pixel and channel pair against the direct conv's 9, on 16
+ * transformed weight matrices (16/9 of w) written per call in training (`packed`: once at load, inference).
+ * At least 64 channels each side, and output tiles of 2x2 pixels: forward per call >= 128 (>= 64 at >= 128 input
+ * channels), packed >= 4, backward-weight >= 16. Measured direct / split (relaxed build, one thread, Zen 5, 7
+ * interleaved pairs): forward per call 1.12-1.25x from 64 tiles at 128-512 input channels and from 256 at 64
+ * (down2 64x64x64 -> 128 1.15x; 32x32x64 -> 128 0.99x), 0.81-0.88x at 16 tiles, 0.24x at 1 (the pack); packed
+ * (against conv2d_forward_packed) 1.11-1.32x from 4 tiles (8x8x512 -> 512 at batch 1 1.24x), 0.67x at 1 tile;
+ * backward-weight 1.06-1.28x from 16 tiles (16x16x256 -> 512 at batch 1 1.07x), 0.89x at 8, 0.56x at 4; with
+ * 32 channels 0.8-1.07x, with 11 input channels 0.4-0.6x. Its backward-input stays direct. */
+export function splitS2Wins(pass: 'fwd' | 'bwdW', N: number, H: number, W: number, C: number, OC: number, k: number, stride: number, pad: number, packed = false): boolean {
+  if (k !== 3 || stride !== 2 || pad !== 1 || C < 64 || OC < 64) return false;
+  const t = tiles(N, Math.ceil(H / 2), Math.ceil(W / 2));
+  if (pass === 'bwdW') return t >= 16;
+  return packed ? t >= 4 : t >= 128 || (t >= 64 && C >= 128);
 }
 
 /** The fused upsample x2 + 3x3 conv's forward (the backward passes are upconv.ts's box sums, 9 MACs per x pixel):
@@ -75,9 +93,14 @@ export function upconvBackwardWeight(N: number, H: number, W: number, C: number,
   return H >= 2 && W >= 2 && N * H * W >= 256 && C >= 256 && OC >= 16 ? 'split' : 'box';
 }
 
-/** The kernel of each pass of a conv layer x (N, H, W, C) -> OC, k x k, stride, pad. */
-export function convKernels(N: number, H: number, W: number, C: number, OC: number, k: number, stride: number, pad: number): ConvKernels {
+/** The kernel of each pass of a conv layer x (N, H, W, C) -> OC, k x k, stride, pad; `packed`: its forward runs on
+ * weights transformed once at load (inference). */
+export function convKernels(N: number, H: number, W: number, C: number, OC: number, k: number, stride: number, pad: number, packed = false): ConvKernels {
   if (winograd3Wins(N, H, W, C, OC, k, stride, pad)) return { fwd: 'wino3', bwdIn: 'wino3', bwdW: 'wino3' };
+  if (k === 3 && stride === 2) {
+    const split = (pass: 'fwd' | 'bwdW'): ConvKernel => (splitS2Wins(pass, N, H, W, C, OC, k, stride, pad, packed) ? 'split_s2' : 'direct');
+    return { fwd: split('fwd'), bwdIn: 'direct', bwdW: split('bwdW') };
+  }
   const s2 = (pass: 'fwd' | 'bwdIn' | 'bwdW'): ConvKernel => (winogradS2Wins(pass, N, H, W, C, OC, k, stride, pad) ? 'wino_s2' : 'direct');
   return { fwd: s2('fwd'), bwdIn: s2('bwdIn'), bwdW: s2('bwdW') };
 }

@@ -13,7 +13,7 @@ import { describeEncoder } from '../models/encoder.js';
 import type { Activation, BatchNormSpec, BlockTail, ConvSpec, NetBuilder, NormTail } from '../nn/builder.js';
 import { convOut, deconvOut } from '../nn/shapes.js';
 import type { LayerWeights } from './weights.js';
-import { packAtLoad, panelsPerCall, upconvPacks, upconvPacks1x1, upconvPhases1x1, type PackJob } from './packed.js';
+import { packAtLoad, panelsPerCall, splitAtLoad, upconvPacks, upconvPacks1x1, upconvPhases1x1, type PackJob } from './packed.js';
 
 /** An NHWC view: (N, H, W, C) at byte offset ptr with pixel stride ld floats (ptr 0 while planning). */
 export interface T {
@@ -247,18 +247,28 @@ export class RunBuilder extends InferBuilder {
     this.marks.push({ at: this.ops.length, name });
   }
   protected layer(name: string, x: T, OC: number, o: { k: number; stride: number; pad: number }, y: T): void {
-    const { k, stride, pad } = o, { core, scratch } = this;
-    if (this.pack && packAtLoad(x.N, x.H, x.W, x.C, OC, k, stride, pad)) {
+    const { k, stride, pad } = o, { core, scratch } = this, kk = core.k, { N, H, W, C } = x;
+    if (this.pack && splitAtLoad(N, H, W, C, OC, k, stride, pad) && !this.weights(name).loadPanels) {
+      return this.packedSplitTaps(name, C, OC, kk.conv3s2_split_packed_scratch_size(N, H, W, C, OC),
+        (U, b) => kk.conv3s2_split_forward_packed(y.ptr, x.ptr, U, b, scratch.conv, N, H, W, C, OC, y.ld, x.ld));
+    }
+    if (this.pack && packAtLoad(N, H, W, C, OC, k, stride, pad)) {
       const lw = this.weights(name);
       if (!lw.loadPanels) return this.packedLayer(name, x, OC, y, k, stride, pad);
       if (lw.OCc > 4 && panelsPerCall(lw.size)) return this.panelLayer(name, x, OC, y, k, stride, pad);
     }
-    // Winograd F(2x2, 3x3) where it wins (src/core/conv-dispatch.ts), per chunk of output channels
-    const wino = (OCc: number) => convKernels(x.N, x.H, x.W, x.C, OCc, k, stride, pad).fwd === 'wino3';
-    this.weighted(name, OC, (OCc) => wino(OCc) ? core.k.winograd3_forward_scratch_size(x.N, x.H, x.W, x.C, OCc)
-      : core.k.conv2d_forward_scratch_size(x.N, x.H, x.W, x.C, OCc, k, k, stride, pad),
-    (w, b, g, OCc) => wino(OCc) ? core.k.winograd3_forward(y.ptr + g * OCc * 4, x.ptr, w, b, scratch.conv, x.N, x.H, x.W, x.C, OCc, y.ld, x.ld)
-      : core.k.conv2d_forward(y.ptr + g * OCc * 4, x.ptr, w, b, scratch.conv, x.N, x.H, x.W, x.C, OCc, k, k, stride, pad, y.ld, x.ld));
+    // Winograd F(2x2, 3x3) or the split taps where they win (src/core/conv-dispatch.ts), decided for the whole layer
+    // (each output channel's sums are the same at any chunk width, so the threads' shares keep these bits)
+    const f = convKernels(N, H, W, C, OC, k, stride, pad).fwd;
+    this.weighted(name, OC, (OCc) => f === 'wino3' ? kk.winograd3_forward_scratch_size(N, H, W, C, OCc)
+      : f === 'split_s2' ? kk.conv3s2_split_forward_scratch_size(N, H, W, C, OCc)
+        : kk.conv2d_forward_scratch_size(N, H, W, C, OCc, k, k, stride, pad),
+    (w, b, g, OCc) => {
+      const yg = y.ptr + g * OCc * 4;
+      if (f === 'wino3') kk.winograd3_forward(yg, x.ptr, w, b, scratch.conv, N, H, W, C, OCc, y.ld, x.ld);
+      else if (f === 'split_s2') kk.conv3s2_split_forward(yg, x.ptr, w, b, scratch.conv, N, H, W, C, OCc, y.ld, x.ld);
+      else kk.conv2d_forward(yg, x.ptr, w, b, scratch.conv, N, H, W, C, OCc, k, k, stride, pad, y.ld, x.ld);
+    });
   }
   protected upLayer(name: string, x: T, OC: number, _o: BlockTail<T>, y: T): void {
     const { core, scratch } = this, k = core.k;
@@ -301,33 +311,49 @@ export class RunBuilder extends InferBuilder {
       }
     });
   }
-  /** A fused upsample + conv on weights transformed once at load (f32 files, packed.ts upconvPacks): per chunk the
-   * four phases' panels (upconv_pack), each run the packed forward per chunk; or, where the split taps win on packed
-   * weights (conv-dispatch.ts), the transformed weights of every chunk in ONE U (upconv_split_pack at the chunk's
-   * channel offset) and one forward call, so the input transforms run once per layer, not once per chunk. Nothing
-   * is copied per run. */
-  private packedUp(name: string, x: T, OC: number, y: T): void {
-    const { core, scratch } = this, kk = core.k, { N, H, W, C } = x;
+  /** The split taps' 16 matrices of a layer (a 3x3 stride-2 conv, or a fused upsample + conv) transformed once at
+   * load (f32 files): the transformed weights of every chunk in ONE U (upconv_split_pack at the chunk's channel
+   * offset) and one forward call (`run` on U and the bias), so the input transforms run once per layer, not once per
+   * chunk. Nothing is copied per run. */
+  private packedSplitTaps(name: string, C: number, OC: number, scratchFloats: number, run: (U: number, b: number) => void): void {
+    const { core, scratch } = this, kk = core.k;
     const lw = this.weights(name);
     if (lw.G * lw.OCc !== OC) throw new Error(`infer: ${name} has ${lw.G}x${lw.OCc} output channels, expected ${OC}`);
-    const { G, OCc } = lw, split = upconvForward(N, H, W, C, OC, true) === 'split';
-    if (split && G > 1 && OCc % 8 !== 0) throw new Error(`infer: ${name}: chunks of ${OCc} output channels, not whole 8-channel panels`);
-    const per = split ? kk.upconv_split_packed_size(C, OC) : kk.upconv_packed_size(C, OCc);
-    const total = split ? per : G * per;
-    const wp = core.arena.alloc(total, `${this.net} ${name} packed weights`);
-    this.packedBytes += total * 4;
+    const { G, OCc } = lw;
+    if (G > 1 && OCc % 8 !== 0) throw new Error(`infer: ${name}: chunks of ${OCc} output channels, not whole 8-channel panels`);
+    const size = kk.upconv_split_packed_size(C, OC);
+    const U = core.arena.alloc(size, `${this.net} ${name} packed weights`);
+    this.packedBytes += size * 4;
     this.packJobs.push({ floats: lw.size, run: (tmp) => {
       for (let g = 0; g < G; g++) {
         lw.load(g, tmp, scratch.stage);
-        if (split) kk.upconv_split_pack(wp, tmp, 0, C, OCc, OC, g * OCc);
-        else kk.upconv_pack(wp + g * per * 4, tmp, 0, C, OCc);
+        kk.upconv_split_pack(U, tmp, 0, C, OCc, OC, g * OCc);
       }
     } });
-    scratch.convFloats = Math.max(scratch.convFloats, split ? kk.upconv_split_packed_scratch_size(N, H, W, C, OC) : kk.upconv_packed_scratch_size(N, H, W, C, OCc));
-    if (split) {
-      this.ops.push(() => kk.upconv_split_forward_packed(y.ptr, x.ptr, wp, lw.biasPtr, scratch.conv, N, H, W, C, OC, y.ld, x.ld));
-      return;
+    scratch.convFloats = Math.max(scratch.convFloats, scratchFloats);
+    this.ops.push(() => run(U, lw.biasPtr));
+  }
+  /** A fused upsample + conv on weights transformed once at load (f32 files, packed.ts upconvPacks): the split taps
+   * where they win on packed weights (conv-dispatch.ts; packedSplitTaps), or else per chunk the four phases' panels
+   * (upconv_pack), each run the packed forward per chunk. */
+  private packedUp(name: string, x: T, OC: number, y: T): void {
+    const { core, scratch } = this, kk = core.k, { N, H, W, C } = x;
+    if (upconvForward(N, H, W, C, OC, true) === 'split') {
+      return this.packedSplitTaps(name, C, OC, kk.upconv_split_packed_scratch_size(N, H, W, C, OC),
+        (U, b) => kk.upconv_split_forward_packed(y.ptr, x.ptr, U, b, scratch.conv, N, H, W, C, OC, y.ld, x.ld));
     }
+    const lw = this.weights(name);
+    if (lw.G * lw.OCc !== OC) throw new Error(`infer: ${name} has ${lw.G}x${lw.OCc} output channels, expected ${OC}`);
+    const { G, OCc } = lw, per = kk.upconv_packed_size(C, OCc);
+    const wp = core.arena.alloc(G * per, `${this.net} ${name} packed weights`);
+    this.packedBytes += G * per * 4;
+    this.packJobs.push({ floats: lw.size, run: (tmp) => {
+      for (let g = 0; g < G; g++) {
+        lw.load(g, tmp, scratch.stage);
+        kk.upconv_pack(wp + g * per * 4, tmp, 0, C, OCc);
+      }
+    } });
+    scratch.convFloats = Math.max(scratch.convFloats, kk.upconv_packed_scratch_size(N, H, W, C, OCc));
     this.ops.push(() => {
       for (let g = 0; g < G; g++) {
         const yg = y.ptr + g * OCc * 4, bg = lw.biasPtr && lw.biasPtr + g * OCc * 4;

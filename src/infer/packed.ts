@@ -27,6 +27,15 @@ export function packAtLoad(N: number, H: number, W: number, C: number, OC: numbe
 }
 
 /**
+ * Whether an inference conv runs the 3x3 stride-2 conv with its taps split by parity on the 16 matrices transformed
+ * once at load (f32 files; upconv_split_pack, 16/9 of w): convKernels(..., packed) (conv-dispatch.ts splitS2Wins).
+ * Checked before packAtLoad. f16 / int8 files take the per-call kernels.
+ */
+export function splitAtLoad(N: number, H: number, W: number, C: number, OC: number, k: number, stride: number, pad: number): boolean {
+  return convKernels(N, H, W, C, OC, k, stride, pad, true).fwd === 'split_s2';
+}
+
+/**
  * f16 / int8 files: whether a packAtLoad layer chunk of `floats` weights (f32) is dequantised per call straight into
  * the panels (dequant_*_panels + conv2d_forward_packed) instead of into the conv layout (dequant_* + conv2d_forward):
  * at the converter's default chunk size or below. Measured per chunk (CPU time, relaxed build, 9 interleaved

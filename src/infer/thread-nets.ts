@@ -17,13 +17,13 @@
 // panels (conv2d_pack, run once after building; also a fused upsample + conv of a 1x1 image), f16 / int8 files
 // dequantise each chunk per run straight into the rank's panels.
 // One barrier after every op.
-import { upconvForward } from '../core/conv-dispatch.js';
+import { convKernels, upconvForward } from '../core/conv-dispatch.js';
 import type { Core } from '../core/loader.js';
 import type { Activation, BlockTail } from '../nn/builder.js';
 import { RunBuilder, type SharedScratch, type T } from './nets.js';
 import type { Call } from './threads.js';
 import type { LayerWeights, PackedWeights, StoredLayer } from './weights.js';
-import { packAtLoad, panelsPerCall, upconvPacks, upconvPacks1x1, upconvPhases1x1 } from './packed.js';
+import { packAtLoad, panelsPerCall, splitAtLoad, upconvPacks, upconvPacks1x1, upconvPhases1x1 } from './packed.js';
 
 /** A rank's own scratch: dequantised weights of one chunk, and the conv kernels' scratch. */
 export interface RankScratch {
@@ -202,6 +202,17 @@ export class ThreadedBuilder extends RunBuilder {
   protected override layer(name: string, x: T, OC: number, o: { k: number; stride: number; pad: number }, y: T): void {
     const { k, stride, pad } = o, kk = this.core.k;
     const l = this.packed.layers.get(name);
+    if (this.pack && splitAtLoad(x.N, x.H, x.W, x.C, OC, k, stride, pad) && this.packed.storage === 'f32') {
+      // the split taps' matrices, a rank's share in one U: as the one-thread builder's packedSplitTaps
+      const { N, H, W, C } = x;
+      return this.packedSplit(name, OC, y, {
+        whole: true,
+        size: (n) => kk.upconv_split_packed_size(C, n),
+        pack: ([wp], tmp, n, at, width) => kk.upconv_split_pack(wp, tmp, 0, C, n, width, at),
+        scratchFloats: (n) => kk.conv3s2_split_packed_scratch_size(N, H, W, C, n),
+        run: ([wp], b, c0, n, conv) => [['conv3s2_split_forward_packed', y.ptr + c0 * 4, x.ptr, wp, b, conv, N, H, W, C, n, y.ld, x.ld]],
+      });
+    }
     // the one-thread builder's choice (by the stored chunk's size), so that threads keep its bits
     if (this.pack && packAtLoad(x.N, x.H, x.W, x.C, OC, k, stride, pad) && l && !(l.w instanceof Float32Array) && OC > 4 && panelsPerCall(l.w.length / l.G)) {
       // compressed weights: dequantised per run straight into each chunk's panels (chunks are > 4 channels here)
@@ -217,8 +228,12 @@ export class ThreadedBuilder extends RunBuilder {
         run: ([wp], b, c0, n, conv) => [['conv2d_forward_packed', y.ptr + c0 * 4, x.ptr, wp, b, conv, x.N, x.H, x.W, x.C, n, k, k, stride, pad, y.ld, x.ld]],
       });
     }
-    this.weightedSplit(name, OC, y, (n) => kk.conv2d_forward_scratch_size(x.N, x.H, x.W, x.C, n, k, k, stride, pad),
-      (w, b, c0, n, conv) => ['conv2d_forward', y.ptr + c0 * 4, x.ptr, w, b, conv, x.N, x.H, x.W, x.C, n, k, k, stride, pad, y.ld, x.ld]);
+    // the one-thread builder's kernel for the whole layer (per output channel the same sums at any share)
+    const f = convKernels(x.N, x.H, x.W, x.C, OC, k, stride, pad).fwd;
+    this.weightedSplit(name, OC, y, (n) => f === 'wino3' ? kk.winograd3_forward_scratch_size(x.N, x.H, x.W, x.C, n)
+      : f === 'split_s2' ? kk.conv3s2_split_forward_scratch_size(x.N, x.H, x.W, x.C, n) : kk.conv2d_forward_scratch_size(x.N, x.H, x.W, x.C, n, k, k, stride, pad),
+    (w, b, c0, n, conv) => f === 'direct' ? ['conv2d_forward', y.ptr + c0 * 4, x.ptr, w, b, conv, x.N, x.H, x.W, x.C, n, k, k, stride, pad, y.ld, x.ld]
+      : [f === 'wino3' ? 'winograd3_forward' : 'conv3s2_split_forward', y.ptr + c0 * 4, x.ptr, w, b, conv, x.N, x.H, x.W, x.C, n, y.ld, x.ld]);
   }
 
   protected override upLayer(name: string, x: T, OC: number, _o: BlockTail<T>, y: T): void {

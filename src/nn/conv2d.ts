@@ -2,7 +2,8 @@
 // y may be a channel slice of a wider tensor (zero-copy concat), and x may be one too.
 // Saved for backward: nothing beyond x (the input) itself. Each pass runs the kernel src/core/conv-dispatch.ts
 // picks for the shape: Winograd F(2x2, 3x3) for stride-1 3x3 convs of enough tiles and channels, F(2x2, 2x2)
-// over the input's phases for 4x4 stride-2 ones, the direct conv otherwise.
+// over the input's phases for 4x4 stride-2 ones, the taps split by parity for 3x3 stride-2 ones, the direct conv
+// otherwise.
 import type { Graph, Layer, Tensor } from './graph.js';
 import type { Param } from './params.js';
 import { convKernels, type ConvKernels } from '../core/conv-dispatch.js';
@@ -37,7 +38,9 @@ export class Conv2d implements Layer {
       used.includes('wino3') ? kk.winograd3_scratch_size(x.N, x.H, x.W, x.C, OC) : 0,
       this.kern.fwd === 'wino_s2' ? kk.winograd_s2_forward_scratch_size(x.N, x.H, x.W, x.C, OC) : 0,
       this.kern.bwdIn === 'wino_s2' ? kk.winograd_s2_backward_input_scratch_size(x.N, x.H, x.W, x.C, OC) : 0,
-      this.kern.bwdW === 'wino_s2' ? kk.winograd_s2_backward_weight_scratch_size(x.N, x.H, x.W, x.C, OC) : 0));
+      this.kern.bwdW === 'wino_s2' ? kk.winograd_s2_backward_weight_scratch_size(x.N, x.H, x.W, x.C, OC) : 0,
+      this.kern.fwd === 'split_s2' ? kk.conv3s2_split_forward_scratch_size(x.N, x.H, x.W, x.C, OC) : 0,
+      this.kern.bwdW === 'split_s2' ? kk.conv3s2_split_backward_weight_scratch_size(x.N, x.H, x.W, x.C, OC) : 0));
     g.add(this);
   }
 
@@ -45,7 +48,7 @@ export class Conv2d implements Layer {
     const { x, y, o, g } = this;
     const kf = this.kern.fwd;
     if (kf !== 'direct') {
-      const f = kf === 'wino3' ? g.core.k.winograd3_forward : g.core.k.winograd_s2_forward;
+      const k = g.core.k, f = kf === 'wino3' ? k.winograd3_forward : kf === 'wino_s2' ? k.winograd_s2_forward : k.conv3s2_split_forward;
       f(y.ptr, x.ptr, this.w.ptr, this.b ? this.b.ptr : 0, g.scratch, x.N, x.H, x.W, x.C, this.OC, y.ld, x.ld);
       return;
     }
@@ -58,13 +61,14 @@ export class Conv2d implements Layer {
     const k = g.core.k;
     const { bwdIn, bwdW } = this.kern;
     if (params) {
-      const f = bwdW === 'wino3' ? k.winograd3_backward_weight : bwdW === 'wino_s2' ? k.winograd_s2_backward_weight : null;
+      const f = bwdW === 'wino3' ? k.winograd3_backward_weight : bwdW === 'wino_s2' ? k.winograd_s2_backward_weight
+        : bwdW === 'split_s2' ? k.conv3s2_split_backward_weight : null;
       if (f) f(this.w.grad, this.b ? this.b.grad : 0, y.grad, x.ptr, g.scratch, x.N, x.H, x.W, x.C, this.OC, y.ld, x.ld);
       else k.conv2d_backward_weight(this.w.grad, this.b ? this.b.grad : 0, y.grad, x.ptr, g.scratch,
         x.N, x.H, x.W, x.C, this.OC, o.k, o.k, o.stride, o.pad, y.ld, x.ld);
     }
     if (x.needsGrad) {
-      const f = bwdIn === 'wino3' ? k.winograd3_backward_input : bwdIn === 'wino_s2' ? k.winograd_s2_backward_input : null;
+      const f = bwdIn === 'wino3' ? k.winograd3_backward_input : bwdIn === 'wino_s2' ? k.winograd_s2_backward_input : null; // split_s2: direct
       if (f) f(x.grad, y.grad, this.w.ptr, g.scratch, x.N, x.H, x.W, x.C, this.OC, x.ld, y.ld);
       else k.conv2d_backward_input(x.grad, y.grad, this.w.ptr, g.scratch,
         x.N, x.H, x.W, x.C, this.OC, o.k, o.k, o.stride, o.pad, x.ld, y.ld);

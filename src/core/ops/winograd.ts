@@ -1,12 +1,13 @@
 // Op-table entries for the Winograd convs: F(2x2, 3x3) for the stride-1 pad-1 3x3 conv (assembly/winograd.ts,
-// the same function as conv2d k3 s1 p1) and F(2x2, 2x2) over the input's phases for the 4x4 stride-2 pad-1 conv
-// (assembly/winograd_s2.ts, the same function as conv2d k4 s2 p1): x (N, H, W, C) pixel stride ldx -> y (N, OH,
+// the same function as conv2d k3 s1 p1), F(2x2, 2x2) over the input's phases for the 4x4 stride-2 pad-1 conv
+// (assembly/winograd_s2.ts, the same function as conv2d k4 s2 p1), and the 3x3 stride-2 pad-1 conv with its taps split
+// by parity (assembly/conv3s2_split.ts, the same function as conv2d k3 s2 p1; its backward-input is the direct one): x (N, H, W, C) pixel stride ldx -> y (N, OH,
 // OW, OC) pixel stride ldy, weight HWIO [K][K][C][OC], bias [OC]. The SIMD kernels run tiles, transforms and one
 // GEMM per transform position, the reference twins the textbook matrix formulas one entry at a time. Like the conv cases: a scratch buffer from a TS bound (checked
 // against winograd3_scratch_size) followed by a guard tensor, cleared after the SIMD run.
 import type { Kernels } from '../kernels.gen.js';
 import { pick, type OpCase, type OpSpec, type Ptrs } from '../op-spec.js';
-import { clearScratch, convTensors } from './conv.js';
+import { clearScratch, convTensors, scratchBound } from './conv.js';
 
 export interface Wino3Shape { N: number; H: number; W: number; C: number; OC: number; ldx?: number; ldy?: number; bias?: boolean }
 
@@ -69,6 +70,57 @@ function winoCase(sh: Wino3Shape, s2 = false): OpCase {
   };
 }
 
+// 3x3 stride 2: odd and even sizes (a last tile with one output row or column; H odd: the last E tap reads the
+// padding), 1x1 and 1xW images, channels 1-33 with tails and slices.
+export const SPLIT_S2_CASES: Wino3Shape[] = [
+  { N: 1, H: 4, W: 4, C: 4, OC: 8, bias: true },
+  { N: 2, H: 7, W: 9, C: 5, OC: 6 },
+  { N: 1, H: 1, W: 1, C: 3, OC: 9, bias: true },
+  { N: 1, H: 2, W: 7, C: 17, OC: 4, bias: true },
+  { N: 1, H: 6, W: 5, C: 3, OC: 9, ldx: 5, ldy: 12 },
+  { N: 2, H: 8, W: 10, C: 16, OC: 20, bias: true },
+  { N: 1, H: 11, W: 9, C: 33, OC: 17, ldy: 20 },
+];
+
+function splitCase(sh: Wino3Shape, packed: boolean): OpCase {
+  const { N, H, W, C, OC } = sh;
+  const ldx = sh.ldx ?? C, ldy = sh.ldy ?? OC, bias = sh.bias ?? false;
+  const OH = Math.ceil(H / 2), OW = Math.ceil(W / 2), tiles = N * Math.ceil(OH / 2) * Math.ceil(OW / 2);
+  const r = (n: number) => Math.ceil(n / 16) * 16 + 16;
+  const bound = 1024 + r(Math.max(C, OC)) + r(16 * C * (OC + 8)) + 16 * r(Math.min(tiles, 256) * (4 * (C + OC) + 64)) * 2
+    + scratchBound(N, H, W, C, OC, 3, 2, 1);
+  const X = N * H * W * ldx, Y = N * OH * OW * ldy, Wn = 9 * C * OC;
+  const { tensors, grads } = convTensors(X, Wn, Y, OC, bias, bound);
+  if (packed) tensors.wd = { size: 16 * C * Math.ceil(OC / 8) * 8, init: 'zero' };
+  const name = packed ? 'conv3s2_split_packed' : 'conv3s2_split';
+  const scratch = (k: Kernels, t: Ptrs): number => {
+    if (packed && k.upconv_split_packed_size(C, OC) !== tensors.wd.size) throw new Error(`${name}: split weights ${k.upconv_split_packed_size(C, OC)} floats, the test has ${tensors.wd.size}`);
+    const need = Math.max(k.conv3s2_split_forward_scratch_size(N, H, W, C, OC), k.conv3s2_split_packed_scratch_size(N, H, W, C, OC),
+      k.conv3s2_split_backward_weight_scratch_size(N, H, W, C, OC), k.conv2d_scratch_size(N, H, W, C, OC, 3, 3, 2, 1));
+    if (need > bound) throw new Error(`${name}: scratch ${need} floats exceeds the test's bound ${bound}`);
+    return t.scratch;
+  };
+  const clear = (k: Kernels, ref: boolean, t: Ptrs) => clearScratch(k, ref, t, bound);
+  return {
+    label: `${name} N${N} ${H}x${W}x${C} -> ${OH}x${OW}x${OC} ldx${ldx} ldy${ldy}${bias ? ' bias' : ''}`,
+    tensors, grads, outputs: { y: 'dy' }, saved: packed ? ['wd'] : [],
+    forward: (k, ref, t) => {
+      if (packed) {
+        pick(k, ref, 'upconv_split_pack')(t.wd, t.w, scratch(k, t), C, OC, OC, 0);
+        clear(k, ref, t);
+        pick(k, ref, 'conv3s2_split_forward_packed')(t.y, t.x, t.wd, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
+      } else pick(k, ref, 'conv3s2_split_forward')(t.y, t.x, t.w, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
+      clear(k, ref, t);
+    },
+    backward: (k, ref, t) => {
+      pick(k, ref, 'conv2d_backward_input')(t.dx, t.dy, t.w, scratch(k, t), N, H, W, C, OC, 3, 3, 2, 1, ldx, ldy);
+      clear(k, ref, t);
+      pick(k, ref, 'conv3s2_split_backward_weight')(t.dw, bias ? t.db : 0, t.dy, t.x, scratch(k, t), N, H, W, C, OC, ldy, ldx);
+      clear(k, ref, t);
+    },
+  };
+}
+
 export const winogradOps = {
   winograd3: {
     family: 'conv',
@@ -81,6 +133,22 @@ export const winogradOps = {
     family: 'conv',
     kernels: ['winograd_s2_forward', 'winograd_s2_backward_input', 'winograd_s2_backward_weight'],
     cases: () => WINO_S2_CASES.map((sh) => winoCase(sh, true)),
+    tol: { rtol: 1e-4, atol: 1e-4 },
+    fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
+  },
+  // the training layer's passes (split forward with the weights transformed per call, direct backward-input, split
+  // backward-weight), and the forward on weights transformed once (inference), each on half the cases
+  conv3s2_split: {
+    family: 'conv',
+    kernels: ['conv3s2_split_forward', 'conv2d_backward_input', 'conv3s2_split_backward_weight'],
+    cases: () => SPLIT_S2_CASES.filter((_, i) => i % 2 === 1).map((sh) => splitCase(sh, false)),
+    tol: { rtol: 1e-4, atol: 1e-4 },
+    fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
+  },
+  conv3s2_split_packed: {
+    family: 'conv',
+    kernels: ['upconv_split_pack', 'conv3s2_split_forward_packed', 'conv2d_backward_input', 'conv3s2_split_backward_weight'],
+    cases: () => SPLIT_S2_CASES.filter((_, i) => i % 2 === 0).map((sh) => splitCase(sh, true)),
     tol: { rtol: 1e-4, atol: 1e-4 },
     fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
   },
