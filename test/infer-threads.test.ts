@@ -13,6 +13,11 @@ import { resetThreadWarning, ThreadPool, type Call } from '../src/infer/threads.
 import { availableParallelism } from 'node:os';
 import { hardwareThreads, SPIN_MS, spinFor, waitWhile } from '../src/core/wait.js';
 import { smallWeights, testPicture } from './helpers/infer-model.js';
+import { convKernels } from '../src/core/conv-dispatch.js';
+import { splitAtLoad } from '../src/infer/packed.js';
+import { Conv2d } from '../src/nn/conv2d.js';
+import { BicycleGAN } from '../src/train/bicyclegan.js';
+import { weightsBytes } from '../src/train/checkpoint.js';
 
 // widths 16 (G) and 8 (E): layers of 16..128 channels, so most are split; chunks of 4096 floats, so the
 // wide layers are cut into several chunks per thread too
@@ -67,6 +72,45 @@ describe('threads: same bits as one thread', () => {
     const x = input(one.size), [z] = one.codes(1, 9);
     expect(same(many.generate(x, z), one.generate(x, z))).toBe(true);
     await many.dispose();
+  });
+});
+
+// The generator's 3x3 stride-2 downs on the split taps (assembly/conv3s2_split.ts): at 256 px and width 32, down3 and
+// down4 take them per call (more than 64 output tiles) and down3..down5 on U packed at load (f32). The inference
+// generator equals the training graph's eval forward with the weights packed and per call, and T threads give the
+// bits of one (one U per rank's share, or the per-call kernel on each chunk). The reference: the training graph's
+// eval forward on the direct convs.
+describe('threads and the split taps of the stride-2 downs', () => {
+  test('f32 packed at load and per call, f16 per call, 2 threads: G.forward(false), same bits on threads', async () => {
+    const core = await loadCore({ build: 'simd' });
+    const model = new BicycleGAN(core, { batch: 1, seed: 4, model: { gBase: 32, eBase: 4, dBase: 2, imageSize: 256 } });
+    expect(convKernels(1, 64, 64, 64, 128, 3, 2, 1).fwd).toBe('split_s2'); // down3 per call
+    expect(convKernels(1, 32, 32, 128, 256, 3, 2, 1).fwd).toBe('split_s2'); // down4 per call
+    expect(splitAtLoad(1, 16, 16, 256, 256, 3, 2, 1) && !splitAtLoad(1, 4, 4, 256, 256, 3, 2, 1)).toBe(true); // down5, not down7
+    const S = 256, x = Float32Array.from({ length: S * S * 3 }, (_, i) => Math.sin(i * 0.37) * 0.9), z = [0.3, -1, 0.5, 2, -0.2, 0, 1, -0.7];
+    const G = model.G;
+    // the reference: the training graph's eval forward on the direct conv (its scratch covers it: the backward-input
+    // of a split_s2 layer is direct)
+    const convs = G.g.layers.filter((l): l is Conv2d => l instanceof Conv2d);
+    expect(convs.filter((l) => l.kern.fwd === 'split_s2').length).toBe(2);
+    for (const l of convs) (l as { kern: object }).kern = { fwd: 'direct', bwdIn: 'direct', bwdW: 'direct' };
+    core.f32(G.image.ptr, G.image.size).fill(0).set(x);
+    core.f32(G.z.ptr, G.z.size).fill(0).set(z);
+    G.g.forward(false);
+    const want = core.f32(G.out.ptr, S * S * 3).slice();
+    expect(want.some((v) => v !== 0)).toBe(true);
+    const raw = weightsBytes(model, ['G']);
+    const maxAbs = (a: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i])), 0);
+    for (const [storage, packWeights, tol] of [['f32', true, 2e-5], ['f32', false, 2e-5], ['f16', true, 5e-2]] as [Storage, boolean, number][]) {
+      const weights = convertWeights(raw, { storage, chunkFloats: 65536 });
+      const one = await BicycleGANInference.create({ weights, build: 'relaxed', packWeights });
+      const many = await BicycleGANInference.create({ module: threadsModule('relaxed'), weights, build: 'relaxed', packWeights, threads: 2 });
+      open.push(many);
+      const a = one.generate(x, z);
+      expect(maxAbs(a), `${storage} ${packWeights ? 'packed' : 'per call'}`).toBeLessThan(tol);
+      expect(same(many.generate(x, z), a), `${storage} ${packWeights ? 'packed' : 'per call'} on 2 threads`).toBe(true);
+      await many.dispose();
+    }
   });
 });
 
