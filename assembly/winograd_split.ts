@@ -273,18 +273,24 @@ function slotGemms(R: i32, RC: i32, masks: usize, V: usize, vk: usize, rowB: usi
   }
 }
 
-// y = b + upconv(x) with U = upconv_split_pack(w) given: y set to b; per chunk of tiles the stored input
+// v + the bias for a pixel's first writer, v for a later one (which adds it).
+// @ts-ignore: decorator
+@inline function first(v: v128, bv: v128, acc: bool): v128 { return acc ? v : f32x4.add(v, bv); }
+
+// y = b + upconv(x) with U = upconv_split_pack(w) given: per chunk of tiles the stored input
 // transforms, 16 GEMMs (one per weight matrix, over the slots the chunk's tiles have), and each tile's 5x5 y block
 // added.
 export function upconv_split_forward_packed(y: usize, x: usize, U: usize, b: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
   if (N <= 0 || H <= 0 || W <= 0 || OC <= 0) return;
   const YH = 2 * H, YW = 2 * W;
-  for (let p = 0; p < N * YH * YW; p++) {
-    if (b != 0) memory.copy(fl(y, p * ldy), b, <usize>OC << 2);
-    else memory.fill(fl(y, p * ldy), 0, <usize>OC << 2);
+  if (C <= 0) {
+    for (let p = 0; p < N * YH * YW; p++) {
+      if (b != 0) memory.copy(fl(y, p * ldy), b, <usize>OC << 2);
+      else memory.fill(fl(y, p * ldy), 0, <usize>OC << 2);
+    }
+    return;
   }
-  if (C <= 0) return;
   const TR = (H >> 1) + 1, TC = (W >> 1) + 1, T = N * TR * TC;
   const Ci = c4(C), Co = c4(OC), C4 = C & ~3;
   const RC = rows(T, Ci, Co);
@@ -330,19 +336,22 @@ export function upconv_split_forward_packed(y: usize, x: usize, U: usize, b: usi
           combine5(mv(mr, 15 + 3 * i, mk, f, cb), mv(mr, 16 + 3 * i, mk, f, cb), mv(mr, 17 + 3 * i, mk, f, cb),
             mv(mr, 21 + 2 * i, mk, f, cb), mv(mr, 22 + 2 * i, mk, f, cb), tmp + (<usize>(3 + i) << 4), 80);
         }
-        // tmp[col q'][row source] (16 bytes each, 80 per column): the row pass per column inside y
+        // tmp[col q'][row source] (16 bytes each, 80 per column): the row pass per column inside y. A pixel's
+        // first writer (tiles run in order; block row and column 0 are the previous tile's 4) stores its value plus
+        // the bias, the later ones add: ((v + b) + v') is b + v + v' in the order y = b, then adds, gave.
+        const bv = b != 0 ? loadN(b + cb, nc) : f32x4.splat(0);
         for (let qc = 0; qc < 5; qc++) {
           const yc = w0 + qc;
           if (yc < 0 || yc >= YW) continue;
-          const s = tmp + <usize>qc * 80;
+          const s = tmp + <usize>qc * 80, acc = qc == 0 && tn > 0;
           const e0 = f32x4.add(v128.load(s), v128.load(s, 16)), e1 = f32x4.add(v128.load(s, 16), v128.load(s, 32));
           const p0 = v128.load(s, 48), p1 = v128.load(s, 64);
           const col = fl(y, ((n * YH) * YW + yc) * ldy) + cb, rs = <usize>(YW * ldy) << 2;
-          if (h0 >= 0) put(col + <usize>h0 * rs, e0, nc, true);
-          if (h0 + 1 < YH) put(col + <usize>(h0 + 1) * rs, f32x4.add(e0, p0), nc, true);
-          if (h0 + 2 < YH) put(col + <usize>(h0 + 2) * rs, f32x4.add(e1, p0), nc, true);
-          if (h0 + 3 < YH) put(col + <usize>(h0 + 3) * rs, f32x4.add(e1, p1), nc, true);
-          if (h0 + 4 < YH) put(col + <usize>(h0 + 4) * rs, p1, nc, true);
+          if (h0 >= 0) put(col + <usize>h0 * rs, e0, nc, true); // tm > 0: the previous tile's row 4
+          if (h0 + 1 < YH) put(col + <usize>(h0 + 1) * rs, first(f32x4.add(e0, p0), bv, acc), nc, acc);
+          if (h0 + 2 < YH) put(col + <usize>(h0 + 2) * rs, first(f32x4.add(e1, p0), bv, acc), nc, acc);
+          if (h0 + 3 < YH) put(col + <usize>(h0 + 3) * rs, first(f32x4.add(e1, p1), bv, acc), nc, acc);
+          if (h0 + 4 < YH) put(col + <usize>(h0 + 4) * rs, first(p1, bv, acc), nc, acc);
         }
       }
     }
