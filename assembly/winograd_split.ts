@@ -28,7 +28,8 @@
 // [C x OC] over the chunk's tiles (EP's two columns and PP's four pixels are rows of the same GEMM). The middle
 // positions of EP, PE and PP read x in place. Each tile's slots then give a 5x5 block of y (rows 4tm-1 .. 4tm+3, columns alike):
 //   rows from (E0, E1, P0, P1) = (m0 + m1, m1 + m2, P[2tm], P[2tm+1]):  E0, E0 + P0, E1 + P0, E1 + P1, P1,
-// added to y (first set to b), since neighbouring tiles share a row and a column of it.
+// stored (with b) by the first tile that writes a pixel and added by the next, since neighbouring tiles share a
+// row and a column of it.
 import { boxSums } from './box';
 import { bias_backward } from './conv_bias';
 import { gemm_ap_4x8, igemm_4x8 } from './gemm';
@@ -279,7 +280,7 @@ function slotGemms(R: i32, RC: i32, masks: usize, V: usize, vk: usize, rowB: usi
 
 // y = b + upconv(x) with U = upconv_split_pack(w) given: per chunk of tiles the stored input
 // transforms, 16 GEMMs (one per weight matrix, over the slots the chunk's tiles have), and each tile's 5x5 y block
-// added.
+// stored or added.
 export function upconv_split_forward_packed(y: usize, x: usize, U: usize, b: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
   if (N <= 0 || H <= 0 || W <= 0 || OC <= 0) return;
