@@ -16,6 +16,9 @@
 // winograd_s2_*), timed interleaved (direct, Winograd, direct, ...: a busy spell hits both): median times and the
 // median of the per-pair ratios, the max |difference| relative to max |direct output| per pass, and whether the
 // layer dispatch (src/core/conv-dispatch.ts) takes Winograd there; at batch 1 and --wino-batch N (default 4).
+// Split rows: the 3x3 stride-2 layers (the generator's downs, the encoder's strided convs) through the direct conv
+// and the taps split by parity (conv3s2_split_*), forward per call, forward on packed weights and backward-weight,
+// timed the same way and at the same batches.
 // Usage: npm run bench:kernels [-- --quick] [-- --build simd|relaxed] [-- --filter name-substring] [-- --upconv-batch 8]
 //   [-- --wino-batch 4].
 // Writes bench/out/kernels.json.
@@ -26,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { loadCore, resolveBuild } from '../src/core/load-node.js';
 import { hasRelaxedSimd } from '../src/core/features.js';
 import type { Core } from '../src/core/loader.js';
-import { convKernels, upconvBackwardInput, upconvBackwardWeight, upconvForward } from '../src/core/conv-dispatch.js';
+import { convKernels, splitS2Wins, upconvBackwardInput, upconvBackwardWeight, upconvForward } from '../src/core/conv-dispatch.js';
 import { CONV_SHAPES, DECONV_SHAPES, UPCONV_SHAPES, WINO_SHAPES, convMacs, deconvMacs, upconvDirectMacs, type BenchConv, type BenchDeconv, type BenchUpconv } from './shapes.js';
 import { median } from './lib/timing.js';
 import { kernelTarget } from './lib/report.js';
@@ -229,6 +232,47 @@ function benchWino(core: Core, sh: BenchConv, N: number): WinoRow {
   return { name: sh.name.replace(/^(resnet|patchgan)\./, 'wino.'), shape: `${H}²x${C}->${OH}²x${OC}${s2 ? ' k4s2' : ''}`, N, wired, fwd, bwdIn, bwdW, err };
 }
 
+// Direct conv against the split taps (assembly/conv3s2_split.ts) on one 3x3 stride-2 layer at batch N: per pass
+// [direct ms, split ms, median of the per-pair ratios direct / split]: the forward with the weights transformed per
+// call, the forward on weights packed beforehand (conv2d_forward_packed against conv3s2_split_forward_packed), the
+// backward-weight; max |split - direct| / max |direct| of y and dw; wired = the dispatch takes it (per call / packed /
+// backward-weight).
+interface SplitS2Row {
+  name: string; shape: string; N: number; wired: string;
+  fwd: number[]; packed: number[]; bwdW: number[]; err: { y: number; dw: number };
+}
+function benchSplitS2(core: Core, sh: BenchConv, N: number): SplitS2Row {
+  const { H, C, OC } = sh, OH = Math.ceil(H / 2);
+  const k = core.k, a = core.arena, mark = a.mark();
+  const X = N * H * H * C, Y = N * OH * OH * OC, Wn = 9 * C * OC;
+  const x = a.alloc(X), w = a.alloc(Wn), b = a.alloc(OC), y = a.alloc(Y), y2 = a.alloc(Y), dy = a.alloc(Y);
+  const dw = a.alloc(Wn), dw2 = a.alloc(Wn), db = a.alloc(OC);
+  const wp = a.alloc(k.conv2d_packed_size(3, 3, C, OC)), U = a.alloc(k.upconv_split_packed_size(C, OC));
+  const sc = a.alloc(Math.max(k.conv2d_scratch_size(N, H, H, C, OC, 3, 3, 2, 1), k.conv2d_packed_scratch_size(N, H, H, C, OC, 3, 3, 2, 1),
+    k.conv3s2_split_forward_scratch_size(N, H, H, C, OC), k.conv3s2_split_packed_scratch_size(N, H, H, C, OC), k.conv3s2_split_backward_weight_scratch_size(N, H, H, C, OC)));
+  randFill(core, x, X, 1); randFill(core, w, Wn, 2); randFill(core, b, OC, 3); randFill(core, dy, Y, 4);
+  k.conv2d_pack(wp, w, 3, 3, C, OC); k.upconv_split_pack(U, w, sc, C, OC, OC, 0);
+  const runs = quick ? 3 : 7;
+  const pair = (f: () => void, g: () => void): number[] => {
+    const tf: number[] = [], tg: number[] = [], r: number[] = [];
+    f(); g();
+    for (let i = 0; i < runs; i++) { const p = timeIt(f, 1, MIN_MS), q = timeIt(g, 1, MIN_MS); tf.push(p); tg.push(q); r.push(p / q); }
+    return [median(tf) * 1e3, median(tg) * 1e3, median(r)];
+  };
+  const fwd = pair(() => k.conv2d_forward(y, x, w, b, sc, N, H, H, C, OC, 3, 3, 2, 1, OC, C), () => k.conv3s2_split_forward(y2, x, w, b, sc, N, H, H, C, OC, OC, C));
+  const packed = pair(() => k.conv2d_forward_packed(y, x, wp, b, sc, N, H, H, C, OC, 3, 3, 2, 1, OC, C), () => k.conv3s2_split_forward_packed(y2, x, U, b, sc, N, H, H, C, OC, OC, C));
+  const bwdW = pair(() => k.conv2d_backward_weight(dw, db, dy, x, sc, N, H, H, C, OC, 3, 3, 2, 1, OC, C), () => k.conv3s2_split_backward_weight(dw2, db, dy, x, sc, N, H, H, C, OC, OC, C));
+  const rel = (p: number, q: number, n: number) => maxRel(core.f32(p, n), core.f32(q, n));
+  for (const [p, n] of [[dw, Wn], [dw2, Wn]]) k.view_zero(p, 1, n, n);
+  k.conv2d_forward(y, x, w, b, sc, N, H, H, C, OC, 3, 3, 2, 1, OC, C); k.conv3s2_split_forward(y2, x, w, b, sc, N, H, H, C, OC, OC, C);
+  k.conv2d_backward_weight(dw, 0, dy, x, sc, N, H, H, C, OC, 3, 3, 2, 1, OC, C); k.conv3s2_split_backward_weight(dw2, 0, dy, x, sc, N, H, H, C, OC, OC, C);
+  const err = { y: rel(y2, y, Y), dw: rel(dw2, dw, Wn) };
+  a.reset(mark);
+  const yn = (v: boolean) => (v ? 'y' : 'n');
+  const wired = [splitS2Wins('fwd', N, H, H, C, OC, 3, 2, 1), splitS2Wins('fwd', N, H, H, C, OC, 3, 2, 1, true), splitS2Wins('bwdW', N, H, H, C, OC, 3, 2, 1)].map(yn).join('/');
+  return { name: sh.name, shape: `${H}²x${C}->${OH}²x${OC} k3s2`, N, wired, fwd, packed, bwdW, err };
+}
+
 function peak(core: Core): number {
   const iters = 2_000_000;
   core.k.peak_probe(1000); core.k.peak_probe(iters);
@@ -394,6 +438,25 @@ if (winoShapes.length) {
   }
 }
 
+// the split taps against the direct conv on the 3x3 stride-2 layers (the generator's downs, the encoder's strided convs)
+const splitShapes = CONV_SHAPES.filter((c) => c.K === 3 && c.s === 2 && c.p === 1 && c.C > 4 && (!filter || c.name.includes(filter) || 'split'.includes(filter)));
+const splitRows: SplitS2Row[] = [];
+if (splitShapes.length) {
+  console.log('\nSplit taps vs direct conv (3x3 stride 2, assembly/conv3s2_split.ts): ms direct / ms split, x = median of interleaved pairs (direct / split);\n' +
+    'packed = both forwards on weights packed beforehand (inference); err = max |split - direct| / max |direct| (y, dw); wired = the dispatch takes it (per call / packed / bwdW)');
+  const sh = `${'layer'.padEnd(28)} ${'N shape'.padEnd(28)} | ${'fwd'.padStart(17)} | ${'fwd packed'.padStart(17)} | ${'bwdW'.padStart(17)} | ${'err y / dw'.padEnd(17)} | wired`;
+  console.log(sh);
+  console.log('-'.repeat(sh.length));
+  const cell = (v: number[]) => `${v[0].toFixed(2).padStart(5)} ${v[1].toFixed(2).padStart(5)} ${v[2].toFixed(2).padStart(4)}x`;
+  for (const N of winoBatch > 1 ? [1, winoBatch] : [1]) {
+    for (const shp of splitShapes) {
+      const r = benchSplitS2(core, shp, N);
+      splitRows.push(r);
+      console.log(`${r.name.padEnd(28)} ${(`N${N} ` + r.shape).padEnd(28)} | ${cell(r.fwd)} | ${cell(r.packed)} | ${cell(r.bwdW)} | ${[r.err.y, r.err.dw].map((e) => e.toExponential(1)).join(' / ').padEnd(17)} | ${r.wired}`);
+    }
+  }
+}
+
 // memory of the generator's up layers at 128 px, batch 8: the upsampled activations (and their gradients) the
 // separate layers store, against the scratch the fused kernels need instead (the graph's scratch is the max)
 if (UPCONV_SHAPES.length) {
@@ -422,6 +485,6 @@ const outDir = join(here, 'out');
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'kernels.json'), JSON.stringify({
   date: new Date().toISOString(), node: process.version, build, quick, runs: RUNS, peaks, peaksAfter, peak: PEAK,
-  tfjs: tf ? '@tensorflow/tfjs-backend-wasm 4.22.0 (1 thread)' : null, rows, totals, upconv: upRows, winograd: winoRows,
+  tfjs: tf ? '@tensorflow/tfjs-backend-wasm 4.22.0 (1 thread)' : null, rows, totals, upconv: upRows, winograd: winoRows, splitS2: splitRows,
 }, null, 2));
 console.log(`\nwrote ${join(outDir, 'kernels.json')}`);

@@ -12,7 +12,7 @@ import { encoderGap, smallModel } from './helpers/infer-model.js';
 
 test('a model with Winograd layers trains a step and its inference encoder matches E.forward(false)', async () => {
   const core = await loadCore({ build: 'simd' });
-  const model = smallModel(core, 5, { gBase: 4, eBase: 32, dBase: 32 });
+  const model = smallModel(core, 5, { gBase: 4, eBase: 64, dBase: 32 });
   const kinds = new Set<string>();
   for (const net of [model.E, model.D_VAE, model.D_LR]) for (const l of net.g.layers) if (l instanceof Conv2d) for (const v of Object.values(l.kern)) kinds.add(v);
   expect([...kinds].sort()).toEqual(['direct', 'split_s2', 'wino3', 'wino_s2']);

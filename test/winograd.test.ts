@@ -321,10 +321,10 @@ test('winogradS2Wins: 4x4 stride-2 pad-1, >= 32 channels each side; forward and 
   expect(convKernels(1, 16, 16, 256, 512, 4, 2, 1)).toEqual({ fwd: 'wino_s2', bwdIn: 'direct', bwdW: 'wino_s2' });
   expect(convKernels(4, 16, 16, 256, 512, 4, 2, 1)).toEqual({ fwd: 'wino_s2', bwdIn: 'wino_s2', bwdW: 'wino_s2' });
   expect(convKernels(4, 32, 32, 64, 64, 3, 1, 1)).toEqual({ fwd: 'wino3', bwdIn: 'wino3', bwdW: 'wino3' });
-  expect(convKernels(4, 32, 32, 64, 64, 3, 2, 1)).toEqual({ fwd: 'split_s2', bwdIn: 'direct', bwdW: 'split_s2' });
+  expect(convKernels(4, 32, 32, 64, 64, 3, 2, 1)).toEqual({ fwd: 'split_s2', bwdIn: 'direct', bwdW: 'direct' });
 });
 
-test('splitS2Wins: 3x3 stride-2 pad-1, >= 64 channels each side; forward per call >= 128 tiles (>= 64 at >= 128 input channels), packed >= 4, backward-weight >= 16', () => {
+test('splitS2Wins: 3x3 stride-2 pad-1, >= 64 channels each side; forward per call >= 128 tiles (>= 64 at >= 128 input channels), packed >= 4 tiles of a >= 2x2 output, backward-weight >= 32 tiles at >= 128 input channels', () => {
   expect(splitS2Wins('fwd', 1, 64, 64, 64, 128, 3, 2, 1)).toBe(true); // down2 at 128 px: 256 tiles
   expect(splitS2Wins('fwd', 1, 32, 32, 64, 128, 3, 2, 1)).toBe(false); // 64 tiles at 64 input channels
   expect(splitS2Wins('fwd', 1, 32, 32, 128, 256, 3, 2, 1)).toBe(true); // down3: 64 tiles at 128
@@ -332,23 +332,28 @@ test('splitS2Wins: 3x3 stride-2 pad-1, >= 64 channels each side; forward per cal
   expect(splitS2Wins('fwd', 1, 16, 16, 256, 512, 3, 2, 1, true)).toBe(true); // packed at load
   expect(splitS2Wins('fwd', 1, 8, 8, 512, 512, 3, 2, 1, true)).toBe(true); // down5: 4 tiles
   expect(splitS2Wins('fwd', 1, 4, 4, 512, 512, 3, 2, 1, true)).toBe(false); // down6: 1 tile
-  expect(splitS2Wins('bwdW', 1, 16, 16, 256, 512, 3, 2, 1)).toBe(true);
-  expect(splitS2Wins('bwdW', 2, 8, 8, 512, 512, 3, 2, 1)).toBe(false); // 8 tiles
+  expect(splitS2Wins('fwd', 4, 4, 4, 512, 512, 3, 2, 1, true)).toBe(true); // down6 at batch 4
+  expect(splitS2Wins('fwd', 4, 2, 2, 512, 512, 3, 2, 1, true)).toBe(false); // down7: a 1x1 output
+  expect(splitS2Wins('bwdW', 1, 32, 32, 128, 256, 3, 2, 1)).toBe(true); // down3: 64 tiles
+  expect(splitS2Wins('bwdW', 1, 16, 16, 256, 512, 3, 2, 1)).toBe(false); // down4: 16 tiles
+  expect(splitS2Wins('bwdW', 8, 8, 8, 512, 512, 3, 2, 1)).toBe(true); // down5 at batch 8: 32 tiles
+  expect(splitS2Wins('bwdW', 1, 64, 64, 64, 128, 3, 2, 1)).toBe(false); // down2: 64 input channels
   for (const pass of ['fwd', 'bwdW'] as const) {
     expect(splitS2Wins(pass, 8, 128, 128, 11, 64, 3, 2, 1)).toBe(false); // down1: 11 input channels
     expect(splitS2Wins(pass, 8, 64, 64, 32, 64, 3, 2, 1)).toBe(false);
-    expect(splitS2Wins(pass, 8, 64, 64, 64, 128, 3, 1, 1)).toBe(false);
-    expect(splitS2Wins(pass, 8, 64, 64, 64, 128, 3, 2, 0)).toBe(false);
-    expect(splitS2Wins(pass, 8, 64, 64, 64, 128, 4, 2, 1)).toBe(false);
+    expect(splitS2Wins(pass, 8, 64, 64, 128, 128, 3, 1, 1)).toBe(false);
+    expect(splitS2Wins(pass, 8, 64, 64, 128, 128, 3, 2, 0)).toBe(false);
+    expect(splitS2Wins(pass, 8, 64, 64, 128, 128, 4, 2, 1)).toBe(false);
   }
-  expect(convKernels(1, 16, 16, 256, 512, 3, 2, 1)).toEqual({ fwd: 'direct', bwdIn: 'direct', bwdW: 'split_s2' });
-  expect(convKernels(1, 16, 16, 256, 512, 3, 2, 1, true)).toEqual({ fwd: 'split_s2', bwdIn: 'direct', bwdW: 'split_s2' });
+  expect(convKernels(1, 32, 32, 128, 256, 3, 2, 1)).toEqual({ fwd: 'split_s2', bwdIn: 'direct', bwdW: 'split_s2' });
+  expect(convKernels(1, 16, 16, 256, 512, 3, 2, 1)).toEqual({ fwd: 'direct', bwdIn: 'direct', bwdW: 'direct' });
+  expect(convKernels(1, 16, 16, 256, 512, 3, 2, 1, true)).toEqual({ fwd: 'split_s2', bwdIn: 'direct', bwdW: 'direct' });
 });
 
 const LAYER_CASES = [
   { kind: 'wino3', what: '3x3 stride-1 shape runs Winograd F(2x2, 3x3) in all three passes', shape: [1, 16, 16, 32, 40], opts: { k: 3, stride: 1, pad: 1 } },
   { kind: 'wino_s2', what: '4x4 stride-2 shape runs the phase Winograd in all three passes', shape: [2, 32, 32, 32, 40], opts: { k: 4, stride: 2, pad: 1 } },
-  { kind: 'split_s2', what: '3x3 stride-2 shape runs the split taps forward and backward-weight', shape: [2, 32, 32, 64, 72], opts: { k: 3, stride: 2, pad: 1 } },
+  { kind: 'split_s2', what: '3x3 stride-2 shape runs the split taps forward and backward-weight', shape: [2, 32, 32, 128, 72], opts: { k: 3, stride: 2, pad: 1 } },
 ] as const;
 for (const lc of LAYER_CASES) test(`Conv2d: a winning ${lc.what}, the same function as the direct conv`, async () => {
   const { Graph } = await import('../src/nn/graph.js');

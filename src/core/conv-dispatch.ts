@@ -35,18 +35,20 @@ export function winogradS2Wins(pass: 'fwd' | 'bwdIn' | 'bwdW', N: number, H: num
 /** The 3x3 stride-2 pad-1 conv with its taps split by parity (the generator's down2..down5, the encoder's strided
  * 3x3 convs), per pass: 6.25 multiply-adds per output pixel and channel pair against the direct conv's 9, on 16
  * transformed weight matrices (16/9 of w) written per call in training (`packed`: once at load, inference).
- * At least 64 channels each side, and output tiles of 2x2 pixels: forward per call >= 128 (>= 64 at >= 128 input
- * channels), packed >= 4, backward-weight >= 16. Measured direct / split (relaxed build, one thread, Zen 5, 7
- * interleaved pairs): forward per call 1.12-1.25x from 64 tiles at 128-512 input channels and from 256 at 64
- * (down2 64x64x64 -> 128 1.15x; 32x32x64 -> 128 0.99x), 0.81-0.88x at 16 tiles, 0.24x at 1 (the pack); packed
- * (against conv2d_forward_packed) 1.11-1.32x from 4 tiles (8x8x512 -> 512 at batch 1 1.24x), 0.67x at 1 tile;
- * backward-weight 1.06-1.28x from 16 tiles (16x16x256 -> 512 at batch 1 1.07x), 0.89x at 8, 0.56x at 4; with
- * 32 channels 0.8-1.07x, with 11 input channels 0.4-0.6x. Its backward-input stays direct. */
+ * At least 64 channels each side, and output tiles of 2x2 pixels: forward per call >= 128 tiles (>= 64 at >= 128
+ * input channels); packed >= 4 tiles and an output of at least 2x2; backward-weight >= 32 tiles at >= 128 input
+ * channels. Measured direct / split (`npm run bench:kernels`, split rows, and 7 interleaved pairs in scratch runs;
+ * relaxed build, one thread, Zen 5): forward per call 1.07-1.25x from 128 tiles (down2 64x64x64 -> 128 at batch 1
+ * 1.08-1.15x) and 1.03-1.16x at 64 tiles with 128 input channels (32x32x64 -> 128: 0.99-1.01x), 0.76-0.88x at 16
+ * tiles, 0.04-0.5x below (the pack per call); packed (against conv2d_forward_packed) 1.06-1.32x from 4 tiles (8x8x512
+ * -> 512 at batch 1 1.06-1.24x), 0.57x at 1 tile, 0.14x on 1x1 outputs at batch 4; backward-weight 1.13-1.28x from 32
+ * tiles at 128-512 input channels, 0.89-1.21x at 16, 0.97-1.08x with 64 input channels, 0.45x at 4 tiles; with 32
+ * channels 0.8-1.07x, with 11 input channels 0.4-0.6x. Its backward-input stays direct. */
 export function splitS2Wins(pass: 'fwd' | 'bwdW', N: number, H: number, W: number, C: number, OC: number, k: number, stride: number, pad: number, packed = false): boolean {
   if (k !== 3 || stride !== 2 || pad !== 1 || C < 64 || OC < 64) return false;
-  const t = tiles(N, Math.ceil(H / 2), Math.ceil(W / 2));
-  if (pass === 'bwdW') return t >= 16;
-  return packed ? t >= 4 : t >= 128 || (t >= 64 && C >= 128);
+  const OH = Math.ceil(H / 2), OW = Math.ceil(W / 2), t = tiles(N, OH, OW);
+  if (pass === 'bwdW') return t >= 32 && C >= 128;
+  return packed ? t >= 4 && OH >= 2 && OW >= 2 : t >= 128 || (t >= 64 && C >= 128);
 }
 
 /** The fused upsample x2 + 3x3 conv's forward (the backward passes are upconv.ts's box sums, 9 MACs per x pixel):
