@@ -8,7 +8,7 @@
 // x (N, H, W, C) pixel stride ldx -> y (N, OH, OW, OC), OH = ceil(H / 2), pixel stride ldy; w HWIO [3][3][C][OC];
 // b [OC] (0 = none). The forward overwrites y; the backward-weight accumulates.
 import { bias_backward } from './conv_bias';
-import { packRange, splitGroup, strideTwoSize, strideTwoTiles, upconv_split_packed_size, weightGrads, weightGradsSize } from './winograd_split';
+import { splitGroup, splitPerCall, strideTwoSize, strideTwoTiles, upconv_split_packed_size, weightGrads, weightGradsSize } from './winograd_split';
 
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
@@ -52,16 +52,10 @@ export function conv3s2_split_forward_scratch_size(N: i32, H: i32, W: i32, C: i3
   return al(upconv_split_packed_size(C, G)) + conv3s2_split_packed_scratch_size(N, H, W, C, G);
 }
 
-// y = b + conv3x3s2(x), U made from w into scratch first, by groups of output channels (at most 4 MiB of U each).
+// y = b + conv3x3s2(x), U made from w per call, by groups of output channels (at most 4 MiB of U each).
 export function conv3s2_split_forward(y: usize, x: usize, w: usize, b: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
-  const G = splitGroup(C, OC);
-  const sc = fl(scratch, al(upconv_split_packed_size(C, G)));
-  for (let o0 = 0; o0 < OC; o0 += G) {
-    const n = min(G, OC - o0);
-    packRange(scratch, w, C, OC, o0, n, n, 0);
-    conv3s2_split_forward_packed(fl(y, o0), x, scratch, b != 0 ? fl(b, o0) : 0, sc, N, H, W, C, n, ldy, ldx);
-  }
+  splitPerCall(conv3s2_split_forward_packed, y, x, w, b, scratch, N, H, W, C, OC, ldy, ldx);
 }
 
 // Floats of scratch of conv3s2_split_backward_weight.

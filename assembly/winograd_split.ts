@@ -359,16 +359,25 @@ export function upconv_split_forward_packed(y: usize, x: usize, U: usize, b: usi
   }
 }
 
-// y = b + upconv(x), U made from w into scratch first, by groups of output channels (splitGroup()).
-export function upconv_split_forward(y: usize, x: usize, w: usize, b: usize, scratch: usize,
+// A forward on the split taps' U (upconv_split_forward_packed, conv3s2_split_forward_packed).
+export type SplitForward = (y: usize, x: usize, U: usize, b: usize, scratch: usize, N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32) => void;
+
+// `packed` with U made from w into scratch first, by groups of output channels (splitGroup()): the per-call forwards.
+export function splitPerCall(packed: SplitForward, y: usize, x: usize, w: usize, b: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
   const G = splitGroup(C, OC);
   const sc = fl(scratch, al(upconv_split_packed_size(C, G)));
   for (let o0 = 0; o0 < OC; o0 += G) {
     const n = min(G, OC - o0);
     packRange(scratch, w, C, OC, o0, n, n, 0);
-    upconv_split_forward_packed(fl(y, o0), x, scratch, b != 0 ? fl(b, o0) : 0, sc, N, H, W, C, n, ldy, ldx);
+    packed(fl(y, o0), x, scratch, b != 0 ? fl(b, o0) : 0, sc, N, H, W, C, n, ldy, ldx);
   }
+}
+
+// y = b + upconv(x), U made from w per call.
+export function upconv_split_forward(y: usize, x: usize, w: usize, b: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
+  splitPerCall(upconv_split_forward_packed, y, x, w, b, scratch, N, H, W, C, OC, ldy, ldx);
 }
 
 // ---- backward-input: dx += upconv^T(dy) ----

@@ -189,6 +189,17 @@ function benchUpconv(core: Core, sh: BenchUpconv, N: number): UpRow {
   return { name: sh.name, shape: `${H}²x${C}->${U}²x${OC}`, N, count: sh.count, gflop: flop / 1e9, sep, fused, packed, split };
 }
 
+// f and g called alternately (a busy spell hits both): [median ms of f, median ms of g, median of the per-pair
+// ratios f / g]
+function pair(f: () => void, g: () => void): number[] {
+  const runs = quick ? 3 : 7, tf: number[] = [], tg: number[] = [], r: number[] = [];
+  f(); g();
+  for (let i = 0; i < runs; i++) { const p = timeIt(f, 1, MIN_MS), q = timeIt(g, 1, MIN_MS); tf.push(p); tg.push(q); r.push(p / q); }
+  return [median(tf) * 1e3, median(tg) * 1e3, median(r)];
+}
+// a pair's cell: the two times and the ratio
+const pairCell = (v: number[]) => `${v[0].toFixed(2).padStart(5)} ${v[1].toFixed(2).padStart(5)} ${v[2].toFixed(2).padStart(4)}x`;
+
 // Direct conv against Winograd on one layer at batch N (3x3 stride 1: F(2x2, 3x3); 4x4 stride 2: F(2x2, 2x2) over
 // the phases): per pass [direct ms, Winograd ms, median of the per-pair ratios direct / Winograd], and
 // max |Winograd - direct| / max |direct| per output.
@@ -209,13 +220,6 @@ function benchWino(core: Core, sh: BenchConv, N: number): WinoRow {
   const [wf, wbi, wbw] = s2 ? [k.winograd_s2_forward, k.winograd_s2_backward_input, k.winograd_s2_backward_weight]
     : [k.winograd3_forward, k.winograd3_backward_input, k.winograd3_backward_weight];
   randFill(core, x, X, 1); randFill(core, w, Wn, 2); randFill(core, b, OC, 3); randFill(core, dy, Y, 4);
-  const runs = quick ? 3 : 7;
-  const pair = (f: () => void, g: () => void): number[] => {
-    const tf: number[] = [], tg: number[] = [], r: number[] = [];
-    f(); g();
-    for (let i = 0; i < runs; i++) { const p = timeIt(f, 1, MIN_MS), q = timeIt(g, 1, MIN_MS); tf.push(p); tg.push(q); r.push(p / q); }
-    return [median(tf) * 1e3, median(tg) * 1e3, median(r)];
-  };
   const fwd = pair(() => k.conv2d_forward(y, x, w, b, sc, N, H, H, C, OC, K, K, s, 1, OC, C), () => wf(y2, x, w, b, sc, N, H, H, C, OC, OC, C));
   const bwdIn = pair(() => k.conv2d_backward_input(dx, dy, w, sc, N, H, H, C, OC, K, K, s, 1, C, OC), () => wbi(dx2, dy, w, sc, N, H, H, C, OC, C, OC));
   const bwdW = pair(() => k.conv2d_backward_weight(dw, db, dy, x, sc, N, H, H, C, OC, K, K, s, 1, OC, C), () => wbw(dw2, db, dy, x, sc, N, H, H, C, OC, OC, C));
@@ -252,13 +256,6 @@ function benchSplitS2(core: Core, sh: BenchConv, N: number): SplitS2Row {
     k.conv3s2_split_forward_scratch_size(N, H, H, C, OC), k.conv3s2_split_packed_scratch_size(N, H, H, C, OC), k.conv3s2_split_backward_weight_scratch_size(N, H, H, C, OC)));
   randFill(core, x, X, 1); randFill(core, w, Wn, 2); randFill(core, b, OC, 3); randFill(core, dy, Y, 4);
   k.conv2d_pack(wp, w, 3, 3, C, OC); k.upconv_split_pack(U, w, sc, C, OC, OC, 0);
-  const runs = quick ? 3 : 7;
-  const pair = (f: () => void, g: () => void): number[] => {
-    const tf: number[] = [], tg: number[] = [], r: number[] = [];
-    f(); g();
-    for (let i = 0; i < runs; i++) { const p = timeIt(f, 1, MIN_MS), q = timeIt(g, 1, MIN_MS); tf.push(p); tg.push(q); r.push(p / q); }
-    return [median(tf) * 1e3, median(tg) * 1e3, median(r)];
-  };
   const fwd = pair(() => k.conv2d_forward(y, x, w, b, sc, N, H, H, C, OC, 3, 3, 2, 1, OC, C), () => k.conv3s2_split_forward(y2, x, w, b, sc, N, H, H, C, OC, OC, C));
   const packed = pair(() => k.conv2d_forward_packed(y, x, wp, b, sc, N, H, H, C, OC, 3, 3, 2, 1, OC, C), () => k.conv3s2_split_forward_packed(y2, x, U, b, sc, N, H, H, C, OC, OC, C));
   const bwdW = pair(() => k.conv2d_backward_weight(dw, db, dy, x, sc, N, H, H, C, OC, 3, 3, 2, 1, OC, C), () => k.conv3s2_split_backward_weight(dw2, db, dy, x, sc, N, H, H, C, OC, OC, C));
@@ -428,12 +425,11 @@ if (winoShapes.length) {
   const wh = `${'layer'.padEnd(28)} ${'N shape'.padEnd(28)} | ${'fwd'.padStart(17)} | ${'bwdIn'.padStart(17)} | ${'bwdW'.padStart(17)} | ${'err y / dx / dw'.padEnd(26)} | wired`;
   console.log(wh);
   console.log('-'.repeat(wh.length));
-  const cell = (v: number[]) => `${v[0].toFixed(2).padStart(5)} ${v[1].toFixed(2).padStart(5)} ${v[2].toFixed(2).padStart(4)}x`;
   for (const N of winoBatch > 1 ? [1, winoBatch] : [1]) {
     for (const sh of winoShapes) {
       const r = benchWino(core, sh, N);
       winoRows.push(r);
-      console.log(`${r.name.padEnd(28)} ${(`N${N} ` + r.shape).padEnd(28)} | ${cell(r.fwd)} | ${cell(r.bwdIn)} | ${cell(r.bwdW)} | ${[r.err.y, r.err.dx, r.err.dw].map((e) => e.toExponential(1)).join(' / ').padEnd(26)} | ${r.wired}`);
+      console.log(`${r.name.padEnd(28)} ${(`N${N} ` + r.shape).padEnd(28)} | ${pairCell(r.fwd)} | ${pairCell(r.bwdIn)} | ${pairCell(r.bwdW)} | ${[r.err.y, r.err.dx, r.err.dw].map((e) => e.toExponential(1)).join(' / ').padEnd(26)} | ${r.wired}`);
     }
   }
 }
@@ -447,12 +443,11 @@ if (splitShapes.length) {
   const sh = `${'layer'.padEnd(28)} ${'N shape'.padEnd(28)} | ${'fwd'.padStart(17)} | ${'fwd packed'.padStart(17)} | ${'bwdW'.padStart(17)} | ${'err y / dw'.padEnd(17)} | wired`;
   console.log(sh);
   console.log('-'.repeat(sh.length));
-  const cell = (v: number[]) => `${v[0].toFixed(2).padStart(5)} ${v[1].toFixed(2).padStart(5)} ${v[2].toFixed(2).padStart(4)}x`;
   for (const N of winoBatch > 1 ? [1, winoBatch] : [1]) {
     for (const shp of splitShapes) {
       const r = benchSplitS2(core, shp, N);
       splitRows.push(r);
-      console.log(`${r.name.padEnd(28)} ${(`N${N} ` + r.shape).padEnd(28)} | ${cell(r.fwd)} | ${cell(r.packed)} | ${cell(r.bwdW)} | ${[r.err.y, r.err.dw].map((e) => e.toExponential(1)).join(' / ').padEnd(17)} | ${r.wired}`);
+      console.log(`${r.name.padEnd(28)} ${(`N${N} ` + r.shape).padEnd(28)} | ${pairCell(r.fwd)} | ${pairCell(r.packed)} | ${pairCell(r.bwdW)} | ${[r.err.y, r.err.dw].map((e) => e.toExponential(1)).join(' / ').padEnd(17)} | ${r.wired}`);
     }
   }
 }

@@ -7,8 +7,8 @@
 // The backward-weight: dU_u = sum over tiles and slots s of u of V_s(c) dM_s(oc), dM along each axis (dy[2t],
 // dy[2t] + dy[2t + 1], dy[2t + 1]) for the E positions and dy[2t + i] for P line i (zero outside y), then dw from dU
 // by the pack's sums.
-import { px, put } from './tiles';
-import { atm, inU, slot, uOf, vin } from './winograd_split';
+import { put } from './tiles';
+import { atm, slot, splitWeightGrad } from './winograd_split';
 
 // @ts-ignore: decorator
 @inline function at(p: usize, i: i32): usize { return p + (<usize>i << 2); }
@@ -44,37 +44,7 @@ export function ref_conv3s2_split_forward_packed(y: usize, x: usize, U: usize, b
   forward(y, x, 0, U, b, N, H, W, C, OC, ldy, ldx);
 }
 
-// dM of slot (kind, p, q) at output channel o of tile (tm, tn): per axis the dy offsets {0}, {0, 1}, {1} of E
-// position k, {i} of P line i
-function dmv(dy: usize, ldy: i32, n: i32, tm: i32, tn: i32, kind: i32, p: i32, q: i32, o: i32, OH: i32, OW: i32): f32 {
-  const rE = kind < 2, cE = kind == 0 || kind == 2;
-  let v: f32 = 0;
-  for (let a = 0; a < 2; a++) for (let b = 0; b < 2; b++) {
-    const rowIn = rE ? (p == 1 || p == 2 * a) : p == a, colIn = cE ? (q == 1 || q == 2 * b) : q == b;
-    if (rowIn && colIn) v += px(dy, ldy, n, 2 * tm + a, 2 * tn + b, o, OH, OW);
-  }
-  return v;
-}
-
 export function ref_conv3s2_split_backward_weight(dw: usize, db: usize, dy: usize, x: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
-  const OH = (H + 1) >> 1, OW = (W + 1) >> 1;
-  if (db != 0) for (let o = 0; o < OC; o++) {
-    let s: f32 = 0;
-    for (let n = 0; n < N; n++) for (let h = 0; h < OH; h++) for (let v = 0; v < OW; v++) s += px(dy, ldy, n, h, v, o, OH, OW);
-    store<f32>(at(db, o), load<f32>(at(db, o)) + s);
-  }
-  for (let c = 0; c < C; c++) for (let o = 0; o < OC; o++) for (let kh = 0; kh < 3; kh++) for (let kw = 0; kw < 3; kw++) {
-    let g: f32 = 0;
-    for (let n = 0; n < N; n++) for (let tm = 0; tm < (OH + 1) >> 1; tm++) for (let tn = 0; tn < (OW + 1) >> 1; tn++) {
-      for (let kind = 0; kind < 4; kind++) {
-        const np = kind == 0 || kind == 1 ? 3 : 2, nq = kind == 0 || kind == 2 ? 3 : 2;
-        for (let p = 0; p < np; p++) for (let q = 0; q < nq; q++) {
-          if (inU(uOf(kind, p, q), kh, kw)) g += vin(x, ldx, n, 4 * tm - 1, 4 * tn - 1, 2, kind, p, q, c, H, W) * dmv(dy, ldy, n, tm, tn, kind, p, q, o, OH, OW);
-        }
-      }
-    }
-    const a = at(dw, ((kh * 3 + kw) * C + c) * OC + o);
-    store<f32>(a, load<f32>(a) + g);
-  }
+  splitWeightGrad(dw, db, dy, x, N, H, W, C, OC, ldy, ldx, true);
 }

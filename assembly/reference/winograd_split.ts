@@ -202,18 +202,40 @@ export function inU(u: i32, kh: i32, kw: i32): bool {
 
 export function ref_upconv_split_backward_weight(dw: usize, db: usize, dy: usize, x: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
+  splitWeightGrad(dw, db, dy, x, N, H, W, C, OC, ldy, ldx, false);
+}
+
+// dM of the stride-2 conv's slot (kind, p, q) at output channel o of tile (tm, tn) (reference/conv3s2_split.ts):
+// per axis the dy offsets {0}, {0, 1}, {1} of E position k, {i} of P line i, from dy rows 2tm, 2tm + 1 (OH x OW)
+function dmvDown(dy: usize, ldy: i32, n: i32, tm: i32, tn: i32, kind: i32, p: i32, q: i32, o: i32, OH: i32, OW: i32): f32 {
+  const rE = kind < 2, cE = kind == 0 || kind == 2;
+  let v: f32 = 0;
+  for (let a = 0; a < 2; a++) for (let b = 0; b < 2; b++) {
+    const rowIn = rE ? (p == 1 || p == 2 * a) : p == a, colIn = cE ? (q == 1 || q == 2 * b) : q == b;
+    if (rowIn && colIn) v += px(dy, ldy, n, 2 * tm + a, 2 * tn + b, o, OH, OW);
+  }
+  return v;
+}
+
+// The backward-weight of the split taps: the upconv's (down false: its forward's tiles, dM from the box sums of its
+// 2H x 2W dy) or the stride-2 conv's (down: the 5x5 x patches of its tiles, dM from its ceil(H/2) x ceil(W/2) dy).
+export function splitWeightGrad(dw: usize, db: usize, dy: usize, x: usize, N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32, down: bool): void {
+  const YH = down ? (H + 1) >> 1 : 2 * H, YW = down ? (W + 1) >> 1 : 2 * W;
+  const TR = down ? (YH + 1) >> 1 : H / 2 + 1, TC = down ? (YW + 1) >> 1 : W / 2 + 1;
   if (db != 0) for (let o = 0; o < OC; o++) {
     let s: f32 = 0;
-    for (let n = 0; n < N; n++) for (let h = 0; h < 2 * H; h++) for (let v = 0; v < 2 * W; v++) s += px(dy, ldy, n, h, v, o, 2 * H, 2 * W);
+    for (let n = 0; n < N; n++) for (let h = 0; h < YH; h++) for (let v = 0; v < YW; v++) s += px(dy, ldy, n, h, v, o, YH, YW);
     store<f32>(at(db, o), load<f32>(at(db, o)) + s);
   }
   for (let c = 0; c < C; c++) for (let o = 0; o < OC; o++) for (let kh = 0; kh < 3; kh++) for (let kw = 0; kw < 3; kw++) {
     let g: f32 = 0;
-    for (let n = 0; n < N; n++) for (let tm = 0; tm <= H / 2; tm++) for (let tn = 0; tn <= W / 2; tn++) {
+    for (let n = 0; n < N; n++) for (let tm = 0; tm < TR; tm++) for (let tn = 0; tn < TC; tn++) {
       for (let kind = 0; kind < 4; kind++) {
         const np = kind == 0 || kind == 1 ? 3 : 2, nq = kind == 0 || kind == 2 ? 3 : 2;
         for (let p = 0; p < np; p++) for (let q = 0; q < nq; q++) {
-          if (inU(uOf(kind, p, q), kh, kw)) g += vin(x, ldx, n, 2 * tm - 1, 2 * tn - 1, 1, kind, p, q, c, H, W) * dmv(dy, ldy, n, tm, tn, kind, p, q, o, H, W);
+          if (!inU(uOf(kind, p, q), kh, kw)) continue;
+          g += down ? vin(x, ldx, n, 4 * tm - 1, 4 * tn - 1, 2, kind, p, q, c, H, W) * dmvDown(dy, ldy, n, tm, tn, kind, p, q, o, YH, YW)
+            : vin(x, ldx, n, 2 * tm - 1, 2 * tn - 1, 1, kind, p, q, c, H, W) * dmv(dy, ldy, n, tm, tn, kind, p, q, o, H, W);
         }
       }
     }
