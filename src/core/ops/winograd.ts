@@ -1,10 +1,11 @@
 // Op-table entries for the Winograd convs: F(2x2, 3x3) for the stride-1 pad-1 3x3 conv (assembly/winograd.ts,
 // the same function as conv2d k3 s1 p1), F(2x2, 2x2) over the input's phases for the 4x4 stride-2 pad-1 conv
-// (assembly/winograd_s2.ts, the same function as conv2d k4 s2 p1), and the 3x3 stride-2 pad-1 conv with its taps split
-// by parity (assembly/conv3s2_split.ts, the same function as conv2d k3 s2 p1; its backward-input is the direct one): x (N, H, W, C) pixel stride ldx -> y (N, OH,
-// OW, OC) pixel stride ldy, weight HWIO [K][K][C][OC], bias [OC]. The SIMD kernels run tiles, transforms and one
-// GEMM per transform position, the reference twins the textbook matrix formulas one entry at a time. Like the conv cases: a scratch buffer from a TS bound (checked
-// against winograd3_scratch_size) followed by a guard tensor, cleared after the SIMD run.
+// (assembly/winograd_s2.ts, the same function as conv2d k4 s2 p1), and the 3x3 stride-2 pad-1 conv with its taps
+// split by parity (assembly/conv3s2_split.ts, the same function as conv2d k3 s2 p1; its backward-input is the
+// direct one): x (N, H, W, C) pixel stride ldx -> y (N, OH, OW, OC) pixel stride ldy, weight HWIO [K][K][C][OC],
+// bias [OC]. The SIMD kernels run tiles, transforms and one GEMM per transform position, the reference twins the
+// textbook matrix formulas one entry at a time. Like the conv cases: a scratch buffer from a TS bound (checked
+// against the kernels' scratch sizes) followed by a guard tensor, cleared after the SIMD run.
 import type { Kernels } from '../kernels.gen.js';
 import { pick, type OpCase, type OpSpec, type Ptrs } from '../op-spec.js';
 import { clearScratch, convTensors, scratchBound } from './conv.js';
