@@ -12,7 +12,7 @@
 // Taps that only see padding are skipped. Everything temporary lives in `scratch` (conv2d_scratch_size).
 // Conv-transpose = backward_input of its dual conv (+ bias_add_forward); linear = 1x1 conv with H = W = 1.
 import { bias_backward } from './conv_bias';
-import { stagedBias, storeT4 } from './simd';
+import { stagedBias, startRows, storeT4 } from './simd';
 import { igemm_4x8, igemm_dot_2x4, gemm_ap_4x8, gemm_dwt_4x8, gemm_dot_bt_2x4, pack_a4, pack_panels, pack_panels_t, pack_rows4 } from './gemm';
 
 // Channel counts below this go through an im2col copy (per row chunk): the tap loop would dominate a short K.
@@ -360,14 +360,6 @@ function packDot(dst: usize, k0: i32, src: usize, Kn: i32, NC: i32, ks: i32, ns:
 function padDot(dst: usize, k0: i32, k1: i32): void {
   for (let k = k0; k < k1; k++) for (let n = 0; n < 4; n++) {
     store<f32>(dst + ((<usize>(k >> 2) << 6) + (<usize>n << 4) + (<usize>(k & 3) << 2)), 0);
-  }
-}
-
-// y rows p < P start as the bias (or zero), n floats each: the blocked feeds then only accumulate.
-function startRows(y: usize, P: i32, ldy: i32, n: i32, bias: usize): void {
-  for (let p = 0; p < P; p++) {
-    if (bias != 0) memory.copy(fl(y, p * ldy), bias, <usize>n << 2);
-    else memory.fill(fl(y, p * ldy), 0, <usize>n << 2);
   }
 }
 

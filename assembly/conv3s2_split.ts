@@ -8,6 +8,7 @@
 // x (N, H, W, C) pixel stride ldx -> y (N, OH, OW, OC), OH = ceil(H / 2), pixel stride ldy; w HWIO [3][3][C][OC];
 // b [OC] (0 = none). The forward overwrites y; the backward-weight accumulates.
 import { bias_backward } from './conv_bias';
+import { startRows } from './simd';
 import { splitGroup, splitPerCall, strideTwoSize, strideTwoTiles, upconv_split_packed_size, weightGrads, weightGradsSize } from './winograd_split';
 
 // @ts-ignore: decorator
@@ -34,15 +35,8 @@ export function conv3s2_split_forward_packed(y: usize, x: usize, U: usize, b: us
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
   if (N <= 0 || H <= 0 || W <= 0 || OC <= 0) return;
   const OH = half(H), OW = half(W);
-  if (C <= 0) {
-    for (let p = 0; p < N * OH * OW; p++) {
-      if (b != 0) memory.copy(fl(y, p * ldy), b, <usize>OC << 2);
-      else memory.fill(fl(y, p * ldy), 0, <usize>OC << 2);
-    }
-    return;
-  }
+  if (C <= 0) { startRows(y, N * OH * OW, ldy, OC, b); return; }
   const zero = scratch;
-  memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
   strideTwoTiles(y, ldy, OH, OW, x, ldx, H, W, 1, U, (<usize>C * c8(OC)) << 2, C, OC, N, b, false, zero, fl(zero, al(c4(max(C, OC)))));
 }
 
@@ -72,6 +66,5 @@ export function conv3s2_split_backward_weight(dw: usize, db: usize, dy: usize, x
   if (db != 0) bias_backward(db, dy, N * OH * OW, OC, ldy);
   if (C <= 0) return;
   const zero = scratch;
-  memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
   weightGrads(dw, x, ldx, H, W, N, half(OH), half(OW), 5, dy, ldy, OH, OW, C, OC, zero, fl(zero, al(c4(max(C, OC)))));
 }

@@ -60,3 +60,13 @@
   memory.copy(dst, b, <usize>OC << 2);
   return dst;
 }
+
+// y rows p < P (pixel stride ldy floats) start as the bias b (or zero when b == 0), n floats each: the kernels
+// that then only accumulate into them.
+// @ts-ignore: decorator
+@inline export function startRows(y: usize, P: i32, ldy: i32, n: i32, b: usize): void {
+  for (let p = 0; p < P; p++) {
+    if (b != 0) memory.copy(y + (<usize>(p * ldy) << 2), b, <usize>n << 2);
+    else memory.fill(y + (<usize>(p * ldy) << 2), 0, <usize>n << 2);
+  }
+}

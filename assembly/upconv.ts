@@ -28,7 +28,7 @@
 // Backward passes accumulate.
 import { conv2d_backward_input_part, conv2d_backward_input, conv2d_forward, conv2d_scratch_size } from './conv2d';
 import { bias_backward } from './conv_bias';
-import { stagedBias } from './simd';
+import { stagedBias, startRows } from './simd';
 import { gemm_ap_4x8, gemm_dot_bt_2x4, gemm_dwt_4x8, igemm_4x8, pack_a4, pack_panels, pack_panels_t } from './gemm';
 import { upsample_nearest2x_forward } from './pool';
 import { boxSums } from './box';
@@ -361,10 +361,7 @@ function phaseForward(y: usize, x: usize, w: usize, packed: usize, b: usize, scr
 function fusedForward(y: usize, x: usize, wd: usize, b: usize, sc: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
   const P = N * 4 * H * W;
-  for (let p = 0; p < P; p++) {
-    if (b != 0) memory.copy(fl(y, p * ldy), b, <usize>OC << 2);
-    else memory.fill(fl(y, p * ldy), 0, <usize>OC << 2);
-  }
+  startRows(y, P, ldy, OC, b);
   if (C > 0) conv2d_backward_input_part(y, x, wd, sc, N, 2 * H, 2 * W, OC, C, 4, 4, 2, 1, ldy, ldx, 0, 1); // the phase GEMMs, as upconv_forward_part
 }
 

@@ -33,7 +33,7 @@
 import { boxSums } from './box';
 import { bias_backward } from './conv_bias';
 import { gemm_ap_4x8, igemm_4x8 } from './gemm';
-import { storeT4 } from './simd';
+import { startRows, storeT4 } from './simd';
 import { loadN, put, tr3 } from './winograd_blocks';
 import { patchPtrs, tailPtrs } from './winograd_tiles';
 
@@ -285,13 +285,7 @@ export function upconv_split_forward_packed(y: usize, x: usize, U: usize, b: usi
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
   if (N <= 0 || H <= 0 || W <= 0 || OC <= 0) return;
   const YH = 2 * H, YW = 2 * W;
-  if (C <= 0) {
-    for (let p = 0; p < N * YH * YW; p++) {
-      if (b != 0) memory.copy(fl(y, p * ldy), b, <usize>OC << 2);
-      else memory.fill(fl(y, p * ldy), 0, <usize>OC << 2);
-    }
-    return;
-  }
+  if (C <= 0) { startRows(y, N * YH * YW, ldy, OC, b); return; }
   const TR = (H >> 1) + 1, TC = (W >> 1) + 1, T = N * TR * TC;
   const Ci = c4(C), Co = c4(OC), C4 = C & ~3;
   const RC = rows(T, Ci, Co);
@@ -435,7 +429,6 @@ export function upconv_split_backward_input(dx: usize, dy: usize, w: usize, scra
   const D = fl(zero, al(c4(max(C, OC))));
   const Ut = fl(D, al(N * (2 * H + 1) * (2 * W + 1) * OC));
   const work = fl(Ut, al(NU * OC * c8(C)));
-  memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
   boxSums(D, dy, N, H, W, OC, ldy);
   packIn(Ut, w, work, C, OC); // its 256 floats of tmp: the work area, unused until the tiles
   strideTwoTiles(dx, ldx, H, W, D, OC, 2 * H + 1, 2 * W + 1, 0, Ut, (<usize>OC * c8(C)) << 2, OC, C, N, 0, true, zero, work);
@@ -455,7 +448,7 @@ export function strideTwoSize(T: i32, K: i32, NC: i32): i32 {
 // (E positions at patch rows 0, 2, 4; P lines at 1, 3), has the forward's 25 slots, and gives out rows 2tm, 2tm + 1
 // as (m0 + m1, m1 + m2) + (P0, P1), columns alike; no tile shares an out pixel. s (N, SH, SW, K) pixel stride lds;
 // out (N, OH, OW, NC) pixel stride ldo, accumulated (acc) or set to b + the sum (b == 0: none). zero: c4(max(K, NC))
-// zeros; work: strideTwoSize(T, K, NC) floats.
+// floats, zeroed here (the pixels outside s); work: strideTwoSize(T, K, NC) floats.
 export function strideTwoTiles(out: usize, ldo: i32, OH: i32, OW: i32, s: usize, lds: i32, SH: i32, SW: i32, pad: i32,
   Ub: usize, kb: usize, K: i32, NC: i32, N: i32, b: usize, acc: bool, zero: usize, work: usize): void {
   const TR = (OH + 1) >> 1, TC = (OW + 1) >> 1, T = N * TR * TC;
@@ -468,6 +461,7 @@ export function strideTwoTiles(out: usize, ldo: i32, OH: i32, OW: i32, s: usize,
   const raw = fl(outp, al(NS * RC));
   const ptr = fl(raw, al(8 * RC));
   const tmp = fl(ptr, al(PTR5));
+  memory.fill(zero, 0, <usize>c4(max(K, NC)) << 2);
   const vk = (<usize>RC * Ck) << 2, mk = (<usize>RC * Cn) << 2;
   const rowB = <usize>Ck << 2, rowM = <usize>Cn << 2;
   for (let t0 = 0; t0 < T; t0 += RC) {
@@ -628,7 +622,6 @@ export function upconv_split_backward_weight(dw: usize, db: usize, dy: usize, x:
   if (C <= 0) return;
   const zero = scratch;
   const D = fl(zero, al(c4(max(C, OC))));
-  memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
   boxSums(D, dy, N, H, W, OC, ldy);
   weightGrads(dw, x, ldx, H, W, N, (H >> 1) + 1, (W >> 1) + 1, 3, D, OC, 2 * H + 1, 2 * W + 1, C, OC, zero, fl(D, al(N * (2 * H + 1) * (2 * W + 1) * OC)));
 }
@@ -643,7 +636,8 @@ export function upconv_split_backward_weight(dw: usize, db: usize, dy: usize, x:
 // strideTwoTiles' (m0 + m1, m1 + m2) + (P0, P1)). Per chunk of tiles and per u, the rows (a tile's slot of u) are
 // written straight into gemm_ap_4x8's packed A (the transformed x, [c4(C) / 4][rows][4]) and packed B (dM,
 // [c8(OC) / 8][rows][8]): no intermediate copy of either. Then dw from the 16 dU by the pack's sums (dUToW).
-// zero: c4(max(C, OC)) zeros; work: weightGradsSize(N TR TC, P, C, OC) floats.
+// zero: c4(max(C, OC)) floats, zeroed here (the pixels outside x and src); work: weightGradsSize(N TR TC, P, C, OC)
+// floats.
 export function weightGrads(dw: usize, x: usize, ldx: i32, H: i32, W: i32, N: i32, TR: i32, TC: i32, P: i32,
   src: usize, lds: i32, SH: i32, SW: i32, C: i32, OC: i32, zero: usize, work: usize): void {
   const T = N * TR * TC, down = P == 5, st = P >> 1, PP = P * P;
@@ -656,6 +650,7 @@ export function weightGrads(dw: usize, x: usize, ldx: i32, H: i32, W: i32, N: i3
   const ap = fl(flags, al(RC));
   const bp = fl(ap, al(Ci * 4 * RC));
   const tmp = fl(bp, al(c8(OC) * 4 * RC));
+  memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
   let written = 0; // bit u: dU_u holds a sum (the first GEMM into it overwrites: no pass zeroing 16 C OC floats)
   for (let t0 = 0; t0 < T; t0 += RC) {
     const R = min(RC, T - t0);
