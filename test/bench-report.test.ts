@@ -112,6 +112,12 @@ describe('toMarkdown', () => {
     expect(kernelTarget(row({ bwdW: 30, tiny: true, fwd: 20, fwdPacked: 45 }), 50)).toEqual({ met: true, text: 'yes (tiny, 1.50x tfjs)' });
     expect(kernelTarget(row({ bwdW: 30, tiny: true, fwd: 20, fwdPacked: null }), 50).met).toBe(false); // 20 < 30
     expect(kernelTarget(row({ fwd: 20, fwdPacked: 36 }), 50).met).toBe(true); // the packed forward reaches 70%
+    // rated against the peak probed beside each pass where the run measured it, not the run's one peak
+    const probed = { fwd: 0.85, fwdPacked: 0.8, bwdIn: 0.75, bwdW: 0.72 };
+    expect(kernelTarget(row({ bwdW: 30, ofPeak: probed }), 50).met).toBe(true); // 30 / 50 = 60%, but 72% of its moment's peak
+    expect(kernelTarget(row({ ofPeak: { ...probed, bwdIn: 0.69 } }), 50).met).toBe(false); // 80% of 50, but 69% beside it
+    expect(kernelTarget(row({ fwd: 20, ofPeak: { ...probed, fwd: 0.4, fwdPacked: null } }), 50).met).toBe(false);
+    expect(kernelTarget(row({ fwd: 20, ofPeak: { ...probed, fwd: 0.4, fwdPacked: 0.7 } }), 50).met).toBe(true);
     const kernels = { peak: 50, peaks: { relaxed: 50 }, build: 'relaxed', tfjs: 'tfjs', totals: {} as never,
       rows: [row({ name: 'a' }), row({ name: 'b', bwdIn: 10 }), row({ name: 'c', bwdIn: 10, tiny: true, fwdPacked: 60 })] };
     const r = { ...report([]), kernels };
