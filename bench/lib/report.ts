@@ -80,6 +80,8 @@ export function kernelTarget(r: KernelRow, peak: number): { met: boolean; text: 
   return { met: false, text: 'no' };
 }
 export interface KernelsResult {
+  /** passes over the rows (each figure the better of them; absent in older runs: one) */
+  passes?: number;
   peak: number;
   peaks: Record<string, number>;
   build: string;
@@ -360,7 +362,8 @@ export function toMarkdown(r: Report): string {
     const g = (x: number | null) => (x === null || !Number.isFinite(x) ? '-' : x.toFixed(1));
     const probed = k.rows.some((x) => x.ofPeak);
     out.push(`Measured SIMD128 peak: ${Object.entries(k.peaks).map(([b, v]) => `${b} ${v.toFixed(1)}`).join(', ')} GFLOP/s; build ${k.build}; anchor ${k.tfjs ?? 'tfjs-backend-wasm missing'}. GFLOP/s (% of peak` +
-      (probed ? ': of the peak probed right before each timed run of that pass, the median of the per-run ratios, so a slow spell of the host slows both; the FLOP-weighted totals are of the peak above' : '') + '); ' +
+      (probed ? ': of the peak probed right before each timed run of that pass, the median of the per-run ratios, so a slow spell of the host slows both; the FLOP-weighted totals are of the peak above' : '') + ')' +
+      ((k.passes ?? 1) > 1 ? `; every figure the better of ${k.passes} passes over all rows, minutes apart (ours and tfjs alike; each pass in bench/out/kernels.json)` : '') + '; ' +
       '`fwd packed` = the forward on weights packed once beforehand (conv2d_pack + conv2d_forward_packed: inference with f32 weights runs it at <= 64 output pixels; tfjs-backend-wasm keeps its packed weights between calls too); ' +
       '`x tfjs` = our forward / tfjs forward, packed where measured; `target`: every pass >= 70% of the peak or, for a tiny layer (<= 64 output pixels or <= 4 output channels), the forward faster than tfjs (the anchor has no backward).');
     out.push('');
