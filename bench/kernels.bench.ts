@@ -18,6 +18,8 @@
 // winograd_s2_*), timed interleaved (direct, Winograd, direct, ...: a busy spell hits both): median times and the
 // median of the per-pair ratios, the max |difference| relative to max |direct output| per pass, and whether the
 // layer dispatch (src/core/conv-dispatch.ts) takes Winograd there; at batch 1 and --wino-batch N (default 4).
+// Upconv rows also time upconv_parts_forward (the parity parts on w's own taps, per call) against the fused and
+// split forwards.
 // Split rows: the 3x3 stride-2 layers (the generator's downs, the encoder's strided convs) through the direct conv
 // and the taps split by parity (conv3s2_split_*), forward per call, forward on packed weights and backward-weight,
 // timed the same way and at the same batches.
@@ -182,6 +184,9 @@ interface UpRow {
    * upconv_split_forward_packed on weights transformed beforehand), its max |diff| / max |fused output|, and
    * whether the layer dispatch (upconvForward) takes it at this shape, per call and packed */
   split: { fwd: number; packed: number; err: number; wired: boolean; wiredPacked: boolean; bwdIn: number; bwdW: number; wiredIn: boolean; wiredW: boolean };
+  /** the forward by the parity parts on w's own taps (upconv_parts_forward, per call), its max |diff| / max |fused
+   * output|, and whether the per-call dispatch takes it */
+  parts: { fwd: number; err: number; wired: boolean };
 }
 function benchUpconv(core: Core, sh: BenchUpconv, N: number): UpRow {
   const { H, C, OC } = sh, U = 2 * H;
@@ -190,7 +195,7 @@ function benchUpconv(core: Core, sh: BenchUpconv, N: number): UpRow {
   const x = a.alloc(X), u = a.alloc(UX), du = a.alloc(UX), w = a.alloc(Wn), b = a.alloc(OC), y = a.alloc(Y), dy = a.alloc(Y);
   const dx = a.alloc(X), dw = a.alloc(Wn), db = a.alloc(OC);
   const sc = a.alloc(Math.max(k.conv2d_scratch_size(N, U, U, C, OC, 3, 3, 1, 1), k.upconv_scratch_size(N, H, H, C, OC),
-    k.upconv_packed_scratch_size(N, H, H, C, OC), k.upconv_split_scratch_size(N, H, H, C, OC)));
+    k.upconv_packed_scratch_size(N, H, H, C, OC), k.upconv_split_scratch_size(N, H, H, C, OC), k.upconv_parts_forward_scratch_size(N, H, H, C, OC)));
   const wd = a.alloc(Math.max(k.upconv_packed_size(C, OC), k.upconv_split_packed_size(C, OC))), y2 = a.alloc(Y);
   randFill(core, x, X, 1); randFill(core, w, Wn, 2); randFill(core, b, OC, 3); randFill(core, dy, Y, 4);
   k.upsample_nearest2x_forward(u, x, N, H, H, C, C, C);
@@ -229,8 +234,12 @@ function benchUpconv(core: Core, sh: BenchUpconv, N: number): UpRow {
       bwdIn: g(timeIt(() => k.upconv_split_backward_input(dx, dy, w, sc, N, H, H, C, OC, C, OC))),
       bwdW: g(timeIt(() => k.upconv_split_backward_weight(dw, db, dy, x, sc, N, H, H, C, OC, OC, C))) };
   }
+  k.upconv_forward(y, x, w, b, sc, N, H, H, C, OC, OC, C);
+  k.upconv_parts_forward(y2, x, w, b, sc, N, H, H, C, OC, OC, C);
+  const parts = { fwd: g(timeIt(() => k.upconv_parts_forward(y2, x, w, b, sc, N, H, H, C, OC, OC, C))), err: maxRel(core.f32(y2, Y), core.f32(y, Y)),
+    wired: upconvForward(N, H, H, C, OC) === 'parts' };
   a.reset(mark);
-  return { name: sh.name, shape: `${H}²x${C}->${U}²x${OC}`, N, count: sh.count, gflop: flop / 1e9, sep, fused, packed, split };
+  return { name: sh.name, shape: `${H}²x${C}->${U}²x${OC}`, N, count: sh.count, gflop: flop / 1e9, sep, fused, packed, split, parts };
 }
 
 // f and g called alternately (a busy spell hits both): [median ms of f, median ms of g, median of the per-pair
@@ -456,15 +465,17 @@ if (upShapes.length) {
     'packed = upconv_forward_packed on weights packed beforehand (x: separate time / fused time);\n' +
     'split = upconv_split_forward (the taps split by parity, weights transformed per call), splitP = on weights transformed beforehand\n' +
     '(x: fused time / split time, packed / splitP), err = max |split - fused| / max |fused|, wired = the layer dispatch takes split (per call, packed);\n' +
-    'splitIn, splitW = upconv_split_backward_input / _weight (x: fused time / split time), wired: taken in training');
-  const uh = `${'layer'.padEnd(28)} ${'N shape'.padEnd(28)} ${'MFLOP'.padStart(7)} | ${'fwd sep'.padStart(7)} ${'fused'.padStart(6)} ${'x'.padStart(5)} ${'packed'.padStart(6)} ${'x'.padStart(5)} | ${'bwdIn sep'.padStart(9)} ${'fused'.padStart(6)} ${'x'.padStart(5)} | ${'bwdW sep'.padStart(8)} ${'fused'.padStart(6)} ${'x'.padStart(5)} | ${'split'.padStart(6)} ${'x'.padStart(5)} ${'splitP'.padStart(6)} ${'x'.padStart(5)} ${'err'.padStart(8)} wired    | ${'splitIn'.padStart(7)} ${'x'.padStart(5)} ${'splitW'.padStart(6)} ${'x'.padStart(5)} wired`;
+    'splitIn, splitW = upconv_split_backward_input / _weight (x: fused time / split time), wired: taken in training;\n' +
+    'parts = upconv_parts_forward (the parity parts on w\'s own taps, per call; x: fused time / parts time, split time / parts time), wired: taken per call');
+  const uh = `${'layer'.padEnd(28)} ${'N shape'.padEnd(28)} ${'MFLOP'.padStart(7)} | ${'fwd sep'.padStart(7)} ${'fused'.padStart(6)} ${'x'.padStart(5)} ${'packed'.padStart(6)} ${'x'.padStart(5)} | ${'bwdIn sep'.padStart(9)} ${'fused'.padStart(6)} ${'x'.padStart(5)} | ${'bwdW sep'.padStart(8)} ${'fused'.padStart(6)} ${'x'.padStart(5)} | ${'split'.padStart(6)} ${'x'.padStart(5)} ${'splitP'.padStart(6)} ${'x'.padStart(5)} ${'err'.padStart(8)} wired    | ${'splitIn'.padStart(7)} ${'x'.padStart(5)} ${'splitW'.padStart(6)} ${'x'.padStart(5)} wired    | ${'parts'.padStart(6)} ${'x'.padStart(5)} ${'xs'.padStart(5)} wired`;
   console.log(uh);
   console.log('-'.repeat(uh.length));
   const cell = (sep: number, fu: number, w: number) => `${f1(sep).padStart(w)} ${f1(fu).padStart(6)} ${(fu / sep).toFixed(2).padStart(5)}`;
   const pk = (sep: number, p: number) => `${f1(p).padStart(6)} ${(p / sep).toFixed(2).padStart(5)}`;
   const yn = (b: boolean) => (b ? 'yes' : 'no');
   const wn = (r: UpRow) => r.split.fwd ? `${pk(r.fused.fwd, r.split.fwd)} ${pk(r.packed.fwd, r.split.packed)} ${r.split.err.toExponential(1).padStart(8)} ${`${yn(r.split.wired)}, ${yn(r.split.wiredPacked)}`.padEnd(8)} | ${pk(r.fused.bwdIn, r.split.bwdIn).padStart(13)} ${pk(r.fused.bwdW, r.split.bwdW)} ${yn(r.split.wiredIn)}, ${yn(r.split.wiredW)}` : '-';
-  const printUp = (r: UpRow) => console.log(`${r.name.padEnd(28)} ${(`N${r.N} ` + r.shape).padEnd(28)} ${(r.gflop * 1e3).toFixed(1).padStart(7)} | ${cell(r.sep.fwd, r.fused.fwd, 7)} ${pk(r.sep.fwd, r.packed.fwd)} | ${cell(r.sep.bwdIn, r.fused.bwdIn, 9)} | ${cell(r.sep.bwdW, r.fused.bwdW, 8)} | ${wn(r)}`);
+  const pw = (r: UpRow) => `${pk(r.fused.fwd, r.parts.fwd)} ${r.split.fwd ? (r.parts.fwd / r.split.fwd).toFixed(2).padStart(5) : '    -'} ${yn(r.parts.wired)}`;
+  const printUp = (r: UpRow) => console.log(`${r.name.padEnd(28)} ${(`N${r.N} ` + r.shape).padEnd(28)} ${(r.gflop * 1e3).toFixed(1).padStart(7)} | ${cell(r.sep.fwd, r.fused.fwd, 7)} ${pk(r.sep.fwd, r.packed.fwd)} | ${cell(r.sep.bwdIn, r.fused.bwdIn, 9)} | ${cell(r.sep.bwdW, r.fused.bwdW, 8)} | ${wn(r)} | ${pw(r)}`);
   for (const N of upBatch > 1 ? [1, upBatch] : [1]) {
     const these: UpRow[] = [];
     for (const sh of upShapes) { const r = benchUpconv(core, sh, N); these.push(r); upRows.push(r); printUp(r); }

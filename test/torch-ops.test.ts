@@ -300,9 +300,9 @@ const convTranspose2d: Op = {
 // nn.Upsample(2, nearest) + Conv2d(C -> OC, 3x3, s1, p1) as the fused upconv kernels: x (N, H, W, C) ->
 // y (N, 2H, 2W, OC), weight OIHW -> HWIO like conv2d; no upsampled tensor anywhere. `split`: the forward with the
 // taps split by parity (assembly/winograd_split.ts), as layers of winning shapes run it.
-const upsampleConv2d = (split: boolean): Op => ({
+const upsampleConv2d = (fwd: 'upconv_forward' | 'upconv_split_forward' | 'upconv_parts_forward'): Op => ({
   file: 'upsample_conv2d',
-  needs: () => ['upconv_scratch_size', split ? 'upconv_split_forward' : 'upconv_forward', 'upconv_backward_input', 'upconv_backward_weight'],
+  needs: () => ['upconv_scratch_size', fwd, 'upconv_backward_input', 'upconv_backward_weight'],
   run(m, fx, c, p) {
     const [N, H, W, C, OC, OH, OW] = ['N', 'H', 'W', 'C', 'OC', 'OH', 'OW'].map((k) => num(p, k));
     expect([OH, OW], 'upsampled size').toEqual([2 * H, 2 * W]);
@@ -316,8 +316,9 @@ const upsampleConv2d = (split: boolean): Op => ({
     const dw = m.flatGrad(9 * C * OC);
     const b = bias ? m.flat(t(fx, c, 'b'), OC) : 0;
     const db = bias ? m.flatGrad(OC) : 0;
-    const scratch = m.flat(null, Math.max(k.upconv_scratch_size(N, H, W, C, OC), k.upconv_split_forward_scratch_size(N, H, W, C, OC)));
-    (split ? k.upconv_split_forward : k.upconv_forward)(y.ptr, x.ptr, w, b, scratch, N, H, W, C, OC, y.ld, x.ld);
+    const scratch = m.flat(null, Math.max(k.upconv_scratch_size(N, H, W, C, OC), k.upconv_split_forward_scratch_size(N, H, W, C, OC),
+      k.upconv_parts_forward_scratch_size(N, H, W, C, OC)));
+    k[fwd](y.ptr, x.ptr, w, b, scratch, N, H, W, C, OC, y.ld, x.ld);
     k.upconv_backward_input(dx.ptr, dy.ptr, w, scratch, N, H, W, C, OC, dx.ld, dy.ld);
     k.upconv_backward_weight(dw, db, dy.ptr, x.ptr, scratch, N, H, W, C, OC, dy.ld, x.ld);
     const out: Cmp[] = [
@@ -636,7 +637,8 @@ const splitS2Conv2d: Op = {
 };
 
 const OPS: Record<string, Op> = {
-  split_s2_conv2d: splitS2Conv2d, conv2d, winograd3_conv2d: winogradConv2d(false), winograd_s2_conv2d: winogradConv2d(true), conv_transpose2d: convTranspose2d, upsample_conv2d: upsampleConv2d(false), upsample_conv2d_split: upsampleConv2d(true), linear, batch_norm: batchNorm, batch_norm_sharded: batchNormSharded,
+  split_s2_conv2d: splitS2Conv2d, conv2d, winograd3_conv2d: winogradConv2d(false), winograd_s2_conv2d: winogradConv2d(true), conv_transpose2d: convTranspose2d, upsample_conv2d: upsampleConv2d('upconv_forward'), upsample_conv2d_split: upsampleConv2d('upconv_split_forward'),
+  upsample_conv2d_parts: upsampleConv2d('upconv_parts_forward'), linear, batch_norm: batchNorm, batch_norm_sharded: batchNormSharded,
   instance_norm: instanceNorm, act, pool, upsample, loss, adam, tensor: tensorOps,
 };
 

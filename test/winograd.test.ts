@@ -257,23 +257,26 @@ test('upconv_split_pack in output-channel parts (c0, OCt) = the whole pack, SIMD
   a.reset(mark);
 });
 
-test('upconvForward: the split taps from 2x2 images, 16 channels each side; per call from 64 x pixels, from 16 at >= 256 input channels', () => {
+test('upconvForward: per call the parts on w\'s own taps up to 128 x pixels, then the split taps from 16 channels each side; on packed weights the split from 2x2 images', () => {
   expect(upconvForward(1, 32, 32, 256, 64)).toBe('split'); // up6 at 128 px
   expect(upconvForward(1, 16, 16, 512, 128)).toBe('split'); // up5
-  expect(upconvForward(1, 8, 8, 1024, 256)).toBe('split'); // up4
-  expect(upconvForward(1, 4, 4, 1024, 512)).toBe('split'); // up3 per call: 16 x pixels
-  expect(upconvForward(2, 2, 2, 1024, 512)).toBe('phases'); // up2 per call at batch 2: 8 x pixels
+  expect(upconvForward(1, 8, 8, 1024, 256)).toBe('parts'); // up4 per call at batch 1: 64 x pixels
+  expect(upconvForward(2, 8, 8, 1024, 256)).toBe('parts'); // ... at batch 2: 128 x pixels
+  expect(upconvForward(4, 8, 8, 1024, 256)).toBe('split'); // ... at batch 4: 256 x pixels
+  expect(upconvForward(1, 4, 4, 1024, 512)).toBe('parts'); // up3 per call: 16 x pixels
+  expect(upconvForward(8, 4, 4, 1024, 512)).toBe('parts'); // ... at batch 8: 128 x pixels
   expect(upconvForward(1, 4, 4, 1024, 512, true)).toBe('split'); // ... on weights transformed beforehand
-  expect(upconvForward(1, 2, 2, 1024, 512)).toBe('phases'); // up2 per call: the pack of 16 C OC floats costs more
+  expect(upconvForward(1, 2, 2, 1024, 512)).toBe('parts'); // up2 per call
   expect(upconvForward(1, 2, 2, 1024, 512, true)).toBe('split'); // ... on weights transformed beforehand
-  expect(upconvForward(16, 2, 2, 1024, 512)).toBe('split'); // ... at batch 16: 64 x pixels
-  expect(upconvForward(1, 4, 4, 64, 64)).toBe('phases'); // 16 x pixels at 64 channels
-  expect(upconvForward(4, 2, 2, 256, 256)).toBe('split'); // 16 x pixels at 256 channels
-  expect(upconvForward(1, 8, 8, 32, 64)).toBe('split'); // 64 x pixels
-  expect(upconvForward(8, 1, 1, 512, 512, true)).toBe('phases'); // up1: 1x1 images
+  expect(upconvForward(64, 2, 2, 1024, 512)).toBe('split'); // ... at batch 64: 256 x pixels
+  expect(upconvForward(8, 1, 1, 512, 512)).toBe('parts'); // up1 per call
+  expect(upconvForward(8, 1, 1, 512, 512, true)).toBe('phases'); // up1 packed: 1x1 images
+  expect(upconvForward(1, 12, 12, 64, 64)).toBe('split'); // 144 x pixels at 64 channels
   expect(upconvForward(4, 64, 64, 128, 3)).toBe('phases'); // final: 3 channels
+  expect(upconvForward(1, 4, 4, 128, 4)).toBe('phases'); // 4 output channels, few pixels: the narrow phases
   expect(upconvForward(1, 64, 64, 64, 8, true)).toBe('phases'); // 8 output channels
   expect(upconvForward(1, 30, 32, 8, 31, true)).toBe('phases'); // 8 input channels
+  expect(upconvForward(1, 30, 32, 8, 31)).toBe('phases'); // ... per call
 });
 
 test('upconvBackwardInput: the split taps from 128 x pixels at >= 128 input channels', () => {

@@ -67,12 +67,32 @@ export function splitS2Wins(pass: 'fwd' | 'bwdW', N: number, H: number, W: numbe
  * output channels (its scratch is 4-7 MiB where the phases' is 18 on up3), 1.13-1.31x at 16 x pixels (4x4x1024 ->
  * 512 and 4x4x512 -> 512 at batch 1, 2x2x1024 -> 512 at batch 4, 4x4x256 -> 256), 0.77x at 8 (2x2x1024 -> 512 at
  * batch 2). */
-export type UpconvKernel = 'phases' | 'split';
+export type UpconvKernel = 'phases' | 'split' | 'parts';
 export function upconvForward(N: number, H: number, W: number, C: number, OC: number, packed = false): UpconvKernel {
   const P = N * H * W;
+  if (!packed && OC > 4 && P <= PARTS_P) return 'parts';
   if (H < 2 || W < 2 || C < 16 || OC < 16) return 'phases';
   return packed || P >= 64 || (P >= 16 && C >= 256) ? 'split' : 'phases';
 }
+
+/** x pixels (N H W) up to which the per-call forward (training; inference on f16 / int8 weights) runs 'parts'
+ * (upconv_parts_forward, assembly/upconv_parts.ts: the same parity parts as the split, on w's own nine taps read in
+ * place, 9 MACs per x pixel and nothing transformed): there the split's per-call transform of 16 matrices costs more
+ * than its 6.25 MACs save. Measured (relaxed build, one thread, Zen 5, 9 interleaved runs) per call, parts against
+ * the kernel taken before: 2x2x1024 -> 512 at batch 1 2.1 vs 4.2 ms (phases), batch 4 6.2 vs 11.3 (split), batch 8
+ * 12.3 vs 16.7; 4x4x1024 -> 512 at batch 1 4.7 vs 10.3, batch 4 17.9 vs 21.8, batch 8 34.8 vs 35.8 (128 pixels);
+ * 8x8x1024 -> 256 at batch 1 7.4 vs 9.3, batch 2 14.6 vs 15.8, batch 4 29.1 vs 29.5 (256); 1x1x512 -> 512 0.69 vs
+ * 1.85 (the upsampled direct conv); 16x16x512 -> 128 6.8 vs 5.9 and 32x32x256 -> 64 6.8 vs 6.1 (split ahead); widths
+ * 16-64 at 4-64 pixels 1.0-2.2x. On weights packed at load the split stays: 2x2x1024 -> 512 2.0 vs 2.1 ms,
+ * 4x4x1024 -> 512 4.3 vs 4.7. */
+export const PARTS_P = 128;
+
+/** The exports of each per-call upconv forward and of its scratch size. */
+export const UPCONV_FORWARD = {
+  phases: { run: 'upconv_forward', scratch: 'upconv_forward_scratch_size' },
+  split: { run: 'upconv_split_forward', scratch: 'upconv_split_forward_scratch_size' },
+  parts: { run: 'upconv_parts_forward', scratch: 'upconv_parts_forward_scratch_size' },
+} as const;
 
 /** The fused upsample x2 + 3x3 conv's backward-input: 'box' upconv_backward_input (the box sums D of dy, then 9 MACs
  * per x pixel on w as it is) or 'split' upconv_split_backward_input (the same D, then the taps split by parity: 6.25

@@ -6,7 +6,7 @@
 // identity, norm and activation in place on the conv (or add) output they follow. A BatchNorm alone (the norm op)
 // is a weight layer of its own: its running statistics folded into a per-channel scale and shift.
 import type { Core } from '../core/loader.js';
-import { convKernels, upconvForward } from '../core/conv-dispatch.js';
+import { UPCONV_FORWARD, convKernels, upconvForward } from '../core/conv-dispatch.js';
 import type { ModelConfig } from '../models/config.js';
 import { describeGenerator } from '../models/generator.js';
 import { describeEncoder } from '../models/encoder.js';
@@ -274,10 +274,11 @@ export class RunBuilder extends InferBuilder {
     const { core, scratch } = this, k = core.k;
     if (this.pack && upconvPacks1x1(x.H, x.W, OC) && !this.weights(name).loadPanels) return this.packedUp1x1(name, x, OC, y);
     if (this.pack && upconvPacks(x.N, x.H, x.W, x.C, OC) && !this.weights(name).loadPanels) return this.packedUp(name, x, OC, y);
-    // the taps split by parity where it wins (src/core/conv-dispatch.ts), decided for the whole layer
-    const split = upconvForward(x.N, x.H, x.W, x.C, OC) === 'split';
-    this.weighted(name, OC, (OCc) => split ? k.upconv_split_forward_scratch_size(x.N, x.H, x.W, x.C, OCc) : k.upconv_forward_scratch_size(x.N, x.H, x.W, x.C, OCc),
-      (w, b, g, OCc) => (split ? k.upconv_split_forward : k.upconv_forward)(y.ptr + g * OCc * 4, x.ptr, w, b, scratch.conv, x.N, x.H, x.W, x.C, OCc, y.ld, x.ld));
+    // the per-call kernel (src/core/conv-dispatch.ts: the phases, the split taps or the parts on w's own taps),
+    // decided for the whole layer
+    const f = UPCONV_FORWARD[upconvForward(x.N, x.H, x.W, x.C, OC)];
+    this.weighted(name, OC, (OCc) => k[f.scratch](x.N, x.H, x.W, x.C, OCc),
+      (w, b, g, OCc) => k[f.run](y.ptr + g * OCc * 4, x.ptr, w, b, scratch.conv, x.N, x.H, x.W, x.C, OCc, y.ld, x.ld));
   }
   /** A conv on weights packed once: each chunk's f32 weights packed into its own panels, one after another, which
    * is the whole layer's panel layout (chunks are multiples of 8 channels); one call runs all of them. */

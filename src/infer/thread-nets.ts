@@ -17,7 +17,7 @@
 // panels (conv2d_pack, run once after building; also a fused upsample + conv of a 1x1 image), f16 / int8 files
 // dequantise each chunk per run straight into the rank's panels.
 // One barrier after every op.
-import { convKernels, upconvForward } from '../core/conv-dispatch.js';
+import { UPCONV_FORWARD, convKernels, upconvForward } from '../core/conv-dispatch.js';
 import type { Core } from '../core/loader.js';
 import type { Activation, BlockTail } from '../nn/builder.js';
 import { RunBuilder, type SharedScratch, type T } from './nets.js';
@@ -266,9 +266,9 @@ export class ThreadedBuilder extends RunBuilder {
       });
     }
     // the kernel the one-thread run takes for the whole layer (per output channel the same sums at any share)
-    const split = upconvForward(x.N, x.H, x.W, x.C, OC) === 'split';
-    this.weightedSplit(name, OC, y, (n) => split ? kk.upconv_split_forward_scratch_size(x.N, x.H, x.W, x.C, n) : kk.upconv_forward_scratch_size(x.N, x.H, x.W, x.C, n),
-      (w, b, c0, n, conv) => [split ? 'upconv_split_forward' : 'upconv_forward', y.ptr + c0 * 4, x.ptr, w, b, conv, x.N, x.H, x.W, x.C, n, y.ld, x.ld]);
+    const f = UPCONV_FORWARD[upconvForward(x.N, x.H, x.W, x.C, OC)];
+    this.weightedSplit(name, OC, y, (n) => kk[f.scratch](x.N, x.H, x.W, x.C, n),
+      (w, b, c0, n, conv) => [f.run, y.ptr + c0 * 4, x.ptr, w, b, conv, x.N, x.H, x.W, x.C, n, y.ld, x.ld]);
   }
 
   /** A fused upsample + conv with at most 4 output channels (the generator's last layer: an RGB image), which

@@ -8,8 +8,9 @@
 // Saved for backward: nothing beyond x itself (not the (N, 2H, 2W, C) upsampled activation).
 // Each pass splits the taps by parity (assembly/winograd_split.ts: 6.25 MACs per input pixel instead of 16 in the
 // forward, 9 in the backward passes) where src/core/conv-dispatch.ts says it wins; the weights are transformed per call.
+// At few input pixels the forward runs the same parts on w's own taps instead (assembly/upconv_parts.ts, 9 MACs).
 // (Inference with fixed weights can pack them once: upconv_pack + upconv_forward_packed, see assembly/upconv.ts.)
-import { upconvBackwardInput, upconvBackwardWeight, upconvForward, type UpconvBackwardKernel, type UpconvKernel } from '../core/conv-dispatch.js';
+import { UPCONV_FORWARD, upconvBackwardInput, upconvBackwardWeight, upconvForward, type UpconvBackwardKernel, type UpconvKernel } from '../core/conv-dispatch.js';
 import type { Graph, Layer, Tensor } from './graph.js';
 import type { Param } from './params.js';
 
@@ -41,15 +42,14 @@ export class UpsampleConv2d implements Layer {
     // the split forward alone packs U in groups (a few MiB); the split backward passes need their whole matrices
     const splitBwd = this.bwdIn === 'split' || this.bwdW === 'split';
     g.needScratch(Math.max(k.upconv_scratch_size(x.N, x.H, x.W, x.C, OC),
-      this.fwd === 'split' ? k.upconv_split_forward_scratch_size(x.N, x.H, x.W, x.C, OC) : 0,
+      k[UPCONV_FORWARD[this.fwd].scratch](x.N, x.H, x.W, x.C, OC),
       splitBwd ? k.upconv_split_scratch_size(x.N, x.H, x.W, x.C, OC) : 0));
     g.add(this);
   }
 
   forward(): void {
     const { x, y, g } = this;
-    const run = this.fwd === 'split' ? g.core.k.upconv_split_forward : g.core.k.upconv_forward;
-    run(y.ptr, x.ptr, this.w.ptr, this.b ? this.b.ptr : 0, g.scratch, x.N, x.H, x.W, x.C, this.OC, y.ld, x.ld);
+    g.core.k[UPCONV_FORWARD[this.fwd].run](y.ptr, x.ptr, this.w.ptr, this.b ? this.b.ptr : 0, g.scratch, x.N, x.H, x.W, x.C, this.OC, y.ld, x.ld);
   }
 
   backward(params: boolean): void {

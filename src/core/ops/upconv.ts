@@ -40,9 +40,10 @@ export const UPCONV_CASES: UpconvShape[] = [
 
 /** The forward's kernels: 'phases' upconv_forward; 'packed' packs w into wd (upconv_pack, compared SIMD vs
  * reference as a saved tensor) and runs upconv_forward_packed on it; 'split' upconv_split_forward (the taps split by parity, EE/EP/PE/PP by
- * F(2, 2), assembly/winograd_split.ts); 'split_packed' upconv_split_pack into wd + upconv_split_forward_packed.
- * The backward passes are upconv.ts's for 'phases' and 'packed', winograd_split.ts's for the split cases. */
-type UpconvForward = 'phases' | 'packed' | 'split' | 'split_packed';
+ * F(2, 2), assembly/winograd_split.ts); 'split_packed' upconv_split_pack into wd + upconv_split_forward_packed;
+ * 'parts' upconv_parts_forward (the same parts on w's own taps, assembly/upconv_parts.ts).
+ * The backward passes are upconv.ts's for 'phases', 'packed' and 'parts', winograd_split.ts's for the split cases. */
+type UpconvForward = 'phases' | 'packed' | 'split' | 'split_packed' | 'parts';
 function upconvCase(sh: UpconvShape, fwd: UpconvForward = 'phases'): OpCase {
   const packed = fwd === 'packed', splitPacked = fwd === 'split_packed', split = fwd === 'split' || splitPacked;
   const { N, H, W, C, OC } = sh;
@@ -52,7 +53,8 @@ function upconvCase(sh: UpconvShape, fwd: UpconvForward = 'phases'): OpCase {
   const splitBound = 1024 + 16 * C * (OC + 8) + Math.min(splitTiles, 256) * (17 * (C + 4) + 25 * (OC + 4) + 80) + 16 * (C + OC)
     + N * (2 * H + 1) * (2 * W + 1) * OC + 16 * OC * (C + 8) + Math.min(splitIn, 256) * (17 * (OC + 4) + 25 * (C + 4) + 80)
     + 16 * C * OC + Math.min(splitTiles, 256) * (17 * (C + 4) + 4 * (OC + 4) + 4 * (C + 4) + 4 * (OC + 8) + 40);
-  const bound = Math.max(splitBound, 16 * (C * OC + 16) + 4096 + scratchBound(N, 2 * H, 2 * W, OC, C, 4, 2, 1),
+  const partsBound = 64 + Math.min(256, C) * (OC + 8) + 4 * (N * (H + 1) * (W + 1) * OC + 16) + 2 * (N * (H + 1) * (W + 1) + 16);
+  const bound = Math.max(splitBound, partsBound, 16 * (C * OC + 16) + 4096 + scratchBound(N, 2 * H, 2 * W, OC, C, 4, 2, 1),
     N * 4 * H * W * C + 16 + scratchBound(N, 2 * H, 2 * W, C, OC, 3, 1, 1));
   const X = N * H * W * ldx, Y = N * 4 * H * W * ldy, Wn = 9 * C * OC;
   const tensors: OpCase['tensors'] = {
@@ -67,8 +69,8 @@ function upconvCase(sh: UpconvShape, fwd: UpconvForward = 'phases'): OpCase {
   const scratch = (k: Kernels, t: Ptrs): number => {
     if (packed && k.upconv_packed_size(C, OC) !== tensors.wd.size) throw new Error(`upconv: packed size ${k.upconv_packed_size(C, OC)} floats, the test has ${tensors.wd.size}`);
     if (splitPacked && k.upconv_split_packed_size(C, OC) !== tensors.wd.size) throw new Error(`upconv: split weights ${k.upconv_split_packed_size(C, OC)} floats, the test has ${tensors.wd.size}`);
-    const need = Math.max(k.upconv_scratch_size(N, H, W, C, OC), k.upconv_packed_scratch_size(N, H, W, C, OC), 
-      k.upconv_split_scratch_size(N, H, W, C, OC));
+    const need = Math.max(k.upconv_scratch_size(N, H, W, C, OC), k.upconv_packed_scratch_size(N, H, W, C, OC),
+      k.upconv_split_scratch_size(N, H, W, C, OC), k.upconv_parts_forward_scratch_size(N, H, W, C, OC));
     if (need > bound) throw new Error(`upconv: scratch ${need} floats exceeds the test's bound ${bound}`);
     return t.scratch;
   };
@@ -85,6 +87,8 @@ function upconvCase(sh: UpconvShape, fwd: UpconvForward = 'phases'): OpCase {
         pick(k, r, 'upconv_split_pack')(t.wd, t.w, scratch(k, t), C, OC, OC, 0);
         clear(k, r, t);
         pick(k, r, 'upconv_split_forward_packed')(t.y, t.x, t.wd, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
+      } else if (fwd === 'parts') {
+        pick(k, r, 'upconv_parts_forward')(t.y, t.x, t.w, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
       } else if (fwd === 'split') {
         pick(k, r, 'upconv_split_forward')(t.y, t.x, t.w, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
       } else {
@@ -114,6 +118,14 @@ export const upconvOps = {
     family: 'conv',
     kernels: ['upconv_pack', 'upconv_forward_packed', 'upconv_backward_input', 'upconv_backward_weight'],
     cases: () => UPCONV_CASES.filter((_, i) => i % 2 === 0).map((sh) => upconvCase(sh, 'packed')),
+    tol: { rtol: 1e-4, atol: 1e-4 },
+    fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
+  },
+  // the forward by the parity parts on w's own taps (training at few x pixels), every case; upconv.ts's backward
+  upsample_conv2d_parts: {
+    family: 'conv',
+    kernels: ['upconv_parts_forward', 'upconv_backward_input', 'upconv_backward_weight'],
+    cases: () => UPCONV_CASES.map((sh) => upconvCase(sh, 'parts')),
     tol: { rtol: 1e-4, atol: 1e-4 },
     fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
   },

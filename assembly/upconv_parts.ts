@@ -1,0 +1,131 @@
+// The fused nearest-upsample x2 + 3x3 stride-1 pad-1 conv (upconv.ts) by its parity parts on w's own nine taps:
+// 9 MACs per x pixel and channel pair (the phases' 16, the split taps' 6.25) with nothing derived from w: each tap's
+// C x OC matrix is read once, in place. For few x pixels (src/core/conv-dispatch.ts PARTS_P) the per-call transforms
+// of the other two forwards (16 matrices written where w has 9) cost more than the multiply-adds they save.
+// x (N, H, W, C) pixel stride ldx -> y (N, 2H, 2W, OC) pixel stride ldy; w HWIO [3][3][C][OC]; b [OC] (0 = none).
+// Overwrites y.
+//
+// Rows (columns alike, winograd_split.ts): y[2i] = E[i] + P[i], y[2i+1] = E[i+1] + P[i] with
+//   E[m] = w0 x[m-1] + w2 x[m]  (m = 0 .. H, x zero outside),   P[i] = w1 x[i]  (i < H).
+// In 2-D the four parts, each a small conv of x with a subset of the taps:
+//   EE[m][n] = sum_{a, b in {0, 1}} w[2a][2b] x[m-1+a][n-1+b]   ((H+1) x (W+1), 4 taps)
+//   EP[m][j] = sum_a w[2a][1] x[m-1+a][j]                       ((H+1) x W, 2 taps)
+//   PE[i][n] = sum_b w[1][2b] x[i][n-1+b]                       (H x (W+1), 2 taps)
+//   PP[i][j] = w[1][1] x[i][j]                                  (H x W, 1 tap)
+// and y[2i+a][2j+b] = EE[i+a][j+b] + EP[i+a][j] + PE[i][j+b] + PP[i][j] + bias.
+// Each part is an indirect GEMM (igemm_4x8, rows = the part's positions, one pointer per tap into x or a zero
+// vector) accumulating into its grid in scratch; then one pass adds the four grids into y.
+import { igemm_4x8, pack_panels } from './gemm';
+
+// @ts-ignore: decorator
+@inline function al(n: i32): i32 { return (n + 15) & ~15; }
+// @ts-ignore: decorator
+@inline function c4(n: i32): i32 { return (n + 3) & ~3; }
+// @ts-ignore: decorator
+@inline function c8(n: i32): i32 { return (n + 7) & ~7; }
+// @ts-ignore: decorator
+@inline function fl(p: usize, n: i32): usize { return p + (<usize>n << 2); }
+
+// Input channels per K block of a tap: read in place from w (OC a multiple of 8: measured 1.0-1.1x packing the
+// block, and 8 or 64 rows per call were slower) or else packed into 8-wide panels (KB x c8(OC) floats, in L2).
+// Both ways each output channel's sum runs over the same blocks, so a share of the channels gets the same bits.
+const KB: i32 = 256;
+
+// Positions of part q (0 EE, 1 EP, 2 PE, 3 PP) per image: E rows H + 1, P rows H (columns alike).
+// @ts-ignore: decorator
+@inline function partRows(q: i32, H: i32): i32 { return q < 2 ? H + 1 : H; }
+// @ts-ignore: decorator
+@inline function partCols(q: i32, W: i32): i32 { return (q & 1) == 0 ? W + 1 : W; }
+// @ts-ignore: decorator
+@inline function partSize(q: i32, N: i32, H: i32, W: i32): i32 { return N * partRows(q, H) * partCols(q, W); }
+
+// Floats of scratch of upconv_parts_forward.
+export function upconv_parts_forward_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
+  let grids = 0, rows = 0;
+  for (let q = 0; q < 4; q++) { grids += al(partSize(q, N, H, W) * OC); rows = max(rows, partSize(q, N, H, W)); }
+  return al(c4(C)) + al(min(KB, max(C, 1)) * c8(OC)) + grids + 2 * al(rows);
+}
+
+// y = b + upconv(x) (see the header).
+export function upconv_parts_forward(y: usize, x: usize, w: usize, b: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
+  if (N <= 0 || H <= 0 || W <= 0 || OC <= 0) return;
+  // scratch: zero vector | packed K block of one tap | the four part grids (OC floats a position) | ind | outp
+  const zero = scratch;
+  const bp = fl(zero, al(c4(C)));
+  const g0 = fl(bp, al(min(KB, max(C, 1)) * c8(OC)));
+  let rows = 0;
+  for (let q = 0; q < 4; q++) rows = max(rows, partSize(q, N, H, W));
+  let gsum = 0;
+  for (let q = 0; q < 4; q++) gsum += al(partSize(q, N, H, W) * OC);
+  const ind = fl(g0, gsum), outp = fl(ind, al(rows));
+  memory.fill(zero, 0, <usize>c4(C) << 2);
+  memory.fill(g0, 0, <usize>gsum << 2);
+  const tap = C * OC;
+  let g = g0;
+  for (let q = 0; q < 4; q++) {
+    const PR = partRows(q, H), PC = partCols(q, W), R = N * PR * PC;
+    // E along an axis: taps 0 (x at m - 1) and 2 (x at m); P: tap 1 (x at i)
+    const nA = q < 2 ? 2 : 1, nB = (q & 1) == 0 ? 2 : 1;
+    for (let r = 0; r < R; r++) store<u32>(outp + (<usize>r << 2), <u32>fl(g, r * OC));
+    for (let a = 0; a < nA; a++) {
+      const kh = q < 2 ? 2 * a : 1, dr = q < 2 ? a - 1 : 0;
+      for (let bb = 0; bb < nB; bb++) {
+        const kw = (q & 1) == 0 ? 2 * bb : 1, dc = (q & 1) == 0 ? bb - 1 : 0;
+        let any = false;
+        for (let r = 0; r < R; r++) {
+          const n = r / (PR * PC), s = r - n * PR * PC, m = s / PC, k = s - m * PC;
+          const ih = m + dr, iw = k + dc;
+          const inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
+          any = any || inside;
+          store<u32>(ind + (<usize>r << 2), <u32>(inside ? fl(x, ((n * H + ih) * W + iw) * ldx) : zero));
+        }
+        if (!any || C <= 0) continue;
+        const wt = fl(w, (kh * 3 + kw) * tap);
+        if ((OC & 7) == 0) {
+          for (let c0 = 0; c0 < C; c0 += KB) {
+            igemm_4x8(R, 1, min(KB, C - c0), ind, outp, 0, fl(wt, c0 * OC), <usize>OC << 2, 32, OC, 0, 1, zero, <usize>c0 << 2);
+          }
+          continue;
+        }
+        for (let c0 = 0; c0 < C; c0 += KB) {
+          const kc = min(KB, C - c0);
+          pack_panels(bp, fl(wt, c0 * OC), kc, OC, OC);
+          igemm_4x8(R, 1, kc, ind, outp, 0, bp, 32, <usize>kc << 5, OC, 0, 1, zero, <usize>c0 << 2);
+        }
+      }
+    }
+    g = fl(g, al(R * OC));
+  }
+  // y[2i+a][2j+b] = EE[i+a][j+b] + EP[i+a][j] + PE[i][j+b] + PP[i][j] + b
+  const ee = g0, ep = fl(ee, al(partSize(0, N, H, W) * OC)), pe = fl(ep, al(partSize(1, N, H, W) * OC)), pp = fl(pe, al(partSize(2, N, H, W) * OC));
+  const OC4 = OC & ~3;
+  for (let n = 0; n < N; n++) {
+    for (let i = 0; i < H; i++) {
+      for (let j = 0; j < W; j++) {
+        const pP = fl(pp, ((n * H + i) * W + j) * OC);
+        for (let a = 0; a < 2; a++) {
+          for (let bb = 0; bb < 2; bb++) {
+            const pEE = fl(ee, ((n * (H + 1) + i + a) * (W + 1) + j + bb) * OC);
+            const pEP = fl(ep, ((n * (H + 1) + i + a) * W + j) * OC);
+            const pPE = fl(pe, ((n * H + i) * (W + 1) + j + bb) * OC);
+            const yo = fl(y, ((n * 2 * H + 2 * i + a) * 2 * W + 2 * j + bb) * ldy);
+            let c = 0;
+            for (; c < OC4; c += 4) {
+              const o = <usize>c << 2;
+              let v = f32x4.add(f32x4.add(v128.load(pEE + o), v128.load(pEP + o)), f32x4.add(v128.load(pPE + o), v128.load(pP + o)));
+              if (b != 0) v = f32x4.add(v, v128.load(b + o));
+              v128.store(yo + o, v);
+            }
+            for (; c < OC; c++) {
+              const o = <usize>c << 2;
+              let v = (load<f32>(pEE + o) + load<f32>(pEP + o)) + (load<f32>(pPE + o) + load<f32>(pP + o));
+              if (b != 0) v += load<f32>(b + o);
+              store<f32>(yo + o, v);
+            }
+          }
+        }
+      }
+    }
+  }
+}
