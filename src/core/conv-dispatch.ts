@@ -66,7 +66,8 @@ export function splitS2Wins(pass: 'fwd' | 'bwdW', N: number, H: number, W: numbe
  * 64 x pixels, and from 16 at >= 256 input channels: re-measured since the per-call forward packs U in groups of
  * output channels (its scratch is 4-7 MiB where the phases' is 18 on up3), 1.13-1.31x at 16 x pixels (4x4x1024 ->
  * 512 and 4x4x512 -> 512 at batch 1, 2x2x1024 -> 512 at batch 4, 4x4x256 -> 256), 0.77x at 8 (2x2x1024 -> 512 at
- * batch 2). */
+ * batch 2). Per call at most PARTS_P x pixels with more than 4 output channels, 'parts' (upconv_parts_forward, see
+ * PARTS_P) is ahead of both and taken. */
 export type UpconvKernel = 'phases' | 'split' | 'parts';
 export function upconvForward(N: number, H: number, W: number, C: number, OC: number, packed = false): UpconvKernel {
   const P = N * H * W;
