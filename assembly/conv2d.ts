@@ -22,8 +22,12 @@ const COL_K: i32 = 16;
 // its inputs in place and prefers longer chunks. KB is the larger, for the scratch size.
 const KB: i32 = 256;
 const KB_PACKED: i32 = 64;
-// Output rows up to which the forward reads full weight panels in place instead of packing them.
+// Output rows up to which the forward reads full weight panels in place instead of packing them; up to
+// DIRECT_P_WIDE at >= WIDE_OC output channels (the generator's down5..down7, the discriminators' last scales at
+// batch 1: 1.1-1.2x at 16 rows, 1.8-2.4x at 4; with 16 output channels the K-blocked mode stays ahead, 0.5x).
 const DIRECT_P: i32 = 4;
+const DIRECT_P_WIDE: i32 = 32;
+const WIDE_OC: i32 = 128;
 // Output rows up to which forward and backward-input run K-blocked (pack a KCB-channel slice per tap).
 const KBLK_P: i32 = 64;
 // Rows (per stride phase) up to which backward-input takes dot products against w in place rather than
@@ -31,9 +35,12 @@ const KBLK_P: i32 = 64;
 const DOT_R: i32 = 64;
 // Channels per K block in that mode (the packed block KCB x OC stays in L2).
 const KCB: i32 = 256;
-// Rows of w per block when the forward reads w in place (8 measured best of 0/4/8/16/32/64: each block's
-// 8 rows are walked left to right as 8 sequential streams).
+// Rows of w per block when the forward reads w in place: KCD_ROWS where there are 2 or more output rows (the 4x8
+// tiles: against 8 rows per block, 1.4x on 512 -> 512 channels at 1 row of 2, 2.0-3.3x at 4 rows, 1.1-1.2x at 16),
+// KCD for a single row (the GEMV path: 8 measured best of 0/4/8/16/32/64, each block's 8 rows walked left to right
+// as 8 sequential streams; 256 read 0.56x on 8192 -> 16).
 const KCD: i32 = 8;
+const KCD_ROWS: i32 = 256;
 
 
 // @ts-ignore: decorator
@@ -438,7 +445,8 @@ function forwardImpl(y: usize, x: usize, w: usize, b: usize, scratch: usize,
   const ap = fl(colp, al(c4(RC) * TC4)); // pack_rows4's panels (rowPanels)
   memory.fill(zero, 0, <usize>C << 2);
   const bb = stagedBias(bias, b, OC, NP * 8);
-  const mode = col || narrow || packed != 0 ? 2 : P <= DIRECT_P ? 0 : P <= KBLK_P ? 1 : 2;
+  const direct = P <= DIRECT_P || (P <= DIRECT_P_WIDE && OC >= WIDE_OC);
+  const mode = col || narrow || packed != 0 ? 2 : direct ? 0 : P <= KBLK_P ? 1 : 2;
   if (packed == 0) {
     if (narrow) { packDot(bp, 0, w, T * C, OC, OC, 1); padDot(bp, T * C, TC4); }
     else if (mode == 0 && OC8 < OC) pack_panels(bp, fl(w, OC8), T * C, OC - OC8, OC);
@@ -483,11 +491,12 @@ function forwardImpl(y: usize, x: usize, w: usize, b: usize, scratch: usize,
 function feedInPlace(R: i32, T: i32, C: i32, OC: i32, ind: usize, outp: usize, w: usize, zero: usize): void {
   const OC8 = OC & ~7;
   if (OC8 == 0) return;
+  const kd = R > 1 ? KCD_ROWS : KCD;
   for (let t = 0; t < T; t++) {
     const indt = ind + ((<usize>t * R) << 2);
     if (allZero(indt, R, zero)) continue;
-    for (let c0 = 0; c0 < C; c0 += KCD) {
-      igemm_4x8(R, 1, min(KCD, C - c0), indt, outp, 0, fl(w, (t * C + c0) * OC), <usize>OC << 2, 32, OC8, 0, 1, zero, <usize>c0 << 2);
+    for (let c0 = 0; c0 < C; c0 += kd) {
+      igemm_4x8(R, 1, min(kd, C - c0), indt, outp, 0, fl(w, (t * C + c0) * OC), <usize>OC << 2, 32, OC8, 0, 1, zero, <usize>c0 << 2);
     }
   }
 }
