@@ -53,7 +53,7 @@ function upconvCase(sh: UpconvShape, fwd: UpconvForward = 'phases'): OpCase {
   const splitBound = 1024 + 16 * C * (OC + 8) + Math.min(splitTiles, 256) * (17 * (C + 4) + 25 * (OC + 4) + 80) + 16 * (C + OC)
     + N * (2 * H + 1) * (2 * W + 1) * OC + 16 * OC * (C + 8) + Math.min(splitIn, 256) * (17 * (OC + 4) + 25 * (C + 4) + 80)
     + 16 * C * OC + Math.min(splitTiles, 256) * (17 * (C + 4) + 4 * (OC + 4) + 4 * (C + 4) + 4 * (OC + 8) + 40);
-  const partsBound = 64 + Math.min(256, C) * (OC + 8) + 4 * (N * (H + 1) * (W + 1) * OC + 16) + 2 * (N * (H + 1) * (W + 1) + 16);
+  const partsBound = 64 + C + Math.min(256, C) * (OC + 8) + 4 * (N * (H + 1) * (W + 1) * OC + 16) + 2 * (N * (H + 1) * (W + 1) + 16);
   const bound = Math.max(splitBound, partsBound, 16 * (C * OC + 16) + 4096 + scratchBound(N, 2 * H, 2 * W, OC, C, 4, 2, 1),
     N * 4 * H * W * C + 16 + scratchBound(N, 2 * H, 2 * W, C, OC, 3, 1, 1));
   const X = N * H * W * ldx, Y = N * 4 * H * W * ldy, Wn = 9 * C * OC;
