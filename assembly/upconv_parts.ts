@@ -39,11 +39,18 @@ const KB: i32 = 256;
 // @ts-ignore: decorator
 @inline function partSize(q: i32, N: i32, H: i32, W: i32): i32 { return N * partRows(q, H) * partCols(q, W); }
 
-// Floats of scratch of upconv_parts_forward.
+// Float offset of part q's grid from the first one's (OC floats a position, each grid 16-float aligned); q = 4:
+// the four grids' size.
+// @ts-ignore: decorator
+@inline function gridAt(q: i32, N: i32, H: i32, W: i32, OC: i32): i32 {
+  let o = 0;
+  for (let p = 0; p < q; p++) o += al(partSize(p, N, H, W) * OC);
+  return o;
+}
+
+// Floats of scratch of upconv_parts_forward (the pointer tables hold the largest part's rows: EE's).
 export function upconv_parts_forward_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
-  let grids = 0, rows = 0;
-  for (let q = 0; q < 4; q++) { grids += al(partSize(q, N, H, W) * OC); rows = max(rows, partSize(q, N, H, W)); }
-  return al(c4(C)) + al(min(KB, max(C, 1)) * c8(OC)) + grids + 2 * al(rows);
+  return al(c4(C)) + al(min(KB, max(C, 1)) * c8(OC)) + gridAt(4, N, H, W, OC) + 2 * al(partSize(0, N, H, W));
 }
 
 // y = b + upconv(x) (see the header).
@@ -54,17 +61,13 @@ export function upconv_parts_forward(y: usize, x: usize, w: usize, b: usize, scr
   const zero = scratch;
   const bp = fl(zero, al(c4(C)));
   const g0 = fl(bp, al(min(KB, max(C, 1)) * c8(OC)));
-  let rows = 0;
-  for (let q = 0; q < 4; q++) rows = max(rows, partSize(q, N, H, W));
-  let gsum = 0;
-  for (let q = 0; q < 4; q++) gsum += al(partSize(q, N, H, W) * OC);
-  const ind = fl(g0, gsum), outp = fl(ind, al(rows));
+  const grids = gridAt(4, N, H, W, OC);
+  const ind = fl(g0, grids), outp = fl(ind, al(partSize(0, N, H, W)));
   memory.fill(zero, 0, <usize>c4(C) << 2);
-  memory.fill(g0, 0, <usize>gsum << 2);
+  memory.fill(g0, 0, <usize>grids << 2);
   const tap = C * OC;
-  let g = g0;
   for (let q = 0; q < 4; q++) {
-    const PR = partRows(q, H), PC = partCols(q, W), R = N * PR * PC;
+    const PR = partRows(q, H), PC = partCols(q, W), R = N * PR * PC, g = fl(g0, gridAt(q, N, H, W, OC));
     // E along an axis: taps 0 (x at m - 1) and 2 (x at m); P: tap 1 (x at i)
     const nA = q < 2 ? 2 : 1, nB = (q & 1) == 0 ? 2 : 1;
     for (let r = 0; r < R; r++) store<u32>(outp + (<usize>r << 2), <u32>fl(g, r * OC));
@@ -95,10 +98,9 @@ export function upconv_parts_forward(y: usize, x: usize, w: usize, b: usize, scr
         }
       }
     }
-    g = fl(g, al(R * OC));
   }
   // y[2i+a][2j+b] = EE[i+a][j+b] + EP[i+a][j] + PE[i][j+b] + PP[i][j] + b
-  const ee = g0, ep = fl(ee, al(partSize(0, N, H, W) * OC)), pe = fl(ep, al(partSize(1, N, H, W) * OC)), pp = fl(pe, al(partSize(2, N, H, W) * OC));
+  const ee = g0, ep = fl(g0, gridAt(1, N, H, W, OC)), pe = fl(g0, gridAt(2, N, H, W, OC)), pp = fl(g0, gridAt(3, N, H, W, OC));
   const OC4 = OC & ~3;
   for (let n = 0; n < N; n++) {
     for (let i = 0; i < H; i++) {

@@ -48,28 +48,31 @@ const MIN_MS = quick ? 3 : 15;
 const here = dirname(fileURLToPath(import.meta.url));
 
 
-/** Median seconds per call of fn: each run repeats fn until MIN_MS has passed. */
+/** Seconds per call of fn over one run: fn repeated until minMs has passed. */
+function oneRun(fn: () => void, minMs: number): number {
+  let n = 0;
+  const t0 = performance.now();
+  let t1 = t0;
+  do { fn(); n++; t1 = performance.now(); } while (t1 - t0 < minMs);
+  return (t1 - t0) / 1000 / n;
+}
+
+/** Median seconds per call of fn over `runs` runs (after two warm-up calls). */
 function timeIt(fn: () => void, runs = RUNS, minMs = MIN_MS): number {
   fn(); fn();
   const per: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    let n = 0;
-    const t0 = performance.now();
-    let t1 = t0;
-    do { fn(); n++; t1 = performance.now(); } while (t1 - t0 < minMs);
-    per.push((t1 - t0) / 1000 / n);
-  }
+  for (let r = 0; r < runs; r++) per.push(oneRun(fn, minMs));
   return median(per);
 }
 
 /** The peak probe the rows are rated against (set below: the build with the higher peak), and one timed probe
- * call of PROBE_ITERS iterations (96 FLOP each, about 4 ms) in GFLOP/s. */
-const PROBE_ITERS = 2_000_000;
+ * call of PROBE_ITERS iterations (PROBE_FLOP each, about 4 ms) in GFLOP/s. */
+const PROBE_ITERS = 2_000_000, PROBE_FLOP = 96;
 let probeCore: Core | null = null;
 function probeGflops(): number {
   const t0 = performance.now();
   probeCore!.k.peak_probe(PROBE_ITERS);
-  return (96 * PROBE_ITERS) / ((performance.now() - t0) / 1000) / 1e9;
+  return (PROBE_FLOP * PROBE_ITERS) / ((performance.now() - t0) / 1000) / 1e9;
 }
 
 /** A pass rated against the peak of the same moment: each of the runs is a peak probe (the better of two calls)
@@ -80,11 +83,7 @@ function timeVsPeak(fn: () => void, flop: number): { gflops: number; ofPeak: num
   const rate: number[] = [], frac: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     const pk = Math.max(probeGflops(), probeGflops());
-    let n = 0;
-    const t0 = performance.now();
-    let t1 = t0;
-    do { fn(); n++; t1 = performance.now(); } while (t1 - t0 < MIN_MS);
-    const g = flop / ((t1 - t0) / 1000 / n) / 1e9;
+    const g = flop / oneRun(fn, MIN_MS) / 1e9;
     rate.push(g); frac.push(g / pk);
   }
   return { gflops: median(rate), ofPeak: median(frac) };
@@ -324,10 +323,9 @@ function benchSplitS2(core: Core, sh: BenchConv, N: number): SplitS2Row {
 }
 
 function peak(core: Core): number {
-  const iters = 2_000_000;
-  core.k.peak_probe(1000); core.k.peak_probe(iters);
-  const t = timeIt(() => core.k.peak_probe(iters), quick ? 5 : 9, 20);
-  return (96 * iters) / t / 1e9;
+  core.k.peak_probe(1000); core.k.peak_probe(PROBE_ITERS);
+  const t = timeIt(() => core.k.peak_probe(PROBE_ITERS), quick ? 5 : 9, 20);
+  return (PROBE_FLOP * PROBE_ITERS) / t / 1e9;
 }
 
 // ---- tfjs-backend-wasm anchor ----
