@@ -19,7 +19,7 @@
 import { bias_backward } from './conv_bias';
 import { gemm_ap_4x8, igemm_4x8, pack_a4, pack_panels } from './gemm';
 import { loadN, put } from './winograd_blocks';
-import { patchPtrs, rowTables, storeTransposed4, tailPtrs } from './winograd_tiles';
+import { patchPtrs, posStride, rowTables, storeTransposed4, tailPtrs } from './winograd_tiles';
 
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
@@ -46,12 +46,12 @@ const WQ: i32 = 16384;
 // forward / backward-input layout: zero | U panels [16][ceil(K/8)... ] | V | M | ind | outp | tile ptrs
 function fwdSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
   const RC = chunk(tiles(N, H, W), C, OC);
-  return al(c4(max(C, OC))) + al(16 * C * c8(OC)) + al(16 * RC * c4(C)) + al(16 * RC * c4(OC)) + 2 * al(RC) + al(16) + al(256);
+  return al(c4(max(C, OC))) + al(16 * C * c8(OC)) + al(16 * posStride(RC * c4(C))) + al(16 * posStride(RC * c4(OC))) + 2 * al(RC) + al(16) + al(256);
 }
 
 function bwdWSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
   const RC = chunk(tiles(N, H, W), C, OC);
-  return al(c4(max(C, OC))) + al(16 * C * OC) + al(16 * RC * c4(C)) + al(16 * RC * c4(OC)) + al(RC) + al(c4(C) * RC) + al(c8(OC) * RC) + al(16) + al(256);
+  return al(c4(max(C, OC))) + al(16 * C * OC) + al(16 * posStride(RC * c4(C))) + al(16 * posStride(RC * c4(OC))) + al(RC) + al(c4(C) * RC) + al(c8(OC) * RC) + al(16) + al(256);
 }
 
 // Floats of scratch the forward alone needs (inference).
@@ -88,14 +88,14 @@ function run(y: usize, x: usize, w: usize, b: usize, scratch: usize,
   const zero = scratch;
   const U = fl(zero, al(c4(max(Cin, Cout))));
   const V = fl(U, al(16 * Cin * c8(Cout)));
-  const M = fl(V, al(16 * RC * Ci));
-  const ind = fl(M, al(16 * RC * Co));
+  const M = fl(V, al(16 * posStride(RC * Ci)));
+  const ind = fl(M, al(16 * posStride(RC * Co)));
   const outp = fl(ind, al(RC));
   const ptr = fl(outp, al(RC));
   const tmp = fl(ptr, al(16));
   memory.fill(zero, 0, <usize>c4(max(Cin, Cout)) << 2);
   if (Cin > 0) weightTransform(U, w, Cin, Cout, bwd, tmp);
-  const vk = (<usize>RC * Ci) << 2, mk = (<usize>RC * Co) << 2;
+  const vk = <usize>posStride(RC * Ci) << 2, mk = <usize>posStride(RC * Co) << 2;
   rowTables(ind, V, Ci, outp, M, Co, RC);
   for (let t0 = 0; t0 < T; t0 += RC) {
     const R = min(RC, T - t0);
@@ -282,15 +282,15 @@ export function winograd3_backward_weight(dw: usize, db: usize, dy: usize, x: us
   const zero = scratch;
   const dU = fl(zero, al(c4(max(C, OC))));
   const V = fl(dU, al(16 * C * OC));
-  const Md = fl(V, al(16 * RC * Ci));
-  const aptr = fl(Md, al(16 * RC * Co));
+  const Md = fl(V, al(16 * posStride(RC * Ci)));
+  const aptr = fl(Md, al(16 * posStride(RC * Co)));
   const ap = fl(aptr, al(RC));
   const bp = fl(ap, al(Ci * RC));
   const ptr = fl(bp, al(c8(OC) * RC));
   const tmp = fl(ptr, al(16));
   memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
   memory.fill(dU, 0, (<usize>16 * C * OC) << 2);
-  const vk = (<usize>RC * Ci) << 2, mk = (<usize>RC * Co) << 2;
+  const vk = <usize>posStride(RC * Ci) << 2, mk = <usize>posStride(RC * Co) << 2;
   for (let t0 = 0; t0 < T; t0 += RC) {
     const R = min(RC, T - t0);
     inputTransform(V, vk, Ci, x, ldx, zero, ptr, tmp, t0, R, H, W, TH, TW, C);

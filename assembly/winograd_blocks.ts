@@ -14,7 +14,7 @@
 // U: 9 positions, each 4 phases of c8(C) / 8 panels 8 wide over C, OC rows:
 // U[k][ph * c8(C) / 8 + (c >> 3)][row][c & 7] (blocks_weights_size floats; padding columns zero).
 import { igemm_4x8 } from './gemm';
-import { rowTables, tailPtrs } from './winograd_tiles';
+import { posStride, rowTables, tailPtrs } from './winograd_tiles';
 
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
@@ -49,7 +49,7 @@ export function blocks_weights_size(C: i32, OC: i32): i32 {
 // Floats of scratch phase_blocks needs (U not included).
 export function blocks_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
   const RC = chunk(blocks(N, H, W), c4(OC), c4(C));
-  return al(c4(max(C, OC))) + al(9 * RC * c4(OC)) + al(9 * RC * c4(C)) + 2 * al(RC) + al(PTR) + al(TMP);
+  return al(c4(max(C, OC))) + al(9 * posStride(RC * c4(OC))) + al(9 * posStride(RC * c4(C))) + 2 * al(RC) + al(PTR) + al(TMP);
 }
 
 // 9 outputs of B^T d B for 4 channels: d[i][j] = v128 at (u32 at pb + i*rs + j*cs) + cb; output k = 3i + j at
@@ -126,13 +126,13 @@ export function phase_blocks(out: usize, inp: usize, U: usize, scratch: usize,
   const RC = chunk(T, Co, Ci);
   const zero = scratch;
   const V = fl(zero, al(c4(max(C, OC))));
-  const M = fl(V, al(9 * RC * Co));
-  const ind = fl(M, al(9 * RC * Ci));
+  const M = fl(V, al(9 * posStride(RC * Co)));
+  const ind = fl(M, al(9 * posStride(RC * Ci)));
   const outp = fl(ind, al(RC));
   const ptr = fl(outp, al(RC));
   const tmp = fl(ptr, al(PTR));
   memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
-  const vk = (<usize>RC * Co) << 2, mk = (<usize>RC * Ci) << 2;
+  const vk = <usize>posStride(RC * Co) << 2, mk = <usize>posStride(RC * Ci) << 2;
   const uk = <usize>4 * NPc * 8 * OC, uph = <usize>NPc * 8 * OC; // floats between positions, between phases
   rowTables(ind, V, Co, outp, M, Ci, RC);
   const O4 = OC & ~3, bv = f32x4.splat(0);

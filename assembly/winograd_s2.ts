@@ -19,7 +19,7 @@
 import { bias_backward } from './conv_bias';
 import { gemm_ap_4x8, igemm_4x8, pack_a4, pack_panels } from './gemm';
 import { blocks_scratch_size, blocks_weights_size, chunk, loadN, outTile, phase_blocks, tr3 } from './winograd_blocks';
-import { patchPtrs, rowTables, storeTransposed4, tailPtrs } from './winograd_tiles';
+import { patchPtrs, posStride, rowTables, storeTransposed4, tailPtrs } from './winograd_tiles';
 
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
@@ -48,7 +48,7 @@ const UQ: i32 = 1 << 20;
 
 function fwdSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
   const K = 4 * c4(C), G = og(K, OC), RC = chunk(fwdTiles(N, H, W), K, c4(G));
-  return al(c4(max(C, OC))) + al(9 * K * c8(G)) + al(9 * RC * K) + al(9 * RC * c4(G)) + 2 * al(RC) + al(PTR) + al(TMP);
+  return al(c4(max(C, OC))) + al(9 * K * c8(G)) + al(9 * posStride(RC * K)) + al(9 * posStride(RC * c4(G))) + 2 * al(RC) + al(PTR) + al(TMP);
 }
 function bwdInSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
   return al(blocks_weights_size(C, OC)) + blocks_scratch_size(N, H, W, C, OC);
@@ -60,7 +60,7 @@ function bwdInSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
 @inline function bwdWGroup(T: i32, K: i32, OC: i32): i32 { return T <= chunk(T, K, c4(og(K, OC))) ? og(K, OC) : OC; }
 function bwdWSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
   const T = fwdTiles(N, H, W), K = 4 * c4(C), G = bwdWGroup(T, K, OC), RC = chunk(T, K, c4(G));
-  return al(c4(max(C, OC))) + al(9 * K * G) + al(9 * RC * K) + al(9 * RC * c4(G)) + al(RC) + al(9 * K * RC) + al(c8(G) * RC) + al(PTR) + al(TMP);
+  return al(c4(max(C, OC))) + al(9 * K * G) + al(9 * posStride(RC * K)) + al(9 * posStride(RC * c4(G))) + al(RC) + al(9 * K * RC) + al(c8(G) * RC) + al(PTR) + al(TMP);
 }
 
 // Floats of scratch the forward alone needs (inference).
@@ -117,13 +117,13 @@ export function winograd_s2_forward(y: usize, x: usize, w: usize, b: usize, scra
   const zero = scratch;
   const U = fl(zero, al(c4(max(C, OC))));
   const V = fl(U, al(9 * K * c8(G)));
-  const M = fl(V, al(9 * RC * K));
-  const ind = fl(M, al(9 * RC * Go));
+  const M = fl(V, al(9 * posStride(RC * K)));
+  const ind = fl(M, al(9 * posStride(RC * Go)));
   const outp = fl(ind, al(RC));
   const ptr = fl(outp, al(RC));
   const tmp = fl(ptr, al(PTR));
   memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
-  const vk = (<usize>RC * K) << 2, mk = (<usize>RC * Go) << 2;
+  const vk = <usize>posStride(RC * K) << 2, mk = <usize>posStride(RC * Go) << 2;
   rowTables(ind, V, K, outp, M, Go, RC);
   for (let o0 = 0; o0 < OC; o0 += G) {
     const no = min(G, OC - o0), NP = (no + 7) >> 3;
@@ -270,14 +270,14 @@ export function winograd_s2_backward_weight(dw: usize, db: usize, dy: usize, x: 
   const zero = scratch;
   const dU = fl(zero, al(c4(max(C, OC))));
   const V = fl(dU, al(9 * K * G));
-  const Md = fl(V, al(9 * RC * K));
-  const aptr = fl(Md, al(9 * RC * Go));
+  const Md = fl(V, al(9 * posStride(RC * K)));
+  const aptr = fl(Md, al(9 * posStride(RC * Go)));
   const ap = fl(aptr, al(RC));
   const bp = fl(ap, al(9 * K * RC));
   const ptr = fl(bp, al(c8(G) * RC));
   const tmp = fl(ptr, al(PTR));
   memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
-  const vk = (<usize>RC * K) << 2, mk = (<usize>RC * Go) << 2, ak = (<usize>K * RC) << 2;
+  const vk = <usize>posStride(RC * K) << 2, mk = <usize>posStride(RC * Go) << 2, ak = (<usize>K * RC) << 2;
   if (G == OC) memory.fill(dU, 0, (<usize>9 * K * OC) << 2);
   for (let t0 = 0; t0 < T; t0 += RC) {
     const R = min(RC, T - t0);

@@ -35,7 +35,7 @@ import { bias_backward } from './conv_bias';
 import { gemm_ap_4x8, igemm_4x8 } from './gemm';
 import { startRows, storeT4 } from './simd';
 import { loadN, put, tr3 } from './winograd_blocks';
-import { patchPtrs, tailPtrs } from './winograd_tiles';
+import { patchPtrs, posStride, tailPtrs } from './winograd_tiles';
 
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
@@ -70,7 +70,7 @@ export function upconv_split_packed_size(C: i32, OC: i32): i32 {
 // Floats of scratch of upconv_split_forward_packed (U given).
 export function upconv_split_packed_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
   const Ci = c4(C), Co = c4(OC), RC = rows(tiles(N, H, W), Ci, Co);
-  return al(c4(max(C, OC))) + al(NV * RC * Ci) + al(NS * RC * Co) + 2 * al(NS * RC) + al(8 * RC) + al(RC) + al(PTR) + al(TMP);
+  return al(c4(max(C, OC))) + al(NV * posStride(RC * Ci)) + al(NS * posStride(RC * Co)) + 2 * al(NS * RC) + al(8 * RC) + al(RC) + al(PTR) + al(TMP);
 }
 
 // Output channels per call of the per-call forward's pack: U of a group is 16 C c8(group) floats, at most 2^20 (4 MiB)
@@ -291,15 +291,15 @@ export function upconv_split_forward_packed(y: usize, x: usize, U: usize, b: usi
   const RC = rows(T, Ci, Co);
   const zero = scratch;
   const V = fl(zero, al(c4(max(C, OC))));
-  const M = fl(V, al(NV * RC * Ci));
-  const ind = fl(M, al(NS * RC * Co));
+  const M = fl(V, al(NV * posStride(RC * Ci)));
+  const ind = fl(M, al(NS * posStride(RC * Co)));
   const outp = fl(ind, al(NS * RC));
   const raw = fl(outp, al(NS * RC));
   const flags = fl(raw, al(8 * RC));
   const ptr = fl(flags, al(RC));
   const tmp = fl(ptr, al(PTR));
   memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
-  const vk = (<usize>RC * Ci) << 2, mk = (<usize>RC * Co) << 2, ks = (<usize>C * c8(OC)) << 2;
+  const vk = <usize>posStride(RC * Ci) << 2, mk = <usize>posStride(RC * Co) << 2, ks = (<usize>C * c8(OC)) << 2;
   const rowB = <usize>Ci << 2, rowM = <usize>Co << 2;
   for (let t0 = 0; t0 < T; t0 += RC) {
     const R = min(RC, T - t0);
@@ -437,7 +437,7 @@ export function upconv_split_backward_input(dx: usize, dy: usize, w: usize, scra
 // Floats of strideTwoTiles' work area for T tiles, K -> NC channels.
 export function strideTwoSize(T: i32, K: i32, NC: i32): i32 {
   const RC = rows(T, c4(K), c4(NC));
-  return al(NV * RC * c4(K)) + al(NS * RC * c4(NC)) + 2 * al(NS * RC) + al(8 * RC) + al(PTR5) + al(TMP5);
+  return al(NV * posStride(RC * c4(K))) + al(NS * posStride(RC * c4(NC))) + 2 * al(NS * RC) + al(8 * RC) + al(PTR5) + al(TMP5);
 }
 
 // The stride-2 3-tap correlation per axis, out[o] = g0 s[2o - pad] + g1 s[2o + 1 - pad] + g2 s[2o + 2 - pad], in
@@ -455,14 +455,14 @@ export function strideTwoTiles(out: usize, ldo: i32, OH: i32, OW: i32, s: usize,
   const Ck = c4(K), Cn = c4(NC), K4 = K & ~3;
   const RC = rows(T, Ck, Cn);
   const V = work;
-  const M = fl(V, al(NV * RC * Ck));
-  const ind = fl(M, al(NS * RC * Cn));
+  const M = fl(V, al(NV * posStride(RC * Ck)));
+  const ind = fl(M, al(NS * posStride(RC * Cn)));
   const outp = fl(ind, al(NS * RC));
   const raw = fl(outp, al(NS * RC));
   const ptr = fl(raw, al(8 * RC));
   const tmp = fl(ptr, al(PTR5));
   memory.fill(zero, 0, <usize>c4(max(K, NC)) << 2);
-  const vk = (<usize>RC * Ck) << 2, mk = (<usize>RC * Cn) << 2;
+  const vk = <usize>posStride(RC * Ck) << 2, mk = <usize>posStride(RC * Cn) << 2;
   const rowB = <usize>Ck << 2, rowM = <usize>Cn << 2;
   for (let t0 = 0; t0 < T; t0 += RC) {
     const R = min(RC, T - t0);
