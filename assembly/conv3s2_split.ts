@@ -9,7 +9,7 @@
 // b [OC] (0 = none). The forward overwrites y; the backward-weight accumulates.
 import { bias_backward } from './conv_bias';
 import { startRows } from './simd';
-import { splitGroup, splitPerCall, strideTwoSize, strideTwoTiles, upconv_split_packed_size, weightGrads, weightGradsSize } from './winograd_split';
+import { perCallSize, splitGroup, splitPerCall, strideTwoSize, strideTwoTiles, weightGrads, weightGradsSize } from './winograd_split';
 
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
@@ -33,23 +33,29 @@ export function conv3s2_split_packed_scratch_size(N: i32, H: i32, W: i32, C: i32
 // y = b + conv3x3s2(x) on U = upconv_split_pack(w) (U's 8-wide panels over OC output channels).
 export function conv3s2_split_forward_packed(y: usize, x: usize, U: usize, b: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
+  strideTwoForward(y, x, U, (<usize>C * c8(OC)) << 2, b, scratch, N, H, W, C, OC, ldy, ldx);
+}
+
+// conv3s2_split_forward_packed on U's matrices ks bytes apart.
+function strideTwoForward(y: usize, x: usize, U: usize, ks: usize, b: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
   if (N <= 0 || H <= 0 || W <= 0 || OC <= 0) return;
   const OH = half(H), OW = half(W);
   if (C <= 0) { startRows(y, N * OH * OW, ldy, OC, b); return; }
   const zero = scratch;
-  strideTwoTiles(y, ldy, OH, OW, x, ldx, H, W, 1, U, (<usize>C * c8(OC)) << 2, C, OC, N, b, false, zero, fl(zero, al(c4(max(C, OC)))));
+  strideTwoTiles(y, ldy, OH, OW, x, ldx, H, W, 1, U, ks, C, OC, N, b, false, zero, fl(zero, al(c4(max(C, OC)))));
 }
 
 // Floats of scratch of conv3s2_split_forward (a group's U made into scratch, as the upconv's per-call forward).
 export function conv3s2_split_forward_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
   const G = splitGroup(C, OC);
-  return al(upconv_split_packed_size(C, G)) + conv3s2_split_packed_scratch_size(N, H, W, C, G);
+  return al(perCallSize(C, G)) + conv3s2_split_packed_scratch_size(N, H, W, C, G);
 }
 
 // y = b + conv3x3s2(x), U made from w per call, by groups of output channels (at most 4 MiB of U each).
 export function conv3s2_split_forward(y: usize, x: usize, w: usize, b: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
-  splitPerCall(conv3s2_split_forward_packed, y, x, w, b, scratch, N, H, W, C, OC, ldy, ldx);
+  splitPerCall(strideTwoForward, y, x, w, b, scratch, N, H, W, C, OC, ldy, ldx);
 }
 
 // Floats of scratch of conv3s2_split_backward_weight.

@@ -46,7 +46,7 @@ const WQ: i32 = 16384;
 // forward / backward-input layout: zero | U panels [16][ceil(K/8)... ] | V | M | ind | outp | tile ptrs
 function fwdSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
   const RC = chunk(tiles(N, H, W), C, OC);
-  return al(c4(max(C, OC))) + al(16 * C * c8(OC)) + al(16 * posStride(RC * c4(C))) + al(16 * posStride(RC * c4(OC))) + 2 * al(RC) + al(16) + al(256);
+  return al(c4(max(C, OC))) + al(16 * posStride(C * c8(OC))) + al(16 * posStride(RC * c4(C))) + al(16 * posStride(RC * c4(OC))) + 2 * al(RC) + al(16) + al(256);
 }
 
 function bwdWSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
@@ -87,7 +87,7 @@ function run(y: usize, x: usize, w: usize, b: usize, scratch: usize,
   const Ci = c4(Cin), Co = c4(Cout), NP = (Cout + 7) >> 3;
   const zero = scratch;
   const U = fl(zero, al(c4(max(Cin, Cout))));
-  const V = fl(U, al(16 * Cin * c8(Cout)));
+  const V = fl(U, al(16 * posStride(Cin * c8(Cout))));
   const M = fl(V, al(16 * posStride(RC * Ci)));
   const ind = fl(M, al(16 * posStride(RC * Co)));
   const outp = fl(ind, al(RC));
@@ -102,7 +102,7 @@ function run(y: usize, x: usize, w: usize, b: usize, scratch: usize,
     if (Cin > 0) {
       inputTransform(V, vk, Ci, x, ldx, zero, ptr, tmp, t0, R, H, W, TH, TW, Cin);
       for (let k = 0; k < 16; k++) {
-        igemm_4x8(R, 1, Cin, ind, outp, <usize>k * mk, fl(U, k * Cin * NP * 8), 32, (<usize>Cin) << 5, Cout, 0, 0, zero, <usize>k * vk);
+        igemm_4x8(R, 1, Cin, ind, outp, <usize>k * mk, fl(U, k * posStride(Cin * NP * 8)), 32, (<usize>Cin) << 5, Cout, 0, 0, zero, <usize>k * vk);
       }
     } else {
       memory.fill(M, 0, <usize>16 * mk);
@@ -117,9 +117,9 @@ function run(y: usize, x: usize, w: usize, b: usize, scratch: usize,
 // blocks transposed in registers so each panel row is still one store. Tails one pair at a time.
 function weightTransform(U: usize, w: usize, Cin: i32, Cout: i32, bwd: bool, tmp: usize): void {
   const NP = (Cout + 7) >> 3;
-  if (Cout & 7) memory.fill(U, 0, (<usize>16 * NP * 8 * Cin) << 2); // the lanes past Cout; every other float is written
+  if (Cout & 7) memory.fill(U, 0, (<usize>16 * posStride(NP * 8 * Cin)) << 2); // the lanes past Cout; every other float is written
   const tap = Cin * Cout, tb = <usize>tap << 2;
-  const ks = (<usize>NP * 8 * Cin) << 2;
+  const ks = <usize>posStride(NP * 8 * Cin) << 2;
   const O4 = Cout & ~3, I4 = bwd ? Cin & ~3 : Cin;
   for (let o = 0; o < O4; o += 4) {
     for (let c = 0; c < I4; c += bwd ? 4 : 1) {

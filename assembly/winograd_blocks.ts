@@ -43,7 +43,7 @@ const TMP: i32 = 36 * 4 + 36; // tail vectors + their pointers
 
 // Floats of U for out channels C and inp channels OC.
 export function blocks_weights_size(C: i32, OC: i32): i32 {
-  return 9 * OC * 4 * c8(C);
+  return 9 * posStride(OC * 4 * c8(C));
 }
 
 // Floats of scratch phase_blocks needs (U not included).
@@ -133,7 +133,7 @@ export function phase_blocks(out: usize, inp: usize, U: usize, scratch: usize,
   const tmp = fl(ptr, al(PTR));
   memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
   const vk = <usize>posStride(RC * Co) << 2, mk = <usize>posStride(RC * Ci) << 2;
-  const uk = <usize>4 * NPc * 8 * OC, uph = <usize>NPc * 8 * OC; // floats between positions, between phases
+  const uk = <usize>posStride(4 * NPc * 8 * OC), uph = <usize>NPc * 8 * OC; // floats between positions, between phases
   rowTables(ind, V, Co, outp, M, Ci, RC);
   const O4 = OC & ~3, bv = f32x4.splat(0);
   for (let t0 = 0; t0 < T; t0 += RC) {

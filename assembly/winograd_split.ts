@@ -87,7 +87,7 @@ export function upconv_split_packed_scratch_size(N: i32, H: i32, W: i32, C: i32,
 // Floats of scratch of upconv_split_forward (a group's U made into scratch).
 export function upconv_split_forward_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
   const G = splitGroup(C, OC);
-  return al(upconv_split_packed_size(C, G)) + upconv_split_packed_scratch_size(N, H, W, C, G);
+  return al(perCallSize(C, G)) + upconv_split_packed_scratch_size(N, H, W, C, G);
 }
 
 // U[u] = the 16 transformed weight matrices of w, 8-wide panels [c8(OCt) / 8][C][8] each, ks = C c8(OCt) floats
@@ -96,7 +96,7 @@ export function upconv_split_forward_scratch_size(N: i32, H: i32, W: i32, C: i32
 // they are U's channels c0 .. c0 + OC - 1 (c0 a multiple of 8; OC too unless c0 + OC == OCt), so a layer stored in
 // chunks of output channels is packed chunk by chunk into ONE U. A tail panel writes zeros past OC.
 export function upconv_split_pack(U: usize, w: usize, scratch: usize, C: i32, OC: i32, OCt: i32, c0: i32): void {
-  packRange(U, w, C, OC, 0, OC, OCt, c0);
+  packRange(U, <usize>(C * c8(OCt)) << 2, w, C, OC, 0, OC, OCt, c0);
 }
 
 // The 16 matrices' entries for up to 4 output channels (n lanes, zeros past them) of one input channel, from w's 9
@@ -131,10 +131,10 @@ export function upconv_split_pack(U: usize, w: usize, scratch: usize, C: i32, OC
   v128.store(d + pos(15, flipped) * step, w11);
 }
 
-// upconv_split_pack of w's channels o0 .. o0 + OC - 1, w holding OCw channels.
-export function packRange(U: usize, w: usize, C: i32, OCw: i32, o0: i32, OC: i32, OCt: i32, c0: i32): void {
+// upconv_split_pack of w's channels o0 .. o0 + OC - 1, w holding OCw channels, U's matrices ks bytes apart.
+function packRange(U: usize, ks: usize, w: usize, C: i32, OCw: i32, o0: i32, OC: i32, OCt: i32, c0: i32): void {
   if (C <= 0 || OC <= 0) return;
-  const tap = <usize>(C * OCw) << 2, ks = (<usize>C * c8(OCt)) << 2;
+  const tap = <usize>(C * OCw) << 2;
   for (let p0 = 0; p0 < OC; p0 += 8) {
     for (let c = 0; c < C; c++) {
       const d = fl(U, ((c0 + p0) >> 3) * C * 8 + c * 8);
@@ -283,6 +283,12 @@ function slotGemms(R: i32, RC: i32, masks: usize, V: usize, vk: usize, rowB: usi
 // stored or added.
 export function upconv_split_forward_packed(y: usize, x: usize, U: usize, b: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
+  upconvSplitTiles(y, x, U, <usize>(C * c8(OC)) << 2, b, scratch, N, H, W, C, OC, ldy, ldx);
+}
+
+// upconv_split_forward_packed on U's matrices ks bytes apart.
+function upconvSplitTiles(y: usize, x: usize, U: usize, ks: usize, b: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
   if (N <= 0 || H <= 0 || W <= 0 || OC <= 0) return;
   const YH = 2 * H, YW = 2 * W;
   if (C <= 0) { startRows(y, N * YH * YW, ldy, OC, b); return; }
@@ -299,7 +305,7 @@ export function upconv_split_forward_packed(y: usize, x: usize, U: usize, b: usi
   const ptr = fl(flags, al(RC));
   const tmp = fl(ptr, al(PTR));
   memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
-  const vk = <usize>posStride(RC * Ci) << 2, mk = <usize>posStride(RC * Co) << 2, ks = (<usize>C * c8(OC)) << 2;
+  const vk = <usize>posStride(RC * Ci) << 2, mk = <usize>posStride(RC * Co) << 2;
   const rowB = <usize>Ci << 2, rowM = <usize>Co << 2;
   for (let t0 = 0; t0 < T; t0 += RC) {
     const R = min(RC, T - t0);
@@ -353,25 +359,30 @@ export function upconv_split_forward_packed(y: usize, x: usize, U: usize, b: usi
   }
 }
 
-// A forward on the split taps' U (upconv_split_forward_packed, conv3s2_split_forward_packed).
-export type SplitForward = (y: usize, x: usize, U: usize, b: usize, scratch: usize, N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32) => void;
+// A forward on the split taps' U, its matrices ks bytes apart (upconvSplitTiles, conv3s2_split.ts's).
+export type SplitForward = (y: usize, x: usize, U: usize, ks: usize, b: usize, scratch: usize, N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32) => void;
+
+// Floats of the per-call forwards' U of C -> OC: the packed layout's 16 matrices, each padded (posStride: the pack
+// writes all 16 at once, and unpadded they are a power of two apart whenever C and OC are; 8x8x1024 -> 256 per call
+// 1.27x, 16x16x512 -> 128 1.10x). Only U made in scratch is padded: upconv_split_pack's layout is the file format's.
+export function perCallSize(C: i32, OC: i32): i32 { return NU * posStride(C * c8(OC)); }
 
 // `packed` with U made from w into scratch first, by groups of output channels (splitGroup()): the per-call forwards.
 export function splitPerCall(packed: SplitForward, y: usize, x: usize, w: usize, b: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
   const G = splitGroup(C, OC);
-  const sc = fl(scratch, al(upconv_split_packed_size(C, G)));
+  const sc = fl(scratch, al(perCallSize(C, G)));
   for (let o0 = 0; o0 < OC; o0 += G) {
-    const n = min(G, OC - o0);
-    packRange(scratch, w, C, OC, o0, n, n, 0);
-    packed(fl(y, o0), x, scratch, b != 0 ? fl(b, o0) : 0, sc, N, H, W, C, n, ldy, ldx);
+    const n = min(G, OC - o0), ks = <usize>posStride(C * c8(n)) << 2;
+    packRange(scratch, ks, w, C, OC, o0, n, n, 0);
+    packed(fl(y, o0), x, scratch, ks, b != 0 ? fl(b, o0) : 0, sc, N, H, W, C, n, ldy, ldx);
   }
 }
 
 // y = b + upconv(x), U made from w per call.
 export function upconv_split_forward(y: usize, x: usize, w: usize, b: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
-  splitPerCall(upconv_split_forward_packed, y, x, w, b, scratch, N, H, W, C, OC, ldy, ldx);
+  splitPerCall(upconvSplitTiles, y, x, w, b, scratch, N, H, W, C, OC, ldy, ldx);
 }
 
 // ---- backward-input: dx += upconv^T(dy) ----

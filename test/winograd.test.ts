@@ -257,21 +257,21 @@ test('upconv_split_pack in output-channel parts (c0, OCt) = the whole pack, SIMD
   a.reset(mark);
 });
 
-test('upconvForward: per call the parts on w\'s own taps up to 128 x pixels, then the split taps from 16 channels each side; on packed weights the split from 2x2 images', () => {
+test('upconvForward: per call the parts on w\'s own taps up to 32 x pixels, then the split taps from 16 channels each side; on packed weights the split from 2x2 images', () => {
   expect(upconvForward(1, 32, 32, 256, 64)).toBe('split'); // up6 at 128 px
   expect(upconvForward(1, 16, 16, 512, 128)).toBe('split'); // up5
-  expect(upconvForward(1, 8, 8, 1024, 256)).toBe('parts'); // up4 per call at batch 1: 64 x pixels
-  expect(upconvForward(2, 8, 8, 1024, 256)).toBe('parts'); // ... at batch 2: 128 x pixels
-  expect(upconvForward(4, 8, 8, 1024, 256)).toBe('split'); // ... at batch 4: 256 x pixels
+  expect(upconvForward(1, 8, 8, 1024, 256)).toBe('split'); // up4 per call at batch 1: 64 x pixels
   expect(upconvForward(1, 4, 4, 1024, 512)).toBe('parts'); // up3 per call: 16 x pixels
-  expect(upconvForward(8, 4, 4, 1024, 512)).toBe('parts'); // ... at batch 8: 128 x pixels
+  expect(upconvForward(2, 4, 4, 1024, 512)).toBe('parts'); // ... at batch 2: 32 x pixels
+  expect(upconvForward(4, 4, 4, 1024, 512)).toBe('split'); // ... at batch 4: 64 x pixels
   expect(upconvForward(1, 4, 4, 1024, 512, true)).toBe('split'); // ... on weights transformed beforehand
   expect(upconvForward(1, 2, 2, 1024, 512)).toBe('parts'); // up2 per call
   expect(upconvForward(1, 2, 2, 1024, 512, true)).toBe('split'); // ... on weights transformed beforehand
-  expect(upconvForward(64, 2, 2, 1024, 512)).toBe('split'); // ... at batch 64: 256 x pixels
+  expect(upconvForward(16, 2, 2, 1024, 512)).toBe('split'); // ... at batch 16: 64 x pixels
   expect(upconvForward(8, 1, 1, 512, 512)).toBe('parts'); // up1 per call
   expect(upconvForward(8, 1, 1, 512, 512, true)).toBe('phases'); // up1 packed: 1x1 images
-  expect(upconvForward(1, 12, 12, 64, 64)).toBe('split'); // 144 x pixels at 64 channels
+  expect(upconvForward(64, 1, 1, 512, 512)).toBe('phases'); // ... per call at batch 64: 1x1 images past 32 pixels
+  expect(upconvForward(3, 4, 4, 64, 32)).toBe('split'); // 48 x pixels at 32-64 channels
   expect(upconvForward(4, 64, 64, 128, 3)).toBe('phases'); // final: 3 channels
   expect(upconvForward(1, 4, 4, 128, 4)).toBe('phases'); // 4 output channels, few pixels: the narrow phases
   expect(upconvForward(1, 64, 64, 64, 8, true)).toBe('phases'); // 8 output channels
@@ -297,10 +297,12 @@ test('upconvBackwardWeight: the split taps from 256 x pixels at >= 256 input cha
   expect(upconvBackwardWeight(1, 32, 32, 128, 64)).toBe('box'); // 128 input channels
 });
 
-test('winograd3Wins: stride-1 pad-1 3x3, >= 32 channels each side, >= 64 tiles', () => {
+test('winograd3Wins: stride-1 pad-1 3x3, >= 32 channels each side, >= 16 tiles', () => {
   expect(winograd3Wins(1, 32, 32, 64, 64, 3, 1, 1)).toBe(true);
   expect(winograd3Wins(1, 16, 16, 128, 128, 3, 1, 1)).toBe(true);
-  expect(winograd3Wins(1, 8, 8, 256, 256, 3, 1, 1)).toBe(false); // 16 tiles
+  expect(winograd3Wins(1, 8, 8, 256, 256, 3, 1, 1)).toBe(true); // 16 tiles
+  expect(winograd3Wins(1, 6, 6, 256, 256, 3, 1, 1)).toBe(false); // 9 tiles
+  expect(winograd3Wins(1, 4, 4, 512, 512, 3, 1, 1)).toBe(false); // 4 tiles
   expect(winograd3Wins(4, 8, 8, 256, 256, 3, 1, 1)).toBe(true);
   expect(winograd3Wins(4, 16, 16, 16, 64, 3, 1, 1)).toBe(false);
   expect(winograd3Wins(4, 16, 16, 64, 64, 3, 2, 1)).toBe(false);

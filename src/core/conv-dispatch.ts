@@ -13,11 +13,12 @@ export interface ConvKernels { fwd: ConvKernel; bwdIn: ConvKernel; bwdW: ConvKer
 const tiles = (N: number, OH: number, OW: number) => N * Math.ceil(OH / 2) * Math.ceil(OW / 2);
 
 /** Winograd F(2x2, 3x3) instead of the direct conv in all three passes: stride-1 pad-1 3x3 convs with at least
- * 32 channels on both sides and 64 output tiles. Measured: 1.1-2.1x in every pass on 32x32x64 and 16x16x128 at
- * batch 1 and 4 and on 8x8x256 at batch 4; at 16 tiles (8x8x256 batch 1) 0.9-1.4x, at 4 tiles 0.4-0.6x (the 16/9
- * larger transformed weights dominate), and with 16 channels 0.8-1.3x. */
+ * 32 channels on both sides and 16 output tiles. Measured: 1.1-2.1x in every pass on 32x32x64 and 16x16x128 at
+ * batch 1 and 4 and on 8x8x256 at batch 4; at 16 tiles (8x8 at batch 1, since the transform positions' blocks are
+ * padded apart: winograd_tiles.ts posStride) 1.29-1.55x with 32-256 channels, 0.96-1.03x with 512; at 8-9 tiles
+ * 0.8-1.0x, at 4 tiles 0.36-0.7x (the 16/9 larger transformed weights dominate); with 16 channels 0.8-1.3x. */
 export function winograd3Wins(N: number, H: number, W: number, C: number, OC: number, k: number, stride: number, pad: number): boolean {
-  return k === 3 && stride === 1 && pad === 1 && Math.min(C, OC) >= 32 && tiles(N, H, W) >= 64;
+  return k === 3 && stride === 1 && pad === 1 && Math.min(C, OC) >= 32 && tiles(N, H, W) >= 16;
 }
 
 /** The 4x4 stride-2 pad-1 conv by phases and F(2x2, 2x2), per pass: >= 32 channels each side, and >= 16 output
@@ -62,31 +63,29 @@ export function splitS2Wins(pass: 'fwd' | 'bwdW', N: number, H: number, W: numbe
  * 1.1x on 32x32x32 -> 32, 0.97x with 16 input or 8 output channels, 0.83x on 2x2x64 -> 64 at batch 4, 0.3x on 1x1
  * images (no tile has more than one E row); per call 1.25-2.0x from 16 x pixels at 1024 input channels and from
  * 64 at 24-32, 0.5-0.85x below (the pack of 16 C OC floats per call: 2x2x1024 -> 512 at batch 1 0.52x, 4x4x64 ->
- * 64 0.85x); with 3-4 output channels 0.4-0.5x (upconv.ts's narrow dot-product kernels). Per call it is taken from
- * 64 x pixels, and from 16 at >= 256 input channels: re-measured since the per-call forward packs U in groups of
- * output channels (its scratch is 4-7 MiB where the phases' is 18 on up3), 1.13-1.31x at 16 x pixels (4x4x1024 ->
- * 512 and 4x4x512 -> 512 at batch 1, 2x2x1024 -> 512 at batch 4, 4x4x256 -> 256), 0.77x at 8 (2x2x1024 -> 512 at
- * batch 2). Per call at most PARTS_P x pixels with more than 4 output channels, 'parts' (upconv_parts_forward, see
- * PARTS_P) is ahead of both and taken. */
+ * 64 0.85x); with 3-4 output channels 0.4-0.5x (upconv.ts's narrow dot-product kernels). Per call it is taken above
+ * PARTS_P x pixels (at most PARTS_P, with more than 4 output channels, 'parts' is taken): since the transformed
+ * matrices are padded apart (winograd_tiles.ts posStride) it is ahead of the phases at any pixel count with 16+
+ * channels (4x4x128 -> 64 at batch 3 0.185 vs 0.257 ms, 2x2x64 -> 64 at batch 12 0.111 vs 0.147). */
 export type UpconvKernel = 'phases' | 'split' | 'parts';
 export function upconvForward(N: number, H: number, W: number, C: number, OC: number, packed = false): UpconvKernel {
   const P = N * H * W;
   if (!packed && OC > 4 && P <= PARTS_P) return 'parts';
-  if (H < 2 || W < 2 || C < 16 || OC < 16) return 'phases';
-  return packed || P >= 64 || (P >= 16 && C >= 256) ? 'split' : 'phases';
+  return H < 2 || W < 2 || C < 16 || OC < 16 ? 'phases' : 'split';
 }
 
 /** x pixels (N H W) up to which the per-call forward (training; inference on f16 / int8 weights) runs 'parts'
  * (upconv_parts_forward, assembly/upconv_parts.ts: the same parity parts as the split, on w's own nine taps read in
  * place, 9 MACs per x pixel and nothing transformed): there the split's per-call transform of 16 matrices costs more
  * than its 6.25 MACs save. Measured (relaxed build, one thread, Zen 5, 9 interleaved runs) per call, parts against
- * the kernel taken before: 2x2x1024 -> 512 at batch 1 2.1 vs 4.2 ms (phases), batch 4 6.2 vs 11.3 (split), batch 8
- * 12.3 vs 16.7; 4x4x1024 -> 512 at batch 1 4.7 vs 10.3, batch 4 17.9 vs 21.8, batch 8 34.8 vs 35.8 (128 pixels);
- * 8x8x1024 -> 256 at batch 1 7.4 vs 9.3, batch 2 14.6 vs 15.8, batch 4 29.1 vs 29.5 (256); 1x1x512 -> 512 0.69 vs
- * 1.85 (the upsampled direct conv); 16x16x512 -> 128 6.8 vs 5.9 and 32x32x256 -> 64 6.8 vs 6.1 (split ahead); widths
- * 16-64 at 4-64 pixels 1.0-2.2x. On weights packed at load the split stays: 2x2x1024 -> 512 2.0 vs 2.1 ms,
- * 4x4x1024 -> 512 4.3 vs 4.7. */
-export const PARTS_P = 128;
+ * the split: 4x4x1024 -> 512 at batch 1 (16 pixels) 4.7 vs 7.3 ms, 2x2x1024 -> 512 2.1 vs 5.3, 4x4x256 -> 128 0.24
+ * vs 0.30, 1x1x512 -> 512 0.69 vs 1.85 (the upsampled direct conv, before the split); at 32 pixels even (4x4x1024
+ * -> 512 at batch 2 9.0 vs 9.8, 2x2x1024 -> 512 at batch 8 11.6 vs 11.4, 4x4x512 -> 256 at batch 2 2.08 vs 2.03);
+ * from 64 the split is ahead since its transformed matrices are padded apart (winograd_tiles.ts posStride):
+ * 8x8x1024 -> 256 at batch 1 7.3 vs 6.8-7.3, batch 2 14.7 vs 13.1, 4x4x1024 -> 512 at batch 4 17.4 vs 15.8, at
+ * batch 8 34.1 vs 29.8, 8x8x128 -> 64 at batch 4 0.87 vs 0.73. On weights packed at load the split stays:
+ * 2x2x1024 -> 512 2.06 vs 2.08 ms, 4x4x1024 -> 512 4.3 vs 4.7. */
+export const PARTS_P = 32;
 
 /** The exports of each per-call upconv forward and of its scratch size. */
 export const UPCONV_FORWARD = {
