@@ -9,14 +9,12 @@
 // b [OC] (0 = none). The forward overwrites y; the backward-weight accumulates.
 import { bias_backward } from './conv_bias';
 import { startRows } from './simd';
-import { perCallSize, splitGroup, splitPerCall, strideTwoSize, strideTwoTiles, weightGrads, weightGradsSize } from './winograd_split';
+import { matrixFloats, perCallSize, splitGroup, splitPerCall, strideTwoSize, strideTwoTiles, weightGrads, weightGradsSize } from './winograd_split';
 
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
 // @ts-ignore: decorator
 @inline function c4(n: i32): i32 { return (n + 3) & ~3; }
-// @ts-ignore: decorator
-@inline function c8(n: i32): i32 { return (n + 7) & ~7; }
 // @ts-ignore: decorator
 @inline function fl(p: usize, n: i32): usize { return p + (<usize>n << 2); }
 // @ts-ignore: decorator
@@ -33,7 +31,7 @@ export function conv3s2_split_packed_scratch_size(N: i32, H: i32, W: i32, C: i32
 // y = b + conv3x3s2(x) on U = upconv_split_pack(w) (U's 8-wide panels over OC output channels).
 export function conv3s2_split_forward_packed(y: usize, x: usize, U: usize, b: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
-  strideTwoForward(y, x, U, (<usize>C * c8(OC)) << 2, b, scratch, N, H, W, C, OC, ldy, ldx);
+  strideTwoForward(y, x, U, <usize>matrixFloats(C, OC, false) << 2, b, scratch, N, H, W, C, OC, ldy, ldx);
 }
 
 // conv3s2_split_forward_packed on U's matrices ks bytes apart.

@@ -19,7 +19,7 @@
 import { bias_backward } from './conv_bias';
 import { gemm_ap_4x8, igemm_4x8, pack_a4, pack_panels } from './gemm';
 import { loadN, put } from './winograd_blocks';
-import { patchPtrs, posStride, rowTables, storeTransposed4, tailPtrs } from './winograd_tiles';
+import { matrixStride, patchPtrs, posStride, rowTables, storeTransposed4, tailPtrs } from './winograd_tiles';
 
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
@@ -46,7 +46,7 @@ const WQ: i32 = 16384;
 // forward / backward-input layout: zero | U panels [16][ceil(K/8)... ] | V | M | ind | outp | tile ptrs
 function fwdSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
   const RC = chunk(tiles(N, H, W), C, OC);
-  return al(c4(max(C, OC))) + al(16 * posStride(C * c8(OC))) + al(16 * posStride(RC * c4(C))) + al(16 * posStride(RC * c4(OC))) + 2 * al(RC) + al(16) + al(256);
+  return al(c4(max(C, OC))) + al(16 * matrixStride(C, OC)) + al(16 * posStride(RC * c4(C))) + al(16 * posStride(RC * c4(OC))) + 2 * al(RC) + al(16) + al(256);
 }
 
 function bwdWSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
@@ -84,10 +84,10 @@ function run(y: usize, x: usize, w: usize, b: usize, scratch: usize,
   N: i32, H: i32, W: i32, Cin: i32, Cout: i32, ldy: i32, ldx: i32, bwd: bool): void {
   const TH = (H + 1) >> 1, TW = (W + 1) >> 1, T = N * TH * TW;
   const RC = chunk(T, Cin, Cout);
-  const Ci = c4(Cin), Co = c4(Cout), NP = (Cout + 7) >> 3;
+  const Ci = c4(Cin), Co = c4(Cout);
   const zero = scratch;
   const U = fl(zero, al(c4(max(Cin, Cout))));
-  const V = fl(U, al(16 * posStride(Cin * c8(Cout))));
+  const V = fl(U, al(16 * matrixStride(Cin, Cout)));
   const M = fl(V, al(16 * posStride(RC * Ci)));
   const ind = fl(M, al(16 * posStride(RC * Co)));
   const outp = fl(ind, al(RC));
@@ -102,7 +102,7 @@ function run(y: usize, x: usize, w: usize, b: usize, scratch: usize,
     if (Cin > 0) {
       inputTransform(V, vk, Ci, x, ldx, zero, ptr, tmp, t0, R, H, W, TH, TW, Cin);
       for (let k = 0; k < 16; k++) {
-        igemm_4x8(R, 1, Cin, ind, outp, <usize>k * mk, fl(U, k * posStride(Cin * NP * 8)), 32, (<usize>Cin) << 5, Cout, 0, 0, zero, <usize>k * vk);
+        igemm_4x8(R, 1, Cin, ind, outp, <usize>k * mk, fl(U, k * matrixStride(Cin, Cout)), 32, (<usize>Cin) << 5, Cout, 0, 0, zero, <usize>k * vk);
       }
     } else {
       memory.fill(M, 0, <usize>16 * mk);
@@ -111,15 +111,15 @@ function run(y: usize, x: usize, w: usize, b: usize, scratch: usize,
   }
 }
 
-// U[k] = (G g G^T)[k] for every channel pair, as 8-wide panels: U + (k*NP + j)*Cin*8 floats, row c, lane oc % 8
+// U[k] = (G g G^T)[k] for every channel pair, as 8-wide panels: U + k*matrixStride(Cin, Cout) + j*Cin*8 floats, row c, lane oc % 8
 // (lanes past Cout zero), g[kh][kw] = w[kh][kw][c][oc], or w[2-kh][2-kw][oc][c] when bwd. Four channel pairs
 // per vector: forward along oc (contiguous in w and in a panel row); bwd along c (contiguous in w), 4 x 4
 // blocks transposed in registers so each panel row is still one store. Tails one pair at a time.
 function weightTransform(U: usize, w: usize, Cin: i32, Cout: i32, bwd: bool, tmp: usize): void {
   const NP = (Cout + 7) >> 3;
-  if (Cout & 7) memory.fill(U, 0, (<usize>16 * posStride(NP * 8 * Cin)) << 2); // the lanes past Cout; every other float is written
+  if (Cout & 7) memory.fill(U, 0, (<usize>16 * matrixStride(Cin, Cout)) << 2); // the lanes past Cout; every other float is written
   const tap = Cin * Cout, tb = <usize>tap << 2;
-  const ks = <usize>posStride(NP * 8 * Cin) << 2;
+  const ks = <usize>matrixStride(Cin, Cout) << 2;
   const O4 = Cout & ~3, I4 = bwd ? Cin & ~3 : Cin;
   for (let o = 0; o < O4; o += 4) {
     for (let c = 0; c < I4; c += bwd ? 4 : 1) {

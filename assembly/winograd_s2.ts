@@ -19,7 +19,7 @@
 import { bias_backward } from './conv_bias';
 import { gemm_ap_4x8, igemm_4x8, pack_a4, pack_panels } from './gemm';
 import { blocks_scratch_size, blocks_weights_size, chunk, loadN, outTile, phase_blocks, tr3 } from './winograd_blocks';
-import { patchPtrs, posStride, rowTables, storeTransposed4, tailPtrs } from './winograd_tiles';
+import { matrixStride, patchPtrs, posStride, rowTables, storeTransposed4, tailPtrs } from './winograd_tiles';
 
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
@@ -48,7 +48,7 @@ const UQ: i32 = 1 << 20;
 
 function fwdSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
   const K = 4 * c4(C), G = og(K, OC), RC = chunk(fwdTiles(N, H, W), K, c4(G));
-  return al(c4(max(C, OC))) + al(9 * posStride(K * c8(G))) + al(9 * posStride(RC * K)) + al(9 * posStride(RC * c4(G))) + 2 * al(RC) + al(PTR) + al(TMP);
+  return al(c4(max(C, OC))) + al(9 * matrixStride(K, G)) + al(9 * posStride(RC * K)) + al(9 * posStride(RC * c4(G))) + 2 * al(RC) + al(PTR) + al(TMP);
 }
 function bwdInSize(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
   return al(blocks_weights_size(C, OC)) + blocks_scratch_size(N, H, W, C, OC);
@@ -116,7 +116,7 @@ export function winograd_s2_forward(y: usize, x: usize, w: usize, b: usize, scra
   const RC = chunk(T, K, Go);
   const zero = scratch;
   const U = fl(zero, al(c4(max(C, OC))));
-  const V = fl(U, al(9 * posStride(K * c8(G))));
+  const V = fl(U, al(9 * matrixStride(K, G)));
   const M = fl(V, al(9 * posStride(RC * K)));
   const ind = fl(M, al(9 * posStride(RC * Go)));
   const outp = fl(ind, al(RC));
@@ -126,14 +126,14 @@ export function winograd_s2_forward(y: usize, x: usize, w: usize, b: usize, scra
   const vk = <usize>posStride(RC * K) << 2, mk = <usize>posStride(RC * Go) << 2;
   rowTables(ind, V, K, outp, M, Go, RC);
   for (let o0 = 0; o0 < OC; o0 += G) {
-    const no = min(G, OC - o0), NP = (no + 7) >> 3;
+    const no = min(G, OC - o0);
     fwdWeights(U, w, C, Ci, OC, o0, no);
     for (let t0 = 0; t0 < T; t0 += RC) {
       const R = min(RC, T - t0);
       if (C > 0) {
         inputTransform(V, vk, Ci, x, ldx, zero, ptr, tmp, t0, R, H, W, TH, TW, C);
         for (let k = 0; k < 9; k++) {
-          igemm_4x8(R, 1, K, ind, outp, <usize>k * mk, fl(U, k * posStride(K * NP * 8)), 32, <usize>K << 5, no, 0, 0, zero, <usize>k * vk);
+          igemm_4x8(R, 1, K, ind, outp, <usize>k * mk, fl(U, k * matrixStride(K, no)), 32, <usize>K << 5, no, 0, 0, zero, <usize>k * vk);
         }
       } else {
         memory.fill(M, 0, <usize>9 * mk);
@@ -164,8 +164,8 @@ export function winograd_s2_forward(y: usize, x: usize, w: usize, b: usize, scra
 // lines 32 KiB apart: 18.8 ms for 256 -> 512 channels, about 2 ms now (TLB and write-allocate misses).
 function fwdWeights(U: usize, w: usize, C: i32, Ci: i32, OCw: i32, oc0: i32, OC: i32): void {
   const K = 4 * Ci, NP = (OC + 7) >> 3;
-  if (Ci != C || (OC & 7) != 0) memory.fill(U, 0, (<usize>9 * posStride(NP * 8 * K)) << 2);
-  const tap = C * OCw, ks = <usize>posStride(NP * 8 * K) << 2;
+  if (Ci != C || (OC & 7) != 0) memory.fill(U, 0, (<usize>9 * matrixStride(K, OC)) << 2);
+  const tap = C * OCw, ks = <usize>matrixStride(K, OC) << 2;
   for (let j = 0; j < NP; j++) {
     const o0 = j << 3, n = min(8, OC - o0);
     for (let ph = 0; ph < 4; ph++) {

@@ -35,7 +35,7 @@ import { bias_backward } from './conv_bias';
 import { gemm_ap_4x8, igemm_4x8 } from './gemm';
 import { startRows, storeT4 } from './simd';
 import { loadN, put, tr3 } from './winograd_blocks';
-import { patchPtrs, posStride, tailPtrs } from './winograd_tiles';
+import { matrixStride, patchPtrs, posStride, tailPtrs } from './winograd_tiles';
 
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
@@ -64,8 +64,15 @@ const WQ: i32 = 2359296;
 
 // Floats of U for C -> OC.
 export function upconv_split_packed_size(C: i32, OC: i32): i32 {
-  return NU * C * c8(OC);
+  return NU * matrixFloats(C, OC, false);
 }
+
+// Floats from one of U's 16 matrices (C x c8(OC)) to the next: none between them in upconv_split_pack's layout (the
+// file format's); in U made in scratch per call each is padded (posStride): the pack writes all 16 at once, and
+// unpadded they lie a power of two apart whenever C and OC are (per call 8x8x1024 -> 256 1.25-1.27x, 16x16x512 ->
+// 128 1.09-1.10x).
+// @ts-ignore: decorator
+@inline export function matrixFloats(C: i32, OC: i32, perCall: bool): i32 { return perCall ? matrixStride(C, OC) : C * c8(OC); }
 
 // Floats of scratch of upconv_split_forward_packed (U given).
 export function upconv_split_packed_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i32): i32 {
@@ -96,7 +103,7 @@ export function upconv_split_forward_scratch_size(N: i32, H: i32, W: i32, C: i32
 // they are U's channels c0 .. c0 + OC - 1 (c0 a multiple of 8; OC too unless c0 + OC == OCt), so a layer stored in
 // chunks of output channels is packed chunk by chunk into ONE U. A tail panel writes zeros past OC.
 export function upconv_split_pack(U: usize, w: usize, scratch: usize, C: i32, OC: i32, OCt: i32, c0: i32): void {
-  packRange(U, <usize>(C * c8(OCt)) << 2, w, C, OC, 0, OC, OCt, c0);
+  packRange(U, <usize>matrixFloats(C, OCt, false) << 2, w, C, OC, 0, OC, OCt, c0);
 }
 
 // The 16 matrices' entries for up to 4 output channels (n lanes, zeros past them) of one input channel, from w's 9
@@ -283,7 +290,7 @@ function slotGemms(R: i32, RC: i32, masks: usize, V: usize, vk: usize, rowB: usi
 // stored or added.
 export function upconv_split_forward_packed(y: usize, x: usize, U: usize, b: usize, scratch: usize,
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
-  upconvSplitTiles(y, x, U, <usize>(C * c8(OC)) << 2, b, scratch, N, H, W, C, OC, ldy, ldx);
+  upconvSplitTiles(y, x, U, <usize>matrixFloats(C, OC, false) << 2, b, scratch, N, H, W, C, OC, ldy, ldx);
 }
 
 // upconv_split_forward_packed on U's matrices ks bytes apart.
@@ -362,10 +369,8 @@ function upconvSplitTiles(y: usize, x: usize, U: usize, ks: usize, b: usize, scr
 // A forward on the split taps' U, its matrices ks bytes apart (upconvSplitTiles, conv3s2_split.ts's).
 export type SplitForward = (y: usize, x: usize, U: usize, ks: usize, b: usize, scratch: usize, N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32) => void;
 
-// Floats of the per-call forwards' U of C -> OC: the packed layout's 16 matrices, each padded (posStride: the pack
-// writes all 16 at once, and unpadded they are a power of two apart whenever C and OC are; 8x8x1024 -> 256 per call
-// 1.27x, 16x16x512 -> 128 1.10x). Only U made in scratch is padded: upconv_split_pack's layout is the file format's.
-export function perCallSize(C: i32, OC: i32): i32 { return NU * posStride(C * c8(OC)); }
+// Floats of the per-call forwards' U of C -> OC (its matrices padded apart: matrixFloats).
+export function perCallSize(C: i32, OC: i32): i32 { return NU * matrixFloats(C, OC, true); }
 
 // `packed` with U made from w into scratch first, by groups of output channels (splitGroup()): the per-call forwards.
 export function splitPerCall(packed: SplitForward, y: usize, x: usize, w: usize, b: usize, scratch: usize,
@@ -373,7 +378,7 @@ export function splitPerCall(packed: SplitForward, y: usize, x: usize, w: usize,
   const G = splitGroup(C, OC);
   const sc = fl(scratch, al(perCallSize(C, G)));
   for (let o0 = 0; o0 < OC; o0 += G) {
-    const n = min(G, OC - o0), ks = <usize>posStride(C * c8(n)) << 2;
+    const n = min(G, OC - o0), ks = <usize>matrixFloats(C, n, true) << 2;
     packRange(scratch, ks, w, C, OC, o0, n, n, 0);
     packed(fl(y, o0), x, scratch, ks, b != 0 ? fl(b, o0) : 0, sc, N, H, W, C, n, ldy, ldx);
   }

@@ -57,3 +57,8 @@ export function tailPtrs(tab: usize, np: i32, c0: i32, C: i32, tmp: usize): usiz
 // the same L1 sets and evict each other. Measured (upconv split forward, 32x32x256 -> 64, batch 1 and 8): 1.11-1.12x.
 // @ts-ignore: decorator
 @inline export function posStride(n: i32): i32 { return n + 16; }
+
+// Floats from one transformed weight matrix (K rows of 8-wide panels over n columns) to the next, padded apart
+// (posStride) for the same reason: a weight transform writes all its matrices at once.
+// @ts-ignore: decorator
+@inline export function matrixStride(K: i32, n: i32): i32 { return posStride(K * ((n + 7) & ~7)); }

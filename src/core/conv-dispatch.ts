@@ -61,12 +61,13 @@ export function splitS2Wins(pass: 'fwd' | 'bwdW', N: number, H: number, W: numbe
  * one thread, Zen 5): on packed weights 1.3-2.1x on the generator's up2..up6 at batch 1 (2x2x1024 -> 512 1.95x,
  * 4x4x1024 -> 512 1.31x, 8x8 -> 256 1.77x, 16x16x512 -> 128 2.08x, 32x32x256 -> 64 1.83x), 1.3x on 64x64x128 -> 16,
  * 1.1x on 32x32x32 -> 32, 0.97x with 16 input or 8 output channels, 0.83x on 2x2x64 -> 64 at batch 4, 0.3x on 1x1
- * images (no tile has more than one E row); per call 1.25-2.0x from 16 x pixels at 1024 input channels and from
- * 64 at 24-32, 0.5-0.85x below (the pack of 16 C OC floats per call: 2x2x1024 -> 512 at batch 1 0.52x, 4x4x64 ->
- * 64 0.85x); with 3-4 output channels 0.4-0.5x (upconv.ts's narrow dot-product kernels). Per call it is taken above
- * PARTS_P x pixels (at most PARTS_P, with more than 4 output channels, 'parts' is taken): since the transformed
- * matrices are padded apart (winograd_tiles.ts posStride) it is ahead of the phases at any pixel count with 16+
- * channels (4x4x128 -> 64 at batch 3 0.185 vs 0.257 ms, 2x2x64 -> 64 at batch 12 0.111 vs 0.147). */
+ * images (no tile has more than one E row); per call, before its matrices were padded apart (below), 1.25-2.0x
+ * from 16 x pixels at 1024 input channels and from 64 at 24-32, 0.5-0.85x below (the pack of 16 C OC floats per
+ * call: 2x2x1024 -> 512 at batch 1 0.52x, 4x4x64 -> 64 0.85x); with 3-4 output channels 0.4-0.5x (upconv.ts's
+ * narrow dot-product kernels). Per call it is taken above PARTS_P x pixels (at most PARTS_P, with more than 4
+ * output channels, 'parts' is taken): since its transformed matrices are padded apart (winograd_tiles.ts
+ * posStride) it is ahead of the phases at any pixel count with 16+ channels (4x4x128 -> 64 at batch 3 0.185 vs
+ * 0.257 ms, 2x2x64 -> 64 at batch 12 0.111 vs 0.147). */
 export type UpconvKernel = 'phases' | 'split' | 'parts';
 export function upconvForward(N: number, H: number, W: number, C: number, OC: number, packed = false): UpconvKernel {
   const P = N * H * W;
