@@ -44,3 +44,5 @@ export {
 } from './reference/winograd_split';
 export * from './reference/conv3s2_split';
 export * from './reference/upconv_parts';
+export * from './winograd_split4';
+export * from './reference/winograd_split4';

@@ -299,10 +299,11 @@ const convTranspose2d: Op = {
 
 // nn.Upsample(2, nearest) + Conv2d(C -> OC, 3x3, s1, p1) as the fused upconv kernels: x (N, H, W, C) ->
 // y (N, 2H, 2W, OC), weight OIHW -> HWIO like conv2d; no upsampled tensor anywhere. `split`: the forward with the
-// taps split by parity (assembly/winograd_split.ts), as layers of winning shapes run it.
-const upsampleConv2d = (fwd: 'upconv_forward' | 'upconv_split_forward' | 'upconv_parts_forward'): Op => ({
+// taps split by parity (assembly/winograd_split.ts), as layers of winning shapes run it; `split4`: with F(4, 2) on the
+// E parts on weights transformed once (split4_pack, assembly/winograd_split4.ts), as inference runs large layers.
+const upsampleConv2d = (fwd: 'upconv_forward' | 'upconv_split_forward' | 'upconv_parts_forward' | 'upconv_split4_forward_packed'): Op => ({
   file: 'upsample_conv2d',
-  needs: () => ['upconv_scratch_size', fwd, 'upconv_backward_input', 'upconv_backward_weight'],
+  needs: () => ['upconv_scratch_size', fwd, ...(fwd === 'upconv_split4_forward_packed' ? ['split4_pack' as const] : []), 'upconv_backward_input', 'upconv_backward_weight'],
   run(m, fx, c, p) {
     const [N, H, W, C, OC, OH, OW] = ['N', 'H', 'W', 'C', 'OC', 'OH', 'OW'].map((k) => num(p, k));
     expect([OH, OW], 'upsampled size').toEqual([2 * H, 2 * W]);
@@ -317,8 +318,12 @@ const upsampleConv2d = (fwd: 'upconv_forward' | 'upconv_split_forward' | 'upconv
     const b = bias ? m.flat(t(fx, c, 'b'), OC) : 0;
     const db = bias ? m.flatGrad(OC) : 0;
     const scratch = m.flat(null, Math.max(k.upconv_scratch_size(N, H, W, C, OC), k.upconv_split_forward_scratch_size(N, H, W, C, OC),
-      k.upconv_parts_forward_scratch_size(N, H, W, C, OC)));
-    k[fwd](y.ptr, x.ptr, w, b, scratch, N, H, W, C, OC, y.ld, x.ld);
+      k.upconv_parts_forward_scratch_size(N, H, W, C, OC), k.upconv_split4_packed_scratch_size(N, H, W, C, OC)));
+    if (fwd === 'upconv_split4_forward_packed') {
+      const U = m.flat(null, k.split4_packed_size(C, OC));
+      k.split4_pack(U, w, scratch, C, OC, OC, 0);
+      k.upconv_split4_forward_packed(y.ptr, x.ptr, U, b, scratch, N, H, W, C, OC, y.ld, x.ld);
+    } else k[fwd](y.ptr, x.ptr, w, b, scratch, N, H, W, C, OC, y.ld, x.ld);
     k.upconv_backward_input(dx.ptr, dy.ptr, w, scratch, N, H, W, C, OC, dx.ld, dy.ld);
     k.upconv_backward_weight(dw, db, dy.ptr, x.ptr, scratch, N, H, W, C, OC, dy.ld, x.ld);
     const out: Cmp[] = [
@@ -617,9 +622,13 @@ const tensorOps: Op = {
   },
 };
 
-const splitS2Conv2d: Op = {
+// The 3x3 stride-2 conv with its taps split by parity (assembly/conv3s2_split.ts) on the conv2d fixtures' k3 s2 p1
+// cases: the forward per call (and on weights transformed once: the same bits), the direct backward-input, the split
+// backward-weight; `f42`: y from F(4, 2) on the E parts (assembly/winograd_split4.ts, inference's large layers).
+const splitS2Conv2d = (f42: boolean): Op => ({
   file: 'conv2d',
-  needs: () => ['conv3s2_split_forward_scratch_size', 'conv3s2_split_forward', 'conv3s2_split_forward_packed', 'upconv_split_pack', 'conv2d_backward_input', 'conv3s2_split_backward_weight'],
+  needs: () => ['conv3s2_split_forward_scratch_size', 'conv3s2_split_forward', 'conv3s2_split_forward_packed', 'upconv_split_pack', 'conv2d_backward_input', 'conv3s2_split_backward_weight',
+    ...(f42 ? ['split4_pack', 'conv3s2_split4_forward_packed'] as const : [])],
   run: (m, fx, c, p) =>
     convFixture(m, fx, c, p, ({ N, H, W, C, OC, x, y, dy, dx, w, dw, b, db }) => {
       const k = m.k;
@@ -631,13 +640,20 @@ const splitS2Conv2d: Op = {
       k.upconv_split_pack(U, w, scratch, C, OC, OC, 0);
       k.conv3s2_split_forward_packed(once.ptr, x.ptr, U, b, scratch, N, H, W, C, OC, once.ld, x.ld);
       if (!m.read(once, 'y once').every((v, i) => v === m.read(y, 'y')[i])) throw new Error('conv3s2_split_forward_packed differs from the per-call forward');
+      if (f42) {
+        // y by F(4, 2) on the E parts (what PyTorch's y is compared with)
+        const U4 = m.flat(null, k.split4_packed_size(C, OC)), s4 = m.flat(null, k.conv3s2_split4_packed_scratch_size(N, H, W, C, OC));
+        k.split4_pack(U4, w, s4, C, OC, OC, 0);
+        k.conv3s2_split4_forward_packed(y.ptr, x.ptr, U4, b, s4, N, H, W, C, OC, y.ld, x.ld);
+      }
       k.conv2d_backward_input(dx.ptr, dy.ptr, w, scratch, N, H, W, C, OC, 3, 3, 2, 1, dx.ld, dy.ld);
       k.conv3s2_split_backward_weight(dw, db, dy.ptr, x.ptr, scratch, N, H, W, C, OC, dy.ld, x.ld);
     }),
-};
+});
 
 const OPS: Record<string, Op> = {
-  split_s2_conv2d: splitS2Conv2d, conv2d, winograd3_conv2d: winogradConv2d(false), winograd_s2_conv2d: winogradConv2d(true), conv_transpose2d: convTranspose2d, upsample_conv2d: upsampleConv2d('upconv_forward'), upsample_conv2d_split: upsampleConv2d('upconv_split_forward'),
+  split_s2_conv2d: splitS2Conv2d(false), split4_s2_conv2d: splitS2Conv2d(true), conv2d, winograd3_conv2d: winogradConv2d(false), winograd_s2_conv2d: winogradConv2d(true), conv_transpose2d: convTranspose2d, upsample_conv2d: upsampleConv2d('upconv_forward'), upsample_conv2d_split: upsampleConv2d('upconv_split_forward'),
+  upsample_conv2d_split4: upsampleConv2d('upconv_split4_forward_packed'),
   upsample_conv2d_parts: upsampleConv2d('upconv_parts_forward'), linear, batch_norm: batchNorm, batch_norm_sharded: batchNormSharded,
   instance_norm: instanceNorm, act, pool, upsample, loss, adam, tensor: tensorOps,
 };
@@ -744,7 +760,7 @@ for (const [opName, op] of Object.entries(OPS)) {
       if (opName === 'batch_norm_sharded' && num(p, 'N') < 2) continue;
       if (opName === 'winograd3_conv2d' && !(num(p, 'K') === 3 && num(p, 'stride') === 1 && num(p, 'pad') === 1)) continue;
       if (opName === 'winograd_s2_conv2d' && !(num(p, 'K') === 4 && num(p, 'stride') === 2 && num(p, 'pad') === 1)) continue;
-      if (opName === 'split_s2_conv2d' && !(num(p, 'K') === 3 && num(p, 'stride') === 2 && num(p, 'pad') === 1)) continue;
+      if ((opName === 'split_s2_conv2d' || opName === 'split4_s2_conv2d') && !(num(p, 'K') === 3 && num(p, 'stride') === 2 && num(p, 'pad') === 1)) continue;
       const missing = op.needs(p).filter((n) => typeof (cores.simd.k as unknown as K)[n] !== 'function');
       if (missing.length) {
         // a fixture without its kernel is a failure, not a silent skip (a dropped export would hide its check)

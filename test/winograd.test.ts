@@ -90,7 +90,8 @@ for (const s2 of [false, true]) describe(`${s2 ? 'winograd_s2 vs the direct 4x4 
 // The 3x3 stride-2 pad-1 conv with its taps split by parity (assembly/conv3s2_split.ts) against the direct conv: the
 // generator's down2..down5 at 128 px (down2: 2 tile chunks), the encoder's strided convs, odd sizes (a last tile
 // with one output row or column, H odd: its last E tap reads the padding), channel tails and slices; the forward on
-// U made per call (in groups of output channels at 130 -> 250) and once (upconv_split_pack: bit-identical).
+// U made per call (in groups of output channels at 130 -> 250) and once (upconv_split_pack: bit-identical), and the
+// forward with F(4, 2) on the E parts on its own U (split4_pack, assembly/winograd_split4.ts: inference).
 const DOWN_SHAPES: typeof SHAPES = [
   { N: 1, H: 64, W: 64, C: 64, OC: 128 }, // unet.down2
   { N: 2, H: 32, W: 32, C: 128, OC: 256 }, // unet.down3 at batch 2
@@ -111,13 +112,13 @@ describe('conv3s2_split vs the direct 3x3 stride-2 conv', () => {
       const rnd = mulberry32(H * 1000 + C + 3);
       const X = N * H * W * ldx, Y = N * OH * OW * ldy, Wn = 9 * C * OC, Un = k.upconv_split_packed_size(C, OC);
       const own = { forward: k.conv3s2_split_forward_scratch_size(N, H, W, C, OC), packed: k.conv3s2_split_packed_scratch_size(N, H, W, C, OC),
-        'backward-weight': k.conv3s2_split_backward_weight_scratch_size(N, H, W, C, OC) };
+        'backward-weight': k.conv3s2_split_backward_weight_scratch_size(N, H, W, C, OC), 'F(4, 2)': k.conv3s2_split4_packed_scratch_size(N, H, W, C, OC) };
       const S = Math.max(...Object.values(own), k.conv2d_scratch_size(N, H, W, C, OC, 3, 3, 2, 1));
-      const p = { x: a.alloc(X), w: a.alloc(Wn), b: a.alloc(OC), y: a.alloc(Y), y2: a.alloc(Y), y3: a.alloc(Y), dy: a.alloc(Y), U: a.alloc(Un),
-        dw: a.alloc(Wn), dw2: a.alloc(Wn), db: a.alloc(OC), db2: a.alloc(OC), sc: a.alloc(S + GUARD) };
+      const p = { x: a.alloc(X), w: a.alloc(Wn), b: a.alloc(OC), y: a.alloc(Y), y2: a.alloc(Y), y3: a.alloc(Y), y4: a.alloc(Y), dy: a.alloc(Y), U: a.alloc(Un),
+        U4: a.alloc(k.split4_packed_size(C, OC)), dw: a.alloc(Wn), dw2: a.alloc(Wn), db: a.alloc(OC), db2: a.alloc(OC), sc: a.alloc(S + GUARD) };
       const fill = (q: number, n: number, s = 1) => { const v = core.f32(q, n); for (let i = 0; i < n; i++) v[i] = (rnd() * 2 - 1) * s; };
       fill(p.x, X); fill(p.w, Wn, 1 / Math.sqrt(9 * C)); fill(p.b, OC); fill(p.dy, Y);
-      for (const q of [p.y, p.y2, p.y3]) core.f32(q, Y).fill(7); // untouched lanes of the channel slices must stay
+      for (const q of [p.y, p.y2, p.y3, p.y4]) core.f32(q, Y).fill(7); // untouched lanes of the channel slices must stay
       for (const [q, n] of [[p.dw, Wn], [p.dw2, Wn], [p.db, OC], [p.db2, OC]]) core.f32(q, n).fill(0.5); // accumulated
       type Pass = keyof typeof own;
       const canary = (what: Pass) => core.f32(p.sc + own[what] * 4, GUARD).fill(12345);
@@ -127,10 +128,13 @@ describe('conv3s2_split vs the direct 3x3 stride-2 conv', () => {
       canary('forward'); k.conv3s2_split_forward(p.y2, p.x, p.w, p.b, p.sc, N, H, W, C, OC, ldy, ldx); intact('forward');
       k.upconv_split_pack(p.U, p.w, p.sc, C, OC, OC, 0);
       canary('packed'); k.conv3s2_split_forward_packed(p.y3, p.x, p.U, p.b, p.sc, N, H, W, C, OC, ldy, ldx); intact('packed');
+      k.split4_pack(p.U4, p.w, p.sc, C, OC, OC, 0);
+      canary('F(4, 2)'); k.conv3s2_split4_forward_packed(p.y4, p.x, p.U4, p.b, p.sc, N, H, W, C, OC, ldy, ldx); intact('F(4, 2)');
       canary('backward-weight'); k.conv3s2_split_backward_weight(p.dw2, p.db2, p.dy, p.x, p.sc, N, H, W, C, OC, ldy, ldx); intact('backward-weight');
       const f = (q: number, n: number) => core.f32(q, n).slice();
       expect(maxRelDiff(f(p.y2, Y), f(p.y, Y)), 'y').toBeLessThan(5e-6);
       expect(f(p.y3, Y)).toEqual(f(p.y2, Y));
+      expect(maxRelDiff(f(p.y4, Y), f(p.y, Y)), 'y by F(4, 2)').toBeLessThan(1e-5); // measured up to 3.9e-6
       expect(maxRelDiff(f(p.dw2, Wn), f(p.dw, Wn)), 'dw').toBeLessThan(5e-6);
       expect(maxRelDiff(f(p.db2, OC), f(p.db, OC)), 'db').toBeLessThan(1e-6);
       a.reset(mark);
@@ -141,7 +145,8 @@ describe('conv3s2_split vs the direct 3x3 stride-2 conv', () => {
 // The fused upsample + 3x3 conv's forward with the taps split by parity (assembly/winograd_split.ts) against its phase
 // GEMMs (upconv.ts): the generator's up3..up6 at 128 px (2 tile chunks at up6), odd sizes (a tile with one E row or
 // column and no P), channel tails and slices; the weights transformed per call and once (upconv_split_pack:
-// bit-identical).
+// bit-identical); and with F(4, 2) on the E parts (split4_pack + upconv_split4_forward_packed: a last tile of one E
+// row at H = 4k, of E rows and P rows past the image otherwise).
 const UP_SHAPES: typeof SHAPES = [
   { N: 1, H: 32, W: 32, C: 256, OC: 64 }, // unet.up6 (289 tiles: 2 chunks)
   { N: 2, H: 16, W: 16, C: 512, OC: 128 }, // unet.up5 at batch 2
@@ -162,11 +167,12 @@ describe('upconv_split_forward vs the fused phases (upconv_forward)', () => {
       const rnd = mulberry32(H * 1000 + C);
       const X = N * H * W * ldx, Y = N * 4 * H * W * ldy, Wn = 9 * C * OC, Un = k.upconv_split_packed_size(C, OC);
       const S = k.upconv_split_forward_scratch_size(N, H, W, C, OC);
-      const p = { x: a.alloc(X), w: a.alloc(Wn), b: a.alloc(OC), y: a.alloc(Y), y2: a.alloc(Y), y3: a.alloc(Y), U: a.alloc(Un),
-        sc: a.alloc(Math.max(S, k.upconv_split_packed_scratch_size(N, H, W, C, OC), k.upconv_forward_scratch_size(N, H, W, C, OC)) + GUARD) };
+      const S4 = k.upconv_split4_packed_scratch_size(N, H, W, C, OC);
+      const p = { x: a.alloc(X), w: a.alloc(Wn), b: a.alloc(OC), y: a.alloc(Y), y2: a.alloc(Y), y3: a.alloc(Y), y4: a.alloc(Y), U: a.alloc(Un), U4: a.alloc(k.split4_packed_size(C, OC)),
+        sc: a.alloc(Math.max(S, S4, k.upconv_split_packed_scratch_size(N, H, W, C, OC), k.upconv_forward_scratch_size(N, H, W, C, OC)) + GUARD) };
       const fill = (q: number, n: number, s = 1) => { const v = core.f32(q, n); for (let i = 0; i < n; i++) v[i] = (rnd() * 2 - 1) * s; };
       fill(p.x, X); fill(p.w, Wn, 1 / Math.sqrt(9 * C)); fill(p.b, OC);
-      for (const q of [p.y, p.y2, p.y3]) core.f32(q, Y).fill(7); // untouched lanes of the channel slices must stay
+      for (const q of [p.y, p.y2, p.y3, p.y4]) core.f32(q, Y).fill(7); // untouched lanes of the channel slices must stay
       const canary = () => core.f32(p.sc + S * 4, GUARD).fill(12345);
       const intact = (what: string) => expect(core.f32(p.sc + S * 4, GUARD).every((v) => v === 12345), `${what} wrote past its scratch`).toBe(true);
       k.upconv_forward(p.y, p.x, p.w, p.b, p.sc, N, H, W, C, OC, ldy, ldx);
@@ -176,8 +182,13 @@ describe('upconv_split_forward vs the fused phases (upconv_forward)', () => {
       core.f32(p.sc + PS * 4, GUARD).fill(12345);
       k.upconv_split_forward_packed(p.y3, p.x, p.U, p.b, p.sc, N, H, W, C, OC, ldy, ldx);
       expect(core.f32(p.sc + PS * 4, GUARD).every((v) => v === 12345), 'upconv_split_forward_packed wrote past its scratch').toBe(true);
+      k.split4_pack(p.U4, p.w, p.sc, C, OC, OC, 0);
+      core.f32(p.sc + S4 * 4, GUARD).fill(12345);
+      k.upconv_split4_forward_packed(p.y4, p.x, p.U4, p.b, p.sc, N, H, W, C, OC, ldy, ldx);
+      expect(core.f32(p.sc + S4 * 4, GUARD).every((v) => v === 12345), 'upconv_split4_forward_packed wrote past its scratch').toBe(true);
       const f = (q: number) => core.f32(q, Y).slice();
       expect(maxRelDiff(f(p.y2), f(p.y)), 'y').toBeLessThan(5e-6);
+      expect(maxRelDiff(f(p.y4), f(p.y)), 'y by F(4, 2)').toBeLessThan(1e-5); // measured up to 5.5e-6 (F(2, 2): 3.3e-6)
       expect(f(p.y3)).toEqual(f(p.y2));
       a.reset(mark);
     });

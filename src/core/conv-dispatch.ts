@@ -88,6 +88,21 @@ export function upconvForward(N: number, H: number, W: number, C: number, OC: nu
  * 2x2x1024 -> 512 2.06 vs 2.08 ms, 4x4x1024 -> 512 4.3 vs 4.7. */
 export const PARTS_P = 32;
 
+/** On weights transformed once (inference, f32 files), whether the split taps run F(4, 2) on their E parts
+ * (assembly/winograd_split4.ts: 5.06 multiply-adds per pixel and channel pair on 36 transformed matrices, 4x w)
+ * instead of F(2, 2) (6.25 on 16, 16/9 of w): 'upconv' the fused upsample + conv of x (N, H, W, C) -> OC, 's2' the
+ * 3x3 stride-2 conv. Its tiles cover 4 E rows, so an upconv's image needs 16+ rows and columns (at 8x8 three tiles
+ * a side, one of them a lone E row: up4 at 128 px 0.96-0.98x at batch 1, 0.96x at batch 4) and 256+ input channels
+ * (16x16x64 -> 64 0.88x, 64x64x128 -> 16 1.01x); a stride-2 conv 64+ output pixels of 4x4+ (8x8x512 -> 512 at
+ * batch 1, one tile: 0.72x; batch 2 1.02x, batch 4 1.17x). Measured F(2, 2) / F(4, 2) time (relaxed build, one
+ * thread, Zen 5, 7 alternated pairs, batch 1): up5 16x16x512 -> 128 1.03-1.07x, up6 32x32x256 -> 64 1.07-1.13x,
+ * at 256 px up4..up6 1.08-1.13x; down2..down4 at 128 px 1.10-1.21x, at 256 px down2..down5 1.12-1.20x. */
+export function splitF42(op: 'upconv' | 's2', N: number, H: number, W: number, C: number, OC: number): boolean {
+  if (op === 'upconv') return H >= 16 && W >= 16 && C >= 256 && OC >= 16;
+  const OH = Math.ceil(H / 2), OW = Math.ceil(W / 2);
+  return OH >= 4 && OW >= 4 && N * OH * OW >= 64 && C >= 64 && OC >= 64;
+}
+
 /** The exports of each per-call upconv forward and of its scratch size. */
 export const UPCONV_FORWARD = {
   phases: { run: 'upconv_forward', scratch: 'upconv_forward_scratch_size' },

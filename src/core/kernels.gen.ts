@@ -192,4 +192,16 @@ export interface Kernels {
   ref_conv3s2_split_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   ref_upconv_parts_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   ref_upconv_parts_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
+  split4_packed_size(C: number, OC: number): number;
+  split4_pack(U: number, w: number, scratch: number, C: number, OC: number, OCt: number, c0: number): void;
+  upconv_split4_packed_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  conv3s2_split4_packed_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  upconv_split4_forward_packed(y: number, x: number, U: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
+  conv3s2_split4_forward_packed(y: number, x: number, U: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
+  ref_split4_packed_size(C: number, OC: number): number;
+  ref_upconv_split4_packed_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  ref_conv3s2_split4_packed_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  ref_split4_pack(U: number, w: number, scratch: number, C: number, OC: number, OCt: number, c0: number): void;
+  ref_upconv_split4_forward_packed(y: number, x: number, U: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
+  ref_conv3s2_split4_forward_packed(y: number, x: number, U: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
 }

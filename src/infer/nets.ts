@@ -13,7 +13,7 @@ import { describeEncoder } from '../models/encoder.js';
 import type { Activation, BatchNormSpec, BlockTail, ConvSpec, NetBuilder, NormTail } from '../nn/builder.js';
 import { convOut, deconvOut } from '../nn/shapes.js';
 import type { LayerWeights } from './weights.js';
-import { packAtLoad, panelsPerCall, splitAtLoad, upconvPacks, upconvPacks1x1, upconvPhases1x1, type PackJob } from './packed.js';
+import { packAtLoad, panelsPerCall, splitAtLoad, splitTaps, upconvPacks, upconvPacks1x1, upconvPhases1x1, type PackJob } from './packed.js';
 
 /** An NHWC view: (N, H, W, C) at byte offset ptr with pixel stride ld floats (ptr 0 while planning). */
 export interface T {
@@ -248,10 +248,7 @@ export class RunBuilder extends InferBuilder {
   }
   protected layer(name: string, x: T, OC: number, o: { k: number; stride: number; pad: number }, y: T): void {
     const { k, stride, pad } = o, { core, scratch } = this, kk = core.k, { N, H, W, C } = x;
-    if (this.pack && splitAtLoad(N, H, W, C, OC, k, stride, pad) && !this.weights(name).loadPanels) {
-      return this.packedSplitTaps(name, C, OC, kk.conv3s2_split_packed_scratch_size(N, H, W, C, OC),
-        (U, b) => kk.conv3s2_split_forward_packed(y.ptr, x.ptr, U, b, scratch.conv, N, H, W, C, OC, y.ld, x.ld));
-    }
+    if (this.pack && splitAtLoad(N, H, W, C, OC, k, stride, pad) && !this.weights(name).loadPanels) return this.packedSplitTaps(name, 's2', x, OC, y);
     if (this.pack && packAtLoad(N, H, W, C, OC, k, stride, pad)) {
       const lw = this.weights(name);
       if (!lw.loadPanels) return this.packedLayer(name, x, OC, y, k, stride, pad);
@@ -312,37 +309,35 @@ export class RunBuilder extends InferBuilder {
       }
     });
   }
-  /** The split taps' 16 matrices of a layer (a 3x3 stride-2 conv, or a fused upsample + conv) transformed once at
-   * load (f32 files): the transformed weights of every chunk in ONE U (upconv_split_pack at the chunk's channel
-   * offset) and one forward call (`run` on U and the bias), so the input transforms run once per layer, not once per
-   * chunk. Nothing is copied per run. */
-  private packedSplitTaps(name: string, C: number, OC: number, scratchFloats: number, run: (U: number, b: number) => void): void {
-    const { core, scratch } = this, kk = core.k;
+  /** The split taps' matrices of a layer (op 's2': a 3x3 stride-2 conv, 'upconv': a fused upsample + conv; F(2, 2)
+   * or F(4, 2), packed.ts splitTaps) transformed once at load (f32 files): the transformed weights of every chunk in
+   * ONE U (the pack at the chunk's channel offset) and one forward call on U and the bias, so the input transforms run
+   * once per layer, not once per chunk. Nothing is copied per run. */
+  private packedSplitTaps(name: string, op: 'upconv' | 's2', x: T, OC: number, y: T): void {
+    const { core, scratch } = this, kk = core.k, { N, H, W, C } = x;
     const lw = this.weights(name);
     if (lw.G * lw.OCc !== OC) throw new Error(`infer: ${name} has ${lw.G}x${lw.OCc} output channels, expected ${OC}`);
     const { G, OCc } = lw;
     if (G > 1 && OCc % 8 !== 0) throw new Error(`infer: ${name}: chunks of ${OCc} output channels, not whole 8-channel panels`);
-    const size = kk.upconv_split_packed_size(C, OC);
+    const taps = splitTaps(op, N, H, W, C, OC);
+    const size = kk[taps.size](C, OC);
     const U = core.arena.alloc(size, `${this.net} ${name} packed weights`);
     this.packedBytes += size * 4;
     this.packJobs.push({ floats: lw.size, run: (tmp) => {
       for (let g = 0; g < G; g++) {
         lw.load(g, tmp, scratch.stage);
-        kk.upconv_split_pack(U, tmp, 0, C, OCc, OC, g * OCc);
+        kk[taps.pack](U, tmp, 0, C, OCc, OC, g * OCc);
       }
     } });
-    scratch.convFloats = Math.max(scratch.convFloats, scratchFloats);
-    this.ops.push(() => run(U, lw.biasPtr));
+    scratch.convFloats = Math.max(scratch.convFloats, kk[taps.scratch](N, H, W, C, OC));
+    this.ops.push(() => kk[taps.run](y.ptr, x.ptr, U, lw.biasPtr, scratch.conv, N, H, W, C, OC, y.ld, x.ld));
   }
   /** A fused upsample + conv on weights transformed once at load (f32 files, packed.ts upconvPacks): the split taps
    * where they win on packed weights (conv-dispatch.ts; packedSplitTaps), or else per chunk the four phases' panels
    * (upconv_pack), each run the packed forward per chunk. */
   private packedUp(name: string, x: T, OC: number, y: T): void {
     const { core, scratch } = this, kk = core.k, { N, H, W, C } = x;
-    if (upconvForward(N, H, W, C, OC, true) === 'split') {
-      return this.packedSplitTaps(name, C, OC, kk.upconv_split_packed_scratch_size(N, H, W, C, OC),
-        (U, b) => kk.upconv_split_forward_packed(y.ptr, x.ptr, U, b, scratch.conv, N, H, W, C, OC, y.ld, x.ld));
-    }
+    if (upconvForward(N, H, W, C, OC, true) === 'split') return this.packedSplitTaps(name, 'upconv', x, OC, y);
     const lw = this.weights(name);
     if (lw.G * lw.OCc !== OC) throw new Error(`infer: ${name} has ${lw.G}x${lw.OCc} output channels, expected ${OC}`);
     const { G, OCc } = lw, per = kk.upconv_packed_size(C, OCc);

@@ -3,7 +3,7 @@
 // over all taps, nothing copied or packed per call. Which layers, by shape: see packAtLoad. A fused upsample +
 // conv on a 1x1 image (the generator's up1) is four 1x1 convs, one per output pixel, each on the sum of the taps
 // that see the pixel (upconvPhases1x1); packed the same way.
-import { convKernels, upconvForward } from '../core/conv-dispatch.js';
+import { convKernels, splitF42, upconvForward } from '../core/conv-dispatch.js';
 import { convOut } from '../nn/shapes.js';
 import { CHUNK_FLOATS } from './weights.js';
 
@@ -28,7 +28,8 @@ export function packAtLoad(N: number, H: number, W: number, C: number, OC: numbe
 
 /**
  * Whether an inference conv runs the 3x3 stride-2 conv with its taps split by parity on the 16 matrices transformed
- * once at load (f32 files; upconv_split_pack, 16/9 of w): convKernels(..., packed) (conv-dispatch.ts splitS2Wins).
+ * once at load (f32 files; upconv_split_pack, 16/9 of w, or split4_pack, 4x w: splitTaps): convKernels(..., packed)
+ * (conv-dispatch.ts splitS2Wins).
  * Checked before packAtLoad. f16 / int8 files take the per-call kernels.
  */
 export function splitAtLoad(N: number, H: number, W: number, C: number, OC: number, k: number, stride: number, pad: number): boolean {
@@ -47,6 +48,20 @@ export function panelsPerCall(floats: number): boolean {
   return floats <= CHUNK_FLOATS;
 }
 
+/** The exports of the split taps on weights transformed once, for a layer x (N, H, W, C) -> OC: 'upconv' the fused
+ * upsample + conv, 's2' the 3x3 stride-2 conv; F(4, 2) where conv-dispatch.ts splitF42 says, else F(2, 2). The
+ * pack writes a chunk of output channels into one U (size: its floats for n channels); run(y, x, U, b, scratch, N, H,
+ * W, C, n, ldy, ldx). */
+export function splitTaps(op: 'upconv' | 's2', N: number, H: number, W: number, C: number, OC: number) {
+  const f42 = splitF42(op, N, H, W, C, OC), up = op === 'upconv';
+  return {
+    size: f42 ? 'split4_packed_size' : 'upconv_split_packed_size',
+    pack: f42 ? 'split4_pack' : 'upconv_split_pack',
+    scratch: up ? (f42 ? 'upconv_split4_packed_scratch_size' : 'upconv_split_packed_scratch_size') : f42 ? 'conv3s2_split4_packed_scratch_size' : 'conv3s2_split_packed_scratch_size',
+    run: up ? (f42 ? 'upconv_split4_forward_packed' : 'upconv_split_forward_packed') : f42 ? 'conv3s2_split4_forward_packed' : 'conv3s2_split_forward_packed',
+  } as const;
+}
+
 /** A fused upsample + conv on a 1x1 image, OC > 4 (up1 of the pytorch-gan generator): packed as 4 1x1 convs. */
 export function upconvPacks1x1(H: number, W: number, OC: number): boolean {
   return H === 1 && W === 1 && OC > 4;
@@ -54,7 +69,7 @@ export function upconvPacks1x1(H: number, W: number, OC: number): boolean {
 
 /**
  * Whether a fused upsample + conv (OC > 4, f32 file) runs on weights transformed once at load. By
- * upconvForward(..., packed): the split taps' 16 matrices (upconv_split_pack, 16/9 of w) wherever they win, or else
+ * upconvForward(..., packed): the split taps' matrices (splitTaps: 16/9 of w, or 4x w by F(4, 2)) wherever they win, or else
  * the four phases' panels (upconv_pack, 16/9 of w) at every size those serve without w (more than 8 input pixels;
  * at most 8 the phases upsample and run the direct conv on w itself). 1x1 images take upconvPacks1x1. Measured per
  * layer against the per-call kernels: see conv-dispatch.ts and the README.

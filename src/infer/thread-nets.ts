@@ -23,7 +23,7 @@ import type { Activation, BlockTail } from '../nn/builder.js';
 import { RunBuilder, type SharedScratch, type T } from './nets.js';
 import type { Call } from './threads.js';
 import type { LayerWeights, PackedWeights, StoredLayer } from './weights.js';
-import { packAtLoad, panelsPerCall, splitAtLoad, upconvPacks, upconvPacks1x1, upconvPhases1x1 } from './packed.js';
+import { packAtLoad, panelsPerCall, splitAtLoad, splitTaps, upconvPacks, upconvPacks1x1, upconvPhases1x1 } from './packed.js';
 
 /** A rank's own scratch: dequantised weights of one chunk, and the conv kernels' scratch. */
 export interface RankScratch {
@@ -204,13 +204,13 @@ export class ThreadedBuilder extends RunBuilder {
     const l = this.packed.layers.get(name);
     if (this.pack && splitAtLoad(x.N, x.H, x.W, x.C, OC, k, stride, pad) && this.packed.storage === 'f32') {
       // the split taps' matrices, a rank's share in one U: as the one-thread builder's packedSplitTaps
-      const { N, H, W, C } = x;
+      const { N, H, W, C } = x, taps = splitTaps('s2', N, H, W, C, OC);
       return this.packedSplit(name, OC, y, {
         whole: true,
-        size: (n) => kk.upconv_split_packed_size(C, n),
-        pack: ([wp], tmp, n, at, width) => kk.upconv_split_pack(wp, tmp, 0, C, n, width, at),
-        scratchFloats: (n) => kk.conv3s2_split_packed_scratch_size(N, H, W, C, n),
-        run: ([wp], b, c0, n, conv) => [['conv3s2_split_forward_packed', y.ptr + c0 * 4, x.ptr, wp, b, conv, N, H, W, C, n, y.ld, x.ld]],
+        size: (n) => kk[taps.size](C, n),
+        pack: ([wp], tmp, n, at, width) => kk[taps.pack](wp, tmp, 0, C, n, width, at),
+        scratchFloats: (n) => kk[taps.scratch](N, H, W, C, n),
+        run: ([wp], b, c0, n, conv) => [[taps.run, y.ptr + c0 * 4, x.ptr, wp, b, conv, N, H, W, C, n, y.ld, x.ld]],
       });
     }
     // the one-thread builder's choice (by the stored chunk's size), so that threads keep its bits
@@ -254,14 +254,14 @@ export class ThreadedBuilder extends RunBuilder {
     }
     if (this.pack && upconvPacks(x.N, x.H, x.W, x.C, OC) && this.packed.storage === 'f32') {
       // the four phases' panels per chunk, or the split taps' matrices: as the one-thread builder's packedUp
-      const { N, H, W, C } = x, split = upconvForward(N, H, W, C, OC, true) === 'split';
+      const { N, H, W, C } = x, split = upconvForward(N, H, W, C, OC, true) === 'split', taps = splitTaps('upconv', N, H, W, C, OC);
       // split: a rank's share in one U (the input transforms once per rank, as the one-thread run's once per layer)
       return this.packedSplit(name, OC, y, {
         whole: split,
-        size: (n) => split ? kk.upconv_split_packed_size(C, n) : kk.upconv_packed_size(C, n),
-        pack: ([wp], tmp, n, at, width) => split ? kk.upconv_split_pack(wp, tmp, 0, C, n, width, at) : kk.upconv_pack(wp, tmp, 0, C, n),
-        scratchFloats: (n) => split ? kk.upconv_split_packed_scratch_size(N, H, W, C, n) : kk.upconv_packed_scratch_size(N, H, W, C, n),
-        run: ([wp], b, c0, n, conv) => [split ? ['upconv_split_forward_packed', y.ptr + c0 * 4, x.ptr, wp, b, conv, N, H, W, C, n, y.ld, x.ld]
+        size: (n) => split ? kk[taps.size](C, n) : kk.upconv_packed_size(C, n),
+        pack: ([wp], tmp, n, at, width) => split ? kk[taps.pack](wp, tmp, 0, C, n, width, at) : kk.upconv_pack(wp, tmp, 0, C, n),
+        scratchFloats: (n) => split ? kk[taps.scratch](N, H, W, C, n) : kk.upconv_packed_scratch_size(N, H, W, C, n),
+        run: ([wp], b, c0, n, conv) => [split ? [taps.run, y.ptr + c0 * 4, x.ptr, wp, b, conv, N, H, W, C, n, y.ld, x.ld]
           : ['upconv_forward_packed', y.ptr + c0 * 4, x.ptr, 0, wp, b, conv, N, H, W, C, n, y.ld, x.ld]],
       });
     }

@@ -83,20 +83,21 @@ export const SPLIT_S2_CASES: Wino3Shape[] = [
   { N: 1, H: 11, W: 9, C: 33, OC: 17, ldy: 20 },
 ];
 
-function splitCase(sh: Wino3Shape, packed: boolean): OpCase {
+function splitCase(sh: Wino3Shape, packed: boolean, f42 = false): OpCase {
   const { N, H, W, C, OC } = sh;
   const ldx = sh.ldx ?? C, ldy = sh.ldy ?? OC, bias = sh.bias ?? false;
   const OH = Math.ceil(H / 2), OW = Math.ceil(W / 2), tiles = N * Math.ceil(OH / 2) * Math.ceil(OW / 2);
   const r = (n: number) => Math.ceil(n / 16) * 16 + 16;
   const bound = 1024 + r(Math.max(C, OC)) + r(16 * C * (OC + 8)) + 16 * r(Math.min(tiles, 256) * (4 * (C + OC) + 64)) * 2
-    + scratchBound(N, H, W, C, OC, 3, 2, 1);
+    + scratchBound(N, H, W, C, OC, 3, 2, 1) + 81 * (Math.min(N * Math.ceil(OH / 4) * Math.ceil(OW / 4), 256) * (C + OC + 11) + 64);
   const X = N * H * W * ldx, Y = N * OH * OW * ldy, Wn = 9 * C * OC;
   const { tensors, grads } = convTensors(X, Wn, Y, OC, bias, bound);
-  if (packed) tensors.wd = { size: 16 * C * Math.ceil(OC / 8) * 8, init: 'zero' };
-  const name = packed ? 'conv3s2_split_packed' : 'conv3s2_split';
+  if (packed) tensors.wd = { size: (f42 ? 36 : 16) * C * Math.ceil(OC / 8) * 8, init: 'zero' };
+  const name = f42 ? 'conv3s2_split4_packed' : packed ? 'conv3s2_split_packed' : 'conv3s2_split';
+  const packedSize = (k: Kernels) => (f42 ? k.split4_packed_size(C, OC) : k.upconv_split_packed_size(C, OC));
   const scratch = (k: Kernels, t: Ptrs): number => {
-    if (packed && k.upconv_split_packed_size(C, OC) !== tensors.wd.size) throw new Error(`${name}: split weights ${k.upconv_split_packed_size(C, OC)} floats, the test has ${tensors.wd.size}`);
-    const need = Math.max(k.conv3s2_split_forward_scratch_size(N, H, W, C, OC), k.conv3s2_split_packed_scratch_size(N, H, W, C, OC),
+    if (packed && packedSize(k) !== tensors.wd.size) throw new Error(`${name}: split weights ${packedSize(k)} floats, the test has ${tensors.wd.size}`);
+    const need = Math.max(k.conv3s2_split_forward_scratch_size(N, H, W, C, OC), k.conv3s2_split_packed_scratch_size(N, H, W, C, OC), k.conv3s2_split4_packed_scratch_size(N, H, W, C, OC),
       k.conv3s2_split_backward_weight_scratch_size(N, H, W, C, OC), k.conv2d_scratch_size(N, H, W, C, OC, 3, 3, 2, 1));
     if (need > bound) throw new Error(`${name}: scratch ${need} floats exceeds the test's bound ${bound}`);
     return t.scratch;
@@ -106,7 +107,11 @@ function splitCase(sh: Wino3Shape, packed: boolean): OpCase {
     label: `${name} N${N} ${H}x${W}x${C} -> ${OH}x${OW}x${OC} ldx${ldx} ldy${ldy}${bias ? ' bias' : ''}`,
     tensors, grads, outputs: { y: 'dy' }, saved: packed ? ['wd'] : [],
     forward: (k, ref, t) => {
-      if (packed) {
+      if (f42) {
+        pick(k, ref, 'split4_pack')(t.wd, t.w, scratch(k, t), C, OC, OC, 0);
+        clear(k, ref, t);
+        pick(k, ref, 'conv3s2_split4_forward_packed')(t.y, t.x, t.wd, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
+      } else if (packed) {
         pick(k, ref, 'upconv_split_pack')(t.wd, t.w, scratch(k, t), C, OC, OC, 0);
         clear(k, ref, t);
         pick(k, ref, 'conv3s2_split_forward_packed')(t.y, t.x, t.wd, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
@@ -150,6 +155,15 @@ export const winogradOps = {
     family: 'conv',
     kernels: ['upconv_split_pack', 'conv3s2_split_forward_packed', 'conv2d_backward_input', 'conv3s2_split_backward_weight'],
     cases: () => SPLIT_S2_CASES.filter((_, i) => i % 2 === 0).map((sh) => splitCase(sh, true)),
+    tol: { rtol: 1e-4, atol: 1e-4 },
+    fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
+  },
+  // the forward with the E parts by F(4, 2) on weights transformed once (assembly/winograd_split4.ts: inference on
+  // large images), every case; the training layer's backward passes
+  conv3s2_split4_packed: {
+    family: 'conv',
+    kernels: ['split4_pack', 'conv3s2_split4_forward_packed', 'conv2d_backward_input', 'conv3s2_split_backward_weight'],
+    cases: () => SPLIT_S2_CASES.map((sh) => splitCase(sh, true, true)),
     tol: { rtol: 1e-4, atol: 1e-4 },
     fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
   },
