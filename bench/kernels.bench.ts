@@ -23,6 +23,9 @@
 // Split rows: the 3x3 stride-2 layers (the generator's downs, the encoder's strided convs) through the direct conv
 // and the taps split by parity (conv3s2_split_*), forward per call, forward on packed weights and backward-weight,
 // timed the same way and at the same batches.
+// Split4 rows: the generator's large layers at 128 and 256 px, batch 1, on weights transformed once (inference): the
+// split taps by F(2, 2) (upconv_split_forward_packed, conv3s2_split_forward_packed) against F(4, 2) on the E parts
+// (assembly/winograd_split4.ts), with splitF42's choice.
 // Usage: npm run bench:kernels [-- --quick] [-- --build simd|relaxed] [-- --filter name-substring] [-- --upconv-batch 8]
 //   [-- --wino-batch 4].
 // Writes bench/out/kernels.json.
@@ -33,7 +36,7 @@ import { fileURLToPath } from 'node:url';
 import { loadCore, resolveBuild } from '../src/core/load-node.js';
 import { hasRelaxedSimd } from '../src/core/features.js';
 import type { Core } from '../src/core/loader.js';
-import { convKernels, splitS2Wins, upconvBackwardInput, upconvBackwardWeight, upconvForward } from '../src/core/conv-dispatch.js';
+import { convKernels, splitF42, splitS2Wins, upconvBackwardInput, upconvBackwardWeight, upconvForward } from '../src/core/conv-dispatch.js';
 import { CONV_SHAPES, DECONV_SHAPES, UPCONV_SHAPES, WINO_SHAPES, convMacs, deconvMacs, upconvDirectMacs, type BenchConv, type BenchDeconv, type BenchUpconv } from './shapes.js';
 import { median } from './lib/timing.js';
 import { kernelTarget } from './lib/report.js';
@@ -322,6 +325,31 @@ function benchSplitS2(core: Core, sh: BenchConv, N: number): SplitS2Row {
   return { name: sh.name, shape: `${H}²x${C}->${OH}²x${OC} k3s2`, N, wired, fwd, packed, bwdW, err };
 }
 
+// F(2, 2) against F(4, 2) split taps on weights transformed once (inference) on one layer at batch 1: [F(2, 2) ms,
+// F(4, 2) ms, median of the per-pair ratios], max |y - reference| / max |reference| of each (the reference: the
+// direct conv, or the fused phases for an upconv), and whether splitF42 takes F(4, 2) there.
+interface Split4Row { name: string; shape: string; pair: number[]; err: { f22: number; f42: number }; wired: boolean }
+function benchSplit4(core: Core, name: string, op: 'upconv' | 's2', H: number, C: number, OC: number): Split4Row {
+  const k = core.k, a = core.arena, mark = a.mark(), up = op === 'upconv';
+  const OH = up ? 2 * H : Math.ceil(H / 2), X = H * H * C, Y = OH * OH * OC, Wn = 9 * C * OC;
+  const x = a.alloc(X), w = a.alloc(Wn), b = a.alloc(OC), y = a.alloc(Y), y2 = a.alloc(Y), y4 = a.alloc(Y);
+  const U2 = a.alloc(k.upconv_split_packed_size(C, OC)), U4 = a.alloc(k.split4_packed_size(C, OC));
+  const sc = a.alloc(Math.max(up ? k.upconv_scratch_size(1, H, H, C, OC) : k.conv2d_scratch_size(1, H, H, C, OC, 3, 3, 2, 1),
+    up ? k.upconv_split_packed_scratch_size(1, H, H, C, OC) : k.conv3s2_split_packed_scratch_size(1, H, H, C, OC),
+    up ? k.upconv_split4_packed_scratch_size(1, H, H, C, OC) : k.conv3s2_split4_packed_scratch_size(1, H, H, C, OC)));
+  randFill(core, x, X, 1); randFill(core, w, Wn, 2); randFill(core, b, OC, 3);
+  k.upconv_split_pack(U2, w, sc, C, OC, OC, 0); k.split4_pack(U4, w, sc, C, OC, OC, 0);
+  const f22 = () => (up ? k.upconv_split_forward_packed : k.conv3s2_split_forward_packed)(y2, x, U2, b, sc, 1, H, H, C, OC, OC, C);
+  const f42 = () => (up ? k.upconv_split4_forward_packed : k.conv3s2_split4_forward_packed)(y4, x, U4, b, sc, 1, H, H, C, OC, OC, C);
+  const timed = pair(f22, f42);
+  if (up) k.upconv_forward(y, x, w, b, sc, 1, H, H, C, OC, OC, C);
+  else k.conv2d_forward(y, x, w, b, sc, 1, H, H, C, OC, 3, 3, 2, 1, OC, C);
+  f22(); f42();
+  const err = { f22: maxRel(core.f32(y2, Y), core.f32(y, Y)), f42: maxRel(core.f32(y4, Y), core.f32(y, Y)) };
+  a.reset(mark);
+  return { name, shape: `${H}²x${C}->${OH}²x${OC}${up ? ' up' : ' k3s2'}`, pair: timed, err, wired: splitF42(op, 1, H, H, C, OC) };
+}
+
 function peak(core: Core): number {
   core.k.peak_probe(1000); core.k.peak_probe(PROBE_ITERS);
   const t = timeIt(() => core.k.peak_probe(PROBE_ITERS), quick ? 5 : 9, 20);
@@ -525,6 +553,27 @@ if (splitShapes.length) {
   }
 }
 
+// the split taps by F(2, 2) against F(4, 2), on weights transformed once (inference), at 128 and 256 px
+const SPLIT4_SHAPES: [string, 'upconv' | 's2', number, number, number][] = [128, 256].flatMap((px) => {
+  const f = px / 128;
+  return [['up3', 'upconv', 4, 1024, 512], ['up4', 'upconv', 8, 1024, 256], ['up5', 'upconv', 16, 512, 128], ['up6', 'upconv', 32, 256, 64],
+    ['down2', 's2', 64, 64, 128], ['down3', 's2', 32, 128, 256], ['down4', 's2', 16, 256, 512], ['down5', 's2', 8, 512, 512]]
+    .map(([n, op, H, C, OC]) => [`unet.${n} @${px}`, op, (H as number) * f, C, OC] as [string, 'upconv' | 's2', number, number, number]);
+}).filter(([n]) => !filter || n.includes(filter) || 'split4'.includes(filter));
+const split4Rows: Split4Row[] = [];
+if (SPLIT4_SHAPES.length) {
+  console.log('\nSplit taps F(2, 2) vs F(4, 2) on weights transformed once (inference, batch 1): ms F(2, 2) / ms F(4, 2), x = median of interleaved pairs;\n' +
+    'err = max |y - reference| / max |reference| (direct conv; fused phases for an upconv); wired = splitF42 takes F(4, 2)');
+  const sh = `${'layer'.padEnd(20)} ${'shape'.padEnd(26)} | ${'F22 / F42'.padStart(17)} | ${'err F22 / F42'.padEnd(17)} | wired`;
+  console.log(sh);
+  console.log('-'.repeat(sh.length));
+  for (const [n, op, H, C, OC] of SPLIT4_SHAPES) {
+    const r = benchSplit4(core, n, op, H, C, OC);
+    split4Rows.push(r);
+    console.log(`${r.name.padEnd(20)} ${r.shape.padEnd(26)} | ${pairCell(r.pair)} | ${[r.err.f22, r.err.f42].map((e) => e.toExponential(1)).join(' / ').padEnd(17)} | ${r.wired ? 'yes' : 'no'}`);
+  }
+}
+
 // memory of the generator's up layers at 128 px, batch 8: the upsampled activations (and their gradients) the
 // separate layers store, against the scratch the fused kernels need instead (the graph's scratch is the max)
 if (UPCONV_SHAPES.length) {
@@ -553,6 +602,6 @@ const outDir = join(here, 'out');
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'kernels.json'), JSON.stringify({
   date: new Date().toISOString(), node: process.version, build, quick, runs: RUNS, peaks, peaksAfter, peak: PEAK,
-  tfjs: tf ? '@tensorflow/tfjs-backend-wasm 4.22.0 (1 thread)' : null, passes: PASSES, rows, rowsByPass: passes, totals, upconv: upRows, winograd: winoRows, splitS2: splitRows,
+  tfjs: tf ? '@tensorflow/tfjs-backend-wasm 4.22.0 (1 thread)' : null, passes: PASSES, rows, rowsByPass: passes, totals, upconv: upRows, winograd: winoRows, splitS2: splitRows, split4: split4Rows,
 }, null, 2));
 console.log(`\nwrote ${join(outDir, 'kernels.json')}`);
