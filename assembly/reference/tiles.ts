@@ -23,3 +23,21 @@ export function putTile(y: usize, ldy: i32, n: i32, oh: i32, ow: i32, o: i32, H:
   put(y, ldy, n, oh + 1, ow, o, H, W, y10 + bv, acc);
   put(y, ldy, n, oh + 1, ow + 1, o, H, W, y11 + bv, acc);
 }
+
+// The split taps' packed weights (winograd_split.ts: 16 matrices, winograd_split4.ts: 36): U[u][oc >> 3][c][oc & 7]
+// for u < n, laid out for OCt channels, w's OC channels at c0 .. c0 + OC - 1 (0 for oc past them up to the 8-wide
+// panel's end when c0 + OC == OCt); entry(w, c, oc, C, OC, u) is matrix u's entry for w's channel oc.
+export function packMatrices(U: usize, w: usize, C: i32, OC: i32, OCt: i32, c0: i32, n: i32,
+  entry: (w: usize, c: i32, oc: i32, C: i32, OC: i32, u: i32) => f32): void {
+  const O8 = (OCt + 7) & ~7;
+  const end = c0 + OC == OCt ? O8 : c0 + OC;
+  for (let u = 0; u < n; u++) for (let oc = c0; oc < end; oc++) for (let c = 0; c < C; c++) {
+    const v: f32 = oc < c0 + OC ? entry(w, c, oc - c0, C, OC, u) : 0;
+    store<f32>(at(U, (u * O8 + (oc & ~7)) * C + c * 8 + (oc & 7)), v);
+  }
+}
+
+// Entry (c, oc) of matrix u of such a U laid out for OC channels.
+export function matrixAt(U: usize, c: i32, oc: i32, C: i32, OC: i32, u: i32): f32 {
+  return load<f32>(at(U, (u * ((OC + 7) & ~7) + (oc & ~7)) * C + c * 8 + (oc & 7)));
+}

@@ -7,7 +7,7 @@
 //   g = (w0, w2), B^T = [1 -1 0; 0 1 0; 0 -1 1], G = [1 0; 1 1; 0 1], A^T = [1 1 0; 0 1 1]; P rows 2tm + i.
 // Every part value is scattered into the y pixels it feeds (x is zero outside the image, so a tile's values past
 // E[H] or P[H-1] are zero and fall outside y). The pack writes U in the SIMD kernels' layout from the same formulas.
-import { put, px } from './tiles';
+import { matrixAt, packMatrices, put, px } from './tiles';
 
 // @ts-ignore: decorator
 @inline function at(p: usize, i: i32): usize { return p + (<usize>i << 2); }
@@ -43,19 +43,12 @@ export function ref_upconv_split_forward_scratch_size(N: i32, H: i32, W: i32, C:
 
 // U[u][oc >> 3][c][oc & 7] (0 for oc past OCt), laid out for OCt channels, w's OC channels at c0 .. c0 + OC - 1
 export function ref_upconv_split_pack(U: usize, w: usize, scratch: usize, C: i32, OC: i32, OCt: i32, c0: i32): void {
-  const O8 = (OCt + 7) & ~7;
-  const end = c0 + OC == OCt ? O8 : c0 + OC;
-  for (let u = 0; u < 16; u++) for (let oc = c0; oc < end; oc++) for (let c = 0; c < C; c++) {
-    const v: f32 = oc < c0 + OC ? uw(w, c, oc - c0, C, OC, u) : 0;
-    store<f32>(at(U, (u * O8 + (oc & ~7)) * C + c * 8 + (oc & 7)), v);
-  }
+  packMatrices(U, w, C, OC, OCt, c0, 16, uw);
 }
 
 // weight matrix u's entry (c, oc): from w (U == 0) or read from U
 export function wu(w: usize, U: usize, c: i32, oc: i32, C: i32, OC: i32, u: i32): f32 {
-  if (U == 0) return uw(w, c, oc, C, OC, u);
-  const O8 = (OC + 7) & ~7;
-  return load<f32>(at(U, (u * O8 + (oc & ~7)) * C + c * 8 + (oc & 7)));
+  return U == 0 ? uw(w, c, oc, C, OC, u) : matrixAt(U, c, oc, C, OC, u);
 }
 
 // the transformed input of slot (kind, p, q) at channel c, of the patch at (r0, s0) with E positions r0 + st*k and P

@@ -6,7 +6,7 @@
 //   Stride-2 conv tile tm: d = x rows 8tm - 1 + 2j, outputs 4tm + k = E_k + P_k, P_k = w1 x[8tm + 2k].
 // In 2-D each part is the product of a row part and a column part; slot (sr, sc) (0 .. 4 E positions, 5 .. 8 P
 // lines) is sum_c U[6 min(sr, 5) + min(sc, 5)][c][o] * v(c). The pack writes U in the SIMD kernels' layout.
-import { put, px } from './tiles';
+import { matrixAt, packMatrices, put, px } from './tiles';
 
 // @ts-ignore: decorator
 @inline function at(p: usize, i: i32): usize { return p + (<usize>i << 2); }
@@ -46,17 +46,7 @@ export function ref_conv3s2_split4_packed_scratch_size(N: i32, H: i32, W: i32, C
 
 // U[u][oc >> 3][c][oc & 7] (0 for oc past OCt), laid out for OCt channels, w's OC channels at c0 .. c0 + OC - 1
 export function ref_split4_pack(U: usize, w: usize, scratch: usize, C: i32, OC: i32, OCt: i32, c0: i32): void {
-  const O8 = (OCt + 7) & ~7;
-  const end = c0 + OC == OCt ? O8 : c0 + OC;
-  for (let u = 0; u < 36; u++) for (let oc = c0; oc < end; oc++) for (let c = 0; c < C; c++) {
-    const v: f32 = oc < c0 + OC ? uw(w, c, oc - c0, C, OC, u) : 0;
-    store<f32>(at(U, (u * O8 + (oc & ~7)) * C + c * 8 + (oc & 7)), v);
-  }
-}
-
-function uAt(U: usize, c: i32, oc: i32, C: i32, OC: i32, u: i32): f32 {
-  const O8 = (OC + 7) & ~7;
-  return load<f32>(at(U, (u * O8 + (oc & ~7)) * C + c * 8 + (oc & 7)));
+  packMatrices(U, w, C, OC, OCt, c0, 36, uw);
 }
 
 // Along an axis: the x line of input j (0 .. 4) of the E part, and of P line i, for tile t.
@@ -79,7 +69,7 @@ function slotM(up: bool, x: usize, ldx: i32, U: usize, n: i32, tm: i32, tn: i32,
       const f = factor(sr, i) * factor(sc, j);
       if (f != 0) v += f * px(x, ldx, n, line(up, tm, sr, i), line(up, tn, sc, j), c, H, W);
     }
-    m += uAt(U, c, o, C, OC, u) * v;
+    m += matrixAt(U, c, o, C, OC, u) * v;
   }
   return m;
 }
