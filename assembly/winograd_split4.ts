@@ -2,7 +2,7 @@
 // F(4, 2) on the E parts instead of F(2, 2): 4 E values from 5 products, so along each axis 2.25 products per x pixel
 // (upconv) or output pixel (stride-2 conv) against 2.5, and 2.25^2 = 5.06 multiply-adds per pixel and channel pair in
 // 2-D against 6.25 (1.23x fewer), on 36 transformed weight matrices (4x w, against 16/9 of w) transformed once
-// beforehand: inference on f32 weights, where the images are large enough (src/core/conv-dispatch.ts splitTile).
+// beforehand: inference on f32 weights, where the images are large enough (src/core/conv-dispatch.ts splitF42).
 // The forwards overwrite y. x (N, H, W, C) pixel stride ldx; w HWIO [3][3][C][OC]; b [OC] (0 = none).
 //
 // Along an axis, with g = (w0, w2) (the even taps) and 5 inputs d: E_k = g0 d_k + g1 d_{k+1} (k = 0 .. 3) is
@@ -39,7 +39,7 @@ import { patchPtrs, posStride, tailPtrs } from './winograd_tiles';
 const NU: i32 = 36; // transformed weight matrices
 const NL: i32 = 9; // slots per axis
 const NS: i32 = 81; // slots (GEMM rows) per tile
-const TMP: i32 = 1024; // a channel tail's 81 patch copies + pointers (405 floats); the column pass (324)
+const TMP: i32 = 1024; // a channel tail's patch copies + pointers (405 floats); column pass (324); output pass (360)
 
 // Tiles per chunk: RC * 81 (c4(C) + c4(OC)) floats of V and M, 4 .. 256: about 9.4 MB where U is large (each chunk
 // streams all of U), else about 0.6 MB (V and M stay in L2 between the transforms and the GEMMs).
