@@ -103,25 +103,25 @@ export function split4_pack(U: usize, w: usize, scratch: usize, C: i32, OC: i32,
   v128.store(o + 4 * step, f32x4.add(f32x4.add(e, e), f32x4.sub(d4, d2)));
 }
 
-// A tile's transformed inputs for 4 channels at byte offset cb: its patch pointers pb (row-major, n x n: the
-// upconv's 5x5 at x rows 4tm-1 .., the stride-2 conv's 9x9 at 8tm-1 ..), E sources at patch lines es*k, P sources at
-// ps0 + ps*i along both axes. Columns first, per source row, into tmp (9 vectors a row), then rows into V's 81 slots
-// (slot S at dst + S vk).
+// A tile's transformed inputs for 4 channels at byte offset cb: its patch pointers pb (row-major, n x n, n = 4 st + 1:
+// the upconv's 5x5 at x rows 4tm-1 .., st = 1; the stride-2 conv's 9x9 at 8tm-1 .., st = 2), E sources at patch lines
+// st*k, P sources at 1 + st*i along both axes. Columns first, per source row, into tmp (9 vectors a row), then rows
+// into V's 81 slots (slot S at dst + S vk).
 // @ts-ignore: decorator
-@inline function inputs(pb: usize, n: i32, es: i32, ps0: i32, ps: i32, cb: usize, tmp: usize, dst: usize, vk: usize): void {
+@inline function inputs(pb: usize, n: i32, st: i32, cb: usize, tmp: usize, dst: usize, vk: usize): void {
   for (let ri = 0; ri < n; ri++) {
     const q = pb + (<usize>(ri * n) << 2), t = tmp + (<usize>(ri * NL) << 4);
-    const d0 = v128.load(<usize>load<u32>(q) + cb), d1 = v128.load(<usize>load<u32>(q + (<usize>es << 2)) + cb);
-    const d2 = v128.load(<usize>load<u32>(q + (<usize>(2 * es) << 2)) + cb), d3 = v128.load(<usize>load<u32>(q + (<usize>(3 * es) << 2)) + cb);
-    const d4 = v128.load(<usize>load<u32>(q + (<usize>(4 * es) << 2)) + cb);
+    const d0 = v128.load(<usize>load<u32>(q) + cb), d1 = v128.load(<usize>load<u32>(q + (<usize>st << 2)) + cb);
+    const d2 = v128.load(<usize>load<u32>(q + (<usize>(2 * st) << 2)) + cb), d3 = v128.load(<usize>load<u32>(q + (<usize>(3 * st) << 2)) + cb);
+    const d4 = v128.load(<usize>load<u32>(q + (<usize>(4 * st) << 2)) + cb);
     bt5(d0, d1, d2, d3, d4, t, 16);
-    for (let i = 0; i < 4; i++) v128.store(t + (<usize>(5 + i) << 4), v128.load(<usize>load<u32>(q + (<usize>(ps0 + ps * i) << 2)) + cb));
+    for (let i = 0; i < 4; i++) v128.store(t + (<usize>(5 + i) << 4), v128.load(<usize>load<u32>(q + (<usize>(1 + st * i) << 2)) + cb));
   }
-  const rs = <usize>(NL * es) << 4; // tmp bytes from one E source row to the next
+  const rs = <usize>(NL * st) << 4; // tmp bytes from one E source row to the next
   for (let sc = 0; sc < NL; sc++) {
     const t = tmp + (<usize>sc << 4);
     bt5(v128.load(t), v128.load(t + rs), v128.load(t + 2 * rs), v128.load(t + 3 * rs), v128.load(t + 4 * rs), dst + <usize>sc * vk, <usize>NL * vk);
-    for (let i = 0; i < 4; i++) v128.store(dst + <usize>((5 + i) * NL + sc) * vk, v128.load(t + (<usize>((ps0 + ps * i) * NL) << 4)));
+    for (let i = 0; i < 4; i++) v128.store(dst + <usize>((5 + i) * NL + sc) * vk, v128.load(t + (<usize>((1 + st * i) * NL) << 4)));
   }
 }
 
@@ -201,8 +201,9 @@ function tilesForward(up: bool, y: usize, x: usize, U: usize, b: usize, scratch:
   N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32): void {
   const YH = up ? 2 * H : half(H), YW = up ? 2 * W : half(W);
   const TR = up ? (H >> 2) + 1 : (YH + 3) >> 2, TC = up ? (W >> 2) + 1 : (YW + 3) >> 2, T = N * TR * TC;
-  // the patch: the upconv's 5x5 (E sources lines 0 .. 4, P 1 .. 4), the stride-2 conv's 9x9 (E 0, 2, .., 8; P 1, 3, 5, 7)
-  const n = up ? 5 : 9, es = up ? 1 : 2, ps = up ? 1 : 2, step = up ? 4 : 8, Q = up ? 9 : 4;
+  // the patch: the upconv's 5x5 (E sources lines 0 .. 4, P 1 .. 4), the stride-2 conv's 9x9 (E 0, 2, .., 8; P 1, 3, 5, 7),
+  // tiles 4 st lines apart; Q output lines a tile
+  const st = up ? 1 : 2, n = 4 * st + 1, Q = up ? 9 : 4;
   const Ci = c4(C), Co = c4(OC), C4 = C & ~3;
   const RC = rows(T, Ci, Co);
   const zero = scratch;
@@ -216,18 +217,20 @@ function tilesForward(up: bool, y: usize, x: usize, U: usize, b: usize, scratch:
   memory.fill(zero, 0, <usize>c4(max(C, OC)) << 2);
   const vk = <usize>posStride(RC * Ci) << 2, mk = <usize>posStride(RC * Co) << 2;
   const rowB = <usize>Ci << 2, rowM = <usize>Co << 2, ks = <usize>(C * c8(OC)) << 2;
+  const rs = <usize>(YW * ldy) << 2; // bytes from one y row to the next
+  const blk = tmp + (<usize>(NL * NL) << 4); // the output pass: the Q outputs of a column
   for (let t0 = 0; t0 < T; t0 += RC) {
     const R = min(RC, T - t0);
     let any = 0;
     for (let r = 0; r < R; r++) {
       const t = t0 + r, q = t % (TR * TC), tm = q / TC, tn = q - tm * TC;
-      patchPtrs(ptr, t, x, ldx, zero, H, W, TR, TC, n, step);
+      patchPtrs(ptr, t, x, ldx, zero, H, W, TR, TC, n, 4 * st);
       const f = up ? (4 * tm == H ? 1 : 0) | (4 * tn == W ? 2 : 0) : 0;
       store<i32>(flags + (<usize>r << 2), f);
       any |= f;
       const vr = V + <usize>r * rowB;
-      for (let c = 0; c < C4; c += 4) inputs(ptr, n, es, 1, ps, <usize>c << 2, tmp, vr + (<usize>c << 2), vk);
-      if (C4 < C) inputs(tailPtrs(ptr, n * n, C4, C, tmp + (<usize>NS << 4)), n, es, 1, ps, 0, tmp, vr + (<usize>C4 << 2), vk);
+      for (let c = 0; c < C4; c += 4) inputs(ptr, n, st, <usize>c << 2, tmp, vr + (<usize>c << 2), vk);
+      if (C4 < C) inputs(tailPtrs(ptr, n * n, C4, C, tmp + (<usize>NS << 4)), n, st, 0, tmp, vr + (<usize>C4 << 2), vk);
     }
     // per matrix u = 6 ar + ac the chunk's slots of it
     let at: usize = 0;
@@ -263,8 +266,6 @@ function tilesForward(up: bool, y: usize, x: usize, U: usize, b: usize, scratch:
             mv(mr, S + 8, mk, f, cb), up, tmp + (<usize>sr << 4), <usize>NL << 4);
         }
         const bv = b != 0 ? loadN(b + cb, nc) : f32x4.splat(0);
-        const blk = tmp + (<usize>(NL * NL) << 4); // the Q outputs of a column
-        const rs = <usize>(YW * ldy) << 2;
         for (let qc = 0; qc < Q; qc++) {
           const yc = w0 + qc;
           if (yc < 0 || yc >= YW) continue;

@@ -83,7 +83,12 @@ export const SPLIT_S2_CASES: Wino3Shape[] = [
   { N: 1, H: 11, W: 9, C: 33, OC: 17, ldy: 20 },
 ];
 
-function splitCase(sh: Wino3Shape, packed: boolean, f42 = false): OpCase {
+/** The forward of a split case: 'call' conv3s2_split_forward (weights transformed per call); 'packed' upconv_split_pack
+ * into wd + conv3s2_split_forward_packed; 'split4_packed' split4_pack into wd + conv3s2_split4_forward_packed (the E
+ * parts by F(4, 2), assembly/winograd_split4.ts: inference). The backward passes are the training layer's. */
+type SplitS2Forward = 'call' | 'packed' | 'split4_packed';
+function splitCase(sh: Wino3Shape, fwd: SplitS2Forward): OpCase {
+  const f42 = fwd === 'split4_packed', packed = fwd !== 'call';
   const { N, H, W, C, OC } = sh;
   const ldx = sh.ldx ?? C, ldy = sh.ldy ?? OC, bias = sh.bias ?? false;
   const OH = Math.ceil(H / 2), OW = Math.ceil(W / 2), tiles = N * Math.ceil(OH / 2) * Math.ceil(OW / 2);
@@ -93,7 +98,7 @@ function splitCase(sh: Wino3Shape, packed: boolean, f42 = false): OpCase {
   const X = N * H * W * ldx, Y = N * OH * OW * ldy, Wn = 9 * C * OC;
   const { tensors, grads } = convTensors(X, Wn, Y, OC, bias, bound);
   if (packed) tensors.wd = { size: (f42 ? 36 : 16) * C * Math.ceil(OC / 8) * 8, init: 'zero' };
-  const name = f42 ? 'conv3s2_split4_packed' : packed ? 'conv3s2_split_packed' : 'conv3s2_split';
+  const name = fwd === 'call' ? 'conv3s2_split' : `conv3s2_split${f42 ? '4' : ''}_packed`;
   const packedSize = (k: Kernels) => (f42 ? k.split4_packed_size(C, OC) : k.upconv_split_packed_size(C, OC));
   const scratch = (k: Kernels, t: Ptrs): number => {
     if (packed && packedSize(k) !== tensors.wd.size) throw new Error(`${name}: split weights ${packedSize(k)} floats, the test has ${tensors.wd.size}`);
@@ -147,14 +152,14 @@ export const winogradOps = {
   conv3s2_split: {
     family: 'conv',
     kernels: ['conv3s2_split_forward', 'conv2d_backward_input', 'conv3s2_split_backward_weight'],
-    cases: () => SPLIT_S2_CASES.filter((_, i) => i % 2 === 1).map((sh) => splitCase(sh, false)),
+    cases: () => SPLIT_S2_CASES.filter((_, i) => i % 2 === 1).map((sh) => splitCase(sh, 'call')),
     tol: { rtol: 1e-4, atol: 1e-4 },
     fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
   },
   conv3s2_split_packed: {
     family: 'conv',
     kernels: ['upconv_split_pack', 'conv3s2_split_forward_packed', 'conv2d_backward_input', 'conv3s2_split_backward_weight'],
-    cases: () => SPLIT_S2_CASES.filter((_, i) => i % 2 === 0).map((sh) => splitCase(sh, true)),
+    cases: () => SPLIT_S2_CASES.filter((_, i) => i % 2 === 0).map((sh) => splitCase(sh, 'packed')),
     tol: { rtol: 1e-4, atol: 1e-4 },
     fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
   },
@@ -163,7 +168,7 @@ export const winogradOps = {
   conv3s2_split4_packed: {
     family: 'conv',
     kernels: ['split4_pack', 'conv3s2_split4_forward_packed', 'conv2d_backward_input', 'conv3s2_split_backward_weight'],
-    cases: () => SPLIT_S2_CASES.map((sh) => splitCase(sh, true, true)),
+    cases: () => SPLIT_S2_CASES.map((sh) => splitCase(sh, 'split4_packed')),
     tol: { rtol: 1e-4, atol: 1e-4 },
     fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
   },
