@@ -24,6 +24,7 @@ import { machine } from './lib/machine.js';
 import { chooseSplit } from '../src/parallel/sync.js';
 import { compareOutputs, RUNTIMES, toMarkdown, type Agreement, type KernelsResult, type Measurement, type Report, type Runtime } from './lib/report.js';
 import { FULL_POLICY, QUICK_POLICY, type RunPolicy } from './lib/timing.js';
+import { turns as takeTurns, type TurnMember } from './lib/turns.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -109,6 +110,8 @@ function runChild(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs
 }
 
 const childTimeout = quick ? 300_000 : 600_000;
+
+
 const node = (job: ChildJob) => runChild(process.execPath, [childJs, JSON.stringify(job)], process.env, childTimeout);
 
 const python = torchPython();
@@ -250,17 +253,20 @@ for (const size of sizes) {
   }
 }
 
-// ---- 3. generator inference, runtimes alternating per configuration ----
-async function genOne(c: GenCfg, rt: Runtime): Promise<Measurement> {
-  const m: Measurement = { kind: 'gen', runtime: rt, ...c, status: 'skipped', load1: os.loadavg()[0] };
-  const b = blocked.get(key(c.size, rt));
-  if (b) return { ...m, reason: b };
-  const { weights, onnx } = files(c.size);
-  const r = rt === 'torch'
-    ? await torch({ mode: 'gen', ...c, weights, policy }, c.threads)
-    : await node({ mode: 'gen', runtime: rt as GenRuntime, ...c, weights, onnx, policy });
-  if (!r.ok) return { ...m, status: 'failed', reason: r.error, seq: r.seq };
-  return { ...m, ...timed(r), seq: r.seq };
+// ---- 3. generator inference: per configuration the runtimes take turns run by run ----
+/** How a runtime's child is started for a timed configuration (turns). */
+function member(rt: Runtime, job: Record<string, unknown>, threads: number): TurnMember<Runtime> {
+  const arg = JSON.stringify({ ...job, turns: true });
+  return rt === 'torch'
+    ? { key: rt, cmd: python!, args: [join(root, 'bench', 'lib', 'torch_child.py'), arg], env: torchEnv(threads), cwd: root }
+    : { key: rt, cmd: process.execPath, args: [childJs, arg], env: process.env, cwd: root };
+}
+
+/** The members' turns (bench/lib/turns.ts), 100 ms apart; outcomes as runChild's. */
+async function turns(members: TurnMember<Runtime>[], p: RunPolicy): Promise<Map<Runtime, ChildOutcome>> {
+  const out = await takeTurns(members, p, { timeoutMs: childTimeout, gapMs: 100, seq0: seq + 1 });
+  seq += members.length;
+  return out as Map<Runtime, ChildOutcome>;
 }
 
 function timed(r: ChildOutcome): Partial<Measurement> {
@@ -271,30 +277,35 @@ function timed(r: ChildOutcome): Partial<Measurement> {
 
 const rotate = <T>(a: T[], k: number) => a.map((_, i) => a[(i + k) % a.length]);
 for (const [i, c] of genPlan.entries()) {
-  for (const rt of rotate(RUNTIMES, i)) {
-    const m = await genOne(c, rt);
+  const order = rotate(RUNTIMES, i), load1 = os.loadavg()[0];
+  const { weights, onnx } = files(c.size);
+  const outs = await turns(order.filter((rt) => !blocked.has(key(c.size, rt))).map((rt) => member(rt,
+    rt === 'torch' ? { mode: 'gen', ...c, weights, policy } : { mode: 'gen', runtime: rt as GenRuntime, ...c, weights, onnx, policy }, c.threads)), policy);
+  for (const rt of order) {
+    const base: Measurement = { kind: 'gen', runtime: rt, ...c, status: 'skipped', load1 };
+    const r = outs.get(rt), b = blocked.get(key(c.size, rt));
+    const m: Measurement = !r ? { ...base, reason: b } : r.ok ? { ...base, ...timed(r), seq: r.seq } : { ...base, status: 'failed', reason: r.error, seq: r.seq };
     measurements.push(m);
     log(`gen ${c.size} b${c.batch} t${c.threads} ${rt.padEnd(8)} ${m.status === 'ok' ? `${m.medianMs!.toFixed(1)} ms (runs ${m.runsMs!.map((x) => x.toFixed(0)).join(' ')}), CPU/wall ${m.cpuPerWall!.toFixed(2)}, RSS ${m.maxRssMB!.toFixed(0)} MiB` : `${m.status}: ${m.reason}`}`);
   }
 }
 
-// ---- 4. training step ----
+// ---- 4. training step: ours and PyTorch take turns step by step ----
 for (const [i, c] of trainPlan.entries()) {
-  for (const rt of rotate(['ours', 'torch'] as Runtime[], i)) {
-    const m: Measurement = { kind: 'train', runtime: rt, size: TRAIN_SIZE, ...c, status: 'skipped', load1: os.loadavg()[0] };
-    let res: Measurement;
-    if (rt === 'torch' && missing.torch) res = { ...m, reason: missing.torch };
-    // the engine's workers: the branch split (batch 1, 2) runs 2, the batch split at most one per row
-    else if (rt === 'ours' && c.threads > 1 && (!engineFile || (chooseSplit('auto', 'pytorch-gan', c.threads, c.batch) === 'branch' ? 2 : Math.min(c.batch, c.threads)) < c.threads))
-      res = { ...m, reason: engineFile ? `batch ${c.batch} does not split over ${c.threads} data-parallel workers` : oursMulti.replace(/^skipped: /, '') };
-    else {
-      const r = rt === 'torch'
-        ? await torch({ mode: 'train', size: TRAIN_SIZE, ...c, policy: trainPolicy(c.batch) }, c.threads)
-        : await node({ mode: 'train', size: TRAIN_SIZE, batch: c.batch, workers: c.threads, policy: trainPolicy(c.batch) });
-      res = r.ok
-        ? { ...m, ...timed(r), seq: r.seq }
-        : { ...m, status: 'failed', reason: r.error, seq: r.seq };
-    }
+  const order = rotate(['ours', 'torch'] as Runtime[], i), load1 = os.loadavg()[0];
+  const skip = new Map<Runtime, string>();
+  if (missing.torch) skip.set('torch', missing.torch);
+  // the engine's workers: the branch split (batch 1, 2) runs 2, the batch split at most one per row
+  if (c.threads > 1 && (!engineFile || (chooseSplit('auto', 'pytorch-gan', c.threads, c.batch) === 'branch' ? 2 : Math.min(c.batch, c.threads)) < c.threads))
+    skip.set('ours', engineFile ? `batch ${c.batch} does not split over ${c.threads} data-parallel workers` : oursMulti.replace(/^skipped: /, ''));
+  const job = (rt: Runtime) => rt === 'torch'
+    ? { mode: 'train', size: TRAIN_SIZE, ...c, policy: trainPolicy(c.batch) }
+    : { mode: 'train', size: TRAIN_SIZE, batch: c.batch, workers: c.threads, policy: trainPolicy(c.batch) };
+  const outs = await turns(order.filter((rt) => !skip.has(rt)).map((rt) => member(rt, job(rt), c.threads)), trainPolicy(c.batch));
+  for (const rt of order) {
+    const base: Measurement = { kind: 'train', runtime: rt, size: TRAIN_SIZE, ...c, status: 'skipped', load1 };
+    const r = outs.get(rt);
+    const res: Measurement = !r ? { ...base, reason: skip.get(rt) } : r.ok ? { ...base, ...timed(r), seq: r.seq } : { ...base, status: 'failed', reason: r.error, seq: r.seq };
     measurements.push(res);
     log(`train ${TRAIN_SIZE} b${c.batch} t${c.threads} ${rt.padEnd(6)} ${res.status === 'ok' ? `${((1000 * c.batch) / res.medianMs!).toFixed(2)} img/s (step ${(res.medianMs! / 1000).toFixed(2)} s), CPU/wall ${res.cpuPerWall!.toFixed(2)}, RSS ${res.maxRssMB!.toFixed(0)} MiB` : `${res.status}: ${res.reason}`}`);
   }

@@ -9,8 +9,11 @@
 //          onnxruntime-web (wasm) on the ONNX export of the same weights. With `check`, run the given input
 //          once and write the output (NHWC f32) instead of timing.
 //   train  our BicycleGAN.step (1 worker) on a random batch at `size`.
+// gen and train with `turns`: after the warm-up, one timed run per `run` line on stdin (bench/lib/timing.ts timeTurns),
+// so that bench/run.ts can have a configuration's runtimes take turns run by run.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createInterface } from 'node:readline';
 import { loadCore } from '../../src/core/load-node.js';
 import type { Core } from '../../src/core/loader.js';
 import { Rng } from '../../src/core/rng.js';
@@ -21,7 +24,7 @@ import { profileStep, type StepProfile } from './step-profile.js';
 import { initNetwork } from '../../src/models/init.js';
 import type { ParamStore } from '../../src/nn/params.js';
 import { BicycleGAN } from '../../src/train/bicyclegan.js';
-import { lcgFill, timeRuns, type RunPolicy, type Timing } from './timing.js';
+import { lcgFill, timeRuns, timeTurns, type RunPolicy, type Timing } from './timing.js';
 
 export type GenRuntime = 'ours' | 'ort-node' | 'ort-web';
 
@@ -35,8 +38,8 @@ export interface CheckIO {
 
 export type ChildJob =
   | { mode: 'prep'; size: number; weights: string; seed: number; passes: number }
-  | { mode: 'gen'; runtime: GenRuntime; size: number; batch: number; threads: number; weights: string; onnx: string; policy: RunPolicy; check?: CheckIO }
-  | { mode: 'train'; size: number; batch: number; workers?: number; policy: RunPolicy }
+  | { mode: 'gen'; runtime: GenRuntime; size: number; batch: number; threads: number; weights: string; onnx: string; policy: RunPolicy; check?: CheckIO; turns?: boolean }
+  | { mode: 'train'; size: number; batch: number; workers?: number; policy: RunPolicy; turns?: boolean }
   | { mode: 'profile'; size: number; weights: string; batches: number[]; runs: number };
 
 export interface ChildResult {
@@ -46,6 +49,12 @@ export interface ChildResult {
   /** peak resident set of the process, KiB */
   maxRssKB: number;
   info?: Record<string, unknown>;
+}
+
+/** Time fn under the policy on its own (timeRuns) or, with `turns`, run by run as stdin says (timeTurns). */
+function measure(fn: () => unknown, policy: RunPolicy, turns = false): Promise<Timing> {
+  if (!turns) return timeRuns(fn, policy);
+  return timeTurns(fn, policy, createInterface({ input: process.stdin, terminal: false }), (s) => process.stdout.write(s));
 }
 
 const modelAt = (size: number): ModelConfig => ({ ...DEFAULT_MODEL, imageSize: size });
@@ -222,7 +231,7 @@ async function gen(job: Extract<ChildJob, { mode: 'gen' }>): Promise<ChildResult
     const S = job.size, per = S * S * 3;
     await r.run(lcgFill(new Float32Array(batch * per), 11), lcgFill(new Float32Array(batch * DEFAULT_MODEL.latentDim), 12), batch);
   }
-  const timing = await timeRuns(() => r.timed(), job.policy);
+  const timing = await measure(() => r.timed(), job.policy, job.turns);
   return { timing, maxRssKB: process.resourceUsage().maxRSS, info: r.info };
 }
 
@@ -234,9 +243,9 @@ async function train(job: Extract<ChildJob, { mode: 'train' }>): Promise<ChildRe
   lcgFill(c.f32(m.realA.ptr, m.realA.size), 21);
   lcgFill(c.f32(m.realB.ptr, m.realB.size), 22);
   let last: Record<string, number> = {};
-  const timing = await timeRuns(() => {
+  const timing = await measure(() => {
     last = m.step() as unknown as Record<string, number>;
-  }, job.policy);
+  }, job.policy, job.turns);
   for (const [k, v] of Object.entries(last)) if (!Number.isFinite(v)) throw new Error(`train: loss ${k} = ${v}`);
   return { timing, maxRssKB: process.resourceUsage().maxRSS, info: { build: c.build, steps: m.steps, losses: last } };
 }
@@ -249,9 +258,9 @@ async function trainParallel(job: Extract<ChildJob, { mode: 'train' }>, workers:
   e.setBatch(lcgFill(new Float32Array(n), 21), lcgFill(new Float32Array(n), 22));
   let last: Record<string, number> = {};
   try {
-    const timing = await timeRuns(async () => {
+    const timing = await measure(async () => {
       last = (await e.step()) as unknown as Record<string, number>;
-    }, job.policy);
+    }, job.policy, job.turns);
     for (const [k, v] of Object.entries(last)) if (!Number.isFinite(v)) throw new Error(`train: loss ${k} = ${v}`);
     return { timing, maxRssKB: process.resourceUsage().maxRSS, info: { workers: e.workers, split: e.split, steps: e.steps, losses: last } };
   } finally {

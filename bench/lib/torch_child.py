@@ -9,6 +9,8 @@ line is `@@RESULT <json>`. Jobs:
           write the output (NHWC f32) instead of timing.
   train   bicyclegan_torch.models.bicycle_step (the reference step: both branches, both D, Adam) on a random batch, with its
           test-only gradient clones turned off.
+gen and train with "turns": after the warm-up, one timed run per `run` line on stdin (time_turns), so that
+bench/run.ts can have a configuration's runtimes take turns run by run.
 """
 import json
 import os
@@ -52,6 +54,43 @@ def time_runs(fn, p):
     cpu = (time.process_time() - c0) * 1e3  # all threads of the process
     return {"medianMs": statistics.median(runs), "minMs": min(runs), "maxMs": max(runs), "runsMs": runs, "warmupMs": warm,
             "cpuMs": cpu}
+
+
+def time_turns(fn, p):
+    """Same protocol as bench/lib/timing.ts timeTurns: warm-up, @@READY, then one timed run per `run` line on stdin
+    (answered with `@@RUN <ms>`) until `end`."""
+    warm = []
+    for _ in range(max(1, p["warmup"])):
+        t0 = time.perf_counter()
+        fn()
+        warm.append((time.perf_counter() - t0) * 1e3)
+        if warm[-1] > p["slowRunMs"]:
+            break
+    sys.stdout.write("@@READY\n")
+    sys.stdout.flush()
+    runs, cpu = [], 0.0
+    while True:
+        line = sys.stdin.readline()
+        cmd = line.strip()
+        if cmd == "end" or not line:
+            break
+        if cmd != "run":
+            raise SystemExit("turns: unexpected line %r" % line)
+        c0, t0 = time.process_time(), time.perf_counter()
+        fn()
+        dt = (time.perf_counter() - t0) * 1e3
+        cpu += (time.process_time() - c0) * 1e3
+        runs.append(dt)
+        sys.stdout.write("@@RUN %r\n" % dt)
+        sys.stdout.flush()
+    if not runs:
+        raise SystemExit("turns: ended before any timed run")
+    return {"medianMs": statistics.median(runs), "minMs": min(runs), "maxMs": max(runs), "runsMs": runs, "warmupMs": warm,
+            "cpuMs": cpu}
+
+
+def measure(fn, job):
+    return time_turns(fn, job["policy"]) if job.get("turns") else time_runs(fn, job["policy"])
 
 
 def lcg(n, seed):
@@ -133,7 +172,7 @@ def job_gen(job):
         with torch.no_grad():
             G(x, z)
 
-    return {"threads": torch.get_num_threads()}, time_runs(run, job["policy"])
+    return {"threads": torch.get_num_threads()}, measure(run, job)
 
 
 def job_train(job):
@@ -158,7 +197,7 @@ def job_train(job):
         r = P.bicycle_step(nets, opts, real_A, real_B, eps, z_random)
         last.update({k: float(v) for k, v in r["loss"].items()})
 
-    t = time_runs(run, job["policy"])
+    t = measure(run, job)
     for k, v in last.items():
         if v != v or v in (float("inf"), float("-inf")):
             raise SystemExit("train: loss %s = %r" % (k, v))
