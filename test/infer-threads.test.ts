@@ -53,6 +53,8 @@ describe('threads: same bits as one thread', () => {
     for (const seed of [1, 2]) {
       const [z] = one.codes(1, seed);
       expect(same(many.generate(x, z), one.generate(x, z))).toBe(true);
+      const into = new Float32Array(x.length);
+      expect(same(many.generate(x, z, into), one.generate(x, z))).toBe(true);
     }
     const a = one.encodeInput(x), b = many.encodeInput(x);
     expect(same(b.mu, a.mu) && same(b.logvar, a.logvar)).toBe(true);

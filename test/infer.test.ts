@@ -381,6 +381,21 @@ describe('sampling API', () => {
     expect(() => inf.translate({ width: 2, height: 2, data: new Uint8ClampedArray(3) }, new Float32Array(8))).toThrow(ImageError);
   });
 
+  test('generate() writes into a given array (same floats as a new one), and names a wrong length', async () => {
+    const inf = await load(packed.f32);
+    const S = inf.size, x = Float32Array.from({ length: S * S * 3 }, (_, i) => Math.sin(i * 0.37) * 0.9), [z] = inf.codes(1, 5);
+    const fresh = inf.generate(x, z), into = new Float32Array(S * S * 3).fill(NaN);
+    expect(inf.generate(x, z, into)).toBe(into);
+    expect(into).toEqual(fresh);
+    // a view into a larger buffer (the CLI's batch) is written in place, its neighbours untouched
+    const big = new Float32Array(3 * S * S * 3).fill(7), mid = big.subarray(S * S * 3, 2 * S * S * 3);
+    inf.generate(x, z, mid);
+    expect(mid).toEqual(fresh);
+    expect(big[0]).toBe(7);
+    expect(big[big.length - 1]).toBe(7);
+    expect(() => inf.generate(x, z, new Float32Array(5))).toThrow(/output array \(into\) must hold 49152 floats, got 5/);
+  });
+
   test('encode() then translate() transfers the code of a reference', async () => {
     const inf = await load(packed.f32);
     const { mu, logvar } = inf.encode(testPicture(128, 128, 7));

@@ -182,7 +182,7 @@ export function inferenceEngine(f: ModelFile, threads = 1, report: (msg: string)
         // A arrives as RGB model images; a 1-channel G (official input_nc 1) takes their luma
         const images = inputChannelsOf(m.cfg) === 1 ? lumaOf(rgb) : rgb, perA = S * S * inputChannelsOf(m.cfg);
         const out = new Float32Array(n * per);
-        for (let i = 0; i < n; i++) out.set(m.generate(images.subarray(i * perA, (i + 1) * perA), z.subarray(i * L, (i + 1) * L)), i * per);
+        for (let i = 0; i < n; i++) m.generate(images.subarray(i * perA, (i + 1) * perA), z.subarray(i * L, (i + 1) * L), out.subarray(i * per, (i + 1) * per));
         return out;
       },
       async encode(images, n) {

@@ -86,6 +86,9 @@ export class BicycleGANInference {
   private g: { image: T; z: T; out: T; ops: (() => void)[]; rank0: (() => void)[]; marks: { at: number; name: string }[] };
   private e: { image: T; mu: T; logvar: T; ops: (() => void)[]; rank0: (() => void)[] } | null = null;
   private pool: ThreadPool | null = null;
+  /** generate's output for the image API (sample, translate), which turns it into RGBA at once: kept, so those
+   * calls do not fault in a new array each (see generate) */
+  private outFloats: Float32Array | null = null;
   /** per network (G, then E), per rank: the kernel calls of each op, for the worker threads */
   private programs: Call[][][][] = [];
 
@@ -197,17 +200,24 @@ export class BicycleGANInference {
     return this.cfg.imageSize;
   }
 
-  /** Low level: one condition image (S*S*C_A floats, NHWC in [-1, 1]) and one code -> S*S*C floats in [-1, 1]. */
-  generate(input: Float32Array, z: ArrayLike<number>): Float32Array {
+  /** Low level: one condition image (S*S*C_A floats, NHWC in [-1, 1]) and one code -> S*S*C floats in [-1, 1],
+   * written into `into` when given (returned; a serving loop that reuses it skips a fresh array per call: its
+   * pages are faulted in anew each time, 192 faults and about 2.3 ms at 256 px on the KVM machine of
+   * bench/RESULTS.md, while onnxruntime-node's runs fault none), else into a new array. */
+  generate(input: Float32Array, z: ArrayLike<number>, into?: Float32Array): Float32Array {
     const { image, z: zt, out } = this.g;
-    const L = this.cfg.latentDim, n = image.H * image.W * image.C;
+    const L = this.cfg.latentDim, n = image.H * image.W * image.C, m = out.H * out.W * out.C; // C of B (A may have 1 channel)
     if (input.length !== n) throw new Error(`generate: expected ${n} input floats, got ${input.length}`);
     if (z.length !== L) throw new Error(`generate: expected a code of ${L} values, got ${z.length}`);
+    if (into && into.length !== m) throw new Error(`generate: the output array (into) must hold ${m} floats, got ${into.length}`);
     for (let i = 0; i < L; i++) if (!Number.isFinite(z[i])) throw new Error(`generate: code value ${i} is not finite`);
     this.core.f32(image.ptr, n).set(input);
     this.core.f32(zt.ptr, L).set(z);
     this.runOps(this.g, 0);
-    return this.core.f32(out.ptr, out.H * out.W * out.C).slice(); // C of B (A may have 1 channel)
+    const y = this.core.f32(out.ptr, m);
+    if (!into) return y.slice();
+    into.set(y);
+    return into;
   }
 
   /**
@@ -261,7 +271,7 @@ export class BicycleGANInference {
     const z = this.codes(o.n, o.seed);
     checkImage(image);
     const x = toModelInput(image, this.size, inputChannelsOf(this.cfg));
-    return { images: z.map((zi) => fromModelOutput(this.generate(x, zi), this.size, this.cfg.channels)), z };
+    return { images: z.map((zi) => fromModelOutput(this.generate(x, zi, this.outputFloats()), this.size, this.cfg.channels)), z };
   }
 
   /** The encoder's code of a reference image (mu; logvar too): the style to transfer with translate(). */
@@ -273,7 +283,12 @@ export class BicycleGANInference {
   /** G(image, z) for a given code (e.g. encode(reference).mu). */
   translate(image: RGBAImage, z: ArrayLike<number>): RGBAImage {
     checkImage(image);
-    return fromModelOutput(this.generate(toModelInput(image, this.size, inputChannelsOf(this.cfg)), z), this.size, this.cfg.channels);
+    return fromModelOutput(this.generate(toModelInput(image, this.size, inputChannelsOf(this.cfg)), z, this.outputFloats()), this.size, this.cfg.channels);
+  }
+
+  private outputFloats(): Float32Array {
+    const { out } = this.g;
+    return (this.outFloats ??= new Float32Array(out.H * out.W * out.C));
   }
 
   /** Memory now: wasm linear memory and the arena's high-water mark (bytes), the weight file held, and the bytes
