@@ -30,6 +30,8 @@ export * from './winograd';
 export * from './reference/winograd';
 export * from './winograd_s2';
 export * from './reference/winograd_s2';
+export * from './winograd_s2f4';
+export * from './reference/winograd_s2f4';
 export {
   upconv_split_packed_size, upconv_split_packed_scratch_size, upconv_split_forward_scratch_size, upconv_split_pack,
   upconv_split_forward_packed, upconv_split_forward, upconv_split_backward_input, upconv_split_backward_weight,
@@ -44,5 +46,8 @@ export {
 } from './reference/winograd_split';
 export * from './reference/conv3s2_split';
 export * from './reference/upconv_parts';
-export * from './winograd_split4';
+export {
+  split4_packed_size, split4_pack, upconv_split4_packed_scratch_size, conv3s2_split4_packed_scratch_size,
+  upconv_split4_forward_packed, conv3s2_split4_forward_packed,
+} from './winograd_split4';
 export * from './reference/winograd_split4';

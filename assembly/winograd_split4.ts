@@ -93,7 +93,7 @@ export function split4_pack(U: usize, w: usize, scratch: usize, C: i32, OC: i32,
 
 // B^T d of the 5 vectors d0 .. d4, stored at o, o + step, .., o + 4 step.
 // @ts-ignore: decorator
-@inline function bt5(d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, o: usize, step: usize): void {
+@inline export function bt5(d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, o: usize, step: usize): void {
   const t = f32x4.sub(d3, d1), a = f32x4.sub(d0, d2), e = f32x4.sub(d1, d3);
   v128.store(o, f32x4.add(f32x4.add(a, a), t));
   v128.store(o + step, f32x4.sub(t, f32x4.add(d1, d2)));

@@ -17,7 +17,8 @@
 // through the direct conv and through Winograd (F(2x2, 3x3), winograd3_*; F(2x2, 2x2) over the input phases,
 // winograd_s2_*), timed interleaved (direct, Winograd, direct, ...: a busy spell hits both): median times and the
 // median of the per-pair ratios, the max |difference| relative to max |direct output| per pass, and whether the
-// layer dispatch (src/core/conv-dispatch.ts) takes Winograd there; at batch 1 and --wino-batch N (default 4).
+// layer dispatch (src/core/conv-dispatch.ts) takes Winograd there; at batch 1 and --wino-batch N (default 4). Rows
+// wino42.*: the 4x4 stride-2 layers through F(2x2, 2x2) against F(4x4, 2x2) on the phases (winograd_s2f4_*).
 // Upconv rows also time upconv_parts_forward (the parity parts on w's own taps, per call) against the fused and
 // split forwards.
 // Split rows: the 3x3 stride-2 layers (the generator's downs, the encoder's strided convs) through the direct conv
@@ -262,22 +263,31 @@ interface WinoRow {
   name: string; shape: string; N: number; wired: string;
   fwd: number[]; bwdIn: number[]; bwdW: number[]; err: { y: number; dx: number; dw: number };
 }
-function benchWino(core: Core, sh: BenchConv, N: number): WinoRow {
+// f42: F(2x2, 2x2) against F(4x4, 2x2) on the phases (winograd_s2 against winograd_s2f4) instead of direct
+// against Winograd (the 4x4 stride-2 shapes; rows wino42.*).
+function benchWino(core: Core, sh: BenchConv, N: number, f42 = false): WinoRow {
   const { H, C, OC, K, s } = sh;
   const s2 = K === 4;
   const OH = Math.floor((H + 2 - K) / s) + 1;
   const k = core.k, a = core.arena, mark = a.mark();
+  const kk = k as unknown as Record<string, (...v: number[]) => number>;
   const X = N * H * H * C, Y = N * OH * OH * OC, Wn = K * K * C * OC;
   const x = a.alloc(X), w = a.alloc(Wn), b = a.alloc(OC), y = a.alloc(Y), y2 = a.alloc(Y), dy = a.alloc(Y);
   const dx = a.alloc(X), dx2 = a.alloc(X), dw = a.alloc(Wn), dw2 = a.alloc(Wn), db = a.alloc(OC);
-  const sc = a.alloc(Math.max(k.conv2d_scratch_size(N, H, H, C, OC, K, K, s, 1),
-    s2 ? k.winograd_s2_scratch_size(N, H, H, C, OC) : k.winograd3_scratch_size(N, H, H, C, OC)));
-  const [wf, wbi, wbw] = s2 ? [k.winograd_s2_forward, k.winograd_s2_backward_input, k.winograd_s2_backward_weight]
-    : [k.winograd3_forward, k.winograd3_backward_input, k.winograd3_backward_weight];
+  const kn = f42 ? 'winograd_s2f4' : s2 ? 'winograd_s2' : 'winograd3';
+  const sc = a.alloc(Math.max(k.conv2d_scratch_size(N, H, H, C, OC, K, K, s, 1), kk[`${kn}_scratch_size`](N, H, H, C, OC),
+    f42 ? k.winograd_s2_scratch_size(N, H, H, C, OC) : 0));
+  const [wf, wbi, wbw] = [kk[`${kn}_forward`], kk[`${kn}_backward_input`], kk[`${kn}_backward_weight`]];
   randFill(core, x, X, 1); randFill(core, w, Wn, 2); randFill(core, b, OC, 3); randFill(core, dy, Y, 4);
-  const fwd = pair(() => k.conv2d_forward(y, x, w, b, sc, N, H, H, C, OC, K, K, s, 1, OC, C), () => wf(y2, x, w, b, sc, N, H, H, C, OC, OC, C));
-  const bwdIn = pair(() => k.conv2d_backward_input(dx, dy, w, sc, N, H, H, C, OC, K, K, s, 1, C, OC), () => wbi(dx2, dy, w, sc, N, H, H, C, OC, C, OC));
-  const bwdW = pair(() => k.conv2d_backward_weight(dw, db, dy, x, sc, N, H, H, C, OC, K, K, s, 1, OC, C), () => wbw(dw2, db, dy, x, sc, N, H, H, C, OC, OC, C));
+  // the baseline of each pair: the direct conv, or F(2x2, 2x2)
+  const base = f42
+    ? { fwd: () => k.winograd_s2_forward(y, x, w, b, sc, N, H, H, C, OC, OC, C), bwdIn: () => k.winograd_s2_backward_input(dx, dy, w, sc, N, H, H, C, OC, C, OC),
+      bwdW: () => k.winograd_s2_backward_weight(dw, db, dy, x, sc, N, H, H, C, OC, OC, C) }
+    : { fwd: () => k.conv2d_forward(y, x, w, b, sc, N, H, H, C, OC, K, K, s, 1, OC, C), bwdIn: () => k.conv2d_backward_input(dx, dy, w, sc, N, H, H, C, OC, K, K, s, 1, C, OC),
+      bwdW: () => k.conv2d_backward_weight(dw, db, dy, x, sc, N, H, H, C, OC, K, K, s, 1, OC, C) };
+  const fwd = pair(base.fwd, () => wf(y2, x, w, b, sc, N, H, H, C, OC, OC, C));
+  const bwdIn = pair(base.bwdIn, () => wbi(dx2, dy, w, sc, N, H, H, C, OC, C, OC));
+  const bwdW = pair(base.bwdW, () => wbw(dw2, db, dy, x, sc, N, H, H, C, OC, OC, C));
   // one clean run of each pass for the error (the backward passes accumulate)
   const rel = (p: number, q: number, n: number) => maxRel(core.f32(p, n), core.f32(q, n));
   for (const [p, n] of [[dx, X], [dx2, X], [dw, Wn], [dw2, Wn]]) k.view_zero(p, 1, n, n);
@@ -287,8 +297,8 @@ function benchWino(core: Core, sh: BenchConv, N: number): WinoRow {
   const err = { y: rel(y2, y, Y), dx: rel(dx2, dx, X), dw: rel(dw2, dw, Wn) };
   a.reset(mark);
   const kern = convKernels(N, H, H, C, OC, K, s, 1);
-  const wired = [kern.fwd, kern.bwdIn, kern.bwdW].map((v) => (v === 'direct' ? 'n' : 'y')).join('/');
-  return { name: sh.name.replace(/^(resnet|patchgan)\./, 'wino.'), shape: `${H}²x${C}->${OH}²x${OC}${s2 ? ' k4s2' : ''}`, N, wired, fwd, bwdIn, bwdW, err };
+  const wired = [kern.fwd, kern.bwdIn, kern.bwdW].map((v) => ((f42 ? v === 'wino_s2f4' : v !== 'direct') ? 'y' : 'n')).join('/');
+  return { name: sh.name.replace(/^(resnet|patchgan)\./, f42 ? 'wino42.' : 'wino.'), shape: `${H}²x${C}->${OH}²x${OC}${s2 ? ' k4s2' : ''}`, N, wired, fwd, bwdIn, bwdW, err };
 }
 
 // Direct conv against the split taps (assembly/conv3s2_split.ts) on one 3x3 stride-2 layer at batch N: per pass
@@ -522,15 +532,18 @@ const winoShapes = filter ? WINO_SHAPES.filter((s) => s.name.includes(filter) ||
 const winoRows: WinoRow[] = [];
 if (winoShapes.length) {
   console.log('\nWinograd vs direct conv (3x3 stride 1: F(2x2, 3x3); 4x4 stride 2: F(2x2, 2x2) over the input phases): ms direct / ms Winograd, x = median of interleaved pairs (direct / Winograd);\n' +
-    'err = max |Winograd - direct| / max |direct| (y, dx, dw); wired = the layer dispatch takes Winograd at this shape (fwd/bwdIn/bwdW)');
+    'rows wino42.*: F(2x2, 2x2) / F(4x4, 2x2) on the phases instead (winograd_s2 / winograd_s2f4);\n' +
+    'err = max |Winograd - direct| / max |direct| (y, dx, dw); wired = the layer dispatch takes Winograd (wino42: F(4x4, 2x2)) at this shape (fwd/bwdIn/bwdW)');
   const wh = `${'layer'.padEnd(28)} ${'N shape'.padEnd(28)} | ${'fwd'.padStart(17)} | ${'bwdIn'.padStart(17)} | ${'bwdW'.padStart(17)} | ${'err y / dx / dw'.padEnd(26)} | wired`;
   console.log(wh);
   console.log('-'.repeat(wh.length));
   for (const N of winoBatch > 1 ? [1, winoBatch] : [1]) {
     for (const sh of winoShapes) {
-      const r = benchWino(core, sh, N);
-      winoRows.push(r);
-      console.log(`${r.name.padEnd(28)} ${(`N${N} ` + r.shape).padEnd(28)} | ${pairCell(r.fwd)} | ${pairCell(r.bwdIn)} | ${pairCell(r.bwdW)} | ${[r.err.y, r.err.dx, r.err.dw].map((e) => e.toExponential(1)).join(' / ').padEnd(26)} | ${r.wired}`);
+      for (const f42 of sh.K === 4 ? [false, true] : [false]) {
+        const r = benchWino(core, sh, N, f42);
+        winoRows.push(r);
+        console.log(`${r.name.padEnd(28)} ${(`N${N} ` + r.shape).padEnd(28)} | ${pairCell(r.fwd)} | ${pairCell(r.bwdIn)} | ${pairCell(r.bwdW)} | ${[r.err.y, r.err.dx, r.err.dw].map((e) => e.toExponential(1)).join(' / ').padEnd(26)} | ${r.wired}`);
+      }
     }
   }
 }

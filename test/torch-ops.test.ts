@@ -236,24 +236,22 @@ const conv2d: Op = {
 };
 
 // The conv2d fixtures' 3x3 stride-1 pad-1 cases through Winograd F(2x2, 3x3) (assembly/winograd.ts) and the
-// 4x4 stride-2 pad-1 cases through F(2x2, 2x2) over the phases (assembly/winograd_s2.ts): the kernels conv layers
+// 4x4 stride-2 pad-1 cases through F(2x2, 2x2) and F(4x4, 2x2) over the phases (assembly/winograd_s2.ts,
+// winograd_s2f4.ts): the kernels conv layers
 // of those shapes run where src/core/conv-dispatch.ts says so (other cases skipped below). The 3x3 stride-2 pad-1
 // cases through the split taps (assembly/conv3s2_split.ts): forward on weights transformed per call and once,
 // the direct backward-input, the split backward-weight.
-function winogradConv2d(s2: boolean): Op {
-  const kn = s2 ? 'winograd_s2' : 'winograd3';
+function winogradConv2d(kn: 'winograd3' | 'winograd_s2' | 'winograd_s2f4'): Op {
   return {
     file: 'conv2d',
     needs: () => [`${kn}_scratch_size`, `${kn}_forward`, `${kn}_backward_input`, `${kn}_backward_weight`],
     run: (m, fx, c, p) =>
       convFixture(m, fx, c, p, ({ N, H, W, C, OC, x, y, dy, dx, w, dw, b, db }) => {
-        const k = m.k;
-        const scratch = m.flat(null, s2 ? k.winograd_s2_scratch_size(N, H, W, C, OC) : k.winograd3_scratch_size(N, H, W, C, OC));
-        const [fwd, bin, bw] = s2 ? [k.winograd_s2_forward, k.winograd_s2_backward_input, k.winograd_s2_backward_weight]
-          : [k.winograd3_forward, k.winograd3_backward_input, k.winograd3_backward_weight];
-        fwd(y.ptr, x.ptr, w, b, scratch, N, H, W, C, OC, y.ld, x.ld);
-        bin(dx.ptr, dy.ptr, w, scratch, N, H, W, C, OC, dx.ld, dy.ld);
-        bw(dw, db, dy.ptr, x.ptr, scratch, N, H, W, C, OC, dy.ld, x.ld);
+        const k = m.k as unknown as Record<string, (...a: number[]) => number>;
+        const scratch = m.flat(null, k[`${kn}_scratch_size`](N, H, W, C, OC));
+        k[`${kn}_forward`](y.ptr, x.ptr, w, b, scratch, N, H, W, C, OC, y.ld, x.ld);
+        k[`${kn}_backward_input`](dx.ptr, dy.ptr, w, scratch, N, H, W, C, OC, dx.ld, dy.ld);
+        k[`${kn}_backward_weight`](dw, db, dy.ptr, x.ptr, scratch, N, H, W, C, OC, dy.ld, x.ld);
       }),
   };
 }
@@ -652,7 +650,7 @@ const splitS2Conv2d = (f42: boolean): Op => ({
 });
 
 const OPS: Record<string, Op> = {
-  split_s2_conv2d: splitS2Conv2d(false), split4_s2_conv2d: splitS2Conv2d(true), conv2d, winograd3_conv2d: winogradConv2d(false), winograd_s2_conv2d: winogradConv2d(true), conv_transpose2d: convTranspose2d, upsample_conv2d: upsampleConv2d('upconv_forward'), upsample_conv2d_split: upsampleConv2d('upconv_split_forward'),
+  split_s2_conv2d: splitS2Conv2d(false), split4_s2_conv2d: splitS2Conv2d(true), conv2d, winograd3_conv2d: winogradConv2d('winograd3'), winograd_s2_conv2d: winogradConv2d('winograd_s2'), winograd_s2f4_conv2d: winogradConv2d('winograd_s2f4'), conv_transpose2d: convTranspose2d, upsample_conv2d: upsampleConv2d('upconv_forward'), upsample_conv2d_split: upsampleConv2d('upconv_split_forward'),
   upsample_conv2d_split4: upsampleConv2d('upconv_split4_forward_packed'),
   upsample_conv2d_parts: upsampleConv2d('upconv_parts_forward'), linear, batch_norm: batchNorm, batch_norm_sharded: batchNormSharded,
   instance_norm: instanceNorm, act, pool, upsample, loss, adam, tensor: tensorOps,
@@ -759,7 +757,7 @@ for (const [opName, op] of Object.entries(OPS)) {
     for (const [c, p] of caseList(fx)) {
       if (opName === 'batch_norm_sharded' && num(p, 'N') < 2) continue;
       if (opName === 'winograd3_conv2d' && !(num(p, 'K') === 3 && num(p, 'stride') === 1 && num(p, 'pad') === 1)) continue;
-      if (opName === 'winograd_s2_conv2d' && !(num(p, 'K') === 4 && num(p, 'stride') === 2 && num(p, 'pad') === 1)) continue;
+      if ((opName === 'winograd_s2_conv2d' || opName === 'winograd_s2f4_conv2d') && !(num(p, 'K') === 4 && num(p, 'stride') === 2 && num(p, 'pad') === 1)) continue;
       if ((opName === 'split_s2_conv2d' || opName === 'split4_s2_conv2d') && !(num(p, 'K') === 3 && num(p, 'stride') === 2 && num(p, 'pad') === 1)) continue;
       const missing = op.needs(p).filter((n) => typeof (cores.simd.k as unknown as K)[n] !== 'function');
       if (missing.length) {

@@ -1,6 +1,7 @@
 // The Winograd kernels inside the networks: a BicycleGAN whose encoder and discriminators are wide enough for
 // the layer dispatch (src/core/conv-dispatch.ts) to take Winograd (encoder blocks: F(2x2, 3x3) in all passes;
-// discriminators' 4x4 stride-2 convs: the phase F(2x2, 2x2); the encoder's 3x3 stride-2 convs: the split taps)
+// discriminators' 4x4 stride-2 convs: the phase F(4x4, 2x2) on the first scale's first layers, F(2x2, 2x2) below;
+// the encoder's 3x3 stride-2 convs: the split taps)
 // takes a training step with finite losses, and the inference encoder (BN folded, the same forward kernels)
 // matches the training graph's eval forward.
 import { readFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ test('a model with Winograd layers trains a step and its inference encoder match
   const model = smallModel(core, 5, { gBase: 4, eBase: 64, dBase: 32 });
   const kinds = new Set<string>();
   for (const net of [model.E, model.D_VAE, model.D_LR]) for (const l of net.g.layers) if (l instanceof Conv2d) for (const v of Object.values(l.kern)) kinds.add(v);
-  expect([...kinds].sort()).toEqual(['direct', 'split_s2', 'wino3', 'wino_s2']);
+  expect([...kinds].sort()).toEqual(['direct', 'split_s2', 'wino3', 'wino_s2', 'wino_s2f4']);
   for (const net of [model.G, model.E, model.D_VAE, model.D_LR]) {
     for (const e of net.g.store.entries) expect(net.g.store.view(e).every(Number.isFinite), `${e.name} after the step`).toBe(true);
   }

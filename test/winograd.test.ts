@@ -8,7 +8,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { loadCore } from '../src/core/load-node.js';
 import type { Core } from '../src/core/loader.js';
-import { convKernels, splitS2Wins, upconvBackwardInput, upconvBackwardWeight, upconvForward, winograd3Wins, winogradS2Wins } from '../src/core/conv-dispatch.js';
+import { convKernels, splitS2Wins, upconvBackwardInput, upconvBackwardWeight, upconvForward, winograd3Wins, winogradS2F4Wins, winogradS2Wins } from '../src/core/conv-dispatch.js';
 import { mulberry32 } from './helpers/rng.js';
 
 let core: Core;
@@ -44,8 +44,20 @@ const S2_SHAPES: typeof SHAPES = [
   { N: 1, H: 8, W: 6, C: 130, OC: 250, ldy: 256 }, // forward and backward-weight in groups of 216 + 34 output channels
 ];
 
-for (const s2 of [false, true]) describe(`${s2 ? 'winograd_s2 vs the direct 4x4 stride-2' : 'winograd3 vs the direct 3x3'} conv`, () => {
-  for (const sh of s2 ? S2_SHAPES : SHAPES) {
+// F(4x4, 2x2) on the phases (assembly/winograd_s2f4.ts) on the same 4x4 stride-2 shapes, plus ones of several tile
+// chunks, output channel groups (25 4 c4(C) c8(OC) > 2^21 floats) and blocks that overhang the image.
+const S2F4_SHAPES: typeof SHAPES = [
+  ...S2_SHAPES,
+  { N: 8, H: 16, W: 16, C: 256, OC: 512 }, // patchgan.s0.conv4 at batch 8 (groups of 80 output channels)
+  { N: 2, H: 36, W: 20, C: 33, OC: 17, ldx: 36, ldy: 20 }, // several chunks of tiles, tails everywhere
+  { N: 1, H: 6, W: 4, C: 8, OC: 8 }, // one tile, mostly padding
+];
+type Variant = 'winograd3' | 'winograd_s2' | 'winograd_s2f4';
+const TITLE: Record<Variant, string> = { winograd3: 'winograd3 vs the direct 3x3', winograd_s2: 'winograd_s2 vs the direct 4x4 stride-2', winograd_s2f4: 'winograd_s2f4 vs the direct 4x4 stride-2' };
+const TOL: Record<Variant, number> = { winograd3: 5e-6, winograd_s2: 5e-6, winograd_s2f4: 2e-5 };
+for (const v of ['winograd3', 'winograd_s2', 'winograd_s2f4'] as Variant[]) describe(`${TITLE[v]} conv`, () => {
+  const s2 = v !== 'winograd3';
+  for (const sh of v === 'winograd_s2f4' ? S2F4_SHAPES : s2 ? S2_SHAPES : SHAPES) {
     const { N, H, W, C, OC } = sh;
     const ldx = sh.ldx ?? C, ldy = sh.ldy ?? OC;
     const [K, st] = s2 ? [4, 2] : [3, 1];
@@ -54,10 +66,10 @@ for (const s2 of [false, true]) describe(`${s2 ? 'winograd_s2 vs the direct 4x4 
       const k = core.k, a = core.arena, mark = a.mark();
       const rnd = mulberry32(H * 1000 + C);
       const X = N * H * W * ldx, Y = N * OH * OW * ldy, Wn = K * K * C * OC;
-      const S = s2 ? k.winograd_s2_scratch_size(N, H, W, C, OC) : k.winograd3_scratch_size(N, H, W, C, OC);
-      expect(s2 ? k.winograd_s2_forward_scratch_size(N, H, W, C, OC) : k.winograd3_forward_scratch_size(N, H, W, C, OC)).toBeLessThanOrEqual(S);
-      const [wf, wbi, wbw] = s2 ? [k.winograd_s2_forward, k.winograd_s2_backward_input, k.winograd_s2_backward_weight]
-        : [k.winograd3_forward, k.winograd3_backward_input, k.winograd3_backward_weight];
+      const kk = k as unknown as Record<string, (...a: number[]) => number>;
+      const S = kk[`${v}_scratch_size`](N, H, W, C, OC);
+      expect(kk[`${v}_forward_scratch_size`](N, H, W, C, OC)).toBeLessThanOrEqual(S);
+      const [wf, wbi, wbw] = [kk[`${v}_forward`], kk[`${v}_backward_input`], kk[`${v}_backward_weight`]];
       const p = { x: a.alloc(X), w: a.alloc(Wn), b: a.alloc(OC), y: a.alloc(Y), y2: a.alloc(Y), dy: a.alloc(Y), dx: a.alloc(X), dx2: a.alloc(X),
         dw: a.alloc(Wn), dw2: a.alloc(Wn), db: a.alloc(OC), db2: a.alloc(OC), sc: a.alloc(Math.max(S, k.conv2d_scratch_size(N, H, W, C, OC, K, K, st, 1)) + GUARD) };
       const fill = (q: number, n: number, s = 1) => { const v = core.f32(q, n); for (let i = 0; i < n; i++) v[i] = (rnd() * 2 - 1) * s; };
@@ -65,8 +77,8 @@ for (const s2 of [false, true]) describe(`${s2 ? 'winograd_s2 vs the direct 4x4 
       for (const q of [p.y, p.y2]) core.f32(q, Y).fill(7);
       for (const [q, n] of [[p.dx, X], [p.dx2, X], [p.dw, Wn], [p.dw2, Wn], [p.db, OC], [p.db2, OC]]) core.f32(q, n).fill(0.5); // passes accumulate // untouched lanes of the channel slices must stay
       // each pass within the scratch it declares (a layer asks only for the passes it runs): the guard right after it
-      const own = s2 ? { forward: k.winograd_s2_forward_scratch_size(N, H, W, C, OC), 'backward-input': k.winograd_s2_backward_input_scratch_size(N, H, W, C, OC),
-        'backward-weight': k.winograd_s2_backward_weight_scratch_size(N, H, W, C, OC) } : { forward: S, 'backward-input': S, 'backward-weight': S };
+      const own = s2 ? { forward: kk[`${v}_forward_scratch_size`](N, H, W, C, OC), 'backward-input': kk[`${v}_backward_input_scratch_size`](N, H, W, C, OC),
+        'backward-weight': kk[`${v}_backward_weight_scratch_size`](N, H, W, C, OC) } : { forward: S, 'backward-input': S, 'backward-weight': S };
       type Pass = keyof typeof own;
       for (const n of Object.values(own)) expect(n).toBeLessThanOrEqual(S);
       const canary = (what: Pass) => core.f32(p.sc + own[what] * 4, GUARD).fill(12345);
@@ -78,9 +90,9 @@ for (const s2 of [false, true]) describe(`${s2 ? 'winograd_s2 vs the direct 4x4 
       canary('backward-input'); wbi(p.dx2, p.dy, p.w, p.sc, N, H, W, C, OC, ldx, ldy); intact('backward-input');
       canary('backward-weight'); wbw(p.dw2, p.db2, p.dy, p.x, p.sc, N, H, W, C, OC, ldy, ldx); intact('backward-weight');
       const f = (q: number, n: number) => core.f32(q, n).slice();
-      expect(maxRelDiff(f(p.y2, Y), f(p.y, Y)), 'y').toBeLessThan(5e-6);
-      expect(maxRelDiff(f(p.dx2, X), f(p.dx, X)), 'dx').toBeLessThan(5e-6);
-      expect(maxRelDiff(f(p.dw2, Wn), f(p.dw, Wn)), 'dw').toBeLessThan(5e-6);
+      expect(maxRelDiff(f(p.y2, Y), f(p.y, Y)), 'y').toBeLessThan(TOL[v]);
+      expect(maxRelDiff(f(p.dx2, X), f(p.dx, X)), 'dx').toBeLessThan(TOL[v]);
+      expect(maxRelDiff(f(p.dw2, Wn), f(p.dw, Wn)), 'dw').toBeLessThan(TOL[v]);
       expect(maxRelDiff(f(p.db2, OC), f(p.db, OC)), 'db').toBeLessThan(1e-6);
       a.reset(mark);
     });
@@ -340,6 +352,20 @@ test('winogradS2Wins: 4x4 stride-2 pad-1, >= 32 channels each side; forward and 
   expect(convKernels(4, 32, 32, 64, 64, 3, 2, 1)).toEqual({ fwd: 'split_s2', bwdIn: 'direct', bwdW: 'direct' });
 });
 
+test('winogradS2F4Wins: where winogradS2Wins, from 64 output tiles of 4x4 pixels', () => {
+  for (const pass of ['fwd', 'bwdIn', 'bwdW'] as const) {
+    expect(winogradS2F4Wins(pass, 1, 64, 64, 64, 128, 4, 2, 1)).toBe(true); // s0.conv2 at batch 1: 64 tiles
+    expect(winogradS2F4Wins(pass, 8, 32, 32, 128, 256, 4, 2, 1)).toBe(true); // s0.conv3 at batch 8: 128
+    expect(winogradS2F4Wins(pass, 1, 32, 32, 128, 256, 4, 2, 1)).toBe(false); // 16 tiles
+    expect(winogradS2F4Wins(pass, 8, 16, 16, 256, 512, 4, 2, 1)).toBe(false); // s0.conv4 at batch 8: 32
+    expect(winogradS2F4Wins(pass, 16, 16, 16, 256, 512, 4, 2, 1)).toBe(true); // 64
+    expect(winogradS2F4Wins(pass, 8, 64, 64, 16, 128, 4, 2, 1)).toBe(false); // 16 input channels (not winogradS2Wins)
+    expect(winogradS2F4Wins(pass, 8, 64, 64, 64, 128, 3, 2, 1)).toBe(false);
+  }
+  expect(convKernels(8, 32, 32, 128, 256, 4, 2, 1)).toEqual({ fwd: 'wino_s2f4', bwdIn: 'wino_s2f4', bwdW: 'wino_s2f4' });
+  expect(convKernels(8, 16, 16, 256, 512, 4, 2, 1)).toEqual({ fwd: 'wino_s2', bwdIn: 'wino_s2', bwdW: 'wino_s2' });
+});
+
 test('splitS2Wins: 3x3 stride-2 pad-1, >= 64 channels each side; forward per call >= 128 tiles (>= 64 at >= 128 input channels), packed >= 4 tiles of a >= 2x2 output, backward-weight >= 32 tiles at >= 128 input channels', () => {
   expect(splitS2Wins('fwd', 1, 64, 64, 64, 128, 3, 2, 1)).toBe(true); // down2 at 128 px: 256 tiles
   expect(splitS2Wins('fwd', 1, 32, 32, 64, 128, 3, 2, 1)).toBe(false); // 64 tiles at 64 input channels
@@ -369,6 +395,7 @@ test('splitS2Wins: 3x3 stride-2 pad-1, >= 64 channels each side; forward per cal
 const LAYER_CASES = [
   { kind: 'wino3', what: '3x3 stride-1 shape runs Winograd F(2x2, 3x3) in all three passes', shape: [1, 16, 16, 32, 40], opts: { k: 3, stride: 1, pad: 1 } },
   { kind: 'wino_s2', what: '4x4 stride-2 shape runs the phase Winograd in all three passes', shape: [2, 32, 32, 32, 40], opts: { k: 4, stride: 2, pad: 1 } },
+  { kind: 'wino_s2f4', what: '4x4 stride-2 shape of 64+ tiles runs the phase F(4x4, 2x2) in all three passes', shape: [4, 32, 32, 32, 40], opts: { k: 4, stride: 2, pad: 1 } },
   { kind: 'split_s2', what: '3x3 stride-2 shape runs the split taps forward and backward-weight', shape: [2, 32, 32, 128, 72], opts: { k: 3, stride: 2, pad: 1 } },
 ] as const;
 for (const lc of LAYER_CASES) test(`Conv2d: a winning ${lc.what}, the same function as the direct conv`, async () => {

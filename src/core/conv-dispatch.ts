@@ -4,9 +4,10 @@
 // batch 1 and 4; time direct / Winograd quoted below as forward / backward-input / backward-weight).
 
 /** 'direct': conv2d_* (assembly/conv2d.ts); 'wino3': Winograd F(2x2, 3x3), winograd3_* (assembly/winograd.ts);
- * 'wino_s2': four phase 2x2 convs by Winograd F(2x2, 2x2), winograd_s2_* (assembly/winograd_s2.ts); 'split_s2': the
- * 3x3 stride-2 conv with its taps split by parity, conv3s2_split_* (assembly/conv3s2_split.ts). */
-export type ConvKernel = 'direct' | 'wino3' | 'wino_s2' | 'split_s2';
+ * 'wino_s2': four phase 2x2 convs by Winograd F(2x2, 2x2), winograd_s2_* (assembly/winograd_s2.ts); 'wino_s2f4':
+ * the same by F(4x4, 2x2), winograd_s2f4_* (assembly/winograd_s2f4.ts); 'split_s2': the 3x3 stride-2 conv with its
+ * taps split by parity, conv3s2_split_* (assembly/conv3s2_split.ts). */
+export type ConvKernel = 'direct' | 'wino3' | 'wino_s2' | 'wino_s2f4' | 'split_s2';
 export interface ConvKernels { fwd: ConvKernel; bwdIn: ConvKernel; bwdW: ConvKernel }
 
 /** Output tiles of 2x2 pixels over the batch. */
@@ -31,6 +32,20 @@ export function winogradS2Wins(pass: 'fwd' | 'bwdIn' | 'bwdW', N: number, H: num
   if (k !== 4 || stride !== 2 || pad !== 1 || H < 2 || W < 2 || C < 32 || OC < 32) return false;
   const t = tiles(N, Math.floor((H - 2) / 2) + 1, Math.floor((W - 2) / 2) + 1);
   return t >= (pass === 'bwdIn' ? 32 : 16);
+}
+
+/** Where winogradS2Wins, F(4x4, 2x2) instead of F(2x2, 2x2) (6.25 multiply-adds per output pixel and channel pair
+ * against 9, on 25 transformed matrices of 4 C rows written per call: 6.25x w against 2.25x): from 64 output tiles
+ * of 4x4 pixels (8x8 dx blocks in backward-input, as many), where the GEMMs outweigh the larger transforms. Measured
+ * F(2x2, 2x2) / F(4x4, 2x2) time, forward / backward-input / backward-weight (relaxed build, one thread, Zen 5,
+ * medians of 5 alternated, .scratch timings): 64x64x64 -> 128 at batch 8 (512 tiles) 1.31 / 1.27 / 1.35x, at batch 1
+ * (64) 1.22 / 1.22 / 1.13x; 32x32x128 -> 256 at batch 8 (128) 1.27 / 1.30 / 1.14x, at batch 1 (16) 0.96 / 0.92 /
+ * 0.77x; 16x16x256 -> 512 at batch 8 (32) 1.04 / 1.05 / 0.81x, at batch 1 (4) 0.61 / 0.55 / 0.27x. Max |y -
+ * direct| / max |direct| up to 1.0e-5 (F(2x2, 2x2): 2.5e-6). */
+export function winogradS2F4Wins(pass: 'fwd' | 'bwdIn' | 'bwdW', N: number, H: number, W: number, C: number, OC: number, k: number, stride: number, pad: number): boolean {
+  if (!winogradS2Wins(pass, N, H, W, C, OC, k, stride, pad)) return false;
+  const OH = Math.floor((H - 2) / 2) + 1, OW = Math.floor((W - 2) / 2) + 1;
+  return N * Math.ceil(OH / 4) * Math.ceil(OW / 4) >= 64;
 }
 
 /** The 3x3 stride-2 pad-1 conv with its taps split by parity (the generator's down2..down5, the encoder's strided
@@ -139,6 +154,7 @@ export function convKernels(N: number, H: number, W: number, C: number, OC: numb
     const split = (pass: 'fwd' | 'bwdW'): ConvKernel => (splitS2Wins(pass, N, H, W, C, OC, k, stride, pad, packed) ? 'split_s2' : 'direct');
     return { fwd: split('fwd'), bwdIn: 'direct', bwdW: split('bwdW') };
   }
-  const s2 = (pass: 'fwd' | 'bwdIn' | 'bwdW'): ConvKernel => (winogradS2Wins(pass, N, H, W, C, OC, k, stride, pad) ? 'wino_s2' : 'direct');
+  const s2 = (pass: 'fwd' | 'bwdIn' | 'bwdW'): ConvKernel => (winogradS2F4Wins(pass, N, H, W, C, OC, k, stride, pad) ? 'wino_s2f4'
+    : winogradS2Wins(pass, N, H, W, C, OC, k, stride, pad) ? 'wino_s2' : 'direct');
   return { fwd: s2('fwd'), bwdIn: s2('bwdIn'), bwdW: s2('bwdW') };
 }

@@ -1,12 +1,12 @@
 // Conv2d layer: y = conv(x, w) + b over NHWC tensors; weights HWIO in our store, OIHW in PyTorch's.
 // y may be a channel slice of a wider tensor (zero-copy concat), and x may be one too.
 // Saved for backward: nothing beyond x (the input) itself. Each pass runs the kernel src/core/conv-dispatch.ts
-// picks for the shape: Winograd F(2x2, 3x3) for stride-1 3x3 convs of enough tiles and channels, F(2x2, 2x2)
-// over the input's phases for 4x4 stride-2 ones, the taps split by parity for 3x3 stride-2 ones, the direct conv
-// otherwise.
+// picks for the shape: Winograd F(2x2, 3x3) for stride-1 3x3 convs of enough tiles and channels, F(2x2, 2x2) or
+// F(4x4, 2x2) over the input's phases for 4x4 stride-2 ones, the taps split by parity for 3x3 stride-2 ones, the
+// direct conv otherwise.
 import type { Graph, Layer, Tensor } from './graph.js';
 import type { Param } from './params.js';
-import { convKernels, type ConvKernels } from '../core/conv-dispatch.js';
+import { convKernels, type ConvKernel, type ConvKernels } from '../core/conv-dispatch.js';
 import { convOut } from './shapes.js';
 
 export interface ConvOptions {
@@ -17,6 +17,30 @@ export interface ConvOptions {
   /** write into this tensor (e.g. a slice of a concatenation) instead of a new one */
   out?: Tensor;
 }
+
+/** Each fast kernel's export per pass and the scratch size it asks for (null: that pass is the direct conv). */
+const PASS_EXPORTS: Record<Exclude<ConvKernel, 'direct'>, Record<keyof ConvKernels, { run: string; scratch: string } | null>> = {
+  wino3: {
+    fwd: { run: 'winograd3_forward', scratch: 'winograd3_scratch_size' },
+    bwdIn: { run: 'winograd3_backward_input', scratch: 'winograd3_scratch_size' },
+    bwdW: { run: 'winograd3_backward_weight', scratch: 'winograd3_scratch_size' },
+  },
+  wino_s2: {
+    fwd: { run: 'winograd_s2_forward', scratch: 'winograd_s2_forward_scratch_size' },
+    bwdIn: { run: 'winograd_s2_backward_input', scratch: 'winograd_s2_backward_input_scratch_size' },
+    bwdW: { run: 'winograd_s2_backward_weight', scratch: 'winograd_s2_backward_weight_scratch_size' },
+  },
+  wino_s2f4: {
+    fwd: { run: 'winograd_s2f4_forward', scratch: 'winograd_s2f4_forward_scratch_size' },
+    bwdIn: { run: 'winograd_s2f4_backward_input', scratch: 'winograd_s2f4_backward_input_scratch_size' },
+    bwdW: { run: 'winograd_s2f4_backward_weight', scratch: 'winograd_s2f4_backward_weight_scratch_size' },
+  },
+  split_s2: {
+    fwd: { run: 'conv3s2_split_forward', scratch: 'conv3s2_split_forward_scratch_size' },
+    bwdIn: null,
+    bwdW: { run: 'conv3s2_split_backward_weight', scratch: 'conv3s2_split_backward_weight_scratch_size' },
+  },
+};
 
 export class Conv2d implements Layer {
   readonly y: Tensor;
@@ -33,22 +57,26 @@ export class Conv2d implements Layer {
     this.w = g.store.add(`${name}.weight`, [OC, x.C, k, k], 'conv');
     this.b = o.bias ? g.store.add(`${name}.bias`, [OC], 'flat') : null;
     this.kern = convKernels(x.N, x.H, x.W, x.C, OC, k, stride, pad);
-    const kk = g.core.k, used = Object.values(this.kern);
-    g.needScratch(Math.max(used.includes('direct') ? kk.conv2d_scratch_size(x.N, x.H, x.W, x.C, OC, k, k, stride, pad) : 0,
-      used.includes('wino3') ? kk.winograd3_scratch_size(x.N, x.H, x.W, x.C, OC) : 0,
-      this.kern.fwd === 'wino_s2' ? kk.winograd_s2_forward_scratch_size(x.N, x.H, x.W, x.C, OC) : 0,
-      this.kern.bwdIn === 'wino_s2' ? kk.winograd_s2_backward_input_scratch_size(x.N, x.H, x.W, x.C, OC) : 0,
-      this.kern.bwdW === 'wino_s2' ? kk.winograd_s2_backward_weight_scratch_size(x.N, x.H, x.W, x.C, OC) : 0,
-      this.kern.fwd === 'split_s2' ? kk.conv3s2_split_forward_scratch_size(x.N, x.H, x.W, x.C, OC) : 0,
-      this.kern.bwdW === 'split_s2' ? kk.conv3s2_split_backward_weight_scratch_size(x.N, x.H, x.W, x.C, OC) : 0));
+    const kk = g.core.k as unknown as Record<string, (...a: number[]) => number>;
+    const need = (['fwd', 'bwdIn', 'bwdW'] as const).map((pass) => {
+      const kn = this.kern[pass];
+      if (kn === 'direct' || (kn === 'split_s2' && pass === 'bwdIn')) return kk.conv2d_scratch_size(x.N, x.H, x.W, x.C, OC, k, k, stride, pad);
+      return kk[PASS_EXPORTS[kn][pass]!.scratch](x.N, x.H, x.W, x.C, OC);
+    });
+    g.needScratch(Math.max(...need));
     g.add(this);
+  }
+
+  /** The export of pass `pass` where it is not the direct conv. */
+  private pass(pass: keyof ConvKernels): ((...a: number[]) => void) | null {
+    const kn = this.kern[pass], e = kn === 'direct' ? null : PASS_EXPORTS[kn][pass];
+    return e ? (this.g.core.k as unknown as Record<string, (...a: number[]) => void>)[e.run] : null;
   }
 
   forward(): void {
     const { x, y, o, g } = this;
-    const kf = this.kern.fwd;
-    if (kf !== 'direct') {
-      const k = g.core.k, f = kf === 'wino3' ? k.winograd3_forward : kf === 'wino_s2' ? k.winograd_s2_forward : k.conv3s2_split_forward;
+    const f = this.pass('fwd');
+    if (f) {
       f(y.ptr, x.ptr, this.w.ptr, this.b ? this.b.ptr : 0, g.scratch, x.N, x.H, x.W, x.C, this.OC, y.ld, x.ld);
       return;
     }
@@ -59,16 +87,14 @@ export class Conv2d implements Layer {
   backward(params: boolean): void {
     const { x, y, o, g } = this;
     const k = g.core.k;
-    const { bwdIn, bwdW } = this.kern;
     if (params) {
-      const f = bwdW === 'wino3' ? k.winograd3_backward_weight : bwdW === 'wino_s2' ? k.winograd_s2_backward_weight
-        : bwdW === 'split_s2' ? k.conv3s2_split_backward_weight : null;
+      const f = this.pass('bwdW');
       if (f) f(this.w.grad, this.b ? this.b.grad : 0, y.grad, x.ptr, g.scratch, x.N, x.H, x.W, x.C, this.OC, y.ld, x.ld);
       else k.conv2d_backward_weight(this.w.grad, this.b ? this.b.grad : 0, y.grad, x.ptr, g.scratch,
         x.N, x.H, x.W, x.C, this.OC, o.k, o.k, o.stride, o.pad, y.ld, x.ld);
     }
     if (x.needsGrad) {
-      const f = bwdIn === 'wino3' ? k.winograd3_backward_input : bwdIn === 'wino_s2' ? k.winograd_s2_backward_input : null; // split_s2: direct
+      const f = this.pass('bwdIn'); // split_s2: direct
       if (f) f(x.grad, y.grad, this.w.ptr, g.scratch, x.N, x.H, x.W, x.C, this.OC, x.ld, y.ld);
       else k.conv2d_backward_input(x.grad, y.grad, this.w.ptr, g.scratch,
         x.N, x.H, x.W, x.C, this.OC, o.k, o.k, o.stride, o.pad, x.ld, y.ld);

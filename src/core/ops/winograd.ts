@@ -7,7 +7,7 @@
 // textbook matrix formulas one entry at a time. Like the conv cases: a scratch buffer from a TS bound (checked
 // against the kernels' scratch sizes) followed by a guard tensor, cleared after the SIMD run.
 import type { Kernels } from '../kernels.gen.js';
-import { pick, type OpCase, type OpSpec, type Ptrs } from '../op-spec.js';
+import { pick, type OpCase, type OpSpec, type Ptrs, type Twin } from '../op-spec.js';
 import { clearScratch, convTensors, scratchBound } from './conv.js';
 
 export interface Wino3Shape { N: number; H: number; W: number; C: number; OC: number; ldx?: number; ldy?: number; bias?: boolean }
@@ -38,38 +38,51 @@ export const WINO3_CASES: Wino3Shape[] = [
   { N: 1, H: 9, W: 8, C: 33, OC: 17, ldy: 20 },
 ];
 
-function winoCase(sh: Wino3Shape, s2 = false): OpCase {
+/** 'winograd3': F(2x2, 3x3), k3 s1 p1; 'winograd_s2' / 'winograd_s2f4': F(2x2, 2x2) / F(4x4, 2x2) on the phases, k4 s2 p1. */
+type WinoKind = 'winograd3' | 'winograd_s2' | 'winograd_s2f4';
+
+function winoCase(sh: Wino3Shape, name: WinoKind = 'winograd3'): OpCase {
   const { N, H, W, C, OC } = sh;
+  const s2 = name !== 'winograd3';
   const ldx = sh.ldx ?? C, ldy = sh.ldy ?? OC, bias = sh.bias ?? false;
   const OH = s2 ? Math.floor((H - 2) / 2) + 1 : H, OW = s2 ? Math.floor((W - 2) / 2) + 1 : W;
   const tiles = N * (Math.ceil(H / 2) + 1) * (Math.ceil(W / 2) + 1);
   const r = (n: number) => Math.ceil(n / 16) * 16 + 16;
-  const C4 = 4 * (C + 4);
-  const bound = 1024 + r(Math.max(C, OC)) + 16 * r(C4 * (OC + 8)) + 16 * r(OC * (C4 + 8)) + 16 * r(Math.min(tiles, 256) * (C4 + OC + 16)) * 2;
+  const C4 = 4 * (C + 4), P = name === 'winograd_s2f4' ? 25 : 16; // transform positions (bounded)
+  const bound = 2048 + r(Math.max(C, OC)) + P * r(C4 * (OC + 8)) + P * r(OC * (C4 + 8)) + P * r(Math.min(tiles, 256) * (C4 + OC + 16)) * 3;
   const X = N * H * W * ldx, Y = N * OH * OW * ldy, Wn = (s2 ? 16 : 9) * C * OC;
   const { tensors, grads } = convTensors(X, Wn, Y, OC, bias, bound);
-  const name = s2 ? 'winograd_s2' : 'winograd3';
+  const kn = (k: Kernels, e: string) => (k as unknown as Record<string, (...a: number[]) => number>)[`${name}_${e}`];
   const scratch = (k: Kernels, t: Ptrs): number => {
-    const need = s2 ? k.winograd_s2_scratch_size(N, H, W, C, OC) : k.winograd3_scratch_size(N, H, W, C, OC);
+    const need = kn(k, 'scratch_size')(N, H, W, C, OC);
     if (need > bound) throw new Error(`${name}: scratch ${need} floats exceeds the test's bound ${bound}`);
     return t.scratch;
   };
   const clear = (k: Kernels, ref: boolean, t: Ptrs) => clearScratch(k, ref, t, bound);
+  const run = (k: Kernels, ref: boolean, pass: string) => pick(k, ref, `${name}_${pass}` as Twin) as unknown as (...a: number[]) => void;
   return {
     label: `${name} N${N} ${H}x${W}x${C} -> ${OH}x${OW}x${OC} ldx${ldx} ldy${ldy}${bias ? ' bias' : ''}`,
     tensors, grads, outputs: { y: 'dy' },
     forward: (k, ref, t) => {
-      pick(k, ref, s2 ? 'winograd_s2_forward' : 'winograd3_forward')(t.y, t.x, t.w, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
+      run(k, ref, 'forward')(t.y, t.x, t.w, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
       clear(k, ref, t);
     },
     backward: (k, ref, t) => {
-      pick(k, ref, s2 ? 'winograd_s2_backward_input' : 'winograd3_backward_input')(t.dx, t.dy, t.w, scratch(k, t), N, H, W, C, OC, ldx, ldy);
+      run(k, ref, 'backward_input')(t.dx, t.dy, t.w, scratch(k, t), N, H, W, C, OC, ldx, ldy);
       clear(k, ref, t);
-      pick(k, ref, s2 ? 'winograd_s2_backward_weight' : 'winograd3_backward_weight')(t.dw, bias ? t.db : 0, t.dy, t.x, scratch(k, t), N, H, W, C, OC, ldy, ldx);
+      run(k, ref, 'backward_weight')(t.dw, bias ? t.db : 0, t.dy, t.x, scratch(k, t), N, H, W, C, OC, ldy, ldx);
       clear(k, ref, t);
     },
   };
 }
+
+// F(4x4, 2x2): the same cases (most one tile: 4x4 outputs, 8x8 dx blocks) and ones of several tiles in both
+// directions, a last tile of one output row or column and a dx block overhanging the image.
+export const WINO_S2F4_CASES: Wino3Shape[] = [
+  ...WINO_S2_CASES,
+  { N: 2, H: 18, W: 20, C: 6, OC: 5, bias: true },
+  { N: 1, H: 21, W: 11, C: 9, OC: 10, ldx: 12, ldy: 11 },
+];
 
 // 3x3 stride 2: odd and even sizes (a last tile with one output row or column; H odd: the last E tap reads the
 // padding), 1x1 and 1xW images, channels 1-33 with tails and slices.
@@ -143,7 +156,14 @@ export const winogradOps = {
   winograd_s2: {
     family: 'conv',
     kernels: ['winograd_s2_forward', 'winograd_s2_backward_input', 'winograd_s2_backward_weight'],
-    cases: () => WINO_S2_CASES.map((sh) => winoCase(sh, true)),
+    cases: () => WINO_S2_CASES.map((sh) => winoCase(sh, 'winograd_s2')),
+    tol: { rtol: 1e-4, atol: 1e-4 },
+    fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
+  },
+  winograd_s2f4: {
+    family: 'conv',
+    kernels: ['winograd_s2f4_forward', 'winograd_s2f4_backward_input', 'winograd_s2f4_backward_weight'],
+    cases: () => WINO_S2F4_CASES.map((sh) => winoCase(sh, 'winograd_s2f4')),
     tol: { rtol: 1e-4, atol: 1e-4 },
     fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
   },
