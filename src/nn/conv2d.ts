@@ -58,18 +58,22 @@ export class Conv2d implements Layer {
     this.b = o.bias ? g.store.add(`${name}.bias`, [OC], 'flat') : null;
     this.kern = convKernels(x.N, x.H, x.W, x.C, OC, k, stride, pad);
     const kk = g.core.k as unknown as Record<string, (...a: number[]) => number>;
-    const need = (['fwd', 'bwdIn', 'bwdW'] as const).map((pass) => {
-      const kn = this.kern[pass];
-      if (kn === 'direct' || (kn === 'split_s2' && pass === 'bwdIn')) return kk.conv2d_scratch_size(x.N, x.H, x.W, x.C, OC, k, k, stride, pad);
-      return kk[PASS_EXPORTS[kn][pass]!.scratch](x.N, x.H, x.W, x.C, OC);
-    });
-    g.needScratch(Math.max(...need));
+    g.needScratch(Math.max(...(['fwd', 'bwdIn', 'bwdW'] as const).map((pass) => {
+      const e = this.exportOf(pass);
+      return e ? kk[e.scratch](x.N, x.H, x.W, x.C, OC) : kk.conv2d_scratch_size(x.N, x.H, x.W, x.C, OC, k, k, stride, pad);
+    })));
     g.add(this);
   }
 
-  /** The export of pass `pass` where it is not the direct conv. */
+  /** The exports of pass `pass`; null where it is the direct conv. */
+  private exportOf(pass: keyof ConvKernels): { run: string; scratch: string } | null {
+    const kn = this.kern[pass];
+    return kn === 'direct' ? null : PASS_EXPORTS[kn][pass];
+  }
+
+  /** The kernel of pass `pass` where it is not the direct conv. */
   private pass(pass: keyof ConvKernels): ((...a: number[]) => void) | null {
-    const kn = this.kern[pass], e = kn === 'direct' ? null : PASS_EXPORTS[kn][pass];
+    const e = this.exportOf(pass);
     return e ? (this.g.core.k as unknown as Record<string, (...a: number[]) => void>)[e.run] : null;
   }
 
