@@ -34,15 +34,22 @@ export interface Timing {
   cpuMs: number;
 }
 
-/** Time fn (sync or async) under the policy: warm-up, then timed runs; returns the median and every run. */
-export async function timeRuns(fn: () => unknown, p: RunPolicy): Promise<Timing> {
+/** The policy's warm-up runs of fn (one only when a run already takes longer than slowRunMs: a slow run is warm
+ * after one pass; the time goes to timed runs); returns their times. */
+async function warmUp(fn: () => unknown, p: RunPolicy): Promise<number[]> {
   const warmupMs: number[] = [];
   for (let i = 0; i < Math.max(1, p.warmup); i++) {
     const t0 = performance.now();
     await fn();
     warmupMs.push(performance.now() - t0);
-    if (warmupMs[i] > p.slowRunMs) break; // a slow run is warm after one pass; spend the time on timed runs
+    if (warmupMs[i] > p.slowRunMs) break;
   }
+  return warmupMs;
+}
+
+/** Time fn (sync or async) under the policy: warm-up, then timed runs; returns the median and every run. */
+export async function timeRuns(fn: () => unknown, p: RunPolicy): Promise<Timing> {
+  const warmupMs = await warmUp(fn, p);
   const runsMs: number[] = [];
   let spent = 0;
   const c0 = process.cpuUsage();
@@ -78,13 +85,7 @@ export const TURN = { ready: '@@READY', run: 'run', ran: '@@RUN ', end: 'end' } 
  * from 2.21 to 2.75 s halfway through its runs, 2026-12-01). cpuMs sums the runs only, not the waits between turns.
  */
 export async function timeTurns(fn: () => unknown, p: RunPolicy, lines: AsyncIterable<string>, write: (s: string) => void): Promise<Timing> {
-  const warmupMs: number[] = [];
-  for (let i = 0; i < Math.max(1, p.warmup); i++) {
-    const t0 = performance.now();
-    await fn();
-    warmupMs.push(performance.now() - t0);
-    if (warmupMs[i] > p.slowRunMs) break;
-  }
+  const warmupMs = await warmUp(fn, p);
   write(`${TURN.ready}\n`);
   const runsMs: number[] = [];
   let cpuMs = 0;

@@ -34,8 +34,8 @@ def max_rss_kb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
 
 
-def time_runs(fn, p):
-    """Same policy as bench/lib/timing.ts timeRuns."""
+def warm_up(fn, p):
+    """The policy's warm-up runs (one only when a run already takes longer than slowRunMs); their times."""
     warm = []
     for _ in range(max(1, p["warmup"])):
         t0 = time.perf_counter()
@@ -43,6 +43,12 @@ def time_runs(fn, p):
         warm.append((time.perf_counter() - t0) * 1e3)
         if warm[-1] > p["slowRunMs"]:
             break
+    return warm
+
+
+def time_runs(fn, p):
+    """Same policy as bench/lib/timing.ts timeRuns."""
+    warm = warm_up(fn, p)
     runs, spent = [], 0.0
     c0 = time.process_time()
     while len(runs) < p["maxRuns"] and (len(runs) < p["minRuns"] or spent < p["budgetMs"]):
@@ -59,13 +65,7 @@ def time_runs(fn, p):
 def time_turns(fn, p):
     """Same protocol as bench/lib/timing.ts timeTurns: warm-up, @@READY, then one timed run per `run` line on stdin
     (answered with `@@RUN <ms>`) until `end`."""
-    warm = []
-    for _ in range(max(1, p["warmup"])):
-        t0 = time.perf_counter()
-        fn()
-        warm.append((time.perf_counter() - t0) * 1e3)
-        if warm[-1] > p["slowRunMs"]:
-            break
+    warm = warm_up(fn, p)
     sys.stdout.write("@@READY\n")
     sys.stdout.flush()
     runs, cpu = [], 0.0
