@@ -31,7 +31,6 @@ export * from './reference/winograd';
 export * from './winograd_s2';
 export * from './reference/winograd_s2';
 export * from './winograd_s2f4';
-export * from './reference/winograd_s2f4';
 export {
   upconv_split_packed_size, upconv_split_packed_scratch_size, upconv_split_forward_scratch_size, upconv_split_pack,
   upconv_split_forward_packed, upconv_split_forward, upconv_split_backward_input, upconv_split_backward_weight,

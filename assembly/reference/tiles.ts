@@ -1,4 +1,4 @@
-// Pixel access shared by the Winograd reference twins (winograd.ts, winograd_s2.ts); not kernels, so not exported
+// Pixel access shared by the Winograd reference twins (winograd.ts, winograd_s2.ts: F(2x2, 2x2) and F(4x4, 2x2)); not kernels, so not exported
 // from assembly/index.ts.
 // @ts-ignore: decorator
 @inline function at(p: usize, i: i32): usize { return p + (<usize>i << 2); }

@@ -179,9 +179,13 @@ export interface Kernels {
   winograd_s2_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   ref_winograd_s2_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   ref_winograd_s2_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  ref_winograd_s2f4_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   ref_winograd_s2_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   ref_winograd_s2_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldx: number, ldy: number): void;
   ref_winograd_s2_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
+  ref_winograd_s2f4_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
+  ref_winograd_s2f4_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldx: number, ldy: number): void;
+  ref_winograd_s2f4_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   winograd_s2f4_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   winograd_s2f4_backward_input_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   winograd_s2f4_backward_weight_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
@@ -189,10 +193,6 @@ export interface Kernels {
   winograd_s2f4_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   winograd_s2f4_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldx: number, ldy: number): void;
   winograd_s2f4_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
-  ref_winograd_s2f4_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
-  ref_winograd_s2f4_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
-  ref_winograd_s2f4_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldx: number, ldy: number): void;
-  ref_winograd_s2f4_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   conv3s2_split_packed_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   conv3s2_split_forward_packed(y: number, x: number, U: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   conv3s2_split_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
