@@ -6,8 +6,8 @@
 //      Generator with strict=True, exported to ONNX by torch.onnx.export); outputs checked to agree first;
 //   3. the training step at 128x128: ours (BicycleGAN.step) vs PyTorch (python/bicyclegan_torch/models.bicycle_step);
 //   4. growth of the generator's cost with image size and batch; peak RSS of every configuration.
-// Every configuration runs in its own child process; runtimes alternate per configuration. A missing anchor is
-// reported as skipped with the reason. Writes bench/out/results.{json,md}; a full run also writes bench/RESULTS.{md,json}.
+// Every runtime of a configuration runs in its own child process; they take turns run by run (bench/lib/turns.ts).
+// A missing anchor is reported as skipped with the reason. Writes bench/out/results.{json,md}; a full run also writes bench/RESULTS.{md,json}.
 // --inference-only: generator inference at batch 1 only (128 and 256 px, 1 and 2 threads; no kernels, no
 // training), a short look that never writes bench/RESULTS.*.
 // --only-train B:T[,B:T...]: only the training rows of batch B on T threads (ours and PyTorch), e.g. 1:2; no
@@ -110,8 +110,6 @@ function runChild(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs
 }
 
 const childTimeout = quick ? 300_000 : 600_000;
-
-
 const node = (job: ChildJob) => runChild(process.execPath, [childJs, JSON.stringify(job)], process.env, childTimeout);
 
 const python = torchPython();
