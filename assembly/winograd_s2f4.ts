@@ -426,10 +426,10 @@ function dwFromDU(dw: usize, dU: usize, C: i32, Ci: i32, OC: i32, no: i32): void
           s10 = f32x4.add(s10, f32x4.mul(h1, f32x4.splat(f0)));
           s11 = f32x4.add(s11, f32x4.mul(h1, f32x4.splat(f1)));
         }
-        addN(fl(d, t00 * tap) + ob, s00, n);
-        addN(fl(d, (t00 + 2) * tap) + ob, s01, n);
-        addN(fl(d, (t00 + 8) * tap) + ob, s10, n);
-        addN(fl(d, (t00 + 10) * tap) + ob, s11, n);
+        put(fl(d, t00 * tap) + ob, s00, n, true);
+        put(fl(d, (t00 + 2) * tap) + ob, s01, n, true);
+        put(fl(d, (t00 + 8) * tap) + ob, s10, n, true);
+        put(fl(d, (t00 + 10) * tap) + ob, s11, n, true);
       }
     }
   }
@@ -452,6 +452,3 @@ function dwFromDU(dw: usize, dU: usize, C: i32, Ci: i32, OC: i32, no: i32): void
     f32x4.add(f32x4.mul(u2, f32x4.splat(gw(2, a))), f32x4.mul(u3, f32x4.splat(gw(3, a)))));
   return a == 0 ? s : f32x4.add(s, u4);
 }
-
-// @ts-ignore: decorator
-@inline function addN(p: usize, v: v128, n: i32): void { put(p, v, n, true); }

@@ -24,7 +24,7 @@ import { machine } from './lib/machine.js';
 import { chooseSplit } from '../src/parallel/sync.js';
 import { compareOutputs, RUNTIMES, toMarkdown, type Agreement, type KernelsResult, type Measurement, type Report, type Runtime } from './lib/report.js';
 import { FULL_POLICY, QUICK_POLICY, type RunPolicy } from './lib/timing.js';
-import { turns as takeTurns, type TurnMember } from './lib/turns.js';
+import { rotate, turns as takeTurns, type TurnMember } from './lib/turns.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -273,7 +273,6 @@ function timed(r: ChildOutcome): Partial<Measurement> {
   return { status: 'ok', medianMs: t.medianMs, runsMs: t.runsMs, warmupMs: t.warmupMs, cpuPerWall: t.cpuMs / wall, maxRssMB: mb(r.res!.maxRssKB) };
 }
 
-const rotate = <T>(a: T[], k: number) => a.map((_, i) => a[(i + k) % a.length]);
 for (const [i, c] of genPlan.entries()) {
   const order = rotate(RUNTIMES, i), load1 = os.loadavg()[0];
   const { weights, onnx } = files(c.size);

@@ -47,6 +47,11 @@ async function warmUp(fn: () => unknown, p: RunPolicy): Promise<number[]> {
   return warmupMs;
 }
 
+/** The Timing of these runs. */
+function timingOf(runsMs: number[], warmupMs: number[], cpuMs: number): Timing {
+  return { medianMs: median(runsMs), minMs: Math.min(...runsMs), maxMs: Math.max(...runsMs), runsMs, warmupMs, cpuMs };
+}
+
 /** Time fn (sync or async) under the policy: warm-up, then timed runs; returns the median and every run. */
 export async function timeRuns(fn: () => unknown, p: RunPolicy): Promise<Timing> {
   const warmupMs = await warmUp(fn, p);
@@ -61,7 +66,7 @@ export async function timeRuns(fn: () => unknown, p: RunPolicy): Promise<Timing>
     spent += dt;
   }
   const c = process.cpuUsage(c0);
-  return { medianMs: median(runsMs), minMs: Math.min(...runsMs), maxMs: Math.max(...runsMs), runsMs, warmupMs, cpuMs: (c.user + c.system) / 1000 };
+  return timingOf(runsMs, warmupMs, (c.user + c.system) / 1000);
 }
 
 /** Deterministic pseudo-random floats in [-1, 1) (LCG), for inputs whose values do not matter to the timing. */
@@ -101,5 +106,5 @@ export async function timeTurns(fn: () => unknown, p: RunPolicy, lines: AsyncIte
     write(`${TURN.ran}${dt}\n`);
   }
   if (runsMs.length === 0) throw new Error('turns: ended before any timed run');
-  return { medianMs: median(runsMs), minMs: Math.min(...runsMs), maxMs: Math.max(...runsMs), runsMs, warmupMs, cpuMs };
+  return timingOf(runsMs, warmupMs, cpuMs);
 }

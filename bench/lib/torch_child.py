@@ -46,6 +46,12 @@ def warm_up(fn, p):
     return warm
 
 
+def timing_of(runs, warm, cpu):
+    """The timing dict of these runs (bench/lib/timing.ts Timing)."""
+    return {"medianMs": statistics.median(runs), "minMs": min(runs), "maxMs": max(runs), "runsMs": runs, "warmupMs": warm,
+            "cpuMs": cpu}
+
+
 def time_runs(fn, p):
     """Same policy as bench/lib/timing.ts timeRuns."""
     warm = warm_up(fn, p)
@@ -58,8 +64,7 @@ def time_runs(fn, p):
         runs.append(dt)
         spent += dt
     cpu = (time.process_time() - c0) * 1e3  # all threads of the process
-    return {"medianMs": statistics.median(runs), "minMs": min(runs), "maxMs": max(runs), "runsMs": runs, "warmupMs": warm,
-            "cpuMs": cpu}
+    return timing_of(runs, warm, cpu)
 
 
 def time_turns(fn, p):
@@ -85,8 +90,7 @@ def time_turns(fn, p):
         sys.stdout.flush()
     if not runs:
         raise SystemExit("turns: ended before any timed run")
-    return {"medianMs": statistics.median(runs), "minMs": min(runs), "maxMs": max(runs), "runsMs": runs, "warmupMs": warm,
-            "cpuMs": cpu}
+    return timing_of(runs, warm, cpu)
 
 
 def measure(fn, job):

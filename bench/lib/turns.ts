@@ -5,6 +5,7 @@
 // So a slow spell of a shared host falls on all the runtimes of a configuration alike, instead of on whichever
 // process happened to be timing its runs then.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TURN, type RunPolicy } from './timing.js';
 
 export interface TurnMember<K> { key: K; cmd: string; args: string[]; env: NodeJS.ProcessEnv; cwd?: string }
@@ -78,8 +79,8 @@ class TurnChild {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const rotate = <T>(a: T[], k: number) => a.map((_, i) => a[(i + k) % a.length]);
+/** a, its first k entries moved to the end (each round's order of turns; bench/run.ts's order of configurations) */
+export const rotate = <T>(a: T[], k: number) => a.map((_, i) => a[(i + k) % a.length]);
 
 /** Runs the members' turns under the policy: each round one run of every member with fewer than minRuns runs, or
  * fewer than maxRuns within budgetMs of its own run time. Returns each member's outcome by key. */
