@@ -37,7 +37,7 @@ export {
   upconv_split_scratch_size,
 } from './winograd_split';
 export * from './conv3s2_split';
-export * from './upconv_parts';
+export { upconv_parts_forward_scratch_size, upconv_parts_forward } from './upconv_parts';
 export {
   ref_upconv_split_packed_size, ref_upconv_split_packed_scratch_size, ref_upconv_split_forward_scratch_size,
   ref_upconv_split_pack, ref_upconv_split_forward, ref_upconv_split_forward_packed, ref_upconv_split_scratch_size,

@@ -15,7 +15,9 @@
 // and y[2i+a][2j+b] = EE[i+a][j+b] + EP[i+a][j] + PE[i][j+b] + PP[i][j] + bias.
 // Each part is an indirect GEMM (igemm_4x8, rows = the part's positions, one pointer per tap into x or a zero
 // vector) accumulating into its grid in scratch; then one pass adds the four grids into y.
-import { igemm_4x8, pack_panels } from './gemm';
+// upconvNarrow is the same for narrow outputs (OC <= 4, the generator's last layer to RGB) on the dot-product tiles:
+// upconv.ts's forward for those (its dual transposed conv does 16 MACs per x pixel and channel pair).
+import { igemm_4x8, igemm_dot_2x4, pack_panels } from './gemm';
 
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
@@ -126,6 +128,78 @@ export function upconv_parts_forward(y: usize, x: usize, w: usize, b: usize, scr
               store<f32>(yo + o, v);
             }
           }
+        }
+      }
+    }
+  }
+}
+
+// ---- narrow outputs (OC <= 4, C a multiple of 4) ----
+
+// x rows per block of upconvNarrow: the four part grids of a block stay in L2 (at 128 x 128 x 3: 17 x 129 E
+// positions, 26 KB each), and the block's last E row is computed again as the next block's first (1/16 more EE, EP).
+const RB: i32 = 16;
+
+// Floats of scratch upconvNarrow needs: zero vector | the 9 taps packed | 4 part grids of a block | ind (4 taps) | outp.
+export function narrowSize(H: i32, W: i32, C: i32, OC: i32): i32 {
+  const E = (min(H, RB) + 1) * (W + 1);
+  return al(c4(C)) + al(36 * C) + 4 * al(E * OC) + al(4 * E) + al(E);
+}
+
+// The fused upsample + conv for OC <= 4 output channels and C a multiple of 4 (the dot tiles read 4 channels at
+// once), by the parts above on igemm_dot_2x4's dot-product tiles (3 columns: igemm_dot_3x3, no lane spent on an
+// absent channel): x rows [r0, r1) of the N H rows (y rows 2 r0 .. 2 r1 - 1 of each image), block by block.
+// y = (EE + EP) + (PE + PP) + b, or with acc y += (EE + EP) + (PE + PP) (y holds the bias: the threads' row split,
+// the same bits since the two sums only commute).
+export function upconvNarrow(y: usize, x: usize, w: usize, b: usize, scratch: usize,
+  N: i32, H: i32, W: i32, C: i32, OC: i32, ldy: i32, ldx: i32, r0: i32, r1: i32, acc: bool): void {
+  const EW = W + 1, E = (min(H, RB) + 1) * EW, gs = al(E * OC);
+  const zero = scratch, bp = fl(zero, al(c4(C))), g0 = fl(bp, al(36 * C));
+  const ind = fl(g0, 4 * gs), outp = fl(ind, al(4 * E));
+  memory.fill(zero, 0, <usize>c4(C) << 2);
+  // the 9 taps in part order (EE: w[0][0], w[0][2], w[2][0], w[2][2]; EP: w[0][1], w[2][1]; PE: w[1][0], w[1][2];
+  // PP: w[1][1]), each as igemm_dot_2x4's B: [C / 4][4 columns][4 k], zero past OC
+  let t = 0;
+  for (let q = 0; q < 4; q++) {
+    for (let a = 0; a < (q < 2 ? 2 : 1); a++) for (let bb = 0; bb < ((q & 1) == 0 ? 2 : 1); bb++) {
+      const kh = q < 2 ? 2 * a : 1, kw = (q & 1) == 0 ? 2 * bb : 1, src = fl(w, (kh * 3 + kw) * C * OC), dst = fl(bp, t * 4 * C);
+      for (let k = 0; k < C; k++) for (let n = 0; n < 4; n++) {
+        store<f32>(dst + ((<usize>(k >> 2) << 6) + (<usize>n << 4) + (<usize>(k & 3) << 2)), n < OC ? load<f32>(fl(src, k * OC + n)) : 0);
+      }
+      t++;
+    }
+  }
+  for (let n = r0 / H; n < N && n * H < r1; n++) {
+    const ia = max(r0 - n * H, 0), ib = min(r1 - n * H, H);
+    for (let i0 = ia; i0 < ib; i0 += RB) {
+      const nr = min(RB, ib - i0);
+      // the parts' grids: E rows i0 .. i0 + nr, P rows i0 .. i0 + nr - 1 (columns: E 0 .. W, P 0 .. W - 1)
+      let t0 = 0;
+      for (let q = 0; q < 4; q++) {
+        const PR = q < 2 ? nr + 1 : nr, PC = (q & 1) == 0 ? EW : W, R = PR * PC, g = fl(g0, q * gs);
+        const nA = q < 2 ? 2 : 1, nB = (q & 1) == 0 ? 2 : 1;
+        for (let r = 0; r < R; r++) {
+          const m = r / PC, c = r - m * PC;
+          store<u32>(outp + (<usize>r << 2), <u32>fl(g, r * OC));
+          for (let a = 0; a < nA; a++) for (let bb = 0; bb < nB; bb++) {
+            const ih = i0 + m + (q < 2 ? a - 1 : 0), iw = c + ((q & 1) == 0 ? bb - 1 : 0);
+            const inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
+            store<u32>(ind + (<usize>((a * nB + bb) * R + r) << 2), <u32>(inside ? fl(x, ((n * H + ih) * W + iw) * ldx) : zero));
+          }
+        }
+        igemm_dot_2x4(R, nA * nB, C, ind, outp, 0, fl(bp, t0 * 4 * C), OC, 0, 0, zero);
+        t0 += nA * nB;
+      }
+      // y[2i+a][2j+bb] = (EE[i+a][j+bb] + EP[i+a][j]) + (PE[i][j+bb] + PP[i][j]) (+ b)
+      const ee = g0, ep = fl(g0, gs), pe = fl(g0, 2 * gs), pp = fl(g0, 3 * gs);
+      for (let i = 0; i < nr; i++) for (let j = 0; j < W; j++) for (let a = 0; a < 2; a++) for (let bb = 0; bb < 2; bb++) {
+        const pEE = fl(ee, ((i + a) * EW + j + bb) * OC), pEP = fl(ep, ((i + a) * W + j) * OC);
+        const pPE = fl(pe, (i * EW + j + bb) * OC), pP = fl(pp, (i * W + j) * OC);
+        const yo = fl(y, ((n * 2 * H + 2 * (i0 + i) + a) * 2 * W + 2 * j + bb) * ldy);
+        for (let c = 0; c < OC; c++) {
+          const o = <usize>c << 2;
+          const v = (load<f32>(pEE + o) + load<f32>(pEP + o)) + (load<f32>(pPE + o) + load<f32>(pP + o));
+          store<f32>(yo + o, acc ? load<f32>(yo + o) + v : b != 0 ? v + load<f32>(b + o) : v);
         }
       }
     }

@@ -13,6 +13,8 @@ export interface Kernels {
   upconv_split_backward_input(dx: number, dy: number, w: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldx: number, ldy: number): void;
   upconv_split_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   upconv_split_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  upconv_parts_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  upconv_parts_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   ref_upconv_split_packed_size(C: number, OC: number): number;
   ref_upconv_split_packed_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   ref_upconv_split_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
@@ -199,8 +201,6 @@ export interface Kernels {
   conv3s2_split_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   conv3s2_split_backward_weight_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   conv3s2_split_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
-  upconv_parts_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
-  upconv_parts_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   ref_conv3s2_split_packed_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   ref_conv3s2_split_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   ref_conv3s2_split_backward_weight_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
