@@ -11,7 +11,7 @@
 //     every chunk is a multiple of 4 channels (the SIMD groups of the one-thread run); otherwise, and for add
 //     and copy, an elementwise op splits its pixels at multiples of 4;
 //   - the last layer of the generator (fused upsample + conv to RGB: too few channels to split) gets its bias
-//     first, then each rank runs the same kernels on its share of the rows of every output phase;
+//     first, then each rank runs the same kernels on its share of the input rows (upconv_forward_part);
 //   - anything else (pools; ops a later builder adds) runs on rank 0 as the one-thread op.
 // The layers packAtLoad picks run on packed panels, split the same way: f32 files keep each chunk only as its
 // panels (conv2d_pack, run once after building; also a fused upsample + conv of a 1x1 image), f16 / int8 files
@@ -272,8 +272,8 @@ export class ThreadedBuilder extends RunBuilder {
   }
 
   /** A fused upsample + conv with at most 4 output channels (the generator's last layer: an RGB image), which
-   * has no channels to split: its bias goes in first (pixels split), then each rank runs its part of the
-   * transposed conv's rows (upconv_forward_part) on the whole (small) weights. */
+   * has no channels to split: its bias goes in first (pixels split), then each rank runs its share of the input
+   * rows (upconv_forward_part) on the whole (small) weights. */
   private narrowUp(name: string, x: T, OC: number, y: T): void {
     const l = this.packed.layers.get(name);
     if (!l) throw new Error(`infer: no weights for layer ${name}`);
