@@ -260,9 +260,14 @@ function member(rt: Runtime, job: Record<string, unknown>, threads: number): Tur
     : { key: rt, cmd: process.execPath, args: [childJs, arg], env: process.env, cwd: root };
 }
 
-/** The members' turns (bench/lib/turns.ts), 100 ms apart; outcomes as runChild's. */
-async function turns(members: TurnMember<Runtime>[], p: RunPolicy): Promise<Map<Runtime, ChildOutcome>> {
-  const out = await takeTurns(members, p, { timeoutMs: childTimeout, gapMs: 100, seq0: seq + 1 });
+/** Milliseconds between turns: generator runs 400, training steps 100. A runtime's work after its run reported
+ * (onnxruntime-web's process, in Node) fell on the next turn: ours at 128 px, one thread, alternating with
+ * onnxruntime-web alone read 32-59 ms 100 ms apart (4 of 12 runs over 45) and 34-40 ms 400 ms apart, 2026-12-01. */
+const GAP_MS = { gen: 400, train: 100 } as const;
+
+/** The members' turns (bench/lib/turns.ts), GAP_MS apart; outcomes as runChild's. */
+async function turns(members: TurnMember<Runtime>[], p: RunPolicy, gapMs: number): Promise<Map<Runtime, ChildOutcome>> {
+  const out = await takeTurns(members, p, { timeoutMs: childTimeout, gapMs, seq0: seq + 1 });
   seq += members.length;
   return out as Map<Runtime, ChildOutcome>;
 }
@@ -277,7 +282,7 @@ for (const [i, c] of genPlan.entries()) {
   const order = rotate(RUNTIMES, i), load1 = os.loadavg()[0];
   const { weights, onnx } = files(c.size);
   const outs = await turns(order.filter((rt) => !blocked.has(key(c.size, rt))).map((rt) => member(rt,
-    rt === 'torch' ? { mode: 'gen', ...c, weights, policy } : { mode: 'gen', runtime: rt as GenRuntime, ...c, weights, onnx, policy }, c.threads)), policy);
+    rt === 'torch' ? { mode: 'gen', ...c, weights, policy } : { mode: 'gen', runtime: rt as GenRuntime, ...c, weights, onnx, policy }, c.threads)), policy, GAP_MS.gen);
   for (const rt of order) {
     const base: Measurement = { kind: 'gen', runtime: rt, ...c, status: 'skipped', load1 };
     const r = outs.get(rt), b = blocked.get(key(c.size, rt));
@@ -298,7 +303,7 @@ for (const [i, c] of trainPlan.entries()) {
   const job = (rt: Runtime) => rt === 'torch'
     ? { mode: 'train', size: TRAIN_SIZE, ...c, policy: trainPolicy(c.batch) }
     : { mode: 'train', size: TRAIN_SIZE, batch: c.batch, workers: c.threads, policy: trainPolicy(c.batch) };
-  const outs = await turns(order.filter((rt) => !skip.has(rt)).map((rt) => member(rt, job(rt), c.threads)), trainPolicy(c.batch));
+  const outs = await turns(order.filter((rt) => !skip.has(rt)).map((rt) => member(rt, job(rt), c.threads)), trainPolicy(c.batch), GAP_MS.train);
   for (const rt of order) {
     const base: Measurement = { kind: 'train', runtime: rt, size: TRAIN_SIZE, ...c, status: 'skipped', load1 };
     const r = outs.get(rt);
