@@ -17,12 +17,12 @@ describe('timeTurns (the child side)', () => {
   it('warms up, says @@READY, then times one run per `run` line until `end`', async () => {
     const said: string[] = [];
     let calls = 0;
-    const t = await timeTurns(() => { calls++; said.push(`call ${calls}`); }, p, linesOf(['run', 'run', 'run', 'end', 'run']), (s) => said.push(s.trim()));
+    const t = await timeTurns(() => { calls++; said.push(`call ${calls}`); }, p, linesOf(['warm', 'run', 'run', 'run', 'end', 'run']), (s) => said.push(s.trim()));
     expect(said.slice(0, 3)).toEqual(['call 1', 'call 2', TURN.ready]);
-    expect(said.filter((s) => s.startsWith(TURN.ran))).toHaveLength(3);
-    expect(calls).toBe(5); // 2 warm-ups + 3 runs; nothing after `end`
+    expect(said.filter((s) => s.startsWith(TURN.ran))).toHaveLength(4); // the `warm` line is answered too
+    expect(calls).toBe(6); // 2 warm-ups + 1 more on `warm` + 3 runs; nothing after `end`
     expect(t.runsMs).toHaveLength(3);
-    expect(t.warmupMs).toHaveLength(2);
+    expect(t.warmupMs).toHaveLength(3);
     expect(t.medianMs).toBeGreaterThanOrEqual(0);
   });
   it('rejects an unknown line and an end before any run', async () => {
@@ -44,6 +44,7 @@ process.stdout.write('noise before the protocol\\n@@READY\\n');
 let n = 0;
 for await (const line of createInterface({ input: process.stdin })) {
   if (line === 'end') { process.stdout.write('@@RESULT ' + JSON.stringify({ name, runs: n }) + '\\n'); break; }
+  if (line === 'warm') { appendFileSync(log, name + ' warm\\n'); process.stdout.write('@@RUN ' + ms + '\\n'); continue; }
   n++;
   if (String(n) === die) { process.stderr.write(name + ' died at run ' + n + '\\n'); process.exit(3); }
   appendFileSync(log, name + '\\n');
@@ -53,12 +54,12 @@ for await (const line of createInterface({ input: process.stdin })) {
   const member = (name: string, ms: number, log: string, die = '') =>
     ({ key: name, cmd: process.execPath, args: [script, name, String(ms), log, die], env: process.env });
 
-  it('interleaves the runs in rotating order and stops each member by its own runs and budget', async () => {
+  it('warms every member up once in turn, then interleaves the runs in rotating order and stops each member by its own runs and budget', async () => {
     const log = join(dir, 'a.log');
     writeFileSync(log, '');
     const out = await turns([member('a', 10, log), member('b', 30, log)], { warmup: 1, minRuns: 2, maxRuns: 4, budgetMs: 50, slowRunMs: 1e9 }, { timeoutMs: 20_000, gapMs: 1 });
     // b: 2 runs (60 ms >= the budget after its minimum); a: 4 (its maximum, 40 ms < 50)
-    expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual(['a', 'b', 'b', 'a', 'a', 'a']);
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual(['a warm', 'b warm', 'a', 'b', 'b', 'a', 'a', 'a']);
     expect(out.get('a')).toMatchObject({ ok: true, res: { name: 'a', runs: 4 }, seq: 1 });
     expect(out.get('b')).toMatchObject({ ok: true, res: { name: 'b', runs: 2 }, seq: 2 });
   }, 30_000);

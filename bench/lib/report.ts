@@ -231,7 +231,7 @@ export function toMarkdown(r: Report): string {
   if (r.rendered) out.push(r.rendered, '');
   out.push('Versions: ' + Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join('; ') + '.');
   out.push('');
-  out.push(`Method: every runtime of a configuration runs in its own child process (its peak RSS is its own); the processes are warmed up one after another, then take turns run by run (one run of each per round, order rotating per round, 400 ms apart for the generator, 100 ms for training steps), so a slow spell of the host falls on all of them alike; each figure is the median of the timed runs after warm-up (policy ${JSON.stringify(r.policy)}); every ratio is between figures of this one run. Float32 everywhere. ONNX model: ${r.onnx}`);
+  out.push(`Method: every runtime of a configuration runs in its own child process (its peak RSS is its own); the processes are warmed up one after another and once more in turn, then take turns run by run (one run of each per round, order rotating per round, 400 ms apart for the generator, 100 ms for training steps), so a slow spell of the host falls on all of them alike; each figure is the median of the timed runs after warm-up (policy ${JSON.stringify(r.policy)}); every ratio is between figures of this one run. Float32 everywhere. ONNX model: ${r.onnx}`);
   out.push('');
 
   // agreement

@@ -80,11 +80,11 @@ export function lcgFill(out: Float32Array, seed: number): Float32Array {
 }
 
 /** The lines a turn-taking child exchanges with bench/run.ts on stdin / stdout. */
-export const TURN = { ready: '@@READY', run: 'run', ran: '@@RUN ', end: 'end' } as const;
+export const TURN = { ready: '@@READY', warm: 'warm', run: 'run', ran: '@@RUN ', end: 'end' } as const;
 
 /**
  * Turns: the warm-up as in timeRuns, then `@@READY`; from there one timed run per `run` line read from `lines`,
- * each answered with `@@RUN <ms>`, until `end`. bench/run.ts keeps every runtime of a configuration alive in its own
+ * each answered with `@@RUN <ms>`, until `end`; a `warm` line is one more warm-up run, answered alike. bench/run.ts keeps every runtime of a configuration alive in its own
  * process and has them take turns run by run (order rotating per round), so a slow spell of a shared host falls on
  * all of them alike instead of on whichever process happened to be timing (one such spell took our batch-4 step
  * from 2.21 to 2.75 s halfway through its runs, 2026-12-01). cpuMs sums the runs only, not the waits between turns.
@@ -97,12 +97,15 @@ export async function timeTurns(fn: () => unknown, p: RunPolicy, lines: AsyncIte
   for await (const line of lines) {
     const cmd = line.trim();
     if (cmd === TURN.end) break;
-    if (cmd !== TURN.run) throw new Error(`turns: unexpected line ${JSON.stringify(line)}`);
+    if (cmd !== TURN.run && cmd !== TURN.warm) throw new Error(`turns: unexpected line ${JSON.stringify(line)}`);
     const c0 = process.cpuUsage(), t0 = performance.now();
     await fn();
     const dt = performance.now() - t0, c = process.cpuUsage(c0);
-    runsMs.push(dt);
-    cpuMs += (c.user + c.system) / 1000;
+    if (cmd === TURN.warm) warmupMs.push(dt);
+    else {
+      runsMs.push(dt);
+      cpuMs += (c.user + c.system) / 1000;
+    }
     write(`${TURN.ran}${dt}\n`);
   }
   if (runsMs.length === 0) throw new Error('turns: ended before any timed run');

@@ -69,7 +69,7 @@ def time_runs(fn, p):
 
 def time_turns(fn, p):
     """Same protocol as bench/lib/timing.ts timeTurns: warm-up, @@READY, then one timed run per `run` line on stdin
-    (answered with `@@RUN <ms>`) until `end`."""
+    (answered with `@@RUN <ms>`) until `end`; `warm` is one more warm-up run, answered alike."""
     warm = warm_up(fn, p)
     sys.stdout.write("@@READY\n")
     sys.stdout.flush()
@@ -79,13 +79,16 @@ def time_turns(fn, p):
         cmd = line.strip()
         if cmd == "end" or not line:
             break
-        if cmd != "run":
+        if cmd not in ("run", "warm"):
             raise SystemExit("turns: unexpected line %r" % line)
         c0, t0 = time.process_time(), time.perf_counter()
         fn()
         dt = (time.perf_counter() - t0) * 1e3
-        cpu += (time.process_time() - c0) * 1e3
-        runs.append(dt)
+        if cmd == "warm":
+            warm.append(dt)
+        else:
+            cpu += (time.process_time() - c0) * 1e3
+            runs.append(dt)
         sys.stdout.write("@@RUN %r\n" % dt)
         sys.stdout.flush()
     if not runs:

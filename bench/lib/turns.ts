@@ -1,7 +1,10 @@
 // Turns (bench/run.ts): the runtimes of one configuration alive together, each in its own process, timed run by
 // run. Each process is started and warmed up alone (bench/lib/timing.ts timeTurns, or torch_child.py time_turns,
-// answer `@@READY`), then each round asks every process still under the policy for one timed run (`run`, answered
-// `@@RUN <ms>`), in an order rotating per round, a short pause apart; `end` asks for the child's `@@RESULT <json>`.
+// answer `@@READY`), then all of them warm up once more in turn (`warm`: each process's first timed run otherwise
+// came after the others' start-up, 10 s and more idle, and read slow: ours 53-60 ms against 35-41 at 128 px,
+// onnxruntime-web 299 against 186-244, 2026-12-01), then each round asks every process still under the policy for one
+// timed run (`run`, answered `@@RUN <ms>`), in an order rotating per round, a short pause apart; `end` asks for the
+// child's `@@RESULT <json>`.
 // So a slow spell of a shared host falls on all the runtimes of a configuration alike, instead of on whichever
 // process happened to be timing its runs then.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -97,6 +100,12 @@ export async function turns<K>(members: TurnMember<K>[], p: RunPolicy, o: TurnOp
     const l = await c.next(o.timeoutMs);
     if (l === TURN.ready) live.push({ key: m.key, c, seq: s, runs: 0, spent: 0 });
     else fail(m.key, c, s, `no ${TURN.ready}: ${l ?? 'exited'}`);
+  }
+  for (const x of live) {
+    await sleep(o.gapMs);
+    x.c.send(TURN.warm);
+    const l = await x.c.next(o.timeoutMs);
+    if (!l?.startsWith(TURN.ran)) fail(x.key, x.c, x.seq, `no ${TURN.ran.trim()} answer to ${TURN.warm}: ${l ?? 'exited'}`);
   }
   const wants = (x: (typeof live)[number]) => !res.has(x.key) && (x.runs < p.minRuns || (x.runs < p.maxRuns && x.spent < p.budgetMs));
   for (let round = 0; live.some(wants); round++) {
