@@ -84,10 +84,11 @@ export const TURN = { ready: '@@READY', warm: 'warm', run: 'run', ran: '@@RUN ',
 
 /**
  * Turns: the warm-up as in timeRuns, then `@@READY`; from there one timed run per `run` line read from `lines`,
- * each answered with `@@RUN <ms>`, until `end`; a `warm` line is one more warm-up run, answered alike. bench/run.ts keeps every runtime of a configuration alive in its own
- * process and has them take turns run by run (order rotating per round), so a slow spell of a shared host falls on
- * all of them alike instead of on whichever process happened to be timing (one such spell took our batch-4 step
- * from 2.21 to 2.75 s halfway through its runs, 2026-12-01). cpuMs sums the runs only, not the waits between turns.
+ * each answered with `@@RUN <ms>`, until `end`; a `warm` line is one more warm-up run, answered alike. bench/run.ts
+ * keeps every runtime of a configuration alive in its own process and has them take turns run by run (order
+ * rotating per round), so a slow spell of a shared host falls on all of them alike instead of on whichever process
+ * happened to be timing (one such spell took our batch-4 step from 2.21 to 2.75 s halfway through its runs,
+ * 2026-12-01). cpuMs sums the runs only, not the waits between turns.
  */
 export async function timeTurns(fn: () => unknown, p: RunPolicy, lines: AsyncIterable<string>, write: (s: string) => void): Promise<Timing> {
   const warmupMs = await warmUp(fn, p);
