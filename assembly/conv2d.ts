@@ -13,7 +13,7 @@
 // Conv-transpose = backward_input of its dual conv (+ bias_add_forward); linear = 1x1 conv with H = W = 1.
 import { bias_backward } from './conv_bias';
 import { stagedBias, startRows, storeT4 } from './simd';
-import { igemm_4x8, igemm_dot_2x4, gemm_ap_4x8, gemm_dwt_4x8, gemm_dot_bt_2x4, pack_a4, pack_panels, pack_panels_t, pack_rows4 } from './gemm';
+import { igemm_4x8, igemm_dot_2x4, gemm_ap_4x8, gemm_dwt_4x8, gemm_dot_bt_2x4, pack_a4, pack_dot, pack_panels, pack_panels_t, pack_rows4, pad_dot } from './gemm';
 
 // Channel counts below this go through an im2col copy (per row chunk): the tap loop would dominate a short K.
 const COL_K: i32 = 16;
@@ -355,21 +355,6 @@ function phaseTable(ind: usize, outp: usize, r0: i32, R: i32, dx: usize, ldx: i3
   }
 }
 
-// B for igemm_dot_2x4, entries k in [k0, k0 + Kn): dst[k/4][n][k%4] = src[(k - k0)*ks + n*ns] for n < NC, else 0.
-function packDot(dst: usize, k0: i32, src: usize, Kn: i32, NC: i32, ks: i32, ns: i32): void {
-  for (let k = k0; k < k0 + Kn; k++) for (let n = 0; n < 4; n++) {
-    const v: f32 = n < NC ? load<f32>(fl(src, (k - k0) * ks + n * ns)) : 0;
-    store<f32>(dst + ((<usize>(k >> 2) << 6) + (<usize>n << 4) + (<usize>(k & 3) << 2)), v);
-  }
-}
-
-// Zero entries k in [k0, k1) of a packDot layout (the padding up to a multiple of 4).
-function padDot(dst: usize, k0: i32, k1: i32): void {
-  for (let k = k0; k < k1; k++) for (let n = 0; n < 4; n++) {
-    store<f32>(dst + ((<usize>(k >> 2) << 6) + (<usize>n << 4) + (<usize>(k & 3) << 2)), 0);
-  }
-}
-
 // ---- forward ----
 
 // y = conv(x, w) + b, overwriting y's slice.
@@ -389,7 +374,7 @@ export function conv2d_forward_acc(y: usize, x: usize, w: usize, scratch: usize,
 // pixels, where packing per call costs as much as the GEMM) then read each weight once, from sequential panels.
 
 // Floats of conv2d_pack's output: OC > 4, 8-wide panels [ceil(OC/8)][KH*KW*C][8] (pack_panels of w as a
-// [KH*KW*C][OC] matrix); OC <= 4, the dot-product kernel's [ceil(KH*KW*C/4)][4][4] (packDot).
+// [KH*KW*C][OC] matrix); OC <= 4, the dot-product kernel's [ceil(KH*KW*C/4)][4][4] (pack_dot).
 export function conv2d_packed_size(KH: i32, KW: i32, C: i32, OC: i32): i32 {
   const TC = KH * KW * C;
   return OC <= 4 ? 4 * c4(TC) : ((OC + 7) >> 3) * 8 * TC;
@@ -408,7 +393,7 @@ export function conv2d_packed_scratch_size(N: i32, H: i32, W: i32, C: i32, OC: i
 export function conv2d_pack(wp: usize, w: usize, KH: i32, KW: i32, C: i32, OC: i32): void {
   const TC = KH * KW * C;
   if (TC <= 0 || OC <= 0) return;
-  if (OC <= 4) { packDot(wp, 0, w, TC, OC, OC, 1); padDot(wp, TC, c4(TC)); }
+  if (OC <= 4) { pack_dot(wp, 0, w, TC, OC, OC, 1); pad_dot(wp, TC, c4(TC)); }
   else pack_panels(wp, w, TC, OC, OC);
 }
 
@@ -424,7 +409,7 @@ export function conv2d_forward_packed(y: usize, x: usize, wp: usize, b: usize, s
 //  1. P <= KBLK_P: K-blocked (GotoBLAS style): per tap and block of KCB channels, pack that slice of w
 //     (sequential reads, an L2-sized block) and accumulate into y;
 //  2. otherwise the whole of w is packed once into [T*C][8] panels and the rows go in chunks of RC
-//     (also for im2col rows, C short); OC <= 4: the narrow dot-product kernel, w packed by packDot.
+//     (also for im2col rows, C short); OC <= 4: the narrow dot-product kernel, w packed by pack_dot.
 // Modes 0 and 1 accumulate block by block, so y starts as the bias (or zero).
 // packed != 0: w packed already (conv2d_pack), always mode 2, and the scratch has no panel region.
 function forwardImpl(y: usize, x: usize, w: usize, b: usize, scratch: usize,
@@ -448,7 +433,7 @@ function forwardImpl(y: usize, x: usize, w: usize, b: usize, scratch: usize,
   const direct = P <= DIRECT_P || (P <= DIRECT_P_WIDE && OC >= WIDE_OC);
   const mode = col || narrow || packed != 0 ? 2 : direct ? 0 : P <= KBLK_P ? 1 : 2;
   if (packed == 0) {
-    if (narrow) { packDot(bp, 0, w, T * C, OC, OC, 1); padDot(bp, T * C, TC4); }
+    if (narrow) { pack_dot(bp, 0, w, T * C, OC, OC, 1); pad_dot(bp, T * C, TC4); }
     else if (mode == 0 && OC8 < OC) pack_panels(bp, fl(w, OC8), T * C, OC - OC8, OC);
     else if (mode == 2) pack_panels(bp, w, T * C, OC, OC);
   }
@@ -656,7 +641,7 @@ export function conv2d_backward_input_part(dx: usize, dy: usize, w: usize, scrat
 }
 
 // One phase of backward-input. Its B, by shape:
-//  - C <= 4 (narrow): the dot-product kernel, B = w^T packed by packDot over the flattened (tap, oc);
+//  - C <= 4 (narrow): the dot-product kernel, B = w^T packed by pack_dot over the flattened (tap, oc);
 //  - few rows (<= DOT_R): per tap, dot products against w's rows in place (gemm_dot_bt), nothing packed;
 //  - otherwise all the phase's taps packed at once, panels over c: [j][tap][oc][8] = w[kh][kw][8j + cc][oc].
 function backwardPhase(dx: usize, dy: usize, w: usize, zero: usize, bp: usize, outp: usize, ind: usize, colp: usize,
@@ -672,10 +657,10 @@ function backwardPhase(dx: usize, dy: usize, w: usize, zero: usize, bp: usize, o
   if (!dot) {
     for (let t = 0; t < Tp; t++) {
       const wt = fl(w, ((kh0 + (t / nkw) * s) * KW + kw0 + (t % nkw) * s) * C * OC);
-      if (narrow) packDot(bp, t * OC, wt, OC, C, 1, OC);
+      if (narrow) pack_dot(bp, t * OC, wt, OC, C, 1, OC);
       else pack_panels_t(bp + ((<usize>t * OC) << 5), wt, OC, C, OC, (<usize>Tp * OC) << 5);
     }
-    if (narrow) padDot(bp, Tp * OC, TO4);
+    if (narrow) pad_dot(bp, Tp * OC, TO4);
   }
   for (let r0 = lo; r0 < hi; r0 += RC) {
     const R = min(RC, hi - r0);

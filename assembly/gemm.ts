@@ -553,6 +553,21 @@ export function pack_panels_t(dst: usize, src: usize, Kn: i32, NC: i32, lds: i32
   }
 }
 
+// B for igemm_dot_2x4, entries k in [k0, k0 + Kn): dst[k/4][n][k%4] = src[(k - k0)*ks + n*ns] for n < NC, else 0.
+export function pack_dot(dst: usize, k0: i32, src: usize, Kn: i32, NC: i32, ks: i32, ns: i32): void {
+  for (let k = k0; k < k0 + Kn; k++) for (let n = 0; n < 4; n++) {
+    const v: f32 = n < NC ? load<f32>(src + (<usize>((k - k0) * ks + n * ns) << 2)) : 0;
+    store<f32>(dst + ((<usize>(k >> 2) << 6) + (<usize>n << 4) + (<usize>(k & 3) << 2)), v);
+  }
+}
+
+// Zero entries k in [k0, k1) of a pack_dot layout (the padding up to a multiple of 4).
+export function pad_dot(dst: usize, k0: i32, k1: i32): void {
+  for (let k = k0; k < k1; k++) for (let n = 0; n < 4; n++) {
+    store<f32>(dst + ((<usize>(k >> 2) << 6) + (<usize>n << 4) + (<usize>(k & 3) << 2)), 0);
+  }
+}
+
 // Measures the SIMD128 ceiling: 12 independent madd chains kept in registers (12 accumulators + 2 constants
 // + 1 temp for the mul+add build = 15 xmm), 96 flops per iteration. Returns a sum so the loop is kept.
 export function peak_probe(iters: i32): f32 {

@@ -17,7 +17,7 @@
 // vector) accumulating into its grid in scratch; then one pass adds the four grids into y.
 // upconvNarrow is the same for narrow outputs (OC <= 4, the generator's last layer to RGB) on the dot-product tiles:
 // upconv.ts's forward for those (its dual transposed conv does 16 MACs per x pixel and channel pair).
-import { igemm_4x8, igemm_dot_2x4, pack_panels } from './gemm';
+import { igemm_4x8, igemm_dot_2x4, pack_dot, pack_panels } from './gemm';
 
 // @ts-ignore: decorator
 @inline function al(n: i32): i32 { return (n + 15) & ~15; }
@@ -162,10 +162,8 @@ export function upconvNarrow(y: usize, x: usize, w: usize, b: usize, scratch: us
   let t = 0;
   for (let q = 0; q < 4; q++) {
     for (let a = 0; a < (q < 2 ? 2 : 1); a++) for (let bb = 0; bb < ((q & 1) == 0 ? 2 : 1); bb++) {
-      const kh = q < 2 ? 2 * a : 1, kw = (q & 1) == 0 ? 2 * bb : 1, src = fl(w, (kh * 3 + kw) * C * OC), dst = fl(bp, t * 4 * C);
-      for (let k = 0; k < C; k++) for (let n = 0; n < 4; n++) {
-        store<f32>(dst + ((<usize>(k >> 2) << 6) + (<usize>n << 4) + (<usize>(k & 3) << 2)), n < OC ? load<f32>(fl(src, k * OC + n)) : 0);
-      }
+      const kh = q < 2 ? 2 * a : 1, kw = (q & 1) == 0 ? 2 * bb : 1;
+      pack_dot(fl(bp, t * 4 * C), 0, fl(w, (kh * 3 + kw) * C * OC), C, OC, OC, 1);
       t++;
     }
   }
