@@ -101,35 +101,33 @@ export function upconv_parts_forward(y: usize, x: usize, w: usize, b: usize, scr
       }
     }
   }
-  // y[2i+a][2j+b] = EE[i+a][j+b] + EP[i+a][j] + PE[i][j+b] + PP[i][j] + b
+  // y[2i+a][2j+b] = EE[i+a][j+b] + EP[i+a][j] + PE[i][j+b] + PP[i][j] + b, image by image
   const ee = g0, ep = fl(g0, gridAt(1, N, H, W, OC)), pe = fl(g0, gridAt(2, N, H, W, OC)), pp = fl(g0, gridAt(3, N, H, W, OC));
-  const OC4 = OC & ~3;
+  const gE = (H + 1) * (W + 1) * OC, gEP = (H + 1) * W * OC, gPE = H * (W + 1) * OC, gP = H * W * OC;
   for (let n = 0; n < N; n++) {
-    for (let i = 0; i < H; i++) {
-      for (let j = 0; j < W; j++) {
-        const pP = fl(pp, ((n * H + i) * W + j) * OC);
-        for (let a = 0; a < 2; a++) {
-          for (let bb = 0; bb < 2; bb++) {
-            const pEE = fl(ee, ((n * (H + 1) + i + a) * (W + 1) + j + bb) * OC);
-            const pEP = fl(ep, ((n * (H + 1) + i + a) * W + j) * OC);
-            const pPE = fl(pe, ((n * H + i) * (W + 1) + j + bb) * OC);
-            const yo = fl(y, ((n * 2 * H + 2 * i + a) * 2 * W + 2 * j + bb) * ldy);
-            let c = 0;
-            for (; c < OC4; c += 4) {
-              const o = <usize>c << 2;
-              let v = f32x4.add(f32x4.add(v128.load(pEE + o), v128.load(pEP + o)), f32x4.add(v128.load(pPE + o), v128.load(pP + o)));
-              if (b != 0) v = f32x4.add(v, v128.load(b + o));
-              v128.store(yo + o, v);
-            }
-            for (; c < OC; c++) {
-              const o = <usize>c << 2;
-              let v = (load<f32>(pEE + o) + load<f32>(pEP + o)) + (load<f32>(pPE + o) + load<f32>(pP + o));
-              if (b != 0) v += load<f32>(b + o);
-              store<f32>(yo + o, v);
-            }
-          }
-        }
-      }
+    sumParts(fl(y, n * 4 * H * W * ldy), ldy, fl(ee, n * gE), fl(ep, n * gEP), fl(pe, n * gPE), fl(pp, n * gP), b, H, W, OC, false);
+  }
+}
+
+// The pass into y of a block of x rows: y[2i+a][2j+bb] = (EE[i+a][j+bb] + EP[i+a][j]) + (PE[i][j+bb] + PP[i][j]) + b
+// for i < nr, or with acc y += the part sum (y holds the bias already). y: the block's first y row; the grids: its
+// first E (P) row, OC floats a position, rows of W + 1 (E columns) or W (P columns) positions.
+function sumParts(y: usize, ldy: i32, ee: usize, ep: usize, pe: usize, pp: usize, b: usize, nr: i32, W: i32, OC: i32, acc: bool): void {
+  const EW = W + 1, OC4 = OC & ~3;
+  for (let i = 0; i < nr; i++) for (let j = 0; j < W; j++) for (let a = 0; a < 2; a++) for (let bb = 0; bb < 2; bb++) {
+    const pEE = fl(ee, ((i + a) * EW + j + bb) * OC), pEP = fl(ep, ((i + a) * W + j) * OC);
+    const pPE = fl(pe, (i * EW + j + bb) * OC), pP = fl(pp, (i * W + j) * OC);
+    const yo = fl(y, ((2 * i + a) * 2 * W + 2 * j + bb) * ldy);
+    let c = 0;
+    for (; c < OC4; c += 4) {
+      const o = <usize>c << 2;
+      const v = f32x4.add(f32x4.add(v128.load(pEE + o), v128.load(pEP + o)), f32x4.add(v128.load(pPE + o), v128.load(pP + o)));
+      v128.store(yo + o, acc ? f32x4.add(v128.load(yo + o), v) : b != 0 ? f32x4.add(v, v128.load(b + o)) : v);
+    }
+    for (; c < OC; c++) {
+      const o = <usize>c << 2;
+      const v = (load<f32>(pEE + o) + load<f32>(pEP + o)) + (load<f32>(pPE + o) + load<f32>(pP + o));
+      store<f32>(yo + o, acc ? load<f32>(yo + o) + v : b != 0 ? v + load<f32>(b + o) : v);
     }
   }
 }
@@ -188,18 +186,7 @@ export function upconvNarrow(y: usize, x: usize, w: usize, b: usize, scratch: us
         igemm_dot_2x4(R, nA * nB, C, ind, outp, 0, fl(bp, t0 * 4 * C), OC, 0, 0, zero);
         t0 += nA * nB;
       }
-      // y[2i+a][2j+bb] = (EE[i+a][j+bb] + EP[i+a][j]) + (PE[i][j+bb] + PP[i][j]) (+ b)
-      const ee = g0, ep = fl(g0, gs), pe = fl(g0, 2 * gs), pp = fl(g0, 3 * gs);
-      for (let i = 0; i < nr; i++) for (let j = 0; j < W; j++) for (let a = 0; a < 2; a++) for (let bb = 0; bb < 2; bb++) {
-        const pEE = fl(ee, ((i + a) * EW + j + bb) * OC), pEP = fl(ep, ((i + a) * W + j) * OC);
-        const pPE = fl(pe, (i * EW + j + bb) * OC), pP = fl(pp, (i * W + j) * OC);
-        const yo = fl(y, ((n * 2 * H + 2 * (i0 + i) + a) * 2 * W + 2 * j + bb) * ldy);
-        for (let c = 0; c < OC; c++) {
-          const o = <usize>c << 2;
-          const v = (load<f32>(pEE + o) + load<f32>(pEP + o)) + (load<f32>(pPE + o) + load<f32>(pP + o));
-          store<f32>(yo + o, acc ? load<f32>(yo + o) + v : b != 0 ? v + load<f32>(b + o) : v);
-        }
-      }
+      sumParts(fl(y, (n * 2 * H + 2 * i0) * 2 * W * ldy), ldy, g0, fl(g0, gs), fl(g0, 2 * gs), fl(g0, 3 * gs), b, nr, W, OC, acc);
     }
   }
 }
