@@ -268,6 +268,7 @@ describe('weight storage', () => {
           const b = threads > 1 ? new ThreadedBuilder(core, lw, scratch, 'P', pw, threads, pack) : new RunBuilder(core, lw, scratch, 'P', pack);
           const [x, ...outs] = net(b, N);
           scratch.w = core.arena.alloc(scratch.wFloats, 'w');
+          scratch.stage = core.arena.allocBytes(scratch.stageBytes, 'stage');
           scratch.conv = core.arena.alloc(scratch.convFloats, 'conv');
           const tmp = core.arena.alloc(Math.max(0, ...b.packJobs.map((j) => j.floats)), 'tmp');
           core.f32(tmp, Math.max(0, ...b.packJobs.map((j) => j.floats))).fill(NaN); // a pack that reads past its weights shows
