@@ -38,6 +38,7 @@ export {
 } from './winograd_split';
 export * from './conv3s2_split';
 export { upconv_parts_forward_scratch_size, upconv_parts_forward } from './upconv_parts';
+export { upconv_taps_packed_size, upconv_taps_pack, upconv_taps_scratch_size, upconv_taps_forward_packed } from './upconv_taps';
 export {
   ref_upconv_split_packed_size, ref_upconv_split_packed_scratch_size, ref_upconv_split_forward_scratch_size,
   ref_upconv_split_pack, ref_upconv_split_forward, ref_upconv_split_forward_packed, ref_upconv_split_scratch_size,
@@ -45,6 +46,7 @@ export {
 } from './reference/winograd_split';
 export * from './reference/conv3s2_split';
 export * from './reference/upconv_parts';
+export * from './reference/upconv_taps';
 export {
   split4_packed_size, split4_pack, upconv_split4_packed_scratch_size, conv3s2_split4_packed_scratch_size,
   upconv_split4_forward_packed, conv3s2_split4_forward_packed,

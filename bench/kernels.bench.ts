@@ -360,6 +360,29 @@ function benchSplit4(core: Core, name: string, op: 'upconv' | 's2', H: number, C
   return { name, shape: `${H}²x${C}->${OH}²x${OC}${up ? ' up' : ' k3s2'}`, pair: timed, err, wired: splitF42(op, 1, H, H, C, OC) };
 }
 
+// The split taps (F(2, 2)) against one GEMM per tap over the x pixels (upconv_taps_forward_packed) on weights packed
+// once (inference) for a tiny-image upconv at batch N: [split ms, taps ms, median of the per-pair ratios], max |y -
+// fused phases| / max |fused| of each, and whether upconvForward(..., packed) takes the taps there. Every run reads
+// the weights after the other kernel's (2x and 3.8x w apart), so neither stays in cache as in the network.
+interface TapsRow { name: string; shape: string; pair: number[]; err: { split: number; taps: number }; wired: boolean }
+function benchTaps(core: Core, name: string, N: number, H: number, C: number, OC: number): TapsRow {
+  const k = core.k, a = core.arena, mark = a.mark();
+  const X = N * H * H * C, Y = N * 4 * H * H * OC, Wn = 9 * C * OC;
+  const x = a.alloc(X), w = a.alloc(Wn), b = a.alloc(OC), y = a.alloc(Y), y2 = a.alloc(Y), y3 = a.alloc(Y);
+  const U = a.alloc(k.upconv_split_packed_size(C, OC)), T = a.alloc(k.upconv_taps_packed_size(C, OC));
+  const sc = a.alloc(Math.max(k.upconv_scratch_size(N, H, H, C, OC), k.upconv_split_packed_scratch_size(N, H, H, C, OC), k.upconv_taps_scratch_size(N, H, H, C, OC)));
+  randFill(core, x, X, 1); randFill(core, w, Wn, 2); randFill(core, b, OC, 3);
+  k.upconv_split_pack(U, w, sc, C, OC, OC, 0); k.upconv_taps_pack(T, w, C, OC);
+  const split = () => k.upconv_split_forward_packed(y2, x, U, b, sc, N, H, H, C, OC, OC, C);
+  const taps = () => k.upconv_taps_forward_packed(y3, x, T, b, sc, N, H, H, C, OC, OC, C);
+  const timed = pair(split, taps);
+  k.upconv_forward(y, x, w, b, sc, N, H, H, C, OC, OC, C);
+  split(); taps();
+  const err = { split: maxRel(core.f32(y2, Y), core.f32(y, Y)), taps: maxRel(core.f32(y3, Y), core.f32(y, Y)) };
+  a.reset(mark);
+  return { name, shape: `N${N} ${H}²x${C}->${2 * H}²x${OC} up`, pair: timed, err, wired: upconvForward(N, H, H, C, OC, true) === 'taps' };
+}
+
 function peak(core: Core): number {
   core.k.peak_probe(1000); core.k.peak_probe(PROBE_ITERS);
   const t = timeIt(() => core.k.peak_probe(PROBE_ITERS), quick ? 5 : 9, 20);
@@ -587,6 +610,25 @@ if (SPLIT4_SHAPES.length) {
   }
 }
 
+// the tiny-image upconvs of the generator (up1 at 256 px, up2, up3) and a batch of them
+const TAPS_SHAPES: [string, number, number, number, number][] = ([
+  ['unet.up1 @256', 1, 2, 512, 512], ['unet.up2 @128', 1, 2, 1024, 512], ['unet.up2 @128', 2, 2, 1024, 512],
+  ['unet.up2 @256', 1, 4, 1024, 512], ['unet.up3 @128', 1, 4, 1024, 512], ['unet.up2 @128', 4, 2, 1024, 512],
+] as [string, number, number, number, number][]).filter(([n]) => !filter || n.includes(filter) || 'taps'.includes(filter));
+const tapsRows: TapsRow[] = [];
+if (TAPS_SHAPES.length) {
+  console.log('\nSplit taps F(2, 2) vs one GEMM per tap over the x pixels on weights packed once (inference): ms split / ms taps, x = median of\n' +
+    'interleaved pairs; err = max |y - fused phases| / max |fused|; wired = upconvForward(..., packed) takes the taps (conv-dispatch.ts TAPS_P)');
+  const sh = `${'layer'.padEnd(20)} ${'shape'.padEnd(26)} | ${'split / taps'.padStart(17)} | ${'err split / taps'.padEnd(17)} | wired`;
+  console.log(sh);
+  console.log('-'.repeat(sh.length));
+  for (const [n, N, H, C, OC] of TAPS_SHAPES) {
+    const r = benchTaps(core, n, N, H, C, OC);
+    tapsRows.push(r);
+    console.log(`${r.name.padEnd(20)} ${r.shape.padEnd(26)} | ${pairCell(r.pair)} | ${[r.err.split, r.err.taps].map((e) => e.toExponential(1)).join(' / ').padEnd(17)} | ${r.wired ? 'yes' : 'no'}`);
+  }
+}
+
 // memory of the generator's up layers at 128 px, batch 8: the upsampled activations (and their gradients) the
 // separate layers store, against the scratch the fused kernels need instead (the graph's scratch is the max)
 if (UPCONV_SHAPES.length) {
@@ -615,6 +657,6 @@ const outDir = join(here, 'out');
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'kernels.json'), JSON.stringify({
   date: new Date().toISOString(), node: process.version, build, quick, runs: RUNS, peaks, peaksAfter, peak: PEAK,
-  tfjs: tf ? '@tensorflow/tfjs-backend-wasm 4.22.0 (1 thread)' : null, passes: PASSES, rows, rowsByPass: passes, totals, upconv: upRows, winograd: winoRows, splitS2: splitRows, split4: split4Rows,
+  tfjs: tf ? '@tensorflow/tfjs-backend-wasm 4.22.0 (1 thread)' : null, passes: PASSES, rows, rowsByPass: passes, totals, upconv: upRows, winograd: winoRows, splitS2: splitRows, split4: split4Rows, taps: tapsRows,
 }, null, 2));
 console.log(`\nwrote ${join(outDir, 'kernels.json')}`);

@@ -229,17 +229,22 @@ describe('weight storage', () => {
   test('packed layers (convs of <= 64 output pixels, the fused upsample + conv) equal the per-call kernels: every storage, batch 1 and 2, whole and chunked, one thread and split by channels', () => {
     // x (N, 1, 1, 24) -> up (N, 2, 2, 48) -> down: k3 s2 (N, 1, 1, 32) -> head: k1 (N, 1, 1, 13); same: k3 s1
     // (N, 2, 2, 20). 48 and 13 channels leave tails of the GEMV's 4-panel groups and of the 8-wide panels.
-    // up -> up2 (N, 4, 4, 40: 4 input pixels, the split taps' matrices) -> up3 (N, 8, 8, 12: 12 output channels, the
-    // phases' packed panels) -> up4 (N, 16, 16, 33: 12 input channels, the phases' panels again)
+    // up -> up2 (N, 4, 4, 40: 4 or 8 input pixels, w's taps in panels) -> up3 (N, 8, 8, 12: 12 output channels, the
+    // phases' packed panels) -> up4 (N, 16, 16, 33: 12 input channels, the phases' panels again); up2 -> up5 (N, 8, 8,
+    // 24: 16 or 32 input pixels, w's taps or the split taps' matrices) -> up6 (N, 16, 16, 20: the split taps')
     const net = (b: PlanBuilder | RunBuilder, N: number): View[] => {
       const x = b.input('x', N, 1, 1, 24);
       const u = b.upconv('up', x, 48, { bias: true });
       const d = b.conv('down', u, 32, { k: 3, stride: 2, pad: 1, bias: true });
-      const u3 = b.upconv('up3', b.upconv('up2', u, 40, { bias: false }), 12, { bias: true });
+      const u2 = b.upconv('up2', u, 40, { bias: false }), u3 = b.upconv('up3', u2, 12, { bias: true });
       return [x, u, d, b.conv('head', d, 13, { k: 1, stride: 1, pad: 0, bias: true }), b.conv('same', u, 20, { k: 3, stride: 1, pad: 1, bias: false }),
-        u3, b.upconv('up4', u3, 33, { bias: true })];
+        u3, b.upconv('up4', u3, 33, { bias: true }), b.upconv('up6', b.upconv('up5', u2, 24, { bias: true }), 20, { bias: false })];
     };
-    expect(upconvForward(1, 2, 2, 48, 40, true)).toBe('split');
+    expect(upconvForward(1, 2, 2, 48, 40, true)).toBe('taps');
+    expect(upconvForward(2, 2, 2, 48, 40, true)).toBe('taps');
+    expect(upconvForward(1, 4, 4, 40, 24, true)).toBe('taps');
+    expect(upconvForward(2, 4, 4, 40, 24, true)).toBe('split');
+    expect(upconvForward(1, 8, 8, 24, 20, true)).toBe('split');
     expect(upconvForward(1, 4, 4, 40, 12, true)).toBe('phases');
     expect(upconvForward(2, 8, 8, 12, 33, true)).toBe('phases');
     const plan = new PlanBuilder();

@@ -299,9 +299,10 @@ const convTranspose2d: Op = {
 // y (N, 2H, 2W, OC), weight OIHW -> HWIO like conv2d; no upsampled tensor anywhere. `split`: the forward with the
 // taps split by parity (assembly/winograd_split.ts), as layers of winning shapes run it; `split4`: with F(4, 2) on the
 // E parts on weights transformed once (split4_pack, assembly/winograd_split4.ts), as inference runs large layers.
-const upsampleConv2d = (fwd: 'upconv_forward' | 'upconv_split_forward' | 'upconv_parts_forward' | 'upconv_split4_forward_packed'): Op => ({
+const upsampleConv2d = (fwd: 'upconv_forward' | 'upconv_split_forward' | 'upconv_parts_forward' | 'upconv_split4_forward_packed' | 'upconv_taps_forward_packed'): Op => ({
   file: 'upsample_conv2d',
-  needs: () => ['upconv_scratch_size', fwd, ...(fwd === 'upconv_split4_forward_packed' ? ['split4_pack' as const] : []), 'upconv_backward_input', 'upconv_backward_weight'],
+  needs: () => ['upconv_scratch_size', fwd, ...(fwd === 'upconv_split4_forward_packed' ? ['split4_pack' as const] : fwd === 'upconv_taps_forward_packed' ? ['upconv_taps_pack' as const] : []),
+    'upconv_backward_input', 'upconv_backward_weight'],
   run(m, fx, c, p) {
     const [N, H, W, C, OC, OH, OW] = ['N', 'H', 'W', 'C', 'OC', 'OH', 'OW'].map((k) => num(p, k));
     expect([OH, OW], 'upsampled size').toEqual([2 * H, 2 * W]);
@@ -316,8 +317,12 @@ const upsampleConv2d = (fwd: 'upconv_forward' | 'upconv_split_forward' | 'upconv
     const b = bias ? m.flat(t(fx, c, 'b'), OC) : 0;
     const db = bias ? m.flatGrad(OC) : 0;
     const scratch = m.flat(null, Math.max(k.upconv_scratch_size(N, H, W, C, OC), k.upconv_split_forward_scratch_size(N, H, W, C, OC),
-      k.upconv_parts_forward_scratch_size(N, H, W, C, OC), k.upconv_split4_packed_scratch_size(N, H, W, C, OC)));
-    if (fwd === 'upconv_split4_forward_packed') {
+      k.upconv_parts_forward_scratch_size(N, H, W, C, OC), k.upconv_split4_packed_scratch_size(N, H, W, C, OC), k.upconv_taps_scratch_size(N, H, W, C, OC)));
+    if (fwd === 'upconv_taps_forward_packed') {
+      const wp = m.flat(null, k.upconv_taps_packed_size(C, OC));
+      k.upconv_taps_pack(wp, w, C, OC);
+      k.upconv_taps_forward_packed(y.ptr, x.ptr, wp, b, scratch, N, H, W, C, OC, y.ld, x.ld);
+    } else if (fwd === 'upconv_split4_forward_packed') {
       const U = m.flat(null, k.split4_packed_size(C, OC));
       k.split4_pack(U, w, scratch, C, OC, OC, 0);
       k.upconv_split4_forward_packed(y.ptr, x.ptr, U, b, scratch, N, H, W, C, OC, y.ld, x.ld);
@@ -652,7 +657,7 @@ const splitS2Conv2d = (f42: boolean): Op => ({
 const OPS: Record<string, Op> = {
   split_s2_conv2d: splitS2Conv2d(false), split4_s2_conv2d: splitS2Conv2d(true), conv2d, winograd3_conv2d: winogradConv2d('winograd3'), winograd_s2_conv2d: winogradConv2d('winograd_s2'), winograd_s2f4_conv2d: winogradConv2d('winograd_s2f4'), conv_transpose2d: convTranspose2d, upsample_conv2d: upsampleConv2d('upconv_forward'), upsample_conv2d_split: upsampleConv2d('upconv_split_forward'),
   upsample_conv2d_split4: upsampleConv2d('upconv_split4_forward_packed'),
-  upsample_conv2d_parts: upsampleConv2d('upconv_parts_forward'), linear, batch_norm: batchNorm, batch_norm_sharded: batchNormSharded,
+  upsample_conv2d_parts: upsampleConv2d('upconv_parts_forward'), upsample_conv2d_taps: upsampleConv2d('upconv_taps_forward_packed'), linear, batch_norm: batchNorm, batch_norm_sharded: batchNormSharded,
   instance_norm: instanceNorm, act, pool, upsample, loss, adam, tensor: tensorOps,
 };
 

@@ -280,16 +280,20 @@ test('upconv_split_pack in output-channel parts (c0, OCt) = the whole pack, SIMD
   a.reset(mark);
 });
 
-test('upconvForward: per call the parts on w\'s own taps up to 32 x pixels, then the split taps from 16 channels each side; on packed weights the split from 2x2 images', () => {
+test('upconvForward: per call the parts on w\'s own taps up to 32 x pixels, then the split taps from 16 channels each side; on packed weights w\'s taps in panels up to 16 x pixels, then the split', () => {
   expect(upconvForward(1, 32, 32, 256, 64)).toBe('split'); // up6 at 128 px
   expect(upconvForward(1, 16, 16, 512, 128)).toBe('split'); // up5
   expect(upconvForward(1, 8, 8, 1024, 256)).toBe('split'); // up4 per call at batch 1: 64 x pixels
   expect(upconvForward(1, 4, 4, 1024, 512)).toBe('parts'); // up3 per call: 16 x pixels
   expect(upconvForward(2, 4, 4, 1024, 512)).toBe('parts'); // ... at batch 2: 32 x pixels
   expect(upconvForward(4, 4, 4, 1024, 512)).toBe('split'); // ... at batch 4: 64 x pixels
-  expect(upconvForward(1, 4, 4, 1024, 512, true)).toBe('split'); // ... on weights transformed beforehand
+  expect(upconvForward(1, 4, 4, 1024, 512, true)).toBe('taps'); // ... on weights packed beforehand: 16 x pixels
+  expect(upconvForward(1, 8, 8, 1024, 256, true)).toBe('split'); // up4 packed: 64 x pixels
   expect(upconvForward(1, 2, 2, 1024, 512)).toBe('parts'); // up2 per call
-  expect(upconvForward(1, 2, 2, 1024, 512, true)).toBe('split'); // ... on weights transformed beforehand
+  expect(upconvForward(1, 2, 2, 1024, 512, true)).toBe('taps'); // ... on weights packed beforehand: w's taps in panels
+  expect(upconvForward(2, 2, 2, 1024, 512, true)).toBe('taps'); // ... at batch 2: 8 x pixels
+  expect(upconvForward(4, 2, 2, 1024, 512, true)).toBe('taps'); // ... at batch 4: 16 x pixels
+  expect(upconvForward(8, 2, 2, 1024, 512, true)).toBe('split'); // ... at batch 8: 32 x pixels
   expect(upconvForward(16, 2, 2, 1024, 512)).toBe('split'); // ... at batch 16: 64 x pixels
   expect(upconvForward(8, 1, 1, 512, 512)).toBe('parts'); // up1 per call
   expect(upconvForward(8, 1, 1, 512, 512, true)).toBe('phases'); // up1 packed: 1x1 images

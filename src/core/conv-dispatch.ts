@@ -70,7 +70,8 @@ export function splitS2Wins(pass: 'fwd' | 'bwdW', N: number, H: number, W: numbe
 /** The fused upsample x2 + 3x3 conv's forward (the backward passes are upconv.ts's box sums, 9 MACs per x pixel):
  * 'phases' upconv_forward (four 2x2 phase GEMMs, 16 MACs per x pixel and channel pair; at most 8 x pixels the
  * upsampled image and the direct conv, reading w once) or 'split' (the taps split by parity, assembly/winograd_split.ts:
- * 6.25 per x pixel, on 16 transformed weight matrices, 16/9 of w as the phases' panels). `packed`: the weights are
+ * 6.25 per x pixel, on 16 transformed weight matrices, 16/9 of w as the phases' panels), per call 'parts' (below), on
+ * packed weights at most TAPS_P x pixels 'taps' (below). `packed`: the weights are
  * transformed once beforehand (inference at load: upconv_split_forward_packed against upconv_forward_packed) rather
  * than per call (training: upconv_split_forward against upconv_forward). Measured phases / split (relaxed build,
  * one thread, Zen 5): on packed weights 1.3-2.1x on the generator's up2..up6 at batch 1 (2x2x1024 -> 512 1.95x,
@@ -83,12 +84,27 @@ export function splitS2Wins(pass: 'fwd' | 'bwdW', N: number, H: number, W: numbe
  * output channels, 'parts' is taken): since its transformed matrices are padded apart (winograd_tiles.ts
  * posStride) it is ahead of the phases at any pixel count with 16+ channels (4x4x128 -> 64 at batch 3 0.185 vs
  * 0.257 ms, 2x2x64 -> 64 at batch 12 0.111 vs 0.147). */
-export type UpconvKernel = 'phases' | 'split' | 'parts';
+export type UpconvKernel = 'phases' | 'split' | 'parts' | 'taps';
+/** The kernels of the per-call forward (training, and inference on f16 / int8 weights): 'taps' runs packed only. */
+export type UpconvCallKernel = Exclude<UpconvKernel, 'taps'>;
+export function upconvForward(N: number, H: number, W: number, C: number, OC: number, packed?: false): UpconvCallKernel;
+export function upconvForward(N: number, H: number, W: number, C: number, OC: number, packed: boolean): UpconvKernel;
 export function upconvForward(N: number, H: number, W: number, C: number, OC: number, packed = false): UpconvKernel {
   const P = N * H * W;
   if (!packed && OC > 4 && P <= PARTS_P) return 'parts';
-  return H < 2 || W < 2 || C < 16 || OC < 16 ? 'phases' : 'split';
+  if (H < 2 || W < 2 || C < 16 || OC < 16) return 'phases';
+  return packed && P <= TAPS_P ? 'taps' : 'split';
 }
+
+/** x pixels (N H W) up to which the forward on weights packed once (inference, f32 files) runs 'taps'
+ * (upconv_taps_forward_packed, assembly/upconv_taps.ts: one GEMM per tap over the x pixels, on w's nine taps packed
+ * in panels, w's size) instead of the split taps (16 matrices, 16/9 of w, each a GEMM of 4 to 36 rows at these
+ * sizes). Measured split / taps (`npm run bench:kernels`, taps rows: interleaved pairs, relaxed build, one thread):
+ * 2x2x512 -> 512 (up1 at 256 px) 1.90x, 2x2x1024 -> 512 (up2 at 128 px) 1.65x, at batch 2 1.22x, at batch 4 (16
+ * pixels) 1.16x, 4x4x1024 -> 512 (up3 at 128 px, up2 at 256) 1.03-1.07x; at 64 pixels 0.84x (8x8x1024 -> 256, .scratch
+ * timing). In the generator (profileGenerate, one thread): up2 at 128 px 2.14 -> 1.57 ms, up3 5.21 -> 4.62; at 256
+ * px up1 0.95 -> 0.60, up2 4.68 -> 4.40. */
+export const TAPS_P = 16;
 
 /** x pixels (N H W) up to which the per-call forward (training; inference on f16 / int8 weights) runs 'parts'
  * (upconv_parts_forward, assembly/upconv_parts.ts: the same parity parts as the split, on w's own nine taps read in

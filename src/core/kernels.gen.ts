@@ -15,6 +15,10 @@ export interface Kernels {
   upconv_split_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   upconv_parts_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   upconv_parts_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
+  upconv_taps_packed_size(C: number, OC: number): number;
+  upconv_taps_pack(wp: number, w: number, C: number, OC: number): void;
+  upconv_taps_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  upconv_taps_forward_packed(y: number, x: number, wp: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   ref_upconv_split_packed_size(C: number, OC: number): number;
   ref_upconv_split_packed_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   ref_upconv_split_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
@@ -209,6 +213,10 @@ export interface Kernels {
   ref_conv3s2_split_backward_weight(dw: number, db: number, dy: number, x: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   ref_upconv_parts_forward_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   ref_upconv_parts_forward(y: number, x: number, w: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
+  ref_upconv_taps_packed_size(C: number, OC: number): number;
+  ref_upconv_taps_pack(wp: number, w: number, C: number, OC: number): void;
+  ref_upconv_taps_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
+  ref_upconv_taps_forward_packed(y: number, x: number, wp: number, b: number, scratch: number, N: number, H: number, W: number, C: number, OC: number, ldy: number, ldx: number): void;
   ref_split4_packed_size(C: number, OC: number): number;
   ref_upconv_split4_packed_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;
   ref_conv3s2_split4_packed_scratch_size(N: number, H: number, W: number, C: number, OC: number): number;

@@ -333,27 +333,31 @@ export class RunBuilder extends InferBuilder {
     this.ops.push(() => kk[taps.run](y.ptr, x.ptr, U, lw.biasPtr, scratch.conv, N, H, W, C, OC, y.ld, x.ld));
   }
   /** A fused upsample + conv on weights transformed once at load (f32 files, packed.ts upconvPacks): the split taps
-   * where they win on packed weights (conv-dispatch.ts; packedSplitTaps), or else per chunk the four phases' panels
-   * (upconv_pack), each run the packed forward per chunk. */
+   * where they win on packed weights (conv-dispatch.ts; packedSplitTaps), else per chunk w's nine taps in panels on
+   * tiny images (upconv_taps_pack: 'taps') or the four phases' panels (upconv_pack), each run the packed forward per
+   * chunk. */
   private packedUp(name: string, x: T, OC: number, y: T): void {
     const { core, scratch } = this, kk = core.k, { N, H, W, C } = x;
-    if (upconvForward(N, H, W, C, OC, true) === 'split') return this.packedSplitTaps(name, 'upconv', x, OC, y);
+    const f = upconvForward(N, H, W, C, OC, true);
+    if (f === 'split') return this.packedSplitTaps(name, 'upconv', x, OC, y);
     const lw = this.weights(name);
     if (lw.G * lw.OCc !== OC) throw new Error(`infer: ${name} has ${lw.G}x${lw.OCc} output channels, expected ${OC}`);
-    const { G, OCc } = lw, per = kk.upconv_packed_size(C, OCc);
+    const { G, OCc } = lw, taps = f === 'taps', per = taps ? kk.upconv_taps_packed_size(C, OCc) : kk.upconv_packed_size(C, OCc);
     const wp = core.arena.alloc(G * per, `${this.net} ${name} packed weights`);
     this.packedBytes += G * per * 4;
     this.packJobs.push({ floats: lw.size, run: (tmp) => {
       for (let g = 0; g < G; g++) {
         lw.load(g, tmp, scratch.stage);
-        kk.upconv_pack(wp + g * per * 4, tmp, 0, C, OCc);
+        if (taps) kk.upconv_taps_pack(wp + g * per * 4, tmp, C, OCc);
+        else kk.upconv_pack(wp + g * per * 4, tmp, 0, C, OCc);
       }
     } });
-    scratch.convFloats = Math.max(scratch.convFloats, kk.upconv_packed_scratch_size(N, H, W, C, OCc));
+    scratch.convFloats = Math.max(scratch.convFloats, taps ? kk.upconv_taps_scratch_size(N, H, W, C, OCc) : kk.upconv_packed_scratch_size(N, H, W, C, OCc));
     this.ops.push(() => {
       for (let g = 0; g < G; g++) {
-        const yg = y.ptr + g * OCc * 4, bg = lw.biasPtr && lw.biasPtr + g * OCc * 4;
-        kk.upconv_forward_packed(yg, x.ptr, 0, wp + g * per * 4, bg, scratch.conv, N, H, W, C, OCc, y.ld, x.ld); // w unread above 8 pixels
+        const yg = y.ptr + g * OCc * 4, bg = lw.biasPtr && lw.biasPtr + g * OCc * 4, wg = wp + g * per * 4;
+        if (taps) kk.upconv_taps_forward_packed(yg, x.ptr, wg, bg, scratch.conv, N, H, W, C, OCc, y.ld, x.ld);
+        else kk.upconv_forward_packed(yg, x.ptr, 0, wg, bg, scratch.conv, N, H, W, C, OCc, y.ld, x.ld); // w unread above 8 pixels
       }
     });
   }

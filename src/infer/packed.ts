@@ -69,14 +69,15 @@ export function upconvPacks1x1(H: number, W: number, OC: number): boolean {
 
 /**
  * Whether a fused upsample + conv (OC > 4, f32 file) runs on weights transformed once at load. By
- * upconvForward(..., packed): the split taps' matrices (splitTaps: 16/9 of w, or 4x w by F(4, 2)) wherever they win, or else
+ * upconvForward(..., packed): the split taps' matrices (splitTaps: 16/9 of w, or 4x w by F(4, 2)) wherever they win,
+ * w's nine taps in panels on tiny images ('taps': upconv_taps_pack, w's size), or else
  * the four phases' panels (upconv_pack, 16/9 of w) at every size those serve without w (more than 8 input pixels;
  * at most 8 the phases upsample and run the direct conv on w itself). 1x1 images take upconvPacks1x1. Measured per
  * layer against the per-call kernels: see conv-dispatch.ts and the README.
  */
 export function upconvPacks(N: number, H: number, W: number, C: number, OC: number): boolean {
   if (OC <= 4 || (H === 1 && W === 1)) return false;
-  return N * H * W > 8 || upconvForward(N, H, W, C, OC, true) === 'split';
+  return N * H * W > 8 || upconvForward(N, H, W, C, OC, true) !== 'phases';
 }
 
 /** 3x3 taps (rows, or columns) that see the one pixel of a 1x1 image from upsampled output row (column) a: the

@@ -253,15 +253,22 @@ export class ThreadedBuilder extends RunBuilder {
       });
     }
     if (this.pack && upconvPacks(x.N, x.H, x.W, x.C, OC) && this.packed.storage === 'f32') {
-      // the four phases' panels per chunk, or the split taps' matrices: as the one-thread builder's packedUp
-      const { N, H, W, C } = x, split = upconvForward(N, H, W, C, OC, true) === 'split', taps = splitTaps('upconv', N, H, W, C, OC);
+      // the four phases' panels per chunk, w's nine taps in panels per chunk (tiny images) or the split taps' matrices:
+      // as the one-thread builder's packedUp
+      const { N, H, W, C } = x, f = upconvForward(N, H, W, C, OC, true), split = f === 'split', sx = splitTaps('upconv', N, H, W, C, OC);
+      if (f === 'taps') return this.packedSplit(name, OC, y, {
+        size: (n) => kk.upconv_taps_packed_size(C, n),
+        pack: ([wp], tmp, n) => kk.upconv_taps_pack(wp, tmp, C, n),
+        scratchFloats: (n) => kk.upconv_taps_scratch_size(N, H, W, C, n),
+        run: ([wp], b, c0, n, conv) => [['upconv_taps_forward_packed', y.ptr + c0 * 4, x.ptr, wp, b, conv, N, H, W, C, n, y.ld, x.ld]],
+      });
       // split: a rank's share in one U (the input transforms once per rank, as the one-thread run's once per layer)
       return this.packedSplit(name, OC, y, {
         whole: split,
-        size: (n) => split ? kk[taps.size](C, n) : kk.upconv_packed_size(C, n),
-        pack: ([wp], tmp, n, at, width) => split ? kk[taps.pack](wp, tmp, 0, C, n, width, at) : kk.upconv_pack(wp, tmp, 0, C, n),
-        scratchFloats: (n) => split ? kk[taps.scratch](N, H, W, C, n) : kk.upconv_packed_scratch_size(N, H, W, C, n),
-        run: ([wp], b, c0, n, conv) => [split ? [taps.run, y.ptr + c0 * 4, x.ptr, wp, b, conv, N, H, W, C, n, y.ld, x.ld]
+        size: (n) => split ? kk[sx.size](C, n) : kk.upconv_packed_size(C, n),
+        pack: ([wp], tmp, n, at, width) => split ? kk[sx.pack](wp, tmp, 0, C, n, width, at) : kk.upconv_pack(wp, tmp, 0, C, n),
+        scratchFloats: (n) => split ? kk[sx.scratch](N, H, W, C, n) : kk.upconv_packed_scratch_size(N, H, W, C, n),
+        run: ([wp], b, c0, n, conv) => [split ? [sx.run, y.ptr + c0 * 4, x.ptr, wp, b, conv, N, H, W, C, n, y.ld, x.ld]
           : ['upconv_forward_packed', y.ptr + c0 * 4, x.ptr, 0, wp, b, conv, N, H, W, C, n, y.ld, x.ld]],
       });
     }

@@ -10,7 +10,7 @@
 // forward, 9 in the backward passes) where src/core/conv-dispatch.ts says it wins; the weights are transformed per call.
 // At few input pixels the forward runs the same parts on w's own taps instead (assembly/upconv_parts.ts, 9 MACs).
 // (Inference with fixed weights can pack them once: upconv_pack + upconv_forward_packed, see assembly/upconv.ts.)
-import { UPCONV_FORWARD, upconvBackwardInput, upconvBackwardWeight, upconvForward, type UpconvBackwardKernel, type UpconvKernel } from '../core/conv-dispatch.js';
+import { UPCONV_FORWARD, upconvBackwardInput, upconvBackwardWeight, upconvForward, type UpconvBackwardKernel, type UpconvCallKernel } from '../core/conv-dispatch.js';
 import type { Graph, Layer, Tensor } from './graph.js';
 import type { Param } from './params.js';
 
@@ -25,7 +25,7 @@ export class UpsampleConv2d implements Layer {
   readonly w: Param;
   readonly b: Param | null;
   /** each pass's kernel (by shape) */
-  readonly fwd: UpconvKernel;
+  readonly fwd: UpconvCallKernel;
   readonly bwdIn: UpconvBackwardKernel;
   readonly bwdW: UpconvBackwardKernel;
   constructor(readonly g: Graph, readonly name: string, readonly x: Tensor, readonly OC: number, readonly o: UpsampleConvOptions) {

@@ -42,11 +42,14 @@ export const UPCONV_CASES: UpconvShape[] = [
  * reference as a saved tensor) and runs upconv_forward_packed on it; 'split' upconv_split_forward (the taps split by parity, EE/EP/PE/PP by
  * F(2, 2), assembly/winograd_split.ts); 'split_packed' upconv_split_pack into wd + upconv_split_forward_packed;
  * 'parts' upconv_parts_forward (the same parts on w's own taps, assembly/upconv_parts.ts); 'split4_packed' split4_pack into
- * wd + upconv_split4_forward_packed (the E parts by F(4, 2), assembly/winograd_split4.ts: inference).
+ * wd + upconv_split4_forward_packed (the E parts by F(4, 2), assembly/winograd_split4.ts: inference); 'taps_packed'
+ * upconv_taps_pack into wd + upconv_taps_forward_packed (one GEMM per tap over the x pixels, assembly/upconv_taps.ts:
+ * inference on tiny images).
  * The backward passes are upconv.ts's for 'phases', 'packed' and 'parts', winograd_split.ts's for the split cases. */
-type UpconvForward = 'phases' | 'packed' | 'split' | 'split_packed' | 'parts' | 'split4_packed';
+type UpconvForward = 'phases' | 'packed' | 'split' | 'split_packed' | 'parts' | 'split4_packed' | 'taps_packed';
 function upconvCase(sh: UpconvShape, fwd: UpconvForward = 'phases'): OpCase {
   const packed = fwd === 'packed', split4 = fwd === 'split4_packed', splitPacked = fwd === 'split_packed', split = fwd === 'split' || splitPacked || split4;
+  const tapsPacked = fwd === 'taps_packed';
   const { N, H, W, C, OC } = sh;
   const ldx = sh.ldx ?? C, ldy = sh.ldy ?? OC, bias = sh.bias ?? false;
   const splitTiles = N * (Math.floor(H / 2) + 1) * (Math.floor(W / 2) + 1);
@@ -56,7 +59,8 @@ function upconvCase(sh: UpconvShape, fwd: UpconvForward = 'phases'): OpCase {
     + 16 * C * OC + Math.min(splitTiles, 256) * (17 * (C + 4) + 4 * (OC + 4) + 4 * (C + 4) + 4 * (OC + 8) + 40);
   const partsBound = 64 + C + Math.min(256, C) * (OC + 8) + 4 * (N * (H + 1) * (W + 1) * OC + 16) + 2 * (N * (H + 1) * (W + 1) + 16);
   const split4Bound = 2048 + 2 * (C + OC) + 81 * (Math.min(N * (Math.floor(H / 4) + 1) * (Math.floor(W / 4) + 1), 256) * (C + OC + 11) + 64);
-  const bound = Math.max(splitBound, partsBound, split4Bound, 16 * (C * OC + 16) + 4096 + scratchBound(N, 2 * H, 2 * W, OC, C, 4, 2, 1),
+  const tapsBound = 64 + C + 9 * N * H * W * (OC + 4) + 2 * (N * H * W + 16);
+  const bound = Math.max(splitBound, partsBound, split4Bound, tapsBound, 16 * (C * OC + 16) + 4096 + scratchBound(N, 2 * H, 2 * W, OC, C, 4, 2, 1),
     N * 4 * H * W * C + 16 + scratchBound(N, 2 * H, 2 * W, C, OC, 3, 1, 1));
   const X = N * H * W * ldx, Y = N * 4 * H * W * ldy, Wn = 9 * C * OC;
   const tensors: OpCase['tensors'] = {
@@ -67,21 +71,24 @@ function upconvCase(sh: UpconvShape, fwd: UpconvForward = 'phases'): OpCase {
   if (packed) tensors.wd = { size: OC > 4 ? 16 * C * Math.ceil(OC / 8) * 8 : 16 * C * OC, init: 'zero' };
   if (splitPacked) tensors.wd = { size: 16 * C * Math.ceil(OC / 8) * 8, init: 'zero' };
   if (split4) tensors.wd = { size: 36 * C * Math.ceil(OC / 8) * 8, init: 'zero' };
+  if (tapsPacked) tensors.wd = { size: 9 * C * Math.ceil(OC / 8) * 8, init: 'zero' };
   tensors.scratch = { size: bound, init: 'zero' };
   tensors.guard = { size: 64 };
   const scratch = (k: Kernels, t: Ptrs): number => {
     if (packed && k.upconv_packed_size(C, OC) !== tensors.wd.size) throw new Error(`upconv: packed size ${k.upconv_packed_size(C, OC)} floats, the test has ${tensors.wd.size}`);
     if (splitPacked && k.upconv_split_packed_size(C, OC) !== tensors.wd.size) throw new Error(`upconv: split weights ${k.upconv_split_packed_size(C, OC)} floats, the test has ${tensors.wd.size}`);
     if (split4 && k.split4_packed_size(C, OC) !== tensors.wd.size) throw new Error(`upconv: F(4, 2) split weights ${k.split4_packed_size(C, OC)} floats, the test has ${tensors.wd.size}`);
+    if (tapsPacked && k.upconv_taps_packed_size(C, OC) !== tensors.wd.size) throw new Error(`upconv: packed taps ${k.upconv_taps_packed_size(C, OC)} floats, the test has ${tensors.wd.size}`);
     const need = Math.max(k.upconv_scratch_size(N, H, W, C, OC), k.upconv_packed_scratch_size(N, H, W, C, OC),
-      k.upconv_split_scratch_size(N, H, W, C, OC), k.upconv_parts_forward_scratch_size(N, H, W, C, OC), k.upconv_split4_packed_scratch_size(N, H, W, C, OC));
+      k.upconv_split_scratch_size(N, H, W, C, OC), k.upconv_parts_forward_scratch_size(N, H, W, C, OC), k.upconv_split4_packed_scratch_size(N, H, W, C, OC),
+      k.upconv_taps_scratch_size(N, H, W, C, OC));
     if (need > bound) throw new Error(`upconv: scratch ${need} floats exceeds the test's bound ${bound}`);
     return t.scratch;
   };
   const clear = (k: Kernels, r: boolean, t: Ptrs) => { if (!r) k.view_zero(t.scratch, 1, bound, bound); };
   return {
     label: `upsample_conv2d${fwd === 'phases' ? '' : `_${fwd}`} N${N} ${H}x${W}x${C} -> ${2 * H}x${2 * W}x${OC} ldx${ldx} ldy${ldy}${bias ? ' bias' : ''}`,
-    tensors, grads, outputs: { y: 'dy' }, saved: packed || splitPacked || split4 ? ['wd'] : [],
+    tensors, grads, outputs: { y: 'dy' }, saved: packed || splitPacked || split4 || tapsPacked ? ['wd'] : [],
     forward: (k, r, t) => {
       if (packed) {
         pick(k, r, 'upconv_pack')(t.wd, t.w, scratch(k, t), C, OC);
@@ -95,6 +102,9 @@ function upconvCase(sh: UpconvShape, fwd: UpconvForward = 'phases'): OpCase {
         pick(k, r, 'split4_pack')(t.wd, t.w, scratch(k, t), C, OC, OC, 0);
         clear(k, r, t);
         pick(k, r, 'upconv_split4_forward_packed')(t.y, t.x, t.wd, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
+      } else if (tapsPacked) {
+        pick(k, r, 'upconv_taps_pack')(t.wd, t.w, C, OC);
+        pick(k, r, 'upconv_taps_forward_packed')(t.y, t.x, t.wd, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
       } else if (fwd === 'parts') {
         pick(k, r, 'upconv_parts_forward')(t.y, t.x, t.w, bias ? t.b : 0, scratch(k, t), N, H, W, C, OC, ldy, ldx);
       } else if (fwd === 'split') {
@@ -160,6 +170,15 @@ export const upconvOps = {
     family: 'conv',
     kernels: ['split4_pack', 'upconv_split4_forward_packed', 'upconv_split_backward_input', 'upconv_split_backward_weight'],
     cases: () => UPCONV_CASES.filter((sh) => !sh.small).map((sh) => upconvCase(sh, 'split4_packed')),
+    tol: { rtol: 1e-4, atol: 1e-4 },
+    fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
+  },
+  // the forward by one GEMM per tap over the x pixels on the taps packed once (inference on tiny images), every
+  // case; upconv.ts's backward
+  upsample_conv2d_taps_packed: {
+    family: 'conv',
+    kernels: ['upconv_taps_pack', 'upconv_taps_forward_packed', 'upconv_backward_input', 'upconv_backward_weight'],
+    cases: () => UPCONV_CASES.map((sh) => upconvCase(sh, 'taps_packed')),
     tol: { rtol: 1e-4, atol: 1e-4 },
     fd: { eps: 5e-2, rtol: 5e-3, atol: 3e-3 },
   },
