@@ -99,10 +99,10 @@ export function upconvForward(N: number, H: number, W: number, C: number, OC: nu
 /** x pixels (N H W) up to which the forward on weights packed once (inference, f32 files) runs 'taps'
  * (upconv_taps_forward_packed, assembly/upconv_taps.ts: one GEMM per tap over the x pixels, on w's nine taps packed
  * in panels, w's size) instead of the split taps (16 matrices, 16/9 of w, each a GEMM of 4 to 36 rows at these
- * sizes). Measured split / taps (`npm run bench:kernels`, taps rows: interleaved pairs, relaxed build, one thread):
- * 2x2x512 -> 512 (up1 at 256 px) 1.90x, 2x2x1024 -> 512 (up2 at 128 px) 1.65x, at batch 2 1.22x, at batch 4 (16
- * pixels) 1.16x, 4x4x1024 -> 512 (up3 at 128 px, up2 at 256) 1.03-1.07x; at 64 pixels 0.84x (8x8x1024 -> 256, .scratch
- * timing). In the generator (profileGenerate, one thread): up2 at 128 px 2.14 -> 1.57 ms, up3 5.21 -> 4.62; at 256
+ * sizes). Measured split / taps (`npm run bench:kernels`, taps rows: interleaved pairs, relaxed build, one thread;
+ * three runs, two of them inside `npm run bench`): 2x2x512 -> 512 (up1 at 256 px) 1.80-1.90x, 2x2x1024 -> 512 (up2
+ * at 128 px) 1.65-1.73x, at batch 2 1.22-1.35x, at batch 4 (16 pixels) 1.16-1.19x, 4x4x1024 -> 512 (up3 at 128 px,
+ * up2 at 256) 1.03-1.10x; at 64 pixels 0.84x (8x8x1024 -> 256, .scratch timing). In the generator (profileGenerate, one thread): up2 at 128 px 2.14 -> 1.57 ms, up3 5.21 -> 4.62; at 256
  * px up1 0.95 -> 0.60, up2 4.68 -> 4.40. */
 export const TAPS_P = 16;
 
