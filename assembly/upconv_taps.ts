@@ -3,9 +3,9 @@
 //   Z_t = x . w_t   for every x pixel and tap t (one GEMM per tap, rows = the N H W x pixels),
 //   y[p][q] = b + sum over the taps (r, s) of Z_rs at x pixel ((p + r - 1) >> 1, (q + s - 1) >> 1), where inside.
 // 9 MACs per x pixel and channel pair, as the parity parts (upconv_parts.ts), but every GEMM row is a real pixel:
-// the parts' rows are their grids' positions, (H+1) x (W+1) for EE, a quarter of them padding on a 2x2 image, and
-// a last row block of 1 of 4 rows does the madds of 4. Each weight is read once, every row block full where the
-// pixels are a multiple of 4. For the generator's 1024-channel up2 / up3 at batch 1 (2x2 and 4x4 x pixels), where
+// the parts' rows are their grids' positions ((H+1) x (W+1) for EE: 9 on a 2x2 image, most of their taps on the
+// padding), and a last row block of 1 of 4 rows does the madds of 4. Each weight is read once, every row block full
+// where the pixels are a multiple of 4. For the generator's 1024-channel up2 / up3 at batch 1 (2x2 and 4x4 x pixels), where
 // the split taps' 16 transformed matrices (16/9 of w) stream from memory for 4 to 36 GEMM rows each (conv-dispatch.ts
 // upconvForward).
 // x (N, H, W, C) pixel stride ldx -> y (N, 2H, 2W, OC) pixel stride ldy; b [OC] (0 = none). Overwrites y.
@@ -49,6 +49,7 @@ export function upconv_taps_forward_packed(y: usize, x: usize, wp: usize, b: usi
     }
   } else memory.fill(Z, 0, <usize>(9 * P * ldz) << 2);
   // y pixel (p, q) of image n: the bias, then the Z rows of the taps (r, s) that see a pixel of the image, in order
+  // (a Z row's lanes past OC are never written by the GEMM and never stored: put keeps nc lanes)
   for (let n = 0; n < N; n++) {
     for (let p = 0; p < YH; p++) {
       for (let q = 0; q < YW; q++) {
