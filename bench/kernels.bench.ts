@@ -362,8 +362,8 @@ function benchSplit4(core: Core, name: string, op: 'upconv' | 's2', H: number, C
 
 // The split taps (F(2, 2)) against one GEMM per tap over the x pixels (upconv_taps_forward_packed) on weights packed
 // once (inference) for a tiny-image upconv at batch N: [split ms, taps ms, median of the per-pair ratios], max |y -
-// fused phases| / max |fused| of each, and whether upconvForward(..., packed) takes the taps there. Every run reads
-// the weights after the other kernel's (2x and 3.8x w apart), so neither stays in cache as in the network.
+// fused phases| / max |fused| of each, and whether upconvForward(..., packed) takes the taps there. The two alternate,
+// so each reads its weights after the other has read its own (16/9 of w and w: 32 + 18 MiB for up2 at 128 px).
 interface TapsRow { name: string; shape: string; pair: number[]; err: { split: number; taps: number }; wired: boolean }
 function benchTaps(core: Core, name: string, N: number, H: number, C: number, OC: number): TapsRow {
   const k = core.k, a = core.arena, mark = a.mark();

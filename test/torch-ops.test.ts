@@ -298,7 +298,9 @@ const convTranspose2d: Op = {
 // nn.Upsample(2, nearest) + Conv2d(C -> OC, 3x3, s1, p1) as the fused upconv kernels: x (N, H, W, C) ->
 // y (N, 2H, 2W, OC), weight OIHW -> HWIO like conv2d; no upsampled tensor anywhere. `split`: the forward with the
 // taps split by parity (assembly/winograd_split.ts), as layers of winning shapes run it; `split4`: with F(4, 2) on the
-// E parts on weights transformed once (split4_pack, assembly/winograd_split4.ts), as inference runs large layers.
+// E parts on weights transformed once (split4_pack, assembly/winograd_split4.ts), as inference runs large layers;
+// `taps`: one GEMM per tap on weights packed once (upconv_taps_pack, assembly/upconv_taps.ts), as inference runs tiny
+// images.
 const upsampleConv2d = (fwd: 'upconv_forward' | 'upconv_split_forward' | 'upconv_parts_forward' | 'upconv_split4_forward_packed' | 'upconv_taps_forward_packed'): Op => ({
   file: 'upsample_conv2d',
   needs: () => ['upconv_scratch_size', fwd, ...(fwd === 'upconv_split4_forward_packed' ? ['split4_pack' as const] : fwd === 'upconv_taps_forward_packed' ? ['upconv_taps_pack' as const] : []),
