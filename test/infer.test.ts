@@ -266,6 +266,11 @@ describe('weight storage', () => {
         layers.set(spec.name, { spec, G, w: chunked, bias, scale: storage === 'int8' ? q.scale : undefined });
       }
       const pw = { cfg: model.cfg, storage, nets: ['G' as const], layers, bytes: 0, chunkFloats };
+      if (storage !== 'f32') { // a compressed chunk is staged first: without a staging area the load refuses, naming the layer
+        const up = layerWeights(core, pw)('up'), dst = core.arena.alloc(up.size, 'dst');
+        expect(() => up.load(0, dst, 0)).toThrow(/infer: up: no staging area for its (f16|int8) weights/);
+        if (up.loadPanels) expect(() => up.loadPanels!(0, dst, 0)).toThrow(/no staging area/);
+      }
       for (const N of [1, 2]) {
         const run = (pack: boolean, threads = 1): Float32Array[] => {
           const scratch: SharedScratch = { wFloats: 0, stageBytes: 0, convFloats: 0, w: 0, stage: 0, conv: 0 };

@@ -465,32 +465,22 @@ export function layerWeights(core: Core, packed: PackedWeights): (name: string) 
     const biasPtr = l.bias ? put(l.bias, `${name}.bias`) : 0;
     const scalePtr = l.scale ? put(l.scale, `${name}.scale`) : 0;
     const w = l.w, G = l.G, n = w.length / G, OCc = innerOf(l.spec) / G, k = core.k, mem = core.memory;
-    // the compressed storages copy a chunk into the staging area first; address 0 is the core's static data
-    const staged = (stage: number) => {
-      if (stage <= 0) throw new Error(`infer: ${name}: no staging area for its ${l.w instanceof Uint16Array ? 'f16' : 'int8'} weights (stageBytes not allocated)`);
-      return stage;
+    // a compressed chunk's bytes into the staging area (at least stageBytes), where the dequantising kernel reads
+    // them; address 0 is the core's static data, so a staging area never allocated is refused
+    const stageChunk = (g: number, stage: number): void => {
+      if (stage <= 0) throw new Error(`infer: ${name}: no staging area for its ${w instanceof Uint16Array ? 'f16' : 'int8'} weights (stageBytes not allocated)`);
+      const bytes = n * w.BYTES_PER_ELEMENT;
+      new Uint8Array(mem.buffer, stage, bytes).set(new Uint8Array(w.buffer, w.byteOffset + g * bytes, bytes));
     };
     const load =
       w instanceof Float32Array ? (g: number, dst: number) => new Float32Array(mem.buffer, dst, n).set(w.subarray(g * n, (g + 1) * n))
-      : w instanceof Uint16Array ? (g: number, dst: number, stage: number) => {
-          new Uint16Array(mem.buffer, staged(stage), n).set(w.subarray(g * n, (g + 1) * n));
-          k.dequant_f16(dst, stage, n);
-        }
-      : (g: number, dst: number, stage: number) => {
-          new Int8Array(mem.buffer, staged(stage), n).set(w.subarray(g * n, (g + 1) * n));
-          k.dequant_i8(dst, stage, scalePtr + g * OCc * 4, n, OCc);
-        };
+      : w instanceof Uint16Array ? (g: number, dst: number, stage: number) => { stageChunk(g, stage); k.dequant_f16(dst, stage, n); }
+      : (g: number, dst: number, stage: number) => { stageChunk(g, stage); k.dequant_i8(dst, stage, scalePtr + g * OCc * 4, n, OCc); };
     const rows = n / OCc;
     const loadPanels =
       w instanceof Float32Array ? undefined
-      : w instanceof Uint16Array ? (g: number, dst: number, stage: number) => {
-          new Uint16Array(mem.buffer, staged(stage), n).set(w.subarray(g * n, (g + 1) * n));
-          k.dequant_f16_panels(dst, stage, rows, OCc);
-        }
-      : (g: number, dst: number, stage: number) => {
-          new Int8Array(mem.buffer, staged(stage), n).set(w.subarray(g * n, (g + 1) * n));
-          k.dequant_i8_panels(dst, stage, scalePtr + g * OCc * 4, rows, OCc);
-        };
+      : w instanceof Uint16Array ? (g: number, dst: number, stage: number) => { stageChunk(g, stage); k.dequant_f16_panels(dst, stage, rows, OCc); }
+      : (g: number, dst: number, stage: number) => { stageChunk(g, stage); k.dequant_i8_panels(dst, stage, scalePtr + g * OCc * 4, rows, OCc); };
     lw = { name, size: n, G, OCc, biasPtr, stageBytes: w instanceof Float32Array ? 0 : w.byteLength / G, load, loadPanels };
     cache.set(name, lw);
     return lw;
