@@ -17,15 +17,17 @@ import { loadN, put } from './winograd_blocks';
 // @ts-ignore: decorator
 @inline function c4(n: i32): i32 { return (n + 3) & ~3; }
 // @ts-ignore: decorator
+@inline function c8(n: i32): i32 { return (n + 7) & ~7; }
+// @ts-ignore: decorator
 @inline function fl(p: usize, n: i32): usize { return p + (<usize>n << 2); }
 
 // Floats of the packed weights: per tap ceil(OC / 8) panels of C x 8.
-export function upconv_taps_packed_size(C: i32, OC: i32): i32 { return 9 * C * ((OC + 7) & ~7); }
+export function upconv_taps_packed_size(C: i32, OC: i32): i32 { return 9 * C * c8(OC); }
 
 // w HWIO [3][3][C][OC] -> per tap t its panels at wp + t C c8(OC) floats, one after another (a tap's GEMM streams
 // one contiguous block: with the taps interleaved per panel, as conv2d_pack lays them, 0.75-0.95x).
 export function upconv_taps_pack(wp: usize, w: usize, C: i32, OC: i32): void {
-  for (let t = 0; t < 9; t++) pack_panels(fl(wp, t * C * ((OC + 7) & ~7)), fl(w, t * C * OC), C, OC, OC);
+  for (let t = 0; t < 9; t++) pack_panels(fl(wp, t * C * c8(OC)), fl(w, t * C * OC), C, OC, OC);
 }
 
 // Floats of scratch: a zero vector, the nine Z_t (P x c4(OC) each), the GEMM's row tables, a y pixel's sources.
@@ -45,7 +47,7 @@ export function upconv_taps_forward_packed(y: usize, x: usize, wp: usize, b: usi
     const ps = <usize>C << 5; // bytes of a panel
     for (let t = 0; t < 9; t++) {
       for (let p = 0; p < P; p++) store<u32>(outp + (<usize>p << 2), <u32>fl(Z, (t * P + p) * ldz));
-      igemm_4x8(P, 1, C, ind, outp, 0, fl(wp, t * C * ((OC + 7) & ~7)), 32, ps, OC, 0, 0, zero, 0);
+      igemm_4x8(P, 1, C, ind, outp, 0, fl(wp, t * C * c8(OC)), 32, ps, OC, 0, 0, zero, 0);
     }
   } else memory.fill(Z, 0, <usize>(9 * P * ldz) << 2);
   // y pixel (p, q) of image n: the bias, then the Z rows of the taps (r, s) that see a pixel of the image, in order
