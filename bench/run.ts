@@ -19,7 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build as esbuild } from 'esbuild';
 import { torchPython } from '../test/helpers/python.js';
-import type { ChildJob, ChildResult, GenRuntime } from './lib/child.js';
+import type { ChildJob, ChildResult, GenRuntime, OrtProfile, TorchStepProfile } from './lib/child.js';
 import { machine } from './lib/machine.js';
 import { chooseSplit } from '../src/parallel/sync.js';
 import { compareOutputs, RUNTIMES, toMarkdown, type Agreement, type KernelsResult, type Measurement, type Report, type Runtime } from './lib/report.js';
@@ -160,8 +160,8 @@ if (!python) missing.torch = 'no python3 with torch (Debian: apt-get install pyt
 else {
   const info = await torch({ mode: 'info' });
   if (info.ok) {
-    const i = info.res!.info as { torch: string; blas: string[]; config: string[] };
-    versions.PyTorch = `${i.torch} (${python}; BLAS mapped: ${i.blas.join(', ') || 'none found'}; ${i.config.join('; ')})`;
+    const i = info.res!.info as { torch: string; blas: string[]; config: string[]; onednn: string };
+    versions.PyTorch = `${i.torch} (${python}; BLAS mapped: ${i.blas.join(', ') || 'none found'}; ${i.config.join('; ')}; its convolutions oneDNN's, ISA ${i.onednn})`;
     if (!i.blas.some((b) => b.includes('openblas'))) notes.push('PyTorch does not map OpenBLAS here: its figures use whatever BLAS is installed (ANCHORS.md: libopenblas0-openmp).');
   } else missing.torch = `python3 torch failed: ${info.error}`;
 }
@@ -319,6 +319,26 @@ if (!quick && !inferenceOnly) {
   log('profile: generator layers (inference API, 128 px) and training step layers (batch 1 and 8), 1 thread');
   const r = await node({ mode: 'profile', size: 128, weights: files(128).weights, batches: [1, 8], runs: 15 });
   profile = r.ok && r.res?.profile ? r.res.profile : { skipped: `failed: ${r.error}` };
+  if (!('skipped' in profile)) {
+    // the anchors' own profilers on the same work, to set beside ours: why a target is missed, layer by layer
+    log('profile: onnxruntime-node generator nodes (128 px, 1 thread); PyTorch training step by op class (batch 1 and 8)');
+    const why = blocked.get(key(128, 'ort-node')) ?? missing['ort-node'];
+    const o = why ? null : await node({ mode: 'ort-profile', size: 128, onnx: files(128).onnx, runs: 25, dir: mkdtempSync(join(tmp, 'ort-')) });
+    profile.ortGen = !o ? { skipped: why! } : o.ok ? (o.res!.info as { ortProfile: OrtProfile }).ortProfile : { skipped: `failed: ${o.error}` };
+    if (missing.torch) profile.torchTrain = { skipped: missing.torch };
+    else {
+      const t: TorchStepProfile[] = [];
+      for (const batch of [1, 8]) {
+        const p = await torch({ mode: 'train-profile', batch, size: TRAIN_SIZE, steps: batch >= 8 ? 2 : 3 });
+        if (!p.ok) {
+          profile.torchTrain = { skipped: `failed: ${p.error}` };
+          break;
+        }
+        t.push(p.res!.info as unknown as TorchStepProfile);
+      }
+      profile.torchTrain ??= t;
+    }
+  }
 }
 
 // ---- 6. report ----

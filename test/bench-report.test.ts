@@ -134,7 +134,7 @@ describe('toMarkdown', () => {
 describe('profileSection', () => {
   it('lists the generator layers of >= 1% by time with their shares, and per training batch the networks and the 12 largest layer passes', () => {
     const layers = [{ name: 'down1.model.0', ms: 0.5 }, { name: 'up4.model.1', ms: 60 }, { name: 'up5.model.1', ms: 39.5 }, { name: 'final.1', ms: 0.1 }];
-    const rows = Array.from({ length: 14 }, (_, i) => ({ net: i === 0 ? 'adam' : 'G', layer: i === 0 ? 'G' : `l${i}`, pass: (i === 0 ? 'upd' : 'fwd') as 'upd' | 'fwd', ms: 14 - i }));
+    const rows = Array.from({ length: 14 }, (_, i) => ({ net: i === 0 ? 'adam' : 'G', layer: i === 0 ? 'G' : `l${i}`, pass: (i === 0 ? 'upd' : 'fwd') as 'upd' | 'fwd', ms: 14 - i, flops: 0 }));
     const md = profileSection({ gen: { size: 128, layers }, train: [{ batch: 8, width: 64, size: 128, total: 120, rows }] }).join('\n');
     expect(md).toMatch(/sum 100\.1 ms/);
     expect(md).toMatch(/\| up4\.model\.1 \| 60\.00 \| 60% \|\n\| up5\.model\.1 \| 39\.50 \| 39% \|/);
@@ -142,5 +142,31 @@ describe('profileSection', () => {
     expect(md).toMatch(/batch 8.*Adam \(all four\) 14 ms \(13%\), G 91 ms \(87%\)/);
     expect(md.split('\n').filter((l) => /^\| (G|adam) \|/.test(l))).toHaveLength(12);
     expect(profileSection({ skipped: 'not run in the quick pass' }).join('\n')).toMatch(/skipped: not run in the quick pass/);
+    expect(md).not.toMatch(/onnxruntime-node|PyTorch/); // no anchor profiles given
+  });
+  it('sets the generator blocks beside onnxruntime-node\'s nodes, and the training conv passes beside PyTorch\'s', () => {
+    const layers = [{ name: 'down1.model.0', ms: 0.5 }, { name: 'up4.model.1', ms: 6 }, { name: 'final.1', ms: 1 }];
+    const nodes = [{ name: '/down1/model/model.1/LeakyRelu_output_0_nchwc', ms: 0.25 }, { name: '/up4/model/model.3/Relu_output_0_nchwc', ms: 6.5 },
+      { name: '/up4/model/model.0/Resize_output_0_nchwc', ms: 0.5 }, { name: '/final/final.0/Resize_output_0_nchwc', ms: 0.5 }, { name: 'out_nchwc', ms: 4.5 },
+      { name: '/fc/Gemm', ms: 0.05 }, { name: 'ReorderOutput', ms: 0.05 }];
+    // ours: 2 GFLOP of conv forward in 40 ms, 6 of backward in 100, 60 ms of the rest
+    const rows = [{ net: 'G', layer: 'up4.model.1', pass: 'fwd' as const, ms: 40, flops: 2e9 }, { net: 'G', layer: 'up4.model.1', pass: 'bwd' as const, ms: 100, flops: 6e9 },
+      { net: 'G', layer: 'up4.model.2', pass: 'bwd' as const, ms: 30, flops: 0 }, { net: 'adam', layer: 'G', pass: 'upd' as const, ms: 20, flops: 0 }];
+    const torchTrain = [{ batch: 8, size: 128, flops: { fwd: 3e9, bwd: 9e9 }, onednn: 'AVX-512 (conv kernels jit:avx512_core)',
+      ms: { conv_fwd: 30, conv_bwd: 90, norm: 5, upsample: 4, adam: 6, profiled: 150, plain: 140 } }];
+    const md = profileSection({ gen: { size: 128, layers }, train: [{ batch: 8, width: 64, size: 128, total: 200, rows }], torchTrain,
+      ortGen: { size: 128, runMs: 12.5, nodes } }).join('\n');
+    expect(md).toMatch(/profiler on 12\.5 ms/);
+    expect(md).toContain('| down1 | 0.50 | 0.25 | 0.50x |\n| up4 | 6.00 | 7.00 | 1.17x |\n| final | 1.00 | 5.00 | 5.00x |\n| other (concat of z, reshapes, reorders) | - | 0.10 | - |\n| **sum** | 7.50 | 12.35 | 1.65x |');
+    expect(md).toContain('| conv forward passes | 40 | 2.0 | 50.0 | 30 | 3.0 | 100.0 |');
+    expect(md).toContain('| conv backward passes | 100 | 6.0 | 60.0 | 90 | 9.0 | 100.0 |');
+    expect(md).toContain('| everything else | 60 |  |  | 30 |  |  |');
+    expect(md).toContain('| step | 200 | 8.0 |  | 150 | 12.0 |  |');
+    expect(md).toMatch(/150 ms with the profiler on, 140 without; BatchNorm 5 ms, nearest upsampling 4, Adam 6/);
+    expect(md).toMatch(/oneDNN's: AVX-512 \(conv kernels jit:avx512_core\)/);
+    const skipped = profileSection({ gen: { size: 128, layers }, train: [{ batch: 8, width: 64, size: 128, total: 200, rows }], torchTrain: { skipped: 'no torch' },
+      ortGen: { skipped: 'onnxruntime-node is not installed' } }).join('\n');
+    expect(skipped).toMatch(/onnxruntime-node's profile of the same generator: skipped: onnxruntime-node is not installed/);
+    expect(skipped).toMatch(/PyTorch's profile of the same step: skipped: no torch/);
   });
 });

@@ -9,9 +9,12 @@
 //          onnxruntime-web (wasm) on the ONNX export of the same weights. With `check`, run the given input
 //          once and write the output (NHWC f32) instead of timing.
 //   train  our BicycleGAN.step (1 worker) on a random batch at `size`.
+//   profile       where our time goes: the generator's layers (inference API) and the training step's (per batch).
+//   ort-profile   onnxruntime-node's own profiler on the same generator, batch 1, 1 thread: median ms per node.
 // gen and train with `turns`: after the warm-up, one timed run per `run` line on stdin (bench/lib/timing.ts timeTurns),
 // so that bench/run.ts can have a configuration's runtimes take turns run by run.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { loadCore } from '../../src/core/load-node.js';
@@ -40,7 +43,8 @@ export type ChildJob =
   | { mode: 'prep'; size: number; weights: string; seed: number; passes: number }
   | { mode: 'gen'; runtime: GenRuntime; size: number; batch: number; threads: number; weights: string; onnx: string; policy: RunPolicy; check?: CheckIO; turns?: boolean }
   | { mode: 'train'; size: number; batch: number; workers?: number; policy: RunPolicy; turns?: boolean }
-  | { mode: 'profile'; size: number; weights: string; batches: number[]; runs: number };
+  | { mode: 'profile'; size: number; weights: string; batches: number[]; runs: number }
+  | { mode: 'ort-profile'; size: number; onnx: string; runs: number; dir: string };
 
 export interface ChildResult {
   timing?: Timing;
@@ -275,6 +279,30 @@ export interface ProfileResult {
   gen: { size: number; layers: { name: string; ms: number }[] };
   /** one-thread training steps at `size`, full widths, per batch */
   train: StepProfile[];
+  /** the anchors' own profiles of the same work (bench/run.ts adds them): onnxruntime-node's generator nodes
+   * (mode ort-profile) and PyTorch's training step by op class (bench/lib/torch_child.py train-profile) */
+  ortGen?: OrtProfile | { skipped: string };
+  torchTrain?: TorchStepProfile[] | { skipped: string };
+}
+
+/** onnxruntime-node's profiler on the generator at `size`, batch 1, 1 thread: median ms per node (its names:
+ * the ONNX export's module paths, e.g. /up4/model/model.3/Relu_output_0_nchwc after its fusions). */
+export interface OrtProfile {
+  size: number;
+  nodes: { name: string; ms: number }[];
+  /** median ms of a whole run with the profiler on */
+  runMs: number;
+}
+
+/** PyTorch's one-thread bicycle_step by op class (torch.profiler; inclusive ms of each class's top ops), and the
+ * direct-conv FLOPs of the conv passes it runs. */
+export interface TorchStepProfile {
+  batch: number;
+  size: number;
+  ms: { conv_fwd: number; conv_bwd: number; norm: number; upsample: number; adam: number; profiled: number; plain: number };
+  flops: { fwd: number; bwd: number };
+  /** the ISA of its oneDNN conv kernels (from ONEDNN_VERBOSE) */
+  onednn: string;
 }
 
 /** Where our time goes: the generator's layers through the inference API (profileGenerate), and the training
@@ -291,9 +319,41 @@ async function profile(job: Extract<ChildJob, { mode: 'profile' }>): Promise<Chi
   return { maxRssKB: process.resourceUsage().maxRSS, profile: { gen, train } };
 }
 
+/** onnxruntime-node's own profiler (enableProfiling) over `runs` runs of the generator, batch 1, 1 thread: the
+ * median of each node's kernel time over the runs after the first five (its warm-up). */
+async function ortProfile(job: Extract<ChildJob, { mode: 'ort-profile' }>): Promise<ChildResult> {
+  const ort = createRequire(import.meta.url)('onnxruntime-node') as Ort;
+  const prefix = join(job.dir, 'ort-profile');
+  const session = await ort.InferenceSession.create(job.onnx, { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: prefix });
+  const S = job.size, L = DEFAULT_MODEL.latentDim;
+  const feeds = { image: new ort.Tensor('float32', lcgFill(new Float32Array(S * S * 3), 31), [1, 3, S, S]), z: new ort.Tensor('float32', lcgFill(new Float32Array(L), 32), [1, L]) };
+  const runs: number[] = [];
+  for (let i = 0; i < job.runs + 5; i++) {
+    const t = performance.now();
+    await session.run(feeds);
+    if (i >= 5) runs.push(performance.now() - t);
+  }
+  session.endProfiling();
+  await session.release();
+  const file = readdirSync(job.dir).filter((f) => f.startsWith('ort-profile') && f.endsWith('.json')).map((f) => join(job.dir, f));
+  if (file.length !== 1) throw new Error(`ort-profile: expected one profile file in ${job.dir}, found ${file.length}`);
+  const events = JSON.parse(readFileSync(file[0], 'utf8')) as { cat: string; name: string; dur: number }[];
+  rmSync(file[0]);
+  const per = new Map<string, number[]>();
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+    const name = e.name.slice(0, -'_kernel_time'.length);
+    per.set(name, [...(per.get(name) ?? []), e.dur / 1000]);
+  }
+  const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
+  const nodes = [...per].map(([name, v]) => ({ name, ms: median(v.slice(5)) }));
+  return { maxRssKB: process.resourceUsage().maxRSS, info: { ortProfile: { size: S, nodes, runMs: median(runs) } satisfies OrtProfile } };
+}
+
 async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2] ?? '') as ChildJob;
-  const res = job.mode === 'prep' ? await prep(job) : job.mode === 'gen' ? await gen(job) : job.mode === 'profile' ? await profile(job) : await train(job);
+  const res = job.mode === 'prep' ? await prep(job) : job.mode === 'gen' ? await gen(job) : job.mode === 'profile' ? await profile(job)
+    : job.mode === 'ort-profile' ? await ortProfile(job) : await train(job);
   process.stdout.write(`@@RESULT ${JSON.stringify(res)}\n`);
   // onnxruntime-web keeps worker threads alive: leave without waiting for them
   process.exit(0);

@@ -393,7 +393,8 @@ export function toMarkdown(r: Report): string {
   return out.join('\n');
 }
 
-/** "Where our time goes": the per-layer profiles that say why a target is missed (or met). */
+/** "Where our time goes": the per-layer profiles that say why a target is missed (or met), beside the anchors'
+ * own profilers where run: onnxruntime-node's nodes per generator block, PyTorch's training step by op class. */
 export function profileSection(p: ProfileResult | { skipped: string }): string[] {
   const out = ['## Where our time goes (per-layer profiles, 1 thread)', ''];
   if ('skipped' in p) return [...out, `skipped: ${p.skipped}`, ''];
@@ -402,6 +403,7 @@ export function profileSection(p: ProfileResult | { skipped: string }): string[]
   out.push(`Generator, ${g.size} px, batch 1, the inference API on 1 thread (\`profileGenerate\`: median ms of each layer with its norm and activation, run in network order; sum ${gTotal.toFixed(1)} ms). Layers of 1% or more:`, '');
   out.push(table(['layer', 'ms', 'share'], [...g.layers].sort((a, b) => b.ms - a.ms).filter((l) => l.ms >= gTotal / 100).map((l) => [l.name, l.ms.toFixed(2), share(l.ms, gTotal)])));
   out.push('');
+  out.push(...ortBlocks(g, p.ortGen));
   for (const t of p.train) {
     const sum = t.rows.reduce((a, r) => a + r.ms, 0);
     const nets = new Map<string, number>();
@@ -409,6 +411,54 @@ export function profileSection(p: ProfileResult | { skipped: string }): string[]
     out.push(`Training step, ${t.size} px, full widths, batch ${t.batch}, 1 thread (\`npm run bench:profile -- --batch ${t.batch}\`: every layer's forward and backward and each Adam update timed; step ${t.total.toFixed(0)} ms with the timers in). Per network: ${[...nets].map(([n, ms]) => `${n === 'adam' ? 'Adam (all four)' : n} ${ms.toFixed(0)} ms (${share(ms, sum)})`).join(', ')}. The 12 largest:`, '');
     out.push(table(['network', 'layer', 'pass', 'ms', 'share'], t.rows.slice(0, 12).map((r) => [r.net, r.layer, r.pass, r.ms.toFixed(1), share(r.ms, sum)])));
     out.push('');
+    out.push(...torchClasses(t, p.torchTrain));
   }
   return out;
+}
+
+/** The generator per block (down1 .. final: a layer with its norm and activation in ours; in onnxruntime-node the
+ * nodes of that module path after its fusions), ours beside onnxruntime-node's own profiler. */
+function ortBlocks(g: ProfileResult['gen'], o: ProfileResult['ortGen']): string[] {
+  if (!o) return [];
+  if ('skipped' in o) return [`onnxruntime-node's profile of the same generator: skipped: ${o.skipped}`, ''];
+  const block = (name: string) => name.split('.')[0];
+  const ours = new Map<string, number>();
+  for (const l of g.layers) ours.set(block(l.name), (ours.get(block(l.name)) ?? 0) + l.ms);
+  const OTHER = 'other (concat of z, reshapes, reorders)';
+  const ort = new Map<string, number>();
+  for (const n of o.nodes) {
+    // "/up4/model/model.3/Relu_output_0_nchwc" -> up4; the graph output "out" is the final conv's
+    const b = n.name.startsWith('out') ? 'final' : n.name.split('/')[1] ?? '';
+    const k = ours.has(b) ? b : OTHER;
+    ort.set(k, (ort.get(k) ?? 0) + n.ms);
+  }
+  const rows = [...ours.keys(), ...(ort.has(OTHER) ? [OTHER] : [])].map((b) => {
+    const a = ours.get(b), x = ort.get(b);
+    return [b, a === undefined ? '-' : a.toFixed(2), x === undefined ? '-' : x.toFixed(2), a && x ? fmtX(x / a) : '-'];
+  });
+  const sum = (m: Map<string, number>) => [...m.values()].reduce((a, v) => a + v, 0);
+  rows.push(['**sum**', sum(ours).toFixed(2), sum(ort).toFixed(2), fmtX(sum(ort) / sum(ours))]);
+  return [`The same generator per block beside onnxruntime-node's own profiler (enableProfiling, 1 thread, batch 1: median kernel ms of each node after its fusions, summed per module path; a whole run with its profiler on ${o.runMs.toFixed(1)} ms); \`x\` = onnxruntime-node / ours (above 1: ours is faster):`, '',
+    table(['block', 'ours ms', 'ort-node ms', 'x'], rows), ''];
+}
+
+/** One training batch's conv passes, ours beside PyTorch's profiler: ms, the direct conv's FLOPs of the passes
+ * each one runs, and those FLOPs per second. */
+function torchClasses(t: ProfileResult['train'][number], tt: ProfileResult['torchTrain']): string[] {
+  if (!tt) return [];
+  if ('skipped' in tt) return [`PyTorch's profile of the same step: skipped: ${tt.skipped}`, ''];
+  const q = tt.find((x) => x.batch === t.batch && x.size === t.size);
+  if (!q) return [];
+  const conv = (pass: 'fwd' | 'bwd') => t.rows.filter((r) => r.pass === pass && r.flops > 0).reduce((a, r) => ({ ms: a.ms + r.ms, flops: a.flops + r.flops }), { ms: 0, flops: 0 });
+  const f = conv('fwd'), b = conv('bwd');
+  const gf = (flops: number) => (flops / 1e9).toFixed(1), rate = (flops: number, ms: number) => (ms > 0 ? (flops / ms / 1e6).toFixed(1) : '-');
+  const m = q.ms, torchRest = m.profiled - m.conv_fwd - m.conv_bwd;
+  const rows = [
+    ['conv forward passes', f.ms.toFixed(0), gf(f.flops), rate(f.flops, f.ms), m.conv_fwd.toFixed(0), gf(q.flops.fwd), rate(q.flops.fwd, m.conv_fwd)],
+    ['conv backward passes', b.ms.toFixed(0), gf(b.flops), rate(b.flops, b.ms), m.conv_bwd.toFixed(0), gf(q.flops.bwd), rate(q.flops.bwd, m.conv_bwd)],
+    ['everything else', (t.total - f.ms - b.ms).toFixed(0), '', '', torchRest.toFixed(0), '', ''],
+    ['step', t.total.toFixed(0), gf(f.flops + b.flops), '', m.profiled.toFixed(0), gf(q.flops.fwd + q.flops.bwd), ''],
+  ];
+  return [`The same step's conv passes beside PyTorch's (torch.profiler, 1 thread: inclusive ms of its conv forwards and conv backwards; its step ${m.profiled.toFixed(0)} ms with the profiler on, ${m.plain.toFixed(0)} without; BatchNorm ${m.norm.toFixed(0)} ms, nearest upsampling ${m.upsample.toFixed(0)}, Adam ${m.adam.toFixed(0)} of its rest). GFLOP: the direct conv's FLOPs (2 per multiply-add) of the passes each runs (PyTorch: three forwards per D and step, D weight gradients in every D backward, the cLR-GAN generator pass backpropagated twice; ours: two forwards per D, D weight gradients in the D update only, the cLR-GAN pass backpropagated once), whatever kernel computes them, so ours' GFLOP/s exceed its SIMD128 peak where Winograd and the phase splits skip multiply-adds. PyTorch's convs are oneDNN's: ${q.onednn}.`, '',
+    table(['batch ' + t.batch, 'ours ms', 'ours GFLOP', 'ours GFLOP/s', 'PyTorch ms', 'PyTorch GFLOP', 'PyTorch GFLOP/s'], rows), ''];
 }

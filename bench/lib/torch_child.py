@@ -9,6 +9,9 @@ line is `@@RESULT <json>`. Jobs:
           write the output (NHWC f32) instead of timing.
   train   bicyclegan_torch.models.bicycle_step (the reference step: both branches, both D, Adam) on a random batch, with its
           test-only gradient clones turned off.
+  train-profile  where that step's time goes (torch.profiler, one thread): conv forwards, conv backwards, BatchNorm,
+          nearest upsampling, Adam and the rest, in ms per step, with the direct-conv FLOPs of the conv passes
+          PyTorch runs (counted by hooks in an untimed step) and the ISA of oneDNN's conv kernels.
 gen and train with "turns": after the warm-up, one timed run per `run` line on stdin (time_turns), so that
 bench/run.ts can have a configuration's runtimes take turns run by run.
 """
@@ -127,6 +130,22 @@ def generator(size, weights):
     return G.eval()
 
 
+def onednn_isa():
+    """The ISA oneDNN (PyTorch's mkldnn convolutions) runs, from ONEDNN_VERBOSE in a child (verbose output would
+    slow the timed runs of this process)."""
+    import subprocess
+
+    code = "import torch; c = torch.nn.Conv2d(64, 64, 3, 1, 1); c(torch.randn(2, 64, 32, 32))"
+    env = dict(os.environ, ONEDNN_VERBOSE="1", DNNL_VERBOSE="1", OMP_NUM_THREADS="1")
+    try:
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120).stdout
+    except (OSError, subprocess.SubprocessError) as e:
+        return "unknown (%s)" % e
+    isa = re.search(r"info,cpu,isa:([^\n]+)", out)
+    impl = re.search(r"exec,cpu,convolution,([^,]+),", out)
+    return "%s (conv kernels %s)" % (isa.group(1).strip() if isa else "?", impl.group(1) if impl else "not oneDNN")
+
+
 def job_info(job):
     a = torch.randn(256, 256)
     (a @ a).sum().item()
@@ -134,7 +153,8 @@ def job_info(job):
     cap = re.search(r"CPU capability usage: (\w+)", show)
     blas = re.search(r"BLAS_INFO=(\w+)", show)
     return {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas_libs(),
-            "config": ["CPU capability " + (cap.group(1) if cap else "?"), "BLAS_INFO=" + (blas.group(1) if blas else "?")]}
+            "config": ["CPU capability " + (cap.group(1) if cap else "?"), "BLAS_INFO=" + (blas.group(1) if blas else "?")],
+            "onednn": onednn_isa()}
 
 
 def job_export(job):
@@ -211,6 +231,76 @@ def job_train(job):
     return {"threads": torch.get_num_threads(), "losses": last}, t
 
 
+def conv_flops(nets, step):
+    """Direct-conv FLOPs (2 per multiply-add) of one step's conv passes as PyTorch runs them: each forward, and on
+    each backward through it the weight gradient and, where its input requires grad, the input gradient (a conv
+    backpropagated twice, as the cLR-GAN generator pass is, counts twice). Counted by hooks around one step."""
+    count = {"fwd": 0, "bwd": 0}
+    handles = []
+
+    def hook(mod, inp, out):
+        x = inp[0]
+        f = 2 * out.numel() * mod.in_channels * mod.kernel_size[0] * mod.kernel_size[1] // mod.groups
+        count["fwd"] += f
+        if out.requires_grad:
+            grads = (1 if mod.weight.requires_grad else 0) + (1 if x.requires_grad else 0)
+            out.register_hook(lambda g: count.__setitem__("bwd", count["bwd"] + f * grads))
+
+    for m in nets.values():
+        for mod in m.modules():
+            if isinstance(mod, torch.nn.Conv2d):
+                handles.append(mod.register_forward_hook(hook))
+    try:
+        step()
+    finally:
+        for h in handles:
+            h.remove()
+    return count
+
+
+def job_train_profile(job):
+    """Where one-thread bicycle_step's time goes, by op class (see the module docstring), median of `steps`."""
+    from torch.profiler import ProfilerActivity, profile
+
+    torch.set_num_threads(1)
+    P._grads = lambda m: {}
+    n, size = job["batch"], job["size"]
+    w = job.get("width", 64)  # the networks' base widths (tests run narrow ones)
+    nets = P.build_nets(P.normalize_config({"size": size, "gBase": w, "eBase": w, "dBase": w}), 1)
+    opts = P.make_adams(nets)
+    for m in nets.values():
+        m.train()
+    real_A = lcg(n * 3 * size * size, 21).view(n, 3, size, size)
+    real_B = lcg(n * 3 * size * size, 22).view(n, 3, size, size)
+    g = torch.Generator().manual_seed(3)
+
+    def step():
+        P.bicycle_step(nets, opts, real_A, real_B, torch.randn(n, LATENT, generator=g), torch.randn(n, LATENT, generator=g))
+
+    step()
+    flops = conv_flops(nets, step)
+    # op classes by the profiler's inclusive time of their top op (disjoint subtrees); the rest is everything else
+    classes = {"conv_fwd": ["aten::conv2d"], "conv_bwd": ["aten::convolution_backward"],
+               "norm": ["aten::batch_norm", "aten::native_batch_norm_backward"],
+               "upsample": ["aten::upsample_nearest2d", "aten::upsample_nearest2d_backward"], "adam": ["Optimizer.step#Adam.step"]}
+    per = []
+    for _ in range(job["steps"]):
+        t0 = time.perf_counter()
+        step()
+        plain = (time.perf_counter() - t0) * 1e3
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            t0 = time.perf_counter()
+            step()
+            wall = (time.perf_counter() - t0) * 1e3
+        avg = {e.key: e for e in prof.key_averages()}
+        ms = {k: sum(avg[o].cpu_time_total for o in ops if o in avg) / 1e3 for k, ops in classes.items()}
+        ms["profiled"] = wall  # the step with the profiler on (its per-op overhead in every class)
+        ms["plain"] = plain  # the step without it
+        per.append(ms)
+    med = {k: statistics.median(p[k] for p in per) for k in per[0]}
+    return {"batch": n, "size": size, "ms": med, "flops": flops, "steps": job["steps"], "onednn": onednn_isa()}
+
+
 def main():
     job = json.loads(sys.argv[1])
     mode = job["mode"]
@@ -225,6 +315,8 @@ def main():
             res["timing"] = timing
     elif mode == "train":
         res["info"], res["timing"] = job_train(job)
+    elif mode == "train-profile":
+        res["info"] = job_train_profile(job)
     else:
         raise SystemExit("unknown mode %r" % mode)
     res["maxRssKB"] = max_rss_kb()
