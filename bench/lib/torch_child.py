@@ -202,20 +202,26 @@ def job_gen(job):
     return {"threads": torch.get_num_threads()}, measure(run, job)
 
 
-def job_train(job):
-    torch.set_num_threads(job["threads"])
+def train_setup(job, threads, width=64):
+    """The four networks (base widths `width`) in train mode with their Adams, a random batch of job["batch"] at
+    job["size"], and a noise generator: what bicycle_step runs on."""
+    torch.set_num_threads(threads)
     # bicycle_step clones every gradient for the tests (r["grad.*"]); a training loop would not: skip the clones
     # so neither the time nor the peak RSS of the anchor carries that test-only copy
     P._grads = lambda m: {}
     n, size = job["batch"], job["size"]
-    cfg = P.normalize_config({"size": size})
-    nets = P.build_nets(cfg, 1)
+    nets = P.build_nets(P.normalize_config({"size": size, "gBase": width, "eBase": width, "dBase": width}), 1)
     opts = P.make_adams(nets)
     for m in nets.values():
         m.train()
     real_A = lcg(n * 3 * size * size, 21).view(n, 3, size, size)
     real_B = lcg(n * 3 * size * size, 22).view(n, 3, size, size)
-    g = torch.Generator().manual_seed(3)
+    return nets, opts, real_A, real_B, torch.Generator().manual_seed(3)
+
+
+def job_train(job):
+    nets, opts, real_A, real_B, g = train_setup(job, job["threads"])
+    n = job["batch"]
     last = {}
 
     def run():
@@ -262,17 +268,8 @@ def job_train_profile(job):
     """Where one-thread bicycle_step's time goes, by op class (see the module docstring), median of `steps`."""
     from torch.profiler import ProfilerActivity, profile
 
-    torch.set_num_threads(1)
-    P._grads = lambda m: {}
+    nets, opts, real_A, real_B, g = train_setup(job, 1, job.get("width", 64))  # tests run narrow networks
     n, size = job["batch"], job["size"]
-    w = job.get("width", 64)  # the networks' base widths (tests run narrow ones)
-    nets = P.build_nets(P.normalize_config({"size": size, "gBase": w, "eBase": w, "dBase": w}), 1)
-    opts = P.make_adams(nets)
-    for m in nets.values():
-        m.train()
-    real_A = lcg(n * 3 * size * size, 21).view(n, 3, size, size)
-    real_B = lcg(n * 3 * size * size, 22).view(n, 3, size, size)
-    g = torch.Generator().manual_seed(3)
 
     def step():
         P.bicycle_step(nets, opts, real_A, real_B, torch.randn(n, LATENT, generator=g), torch.randn(n, LATENT, generator=g))
