@@ -156,11 +156,14 @@ versions['@tensorflow/tfjs-backend-wasm'] = tfjs ?? 'not installed';
 const missing: Partial<Record<Runtime, string>> = {};
 if (!ortNode) missing['ort-node'] = 'onnxruntime-node is not installed';
 if (!ortWeb) missing['ort-web'] = 'onnxruntime-web is not installed';
+/** the ISA of PyTorch's oneDNN conv kernels (its info job), for the profile section */
+let torchIsa = 'unknown';
 if (!python) missing.torch = 'no python3 with torch (Debian: apt-get install python3-torch libopenblas0-openmp)';
 else {
   const info = await torch({ mode: 'info' });
   if (info.ok) {
     const i = info.res!.info as { torch: string; blas: string[]; config: string[]; onednn: string };
+    torchIsa = i.onednn;
     versions.PyTorch = `${i.torch} (${python}; BLAS mapped: ${i.blas.join(', ') || 'none found'}; ${i.config.join('; ')}; its convolutions oneDNN's, ISA ${i.onednn})`;
     if (!i.blas.some((b) => b.includes('openblas'))) notes.push('PyTorch does not map OpenBLAS here: its figures use whatever BLAS is installed (ANCHORS.md: libopenblas0-openmp).');
   } else missing.torch = `python3 torch failed: ${info.error}`;
@@ -334,7 +337,7 @@ if (!quick && !inferenceOnly) {
           profile.torchTrain = { skipped: `failed: ${p.error}` };
           break;
         }
-        t.push(p.res!.info as unknown as TorchStepProfile);
+        t.push({ ...(p.res!.info as unknown as Omit<TorchStepProfile, 'onednn'>), onednn: torchIsa });
       }
       profile.torchTrain ??= t;
     }

@@ -301,7 +301,7 @@ export interface TorchStepProfile {
   size: number;
   ms: { conv_fwd: number; conv_bwd: number; norm: number; upsample: number; adam: number; profiled: number; plain: number };
   flops: { fwd: number; bwd: number };
-  /** the ISA of its oneDNN conv kernels (from ONEDNN_VERBOSE) */
+  /** the ISA of its oneDNN conv kernels (ONEDNN_VERBOSE, from torch_child.py's info job: bench/run.ts adds it) */
   onednn: string;
 }
 

@@ -1,7 +1,7 @@
 """PyTorch side of the benchmark (bench/run.ts runs it with /usr/bin/python3, one configuration per process, with
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment). Argument: one JSON job. The last stdout
 line is `@@RESULT <json>`. Jobs:
-  info    torch version, BLAS library actually mapped after a matmul, OpenMP threads.
+  info    torch version, BLAS library actually mapped after a matmul, OpenMP threads, the ISA of oneDNN's conv kernels.
   export  load our generator weights (safetensors, PyTorch names) into python/bicyclegan_torch/models.Generator with
           load_state_dict(strict=True) and export it in eval mode with torch.onnx.export (opset 17, dynamic batch;
           the exporter of torch 1.13 writes the protobuf itself: the `onnx` Python package is not needed).
@@ -11,7 +11,7 @@ line is `@@RESULT <json>`. Jobs:
           test-only gradient clones turned off.
   train-profile  where that step's time goes (torch.profiler, one thread): conv forwards, conv backwards, BatchNorm,
           nearest upsampling, Adam and the rest, in ms per step, with the direct-conv FLOPs of the conv passes
-          PyTorch runs (counted by hooks in an untimed step) and the ISA of oneDNN's conv kernels.
+          PyTorch runs (counted by hooks in an untimed step).
 gen and train with "turns": after the warm-up, one timed run per `run` line on stdin (time_turns), so that
 bench/run.ts can have a configuration's runtimes take turns run by run.
 """
@@ -295,7 +295,7 @@ def job_train_profile(job):
         ms["plain"] = plain  # the step without it
         per.append(ms)
     med = {k: statistics.median(p[k] for p in per) for k in per[0]}
-    return {"batch": n, "size": size, "ms": med, "flops": flops, "steps": job["steps"], "onednn": onednn_isa()}
+    return {"batch": n, "size": size, "ms": med, "flops": flops, "steps": job["steps"]}
 
 
 def main():
